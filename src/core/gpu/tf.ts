@@ -1,0 +1,31 @@
+// tfjs on our device: tfjs-backend-webgpu's own kernels and ours share one GPUDevice and one
+// command encoder, so their work is ordered without extra synchronisation.
+import * as tf from '@tensorflow/tfjs-core';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { getGpu, type GpuContext } from './device.ts';
+
+export { tf };
+
+let ready: Promise<GpuContext> | null = null;
+
+/** Makes tfjs's 'webgpu' backend run on Hearth's device and selects it. Safe to call many times. */
+export function initTf(): Promise<GpuContext> {
+  ready ??= (async () => {
+    const ctx = await getGpu();
+    if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
+    tf.registerBackend('webgpu', () => new WebGPUBackend(ctx.device, ctx.adapter.info), 10);
+    if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not start its WebGPU backend');
+    await tf.ready();
+    return ctx;
+  })().catch((e) => {
+    ready = null;
+    throw e;
+  });
+  return ready;
+}
+
+export function webgpuBackend(): WebGPUBackend {
+  const b = tf.backend();
+  if (!(b instanceof WebGPUBackend)) throw new Error(`expected the webgpu backend, got ${tf.getBackend()}`);
+  return b;
+}

@@ -1,0 +1,46 @@
+// GELU (`gelu_new`) as a tfjs op with its gradient.
+import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import geluSource from '../../../../shaders/gelu.wgsl?raw';
+import geluBackwardSource from '../../../../shaders/gelu_backward.wgsl?raw';
+import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { registerOp, runOp } from '../op.ts';
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+export function geluForwardKernel(x: TensorInfo): TensorInfo {
+  const n = size(x.shape);
+  const y = allocate(x.shape);
+  dispatch({
+    kernel: { name: 'gelu', source: geluSource },
+    buffers: [x, y],
+    uniforms: [{ u32: n }],
+    workgroups: grid1d(ceilDiv(n, 256)),
+  });
+  return y;
+}
+
+export function geluBackwardKernel(x: TensorInfo, dy: TensorInfo): TensorInfo {
+  const n = size(x.shape);
+  const dx = allocate(x.shape);
+  dispatch({
+    kernel: { name: 'gelu_backward', source: geluBackwardSource },
+    buffers: [x, dy, dx],
+    uniforms: [{ u32: n }],
+    workgroups: grid1d(ceilDiv(n, 256)),
+  });
+  return dx;
+}
+
+registerOp({ name: 'HearthGeluBackward', inputs: ['x', 'dy'], forward: ({ x, dy }) => geluBackwardKernel(x, dy) });
+registerOp({
+  name: 'HearthGelu',
+  inputs: ['x'],
+  forward: ({ x }) => geluForwardKernel(x),
+  gradient: {
+    inputsToSave: ['x'],
+    grad: (dy, [x]) => ({ x: () => runOp('HearthGeluBackward', { x, dy: dy as Tensor }) }),
+  },
+});
+
+/** y = gelu_new(x), elementwise. */
+export const gelu = (x: Tensor): Tensor => runOp('HearthGelu', { x });

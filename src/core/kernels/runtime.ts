@@ -1,0 +1,211 @@
+// Running our own complete WGSL shaders on tfjs's device, inside tfjs's command stream.
+//
+// Each kernel is a `.wgsl` file in shaders/ with a `@compute` entry point, its storage buffers at
+// @group(0) @binding(0..n-1) in the order the caller lists them, and (if it has any) a uniform
+// struct of 4-byte scalars at the next binding. Specialisation is by `const` declarations in the
+// file: `specialise()` rewrites `const TILE: u32 = 64u;` to the value asked for, so the file is a
+// valid shader on its own and each variant is a pure function of its constants.
+//
+// We record into tfjs-backend-webgpu's own command encoder and compute pass, so our dispatches and
+// tfjs's are ordered as issued, tensors we produce are ordinary tfjs tensors, and tfjs's deferred
+// release of buffers still in flight covers ours too.
+import type { TensorInfo, DataType } from '@tensorflow/tfjs-core';
+import { webgpuBackend } from '../gpu/tf.ts';
+
+export type ConstValue = number | boolean;
+
+export interface KernelSpec {
+  /** shader name, for the pipeline cache and the profiler */
+  name: string;
+  /** the complete WGSL source (a shaders/*.wgsl file) */
+  source: string;
+  /** values for `const` declarations in the source */
+  consts?: Record<string, ConstValue>;
+  entryPoint?: string;
+}
+
+export type Uniform = { u32: number } | { i32: number } | { f32: number };
+
+export interface DispatchSpec {
+  kernel: KernelSpec;
+  /** storage buffers in binding order; the uniform struct (if any) takes the next binding */
+  buffers: TensorInfo[];
+  uniforms?: Uniform[];
+  workgroups: [number, number?, number?];
+}
+
+/** Minimal view of tfjs-backend-webgpu internals that we rely on (stable in 4.x). */
+interface BackendInternals {
+  device: GPUDevice;
+  queue: GPUQueue;
+  commandEncoder: GPUCommandEncoder | null;
+  computePassEncoder: GPUComputePassEncoder | null;
+  dispatchCountInPass: number;
+  commandQueueOwnedIds: WeakSet<object>;
+  uniformPendingDisposal: GPUBuffer[];
+  tensorMap: { get(id: object): { resource: unknown; shape: number[]; dtype: DataType } };
+  bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  uploadToGPU(id: object): void;
+  makeTensorInfo(shape: number[], dtype: DataType): TensorInfo;
+  disposeData(id: object, force?: boolean): boolean;
+  activeTimers?: { name: string; query: Promise<number> }[] | null;
+  getQueryTime?(): Promise<number>;
+}
+
+const internals = (): BackendInternals => webgpuBackend() as unknown as BackendInternals;
+
+let poisonOutputs = false;
+/** Tests turn this on: every output buffer is filled with NaN before a kernel runs. */
+export function setPoisonOutputs(on: boolean): void {
+  poisonOutputs = on;
+}
+
+/** How many dispatches to batch before submitting (tfjs's own default is 15). */
+const SUBMIT_BATCH = 32;
+
+/** Rewrites `const NAME[: T] = value;` declarations to the given values. */
+export function specialise(source: string, consts: Record<string, ConstValue> = {}): string {
+  let out = source;
+  for (const [name, value] of Object.entries(consts)) {
+    const re = new RegExp(`(^|\\n)(\\s*)const\\s+${name}\\s*(:\\s*(\\w+))?\\s*=\\s*[^;]+;`);
+    const m = re.exec(out);
+    if (!m) throw new Error(`shader has no 'const ${name}' to specialise`);
+    const type = m[4];
+    let lit: string;
+    if (typeof value === 'boolean') lit = String(value);
+    else if (type === 'f32') lit = Number.isInteger(value) ? `${value}.0` : `${value}`;
+    else if (type === 'i32') lit = `${Math.trunc(value)}i`;
+    else if (type === 'u32' || type === undefined) {
+      if (!Number.isInteger(value) || value < 0) throw new Error(`const ${name} must be a non-negative integer`);
+      lit = `${value}u`;
+    } else throw new Error(`const ${name} has type ${type}, which specialise() cannot set`);
+    out = out.replace(re, `$1$2const ${name}${type ? `: ${type}` : ''} = ${lit};`);
+  }
+  return out;
+}
+
+/** The one function that builds a pipeline's cache key from every field of its specialisation. */
+export function pipelineKey(spec: KernelSpec): string {
+  const consts = Object.entries(spec.consts ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return `${spec.name}|${spec.entryPoint ?? 'main'}|${consts}`;
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+export function getPipeline(device: GPUDevice, spec: KernelSpec): GPUComputePipeline {
+  let cache = pipelines.get(device);
+  if (!cache) pipelines.set(device, (cache = new Map()));
+  const key = pipelineKey(spec);
+  let p = cache.get(key);
+  if (!p) {
+    const module = device.createShaderModule({ label: spec.name, code: specialise(spec.source, spec.consts) });
+    p = device.createComputePipeline({
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint: spec.entryPoint ?? 'main' },
+    });
+    cache.set(key, p);
+  }
+  return p;
+}
+
+/** A new tensor's storage on the GPU (poisoned with NaN when tests ask for it). */
+export function allocate(shape: number[], dtype: DataType = 'float32'): TensorInfo {
+  const b = internals();
+  const info = b.makeTensorInfo(shape, dtype);
+  b.uploadToGPU(info.dataId);
+  if (poisonOutputs) {
+    const buf = bufferOf(info);
+    const n = buf.size / 4;
+    const fill = dtype === 'float32' ? new Float32Array(n).fill(NaN) : new Int32Array(n).fill(-0x7fffffff);
+    b.queue.writeBuffer(buf, 0, fill);
+  }
+  return info;
+}
+
+/** Releases a scratch tensor made by `allocate` (deferred by tfjs while work using it is queued). */
+export function release(info: TensorInfo): void {
+  internals().disposeData(info.dataId, true);
+}
+
+export function bufferOf(info: TensorInfo): GPUBuffer {
+  const b = internals();
+  b.uploadToGPU(info.dataId);
+  const res = b.tensorMap.get(info.dataId).resource;
+  if (!(res instanceof GPUBuffer)) throw new Error('expected a tensor stored in a GPU buffer');
+  return res;
+}
+
+function uniformBuffer(b: BackendInternals, uniforms: Uniform[]): GPUBuffer {
+  const bytes = Math.max(16, Math.ceil((uniforms.length * 4) / 16) * 16);
+  const data = new ArrayBuffer(bytes);
+  const view = new DataView(data);
+  uniforms.forEach((u, i) => {
+    if ('u32' in u) view.setUint32(i * 4, u.u32 >>> 0, true);
+    else if ('i32' in u) view.setInt32(i * 4, u.i32 | 0, true);
+    else view.setFloat32(i * 4, u.f32, true);
+  });
+  const buf = b.bufferManager.acquireBuffer(bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+  b.queue.writeBuffer(buf, 0, data);
+  b.uniformPendingDisposal.push(buf);
+  return buf;
+}
+
+/** Records one dispatch of one of our kernels into tfjs's command stream. */
+export function dispatch(d: DispatchSpec): void {
+  const [x, y = 1, z = 1] = d.workgroups;
+  if (x === 0 || y === 0 || z === 0) return;
+  const b = internals();
+  const maxPerDim = b.device.limits.maxComputeWorkgroupsPerDimension;
+  if (x > maxPerDim || y > maxPerDim || z > maxPerDim) {
+    throw new Error(`${d.kernel.name}: dispatch ${x}×${y}×${z} exceeds ${maxPerDim} workgroups per dimension`);
+  }
+  const pipeline = getPipeline(b.device, d.kernel);
+  const entries: GPUBindGroupEntry[] = d.buffers.map((t, i) => ({ binding: i, resource: { buffer: bufferOf(t) } }));
+  if (d.uniforms && d.uniforms.length) {
+    entries.push({ binding: entries.length, resource: { buffer: uniformBuffer(b, d.uniforms) } });
+  }
+  const bindGroup = b.device.createBindGroup({ label: d.kernel.name, layout: pipeline.getBindGroupLayout(0), entries });
+  for (const t of d.buffers) b.commandQueueOwnedIds.add(t.dataId);
+
+  b.ensureCommandEncoderReady();
+  const timing = b.activeTimers != null && b.device.features.has('timestamp-query');
+  if (timing) {
+    // Inside tf.profile(): one pass per dispatch, timed the way tfjs times its own programs.
+    b.endComputePassEncoder();
+    const self = b as unknown as { querySet: GPUQuerySet | null; querySetCount: number };
+    self.querySet ??= b.device.createQuerySet({ type: 'timestamp', count: self.querySetCount });
+    b.computePassEncoder = b.commandEncoder!.beginComputePass({
+      timestampWrites: { querySet: self.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+    });
+  } else if (!b.computePassEncoder) {
+    b.computePassEncoder = b.commandEncoder!.beginComputePass();
+  }
+  const pass = b.computePassEncoder!;
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(x, y, z);
+  b.dispatchCountInPass++;
+  if (timing) {
+    b.endComputePassEncoder();
+    b.activeTimers!.push({ name: d.kernel.name, query: b.getQueryTime!() });
+  } else if (b.dispatchCountInPass >= SUBMIT_BATCH) {
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
+}
+
+export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** Splits a 1-D workgroup count into x×y so neither exceeds the per-dimension limit. */
+export function grid1d(count: number, maxPerDim = 65535): [number, number] {
+  if (count <= maxPerDim) return [count, 1];
+  const y = Math.ceil(count / maxPerDim);
+  return [Math.ceil(count / y), y];
+}

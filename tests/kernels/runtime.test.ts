@@ -1,0 +1,40 @@
+import { describe, it, expect } from 'vitest';
+import { useGpu, tf } from '../helpers.ts';
+import { allocate, specialise, pipelineKey } from '../../src/core/kernels/runtime.ts';
+
+describe('kernel runtime', () => {
+  const gpu = useGpu();
+
+  it('poisons new outputs with NaN, so an unwritten element fails a test', async () => {
+    const info = allocate([3, 5]);
+    const t = tf.engine().makeTensorFromTensorInfo(info);
+    const v = await t.data();
+    expect(Array.from(v).every(Number.isNaN)).toBe(true);
+    t.dispose();
+  });
+
+  it('specialises const declarations and refuses unknown names', () => {
+    const src = 'const TILE: u32 = 16u;\nconst SCALE: f32 = 1.0;\nconst ON = false;\n';
+    const out = specialise(src, { TILE: 32, SCALE: 0.5, ON: true });
+    expect(out).toContain('const TILE: u32 = 32u;');
+    expect(out).toContain('const SCALE: f32 = 0.5;');
+    expect(out).toContain('const ON = true;');
+    expect(() => specialise(src, { NOPE: 1 })).toThrow(/NOPE/);
+  });
+
+  it('keys pipelines by every specialisation field', () => {
+    const a = pipelineKey({ name: 'k', source: '', consts: { A: 1, B: 2 } });
+    const b = pipelineKey({ name: 'k', source: '', consts: { B: 2, A: 1 } });
+    const c = pipelineKey({ name: 'k', source: '', consts: { A: 1, B: 3 } });
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+
+  it('surfaces WebGPU validation errors instead of passing silently', async () => {
+    const ctx = gpu();
+    ctx.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+    await ctx.device.queue.onSubmittedWorkDone();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(() => ctx.throwIfErrors()).toThrow(/WebGPU error/);
+  });
+});
