@@ -5,7 +5,6 @@ import {
   registerGradient,
   engine,
   type NamedAttrMap,
-  type NamedTensorInfoMap,
   type Tensor,
   type TensorInfo,
   type NamedTensorMap,
@@ -51,5 +50,5 @@ export function runOp<T extends Tensor | Tensor[] = Tensor>(
   inputs: NamedTensorMap,
   attrs: NamedAttrMap = {},
 ): T {
-  return engine().runKernel(name, inputs as unknown as NamedTensorInfoMap, attrs) as unknown as T;
+  return engine().runKernel(name, inputs as unknown as NamedTensorMap, attrs) as unknown as T;
 }

@@ -1,0 +1,25 @@
+// The handful of operations a GPT-2 forward pass is made of. Two implementations share this interface:
+// Hearth's own WGSL kernels (kernel_ops.ts) and stock tfjs ops (stock_ops.ts). The model is written once
+// against it, so the two can be compared for correctness (same loss and gradients) and for speed.
+import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+
+export interface MatmulOptions {
+  transposeA?: boolean;
+  transposeB?: boolean;
+  bias?: Tensor1D;
+  activation?: 'none' | 'gelu';
+}
+
+export interface Ops {
+  name: string;
+  /** op(a)·op(b) [+ bias] [then gelu_new] */
+  matmul(a: Tensor2D, b: Tensor2D, opts?: MatmulOptions): Tensor2D;
+  /** over the last dim of x (M, C) */
+  layerNorm(x: Tensor2D, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor2D;
+  /** qkv (B, T, 3C) packed as c_attn gives it → (B, T, C), causal */
+  attention(qkv: Tensor3D, nHead: number): Tensor3D;
+  /** per-row −log softmax(logits)[target], 0 where target is −100; logits (M, V), targets int32 (M) */
+  crossEntropy(logits: Tensor2D, targets: Tensor1D): Tensor1D;
+  /** wte[tokens] + wpe[position] → (B, T, C) */
+  embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe: Tensor2D): Tensor3D;
+}

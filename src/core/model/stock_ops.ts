@@ -1,0 +1,52 @@
+// GPT-2's operations made only of stock tfjs ops: the baseline our kernels are measured against, and a
+// second, independent implementation the tests compare with.
+import * as tf from '@tensorflow/tfjs-core';
+import type { Ops } from './ops.ts';
+import { stockCausalSelfAttention } from '../kernels/attention/stock.ts';
+
+const GELU_K = Math.sqrt(2 / Math.PI);
+
+export function stockGelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = tf.mul(GELU_K, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+  });
+}
+
+export const stockOps: Ops = {
+  name: 'stock tfjs',
+  matmul(a, b, opts = {}) {
+    return tf.tidy(() => {
+      let y: tf.Tensor2D = tf.matMul(a, b, opts.transposeA, opts.transposeB);
+      if (opts.bias) y = tf.add(y, opts.bias);
+      if (opts.activation === 'gelu') y = stockGelu(y) as tf.Tensor2D;
+      return y;
+    });
+  },
+  layerNorm(x, weight, bias, eps) {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+      return tf.add(tf.mul(xhat, weight), bias) as tf.Tensor2D;
+    });
+  },
+  attention: stockCausalSelfAttention,
+  crossEntropy(logits, targets) {
+    return tf.tidy(() => {
+      const V = logits.shape[1];
+      const valid = tf.notEqual(targets, -100);
+      const safe = tf.where(valid, targets, tf.zerosLike(targets));
+      const logp = tf.logSoftmax(logits);
+      const picked = tf.sum(tf.mul(logp, tf.oneHot(safe, V)), -1);
+      return tf.neg(tf.mul(picked, tf.cast(valid, 'float32'))) as tf.Tensor1D;
+    });
+  },
+  embedding(tokens, B, T, wte, wpe) {
+    return tf.tidy(() => {
+      const idx = tf.tensor1d(tokens, 'int32');
+      const tok = tf.reshape(tf.gather(wte, idx), [B, T, -1]);
+      const pos = tf.slice(wpe, [0, 0], [T, -1]);
+      return tf.add(tok, pos) as tf.Tensor3D;
+    });
+  },
+};
