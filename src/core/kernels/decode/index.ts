@@ -1,0 +1,88 @@
+// The KV-cache kernels generation runs on: appending a step's keys and values to a layer's cache, and attention
+// of the new positions' queries against everything cached (shaders/kv_cache_write.wgsl, decode_attention.wgsl).
+//
+// Caches are (B, nh, capacity, hd) float32 tensors written in place: they belong to one generation, nobody
+// differentiates through them, and copying a whole cache each step would make a step O(capacity) in memory
+// traffic for nothing.
+import { engine, type Tensor, type Tensor3D, type Tensor4D, type TensorInfo, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import writeSource from '../../../../shaders/kv_cache_write.wgsl?raw';
+import attentionSource from '../../../../shaders/decode_attention.wgsl?raw';
+import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { registerOp, runOp } from '../op.ts';
+
+/** Threads per query row: one key each per tile; 64 fills a SIMD group on most GPUs and keeps the tile small. */
+export const DEFAULT_DECODE_WG = 64;
+
+interface QkvDims {
+  B: number;
+  Tq: number;
+  C: number;
+  hd: number;
+}
+
+function qkvDims(qkv: TensorInfo, nHead: number): QkvDims {
+  if (qkv.shape.length !== 3) throw new Error(`decode attention: qkv must be (B, Tq, 3C), got shape [${qkv.shape}]`);
+  const [B, Tq, C3] = qkv.shape;
+  if (!Number.isInteger(nHead) || nHead < 1 || C3 % (3 * nHead) !== 0) {
+    throw new Error(`decode attention: qkv's last dimension ${C3} is not 3·nHead·hd for nHead = ${nHead}`);
+  }
+  return { B, Tq, C: C3 / 3, hd: C3 / 3 / nHead };
+}
+
+function checkCache(cache: TensorInfo, { B, hd }: QkvDims, nHead: number, past: number, Tq: number): number {
+  const [cb, ch, capacity, chd] = cache.shape;
+  if (cache.shape.length !== 4 || cb !== B || ch !== nHead || chd !== hd) {
+    throw new Error(`KV cache has shape [${cache.shape}], expected [${B}, ${nHead}, capacity, ${hd}]`);
+  }
+  if (!Number.isInteger(past) || past < 0 || past + Tq > capacity) {
+    throw new Error(`KV cache: positions ${past}..${past + Tq - 1} do not fit its capacity ${capacity}`);
+  }
+  return capacity;
+}
+
+/** An empty cache for one layer's keys or values, (B, nh, capacity, hd). Its contents are undefined until written. */
+export function createKvCache(B: number, nHead: number, capacity: number, headDim: number): Tensor4D {
+  return engine().makeTensorFromTensorInfo(allocate([B, nHead, capacity, headDim])) as Tensor4D;
+}
+
+/** Writes k and v of qkv (B, Tq, 3C) into rows past .. past+Tq−1 of the caches, in place. */
+export function kvCacheWrite(qkv: TensorInfo, kCache: TensorInfo, vCache: TensorInfo, past: number, nHead: number): void {
+  const dims = qkvDims(qkv, nHead);
+  const capacity = checkCache(kCache, dims, nHead, past, dims.Tq);
+  checkCache(vCache, dims, nHead, past, dims.Tq);
+  const n = dims.B * dims.Tq * dims.C;
+  dispatch({
+    kernel: { name: 'kv_cache_write', source: writeSource, consts: { HD: dims.hd } },
+    buffers: [qkv, kCache, vCache],
+    uniforms: [{ u32: n }, { u32: dims.Tq }, { u32: past }, { u32: nHead }, { u32: capacity }],
+    workgroups: grid1d(ceilDiv(n, 256)),
+  });
+}
+
+/** out (B, Tq, C) for queries of qkv (B, Tq, 3C) at positions past .. past+Tq−1 against the caches. */
+export function decodeAttentionKernel(qkv: TensorInfo, kCache: TensorInfo, vCache: TensorInfo, past: number, nHead: number, wg = DEFAULT_DECODE_WG): TensorInfo {
+  const dims = qkvDims(qkv, nHead);
+  const capacity = checkCache(kCache, dims, nHead, past, dims.Tq);
+  checkCache(vCache, dims, nHead, past, dims.Tq);
+  const out = allocate([dims.B, dims.Tq, dims.C]);
+  dispatch({
+    kernel: { name: 'decode_attention', source: attentionSource, consts: { HD: dims.hd, WG: wg } },
+    buffers: [qkv, kCache, vCache, out],
+    uniforms: [{ u32: dims.Tq }, { u32: past }, { u32: nHead }, { u32: capacity }],
+    workgroups: [dims.Tq, nHead, dims.B],
+  });
+  return out;
+}
+
+registerOp({
+  name: 'HearthDecodeAttention',
+  inputs: ['qkv', 'kCache', 'vCache'],
+  forward: ({ qkv, kCache, vCache }, attrs) =>
+    decodeAttentionKernel(qkv, kCache, vCache, attrs.past as number, attrs.nHead as number, attrs.wg as number),
+});
+
+/** Attention of the new positions against the cache (which must already hold them); not differentiable. */
+export function decodeAttention(qkv: Tensor3D, kCache: Tensor, vCache: Tensor, past: number, nHead: number, wg = DEFAULT_DECODE_WG): Tensor3D {
+  const attrs: NamedAttrMap = { past, nHead, wg };
+  return runOp<Tensor3D>('HearthDecodeAttention', { qkv, kCache, vCache }, attrs);
+}
