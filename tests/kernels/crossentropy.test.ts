@@ -1,0 +1,67 @@
+import { describe, it, expect } from 'vitest';
+import { useGpu, rng, expectClose, tf } from '../helpers.ts';
+import { softmaxCrossEntropy, IGNORE_INDEX } from '../../src/core/kernels/crossentropy/index.ts';
+import { crossEntropyForward, crossEntropyBackward } from '../../src/core/kernels/crossentropy/reference.ts';
+
+// (rows, vocab): odd sizes, a vocabulary of a few thousand, and GPT-2's 50257 for a few rows.
+const SHAPES: [number, number][] = [
+  [1, 1],
+  [7, 33],
+  [33, 7],
+  [65, 130],
+  [130, 65],
+  [33, 3001],
+  [3, 50257],
+];
+
+describe('softmaxCrossEntropy', () => {
+  useGpu();
+  for (const [rows, vocab] of SHAPES) {
+    it(`loss and dlogits match the float64 reference, (${rows}, ${vocab}), some targets −100`, async () => {
+      const r = rng();
+      const lv = r.normals(rows * vocab, 3);
+      const tv = r.ints(rows, vocab);
+      // About one row in five is ignored (never every row, so the gradient is not trivially zero).
+      for (let i = 1; i < rows; i++) if (r.uniform() < 0.2) tv[i] = IGNORE_INDEX;
+      const dyv = r.normals(rows);
+      const logits = tf.tensor2d(lv, [rows, vocab]);
+      const targets = tf.tensor1d(tv, 'int32');
+      const dy = tf.tensor1d(dyv);
+      const loss = softmaxCrossEntropy(logits, targets);
+      const dlogits = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, targets))(logits, dy);
+      expect(loss.shape).toEqual([rows]);
+      expectClose(await loss.data(), crossEntropyForward(lv, tv, rows, vocab), 1e-4, `seed ${r.seed} loss`);
+      expectClose(
+        await dlogits.data(),
+        crossEntropyBackward(lv, tv, dyv, rows, vocab),
+        1e-4,
+        `seed ${r.seed} dlogits`,
+      );
+      tf.dispose([logits, targets, dy, loss, dlogits]);
+    });
+  }
+
+  it('gives loss 0 and zero gradient for rows whose target is −100', async () => {
+    const logits = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const targets = tf.tensor1d([IGNORE_INDEX, 2], 'int32');
+    const ones = tf.ones([2]);
+    const loss = softmaxCrossEntropy(logits, targets);
+    const dlogits = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, targets))(logits, ones);
+    const lossValues = await loss.data();
+    const d = await dlogits.data();
+    expect(lossValues[0]).toBe(0);
+    expect(Array.from(d.slice(0, 3))).toEqual([0, 0, 0]);
+    expect(d[5]).toBeLessThan(0);
+    tf.dispose([logits, targets, ones, loss, dlogits]);
+  });
+
+  it('gives NaN for a target outside the vocabulary, so a bad label is loud', async () => {
+    const logits = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const targets = tf.tensor1d([3, 0], 'int32');
+    const loss = softmaxCrossEntropy(logits, targets);
+    const values = await loss.data();
+    expect(Number.isNaN(values[0])).toBe(true);
+    expect(Number.isFinite(values[1])).toBe(true);
+    tf.dispose([logits, targets, loss]);
+  });
+});
