@@ -1,0 +1,135 @@
+// GPT-2's input embedding, token + position, as a tfjs op with gradients for wte and wpe.
+//   forward:  tokens (B·T, on the CPU), wte (V, C), wpe (n_positions, C) -> out (B, T, C)
+//   backward: dwte by a gather over a CSR of each id's positions (deterministic, no atomics);
+//             dwpe[t] = Σ_b dout[b, t]
+import type { Tensor, Tensor2D, Tensor3D, TensorInfo } from '@tensorflow/tfjs-core';
+import { tensor1d, zerosLike } from '@tensorflow/tfjs-core';
+import forwardSource from '../../../../shaders/embedding.wgsl?raw';
+import wteBackwardSource from '../../../../shaders/embedding_backward_wte.wgsl?raw';
+import wpeBackwardSource from '../../../../shaders/embedding_backward_wpe.wgsl?raw';
+import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { registerOp, runOp } from '../op.ts';
+
+const WG = 256;
+
+export interface TokenPositions {
+  /** (V + 1): positions of id v are positions[offsets[v] .. offsets[v+1]) */
+  offsets: Int32Array;
+  /** (B·T): flat positions b·T + t, grouped by id, ascending within an id */
+  positions: Int32Array;
+}
+
+/** A counting sort of positions by token id: O(B·T + V) on the CPU. Throws on an id outside [0, V). */
+export function tokenPositions(tokens: Int32Array, vocab: number): TokenPositions {
+  const offsets = new Int32Array(vocab + 1);
+  for (let p = 0; p < tokens.length; p++) {
+    const id = tokens[p];
+    if (!(id >= 0 && id < vocab)) throw new Error(`embedding: token id ${id} at position ${p} is outside [0, ${vocab})`);
+    offsets[id + 1]++;
+  }
+  for (let v = 0; v < vocab; v++) offsets[v + 1] += offsets[v];
+  const next = offsets.slice(0, vocab);
+  const positions = new Int32Array(tokens.length);
+  for (let p = 0; p < tokens.length; p++) positions[next[tokens[p]]++] = p;
+  return { offsets, positions };
+}
+
+export function embeddingForwardKernel(
+  tokens: TensorInfo,
+  wte: TensorInfo,
+  wpe: TensorInfo,
+  batch: number,
+  seqLen: number,
+): TensorInfo {
+  const channels = wte.shape[1];
+  const out = allocate([batch, seqLen, channels]);
+  const count = batch * seqLen * channels;
+  dispatch({
+    kernel: { name: 'embedding', source: forwardSource, consts: { WG } },
+    buffers: [tokens, wte, wpe, out],
+    uniforms: [{ u32: count }, { u32: seqLen }, { u32: channels }],
+    workgroups: grid1d(ceilDiv(count, WG)),
+  });
+  return out;
+}
+
+export function embeddingWteGradKernel(dout: TensorInfo, offsets: TensorInfo, positions: TensorInfo): TensorInfo {
+  const vocab = offsets.shape[0] - 1;
+  const channels = dout.shape[dout.shape.length - 1];
+  const dwte = allocate([vocab, channels]);
+  const count = vocab * channels;
+  dispatch({
+    kernel: { name: 'embedding_backward_wte', source: wteBackwardSource, consts: { WG } },
+    buffers: [dout, offsets, positions, dwte],
+    uniforms: [{ u32: count }, { u32: channels }],
+    workgroups: grid1d(ceilDiv(count, WG)),
+  });
+  return dwte;
+}
+
+export function embeddingWpeGradKernel(dout: TensorInfo, nPositions: number): TensorInfo {
+  const [batch, seqLen, channels] = dout.shape;
+  const dwpe = allocate([nPositions, channels]);
+  const count = nPositions * channels;
+  dispatch({
+    kernel: { name: 'embedding_backward_wpe', source: wpeBackwardSource, consts: { WG } },
+    buffers: [dout, dwpe],
+    uniforms: [{ u32: count }, { u32: batch }, { u32: seqLen }, { u32: channels }],
+    workgroups: grid1d(ceilDiv(count, WG)),
+  });
+  return dwpe;
+}
+
+registerOp({
+  name: 'HearthEmbeddingWteGrad',
+  inputs: ['dout', 'offsets', 'positions'],
+  forward: ({ dout, offsets, positions }) => embeddingWteGradKernel(dout, offsets, positions),
+});
+registerOp({
+  name: 'HearthEmbeddingWpeGrad',
+  inputs: ['dout'],
+  forward: ({ dout }, attrs) => embeddingWpeGradKernel(dout, attrs.nPositions as number),
+});
+registerOp({
+  name: 'HearthEmbedding',
+  inputs: ['tokens', 'offsets', 'positions', 'wte', 'wpe'],
+  forward: ({ tokens, wte, wpe }, attrs) =>
+    embeddingForwardKernel(tokens, wte, wpe, attrs.batch as number, attrs.seqLen as number),
+  gradient: {
+    inputsToSave: ['tokens', 'offsets', 'positions'],
+    grad: (dy, [tokens, offsets, positions], attrs) => {
+      const dout = dy as Tensor;
+      return {
+        wte: () => runOp('HearthEmbeddingWteGrad', { dout, offsets, positions }),
+        wpe: () => runOp('HearthEmbeddingWpeGrad', { dout }, { nPositions: attrs.nPositions as number }),
+        tokens: () => zerosLike(tokens),
+        offsets: () => zerosLike(offsets),
+        positions: () => zerosLike(positions),
+      };
+    },
+  },
+});
+
+/** out[b,t,:] = wte[tokens[b·T+t], :] + wpe[t, :]; tokens are on the CPU (they come from the dataset).
+ * Gradients for wte (deterministic scatter-add) and wpe (sum over the batch). */
+export function embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe: Tensor2D): Tensor3D {
+  const [vocab, channels] = wte.shape;
+  const [nPositions, wpeChannels] = wpe.shape;
+  if (tokens.length !== B * T) throw new Error(`embedding: ${tokens.length} tokens for B·T = ${B}·${T}`);
+  if (T > nPositions) throw new Error(`embedding: sequence length ${T} exceeds n_positions ${nPositions}`);
+  if (wpeChannels !== channels) throw new Error(`embedding: wte has ${channels} channels, wpe ${wpeChannels}`);
+  const csr = tokenPositions(tokens, vocab);
+  const tokensT = tensor1d(tokens, 'int32');
+  const offsets = tensor1d(csr.offsets, 'int32');
+  const positions = tensor1d(csr.positions, 'int32');
+  const out = runOp<Tensor3D>(
+    'HearthEmbedding',
+    { tokens: tokensT, offsets, positions, wte, wpe },
+    { batch: B, seqLen: T, nPositions },
+  );
+  // The tape keeps its own copies of what the backward pass needs.
+  tokensT.dispose();
+  offsets.dispose();
+  positions.dispose();
+  return out;
+}
