@@ -1,0 +1,144 @@
+// AdamW (PyTorch's torch.optim.AdamW semantics) and global-norm clipping that never reads back to the CPU.
+//   adamw:        param, grad, m, v [, gradScale] -> new param, m, v (one elementwise kernel)
+//   sumOfSquares: Σ g² over many tensors -> scalar on the GPU (per-tensor partials, then one final sum)
+//   clipScale:    min(1, maxNorm / (sqrt(sumSq) + 1e-6)) -> scalar on the GPU
+import type { Scalar, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import adamwSource from '../../../../shaders/adamw.wgsl?raw';
+import partialsSource from '../../../../shaders/adamw_sum_of_squares_partials.wgsl?raw';
+import finalSource from '../../../../shaders/adamw_sum_of_squares_final.wgsl?raw';
+import clipScaleSource from '../../../../shaders/adamw_clip_scale.wgsl?raw';
+import { allocate, release, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { registerOp, runOp } from '../op.ts';
+
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+}
+
+const WG = 256;
+const SUM_CHUNK = 256 * 16; // WG × ELEMENTS_PER_THREAD in adamw_sum_of_squares_partials.wgsl
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+export function adamwKernel(
+  param: TensorInfo,
+  grad: TensorInfo,
+  m: TensorInfo,
+  v: TensorInfo,
+  gradScale: TensorInfo | null,
+  h: AdamWHyper,
+): [TensorInfo, TensorInfo, TensorInfo] {
+  const n = size(param.shape);
+  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+    if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
+  }
+  if (!(Number.isInteger(h.step) && h.step >= 1)) throw new Error(`adamw: step must be an integer ≥ 1, got ${h.step}`);
+  const paramOut = allocate(param.shape);
+  const mOut = allocate(param.shape);
+  const vOut = allocate(param.shape);
+  const bc1 = 1 - h.beta1 ** h.step;
+  const bc2 = 1 - h.beta2 ** h.step;
+  dispatch({
+    kernel: { name: 'adamw', source: adamwSource, consts: { WG, HAS_GRAD_SCALE: gradScale !== null } },
+    buffers: [param, grad, m, v, gradScale ?? grad, paramOut, mOut, vOut],
+    uniforms: [
+      { u32: n },
+      { f32: h.beta1 },
+      { f32: h.beta2 },
+      { f32: h.eps },
+      { f32: 1 - h.lr * h.weightDecay },
+      { f32: h.lr / bc1 },
+      { f32: 1 / Math.sqrt(bc2) },
+    ],
+    workgroups: grid1d(ceilDiv(n, WG)),
+  });
+  return [paramOut, mOut, vOut];
+}
+
+export function sumOfSquaresKernel(tensors: TensorInfo[]): TensorInfo {
+  const chunks = tensors.map((t) => ceilDiv(size(t.shape), SUM_CHUNK));
+  const total = chunks.reduce((a, b) => a + b, 0);
+  const out = allocate([]);
+  // An empty list (or only empty tensors) still gets a written 0 from the final kernel.
+  const partials = allocate([Math.max(1, total)]);
+  let offset = 0;
+  tensors.forEach((t, i) => {
+    dispatch({
+      kernel: { name: 'adamw_sum_of_squares_partials', source: partialsSource },
+      buffers: [t, partials],
+      uniforms: [{ u32: size(t.shape) }, { u32: offset }],
+      workgroups: grid1d(chunks[i]),
+    });
+    offset += chunks[i];
+  });
+  dispatch({
+    kernel: { name: 'adamw_sum_of_squares_final', source: finalSource },
+    buffers: [partials, out],
+    uniforms: [{ u32: total }],
+    workgroups: [1],
+  });
+  release(partials);
+  return out;
+}
+
+export function clipScaleKernel(sumSq: TensorInfo, maxNorm: number): TensorInfo {
+  const scale = allocate([]);
+  dispatch({
+    kernel: { name: 'adamw_clip_scale', source: clipScaleSource },
+    buffers: [sumSq, scale],
+    uniforms: [{ f32: maxNorm }],
+    workgroups: [1],
+  });
+  return scale;
+}
+
+registerOp({
+  name: 'HearthAdamW',
+  inputs: ['param', 'grad', 'm', 'v', 'gradScale'],
+  forward: ({ param, grad, m, v, gradScale }, attrs) =>
+    adamwKernel(param, grad, m, v, gradScale ?? null, attrs as unknown as AdamWHyper),
+});
+registerOp({
+  name: 'HearthSumOfSquares',
+  inputs: [], // any number, named t0, t1, ... in order
+  forward: (inputs) => sumOfSquaresKernel(Object.values(inputs)),
+});
+registerOp({
+  name: 'HearthClipScale',
+  inputs: ['sumSq'],
+  forward: ({ sumSq }, attrs) => clipScaleKernel(sumSq, attrs.maxNorm as number),
+});
+
+/** One decoupled-weight-decay Adam step (PyTorch AdamW semantics, bias-corrected with `step`, 1-based):
+ * g = grad·gradScale (gradScale: optional scalar tensor on the GPU, e.g. a clip factor, never read back);
+ * returns new tensors. */
+export function adamw(
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  h: AdamWHyper,
+  gradScale?: Tensor,
+): { param: Tensor; m: Tensor; v: Tensor } {
+  const inputs: Record<string, Tensor> = { param, grad, m, v };
+  if (gradScale) inputs.gradScale = gradScale;
+  const { lr, beta1, beta2, eps, weightDecay, step } = h;
+  const [p, mNew, vNew] = runOp<Tensor[]>('HearthAdamW', inputs, { lr, beta1, beta2, eps, weightDecay, step });
+  return { param: p, m: mNew, v: vNew };
+}
+
+/** Σ g² over all tensors, as a scalar tensor on the GPU (for global-norm clipping without readback). */
+export function sumOfSquares(tensors: Tensor[]): Scalar {
+  const inputs: Record<string, Tensor> = {};
+  tensors.forEach((t, i) => (inputs[`t${i}`] = t));
+  return runOp<Scalar>('HearthSumOfSquares', inputs);
+}
+
+/** min(1, maxNorm / (sqrt(sumSq) + 1e-6)) as a scalar tensor on the GPU. */
+export function clipScale(sumSq: Tensor, maxNorm: number): Scalar {
+  return runOp<Scalar>('HearthClipScale', { sumSq }, { maxNorm });
+}
