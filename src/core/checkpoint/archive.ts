@@ -1,0 +1,79 @@
+// A checkpoint in and out of a .zip, or from loose files dropped on the page together.
+import { CheckpointError } from './errors.ts';
+import {
+  checkpointFromFiles,
+  checkpointToFiles,
+  CONFIG_FILE,
+  flattenFolder,
+  GENERATION_CONFIG_FILE,
+  TOKENIZER_FILES,
+  WEIGHTS_FILE,
+  type CheckpointFiles,
+  type HearthCheckpoint,
+  type ToFilesOptions,
+} from './hfFolder.ts';
+import { OPTIMIZER_FILE, STATE_FILE } from './trainingState.ts';
+import { unzip, zipFolder, type UnzipOptions } from './zip.ts';
+
+/** The files a checkpoint is made of; anything else in a zip or a drop is left unread. */
+export const CHECKPOINT_FILE_NAMES: ReadonlySet<string> = new Set([
+  CONFIG_FILE, WEIGHTS_FILE, GENERATION_CONFIG_FILE, ...TOKENIZER_FILES, STATE_FILE, OPTIMIZER_FILE,
+]);
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).filter(Boolean).at(-1) ?? '';
+}
+
+/** A zip (as chunks) holding the Hugging Face folder plus the training state, inside `folder/`. */
+export function checkpointToZip(ckpt: HearthCheckpoint, folder: string, options: ToFilesOptions = {}): Uint8Array[] {
+  return zipFolder(checkpointToFiles(ckpt, options), safeFolderName(folder));
+}
+
+/** Unpacks (guarded against zip bombs) and reads a checkpoint zip. */
+export function checkpointFromZip(bytes: Uint8Array, options: Pick<UnzipOptions, 'maxTotalBytes'> = {}): HearthCheckpoint {
+  return checkpointFromFiles(checkpointFilesFromZip(bytes, options));
+}
+
+export function checkpointFilesFromZip(bytes: Uint8Array, options: Pick<UnzipOptions, 'maxTotalBytes'> = {}): CheckpointFiles {
+  const { files, skipped } = unzip(bytes, { ...options, want: (p) => CHECKPOINT_FILE_NAMES.has(baseName(p)) });
+  const flat = flattenFolder(files);
+  if (!flat.has(WEIGHTS_FILE) && skipped.some((p) => baseName(p) === 'pytorch_model.bin')) {
+    throw new CheckpointError(
+      'missing-file',
+      'the zip has pytorch_model.bin but no model.safetensors: Hearth reads only safetensors (PyTorch pickles can run code); convert it with save_pretrained(safe_serialization=True)',
+    );
+  }
+  return flat;
+}
+
+/** Minimal view of a dropped File, so Node tests can pass plain objects. */
+export interface DroppedFile {
+  name: string;
+  webkitRelativePath?: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** Loose files (or a dropped folder, or one .zip) dropped together: reads only the checkpoint's files. */
+export async function checkpointFilesFromDrop(dropped: Iterable<DroppedFile>, options: Pick<UnzipOptions, 'maxTotalBytes'> = {}): Promise<CheckpointFiles> {
+  const list = [...dropped];
+  if (list.length === 1 && list[0].name.toLowerCase().endsWith('.zip')) {
+    return checkpointFilesFromZip(new Uint8Array(await list[0].arrayBuffer()), options);
+  }
+  const entries: [string, Uint8Array][] = [];
+  for (const f of list) {
+    const path = f.webkitRelativePath || f.name;
+    if (!CHECKPOINT_FILE_NAMES.has(baseName(path))) continue;
+    entries.push([path, new Uint8Array(await f.arrayBuffer())]);
+  }
+  const files = flattenFolder(entries);
+  if (!files.has(WEIGHTS_FILE) && list.some((f) => f.name === 'pytorch_model.bin')) {
+    throw new CheckpointError('missing-file', 'pytorch_model.bin was dropped but no model.safetensors: Hearth reads only safetensors');
+  }
+  return files;
+}
+
+/** A name usable as a folder in a zip and on every file system. */
+export function safeFolderName(name: string): string {
+  const cleaned = name.replace(/[^\w.-]+/g, '-').replace(/^[.-]+|-+$/g, '');
+  return cleaned.slice(0, 100) || 'checkpoint';
+}

@@ -1,0 +1,231 @@
+// Pretrained GPT-2 models from the Hugging Face Hub: {base}/{repo}/resolve/{revision}/{file}, with
+// progress, cancel, and a cache so a second load needs no network. config.json comes first so a
+// model Hearth cannot run is refused before its weights are downloaded.
+import { parseGpt2Config } from './config.ts';
+import { CheckpointError } from './errors.ts';
+import { checkpointFromFiles, CONFIG_FILE, GENERATION_CONFIG_FILE, WEIGHTS_FILE, type CheckpointFiles, type HearthCheckpoint } from './hfFolder.ts';
+
+export const HUB_BASE_URL = 'https://huggingface.co';
+
+export interface HubProgress {
+  repo: string;
+  file: string;
+  /** Bytes of this file so far, and its size when the server said (null when it did not). */
+  fileLoaded: number;
+  fileTotal: number | null;
+  /** Bytes of every file so far, cached ones included. */
+  loaded: number;
+  fromCache: boolean;
+}
+
+/** Where downloaded files are kept, by URL. */
+export interface HubCache {
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+export interface HubOptions {
+  /** Tests point this at a local server laid out like the Hub. */
+  baseUrl?: string;
+  revision?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: HubProgress) => void;
+  cache?: HubCache | null;
+  /** For a user's private repo; sent only to baseUrl. */
+  token?: string;
+  fetch?: typeof fetch;
+}
+
+/** Cache entry listing the files of a completed download: its presence means "load offline". */
+const COMPLETE_MARKER = '.hearth-complete.json';
+const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
+
+export function normaliseRepoId(input: string): string {
+  let id = input.trim().replace(/^https?:\/\/huggingface\.co\//, '').replace(/\/+$/, '');
+  id = id.replace(/\/(tree|blob|resolve)\/.*$/, '');
+  if (!REPO_ID.test(id) || id.includes('..')) {
+    throw new CheckpointError('not-found', `"${input}" is not a Hub model id (expected a name like gpt2 or user/model)`);
+  }
+  return id;
+}
+
+export async function loadFromHub(repo: string, options: HubOptions = {}): Promise<HearthCheckpoint> {
+  return checkpointFromFiles(await downloadFromHub(repo, options));
+}
+
+/** Downloads (or reads from the cache) the files of a GPT-2 repo. */
+export async function downloadFromHub(repoInput: string, options: HubOptions = {}): Promise<CheckpointFiles> {
+  const repo = normaliseRepoId(repoInput);
+  const base = (options.baseUrl ?? HUB_BASE_URL).replace(/\/+$/, '');
+  const prefix = `${base}/${repo}/resolve/${encodeURIComponent(options.revision ?? 'main')}/`;
+  const cache = options.cache ?? null;
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  let loaded = 0;
+
+  const cached = await readCompleteFromCache(cache, prefix);
+  if (cached) {
+    for (const [file, bytes] of cached) {
+      loaded += bytes.byteLength;
+      options.onProgress?.({ repo, file, fileLoaded: bytes.byteLength, fileTotal: bytes.byteLength, loaded, fromCache: true });
+    }
+    return cached;
+  }
+
+  const files: CheckpointFiles = new Map();
+  /** One file, from the cache or the network; undefined when the Hub has no such file and it is optional. */
+  const fetchFile = async (file: string, required: boolean): Promise<Uint8Array | undefined> => {
+    const url = prefix + file;
+    const hit = await cache?.get(url);
+    if (hit) {
+      loaded += hit.byteLength;
+      options.onProgress?.({ repo, file, fileLoaded: hit.byteLength, fileTotal: hit.byteLength, loaded, fromCache: true });
+      files.set(file, hit);
+      return hit;
+    }
+    const bytes = await download(doFetch, url, repo, file, required, options, (fileLoaded, fileTotal) => {
+      options.onProgress?.({ repo, file, fileLoaded, fileTotal, loaded: loaded + fileLoaded, fromCache: false });
+    });
+    if (!bytes) return undefined;
+    loaded += bytes.byteLength;
+    files.set(file, bytes);
+    await cache?.put(url, bytes);
+    return bytes;
+  };
+
+  const config = await fetchFile(CONFIG_FILE, true);
+  parseGpt2Config(new TextDecoder().decode(config)); // refuse a model Hearth cannot run before the big download
+  if (!(await fetchFile('tokenizer.json', false))) {
+    await fetchFile('vocab.json', true);
+    await fetchFile('merges.txt', true);
+  }
+  await fetchFile(GENERATION_CONFIG_FILE, false);
+  await fetchFile(WEIGHTS_FILE, true);
+  await cache?.put(prefix + COMPLETE_MARKER, new TextEncoder().encode(JSON.stringify([...files.keys()])));
+  return files;
+}
+
+async function readCompleteFromCache(cache: HubCache | null, prefix: string): Promise<CheckpointFiles | null> {
+  if (!cache) return null;
+  const marker = await cache.get(prefix + COMPLETE_MARKER);
+  if (!marker) return null;
+  let names: unknown;
+  try {
+    names = JSON.parse(new TextDecoder().decode(marker));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(names)) return null;
+  const files: CheckpointFiles = new Map();
+  for (const name of names) {
+    const bytes = typeof name === 'string' ? await cache.get(prefix + name) : undefined;
+    if (!bytes) return null; // evicted: download again
+    files.set(name as string, bytes);
+  }
+  return files;
+}
+
+async function download(
+  doFetch: typeof fetch,
+  url: string,
+  repo: string,
+  file: string,
+  required: boolean,
+  options: HubOptions,
+  progress: (loaded: number, total: number | null) => void,
+): Promise<Uint8Array | undefined> {
+  const cancelled = () => new CheckpointError('cancelled', `download of ${repo} cancelled`);
+  const headers: Record<string, string> = {};
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  let response: Response;
+  try {
+    response = await doFetch(url, { signal: options.signal, headers });
+  } catch (err) {
+    if (options.signal?.aborted) throw cancelled();
+    throw new CheckpointError('network', `could not reach ${new URL(url).host} for ${repo}/${file} (${(err as Error).message}); check the connection`, { cause: err });
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    const code = response.headers.get('x-error-code');
+    if (response.status === 404 && code !== 'RepoNotFound' && !required) return undefined;
+    throw hubError(response.status, code, repo, file, options.token !== undefined);
+  }
+
+  const declared = Number(response.headers.get('content-length'));
+  // With a Content-Encoding the length counts compressed bytes; then it only guides progress.
+  const exact = Number.isSafeInteger(declared) && declared >= 0 && !response.headers.get('content-encoding');
+  const total = exact ? declared : null;
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    progress(bytes.byteLength, total);
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      received += value.byteLength;
+      progress(received, total);
+    }
+  } catch (err) {
+    if (options.signal?.aborted) throw cancelled();
+    throw new CheckpointError('network', `download of ${repo}/${file} broke off after ${received} bytes (${(err as Error).message})`, { cause: err });
+  }
+  if (options.signal?.aborted) throw cancelled();
+  if (total !== null && received !== total) {
+    throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(received);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function hubError(status: number, code: string | null, repo: string, file: string, withToken: boolean): CheckpointError {
+  if (code === 'GatedRepo') {
+    return new CheckpointError('unauthorized', `${repo} is a gated model: accept its terms on the Hub${withToken ? ' with the account of this token' : ' and give an access token'}`);
+  }
+  if (code === 'RepoNotFound' || (status === 401 && !withToken)) {
+    // The Hub answers 401 both for private repos and for repos that do not exist.
+    return new CheckpointError('not-found', `no public model "${repo}" on the Hub: check the name, or, if it is private, give an access token`);
+  }
+  if (status === 401 || status === 403) {
+    return new CheckpointError('unauthorized', `the Hub refused access to ${repo} (${status}): the token cannot read this repo`);
+  }
+  if (status === 404) {
+    const what = file === WEIGHTS_FILE
+      ? `${repo} has no model.safetensors (Hearth reads only safetensors weights, not pytorch_model.bin)`
+      : `${repo} has no ${file}`;
+    return new CheckpointError('not-found', what);
+  }
+  return new CheckpointError('network', `the Hub answered ${status} for ${repo}/${file}; try again later`);
+}
+
+/** The browser's cache: the Cache API where there is one, IndexedDB otherwise. */
+export async function browserHubCache(name = 'hearth-hub'): Promise<HubCache> {
+  if (globalThis.caches) {
+    const cache = await caches.open(name);
+    return {
+      async get(key) {
+        const r = await cache.match(key);
+        return r ? new Uint8Array(await r.arrayBuffer()) : undefined;
+      },
+      async put(key, bytes) {
+        await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>));
+      },
+    };
+  }
+  const { createStore, get, set } = await import('idb-keyval');
+  const store = createStore(name, 'files');
+  return {
+    get: (key) => get<Uint8Array>(key, store),
+    put: (key, bytes) => set(key, bytes, store),
+  };
+}

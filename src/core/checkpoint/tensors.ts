@@ -1,0 +1,51 @@
+// The plain representation every checkpoint path works on, independent of the model code: tensors
+// by GPT-2 name, row-major float32. The model reads and writes this; files are made from it.
+
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export type NamedTensors = Map<string, HostTensor>;
+
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** The first NaN or infinity in a tensor, as its flat index, or -1. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    // x - x is 0 for every finite x and NaN for NaN and ±Infinity: one comparison per element.
+    if (data[i] - data[i] !== 0) return i;
+  }
+  return -1;
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Bit-for-bit equality (NaN payloads and -0 included), which is what "identical weights" means. */
+export function bitwiseEqual(a: HostTensor, b: HostTensor): boolean {
+  if (!sameShape(a.shape, b.shape) || a.data.length !== b.data.length) return false;
+  const x = new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length);
+  const y = new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `(${shape.join(', ')})`;
+}
+
+/**
+ * A copy in a fresh ArrayBuffer of its own. Not `view.slice()`: on a Node Buffer that returns a
+ * view into shared memory, and code that then takes `.buffer` would read the wrong bytes.
+ */
+export function copyBytes(view: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(view.byteLength);
+  out.set(view);
+  return out;
+}

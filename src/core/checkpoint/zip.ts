@@ -1,0 +1,213 @@
+// Zip export and import of a checkpoint folder. Writing uses fflate's streaming Zip (weights stored,
+// text deflated). Reading walks the central directory itself so that every size is checked before
+// anything is inflated, and inflates in small steps, stopping the moment an entry grows past what it
+// declared or the archive past its total limit: a zip bomb costs a few milliseconds, not the tab.
+import { Inflate, Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { CheckpointError, invalid } from './errors.ts';
+import { copyBytes } from './tensors.ts';
+
+/** Zip without the zip64 extension (fflate writes none) cannot describe 4 GiB or more. */
+const ZIP32_LIMIT = 0xffffffff;
+/** Default cap on everything an import may inflate: the largest checkpoint a tab can hold anyway. */
+export const DEFAULT_MAX_UNZIPPED_BYTES = 4 * 1024 ** 3;
+/** Compressed bytes handed to the inflater per step; deflate expands at most ~1032x, so one step
+ * produces at most ~16 MiB before the size checks run again. */
+const INFLATE_STEP = 16 * 1024;
+
+/** A zip of the files under `folder/`, as chunks (a Blob in the page, sequential writes in Node). */
+export function zipFolder(files: Iterable<[string, Uint8Array]>, folder?: string): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  let failure: Error | null = null;
+  const zip = new Zip((err, chunk) => {
+    if (err) failure = err;
+    else chunks.push(chunk);
+  });
+  let total = 0;
+  for (const [name, bytes] of files) {
+    total += bytes.byteLength;
+    if (bytes.byteLength >= ZIP32_LIMIT || total >= ZIP32_LIMIT) {
+      throw new Error(`cannot export: the files pass 4 GiB, more than a zip without zip64 can hold (export the weights as F16, or without training state)`);
+    }
+    const path = folder ? `${folder}/${name}` : name;
+    // Weights barely compress and deflating hundreds of MB takes seconds: store them as they are.
+    const entry = name.endsWith('.safetensors') ? new ZipPassThrough(path) : new ZipDeflate(path, { level: 6 });
+    zip.add(entry);
+    entry.push(bytes, true);
+  }
+  zip.end();
+  if (failure) throw failure;
+  return chunks;
+}
+
+export function concatChunks(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+export interface UnzipOptions {
+  /** Refuse archives whose wanted entries would inflate past this many bytes in all. */
+  maxTotalBytes?: number;
+  /** Which entries to inflate (by path); the others are listed in `skipped` and never read. */
+  want?: (path: string) => boolean;
+}
+
+export interface UnzipResult {
+  files: [string, Uint8Array][];
+  skipped: string[];
+}
+
+interface CentralEntry {
+  path: string;
+  flags: number;
+  method: number;
+  crc: number;
+  compressedSize: number;
+  size: number;
+  localOffset: number;
+}
+
+export function unzip(bytes: Uint8Array, options: UnzipOptions = {}): UnzipResult {
+  const limit = options.maxTotalBytes ?? DEFAULT_MAX_UNZIPPED_BYTES;
+  const entries = readCentralDirectory(bytes);
+  const files: [string, Uint8Array][] = [];
+  const skipped: string[] = [];
+  const wanted: CentralEntry[] = [];
+  let declared = 0;
+  for (const e of entries) {
+    if (e.path.endsWith('/')) continue; // a folder
+    if (options.want && !options.want(e.path)) {
+      skipped.push(e.path);
+      continue;
+    }
+    declared += e.size;
+    wanted.push(e);
+  }
+  if (declared > limit) {
+    throw new CheckpointError('zip-bomb', `zip: the archive would unpack to ${mb(declared)}, over the ${mb(limit)} limit; refusing it`);
+  }
+  let produced = 0;
+  for (const e of wanted) {
+    const data = readEntryData(bytes, e);
+    const out = e.method === 0 ? copyBytes(data) : inflateGuarded(data, e, limit - produced);
+    produced += out.byteLength;
+    if (crc32(out) !== e.crc) throw invalid(`zip: "${e.path}" is damaged (checksum mismatch)`);
+    files.push([e.path, out]);
+  }
+  return { files, skipped };
+}
+
+function readCentralDirectory(bytes: Uint8Array): CentralEntry[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The end record sits in the last 22 bytes plus up to 64 KiB of comment.
+  let eocd = -1;
+  for (let p = bytes.length - 22; p >= Math.max(0, bytes.length - 22 - 0xffff); p--) {
+    if (view.getUint32(p, true) === 0x06054b50) {
+      eocd = p;
+      break;
+    }
+  }
+  if (eocd < 0) throw invalid('not a zip archive (no end-of-archive record; truncated?)');
+  const count = view.getUint16(eocd + 10, true);
+  const cdSize = view.getUint32(eocd + 12, true);
+  const cdOffset = view.getUint32(eocd + 16, true);
+  if (count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) {
+    throw invalid('zip64 archives (over 4 GiB or 65535 files) are not supported');
+  }
+  if (cdOffset + cdSize > eocd) throw invalid('zip: the central directory runs past the end of the archive (truncated?)');
+
+  const entries: CentralEntry[] = [];
+  const names = new Set<string>();
+  const decoder = new TextDecoder();
+  let p = cdOffset;
+  for (let i = 0; i < count; i++) {
+    if (p + 46 > cdOffset + cdSize || view.getUint32(p, true) !== 0x02014b50) throw invalid('zip: damaged central directory');
+    const nameLen = view.getUint16(p + 28, true);
+    const extraLen = view.getUint16(p + 30, true);
+    const commentLen = view.getUint16(p + 32, true);
+    if (p + 46 + nameLen > cdOffset + cdSize) throw invalid('zip: damaged central directory');
+    const e: CentralEntry = {
+      flags: view.getUint16(p + 8, true),
+      method: view.getUint16(p + 10, true),
+      crc: view.getUint32(p + 16, true),
+      compressedSize: view.getUint32(p + 20, true),
+      size: view.getUint32(p + 24, true),
+      localOffset: view.getUint32(p + 42, true),
+      path: decoder.decode(bytes.subarray(p + 46, p + 46 + nameLen)),
+    };
+    if (names.has(e.path)) throw invalid(`zip: two entries named "${e.path}"`);
+    names.add(e.path);
+    if (e.size === 0xffffffff || e.compressedSize === 0xffffffff || e.localOffset === 0xffffffff) {
+      throw invalid(`zip: "${e.path}" uses zip64 (over 4 GiB), which is not supported`);
+    }
+    if (e.flags & 1) throw invalid(`zip: "${e.path}" is encrypted`);
+    if (!e.path.endsWith('/') && e.method !== 0 && e.method !== 8) {
+      throw invalid(`zip: "${e.path}" uses compression method ${e.method}; only stored and deflate are supported`);
+    }
+    entries.push(e);
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return entries;
+}
+
+function readEntryData(bytes: Uint8Array, e: CentralEntry): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const p = e.localOffset;
+  if (p + 30 > bytes.length || view.getUint32(p, true) !== 0x04034b50) throw invalid(`zip: "${e.path}" has a damaged local header`);
+  const start = p + 30 + view.getUint16(p + 26, true) + view.getUint16(p + 28, true);
+  const end = start + e.compressedSize;
+  if (end > bytes.length) throw invalid(`zip: "${e.path}" runs past the end of the archive (truncated?)`);
+  if (e.method === 0 && e.compressedSize !== e.size) throw invalid(`zip: stored entry "${e.path}" has inconsistent sizes`);
+  return bytes.subarray(start, end);
+}
+
+function inflateGuarded(data: Uint8Array, e: CentralEntry, budget: number): Uint8Array {
+  const out = new Uint8Array(e.size);
+  let at = 0;
+  let finished = false;
+  const inflater = new Inflate((chunk, final) => {
+    if (at + chunk.length > e.size || at + chunk.length > budget) {
+      throw new CheckpointError('zip-bomb', `zip: "${e.path}" inflates past its declared ${mb(e.size)}; refusing the archive (zip bomb?)`);
+    }
+    out.set(chunk, at);
+    at += chunk.length;
+    if (final) finished = true;
+  });
+  try {
+    for (let p = 0; p < data.length; p += INFLATE_STEP) {
+      const end = Math.min(p + INFLATE_STEP, data.length);
+      inflater.push(data.subarray(p, end), end === data.length);
+    }
+    if (data.length === 0) inflater.push(new Uint8Array(0), true);
+  } catch (err) {
+    if (err instanceof CheckpointError) throw err;
+    throw invalid(`zip: "${e.path}" is damaged (${(err as Error).message})`);
+  }
+  if (!finished || at !== e.size) throw invalid(`zip: "${e.path}" inflated to ${at} bytes, not the ${e.size} it declares`);
+  return out;
+}
+
+let crcTable: Uint32Array | null = null;
+
+export function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  const t = crcTable;
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function mb(n: number): string {
+  return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
