@@ -1,0 +1,74 @@
+// Attention benchmark: Hearth's flash-style kernels against the same attention made of stock tfjs ops, on
+// the same device in the same run, forward alone and forward + backward (through tf.grad in both cases).
+import { initTf, tf } from '../src/core/gpu/tf.ts';
+import { describeGpu } from '../src/core/gpu/device.ts';
+import { causalSelfAttention } from '../src/core/kernels/attention/index.ts';
+import { stockCausalSelfAttention } from '../src/core/kernels/attention/stock.ts';
+
+type Attention = (qkv: tf.Tensor3D, nHead: number) => tf.Tensor3D;
+
+interface Shape {
+  B: number;
+  T: number;
+  C: number;
+  nHead: number;
+}
+
+// Small enough for SwiftShader to finish the whole module in about a minute.
+const SHAPES: Shape[] = [
+  { B: 4, T: 64, C: 128, nHead: 4 },
+  { B: 4, T: 128, C: 128, nHead: 4 },
+];
+const WARMUP = 2;
+const ITERATIONS = 5;
+
+/** Mean milliseconds per call; each call ends by reading its result back, so queued GPU work is counted. */
+async function time(run: () => tf.Tensor): Promise<number> {
+  const once = async () => {
+    const t = run();
+    await t.data();
+    t.dispose();
+  };
+  for (let i = 0; i < WARMUP; i++) await once();
+  const start = performance.now();
+  for (let i = 0; i < ITERATIONS; i++) await once();
+  return (performance.now() - start) / ITERATIONS;
+}
+
+async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [x, y] = await Promise.all([a.data(), b.data()]);
+  let scale = 0;
+  for (const v of y) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  return worst / (scale || 1);
+}
+
+export async function benchAttention(report: (line: string) => void): Promise<void> {
+  const ctx = await initTf();
+  report(`attention on ${describeGpu(ctx)}; mean of ${ITERATIONS} after ${WARMUP} warmup, ms per call`);
+  for (const { B, T, C, nHead } of SHAPES) {
+    const qkv = tf.randomNormal([B, T, 3 * C]) as tf.Tensor3D;
+    const dout = tf.randomNormal([B, T, C]) as tf.Tensor3D;
+    const forward = (attend: Attention) => () => attend(qkv, nHead);
+    const forwardBackward = (attend: Attention) => () =>
+      tf.grad((x: tf.Tensor) => attend(x as tf.Tensor3D, nHead))(qkv, dout);
+
+    // A benchmark of wrong answers measures nothing: check the two agree first.
+    const [ours, stock] = [forwardBackward(causalSelfAttention)(), forwardBackward(stockCausalSelfAttention)()];
+    const diff = await maxRelDiff(ours, stock);
+    tf.dispose([ours, stock]);
+
+    const oursFwd = await time(forward(causalSelfAttention));
+    const stockFwd = await time(forward(stockCausalSelfAttention));
+    const oursStep = await time(forwardBackward(causalSelfAttention));
+    const stockStep = await time(forwardBackward(stockCausalSelfAttention));
+    const f = (ms: number) => ms.toFixed(1).padStart(7);
+    report(
+      `  B=${B} T=${T} C=${C} nh=${nHead}  forward: ours ${f(oursFwd)}  stock ${f(stockFwd)}  ×${(stockFwd / oursFwd).toFixed(2)}` +
+        `   fwd+bwd: ours ${f(oursStep)}  stock ${f(stockStep)}  ×${(stockStep / oursStep).toFixed(2)}` +
+        `   (dqkv max rel diff ${diff.toExponential(1)})`,
+    );
+    tf.dispose([qkv, dout]);
+  }
+}

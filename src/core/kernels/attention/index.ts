@@ -1,0 +1,158 @@
+// GPT-2's causal self-attention core as a tfjs op with its gradient, flash-style WGSL kernels.
+//
+// The kernels read q, k, v straight from c_attn's packed output (B, T, 3C) and write (B, T, C) with heads
+// merged: that is the usual (B, nh, T, hd) attention with strided indexing, which saves the split into
+// q/k/v, the two head transposes and the merge transpose (four full copies each way) around the core.
+//
+// Forward (shaders/attention_forward.wgsl): online softmax over key tiles, no T×T matrix in memory; it
+// also returns each row's logsumexp (B, nh, T) so the backward can recompute probabilities exactly.
+// Backward (FlashAttention-2 style, no atomics, deterministic): delta = rowsum(dO ∘ O) − dlse, then dQ
+// parallel over query rows and dK, dV parallel over key rows, both writing into one packed dqkv.
+import type { Tensor, Tensor3D, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
+import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
+import deltaSource from '../../../../shaders/attention_backward_delta.wgsl?raw';
+import dqSource from '../../../../shaders/attention_backward_dq.wgsl?raw';
+import dkvSource from '../../../../shaders/attention_backward_dkv.wgsl?raw';
+import { allocate, release, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { registerOp, runOp } from '../op.ts';
+
+/** How the work is cut: `rows` threads per workgroup, one query (or key) row each; `tile` rows of the
+ * other side staged in workgroup memory at a time. */
+export interface AttentionBlocks {
+  rows: number;
+  tile: number;
+}
+
+/** Each thread keeps up to four rows of hd floats in private memory, so very wide heads would spill badly. */
+export const MAX_HEAD_DIM = 256;
+
+/** Two tiles (K and V, or Q and dO) of `tile` × hd floats stay within 8 KiB: half of WebGPU's default
+ * 16 KiB of workgroup memory, so two workgroups can share a compute unit on small GPUs. */
+export function defaultBlocks(headDim: number): AttentionBlocks {
+  let tile = 32;
+  while (tile > 1 && tile * headDim > 1024) tile /= 2;
+  return { rows: 32, tile };
+}
+
+interface Dims {
+  B: number;
+  T: number;
+  C: number;
+  nHead: number;
+  hd: number;
+}
+
+function dimsOf(qkv: TensorInfo, nHead: number): Dims {
+  if (qkv.shape.length !== 3) throw new Error(`attention: qkv must be (B, T, 3C), got shape [${qkv.shape}]`);
+  const [B, T, C3] = qkv.shape;
+  if (!Number.isInteger(nHead) || nHead < 1 || C3 % (3 * nHead) !== 0) {
+    throw new Error(`attention: qkv's last dimension ${C3} is not 3·nHead·hd for nHead = ${nHead}`);
+  }
+  const C = C3 / 3;
+  const hd = C / nHead;
+  if (hd > MAX_HEAD_DIM) throw new Error(`attention: head dim ${hd} is above the supported ${MAX_HEAD_DIM}`);
+  return { B, T, C, nHead, hd };
+}
+
+const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks) => ({ HD: hd, ROWS: rows, TILE: tile });
+
+/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C). */
+export function attentionForwardKernel(qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks): TensorInfo[] {
+  const dims = dimsOf(qkv, nHead);
+  const { B, T, C } = dims;
+  const bl = blocks ?? defaultBlocks(dims.hd);
+  const out = allocate([B, T, C]);
+  const lse = allocate([B, nHead, T]);
+  dispatch({
+    kernel: { name: 'attention_forward', source: forwardSource, consts: consts(dims, bl) },
+    buffers: [qkv, out, lse],
+    uniforms: [{ u32: T }, { u32: nHead }],
+    workgroups: [ceilDiv(T, bl.rows), B * nHead],
+  });
+  return [out, lse];
+}
+
+/** dqkv (B, T, 3C) from the forward's inputs and outputs and the upstream gradients dout, dlse. */
+export function attentionBackwardKernel(
+  qkv: TensorInfo,
+  out: TensorInfo,
+  lse: TensorInfo,
+  dout: TensorInfo,
+  dlse: TensorInfo,
+  nHead: number,
+  blocks?: AttentionBlocks,
+): TensorInfo {
+  const dims = dimsOf(qkv, nHead);
+  const { B, T, C } = dims;
+  const bl = blocks ?? defaultBlocks(dims.hd);
+  const rowCount = B * nHead * T;
+  const delta = allocate([B, nHead, T]);
+  dispatch({
+    kernel: { name: 'attention_backward_delta', source: deltaSource, consts: { HD: dims.hd } },
+    buffers: [out, dout, dlse, delta],
+    uniforms: [{ u32: T }, { u32: nHead }, { u32: rowCount }],
+    workgroups: grid1d(ceilDiv(rowCount, 64)),
+  });
+  const dqkv = allocate([B, T, 3 * C]);
+  const uniforms = [{ u32: T }, { u32: nHead }];
+  const workgroups: [number, number] = [ceilDiv(T, bl.rows), B * nHead];
+  dispatch({
+    kernel: { name: 'attention_backward_dq', source: dqSource, consts: consts(dims, bl) },
+    buffers: [qkv, dout, lse, delta, dqkv],
+    uniforms,
+    workgroups,
+  });
+  dispatch({
+    kernel: { name: 'attention_backward_dkv', source: dkvSource, consts: consts(dims, bl) },
+    buffers: [qkv, dout, lse, delta, dqkv],
+    uniforms,
+    workgroups,
+  });
+  release(delta);
+  return dqkv;
+}
+
+const blockAttrs = (attrs: NamedAttrMap): AttentionBlocks | undefined =>
+  attrs.rows ? { rows: attrs.rows as number, tile: attrs.tile as number } : undefined;
+
+registerOp({
+  name: 'HearthCausalSelfAttentionBackward',
+  inputs: ['qkv', 'out', 'lse', 'dout', 'dlse'],
+  forward: ({ qkv, out, lse, dout, dlse }, attrs) =>
+    attentionBackwardKernel(qkv, out, lse, dout, dlse, attrs.nHead as number, blockAttrs(attrs)),
+});
+registerOp({
+  name: 'HearthCausalSelfAttention',
+  inputs: ['qkv'],
+  forward: ({ qkv }, attrs) => attentionForwardKernel(qkv, attrs.nHead as number, blockAttrs(attrs)),
+  gradient: {
+    inputsToSave: ['qkv'],
+    outputsToSave: [true, true],
+    grad: (dys, [qkv, out, lse], attrs) => {
+      // tfjs passes zeros for an output nobody differentiated (usually lse).
+      const [dout, dlse] = dys as Tensor[];
+      return { qkv: () => runOp('HearthCausalSelfAttentionBackward', { qkv, out, lse, dout, dlse }, attrs) };
+    },
+  },
+});
+
+/** The op with both outputs, and optionally a non-default cut of the work (tests run every variant). */
+export function causalSelfAttentionWithLse(
+  qkv: Tensor3D,
+  nHead: number,
+  blocks?: AttentionBlocks,
+): { out: Tensor3D; lse: Tensor3D } {
+  const attrs: NamedAttrMap = blocks ? { nHead, rows: blocks.rows, tile: blocks.tile } : { nHead };
+  const [out, lse] = runOp<Tensor[]>('HearthCausalSelfAttention', { qkv }, attrs);
+  return { out: out as Tensor3D, lse: lse as Tensor3D };
+}
+
+/** GPT-2 attention core. qkv: (B, T, 3C) as produced by c_attn (q = cols [0,C), k = [C,2C), v = [2C,3C);
+ * head h uses cols h·hd..(h+1)·hd of each, hd = C / nHead). Returns (B, T, C) with heads merged the same way
+ * (what HF's _merge_heads gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). */
+export function causalSelfAttention(qkv: Tensor3D, nHead: number): Tensor3D {
+  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead);
+  // The tape keeps its own reference to lse for the backward; the caller only wants out.
+  lse.dispose();
+  return out;
+}

@@ -1,0 +1,96 @@
+// float64 references for GPT-2's causal self-attention core, written the slow, obvious way: the full
+// T×T score matrix per (b, h), softmax, then the textbook backward. The kernels must agree with this.
+// Layouts as in index.ts: qkv (B, T, 3C) packed [q | k | v], out (B, T, C) heads merged, lse (B, nh, T).
+
+export interface AttentionShape {
+  B: number;
+  T: number;
+  C: number;
+  nHead: number;
+}
+
+/** Probabilities p[i·T + j] (zero above the diagonal) for one (b, h), and each row's logsumexp. */
+function probabilities(qkv: ArrayLike<number>, { T, C, nHead }: AttentionShape, b: number, h: number) {
+  const hd = C / nHead;
+  const scale = 1 / Math.sqrt(hd);
+  const q = (t: number, d: number) => qkv[(b * T + t) * 3 * C + h * hd + d];
+  const k = (t: number, d: number) => qkv[(b * T + t) * 3 * C + C + h * hd + d];
+  const p = new Float64Array(T * T);
+  const lse = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    let max = -Infinity;
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let d = 0; d < hd; d++) s += q(i, d) * k(j, d);
+      p[i * T + j] = s * scale;
+      max = Math.max(max, s * scale);
+    }
+    let sum = 0;
+    for (let j = 0; j <= i; j++) sum += Math.exp(p[i * T + j] - max);
+    for (let j = 0; j <= i; j++) p[i * T + j] = Math.exp(p[i * T + j] - max) / sum;
+    lse[i] = max + Math.log(sum);
+  }
+  return { p, lse };
+}
+
+/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C). */
+export function attentionForward(qkv: ArrayLike<number>, shape: AttentionShape) {
+  const { B, T, C, nHead } = shape;
+  const hd = C / nHead;
+  const out = new Float64Array(B * T * C);
+  const lse = new Float64Array(B * nHead * T);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nHead; h++) {
+      const { p, lse: rowLse } = probabilities(qkv, shape, b, h);
+      lse.set(rowLse, (b * nHead + h) * T);
+      for (let i = 0; i < T; i++) {
+        for (let d = 0; d < hd; d++) {
+          let o = 0;
+          for (let j = 0; j <= i; j++) o += p[i * T + j] * qkv[(b * T + j) * 3 * C + 2 * C + h * hd + d];
+          out[(b * T + i) * C + h * hd + d] = o;
+        }
+      }
+    }
+  }
+  return { out, lse };
+}
+
+/** dqkv (B, T, 3C) given the upstream gradients of out (B, T, C) and, optionally, of lse (B, nh, T). */
+export function attentionBackward(
+  qkv: ArrayLike<number>,
+  dout: ArrayLike<number>,
+  shape: AttentionShape,
+  dlse?: ArrayLike<number>,
+): Float64Array {
+  const { B, T, C, nHead } = shape;
+  const hd = C / nHead;
+  const scale = 1 / Math.sqrt(hd);
+  const dqkv = new Float64Array(B * T * 3 * C);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < nHead; h++) {
+      const { p } = probabilities(qkv, shape, b, h);
+      const at = (t: number, part: number, d: number) => (b * T + t) * 3 * C + part * C + h * hd + d;
+      const dO = (t: number, d: number) => dout[(b * T + t) * C + h * hd + d];
+      for (let i = 0; i < T; i++) {
+        // dp_ij = dO_i·v_j; softmax backward: ds_ij = p_ij·(dp_ij − Σ_j' p_ij'·dp_ij') (+ p_ij·dlse_i)
+        const dp = new Float64Array(i + 1);
+        let rowDot = 0;
+        for (let j = 0; j <= i; j++) {
+          for (let d = 0; d < hd; d++) dp[j] += dO(i, d) * qkv[at(j, 2, d)];
+          rowDot += p[i * T + j] * dp[j];
+        }
+        const g = dlse ? dlse[(b * nHead + h) * T + i] : 0;
+        for (let j = 0; j <= i; j++) {
+          const pij = p[i * T + j];
+          const ds = pij * (dp[j] - rowDot + g);
+          for (let d = 0; d < hd; d++) {
+            dqkv[at(i, 0, d)] += ds * qkv[at(j, 1, d)] * scale;
+            dqkv[at(j, 1, d)] += ds * qkv[at(i, 0, d)] * scale;
+            dqkv[at(j, 2, d)] += pij * dO(i, d);
+          }
+        }
+      }
+    }
+  }
+  return dqkv;
+}

@@ -1,0 +1,118 @@
+import { describe, it, expect } from 'vitest';
+import { useGpu, rng, expectClose, tf } from '../helpers.ts';
+import {
+  causalSelfAttention,
+  causalSelfAttentionWithLse,
+  defaultBlocks,
+  type AttentionBlocks,
+} from '../../src/core/kernels/attention/index.ts';
+import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
+// Also registers tfjs's stock gradients, which the logsumexp test differentiates through.
+import { stockCausalSelfAttention } from '../../src/core/kernels/attention/stock.ts';
+
+interface Case {
+  B: number;
+  T: number;
+  nHead: number;
+  hd: number;
+  blocks?: AttentionBlocks;
+}
+
+// T = 1; T not a multiple of the key tile (32 for hd ≤ 32, 16 for hd = 64, 8 for hd = 128); odd hd.
+const CASES: Case[] = [
+  { B: 1, T: 1, nHead: 1, hd: 8 },
+  { B: 2, T: 7, nHead: 3, hd: 5 },
+  { B: 2, T: 33, nHead: 2, hd: 16 },
+  { B: 1, T: 70, nHead: 2, hd: 64 },
+  { B: 1, T: 19, nHead: 1, hd: 128 },
+  // Non-default cuts: tiles smaller and larger than the row blocks, neither dividing T.
+  { B: 2, T: 13, nHead: 2, hd: 7, blocks: { rows: 4, tile: 3 } },
+  { B: 1, T: 37, nHead: 3, hd: 9, blocks: { rows: 8, tile: 16 } },
+];
+
+const label = ({ B, T, nHead, hd, blocks }: Case) =>
+  `B=${B} T=${T} nHead=${nHead} hd=${hd}` + (blocks ? ` rows=${blocks.rows} tile=${blocks.tile}` : '');
+
+describe('causal self-attention (flash-style)', () => {
+  useGpu();
+
+  for (const c of CASES) {
+    it(`output, logsumexp and dqkv match the float64 reference, ${label(c)}`, async () => {
+      const { B, T, nHead, hd } = c;
+      const C = nHead * hd;
+      const shape = { B, T, C, nHead };
+      const r = rng();
+      const qkvValues = r.normals(B * T * 3 * C, 1.5);
+      const doutValues = r.normals(B * T * C);
+      const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
+      const dout = tf.tensor3d(doutValues, [B, T, C]);
+
+      const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, c.blocks);
+      const attend = (x: tf.Tensor) => causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, c.blocks).out;
+      const dqkv = tf.grad(attend)(qkv, dout);
+
+      const ref = attentionForward(qkvValues, shape);
+      expectClose(await out.data(), ref.out, 1e-4, `seed ${r.seed} out`);
+      expectClose(await lse.data(), ref.lse, 1e-4, `seed ${r.seed} lse`);
+      expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape), 1e-4, `seed ${r.seed} dqkv`);
+      tf.dispose([qkv, dout, out, lse, dqkv]);
+    });
+  }
+
+  it('the public entry point uses the default cut and differentiates like the reference', async () => {
+    const [B, T, nHead, hd] = [2, 41, 2, 16]; // hd as in an earlier case: reuses its compiled pipelines
+    const C = nHead * hd;
+    const shape = { B, T, C, nHead };
+    expect(defaultBlocks(hd)).toEqual({ rows: 32, tile: 32 });
+    const r = rng();
+    const qkvValues = r.normals(B * T * 3 * C);
+    const doutValues = r.normals(B * T * C);
+    const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
+    const dout = tf.tensor3d(doutValues, [B, T, C]);
+    const out = causalSelfAttention(qkv, nHead);
+    const attend = (x: tf.Tensor) => causalSelfAttention(x as tf.Tensor3D, nHead);
+    const first = await tf.grad(attend)(qkv, dout).data();
+    const second = await tf.grad(attend)(qkv, dout).data();
+    expectClose(await out.data(), attentionForward(qkvValues, shape).out, 1e-4, `seed ${r.seed} out`);
+    expectClose(first, attentionBackward(qkvValues, doutValues, shape), 1e-4, `seed ${r.seed} dqkv`);
+    // No atomics: the same inputs give bit-identical gradients.
+    expect(Array.from(second)).toEqual(Array.from(first));
+    tf.dispose([qkv, dout, out]);
+  });
+
+  it('the logsumexp output is differentiable too', async () => {
+    const [B, T, nHead, hd] = [1, 11, 2, 6];
+    const C = nHead * hd;
+    const shape = { B, T, C, nHead };
+    const r = rng();
+    const qkvValues = r.normals(B * T * 3 * C);
+    const doutValues = r.normals(B * T * C);
+    const dlseValues = r.normals(B * nHead * T);
+    const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
+    const dout = tf.tensor3d(doutValues, [B, T, C]);
+    const dlse = tf.tensor3d(dlseValues, [B, nHead, T]);
+    const dqkv = tf.grad((x: tf.Tensor) => {
+      const { out, lse } = causalSelfAttentionWithLse(x as tf.Tensor3D, nHead);
+      return tf.add(tf.sum(tf.mul(out, dout)), tf.sum(tf.mul(lse, dlse)));
+    })(qkv);
+    const ref = attentionBackward(qkvValues, doutValues, shape, dlseValues);
+    expectClose(await dqkv.data(), ref, 1e-4, `seed ${r.seed} dqkv`);
+    tf.dispose([qkv, dout, dlse, dqkv]);
+  });
+
+  it('the stock-ops attention (the benchmark baseline) matches the reference too', async () => {
+    const [B, T, nHead, hd] = [2, 9, 3, 4];
+    const C = nHead * hd;
+    const shape = { B, T, C, nHead };
+    const r = rng();
+    const qkvValues = r.normals(B * T * 3 * C);
+    const doutValues = r.normals(B * T * C);
+    const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
+    const dout = tf.tensor3d(doutValues, [B, T, C]);
+    const out = stockCausalSelfAttention(qkv, nHead);
+    const dqkv = tf.grad((x: tf.Tensor) => stockCausalSelfAttention(x as tf.Tensor3D, nHead))(qkv, dout);
+    expectClose(await out.data(), attentionForward(qkvValues, shape).out, 1e-4, `seed ${r.seed} out`);
+    expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape), 1e-4, `seed ${r.seed} dqkv`);
+    tf.dispose([qkv, dout, out, dqkv]);
+  });
+});
