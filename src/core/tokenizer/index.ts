@@ -1,0 +1,28 @@
+// Tokenizers for Hearth: GPT-2's byte-level BPE (shipped), BPE trained on the user's text, and
+// characters. All run in a browser, a worker and Node.
+import { ByteLevelBpeTokenizer } from './bpeTokenizer.ts';
+import { CharTokenizer } from './charTokenizer.ts';
+import type { TokenizerJson } from './tokenizerJson.ts';
+import type { Tokenizer } from './types.ts';
+
+export type { StreamDecoder, Tokenizer, TokenizerKind } from './types.ts';
+export { ByteLevelBpeTokenizer, END_OF_TEXT } from './bpeTokenizer.ts';
+export { CharTokenizer, CharCollector, charTokenizerFrom, UNKNOWN } from './charTokenizer.ts';
+export { loadGpt2Tokenizer } from './gpt2.ts';
+export { trainBpe, trainBpeFromCounts, PieceCounter, type TrainBpeOptions, type TrainProgress } from './trainBpe.ts';
+export type { TokenizerJson } from './tokenizerJson.ts';
+
+/**
+ * Reads a Hugging Face tokenizer.json: a byte-level BPE (GPT-2's kind, ours trained) or our
+ * character format (a WordLevel model over code points). Other kinds are refused by name.
+ */
+export function tokenizerFromJson(source: string | TokenizerJson): Tokenizer {
+  const json: TokenizerJson = typeof source === 'string' ? JSON.parse(source) : source;
+  const type = json.model?.type ?? (json.model?.merges ? 'BPE' : undefined);
+  if (type === 'BPE') {
+    if (json.pre_tokenizer?.type !== 'ByteLevel') throw new Error(`only byte-level BPE is supported (this one pre-tokenizes with ${json.pre_tokenizer?.type ?? 'nothing'})`);
+    return ByteLevelBpeTokenizer.fromJson(json, typeof source === 'string' ? source : undefined);
+  }
+  if (type === 'WordLevel') return CharTokenizer.fromJson(json);
+  throw new Error(`unsupported tokenizer.json model: ${type ?? 'none'}`);
+}
