@@ -2,7 +2,7 @@
 // command encoder, so their work is ordered without extra synchronisation.
 import * as tf from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { getGpu, type GpuContext } from './device.ts';
+import { getGpu, isNode, type GpuContext } from './device.ts';
 
 export { tf };
 
@@ -12,6 +12,7 @@ let ready: Promise<GpuContext> | null = null;
 export function initTf(): Promise<GpuContext> {
   ready ??= (async () => {
     const ctx = await getGpu();
+    await registerGradients();
     if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => new WebGPUBackend(ctx.device, ctx.adapter.info), 10);
     if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not start its WebGPU backend');
@@ -22,6 +23,20 @@ export function initTf(): Promise<GpuContext> {
     throw e;
   });
   return ready;
+}
+
+/**
+ * tfjs-core registers no gradients by itself. In a browser bundle we take its ESM module that registers them;
+ * plain Node cannot load that module (its imports have no file extensions), so there we load the union package,
+ * whose Node build registers them on the same tfjs-core instance.
+ */
+async function registerGradients(): Promise<void> {
+  if (isNode()) {
+    const union = '@tensorflow/tfjs';
+    await import(/* @vite-ignore */ union);
+  } else {
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+  }
 }
 
 export function webgpuBackend(): WebGPUBackend {

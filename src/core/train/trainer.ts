@@ -1,0 +1,361 @@
+// The training loop, Hugging Face Trainer-style: steps of gradient_accumulation_steps micro-batches, AdamW with
+// global-norm clipping, the learning-rate schedule, logging every logging_steps, evaluation and checkpoints on their
+// own schedules, pause / resume / stop, and an exact resume from a checkpoint. It runs wherever the core runs (a
+// worker in the browser, the main thread in Node); saving is the caller's (IndexedDB store or folders).
+import * as tf from '@tensorflow/tfjs-core';
+import type { GPT } from '../model/gpt.ts';
+import { estimateTrainingMemory } from '../model/config.ts';
+import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
+import type { BlockDataset } from '../data/dataset.ts';
+import { AdamW } from './optimizer.ts';
+import { lrLambda, warmupStepsFor } from './schedule.ts';
+import type { TrainingArguments } from './args.ts';
+
+export interface LogEntry {
+  step: number;
+  epoch: number;
+  /** mean training loss over the steps since the last log */
+  loss: number;
+  learning_rate: number;
+  grad_norm: number;
+  tokens_per_second: number;
+  elapsed_s: number;
+  eta_s: number;
+}
+
+export interface EvalResult {
+  step: number;
+  epoch: number;
+  eval_loss: number;
+  perplexity: number;
+  eval_tokens: number;
+}
+
+/** Everything besides the weights that an exact resume needs; plain JSON. */
+export interface TrainerState {
+  step: number;
+  epoch: number;
+  dataPosition: BatchPosition;
+  logHistory: (LogEntry | EvalResult)[];
+  bestEvalLoss: number | null;
+  lastEvalLoss: number | null;
+}
+
+export interface TrainerSnapshot {
+  state: TrainerState;
+  args: TrainingArguments;
+  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  optimizer: { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> };
+}
+
+export interface TrainerCallbacks {
+  onLog?(entry: LogEntry): void;
+  onEval?(result: EvalResult): void;
+  /** Saves a checkpoint; training waits for it. A throw stops training with that error. */
+  onSave?(snapshot: TrainerSnapshot): Promise<void>;
+  onStatus?(status: TrainerStatus): void;
+}
+
+export type TrainerStatus = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
+
+export class TrainingDivergedError extends Error {
+  constructor(readonly step: number, what: string) {
+    super(`training stopped at step ${step}: the ${what} is not a finite number (the model diverged; try a lower learning_rate). The last checkpoint saved before this step is untouched.`);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+export interface TrainerOptions {
+  model: GPT;
+  args: TrainingArguments;
+  train: BlockDataset;
+  eval?: BlockDataset | null;
+  callbacks?: TrainerCallbacks;
+  /** resume from here (weights must already be loaded into the model) */
+  resume?: { state: TrainerState; optimizer: TrainerSnapshot['optimizer'] };
+  /** adapter limits, to refuse a run whose buffers cannot exist on this device */
+  limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
+  now?: () => number;
+}
+
+export class Trainer {
+  readonly model: GPT;
+  readonly args: TrainingArguments;
+  readonly totalSteps: number;
+  readonly stepsPerEpoch: number;
+  readonly warmupSteps: number;
+  private readonly train: BlockDataset;
+  private readonly evalData: BlockDataset | null;
+  private readonly callbacks: TrainerCallbacks;
+  private readonly optimizer: AdamW;
+  private readonly sampler: BatchSampler;
+  private readonly now: () => number;
+  private state: TrainerState;
+  private statusValue: TrainerStatus = 'idle';
+  private pauseGate: { promise: Promise<void>; release: () => void } | null = null;
+  private stopRequested = false;
+
+  constructor(o: TrainerOptions) {
+    this.model = o.model;
+    this.args = o.args;
+    this.train = o.train;
+    this.evalData = o.eval ?? null;
+    this.callbacks = o.callbacks ?? {};
+    this.now = o.now ?? (() => performance.now());
+    const a = o.args;
+    if (a.block_size !== o.train.blockSize) throw new Error(`block_size ${a.block_size} differs from the dataset's blocks of ${o.train.blockSize} tokens`);
+    if (a.block_size > o.model.dims.n_positions) {
+      throw new Error(`block_size: must not exceed the model's n_positions (${o.model.dims.n_positions}), got ${a.block_size}`);
+    }
+    checkFits(o.model, a, o.limits);
+    // As Hugging Face: batches per epoch = ceil(blocks / batch), updates per epoch = that // accumulation (at least 1).
+    const batchesPerEpoch = Math.ceil(o.train.numBlocks / a.per_device_train_batch_size);
+    this.stepsPerEpoch = Math.max(1, Math.floor(batchesPerEpoch / a.gradient_accumulation_steps));
+    this.totalSteps = a.max_steps > 0 ? a.max_steps : Math.ceil(a.num_train_epochs * this.stepsPerEpoch);
+    this.warmupSteps = warmupStepsFor(this.totalSteps, a.warmup_steps, a.warmup_ratio);
+    this.optimizer = new AdamW(o.model.params, {
+      beta1: a.adam_beta1,
+      beta2: a.adam_beta2,
+      eps: a.adam_epsilon,
+      weightDecay: a.weight_decay,
+      maxGradNorm: a.max_grad_norm,
+    });
+    if (o.resume) {
+      this.state = structuredClone(o.resume.state);
+      this.optimizer.setState(o.resume.optimizer);
+      this.sampler = new BatchSampler(o.train, a.per_device_train_batch_size, this.state.dataPosition);
+    } else {
+      this.sampler = new BatchSampler(o.train, a.per_device_train_batch_size, { seed: a.seed });
+      this.state = { step: 0, epoch: 0, dataPosition: this.sampler.position, logHistory: [], bestEvalLoss: null, lastEvalLoss: null };
+    }
+  }
+
+  get status(): TrainerStatus {
+    return this.statusValue;
+  }
+
+  get step(): number {
+    return this.state.step;
+  }
+
+  get history(): readonly (LogEntry | EvalResult)[] {
+    return this.state.logHistory;
+  }
+
+  private setStatus(s: TrainerStatus): void {
+    this.statusValue = s;
+    this.callbacks.onStatus?.(s);
+  }
+
+  pause(): void {
+    if (this.statusValue !== 'running' || this.pauseGate) return;
+    let release!: () => void;
+    const promise = new Promise<void>((r) => (release = r));
+    this.pauseGate = { promise, release };
+    this.setStatus('paused');
+  }
+
+  resume(): void {
+    if (!this.pauseGate) return;
+    this.pauseGate.release();
+    this.pauseGate = null;
+    this.setStatus('running');
+  }
+
+  /** Ends training after the step in flight (a paused run stops at once). */
+  stop(): void {
+    this.stopRequested = true;
+    if (this.statusValue === 'running') this.setStatus('stopping');
+    this.resume();
+  }
+
+  /** The learning rate for the update after `step` updates. */
+  learningRate(step = this.state.step): number {
+    return this.args.learning_rate * lrLambda(this.args.lr_scheduler_type, step, this.warmupSteps, this.totalSteps);
+  }
+
+  /**
+   * One optimizer update over gradient_accumulation_steps micro-batches. Returns the mean loss and the gradient
+   * norm as GPU scalars (not read here: reading inside a step would stall the GPU queue).
+   */
+  trainStep(): { loss: tf.Scalar; gradNorm: tf.Scalar } {
+    const accum = this.args.gradient_accumulation_steps;
+    const B = this.args.per_device_train_batch_size;
+    const T = this.args.block_size;
+    let sum: Map<string, tf.Tensor> | null = null;
+    let lossSum: tf.Scalar | null = null;
+    for (let k = 0; k < accum; k++) {
+      const batch = this.sampler.next();
+      const { loss, grads } = this.model.lossAndGrads(batch.inputs, batch.targets, B, T);
+      if (!sum) {
+        sum = grads;
+        lossSum = loss;
+      } else {
+        for (const [n, g] of grads) {
+          const acc = sum.get(n)!;
+          sum.set(n, tf.add(acc, g));
+          tf.dispose([acc, g]);
+        }
+        const l = tf.add(lossSum!, loss) as tf.Scalar;
+        tf.dispose([lossSum!, loss]);
+        lossSum = l;
+      }
+    }
+    // Hugging Face divides each micro-batch's loss by the accumulation count: the update follows the mean.
+    if (accum > 1) {
+      for (const [n, g] of sum!) {
+        sum!.set(n, tf.mul(g, 1 / accum));
+        g.dispose();
+      }
+      const l = tf.mul(lossSum!, 1 / accum) as tf.Scalar;
+      lossSum!.dispose();
+      lossSum = l;
+    }
+    const gradNorm = this.optimizer.apply(sum!, this.learningRate());
+    tf.dispose([...sum!.values()]);
+    this.state.step++;
+    this.state.dataPosition = this.sampler.position;
+    this.state.epoch = this.state.step / this.stepsPerEpoch;
+    return { loss: lossSum!, gradNorm };
+  }
+
+  /** eval_loss (mean next-token loss over every eval block) and perplexity = exp(eval_loss). */
+  async evaluate(data: BlockDataset | null = this.evalData): Promise<EvalResult> {
+    if (!data || data.numBlocks === 0) throw new Error('no evaluation data (add an eval file or hold out a fraction of the blocks)');
+    let total = 0;
+    let count = 0;
+    for (const batch of evalBatches(data, this.args.per_device_eval_batch_size)) {
+      let n = 0;
+      for (const t of batch.targets) if (t !== -100) n++;
+      const loss = this.model.loss(batch.inputs, batch.targets, batch.batchSize, batch.blockSize);
+      total += (await loss.data())[0] * n;
+      loss.dispose();
+      count += n;
+    }
+    const evalLoss = total / Math.max(count, 1);
+    const result: EvalResult = { step: this.state.step, epoch: this.state.epoch, eval_loss: evalLoss, perplexity: Math.exp(evalLoss), eval_tokens: count };
+    return result;
+  }
+
+  /** Runs until totalSteps, or until stop(). Resolves with the final status. */
+  async trainLoop(): Promise<TrainerStatus> {
+    const a = this.args;
+    this.stopRequested = false;
+    this.setStatus('running');
+    const tokensPerStep = a.per_device_train_batch_size * a.block_size * a.gradient_accumulation_steps;
+    const evalEvery = a.eval_strategy === 'steps' ? (a.eval_steps ?? a.logging_steps) : a.eval_strategy === 'epoch' ? this.stepsPerEpoch : 0;
+    const saveEvery = a.save_strategy === 'steps' ? a.save_steps : a.save_strategy === 'epoch' ? this.stepsPerEpoch : 0;
+    const startStep = this.state.step;
+    const t0 = this.now();
+    let windowStart = t0;
+    let windowSteps = 0;
+    let lossAcc: tf.Scalar | null = null;
+    let lastNorm: tf.Scalar | null = null;
+    let lastLr = 0;
+    try {
+      while (this.state.step < this.totalSteps && !this.stopRequested) {
+        if (this.pauseGate) {
+          await this.pauseGate.promise;
+          if (this.stopRequested) break;
+          windowStart = this.now();
+        }
+        lastLr = this.learningRate();
+        const { loss, gradNorm } = this.trainStep();
+        const acc: tf.Scalar = lossAcc ? (tf.add(lossAcc, loss) as tf.Scalar) : loss;
+        if (lossAcc) tf.dispose([lossAcc, loss]);
+        lossAcc = acc;
+        lastNorm?.dispose();
+        lastNorm = gradNorm;
+        windowSteps++;
+        const step = this.state.step;
+        const last = step === this.totalSteps;
+        if (step % a.logging_steps === 0 || last || this.stopRequested) {
+          const [lossSum, norm] = await Promise.all([lossAcc.data(), lastNorm.data()]);
+          const meanLoss = lossSum[0] / windowSteps;
+          if (!Number.isFinite(meanLoss)) throw new TrainingDivergedError(step, 'training loss');
+          if (!Number.isFinite(norm[0])) throw new TrainingDivergedError(step, 'gradient norm');
+          const now = this.now();
+          const elapsed = (now - t0) / 1000;
+          const rate = (step - startStep) / Math.max(elapsed, 1e-9);
+          const entry: LogEntry = {
+            step,
+            epoch: this.state.epoch,
+            loss: meanLoss,
+            learning_rate: lastLr,
+            grad_norm: norm[0],
+            tokens_per_second: (windowSteps * tokensPerStep) / Math.max((now - windowStart) / 1000, 1e-9),
+            elapsed_s: elapsed,
+            eta_s: (this.totalSteps - step) / Math.max(rate, 1e-9),
+          };
+          this.state.logHistory.push(entry);
+          this.callbacks.onLog?.(entry);
+          lossAcc.dispose();
+          lossAcc = null;
+          windowSteps = 0;
+          windowStart = this.now();
+        }
+        if (evalEvery && this.evalData && (step % evalEvery === 0 || last)) {
+          const r = await this.evaluate();
+          if (!Number.isFinite(r.eval_loss)) throw new TrainingDivergedError(step, 'evaluation loss');
+          this.state.lastEvalLoss = r.eval_loss;
+          if (this.state.bestEvalLoss === null || r.eval_loss < this.state.bestEvalLoss) this.state.bestEvalLoss = r.eval_loss;
+          this.state.logHistory.push(r);
+          this.callbacks.onEval?.(r);
+        }
+        if (saveEvery && this.callbacks.onSave && (step % saveEvery === 0 || last)) {
+          await this.save();
+        }
+      }
+      this.setStatus(this.stopRequested && this.state.step < this.totalSteps ? 'stopped' : 'finished');
+      return this.statusValue;
+    } catch (e) {
+      this.setStatus('failed');
+      throw e;
+    } finally {
+      tf.dispose([lossAcc, lastNorm].filter((t): t is tf.Scalar => t !== null));
+    }
+  }
+
+  /** A copy of everything a checkpoint holds, read back from the GPU. */
+  async snapshot(): Promise<TrainerSnapshot> {
+    return {
+      state: structuredClone(this.state),
+      args: { ...this.args },
+      weights: await this.model.toArrays(),
+      optimizer: await this.optimizer.getState(),
+    };
+  }
+
+  /** Hands a snapshot to onSave, refusing to save weights that are no longer finite. */
+  async save(): Promise<void> {
+    if (!this.callbacks.onSave) return;
+    const snap = await this.snapshot();
+    for (const [name, t] of snap.weights) {
+      for (let i = 0; i < t.data.length; i++) {
+        if (!Number.isFinite(t.data[i])) throw new TrainingDivergedError(this.state.step, `weight ${name}`);
+      }
+    }
+    await this.callbacks.onSave(snap);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/** Refuses a run whose largest buffer exceeds what the adapter can bind, with the numbers. */
+export function checkFits(model: GPT, args: TrainingArguments, limits?: TrainerOptions['limits']): void {
+  if (!limits) return;
+  const d = model.dims;
+  const B = Math.max(args.per_device_train_batch_size, args.per_device_eval_batch_size);
+  const logitsBytes = 4 * B * args.block_size * d.vocab_size;
+  const bind = Math.min(limits.maxStorageBufferBindingSize ?? Infinity, limits.maxBufferSize ?? Infinity);
+  if (logitsBytes > bind) {
+    const mem = estimateTrainingMemory(d, args.per_device_train_batch_size, args.block_size);
+    throw new Error(
+      `this run does not fit the GPU: the logits of one batch (${B} × ${args.block_size} × ${d.vocab_size} floats = ${(logitsBytes / 2 ** 20).toFixed(0)} MiB) ` +
+        `exceed the largest buffer the adapter allows (${(bind / 2 ** 20).toFixed(0)} MiB); the whole step needs about ${(mem.total / 2 ** 30).toFixed(2)} GiB. ` +
+        `Lower per_device_train_batch_size or block_size (use gradient_accumulation_steps to keep the effective batch).`,
+    );
+  }
+}
