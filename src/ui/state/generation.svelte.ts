@@ -1,0 +1,38 @@
+// The generate panel's state: the prompt, the sampling options as typed, and the samples as they stream in.
+import { defaultGenText, parseGeneration, type GenName, type GenText } from '../generationFields.ts';
+
+export type GenerationStatus = 'idle' | 'generating' | 'done' | 'stopped' | 'failed';
+
+export class GenerationSession {
+  prompt = $state('');
+  text = $state<GenText>(defaultGenText());
+  doSample = $state(true);
+  parsed = $derived(parseGeneration(this.text, this.doSample));
+
+  status = $state<GenerationStatus>('idle');
+  /** the prompt the current samples continue */
+  shownPrompt = $state('');
+  samples = $state<string[]>([]);
+  message = $state<string | null>(null);
+
+  set(name: Exclude<GenName, 'do_sample'>, value: string): void {
+    this.text[name] = value;
+  }
+
+  begin(count: number): void {
+    this.shownPrompt = this.prompt;
+    this.samples = Array.from({ length: count }, () => '');
+    this.status = 'generating';
+    this.message = null;
+  }
+
+  /** text completed in sample `index` (whole characters only: the stream decoder holds back partial bytes) */
+  append(index: number, text: string): void {
+    this.samples[index] += text;
+  }
+
+  end(status: 'done' | 'stopped' | 'failed', message: string | null = null): void {
+    this.status = status;
+    this.message = message;
+  }
+}

@@ -1,0 +1,146 @@
+// The page as a person meets it: it finds the GPU, lists the presets with their sizes, takes dropped files,
+// flags a bad training argument at its field, says plainly when there is no WebGPU, and opens offline.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PRESETS, parameterCount, presetDims } from '../../src/core/model/config.ts';
+import { formatBytes, formatCount } from '../../src/ui/format.ts';
+import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+
+/** The vocabulary the page assumes until a tokenizer is chosen: GPT-2's. */
+const GPT2_VOCAB_SIZE = 50257;
+
+describe('the page in Chromium with WebGPU on SwiftShader', () => {
+  let server: StaticServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await serveDist();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  afterEach(() => {
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('opens and names the GPU it will train on', async () => {
+    const { page } = browser;
+    await page.goto(server.url);
+    await page.getByRole('heading', { name: 'Hearth', level: 1 }).waitFor();
+    const gpu = page.getByTestId('gpu-status');
+    await gpu.filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+    expect(await gpu.innerText()).toMatch(/GPU: .*swiftshader/i);
+    expect(await page.getByTestId('no-webgpu').count()).toBe(0);
+    await screenshot(page, '01-opened');
+    // The details list the adapter's features (SwiftShader has subgroups and timestamp-query).
+    await gpu.locator('summary').click();
+    expect(await gpu.innerText()).toMatch(/Features:.*(subgroups|timestamp-query|none)/s);
+    await screenshot(page, '02-gpu-details');
+    await gpu.locator('summary').click();
+  });
+
+  it('lists every preset with its parameter count and training memory', async () => {
+    const { page } = browser;
+    for (const preset of PRESETS) {
+      const row = page.getByTestId(`preset-${preset.id}`);
+      const params = formatCount(parameterCount(presetDims(preset.id, GPT2_VOCAB_SIZE)));
+      expect(await row.getByTestId('preset-params').innerText()).toBe(params);
+      expect(await row.innerText()).toMatch(/\d(\.\d)? [KMG]B to train/);
+    }
+    // Choosing a preset by keyboard moves the selection and the memory estimate follows.
+    const before = await page.getByTestId('memory-total').innerText();
+    await page.getByTestId('preset-tiny').locator('input').focus();
+    await page.keyboard.press('ArrowUp');
+    expect(await page.getByTestId('preset-toy').locator('input').isChecked()).toBe(true);
+    expect(await page.getByTestId('memory-total').innerText()).not.toBe(before);
+    expect(await page.locator('#arg-block_size').inputValue()).toBe('64');
+    await screenshot(page, '03-presets');
+  });
+
+  it('lists dropped files with their sizes, Chinese names included', async () => {
+    const { page } = browser;
+    const english = 'The quick brown fox jumps over the lazy dog.\n'.repeat(30);
+    const chinese = '今天天气很好,我们可以去公园散步。\n'.repeat(40);
+    await dropFiles(page, '[data-testid="dropzone"]', [
+      { name: 'fox.txt', content: english, lastModified: 1_700_000_000_000 },
+      { name: '天气.txt', content: chinese },
+    ]);
+    const rows = page.getByTestId('file-row');
+    await rows.nth(1).waitFor();
+    expect(await rows.count()).toBe(2);
+    expect(await rows.nth(0).getByTestId('file-name').innerText()).toBe('fox.txt');
+    expect(await rows.nth(0).getByTestId('file-size').innerText()).toBe(formatBytes(Buffer.byteLength(english)));
+    expect(await rows.nth(1).getByTestId('file-name').innerText()).toBe('天气.txt');
+    expect(await rows.nth(1).getByTestId('file-size').innerText()).toBe(formatBytes(Buffer.byteLength(chinese)));
+    await screenshot(page, '04-files-dropped');
+    // The same file dropped twice is listed once; a file can be removed.
+    await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'fox.txt', content: english, lastModified: 1_700_000_000_000 }]);
+    await page.getByRole('button', { name: 'Remove fox.txt' }).click();
+    expect(await rows.count()).toBe(1);
+  });
+
+  it('flags an invalid training argument at its field', async () => {
+    const { page } = browser;
+    const lr = page.locator('#arg-learning_rate');
+    expect(await lr.inputValue()).toBe('5e-5');
+    await lr.fill('-1');
+    const field = page.getByTestId('field-learning_rate');
+    expect(await field.getByTestId('problem').innerText()).toMatch(/must be a number > 0, got -1/);
+    expect(await lr.getAttribute('aria-invalid')).toBe('true');
+    await page.locator('#arg-block_size').fill('500');
+    expect(await page.getByTestId('field-block_size').getByTestId('problem').innerText()).toMatch(/n_positions \(64\)/);
+    await screenshot(page, '05-invalid-arguments');
+    await page.getByRole('button', { name: 'Restore Hugging Face defaults' }).click();
+    expect(await page.getByTestId('problem').count()).toBe(0);
+  });
+
+  it('fits a narrow window', async () => {
+    const { page } = browser;
+    await page.setViewportSize({ width: 390, height: 800 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(page, '06-narrow');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('opens again from its cache once the server is gone', async () => {
+    const { page } = browser;
+    // The service worker has cached the build; then the server goes away and the page is reloaded.
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
+    await server.close();
+    await page.reload();
+    await page.getByTestId('preset-toy').waitFor();
+    await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+    await screenshot(page, '07-offline');
+  });
+});
+
+describe('the page in a browser without WebGPU', () => {
+  it('says so plainly, and the rest of the page still works', async () => {
+    const server = await serveDist();
+    // What a browser without WebGPU looks like to the page: no navigator.gpu.
+    const browser = await launchBrowser({
+      initScripts: ['Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined, configurable: true });'],
+      colorScheme: 'dark',
+    });
+    try {
+      const { page } = browser;
+      await page.goto(server.url);
+      const notice = page.getByTestId('no-webgpu');
+      await notice.waitFor();
+      expect(await notice.innerText()).toMatch(/enable-unsafe-webgpu/);
+      expect(await page.getByTestId('gpu-status').innerText()).toMatch(/No WebGPU/);
+      expect(await page.getByTestId('preset-params').count()).toBe(PRESETS.length);
+      await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'a.txt', content: 'hello\n' }]);
+      await page.getByTestId('file-row').waitFor();
+      await screenshot(page, '08-no-webgpu-dark');
+      expect(browser.errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});
