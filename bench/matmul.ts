@@ -1,0 +1,105 @@
+// Matmul benchmark: Hearth's kernel against tfjs's own tf.matMul on the same device in the same run, at
+// GPT shapes (B·T, C)×(C, 4C) (the MLP's c_fc). Also the fused bias + GELU epilogue against the same
+// thing made of stock ops (matMul, add, gelu_new from elementwise ops), as the stock-ops model runs it.
+import { initTf, tf, webgpuBackend } from '../src/core/gpu/tf.ts';
+import { describeGpu, type GpuContext } from '../src/core/gpu/device.ts';
+import { matmul } from '../src/core/kernels/matmul/index.ts';
+import { stockOps } from '../src/core/model/stock_ops.ts';
+
+interface Shape {
+  M: number; // B·T
+  C: number;
+}
+
+// SwiftShader runs at a fraction of a GFLOP/s, so there C = 768 gets a short batch to keep the module
+// near a minute; a real GPU needs large products before its time is more than launch overhead.
+const SOFTWARE_SHAPES: Shape[] = [
+  { M: 512, C: 64 },
+  { M: 512, C: 128 },
+  { M: 64, C: 768 },
+];
+const GPU_SHAPES: Shape[] = [
+  { M: 512, C: 64 },
+  { M: 512, C: 128 },
+  { M: 512, C: 768 },
+  { M: 4096, C: 768 },
+];
+
+/** Submits everything tfjs and we have recorded, then waits until the GPU has run it. */
+async function sync(ctx: GpuContext): Promise<void> {
+  const backend = webgpuBackend();
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
+  await ctx.device.queue.onSubmittedWorkDone();
+}
+
+/**
+ * Seconds per call: a warmup call (pipelines compile there), one timed call to size the batch, then a
+ * batch lasting about `budget` seconds, synced before the clock is read.
+ */
+async function secondsPerCall(ctx: GpuContext, run: () => tf.Tensor, budget: number): Promise<number> {
+  const once = async () => {
+    const start = performance.now();
+    run().dispose();
+    await sync(ctx);
+    return (performance.now() - start) / 1000;
+  };
+  await once();
+  const estimate = await once();
+  const calls = Math.max(1, Math.min(200, Math.round(budget / Math.max(estimate, 1e-6))));
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) run().dispose();
+  await sync(ctx);
+  return (performance.now() - start) / 1000 / calls;
+}
+
+async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [x, y] = await Promise.all([a.data(), b.data()]);
+  let scale = 0;
+  for (const v of y) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  return worst / (scale || 1);
+}
+
+export async function benchMatmul(report: (line: string) => void): Promise<void> {
+  const ctx = await initTf();
+  const shapes = ctx.info.software ? SOFTWARE_SHAPES : GPU_SHAPES;
+  const budget = ctx.info.software ? 1 : 0.5;
+  report(`matmul on ${describeGpu(ctx)}; (B·T, C)×(C, 4C), GFLOP/s = 2·M·K·N / time, synced, after warmup`);
+  report(
+    `  ${'M×K×N'.padEnd(16)} ${'ours'.padStart(8)} ${'tf.matMul'.padStart(10)} ${'ratio'.padStart(7)}` +
+      `   ${'ours+bias+gelu'.padStart(14)} ${'stock ops'.padStart(10)} ${'ratio'.padStart(7)}   max rel diff`,
+  );
+  for (const { M, C } of shapes) {
+    const [K, N] = [C, 4 * C];
+    const x = tf.randomNormal([M, K], 0, 1) as tf.Tensor2D;
+    const w = tf.randomNormal([K, N], 0, 0.02) as tf.Tensor2D;
+    const bias = tf.randomNormal([N], 0, 0.02) as tf.Tensor1D;
+    const ours = () => matmul(x, w);
+    const stock = () => tf.matMul(x, w);
+    const oursFused = () => matmul(x, w, { bias, activation: 'gelu' });
+    const stockFused = () => stockOps.matmul(x, w, { bias, activation: 'gelu' });
+
+    // A benchmark of wrong answers measures nothing: check both pairs agree first.
+    const pairs = [[ours(), stock()], [oursFused(), stockFused()]];
+    const diff = Math.max(...(await Promise.all(pairs.map(([p, q]) => maxRelDiff(p, q)))));
+    tf.dispose(pairs.flat());
+
+    const gflops = (seconds: number) => (2 * M * K * N) / seconds / 1e9;
+    const [o, s, of, sf] = [
+      gflops(await secondsPerCall(ctx, ours, budget)),
+      gflops(await secondsPerCall(ctx, stock, budget)),
+      gflops(await secondsPerCall(ctx, oursFused, budget)),
+      gflops(await secondsPerCall(ctx, stockFused, budget)),
+    ];
+    const g = (v: number, width: number) => (v < 10 ? v.toFixed(3) : v.toFixed(1)).padStart(width);
+    report(
+      `  ${`${M}×${K}×${N}`.padEnd(16)} ${g(o, 8)} ${g(s, 10)} ${`×${(o / s).toFixed(2)}`.padStart(7)}` +
+        `   ${g(of, 14)} ${g(sf, 10)} ${`×${(of / sf).toFixed(2)}`.padStart(7)}   ${diff.toExponential(1)}`,
+    );
+    tf.dispose([x, w, bias]);
+  }
+  ctx.throwIfErrors();
+}

@@ -1,0 +1,191 @@
+// Matmul with fused epilogues as tfjs ops with their gradients, on shaders/matmul.wgsl and
+// shaders/matmul_colsum.wgsl.
+//
+//   forward   C = op(A)·op(B) [+ bias] [then gelu_new]         A (M, K) | (K, M), B (K, N) | (N, K)
+//   backward  dZ = dC, or gelu'(Z)·dC where Z is the pre-activation the forward saved
+//             d op(A) = dZ·op(B)ᵀ,  d op(B) = op(A)ᵀ·dZ,  dbias = Σ_m dZ[m, :]
+// Every backward product is the forward kernel with other transpose flags, so no transpose is materialised.
+//
+// Two ops, because a tfjs gradient saves a fixed list of inputs: HearthMatmul (a, b) and
+// HearthMatmulBias (a, b, bias). With GELU the latter has a second output, the pre-activation Z, which
+// only its gradient uses. tfjs hands that gradient a zero dy for Z, made lazily on the CPU and never
+// uploaded, since we ignore it.
+import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
+import { tf } from '../../gpu/tf.ts';
+import matmulSource from '../../../../shaders/matmul.wgsl?raw';
+import colsumSource from '../../../../shaders/matmul_colsum.wgsl?raw';
+import { allocate, release, dispatch, ceilDiv } from '../runtime.ts';
+import { registerOp, runOp } from '../op.ts';
+import '../gelu/index.ts'; // registers HearthGeluBackward, used by the GELU epilogue's gradient
+
+export interface MatmulOptions {
+  transposeA?: boolean;
+  transposeB?: boolean;
+  bias?: Tensor1D;
+  activation?: 'none' | 'gelu';
+}
+
+export type Epilogue = 'none' | 'bias' | 'bias_gelu';
+
+/** Output tile edge of one workgroup (shaders/matmul.wgsl's TILE). */
+const TILE = 64;
+/** Rows folded per colsum pass (shaders/matmul_colsum.wgsl's ROWS_PER_GROUP) and columns per workgroup. */
+const COLSUM_ROWS = 256;
+const COLSUM_COLS = 64;
+
+const ENTRY_POINTS: Record<Epilogue, string> = { none: 'main', bias: 'main_bias', bias_gelu: 'main_bias_gelu' };
+
+export interface MatmulShape {
+  M: number;
+  K: number;
+  N: number;
+}
+
+export function matmulShape(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): MatmulShape {
+  if (aShape.length !== 2 || bShape.length !== 2) {
+    throw new Error(`matmul: a and b must be 2-D, got [${aShape}] and [${bShape}]`);
+  }
+  const [M, K] = transposeA ? [aShape[1], aShape[0]] : aShape;
+  const [Kb, N] = transposeB ? [bShape[1], bShape[0]] : bShape;
+  if (K !== Kb) {
+    throw new Error(
+      `matmul: inner dimensions differ, op(a) is [${M},${K}] and op(b) is [${Kb},${N}] ` +
+        `(transposeA ${transposeA}, transposeB ${transposeB})`,
+    );
+  }
+  return { M, K, N };
+}
+
+/**
+ * Records the matmul kernel; returns [C] or, for 'bias_gelu', [C, Z] with Z the pre-activation.
+ * `bias` is required for the 'bias' and 'bias_gelu' epilogues.
+ */
+export function matmulKernel(
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  epilogue: Epilogue = 'none',
+  bias?: TensorInfo,
+): TensorInfo[] {
+  const { M, K, N } = matmulShape(a.shape, b.shape, transposeA, transposeB);
+  if (epilogue !== 'none') {
+    if (!bias) throw new Error(`matmul: the ${epilogue} epilogue needs a bias`);
+    if (bias.shape.length !== 1 || bias.shape[0] !== N) {
+      throw new Error(`matmul: bias must have shape [${N}], got [${bias.shape}]`);
+    }
+  }
+  const c = allocate([M, N]);
+  const outputs = epilogue === 'bias_gelu' ? [c, allocate([M, N])] : [c];
+  if (M === 0 || N === 0) return outputs;
+  dispatch({
+    kernel: {
+      name: 'matmul',
+      source: matmulSource,
+      entryPoint: ENTRY_POINTS[epilogue],
+      consts: { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB },
+    },
+    buffers: epilogue === 'none' ? [a, b, c] : [a, b, bias!, ...outputs],
+    uniforms: [{ u32: M }, { u32: N }, { u32: K }],
+    workgroups: [ceilDiv(N, TILE), ceilDiv(M, TILE)],
+  });
+  return outputs;
+}
+
+/** Σ over rows of x (rows, cols) → (cols), in passes of COLSUM_ROWS rows; deterministic. */
+export function columnSumKernel(x: TensorInfo): TensorInfo {
+  if (x.shape.length !== 2) throw new Error(`columnSum: x must be 2-D, got [${x.shape}]`);
+  const [rows, cols] = x.shape;
+  let current = x;
+  let currentRows = rows;
+  do {
+    const outRows = Math.max(1, ceilDiv(currentRows, COLSUM_ROWS));
+    const out = allocate(outRows === 1 ? [cols] : [outRows, cols]);
+    dispatch({
+      kernel: { name: 'matmul_colsum', source: colsumSource },
+      buffers: [current, out],
+      uniforms: [{ u32: currentRows }, { u32: cols }],
+      workgroups: [ceilDiv(cols, COLSUM_COLS), outRows],
+    });
+    if (current !== x) release(current);
+    current = out;
+    currentRows = outRows;
+  } while (currentRows > 1);
+  return current;
+}
+
+const flags = (attrs: NamedAttrMap) => ({
+  transposeA: attrs.transposeA === true,
+  transposeB: attrs.transposeB === true,
+});
+
+const product = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Tensor2D =>
+  runOp('HearthMatmul', { a, b }, { transposeA, transposeB });
+
+/** Gradients of a and b from dZ, the gradient of op(a)·op(b). */
+function productGradients(dz: Tensor, a: Tensor, b: Tensor, attrs: NamedAttrMap) {
+  const { transposeA, transposeB } = flags(attrs);
+  return {
+    // A (M,K): dA = dZ·op(B)ᵀ.  A (K,M): dA = (dZ·op(B)ᵀ)ᵀ = op(B)·dZᵀ.
+    a: () =>
+      transposeA
+        ? product(b, dz, transposeB, true)
+        : product(dz, b, false, !transposeB),
+    // B (K,N): dB = op(A)ᵀ·dZ.  B (N,K): dB = (op(A)ᵀ·dZ)ᵀ = dZᵀ·op(A).
+    b: () =>
+      transposeB
+        ? product(dz, a, true, transposeA)
+        : product(a, dz, !transposeA, false),
+  };
+}
+
+registerOp({ name: 'HearthColumnSum', inputs: ['x'], forward: ({ x }) => columnSumKernel(x) });
+
+registerOp({
+  name: 'HearthMatmul',
+  inputs: ['a', 'b'],
+  forward: ({ a, b }, attrs) => {
+    const { transposeA, transposeB } = flags(attrs);
+    return matmulKernel(a, b, transposeA, transposeB)[0];
+  },
+  gradient: {
+    inputsToSave: ['a', 'b'],
+    grad: (dy, [a, b], attrs) => productGradients(dy as Tensor, a, b, attrs),
+  },
+});
+
+registerOp({
+  name: 'HearthMatmulBias',
+  inputs: ['a', 'b', 'bias'],
+  forward: ({ a, b, bias }, attrs) => {
+    const { transposeA, transposeB } = flags(attrs);
+    return matmulKernel(a, b, transposeA, transposeB, attrs.activation === 'gelu' ? 'bias_gelu' : 'bias', bias);
+  },
+  gradient: {
+    inputsToSave: ['a', 'b'],
+    outputsToSave: [false, true],
+    grad: (dy, [a, b, preActivation], attrs) => {
+      const dc = Array.isArray(dy) ? dy[0] : dy;
+      // Computed once here rather than in each closure below; tfjs's backward tidy disposes it.
+      const dz: Tensor = attrs.activation === 'gelu' ? runOp('HearthGeluBackward', { x: preActivation, dy: dc }) : dc;
+      return { ...productGradients(dz, a, b, attrs), bias: () => runOp('HearthColumnSum', { x: dz }) };
+    },
+  },
+});
+
+/** C = op(A)·op(B) [+ bias] [then gelu_new], A (M,K) or (K,M) when transposeA, B (K,N) or (N,K) when transposeB. */
+export function matmul(a: Tensor2D, b: Tensor2D, opts: MatmulOptions = {}): Tensor2D {
+  const attrs = { transposeA: !!opts.transposeA, transposeB: !!opts.transposeB };
+  const gelu = opts.activation === 'gelu';
+  if (!opts.bias && !gelu) return runOp('HearthMatmul', { a, b }, attrs);
+  return tf.tidy(() => {
+    // GELU without a bias runs the bias+GELU kernel with zeros: one shader instead of another variant.
+    const bias = opts.bias ?? tf.zeros([matmulShape(a.shape, b.shape, attrs.transposeA, attrs.transposeB).N]);
+    const out = runOp<Tensor | Tensor[]>('HearthMatmulBias', { a, b, bias }, { ...attrs, activation: gelu ? 'gelu' : 'none' });
+    // With GELU the second output is the pre-activation; the gradient has its own saved copy.
+    return (Array.isArray(out) ? out[0] : out) as Tensor2D;
+  });
+}
+
+/** Σ_m x[m, :] of x (M, N) → (N), deterministic. */
+export const columnSum = (x: Tensor2D): Tensor1D => runOp('HearthColumnSum', { x });

@@ -1,0 +1,134 @@
+import { describe, it, expect } from 'vitest';
+import { useGpu, rng, expectClose, tf } from '../helpers.ts';
+// Registers tfjs's own gradients (Sum, for the tf.variableGrads test); tfjs-core alone has none.
+import '@tensorflow/tfjs';
+import { matmul, columnSum } from '../../src/core/kernels/matmul/index.ts';
+import * as ref from '../../src/core/kernels/matmul/reference.ts';
+
+type Activation = 'none' | 'bias' | 'gelu';
+
+// (M, K, N) from the odd sizes, with 1 in every position and each size off the 64-wide tile.
+const SHAPES: [number, number, number][] = [
+  [1, 7, 33],
+  [33, 1, 7],
+  [7, 33, 1],
+  [65, 130, 7],
+  [130, 65, 33],
+  [33, 130, 65],
+  [130, 7, 130],
+  [1, 1, 1],
+];
+
+const VARIANTS: { transposeA: boolean; transposeB: boolean; epilogue: Activation }[] = [];
+for (const epilogue of ['none', 'bias', 'gelu'] as const) {
+  for (const transposeA of [false, true]) {
+    for (const transposeB of [false, true]) VARIANTS.push({ transposeA, transposeB, epilogue });
+  }
+}
+
+describe('matmul: every transpose combination and epilogue, forward and gradients', () => {
+  useGpu();
+  VARIANTS.forEach(({ transposeA, transposeB, epilogue }, v) => {
+    // Two shapes per variant, spread so that each shape meets several epilogues. The 1×1×1 case skips
+    // GELU: a lone element is judged relative to itself, and GELU's gradient in f32 (1 + tanh(u), in
+    // HearthGeluBackward) keeps only its absolute accuracy in the far negative tail.
+    const lone = epilogue !== 'gelu' && v % 2 === 0;
+    const shapes = [SHAPES[v % 7], lone ? SHAPES[7] : SHAPES[(v + 3) % 7]];
+    for (const [M, K, N] of shapes) {
+      const name = `${transposeA ? 'Aᵀ' : 'A'}·${transposeB ? 'Bᵀ' : 'B'} ${epilogue}, M=${M} K=${K} N=${N}`;
+      it(name, async () => {
+        const r = rng();
+        const withBias = epilogue !== 'none';
+        const gelu = epilogue === 'gelu';
+        // A scaled by 1/√K keeps the pre-activation near unit scale, where GELU bends.
+        const av = r.normals(M * K, 1 / Math.sqrt(K));
+        const bv = r.normals(K * N);
+        const biasv = r.normals(N, 0.5);
+        const dcv = r.normals(M * N);
+        const a = tf.tensor2d(av, transposeA ? [K, M] : [M, K]);
+        const b = tf.tensor2d(bv, transposeB ? [N, K] : [K, N]);
+        const bias = tf.tensor1d(biasv);
+        const dc = tf.tensor2d(dcv, [M, N]);
+        const opts = { transposeA, transposeB, ...(withBias ? { bias } : {}), ...(gelu ? { activation: 'gelu' as const } : {}) };
+        const refOpts = { transposeA, transposeB, ...(withBias ? { bias: biasv } : {}), gelu };
+
+        const c = matmul(a, b, opts);
+        expect(c.shape).toEqual([M, N]);
+        expectClose(await c.data(), ref.matmulForward(av, bv, M, K, N, refOpts), 1e-4, `seed ${r.seed} C`);
+
+        const f = (x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor) =>
+          matmul(x as tf.Tensor2D, w as tf.Tensor2D, { ...opts, ...(withBias ? { bias: bb as tf.Tensor1D } : {}) });
+        const grads = withBias
+          ? tf.grads(f)([a, b, bias], dc)
+          : tf.grads((x: tf.Tensor, w: tf.Tensor) => f(x, w, bias))([a, b], dc);
+        const want = ref.matmulBackward(av, bv, dcv, M, K, N, refOpts);
+        expect(grads[0].shape).toEqual(a.shape);
+        expect(grads[1].shape).toEqual(b.shape);
+        expectClose(await grads[0].data(), want.da, 1e-4, `seed ${r.seed} dA`);
+        expectClose(await grads[1].data(), want.db, 1e-4, `seed ${r.seed} dB`);
+        if (withBias) expectClose(await grads[2].data(), want.dbias, 1e-4, `seed ${r.seed} dbias`);
+        tf.dispose([a, b, bias, dc, c, ...grads]);
+      });
+    }
+  });
+
+  it('GELU without a bias, through tf.variableGrads as a model uses it', async () => {
+    const r = rng();
+    const [M, K, N] = [33, 65, 7];
+    const xv = r.normals(M * K, 1 / Math.sqrt(K));
+    const wv = r.normals(K * N);
+    const x = tf.tensor2d(xv, [M, K]);
+    const w = tf.variable(tf.tensor2d(wv, [K, N]));
+    const { value, grads } = tf.variableGrads(() => tf.sum(matmul(x, w, { activation: 'gelu' })) as tf.Scalar, [w]);
+    const ones = new Float64Array(M * N).fill(1);
+    const yRef = ref.matmulForward(xv, wv, M, K, N, { gelu: true });
+    expectClose([await value.array()], [yRef.reduce((s, v) => s + v, 0)], 1e-4, `seed ${r.seed} loss`);
+    expectClose(await grads[w.name].data(), ref.matmulBackward(xv, wv, ones, M, K, N, { gelu: true }).db, 1e-4, `seed ${r.seed} dW`);
+    tf.dispose([x, w, value, grads[w.name]]);
+  });
+
+  it('leaves no tensors behind: the saved pre-activation goes with the backward pass', async () => {
+    const x = tf.randomNormal([7, 33]) as tf.Tensor2D;
+    const w = tf.randomNormal([33, 65]) as tf.Tensor2D;
+    const bias = tf.randomNormal([65]) as tf.Tensor1D;
+    const before = tf.memory().numTensors;
+    const y = matmul(x, w, { bias, activation: 'gelu' });
+    y.dispose();
+    const g = tf.grads((p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) =>
+      matmul(p as tf.Tensor2D, q as tf.Tensor2D, { bias: s as tf.Tensor1D, activation: 'gelu' }),
+    )([x, w, bias]);
+    tf.dispose(g);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, bias]);
+  });
+
+  it('refuses mismatched shapes', () => {
+    const a = tf.zeros([3, 4]) as tf.Tensor2D;
+    const b = tf.zeros([5, 6]) as tf.Tensor2D;
+    const w = tf.zeros([4, 6]) as tf.Tensor2D;
+    const bias = tf.zeros([5]) as tf.Tensor1D;
+    expect(() => matmul(a, b)).toThrow(/inner dimensions/);
+    expect(() => matmul(a, b, { transposeA: true, transposeB: true })).toThrow(/inner dimensions/);
+    expect(() => matmul(a, w, { bias })).toThrow(/bias must have shape \[6\]/);
+    tf.dispose([a, b, w, bias]);
+  });
+});
+
+describe('column sum (the bias gradient)', () => {
+  useGpu();
+  // 1000 rows take four first-pass groups and a second pass; 1 and 7 take one.
+  for (const [M, N] of [[1, 7], [7, 130], [1000, 65]]) {
+    it(`matches the reference and repeats bit for bit, M=${M} N=${N}`, async () => {
+      const r = rng();
+      const xv = r.normals(M * N);
+      const x = tf.tensor2d(xv, [M, N]);
+      const s1 = columnSum(x);
+      const s2 = columnSum(x);
+      const [v1, v2] = [await s1.data(), await s2.data()];
+      expect(s1.shape).toEqual([N]);
+      expectClose(v1, ref.columnSum(xv, M, N), 1e-4, `seed ${r.seed}`);
+      expect(Array.from(v2)).toEqual(Array.from(v1));
+      tf.dispose([x, s1, s2]);
+    });
+  }
+});
