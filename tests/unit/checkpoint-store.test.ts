@@ -64,6 +64,9 @@ describe('checkpoint store', () => {
       ids.push((await store.save(ckpt, { name: `step ${step}`, run: 'a', saveTotalLimit: 2 })).id);
     }
     expect((await store.list()).map((c) => c.id)).toEqual([ids[3], ids[2], other.id]);
+    // Rotation without a run could delete imports and other runs: refused before writing.
+    await expect(store.save(tinyCheckpoint(), { name: 'x', saveTotalLimit: 1 })).rejects.toThrow(/saveTotalLimit needs a run name/);
+    expect(await store.list()).toHaveLength(3);
   });
 
   it('keeps the best by eval loss when asked, as HF does (limit 1 keeps two)', async () => {

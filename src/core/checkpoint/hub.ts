@@ -3,6 +3,7 @@
 // model Hearth cannot run is refused before its weights are downloaded.
 import { parseGpt2Config } from './config.ts';
 import { CheckpointError } from './errors.ts';
+import { concatChunks } from './zip.ts';
 import { checkpointFromFiles, CONFIG_FILE, GENERATION_CONFIG_FILE, WEIGHTS_FILE, type CheckpointFiles, type HearthCheckpoint } from './hfFolder.ts';
 
 export const HUB_BASE_URL = 'https://huggingface.co';
@@ -160,13 +161,18 @@ async function download(
     return bytes;
   }
   const reader = response.body.getReader();
+  // With a known length the bytes go straight into one buffer: no second copy of a 500 MB file.
+  const whole = total !== null ? new Uint8Array(total) : null;
   const chunks: Uint8Array[] = [];
   let received = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
+      if (whole) {
+        if (received + value.byteLength > whole.length) throw new Error(`more bytes than the announced ${total}`);
+        whole.set(value, received);
+      } else chunks.push(value);
       received += value.byteLength;
       progress(received, total);
     }
@@ -175,17 +181,11 @@ async function download(
     throw new CheckpointError('network', `download of ${repo}/${file} broke off after ${received} bytes (${(err as Error).message})`, { cause: err });
   }
   if (options.signal?.aborted) throw cancelled();
-  if (total !== null && received !== total) {
-    throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
+  if (whole) {
+    if (received !== total) throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
+    return whole;
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(received);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return concatChunks(chunks);
 }
 
 function hubError(status: number, code: string | null, repo: string, file: string, withToken: boolean): CheckpointError {
@@ -194,7 +194,12 @@ function hubError(status: number, code: string | null, repo: string, file: strin
   }
   if (code === 'RepoNotFound' || (status === 401 && !withToken)) {
     // The Hub answers 401 both for private repos and for repos that do not exist.
-    return new CheckpointError('not-found', `no public model "${repo}" on the Hub: check the name, or, if it is private, give an access token`);
+    return new CheckpointError(
+      'not-found',
+      withToken
+        ? `no model "${repo}" that this token can read: check the name and the token's access`
+        : `no public model "${repo}" on the Hub: check the name, or, if it is private, give an access token`,
+    );
   }
   if (status === 401 || status === 403) {
     return new CheckpointError('unauthorized', `the Hub refused access to ${repo} (${status}): the token cannot read this repo`);

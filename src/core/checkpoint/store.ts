@@ -60,7 +60,7 @@ export interface SaveOptions extends ToFilesOptions {
   name: string;
   run?: string | null;
   evalLoss?: number | null;
-  /** Keep only this many checkpoints of the run (HF's save_total_limit); unset keeps all. */
+  /** Keep only this many checkpoints of the run (HF's save_total_limit); unset keeps all. Needs `run`. */
   saveTotalLimit?: number | null;
   /** Also keep the run's best checkpoint by eval loss (HF's load_best_model_at_end). */
   keepBest?: boolean;
@@ -171,8 +171,10 @@ export class CheckpointStore {
 
   /** Deletes parts that no listed checkpoint owns: left by an interrupted save or delete. */
   async sweep(): Promise<number> {
-    const listed = new Set((await this.list()).map((c) => c.id));
+    // Keys before the manifest: a save that completes in between is then either still marked
+    // pending in `all` or already listed, never mistaken for an orphan.
     const all = await this.backend.keys();
+    const listed = new Set((await this.list()).map((c) => c.id));
     const inProgress = new Set<string>();
     const stalePending: string[] = [];
     for (const k of all) {
@@ -192,6 +194,9 @@ export class CheckpointStore {
   }
 
   private async saveFiles(files: CheckpointFiles, ckpt: HearthCheckpoint, options: SaveOptions): Promise<CheckpointSummary> {
+    if (options.saveTotalLimit && !options.run) {
+      throw new Error('saveTotalLimit needs a run name, so that rotation never deletes checkpoints of other runs or imports');
+    }
     await this.sweep().catch(() => undefined); // best effort: space from an old crash helps this save
     const bytes = totalBytes(files);
     await this.checkQuota(bytes);

@@ -16,10 +16,9 @@ export function elementCount(shape: readonly number[]): number {
 
 /** The first NaN or infinity in a tensor, as its flat index, or -1. */
 export function firstNonFinite(data: Float32Array): number {
-  for (let i = 0; i < data.length; i++) {
-    // x - x is 0 for every finite x and NaN for NaN and ±Infinity: one comparison per element.
-    if (data[i] - data[i] !== 0) return i;
-  }
+  // NaN and ±Infinity are exactly the floats whose exponent bits are all ones.
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & 0x7f800000) === 0x7f800000) return i;
   return -1;
 }
 

@@ -2,7 +2,8 @@
 // text deflated). Reading walks the central directory itself so that every size is checked before
 // anything is inflated, and inflates in small steps, stopping the moment an entry grows past what it
 // declared or the archive past its total limit: a zip bomb costs a few milliseconds, not the tab.
-import { Inflate, Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { Inflate, Zip, ZipDeflate, type AsyncFlateStreamHandler, type ZipInputFile } from 'fflate';
+import { crc32 } from './crc32.ts';
 import { CheckpointError, invalid } from './errors.ts';
 import { copyBytes } from './tensors.ts';
 
@@ -30,7 +31,7 @@ export function zipFolder(files: Iterable<[string, Uint8Array]>, folder?: string
     }
     const path = folder ? `${folder}/${name}` : name;
     // Weights barely compress and deflating hundreds of MB takes seconds: store them as they are.
-    const entry = name.endsWith('.safetensors') ? new ZipPassThrough(path) : new ZipDeflate(path, { level: 6 });
+    const entry = name.endsWith('.safetensors') ? new StoredEntry(path, bytes) : new ZipDeflate(path, { level: 6 });
     zip.add(entry);
     entry.push(bytes, true);
   }
@@ -38,6 +39,26 @@ export function zipFolder(files: Iterable<[string, Uint8Array]>, folder?: string
   if (failure) throw failure;
   return chunks;
 }
+
+/** An entry stored as it is, with our faster checksum (fflate's pass-through computes its own). */
+class StoredEntry implements ZipInputFile {
+  readonly compression = 0;
+  readonly size: number;
+  readonly crc: number;
+  ondata?: AsyncFlateStreamHandler;
+  constructor(
+    readonly filename: string,
+    private readonly data: Uint8Array,
+  ) {
+    this.size = data.byteLength;
+    this.crc = crc32(data);
+  }
+  push(): void {
+    this.ondata!(null, this.data as Uint8Array<ArrayBuffer>, true);
+  }
+}
+
+export { crc32 };
 
 export function concatChunks(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
@@ -189,23 +210,6 @@ function inflateGuarded(data: Uint8Array, e: CentralEntry, budget: number): Uint
   }
   if (!finished || at !== e.size) throw invalid(`zip: "${e.path}" inflated to ${at} bytes, not the ${e.size} it declares`);
   return out;
-}
-
-let crcTable: Uint32Array | null = null;
-
-export function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  const t = crcTable;
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 function mb(n: number): string {

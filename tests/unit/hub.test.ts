@@ -1,0 +1,223 @@
+// Hub downloads against a local server laid out like the Hub (resolve URLs, a redirect for the
+// weights as the real CDN does, 401/404 with Hub's error codes). No test reaches the internet.
+import 'fake-indexeddb/auto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
+import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hfFolder.ts';
+import { browserHubCache, downloadFromHub, loadFromHub, normaliseRepoId, type HubCache, type HubProgress } from '../../src/core/checkpoint/hub.ts';
+import { folderHubCache } from '../../src/core/checkpoint/nodeFolder.ts';
+import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
+import { tinyCheckpoint } from './checkpointFixtures.ts';
+
+interface Repo {
+  files: CheckpointFiles;
+  token?: string;
+  gated?: boolean;
+  /** The connection drops before the weights are complete. */
+  dropsWeights?: boolean;
+}
+
+const repos = new Map<string, Repo>();
+const requests: string[] = [];
+let slowWeights = false;
+let server: Server;
+let baseUrl: string;
+
+function hubFiles(seed: number): CheckpointFiles {
+  const files = checkpointToFiles(tinyCheckpoint({ seed }));
+  files.delete('generation_config.json');
+  return files;
+}
+
+function handle(req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url!, 'http://x');
+  requests.push(url.pathname);
+  const cdn = /^\/cdn\/(.+)\/(model\.safetensors)$/.exec(url.pathname);
+  const m = cdn ?? /^\/(.+)\/resolve\/main\/([^/]+)$/.exec(url.pathname);
+  const repo = m ? repos.get(decodeURIComponent(m[1])) : undefined;
+  const authorised = repo && (!repo.token || req.headers.authorization === `Bearer ${repo.token}`) && !repo.gated;
+  if (!m || !repo || !authorised) {
+    res.writeHead(repo?.gated ? 403 : 401, { 'x-error-code': repo?.gated ? 'GatedRepo' : 'RepoNotFound' });
+    return res.end('Repository not found');
+  }
+  const body = repo.files.get(m[2]);
+  if (!body) {
+    res.writeHead(404, { 'x-error-code': 'EntryNotFound' });
+    return res.end('Entry not found');
+  }
+  if (!cdn && m[2] === 'model.safetensors') {
+    res.writeHead(302, { location: `/cdn/${m[1]}/model.safetensors` }); // large files live on a CDN
+    return res.end();
+  }
+  res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
+  if (cdn && repo.dropsWeights) {
+    res.write(body.subarray(0, 1000));
+    setTimeout(() => res.destroy(), 20);
+    return;
+  }
+  if (!slowWeights || !cdn) return res.end(body);
+  let at = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    res.write(body.subarray(at, at + 512));
+    at += 512;
+    if (at >= body.length) {
+      clearInterval(timer);
+      res.end();
+    }
+  }, 20);
+}
+
+beforeAll(async () => {
+  repos.set('gpt2-tiny', { files: hubFiles(1) });
+  repos.set('someone/private-model', { files: hubFiles(2), token: 'hf_secret' });
+  repos.set('org/gated', { files: hubFiles(3), gated: true });
+  const bpe = hubFiles(4);
+  bpe.delete('tokenizer.json');
+  bpe.set('vocab.json', new TextEncoder().encode('{"a": 0}'));
+  bpe.set('merges.txt', new TextEncoder().encode('#version: 0.2\n'));
+  repos.set('old/bpe-only', { files: bpe });
+  const noWeights = hubFiles(5);
+  noWeights.delete('model.safetensors');
+  noWeights.set('pytorch_model.bin', new Uint8Array(10));
+  repos.set('old/pickle', { files: noWeights });
+  const llama = hubFiles(6);
+  llama.set('config.json', new TextEncoder().encode('{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}'));
+  repos.set('meta/llama-tiny', { files: llama });
+  repos.set('flaky/connection', { files: hubFiles(7), dropsWeights: true });
+  server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function memoryCache(): HubCache & { map: Map<string, Uint8Array> } {
+  const map = new Map<string, Uint8Array>();
+  return { map, get: async (k) => map.get(k), put: async (k, v) => void map.set(k, v) };
+}
+
+function expectWeightsOf(ckpt: { weights: Map<string, { shape: number[]; data: Float32Array }> }, seed: number) {
+  for (const [name, t] of tinyCheckpoint({ seed }).weights) expect(bitwiseEqual(ckpt.weights.get(name)!, t), name).toBe(true);
+}
+
+describe('Hub downloads', () => {
+  it('loads a model with progress, then loads it again from the cache folder with no network', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-hub-'));
+    try {
+      const progress: HubProgress[] = [];
+      requests.length = 0;
+      const ckpt = await loadFromHub('gpt2-tiny', { baseUrl, cache: folderHubCache(dir), onProgress: (p) => progress.push(p) });
+      expectWeightsOf(ckpt, 1);
+      expect(requests).toEqual([
+        '/gpt2-tiny/resolve/main/config.json',
+        '/gpt2-tiny/resolve/main/tokenizer.json',
+        '/gpt2-tiny/resolve/main/generation_config.json', // optional: 404, skipped
+        '/gpt2-tiny/resolve/main/model.safetensors',
+        '/cdn/gpt2-tiny/model.safetensors',
+      ]);
+      const weights = progress.filter((p) => p.file === 'model.safetensors');
+      const size = repos.get('gpt2-tiny')!.files.get('model.safetensors')!.length;
+      expect(weights.at(-1)).toMatchObject({ fileLoaded: size, fileTotal: size, fromCache: false });
+      for (let i = 1; i < progress.length; i++) expect(progress[i].loaded).toBeGreaterThanOrEqual(progress[i - 1].loaded);
+      const total = [...repos.get('gpt2-tiny')!.files.values()].reduce((n, b) => n + b.length, 0);
+      expect(progress.at(-1)!.loaded).toBe(total);
+
+      requests.length = 0;
+      const offline: HubProgress[] = [];
+      const again = await loadFromHub('https://huggingface.co/gpt2-tiny', { baseUrl, cache: folderHubCache(dir), onProgress: (p) => offline.push(p), fetch: () => Promise.reject(new Error('offline')) });
+      expectWeightsOf(again, 1);
+      expect(requests).toEqual([]);
+      expect(offline.every((p) => p.fromCache)).toBe(true);
+      expect(await readdir(join(dir, baseUrl.slice(7).replace(':', '_'), 'gpt2-tiny', 'resolve', 'main'))).toContain('model.safetensors');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('cancels mid-download, keeps nothing partial, and the next load fetches only what is missing', async () => {
+    const cache = memoryCache();
+    const controller = new AbortController();
+    slowWeights = true;
+    try {
+      const error = await downloadFromHub('gpt2-tiny', {
+        baseUrl,
+        cache,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.file === 'model.safetensors' && p.fileLoaded > 0) controller.abort();
+        },
+      }).catch((e) => e);
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error.code).toBe('cancelled');
+      expect(error.message).toBe('download of gpt2-tiny cancelled');
+      expect([...cache.map.keys()].map((k) => k.split('/').at(-1))).toEqual(['config.json', 'tokenizer.json']);
+    } finally {
+      slowWeights = false;
+    }
+    requests.length = 0;
+    expectWeightsOf(await loadFromHub('gpt2-tiny', { baseUrl, cache }), 1);
+    expect(requests.filter((r) => r.endsWith('config.json') || r.endsWith('tokenizer.json'))).toEqual(['/gpt2-tiny/resolve/main/generation_config.json']);
+  });
+
+  it('falls back to vocab.json and merges.txt when there is no tokenizer.json', async () => {
+    const ckpt = await loadFromHub('old/bpe-only', { baseUrl });
+    expect(Object.keys(ckpt.tokenizer).sort()).toEqual(['merges.txt', 'vocab.json']);
+    expectWeightsOf(ckpt, 4);
+  });
+
+  it('uses a token for a private repo', async () => {
+    expectWeightsOf(await loadFromHub('someone/private-model', { baseUrl, token: 'hf_secret' }), 2);
+  });
+
+  it.each([
+    ['a missing or private repo', 'nobody/missing', {}, 'not-found', /no public model "nobody\/missing" on the Hub: check the name, or, if it is private, give an access token/],
+    ['a private repo with a wrong token', 'someone/private-model', { token: 'wrong' }, 'not-found', /no model "someone\/private-model" that this token can read/],
+    ['a gated repo', 'org/gated', {}, 'unauthorized', /org\/gated is a gated model: accept its terms on the Hub and give an access token/],
+    ['a repo with only PyTorch weights', 'old/pickle', {}, 'not-found', /old\/pickle has no model\.safetensors \(Hearth reads only safetensors weights, not pytorch_model\.bin\)/],
+    ['a model Hearth cannot run', 'meta/llama-tiny', {}, 'unsupported-model', /model_type "llama"; Hearth runs only GPT-2 models/],
+    ['a name that is not a repo id', '../../etc/passwd', {}, 'not-found', /is not a Hub model id/],
+  ])('refuses %s with a clear message', async (_label, repo, extra, code, message) => {
+    requests.length = 0;
+    const error = await loadFromHub(repo, { baseUrl, ...extra }).catch((e) => e);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+    expect(requests.filter((r) => r.endsWith('model.safetensors') && repo === 'meta/llama-tiny')).toEqual([]); // refused before the weights
+  });
+
+  it('refuses a download cut short, and caches none of it', async () => {
+    const cache = memoryCache();
+    const error = await loadFromHub('flaky/connection', { baseUrl, cache }).catch((e) => e);
+    expect(error.code).toBe('network');
+    expect(error.message).toMatch(/download of flaky\/connection\/model\.safetensors broke off after 1000 bytes/);
+    expect([...cache.map.keys()].some((k) => k.endsWith('model.safetensors'))).toBe(false);
+  });
+
+  it('says when the Hub cannot be reached', async () => {
+    const error = await loadFromHub('gpt2-tiny', { baseUrl: 'http://127.0.0.1:9' }).catch((e) => e);
+    expect(error.code).toBe('network');
+    expect(error.message).toMatch(/could not reach 127\.0\.0\.1:9 for gpt2-tiny\/config\.json/);
+  });
+
+  it('caches in IndexedDB where the Cache API is missing', async () => {
+    const cache = await browserHubCache('hearth-hub-test');
+    await loadFromHub('gpt2-tiny', { baseUrl, cache });
+    requests.length = 0;
+    expectWeightsOf(await loadFromHub('gpt2-tiny', { baseUrl, cache }), 1);
+    expect(requests).toEqual([]);
+  });
+
+  it('normalises repo ids', () => {
+    expect(normaliseRepoId(' https://huggingface.co/openai-community/gpt2/tree/main ')).toBe('openai-community/gpt2');
+    expect(normaliseRepoId('distilgpt2')).toBe('distilgpt2');
+    expect(() => normaliseRepoId('a/b/c')).toThrow(/not a Hub model id/);
+  });
+});
