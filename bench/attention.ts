@@ -20,7 +20,7 @@ const SHAPES: Shape[] = [
   { B: 4, T: 128, C: 128, nHead: 4 },
 ];
 const WARMUP = 2;
-const ITERATIONS = 5;
+const ITERATIONS = 3;
 
 /** Mean milliseconds per call; each call ends by reading its result back, so queued GPU work is counted. */
 async function time(run: () => tf.Tensor): Promise<number> {

@@ -90,6 +90,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     workgroupBarrier();
 
+    // All of the tile's p and ds first, then one pass over dk and dv: each of their elements is loaded and
+    // stored once per tile.
+    var p: array<f32, TILE>;
+    var ds: array<f32, TILE>;
     for (var i = 0u; i < TILE; i++) {
       var s = 0.0;
       var dp = 0.0;
@@ -98,12 +102,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         dp += dot(dOTile[i * HD4 + c], v[c]);
       }
       let query = query0 + i;
-      let p = select(0.0, exp(s - lseTile[i]), key <= query && query < T);
-      let ds = p * (dp - deltaTile[i]);
-      for (var c = 0u; c < HD4; c++) {
-        dv[c] += p * dOTile[i * HD4 + c];
-        dk[c] += ds * qTile[i * HD4 + c];
+      let pi = select(0.0, exp(s - lseTile[i]), key <= query && query < T);
+      p[i] = pi;
+      ds[i] = pi * (dp - deltaTile[i]);
+    }
+    for (var c = 0u; c < HD4; c++) {
+      var gv = dv[c];
+      var gk = dk[c];
+      for (var i = 0u; i < TILE; i++) {
+        gv += p[i] * dOTile[i * HD4 + c];
+        gk += ds[i] * qTile[i * HD4 + c];
       }
+      dv[c] = gv;
+      dk[c] = gk;
     }
   }
 

@@ -86,6 +86,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     workgroupBarrier();
 
+    // All of the tile's ds first, then one pass over dq: each dq element is loaded and stored once per tile.
+    var ds: array<f32, TILE>;
     for (var j = 0u; j < TILE; j++) {
       var s = 0.0;
       var dp = 0.0;
@@ -94,8 +96,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         dp += dot(dO[c], vTile[j * HD4 + c]);
       }
       let p = select(0.0, exp(s - rowLse), key0 + j <= row);
-      let ds = p * (dp - rowDelta);
-      for (var c = 0u; c < HD4; c++) { dq[c] += ds * kTile[j * HD4 + c]; }
+      ds[j] = p * (dp - rowDelta);
+    }
+    for (var c = 0u; c < HD4; c++) {
+      var g = dq[c];
+      for (var j = 0u; j < TILE; j++) { g += ds[j] * kTile[j * HD4 + c]; }
+      dq[c] = g;
     }
   }
 

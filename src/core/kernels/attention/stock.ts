@@ -2,10 +2,8 @@
 // split the packed qkv, move heads to a batch dimension (copies), q·kᵀ as a (B·nh, T, T) matrix, causal mask,
 // softmax, ·v, then merge heads back (another copy). The baseline our kernel is benchmarked against, and the
 // attention of the stock-ops GPT model.
+// Its gradients are tfjs's stock ones, which initTf() registers.
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core alone registers no gradients. Its ESM `dist/register_all_gradients` cannot load in plain Node
-// (extension-less imports), so we take the union package, whose Node build registers them on the same core.
-import '@tensorflow/tfjs';
 
 /** qkv (B, T, 3C) packed [q | k | v] → (B, T, C), causal, heads merged as HF's _merge_heads does. */
 export function stockCausalSelfAttention(qkv: tf.Tensor3D, nHead: number): tf.Tensor3D {
