@@ -1,0 +1,139 @@
+import { describe, it, expect } from 'vitest';
+import { useGpu, rng, relError, tf } from '../helpers.ts';
+import { GPT } from '../../src/core/model/gpt.ts';
+import { Trainer, TrainingDivergedError, type LogEntry } from '../../src/core/train/trainer.ts';
+import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
+import { snapshotToCheckpoint, resumePointOf } from '../../src/core/train/checkpointing.ts';
+import { checkpointToFiles, checkpointFromFiles } from '../../src/core/checkpoint/hfFolder.ts';
+import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
+import type { BlockDataset } from '../../src/core/data/dataset.ts';
+import type { GPTDims } from '../../src/core/model/config.ts';
+
+const dims: GPTDims = { vocab_size: 19, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const T = 12;
+
+function dataset(blocks: number, seed: number): BlockDataset {
+  const r = rng(seed);
+  return { blockSize: T, numBlocks: blocks, tokens: Uint16Array.from(r.ints(blocks * T, dims.vocab_size)) };
+}
+
+function args(over: Partial<TrainingArguments>): TrainingArguments {
+  return resolveArguments({ block_size: T, logging_steps: 1, save_strategy: 'no', ...over }, dims.n_positions);
+}
+
+async function weightsOf(model: GPT): Promise<Map<string, Float32Array>> {
+  return new Map([...(await model.toArrays())].map(([n, t]) => [n, t.data]));
+}
+
+describe('Trainer', () => {
+  useGpu();
+
+  it('gradient accumulation is exact: 4 micro-batches of 2 make the same update as one batch of 8', async () => {
+    const data = dataset(8, rng().seed);
+    // adam_epsilon 1 makes the first AdamW update nearly proportional to the gradient, so the comparison sees the
+    // gradient itself (with the default epsilon, Adam's first step is lr·sign(g), blind to the gradient's size).
+    const common = { max_steps: 1, learning_rate: 0.1, adam_epsilon: 1, max_grad_norm: 0, weight_decay: 0.01 };
+    const a = GPT.init(dims, 5);
+    const b = GPT.init(dims, 5);
+    const logs: LogEntry[][] = [[], []];
+    const ta = new Trainer({ model: a, train: data, args: args({ ...common, per_device_train_batch_size: 2, gradient_accumulation_steps: 4 }), callbacks: { onLog: (e) => logs[0].push(e) } });
+    const tb = new Trainer({ model: b, train: data, args: args({ ...common, per_device_train_batch_size: 8, gradient_accumulation_steps: 1 }), callbacks: { onLog: (e) => logs[1].push(e) } });
+    await ta.trainLoop();
+    await tb.trainLoop();
+    expect(Math.abs(logs[0][0].loss - logs[1][0].loss) / logs[1][0].loss).toBeLessThan(1e-5);
+    expect(Math.abs(logs[0][0].grad_norm - logs[1][0].grad_norm) / logs[1][0].grad_norm).toBeLessThan(1e-5);
+    const wa = await weightsOf(a);
+    const wb = await weightsOf(b);
+    const w0 = await weightsOf(GPT.init(dims, 5));
+    for (const [n, x] of wa) {
+      expect(relError(x, wb.get(n)!), n).toBeLessThan(1e-5);
+    }
+    // and the step did move the weights (a no-op would pass the comparison above)
+    expect(relError(wa.get('h.0.mlp.c_fc.weight')!, w0.get('h.0.mlp.c_fc.weight')!)).toBeGreaterThan(1e-3);
+    [ta, tb].forEach((t) => t.dispose());
+    [a, b].forEach((m) => m.dispose());
+  });
+
+  it('resumes exactly: N steps + save + load + N steps gives the losses of 2N uninterrupted steps', async () => {
+    const data = dataset(10, rng().seed);
+    const N = 3;
+    const common = { per_device_train_batch_size: 3, learning_rate: 3e-3, warmup_steps: 2, lr_scheduler_type: 'cosine' as const, weight_decay: 0.1, max_steps: 2 * N, seed: 7 };
+    const full = GPT.init(dims, 11);
+    const fullLogs: LogEntry[] = [];
+    const tf1 = new Trainer({ model: full, train: data, args: args(common), callbacks: { onLog: (e) => fullLogs.push(e) } });
+    await tf1.trainLoop();
+
+    const first = GPT.init(dims, 11);
+    const partLogs: LogEntry[] = [];
+    const tp = new Trainer({ model: first, train: data, args: args(common), callbacks: { onLog: (e) => partLogs.push(e) } });
+    for (let i = 0; i < N; i++) {
+      const { loss, gradNorm } = tp.trainStep();
+      partLogs.push({ loss: (await loss.data())[0] } as LogEntry);
+      tf.dispose([loss, gradNorm]);
+    }
+    // through the real checkpoint files, as an export and import would
+    const tokenizer = charTokenizerFrom('abcdefghijklmnop');
+    const config = makeGpt2Config({ vocab_size: dims.vocab_size, n_positions: dims.n_positions, n_embd: dims.n_embd, n_layer: dims.n_layer, n_head: dims.n_head });
+    const files = checkpointToFiles(snapshotToCheckpoint(await tp.snapshot(), config, tokenizer));
+    const ckpt = checkpointFromFiles(files);
+    const resume = resumePointOf(ckpt)!;
+    const second = GPT.fromArrays(dims, ckpt.weights);
+    const tr = new Trainer({ model: second, train: data, args: resume.args, resume, callbacks: { onLog: (e) => partLogs.push(e) } });
+    expect(tr.step).toBe(N);
+    await tr.trainLoop();
+
+    expect(partLogs.length).toBe(2 * N);
+    for (let i = 0; i < 2 * N; i++) {
+      expect(Math.abs(partLogs[i].loss - fullLogs[i].loss), `step ${i + 1}: ${partLogs[i].loss} vs ${fullLogs[i].loss}`).toBeLessThan(1e-5);
+    }
+    const wf = await weightsOf(full);
+    for (const [n, x] of await weightsOf(second)) expect(relError(x, wf.get(n)!), n).toBeLessThan(1e-5);
+    [tf1, tp, tr].forEach((t) => t.dispose());
+    [full, first, second].forEach((m) => m.dispose());
+  });
+
+  it('clips the global gradient norm to max_grad_norm', async () => {
+    const data = dataset(4, rng().seed);
+    const model = GPT.init(dims, 3);
+    const logs: LogEntry[] = [];
+    const t = new Trainer({ model, train: data, args: args({ per_device_train_batch_size: 4, max_steps: 1, max_grad_norm: 0.05, learning_rate: 1e-3 }), callbacks: { onLog: (e) => logs.push(e) } });
+    await t.trainLoop();
+    expect(logs[0].grad_norm).toBeGreaterThan(0.05); // the raw norm, as Hugging Face logs it
+    // After one step AdamW's first moment is (1 − β1)·g, with g the clipped gradient.
+    const snap = await t.snapshot();
+    let ss = 0;
+    for (const m of snap.optimizer.m.values()) for (const x of m) ss += x * x;
+    expect(Math.sqrt(ss) / (1 - 0.9)).toBeCloseTo(0.05, 4);
+    t.dispose();
+    model.dispose();
+  });
+
+  it('stops with a clear message on a NaN loss and does not save the broken weights', async () => {
+    const data = dataset(4, rng().seed);
+    const model = GPT.init(dims, 3);
+    const nan = tf.fill([dims.n_embd], NaN);
+    model.p('ln_f.weight').assign(nan);
+    nan.dispose();
+    let saves = 0;
+    const t = new Trainer({ model, train: data, args: args({ per_device_train_batch_size: 2, max_steps: 3, save_strategy: 'steps', save_steps: 1 }), callbacks: { onSave: async () => void saves++ } });
+    await expect(t.trainLoop()).rejects.toThrow(TrainingDivergedError);
+    await expect(t.trainLoop()).rejects.toThrow(/not a finite number.*last checkpoint/);
+    expect(saves).toBe(0);
+    expect(t.status).toBe('failed');
+    t.dispose();
+    model.dispose();
+  });
+
+  it('refuses block_size above n_positions and reports the learning-rate schedule it will follow', () => {
+    const model = GPT.init(dims, 1);
+    expect(() => new Trainer({ model, train: { blockSize: 32, numBlocks: 2, tokens: new Uint16Array(64) }, args: resolveArguments({ block_size: 32 }) })).toThrow(/block_size.*n_positions \(16\)/);
+    const t = new Trainer({ model, train: dataset(20, 1), args: args({ per_device_train_batch_size: 4, num_train_epochs: 2, warmup_ratio: 0.1 }) });
+    expect(t.stepsPerEpoch).toBe(5);
+    expect(t.totalSteps).toBe(10);
+    expect(t.warmupSteps).toBe(1);
+    expect(t.learningRate(0)).toBe(0);
+    t.dispose();
+    model.dispose();
+  });
+});
