@@ -1,7 +1,5 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-// Registers tfjs's own gradients (Sum, for the tf.variableGrads test); tfjs-core alone has none.
-import '@tensorflow/tfjs';
 import { matmul, columnSum } from '../../src/core/kernels/matmul/index.ts';
 import * as ref from '../../src/core/kernels/matmul/reference.ts';
 
