@@ -105,6 +105,14 @@ describe('Hugging Face folder', () => {
     expect(tensors.get('h.1.mlp.c_fc.weight')!.shape).toEqual([8, 32]); // Conv1D: [in, out]
   });
 
+  it('refuses to save weights or moments that are not finite, naming them', () => {
+    const ckpt = tinyCheckpoint({ training: true });
+    ckpt.training!.optimizer!.expAvgSq.get('h.0.mlp.c_fc.bias')!.data[3] = Infinity;
+    expect(() => checkpointToFiles(ckpt)).toThrow(/cannot save: exp_avg_sq of "h\.0\.mlp\.c_fc\.bias" holds Infinity at element 3/);
+    ckpt.weights.get('ln_f.weight')!.data[0] = NaN;
+    expect(() => checkpointToFiles(ckpt)).toThrow(/cannot save: parameter "ln_f\.weight" holds NaN at element 0 \(training diverged\?\)/);
+  });
+
   it('F16 export halves the weights and imports within half precision', () => {
     const ckpt = tinyCheckpoint();
     const f16 = checkpointToFiles(ckpt, { weightsDtype: 'F16' });

@@ -3,7 +3,7 @@
 // same random stream, same AdamW moments. Hugging Face tools ignore these two files.
 import { invalid } from './errors.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
-import { formatShape, sameShape, type HostTensor, type NamedTensors } from './tensors.ts';
+import { firstNonFinite, formatShape, sameShape, type HostTensor, type NamedTensors } from './tensors.ts';
 
 export const STATE_FILE = 'hearth_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -74,6 +74,12 @@ export function trainingStateToFiles(state: TrainingState, weights: NamedTensors
   files.set(STATE_FILE, new TextEncoder().encode(JSON.stringify(json, null, 1) + '\n'));
   if (state.optimizer) {
     checkMoments(state.optimizer, weights, (m) => new Error(`cannot save: ${m}`));
+    for (const [label, moments] of [['exp_avg', state.optimizer.expAvg], ['exp_avg_sq', state.optimizer.expAvgSq]] as const) {
+      for (const [name, t] of moments) {
+        const bad = firstNonFinite(t.data);
+        if (bad >= 0) throw new Error(`cannot save: ${label} of "${name}" holds ${t.data[bad]} at element ${bad} (training diverged?)`);
+      }
+    }
     const entries: [string, HostTensor][] = [];
     for (const name of weights.keys()) entries.push([EXP_AVG + name, state.optimizer.expAvg.get(name)!]);
     for (const name of weights.keys()) entries.push([EXP_AVG_SQ + name, state.optimizer.expAvgSq.get(name)!]);
