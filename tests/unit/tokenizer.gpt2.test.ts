@@ -5,6 +5,8 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { encode as gptTokenizerEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ByteLevelBpeTokenizer, loadGpt2Tokenizer, tokenizerFromJson } from '../../src/core/tokenizer/index.ts';
+import { gpt2SplitRegex } from '../../src/core/tokenizer/byteLevel.ts';
+import { gpt2PieceEnd } from '../../src/core/tokenizer/pretokenize.ts';
 
 const CASES = [
   'Hello world',
@@ -36,7 +38,7 @@ beforeAll(async () => {
 });
 
 function randomText(seed: number, length: number): string {
-  const pool = ['a', 'b', 'Z', 'the', ' ', '  ', '\n', '\t', "'", "'s", '1', '22', '.', ',', '今', '天', '😀', '\u00a0', 'é', '\u0301', '-', '—', 'ß', '\r\n', '<|', 'endoftext', '|>'];
+  const pool = ["'re", "'ll", "'S", "'x", '𝐀𝐁', '٣', '\ud800', '\u2028', '\ufeff', '\u0085', '\u3000', 'a', 'b', 'Z', 'the', ' ', '  ', '\n', '\t', "'", "'s", '1', '22', '.', ',', '今', '天', '😀', '\u00a0', 'é', '\u0301', '-', '—', 'ß', '\r\n', '<|', 'endoftext', '|>'];
   let s = seed >>> 0;
   let out = '';
   for (let i = 0; i < length; i++) {
@@ -53,6 +55,16 @@ describe('GPT-2 tokenizer', () => {
     expect(ours.encode('Hello world')).toEqual([15496, 995]);
     expect(ours.encode(' the')).toEqual([262]);
     expect(ours.encode('<|endoftext|>')).toEqual([50256]);
+  });
+
+  it('splits text into the pieces the GPT-2 pattern matches', () => {
+    const pieces = (text: string) => {
+      const out: string[] = [];
+      for (let start = 0, end = 0; start < text.length; start = end) out.push(text.slice(start, (end = gpt2PieceEnd(text, start))));
+      return out;
+    };
+    const texts = [...CASES, ...Array.from({ length: 2000 }, (_, k) => randomText(k + 1000, k % 50))];
+    for (const text of texts) expect(pieces(text), JSON.stringify(text)).toEqual(text.match(gpt2SplitRegex()) ?? []);
   });
 
   it('encodes as Hugging Face and gpt-tokenizer do', () => {

@@ -1,15 +1,13 @@
 // Byte-level BPE (GPT-2's scheme) read from Hugging Face's files: encodes and decodes as Hugging
 // Face's GPT-2 tokenizer does. tokenizers.js would serve for correctness, but it works on strings
 // token by token and is several times slower than this on the megabytes a training set holds.
-import { BYTE_TO_CHAR, gpt2SplitRegex, makeSpecialSplitter, tokenTextToBytes } from './byteLevel.ts';
+import { BYTE_TO_CHAR, makeSpecialSplitter, tokenTextToBytes } from './byteLevel.ts';
+import { gpt2PieceEnd, PieceCache } from './pretokenize.ts';
 import { mergePiece, PairRanks, type MergeTable } from './bpeMerge.ts';
 import { byteLevelBpeJson, parseMerges, type TokenizerJson } from './tokenizerJson.ts';
 import type { StreamDecoder, Tokenizer } from './types.ts';
 
 export const END_OF_TEXT = '<|endoftext|>';
-
-/** Past this many cached pieces the cache starts over, bounding memory on huge vocabularies of words. */
-const CACHE_LIMIT = 1 << 18;
 
 export class ByteLevelBpeTokenizer implements Tokenizer {
   readonly kind = 'bpe' as const;
@@ -22,9 +20,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   private readonly tokenBytes: Uint8Array[];
   private readonly byteIds = new Int32Array(256);
   private readonly table: MergeTable;
-  private readonly cache = new Map<string, number | number[]>();
+  private readonly cache = new PieceCache();
   private readonly splitSpecial;
-  private readonly splitRegex = gpt2SplitRegex();
   private readonly encoder = new TextEncoder();
   private bytes = new Uint8Array(1024);
   private readonly sourceJson: string | undefined;
@@ -116,20 +113,20 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /** Encodes text that holds no special tokens, appending to `out`. */
   encodeOrdinary(text: string, out: number[]): void {
-    const re = this.splitRegex;
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const piece = m[0];
-      const hit = this.cache.get(piece);
+    const cache = this.cache;
+    for (let start = 0, end = 0; start < text.length; start = end) {
+      end = gpt2PieceEnd(text, start);
+      const hash = PieceCache.hash(text, start, end);
+      const hit = cache.get(text, start, end, hash);
       if (hit !== undefined) {
         if (typeof hit === 'number') out.push(hit);
         else for (let i = 0; i < hit.length; i++) out.push(hit[i]);
         continue;
       }
-      const start = out.length;
+      const first = out.length;
+      const piece = text.slice(start, end);
       this.encodePiece(piece, out);
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(piece, out.length - start === 1 ? out[start] : out.slice(start));
+      cache.set(piece, hash, out.length - first === 1 ? out[first] : out.slice(first));
     }
   }
 
