@@ -16,6 +16,8 @@ export default defineConfig({
     outDir: 'dist',
     // tfjs alone is close to a megabyte; the warning would fire on every build without telling us anything.
     chunkSizeWarningLimit: 2000,
+    // On a busy two-core machine rolldown warns that plugins were slow on every build; that is the machine.
+    rolldownOptions: { checks: { pluginTimings: false } },
   },
 });
 

@@ -2,7 +2,8 @@
 // flags a bad training argument at its field, says plainly when there is no WebGPU, and opens offline.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PRESETS, parameterCount, presetDims } from '../../src/core/model/config.ts';
-import { formatBytes, formatCount } from '../../src/ui/format.ts';
+import { loadGpt2Tokenizer } from '../../src/core/tokenizer/gpt2.ts';
+import { formatBytes, formatCount, formatInteger } from '../../src/ui/format.ts';
 import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
 
 /** The vocabulary the page assumes until a tokenizer is chosen: GPT-2's. */
@@ -58,7 +59,7 @@ describe('the page in Chromium with WebGPU on SwiftShader', () => {
     await screenshot(page, '03-presets');
   });
 
-  it('lists dropped files with their sizes, Chinese names included', async () => {
+  it('lists dropped files with their sizes and token counts, Chinese names included', async () => {
     const { page } = browser;
     const english = 'The quick brown fox jumps over the lazy dog.\n'.repeat(30);
     const chinese = '今天天气很好,我们可以去公园散步。\n'.repeat(40);
@@ -73,11 +74,30 @@ describe('the page in Chromium with WebGPU on SwiftShader', () => {
     expect(await rows.nth(0).getByTestId('file-size').innerText()).toBe(formatBytes(Buffer.byteLength(english)));
     expect(await rows.nth(1).getByTestId('file-name').innerText()).toBe('天气.txt');
     expect(await rows.nth(1).getByTestId('file-size').innerText()).toBe(formatBytes(Buffer.byteLength(chinese)));
+    // Token counts are GPT-2's, as the core's tokenizer counts them here in Node.
+    const gpt2 = await loadGpt2Tokenizer();
+    const tokens = [english, chinese].map((t) => formatInteger(gpt2.encode(t).length));
+    await page.getByTestId('total-tokens').filter({ hasText: /[1-9]/ }).waitFor({ timeout: 120_000 });
+    expect(await rows.nth(0).getByTestId('file-tokens').innerText()).toBe(tokens[0]);
+    expect(await rows.nth(1).getByTestId('file-tokens').innerText()).toBe(tokens[1]);
     await screenshot(page, '04-files-dropped');
     // The same file dropped twice is listed once; a file can be removed.
     await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'fox.txt', content: english, lastModified: 1_700_000_000_000 }]);
     await page.getByRole('button', { name: 'Remove fox.txt' }).click();
     expect(await rows.count()).toBe(1);
+  });
+
+  it('refuses a binary file and says why', async () => {
+    const { page } = browser;
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0]);
+    await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'picture.png', content: png, type: 'image/png' }]);
+    const row = page.getByTestId('file-row').filter({ hasText: 'picture.png' });
+    const refusal = row.getByTestId('file-refusal');
+    await refusal.waitFor({ timeout: 60_000 });
+    expect(await refusal.innerText()).toMatch(/binary/);
+    expect(await row.getByTestId('file-tokens').innerText()).toBe('refused');
+    await screenshot(page, '05-binary-refused');
+    await page.getByRole('button', { name: 'Remove picture.png' }).click();
   });
 
   it('flags an invalid training argument at its field', async () => {
@@ -90,7 +110,7 @@ describe('the page in Chromium with WebGPU on SwiftShader', () => {
     expect(await lr.getAttribute('aria-invalid')).toBe('true');
     await page.locator('#arg-block_size').fill('500');
     expect(await page.getByTestId('field-block_size').getByTestId('problem').innerText()).toMatch(/n_positions \(64\)/);
-    await screenshot(page, '05-invalid-arguments');
+    await screenshot(page, '06-invalid-arguments');
     await page.getByRole('button', { name: 'Restore Hugging Face defaults' }).click();
     expect(await page.getByTestId('problem').count()).toBe(0);
   });
@@ -100,7 +120,7 @@ describe('the page in Chromium with WebGPU on SwiftShader', () => {
     await page.setViewportSize({ width: 390, height: 800 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
-    await screenshot(page, '06-narrow');
+    await screenshot(page, '07-narrow');
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
@@ -114,7 +134,7 @@ describe('the page in Chromium with WebGPU on SwiftShader', () => {
     await page.reload();
     await page.getByTestId('preset-toy').waitFor();
     await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
-    await screenshot(page, '07-offline');
+    await screenshot(page, '08-offline');
   });
 });
 
@@ -136,7 +156,7 @@ describe('the page in a browser without WebGPU', () => {
       expect(await page.getByTestId('preset-params').count()).toBe(PRESETS.length);
       await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'a.txt', content: 'hello\n' }]);
       await page.getByTestId('file-row').waitFor();
-      await screenshot(page, '08-no-webgpu-dark');
+      await screenshot(page, '09-no-webgpu-dark');
       expect(browser.errors).toEqual([]);
     } finally {
       await browser.close();
