@@ -1,12 +1,14 @@
-// The KV-cache kernels generation runs on: appending a step's keys and values to a layer's cache, and attention
-// of the new positions' queries against everything cached (shaders/kv_cache_write.wgsl, decode_attention.wgsl).
+// The kernels generation runs on: appending a step's keys and values to a layer's cache, attention of the new
+// positions' queries against everything cached, and the tied head for the last positions only
+// (shaders/kv_cache_write.wgsl, decode_attention.wgsl, decode_logits.wgsl).
 //
 // Caches are (B, nh, capacity, hd) float32 tensors written in place: they belong to one generation, nobody
 // differentiates through them, and copying a whole cache each step would make a step O(capacity) in memory
 // traffic for nothing.
-import { engine, type Tensor, type Tensor3D, type Tensor4D, type TensorInfo, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import { engine, type Tensor, type Tensor2D, type Tensor3D, type Tensor4D, type TensorInfo, type NamedAttrMap } from '@tensorflow/tfjs-core';
 import writeSource from '../../../../shaders/kv_cache_write.wgsl?raw';
 import attentionSource from '../../../../shaders/decode_attention.wgsl?raw';
+import logitsSource from '../../../../shaders/decode_logits.wgsl?raw';
 import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
@@ -85,4 +87,32 @@ registerOp({
 export function decodeAttention(qkv: Tensor3D, kCache: Tensor, vCache: Tensor, past: number, nHead: number, wg = DEFAULT_DECODE_WG): Tensor3D {
   const attrs: NamedAttrMap = { past, nHead, wg };
   return runOp<Tensor3D>('HearthDecodeAttention', { qkv, kCache, vCache }, attrs);
+}
+
+/** logits (B, V) = h (B, C) · wteᵀ for wte (V, C), one vocabulary row per thread (see the shader for why). */
+export function decodeLogitsKernel(h: TensorInfo, wte: TensorInfo, maxB = 8): TensorInfo {
+  const [B, C] = h.shape;
+  const [V, Cw] = wte.shape;
+  if (h.shape.length !== 2 || wte.shape.length !== 2 || C !== Cw) {
+    throw new Error(`decode logits: h [${h.shape}] and wte [${wte.shape}] must be (B, C) and (V, C)`);
+  }
+  const out = allocate([B, V]);
+  dispatch({
+    kernel: { name: 'decode_logits', source: logitsSource, consts: { MAXB: maxB } },
+    buffers: [h, wte, out],
+    uniforms: [{ u32: B }, { u32: V }, { u32: C }],
+    workgroups: grid1d(ceilDiv(V, 64)),
+  });
+  return out;
+}
+
+registerOp({
+  name: 'HearthDecodeLogits',
+  inputs: ['h', 'wte'],
+  forward: ({ h, wte }, attrs) => decodeLogitsKernel(h, wte, attrs.maxB as number),
+});
+
+/** The tied head h · wteᵀ for a few rows (B, C) → (B, V); not differentiable. */
+export function decodeLogits(h: Tensor2D, wte: Tensor2D, maxB = 8): Tensor2D {
+  return runOp<Tensor2D>('HearthDecodeLogits', { h, wte }, { maxB });
 }

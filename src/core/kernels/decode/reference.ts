@@ -64,3 +64,15 @@ export function decodeAttentionReference(
       }
   return out;
 }
+
+/** logits (B, V) = h (B, C) · wteᵀ, wte (V, C). */
+export function decodeLogitsReference(h: ArrayLike<number>, wte: ArrayLike<number>, B: number, V: number, C: number): Float64Array {
+  const out = new Float64Array(B * V);
+  for (let b = 0; b < B; b++)
+    for (let v = 0; v < V; v++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += h[b * C + c] * wte[v * C + c];
+      out[b * V + v] = s;
+    }
+  return out;
+}

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { createKvCache, kvCacheWrite, decodeAttention, DEFAULT_DECODE_WG } from '../../src/core/kernels/decode/index.ts';
-import { kvCacheWriteReference, decodeAttentionReference } from '../../src/core/kernels/decode/reference.ts';
+import { createKvCache, kvCacheWrite, decodeAttention, decodeLogits, DEFAULT_DECODE_WG } from '../../src/core/kernels/decode/index.ts';
+import { kvCacheWriteReference, decodeAttentionReference, decodeLogitsReference } from '../../src/core/kernels/decode/reference.ts';
 
 interface Case {
   B: number;
@@ -82,4 +82,30 @@ describe('KV cache write and decode attention', () => {
     expect(() => kvCacheWrite(qkv, wrong, vCache, 0, 2)).toThrow(/expected \[1, 2, capacity, 3\]/);
     tf.dispose([kCache, vCache, qkv, wrong]);
   });
+});
+
+describe('decode logits (tied head for a few rows)', () => {
+  useGpu();
+
+  // Sequences fewer than, equal to and more than a pass holds (maxB); odd vocabularies and widths.
+  const cases = [
+    { B: 1, V: 1, C: 1, maxB: 8 },
+    { B: 3, V: 65, C: 7, maxB: 8 },
+    { B: 8, V: 130, C: 33, maxB: 8 },
+    { B: 11, V: 1031, C: 16, maxB: 4 },
+    { B: 2, V: 50257, C: 12, maxB: 8 },
+  ];
+  for (const { B, V, C, maxB } of cases) {
+    it(`matches the float64 reference, B=${B} V=${V} C=${C} maxB=${maxB}`, async () => {
+      const r = rng();
+      const hv = r.normals(B * C);
+      const wv = r.normals(V * C, 0.5);
+      const h = tf.tensor2d(hv, [B, C]);
+      const wte = tf.tensor2d(wv, [V, C]);
+      const out = decodeLogits(h, wte, maxB);
+      expect(out.shape).toEqual([B, V]);
+      expectClose(await out.data(), decodeLogitsReference(hv, wv, B, V, C), 1e-4, `seed ${r.seed}`);
+      tf.dispose([h, wte, out]);
+    });
+  }
 });

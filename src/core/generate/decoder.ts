@@ -1,0 +1,93 @@
+// What the generation loop asks of a model: next-token logits for a batch of sequences that advance together.
+// Two implementations over a GPT: the KV-cached one (kv_cache.ts) and one that reruns the model over the whole
+// prefix each step (below), the obvious version the cached one is tested and measured against.
+import * as tf from '@tensorflow/tfjs-core';
+import type { GPT } from '../model/gpt.ts';
+import type { Ops } from '../model/ops.ts';
+import { kernelOps } from '../model/kernel_ops.ts';
+import { decodeLogits } from '../kernels/decode/index.ts';
+
+export interface CausalDecoder {
+  readonly vocabSize: number;
+  /** the model's n_positions: no sequence may be longer */
+  readonly maxPositions: number;
+  /** positions the decoder holds per sequence */
+  readonly length: number;
+  /** Starts over from B sequences of T tokens each (row-major, (B, T)) at position 0; the logits that follow
+   * each sequence's last token, (B, V) row-major. */
+  prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array>;
+  /** Appends one token per sequence at position `length`; the logits that follow, (B, V). */
+  step(tokens: Int32Array): Promise<Float32Array>;
+  dispose(): void;
+}
+
+/** Reads (B, V) logits back, failing loudly on NaN or ∞ (a broken kernel must not sample garbage quietly). */
+export async function readLogits(logits: tf.Tensor): Promise<Float32Array> {
+  const data = (await logits.data()) as Float32Array;
+  logits.dispose();
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new Error(`generate: the model produced a non-finite logit (${data[i]}) at index ${i}`);
+  }
+  return data;
+}
+
+/** The rows of the last position of each sequence: (B·T, C) → (B, C). */
+export function lastPositions(x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
+  if (T === 1) return x;
+  const C = x.shape[1];
+  return tf.reshape(tf.slice(tf.reshape(x, [B, T, C]), [0, T - 1, 0], [B, 1, C]), [B, C]);
+}
+
+/**
+ * Every step runs the model over each sequence's whole prefix: O(context) matmul work per token and
+ * O(context²) attention, where the cache needs O(context) in all. Only the last position goes through the
+ * head, with the same kernel as the cached decoder (B·V logits, not B·T·V), so a comparison of the two
+ * measures the cache alone.
+ */
+export class FullPrefixDecoder implements CausalDecoder {
+  private rows: number[][] = [];
+
+  constructor(
+    private readonly model: GPT,
+    private readonly ops: Ops = kernelOps,
+  ) {}
+
+  get vocabSize(): number {
+    return this.model.dims.vocab_size;
+  }
+
+  get maxPositions(): number {
+    return this.model.dims.n_positions;
+  }
+
+  get length(): number {
+    return this.rows.length ? this.rows[0].length : 0;
+  }
+
+  prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array> {
+    if (tokens.length !== B * T) throw new Error(`prefill: expected ${B * T} tokens for ${B} × ${T}, got ${tokens.length}`);
+    this.rows = Array.from({ length: B }, (_, b) => Array.from(tokens.subarray(b * T, (b + 1) * T)));
+    return this.run();
+  }
+
+  step(tokens: Int32Array): Promise<Float32Array> {
+    if (tokens.length !== this.rows.length) throw new Error(`step: expected ${this.rows.length} tokens, got ${tokens.length}`);
+    this.rows.forEach((r, b) => r.push(tokens[b]));
+    return this.run();
+  }
+
+  private run(): Promise<Float32Array> {
+    const B = this.rows.length;
+    const T = this.length;
+    const flat = Int32Array.from(this.rows.flat());
+    const logits = tf.tidy(() => {
+      const h = lastPositions(this.model.hidden(flat, B, T, { ops: this.ops }), B, T); // (B, C)
+      return decodeLogits(h, this.model.p('wte.weight') as unknown as tf.Tensor2D);
+    });
+    return readLogits(logits);
+  }
+
+  dispose(): void {
+    this.rows = [];
+  }
+}
