@@ -55,6 +55,8 @@ describe('GPT-2 tokenizer', () => {
     expect(ours.encode('Hello world')).toEqual([15496, 995]);
     expect(ours.encode(' the')).toEqual([262]);
     expect(ours.encode('<|endoftext|>')).toEqual([50256]);
+    // What checkpoints write into a Hugging Face folder is the shipped file, byte for byte.
+    expect(ours.toTokenizerJson()).toBe(readFileSync('assets/gpt2/tokenizer.json', 'utf8'));
   });
 
   it('splits text into the pieces the GPT-2 pattern matches', () => {

@@ -1,6 +1,8 @@
 // Streams a source as text, refusing what is not text: empty files, binary files (NUL bytes or
 // mostly invalid UTF-8). A UTF-8 byte-order mark is dropped and a UTF-16 file is decoded as such,
 // each with a warning naming the file, since the user may not know the file is unusual.
+// Decoding uses TextDecoder's stream mode (what TextDecoderStream wraps) so that the first bytes
+// can be inspected before choosing the decoder; File.stream() and Node streams feed it alike.
 
 export type MessageLevel = 'error' | 'warning';
 
