@@ -17,7 +17,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   readonly tokens: readonly string[];
   readonly merges: readonly (readonly [string, string])[];
   readonly specialTokens: ReadonlyMap<string, number>;
-  private readonly tokenBytes: Uint8Array[];
+  /** every token's bytes end to end; token id's are allBytes[byteStart[id] .. byteStart[id + 1]) */
+  private readonly allBytes: Uint8Array;
+  private readonly byteStart: Int32Array;
   private readonly byteIds = new Int32Array(256);
   private readonly table: MergeTable;
   private readonly cache = new PieceCache();
@@ -47,15 +49,32 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     if (eos === undefined) throw new Error(`the tokenizer has no ${options.eos ?? END_OF_TEXT} token`);
     this.eosTokenId = eos;
 
+    // One byte array for the whole vocabulary: 50,000 small typed arrays cost more to allocate
+    // and collect than the rest of loading together.
     const idOf = new Map<string, number>();
     const specialIds = new Set(specialTokens.values());
-    this.tokenBytes = new Array<Uint8Array>(tokens.length);
+    this.byteStart = new Int32Array(tokens.length + 1);
+    let total = 0;
     for (let id = 0; id < tokens.length; id++) {
       const t = tokens[id];
       if (t === undefined) throw new Error(`the vocabulary has no token with id ${id}`);
-      idOf.set(t, id);
-      this.tokenBytes[id] = specialIds.has(id) ? this.encoder.encode(t) : tokenTextToBytes(t);
+      total += specialIds.has(id) ? this.encoder.encode(t).length : t.length;
     }
+    this.allBytes = new Uint8Array(total);
+    let at = 0;
+    for (let id = 0; id < tokens.length; id++) {
+      const t = tokens[id];
+      idOf.set(t, id);
+      this.byteStart[id] = at;
+      if (specialIds.has(id)) {
+        const b = this.encoder.encode(t);
+        this.allBytes.set(b, at);
+        at += b.length;
+      } else {
+        at += tokenTextToBytes(t, this.allBytes, at);
+      }
+    }
+    this.byteStart[tokens.length] = at;
     for (let b = 0; b < 256; b++) {
       const id = idOf.get(BYTE_TO_CHAR[b]);
       if (id === undefined) throw new Error(`not a byte-level vocabulary: byte ${b} has no token`);
@@ -142,22 +161,25 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /** The bytes a token stands for (a special token's UTF-8 text); undefined outside the vocabulary. */
   bytesOf(id: number): Uint8Array | undefined {
-    return this.tokenBytes[id];
+    if (!(id >= 0 && id < this.vocabSize)) return undefined;
+    return this.allBytes.subarray(this.byteStart[id], this.byteStart[id + 1]);
   }
 
   decode(ids: ArrayLike<number>): string {
+    const { allBytes, byteStart, vocabSize } = this;
     let length = 0;
-    for (let i = 0; i < ids.length; i++) length += this.tokenBytes[ids[i]]?.length ?? 0;
-    const all = new Uint8Array(length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (id >= 0 && id < vocabSize) length += byteStart[id + 1] - byteStart[id];
+    }
+    const out = new Uint8Array(length);
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
-      const b = this.tokenBytes[ids[i]];
-      if (b) {
-        all.set(b, at);
-        at += b.length;
-      }
+      const id = ids[i];
+      if (!(id >= 0 && id < vocabSize)) continue; // as Hugging Face: unknown ids are skipped
+      for (let k = byteStart[id]; k < byteStart[id + 1]; k++) out[at++] = allBytes[k];
     }
-    return new TextDecoder().decode(all);
+    return new TextDecoder().decode(out);
   }
 
   createStreamDecoder(): StreamDecoder {
@@ -166,7 +188,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     const td = new TextDecoder();
     const empty = new Uint8Array(0);
     return {
-      push: (id) => td.decode(this.tokenBytes[id] ?? empty, { stream: true }),
+      push: (id) => td.decode(this.bytesOf(id) ?? empty, { stream: true }),
       flush: () => td.decode(),
     };
   }

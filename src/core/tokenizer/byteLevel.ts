@@ -41,15 +41,17 @@ const CODE_TO_BYTE = (() => {
   return a;
 })();
 
-/** The inverse of bytesToTokenText; throws on a character outside the byte alphabet. */
-export function tokenTextToBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
+/**
+ * The inverse of bytesToTokenText; throws on a character outside the byte alphabet. Writes into
+ * `out` at `at` and returns the byte count (one byte per character).
+ */
+export function tokenTextToBytes(text: string, out: Uint8Array, at: number): number {
   for (let i = 0; i < text.length; i++) {
     const b = CODE_TO_BYTE[text.charCodeAt(i)] ?? -1;
     if (b < 0) throw new Error(`"${text}" is not byte-level BPE text (character U+${text.charCodeAt(i).toString(16)})`);
-    out[i] = b;
+    out[at + i] = b;
   }
-  return out;
+  return text.length;
 }
 
 /**

@@ -85,18 +85,25 @@ export function gpt2PieceEnd(text: string, i: number): number {
 
 /** Encoded pieces keyed by their text, found from (text, start, end) without slicing. */
 export class PieceCache {
-  private keys: (string | undefined)[];
-  private hashes: Int32Array;
-  private values: (number | number[])[];
+  private keys: (string | undefined)[] = [];
+  private hashes = new Int32Array(0);
+  private values: (number | number[])[] = [];
   private size = 0;
-  private readonly mask: number;
+  private mask = 0;
 
-  constructor(capacityLog2 = 18) {
-    const capacity = 1 << capacityLog2;
+  /** Starts small (a tokenizer may encode only a prompt) and doubles up to 2^maxLog2 slots. */
+  constructor(private readonly maxLog2 = 18) {
+    this.resize(1 << 12);
+  }
+
+  private resize(capacity: number): void {
+    const { keys, hashes, values } = this;
     this.keys = new Array(capacity).fill(undefined);
     this.hashes = new Int32Array(capacity);
     this.values = new Array(capacity).fill(0);
     this.mask = capacity - 1;
+    this.size = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== undefined) this.set(keys[i]!, hashes[i], values[i]);
   }
 
   static hash(text: string, start: number, end: number): number {
@@ -117,9 +124,12 @@ export class PieceCache {
 
   set(piece: string, hash: number, value: number | number[]): void {
     if (this.size * 2 >= this.keys.length) {
-      // Full: start over rather than evict, bounding memory on text with endless new words.
-      this.keys.fill(undefined);
-      this.size = 0;
+      if (this.keys.length < 1 << this.maxLog2) this.resize(this.keys.length * 2);
+      else {
+        // Full: start over rather than evict, bounding memory on text with endless new words.
+        this.keys.fill(undefined);
+        this.size = 0;
+      }
     }
     let slot = hash & this.mask;
     while (this.keys[slot] !== undefined) slot = (slot + 1) & this.mask;
