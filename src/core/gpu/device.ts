@@ -98,6 +98,18 @@ export function getGpu(): Promise<GpuContext> {
   return cached;
 }
 
+/** Destroys the process's device if one was made (Node must do this before exiting: see WEBGPU_ON_CPU.md). */
+export async function closeGpu(): Promise<void> {
+  const pending = cached;
+  cached = null;
+  if (!pending) return;
+  try {
+    (await pending).device.destroy();
+  } catch {
+    // no device was made: nothing to close
+  }
+}
+
 export async function createGpu(powerPreference: GPUPowerPreference = 'high-performance'): Promise<GpuContext> {
   let gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   let adapter: GPUAdapter | null = null;

@@ -1,0 +1,311 @@
+// `hearth`: train, evaluate and generate from the command line, in Node on Dawn (a real GPU, or SwiftShader),
+// over the same core as the page. Checkpoints are Hugging Face folders on disk.
+import { readFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { initTf, tf } from '../core/gpu/tf.ts';
+import { describeGpu } from '../core/gpu/device.ts';
+import { PRESETS, estimateTrainingMemory, parameterCount } from '../core/model/config.ts';
+import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
+import { GPT } from '../core/model/gpt.ts';
+import { loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
+import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
+import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
+import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hfFolder.ts';
+import { checkpointFromZip } from '../core/checkpoint/archive.ts';
+import { loadFromHub } from '../core/checkpoint/hub.ts';
+import { folderHubCache, readCheckpointFolder, saveCheckpointFolder, writeCheckpointFolder } from '../core/checkpoint/nodeFolder.ts';
+import { checkpointToFiles } from '../core/checkpoint/hfFolder.ts';
+import type { GPT2Config } from '../core/checkpoint/config.ts';
+import { resolveArguments, DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
+import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
+import { resumePointOf, snapshotToCheckpoint } from '../core/train/checkpointing.ts';
+import { generate } from '../core/generate/index.ts';
+import { parseArgs, one, number, UsageError, type FlagSpec } from './args.ts';
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+const tty = process.stdout.isTTY === true;
+
+const HELP = {
+  main: `hearth — train GPT-2 models on your GPU (WebGPU through Dawn)
+
+usage: hearth <command> [flags]     (hearth <command> --help for each)
+
+commands:
+  train      train a new model or fine-tune one on text files
+  eval       eval_loss and perplexity of a model on text files
+  generate   sample text from a model`,
+  train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
+                   [--out DIR] [--resume DIR] [--<training argument> VALUE]...
+
+  --data FILE...       training text files (UTF-8)
+  --eval FILE...       evaluation files; without them eval_split_fraction of the blocks is held out
+  --eval_split_fraction F  share held out when there are no eval files (default 0.1; 0 for none)
+  --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
+                       GPT-2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
+  --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
+  --out DIR            where checkpoints go (default hearth-output): DIR/checkpoint-STEP/ every save_steps, and the
+                       final model in DIR/final/, each a Hugging Face folder plus Hearth's training state
+  --resume DIR         continue exactly from a checkpoint folder written by hearth train
+  --<arg> VALUE        any Hugging Face TrainingArguments field: ${Object.keys(DEFAULT_TRAINING_ARGUMENTS).join(', ')}
+
+Prints one line per logged step (a progress bar on a terminal).`,
+  eval: `usage: hearth eval --model DIR|ZIP|hf:ID --data FILE... [--block_size N] [--per_device_eval_batch_size N] [--json]
+
+Prints eval_loss and perplexity (mean next-token loss over every block of block_size tokens).`,
+  generate: `usage: hearth generate --model DIR|ZIP|hf:ID --prompt TEXT [--max-new-tokens N] [--max-length N] [--greedy]
+                      [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R]
+                      [--num-return-sequences N] [--seed S] [--no-cache]
+
+Samples by default (do_sample); --greedy takes the most likely token each step. Tokens stream to stdout as they
+come when one sequence is asked for.`,
+};
+
+async function loadCheckpoint(spec: string): Promise<HearthCheckpoint> {
+  if (spec.startsWith('hf:')) {
+    const id = spec.slice(3);
+    let last = 0;
+    return loadFromHub(id, {
+      cache: folderHubCache(),
+      onProgress: (p) => {
+        const now = Date.now();
+        if (tty && now - last > 200) {
+          last = now;
+          process.stderr.write(`\rdownloading ${id}: ${p.file} ${(p.loaded / 2 ** 20).toFixed(1)} MiB`);
+        }
+      },
+    }).finally(() => tty && process.stderr.write('\n'));
+  }
+  if (!existsSync(spec)) throw new UsageError(`no such model: '${spec}' is not a preset, a folder, a zip or hf:ID`);
+  if (statSync(spec).isDirectory()) return checkpointFromFiles(await readCheckpointFolder(spec));
+  return checkpointFromZip(new Uint8Array(await readFile(spec)));
+}
+
+async function sources(paths: string[]): Promise<TextSource[]> {
+  const list: TextSource[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) throw new UsageError(`no such file: ${p}`);
+    list.push(await sourceFromPath(p));
+  }
+  return list;
+}
+
+function bar(done: number, total: number, width = 24): string {
+  const n = Math.round((done / Math.max(total, 1)) * width);
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
+}
+
+const fmtTime = (s: number) => (s < 90 ? `${s.toFixed(0)}s` : s < 5400 ? `${(s / 60).toFixed(1)}m` : `${(s / 3600).toFixed(1)}h`);
+
+async function train(argv: string[]): Promise<void> {
+  const spec: Record<string, FlagSpec> = {
+    data: { many: true }, eval: { many: true }, model: {}, tokenizer: {}, out: {}, resume: {}, eval_split_fraction: {}, help: { boolean: true },
+  };
+  const p = parseArgs(argv, spec, true);
+  if (p.switches.has('help')) {
+    out(HELP.train);
+    return;
+  }
+  const dataPaths = p.flags.get('data');
+  if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
+  const outDir = one(p, 'out') ?? 'hearth-output';
+  const ctx = await initTf();
+  err(`device: ${describeGpu(ctx)}`);
+
+  let config: GPT2Config;
+  let tokenizer: Tokenizer;
+  let model: GPT;
+  let resume: ReturnType<typeof resumePointOf> = null;
+  const resumeDir = one(p, 'resume');
+  const modelSpec = resumeDir ?? one(p, 'model') ?? 'toy';
+  const trainSources = await sources(dataPaths);
+  if (resumeDir || !PRESETS.some((x) => x.id === modelSpec)) {
+    if (one(p, 'tokenizer')) throw new UsageError('--tokenizer is for new models; a checkpoint brings its own tokenizer');
+    const ckpt = await loadCheckpoint(modelSpec);
+    config = ckpt.config;
+    tokenizer = tokenizerOf(ckpt.tokenizer);
+    if (resumeDir) {
+      resume = resumePointOf(ckpt);
+      if (!resume) throw new UsageError(`${resumeDir} holds no training state to resume from (it is a plain model; use --model to fine-tune it)`);
+    }
+    model = modelFromCheckpoint(ckpt);
+  } else {
+    const tok = one(p, 'tokenizer') ?? 'gpt2';
+    if (tok === 'gpt2') tokenizer = await loadGpt2Tokenizer();
+    else if (tok === 'char' || /^bpe:\d+$/.test(tok)) {
+      const kind = tok === 'char' ? 'char' : 'bpe';
+      err(`training a ${kind} tokenizer on ${trainSources.length} file(s)…`);
+      tokenizer = await trainTokenizerOnSources(trainSources, { kind, vocabSize: kind === 'bpe' ? Number(tok.slice(4)) : undefined, onMessage: (m) => err(`${m.file}: ${m.message}`) });
+    } else throw new UsageError(`--tokenizer takes gpt2, bpe:N or char, got '${tok}'`);
+    config = presetConfig(modelSpec, tokenizer);
+    model = GPT.init(config, p.training.seed ?? DEFAULT_TRAINING_ARGUMENTS.seed);
+  }
+  const args = resume
+    ? resolveArguments({ ...resume.args, ...p.training }, config.n_positions)
+    : resolveArguments({ ...p.training, block_size: p.training.block_size ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, config.n_positions) }, config.n_positions);
+
+  const evalPaths = p.flags.get('eval');
+  const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
+  const data = await loadTextDataset(trainSources, {
+    tokenizer,
+    blockSize: args.block_size,
+    evalSources: evalPaths ? await sources(evalPaths) : undefined,
+    evalFraction: evalPaths ? undefined : evalFraction,
+    cache: folderTokenCache(join(outDir, '.token-cache')),
+  });
+  for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
+  const mem = estimateTrainingMemory(config, args.per_device_train_batch_size, args.block_size);
+  err(`model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`);
+  err(`data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`);
+  err(`memory: about ${(mem.total / 2 ** 20).toFixed(0)} MiB for a step (weights ${(mem.weights / 2 ** 20).toFixed(0)}, gradients ${(mem.gradients / 2 ** 20).toFixed(0)}, AdamW ${(mem.optimizer / 2 ** 20).toFixed(0)}, activations ${(mem.activations / 2 ** 20).toFixed(0)} MiB)`);
+
+  const trainer: Trainer = new Trainer({
+    model,
+    args,
+    train: data.train,
+    eval: data.eval,
+    resume: resume ?? undefined,
+    limits: ctx.limits,
+    callbacks: {
+      onLog(e: LogEntry) {
+        const line = `step ${e.step}/${trainer.totalSteps} epoch ${e.epoch.toFixed(2)} loss ${e.loss.toFixed(4)} lr ${e.learning_rate.toExponential(2)} grad_norm ${e.grad_norm.toFixed(3)} tokens/s ${e.tokens_per_second.toFixed(0)} elapsed ${fmtTime(e.elapsed_s)} eta ${fmtTime(e.eta_s)}`;
+        if (tty) process.stdout.write(`\r\x1b[K${bar(e.step, trainer.totalSteps)} ${line}`);
+        else out(line);
+      },
+      onEval(r: EvalResult) {
+        const line = `eval step ${r.step}: eval_loss ${r.eval_loss.toFixed(4)} perplexity ${r.perplexity.toFixed(2)}`;
+        out(tty ? `\n${line}` : line);
+      },
+      async onSave(snap) {
+        const dir = await saveCheckpointFolder(outDir, snapshotToCheckpoint(snap, config, tokenizer), {
+          saveTotalLimit: args.save_total_limit,
+          keepBest: args.load_best_model_at_end,
+        });
+        out(tty ? `\nsaved ${dir}` : `saved ${dir}`);
+      },
+    },
+  });
+  const stop = () => {
+    err('\nstopping after this step (Ctrl-C again to quit at once)…');
+    process.off('SIGINT', stop);
+    trainer.stop();
+  };
+  process.on('SIGINT', stop);
+  ctx.lost.then((info) => {
+    if (info.reason !== 'destroyed') {
+      err(`\nthe GPU device was lost (${info.message || info.reason}); restart with --resume ${outDir}/checkpoint-<last step>`);
+      process.exit(3);
+    }
+  });
+  err(`training ${trainer.totalSteps} steps (${trainer.stepsPerEpoch} per epoch)…`);
+  const status = await trainer.trainLoop();
+  if (tty) out('');
+  const final = join(outDir, 'final');
+  await writeCheckpointFolder(final, checkpointToFiles(snapshotToCheckpoint(await trainer.snapshot(), config, tokenizer)));
+  out(`${status} at step ${trainer.step}; model saved in ${final}`);
+  trainer.dispose();
+  model.dispose();
+}
+
+async function evaluate(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { model: {}, data: { many: true }, json: { boolean: true }, block_size: {}, per_device_eval_batch_size: {}, help: { boolean: true } }, false);
+  if (p.switches.has('help')) {
+    out(HELP.eval);
+    return;
+  }
+  const modelSpec = one(p, 'model');
+  const dataPaths = p.flags.get('data');
+  if (!modelSpec) throw new UsageError('--model is required (see hearth eval --help)');
+  if (!dataPaths?.length) throw new UsageError('--data needs at least one text file');
+  await initTf();
+  const ckpt = await loadCheckpoint(modelSpec);
+  const tokenizer = tokenizerOf(ckpt.tokenizer);
+  const model = modelFromCheckpoint(ckpt);
+  const blockSize = number(p, 'block_size') ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, ckpt.config.n_positions);
+  const args = resolveArguments({ block_size: blockSize, per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 }, ckpt.config.n_positions);
+  const data = await loadTextDataset(await sources(dataPaths), { tokenizer, blockSize, evalFraction: 0 });
+  for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
+  const trainer = new Trainer({ model, args, train: data.train });
+  const r = await trainer.evaluate(data.train);
+  if (p.switches.has('json')) out(JSON.stringify({ eval_loss: r.eval_loss, perplexity: r.perplexity, eval_tokens: r.eval_tokens }));
+  else out(`eval_loss ${r.eval_loss.toFixed(4)}\nperplexity ${r.perplexity.toFixed(3)}\neval_tokens ${r.eval_tokens}`);
+  trainer.dispose();
+  model.dispose();
+}
+
+async function generateCommand(argv: string[]): Promise<void> {
+  const spec: Record<string, FlagSpec> = {
+    model: {}, prompt: {}, max_new_tokens: {}, max_length: {}, temperature: {}, top_k: {}, top_p: {}, repetition_penalty: {},
+    num_return_sequences: {}, seed: {}, greedy: { boolean: true }, no_cache: { boolean: true }, help: { boolean: true },
+  };
+  const p = parseArgs(argv, spec, false);
+  if (p.switches.has('help')) {
+    out(HELP.generate);
+    return;
+  }
+  const modelSpec = one(p, 'model');
+  if (!modelSpec) throw new UsageError('--model is required (see hearth generate --help)');
+  const prompt = one(p, 'prompt') ?? '';
+  await initTf();
+  const ckpt = await loadCheckpoint(modelSpec);
+  const tokenizer = tokenizerOf(ckpt.tokenizer);
+  const model = modelFromCheckpoint(ckpt);
+  const n = number(p, 'num_return_sequences') ?? 1;
+  const stream = n === 1;
+  if (stream) process.stdout.write(prompt);
+  const result = await generate(model, tokenizer, prompt, {
+    do_sample: !p.switches.has('greedy'),
+    max_new_tokens: number(p, 'max_new_tokens') ?? (number(p, 'max_length') === undefined ? 50 : undefined),
+    max_length: number(p, 'max_length'),
+    temperature: number(p, 'temperature'),
+    top_k: number(p, 'top_k'),
+    top_p: number(p, 'top_p'),
+    repetition_penalty: number(p, 'repetition_penalty'),
+    num_return_sequences: n,
+    seed: number(p, 'seed'),
+    use_cache: !p.switches.has('no_cache'),
+  }, { onToken: stream ? (e) => process.stdout.write(e.text) : undefined });
+  if (stream) out('');
+  else result.sequences.forEach((s, i) => out(`--- ${i + 1} ---\n${prompt}${s.text}`));
+  const m = result.metadata;
+  if (m.slidWindow) err(`(the context reached n_positions; the window slid ${m.windowSlides} time(s))`);
+  err(`(${m.generatedTokens} tokens, ${m.decodeTokensPerSecond.toFixed(1)} tokens/s, seed ${m.seed})`);
+  model.dispose();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'train':
+        await train(rest);
+        break;
+      case 'eval':
+        await evaluate(rest);
+        break;
+      case 'generate':
+        await generateCommand(rest);
+        break;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        out(HELP.main);
+        break;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`hearth: ${e.message}`);
+      return 2;
+    }
+    err(`hearth: ${(e as Error).message}`);
+    if (process.env.HEARTH_DEBUG) err((e as Error).stack ?? '');
+    return 1;
+  } finally {
+    await tf.ready().catch(() => undefined);
+  }
+}

@@ -1,0 +1,38 @@
+// Making a model and its tokenizer from what a user picks: a preset (new model) or a checkpoint (imported,
+// downloaded or saved). Shared by the CLI and the page's worker.
+import { makeGpt2Config, type GPT2Config } from '../checkpoint/config.ts';
+import type { HearthCheckpoint, TokenizerFiles } from '../checkpoint/hfFolder.ts';
+import { ByteLevelBpeTokenizer, tokenizerFromJson, type Tokenizer } from '../tokenizer/index.ts';
+import { presetDims } from './config.ts';
+import { GPT } from './gpt.ts';
+
+export function tokenizerOf(files: TokenizerFiles): Tokenizer {
+  if (files['tokenizer.json']) return tokenizerFromJson(files['tokenizer.json']);
+  if (files['vocab.json'] && files['merges.txt']) return ByteLevelBpeTokenizer.fromVocabAndMerges(files['vocab.json'], files['merges.txt']);
+  throw new Error('the checkpoint has no tokenizer (tokenizer.json, or vocab.json and merges.txt)');
+}
+
+/** A new model's config: the preset's shape, the tokenizer's vocabulary and end-of-text id. */
+export function presetConfig(presetId: string, tokenizer: Tokenizer): GPT2Config {
+  const d = presetDims(presetId, tokenizer.vocabSize);
+  if (d.vocab_size < tokenizer.vocabSize) {
+    throw new Error(`preset '${presetId}' has ${d.vocab_size} token embeddings, fewer than the tokenizer's ${tokenizer.vocabSize} ids`);
+  }
+  return makeGpt2Config({
+    vocab_size: d.vocab_size,
+    n_positions: d.n_positions,
+    n_embd: d.n_embd,
+    n_layer: d.n_layer,
+    n_head: d.n_head,
+    layer_norm_epsilon: d.layer_norm_epsilon,
+    bos_token_id: tokenizer.eosTokenId,
+    eos_token_id: tokenizer.eosTokenId,
+  });
+}
+
+export function modelFromCheckpoint(ckpt: HearthCheckpoint): GPT {
+  if (ckpt.config.activation_function !== 'gelu_new') {
+    throw new Error(`this model uses activation_function '${ckpt.config.activation_function}'; Hearth runs GPT-2's gelu_new only`);
+  }
+  return GPT.fromArrays(ckpt.config, ckpt.weights);
+}
