@@ -19,5 +19,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= params.n) { return; }
   let v = x[i];
   let u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-  y[i] = 0.5 * v * (1.0 + tanh(u));
+  y[i] = v / (1.0 + exp(-2.0 * u)); // 0.5·(1 + tanh(u)) = σ(2u), without tanh's cancellation for u ≪ 0
 }
