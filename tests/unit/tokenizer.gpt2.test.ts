@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { encode as gptTokenizerEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ByteLevelBpeTokenizer, loadGpt2Tokenizer, tokenizerFromJson } from '../../src/core/tokenizer/index.ts';
+import { ByteLevelBpeTokenizer, loadGpt2Tokenizer, tokenizerFromHfFiles, tokenizerFromJson } from '../../src/core/tokenizer/index.ts';
 import { gpt2SplitRegex } from '../../src/core/tokenizer/byteLevel.ts';
 import { gpt2PieceEnd } from '../../src/core/tokenizer/pretokenize.ts';
 
@@ -137,7 +137,7 @@ describe('GPT-2 tokenizer', () => {
     const json = JSON.parse(ours.toTokenizerJson());
     const vocab = { ...json.model.vocab };
     const merges = '#version: 0.2\n' + json.model.merges.join('\n') + '\n';
-    const fromPair = ByteLevelBpeTokenizer.fromVocabAndMerges(JSON.stringify(vocab), merges);
+    const fromPair = tokenizerFromHfFiles({ vocabJson: JSON.stringify(vocab), mergesTxt: merges });
     const fromJson = tokenizerFromJson(ours.toTokenizerJson());
     for (const text of CASES) {
       expect(fromPair.encode(text)).toEqual(ours.encode(text));

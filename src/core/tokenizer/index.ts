@@ -26,3 +26,10 @@ export function tokenizerFromJson(source: string | TokenizerJson): Tokenizer {
   if (type === 'WordLevel') return CharTokenizer.fromJson(json);
   throw new Error(`unsupported tokenizer.json model: ${type ?? 'none'}`);
 }
+
+/** A tokenizer from the files of a Hugging Face model folder: tokenizer.json, else vocab.json + merges.txt. */
+export function tokenizerFromHfFiles(files: { tokenizerJson?: string; vocabJson?: string; mergesTxt?: string }): Tokenizer {
+  if (files.tokenizerJson !== undefined) return tokenizerFromJson(files.tokenizerJson);
+  if (files.vocabJson !== undefined && files.mergesTxt !== undefined) return ByteLevelBpeTokenizer.fromVocabAndMerges(files.vocabJson, files.mergesTxt);
+  throw new Error('a tokenizer needs tokenizer.json, or vocab.json with merges.txt');
+}
