@@ -2,7 +2,8 @@
 // pre-tokenizer are counted once, then the most frequent adjacent pair is merged again and again.
 // Pair counts are updated only where a merge changes a word, and the next pair comes from a
 // max-heap whose stale entries are re-pushed with their current count when they surface.
-import { BYTE_ORDER, bytesToTokenText, gpt2SplitRegex, makeSpecialSplitter, safeCutIndex } from './byteLevel.ts';
+import { BYTE_ORDER, bytesToTokenText, makeSpecialSplitter, safeCutIndex } from './byteLevel.ts';
+import { gpt2PieceEnd } from './pretokenize.ts';
 import { ByteLevelBpeTokenizer, END_OF_TEXT } from './bpeTokenizer.ts';
 import { PairTable, PairHeap } from './trainBpeTables.ts';
 
@@ -26,7 +27,6 @@ export class PieceCounter {
   readonly counts = new Map<string, number>();
   charsRead = 0;
   private carry = '';
-  private readonly regex = gpt2SplitRegex();
   private readonly splitSpecial = makeSpecialSplitter(new Map([[END_OF_TEXT, 0]]));
 
   /** A complete document. */
@@ -52,10 +52,11 @@ export class PieceCounter {
   }
 
   private countPieces(text: string): void {
-    const re = this.regex;
     const counts = this.counts;
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
+    for (let start = 0, end = 0; start < text.length; start = end) {
+      const piece = text.slice(start, (end = gpt2PieceEnd(text, start)));
+      counts.set(piece, (counts.get(piece) ?? 0) + 1);
+    }
   }
 }
 
