@@ -1,22 +1,95 @@
-// Saved checkpoints as the page lists them, and how much of the browser's storage they use. The checkpoint
-// store (IndexedDB, in the checkpoint module) fills `entries`; storage figures come from the browser.
+// Saved checkpoints, as the checkpoint store (IndexedDB) lists them, and how much of the browser's storage
+// this page uses. Every change goes through the store, then the list is read back from it.
+import { checkpointFilesFromDrop } from '../../core/checkpoint/archive.ts';
+import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
 
-export interface CheckpointEntry {
-  id: string;
-  name: string;
-  step: number;
-  eval_loss: number | null;
-  bytes: number;
-  saved: Date;
-}
+export type { CheckpointSummary };
 
 export class CheckpointList {
-  entries = $state.raw<CheckpointEntry[]>([]);
+  entries = $state.raw<CheckpointSummary[]>([]);
   /** bytes this site uses and may use, as the browser estimates them; null where it will not say */
   storage = $state<{ usage: number; quota: number } | null>(null);
+  /** what the store is doing now, in words ("Importing gpt2.zip…") */
+  busy = $state<string | null>(null);
+  /** the last failure, in words */
+  error = $state<string | null>(null);
 
-  async refreshStorage(): Promise<void> {
+  readonly #store: CheckpointStore;
+
+  constructor(store: CheckpointStore) {
+    this.#store = store;
+  }
+
+  /** Reads the list back from the store (leaving any message about the last action in place). */
+  async refresh(): Promise<void> {
+    try {
+      this.entries = await this.#store.list();
+    } catch (e) {
+      this.error = `the checkpoint list could not be read: ${e instanceof Error ? e.message : String(e)}`;
+    }
     const estimate = await navigator.storage?.estimate?.().catch(() => null);
     this.storage = estimate?.quota ? { usage: estimate.usage ?? 0, quota: estimate.quota } : null;
   }
+
+  /** A checkpoint zip, or the files of a Hugging Face GPT-2 folder, chosen or dropped together. */
+  async importFiles(files: File[]): Promise<void> {
+    const name = importName(files);
+    await this.#run(
+      `Importing ${name}…`,
+      async () => {
+        await this.#store.importFiles(await checkpointFilesFromDrop(files), { name });
+      },
+      `${files.length === 1 ? files[0].name : name} was not imported`,
+    );
+    await this.refresh();
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.#run(null, () => this.#store.rename(id, name));
+    await this.refresh();
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.#run(null, () => this.#store.delete(id));
+    await this.refresh();
+  }
+
+  /** Hands the browser a zip of the checkpoint to save, as a download. */
+  async exportZip(id: string): Promise<void> {
+    await this.#run('Preparing the zip…', async () => {
+      const { fileName, chunks } = await this.#store.exportZip(id);
+      const url = URL.createObjectURL(new Blob(chunks as BlobPart[], { type: 'application/zip' }));
+      const link = document.createElement('a');
+      link.href = url;
+      link.download = fileName;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      // The download has taken its copy by the next task; the URL can go.
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    });
+  }
+
+  async #run(busy: string | null, work: () => Promise<void>, failure?: string): Promise<void> {
+    this.busy = busy;
+    this.error = null;
+    try {
+      await work();
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.error = failure ? `${failure}: ${message}` : message;
+    } finally {
+      this.busy = null;
+    }
+  }
+}
+
+/** A zip's name without .zip, a folder's name, or the weights' file name. */
+function importName(files: File[]): string {
+  const first = files[0];
+  if (!first) return 'imported';
+  const folder = first.webkitRelativePath?.split('/')[0];
+  if (folder) return folder;
+  if (files.length === 1) return first.name.replace(/\.zip$/i, '');
+  return 'imported';
 }

@@ -1,0 +1,113 @@
+// Checkpoints in the page: import a zip, find it listed again after a reload, export it and check the zip
+// holds a Hugging Face GPT-2 folder with the right shapes, rename it, delete it; a broken zip is refused.
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointToZip } from '../../src/core/checkpoint/archive.ts';
+import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2Weights.ts';
+import type { HearthCheckpoint } from '../../src/core/checkpoint/hfFolder.ts';
+import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
+import { elementCount, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
+import { unzip } from '../../src/core/checkpoint/zip.ts';
+import { charLevelJson } from '../../src/core/tokenizer/tokenizerJson.ts';
+import { formatCount } from '../../src/ui/format.ts';
+import { launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+
+/** A one-layer GPT-2 over a 13-character vocabulary, with fixed weights. */
+function tinyCheckpoint(): HearthCheckpoint {
+  const config = makeGpt2Config({ vocab_size: 13, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 });
+  const weights: NamedTensors = new Map();
+  let k = 0;
+  for (const [name, shape] of gpt2ParameterShapes(config)) {
+    const data = Float32Array.from({ length: elementCount(shape) }, () => Math.sin(++k) * 0.1);
+    weights.set(name, { shape, data });
+  }
+  const tokens = ['<|unk|>', ...'abcdefghijk'];
+  const tokenizer = charLevelJson(tokens, [{ id: 12, content: '<|endoftext|>' }], '<|unk|>');
+  return { config, weights, tokenizer: { 'tokenizer.json': tokenizer } };
+}
+
+const concat = (chunks: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+};
+
+describe('checkpoints in the page', () => {
+  let server: StaticServer;
+  let browser: Browser;
+  const ckpt = tinyCheckpoint();
+
+  beforeAll(async () => {
+    server = await serveDist();
+    browser = await launchBrowser();
+    await browser.page.goto(server.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('imports a zip and lists it, still there after a reload', async () => {
+    const { page } = browser;
+    const zip = concat(checkpointToZip(ckpt, 'tiny-model'));
+    await page.getByTestId('checkpoint-zip-input').setInputFiles({ name: 'tiny-model.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });
+    const row = page.getByTestId('checkpoint-row').filter({ hasText: 'tiny-model' });
+    await row.waitFor({ timeout: 60_000 });
+    expect(await row.innerText()).toContain(`${formatCount(parameterCount(ckpt.config))} params`);
+    await page.reload();
+    await row.waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('checkpoint-row').count()).toBe(1);
+    await row.scrollIntoViewIfNeeded();
+    await screenshot(page, 'checkpoints-01-imported');
+  });
+
+  it('exports a zip holding config.json, model.safetensors and tokenizer.json with the right shapes', async () => {
+    const { page } = browser;
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      page.getByRole('button', { name: 'Export tiny-model as a zip' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('tiny-model.zip');
+    const { files } = unzip(new Uint8Array(await readFile(await download.path())));
+    const byName = new Map(files.map(([path, bytes]) => [path.split('/').at(-1)!, bytes]));
+    for (const name of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(byName.has(name), name).toBe(true);
+    const config = JSON.parse(new TextDecoder().decode(byName.get('config.json')));
+    expect(config).toMatchObject({ model_type: 'gpt2', n_layer: 1, n_embd: 8, n_head: 2, vocab_size: 13, n_positions: 16 });
+    const shapes = new Map(parseSafetensorsHeader(byName.get('model.safetensors')!).entries.map((e) => [e.name.replace(/^transformer\./, ''), e.shape]));
+    for (const [name, shape] of gpt2ParameterShapes(ckpt.config)) expect(shapes.get(name), name).toEqual(shape);
+    expect(new TextDecoder().decode(byName.get('tokenizer.json'))).toBe(ckpt.tokenizer['tokenizer.json']);
+  });
+
+  it('renames and deletes, asking before it deletes', async () => {
+    const { page } = browser;
+    await page.getByRole('button', { name: 'Rename tiny-model' }).click();
+    const input = page.getByRole('textbox', { name: 'New name for tiny-model' });
+    await input.fill('天气 model');
+    await input.press('Enter');
+    const row = page.getByTestId('checkpoint-row').filter({ hasText: '天气 model' });
+    await row.waitFor();
+    await page.getByRole('button', { name: 'Delete 天气 model' }).click();
+    await screenshot(page, 'checkpoints-02-confirm-delete');
+    expect(await page.getByTestId('checkpoint-row').count()).toBe(1);
+    await row.getByRole('button', { name: 'Delete', exact: true }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(await page.getByTestId('checkpoint-row').count()).toBe(0);
+  });
+
+  it('refuses a zip that holds no checkpoint, and says why', async () => {
+    const { page } = browser;
+    await page.getByTestId('checkpoint-zip-input').setInputFiles({ name: 'notes.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
+    const error = page.getByTestId('checkpoints-error');
+    await error.waitFor({ timeout: 60_000 });
+    expect(await error.innerText()).toMatch(/^notes\.zip was not imported: .{10,}/);
+    expect(await page.getByTestId('checkpoint-row').count()).toBe(0);
+    await error.scrollIntoViewIfNeeded();
+    await screenshot(page, 'checkpoints-03-refused');
+    expect(browser.errors).toEqual([]);
+  });
+});
