@@ -209,3 +209,14 @@ export function grid1d(count: number, maxPerDim = 65535): [number, number] {
   const y = Math.ceil(count / maxPerDim);
   return [Math.ceil(count / y), y];
 }
+
+/**
+ * true when tfjs runs on a CPU emulation of a GPU (SwiftShader and the like). There a workgroup barrier
+ * costs far more than the arithmetic around it (a 256-thread row reduction ran ~60× slower than one
+ * thread per row), so kernels with workgroup reductions pick a variant without barriers.
+ */
+export function isSoftwareAdapter(): boolean {
+  const info = (webgpuBackend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } })
+    .adapterInfo;
+  return /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
+}
