@@ -6,6 +6,7 @@
 // enough workgroups when there are few columns.
 // bindings: x (rows, cols), mean (rows), rstd (rows), dy (rows, cols), partials (chunks, cols); uniform.
 // Without WITH_XHAT, x, mean and rstd are still bound (the pipeline layout needs them) but not read.
+// Variants: 32×8 threads per tile for GPUs; ROW_LANES = 1 (no barrier) for CPU emulation.
 // Dispatch: (ceil(cols / TILE_COLS), ceil(rows / ROWS_PER_CHUNK)).
 
 struct Params { rows: u32, cols: u32, }
@@ -41,6 +42,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         acc = acc + g;
       }
     }
+  }
+  if (ROW_LANES == 1u) {
+    if (c < cols) { partials[wid.y * cols + c] = acc; }
+    return;
   }
   tile[lid.y][lid.x] = acc;
   workgroupBarrier();
