@@ -1,11 +1,13 @@
-// Softmax cross-entropy forward, fused, one workgroup per row:
+// Softmax cross-entropy forward, fused:
 //   lse = log Σ_j exp(logits[j]),  loss = lse − logits[target]
 // Each thread keeps an online (running max, rescaled sum) over its strided share of the row, so the row
-// is read once and no probability matrix is stored; the pairs are then merged across the workgroup.
+// is read once and no probability matrix is stored; the pairs are then merged across the threads of a row.
 // target = −100 (Hugging Face's ignore_index) gives loss 0; any other target outside [0, V) gives NaN,
 // so a bad label cannot pass unnoticed. lse is saved for the backward pass.
+// ROW_THREADS threads share a row (merging in workgroup memory); ROWS_PER_WG rows per workgroup.
+// Variants: (256, 1) for GPUs; (1, 16), one thread per row and no barrier, for CPU emulation.
 // bindings: logits (rows, V), targets i32 (rows), loss (rows), lse (rows); uniform.
-// Dispatch: one workgroup per row, split over x and y when above 65535.
+// Dispatch: ceil(rows / ROWS_PER_WG) workgroups, split over x and y when above 65535.
 
 struct Params { rows: u32, vocab: u32, }
 
@@ -15,27 +17,32 @@ struct Params { rows: u32, vocab: u32, }
 @group(0) @binding(3) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-const WG: u32 = 256u;
+const ROW_THREADS: u32 = 256u; // a power of two
+const ROWS_PER_WG: u32 = 1u;
 const IGNORE_INDEX: i32 = -100i;
 // A quiet NaN's bits; a `var` because WGSL refuses a NaN made by a constant expression.
 var<private> nan_bits: u32 = 0x7fc00000u;
 // Lowest finite f32: a start for the running max that, unlike −inf, never makes exp(−inf − (−inf)) = NaN.
 const LOWEST: f32 = -3.4028234663852886e38;
 
-var<workgroup> wg_max: array<f32, WG>;
-var<workgroup> wg_sum: array<f32, WG>;
+var<workgroup> wg_max: array<array<f32, ROW_THREADS>, ROWS_PER_WG>;
+var<workgroup> wg_sum: array<array<f32, ROW_THREADS>, ROWS_PER_WG>;
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(ROW_THREADS, ROWS_PER_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= params.rows) { return; }
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let lane = lid.x;
+  let slot = lid.y;
+  let row_unclamped = (wid.x + wid.y * nwg.x) * ROWS_PER_WG + slot;
+  // Threads past the last row work on the last row (all must meet the barriers) but write nothing.
+  let in_range = row_unclamped < params.rows;
+  let row = min(row_unclamped, params.rows - 1u);
   let vocab = params.vocab;
   let base = row * vocab;
 
   var m = LOWEST;
   var s = 0.0;
-  for (var j = lid; j < vocab; j = j + WG) {
+  for (var j = lane; j < vocab; j = j + ROW_THREADS) {
     let v = logits[base + j];
     if (v > m) {
       s = s * exp(m - v) + 1.0;
@@ -44,22 +51,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       s = s + exp(v - m);
     }
   }
-  wg_max[lid] = m;
-  wg_sum[lid] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      let m1 = wg_max[lid];
-      let m2 = wg_max[lid + stride];
-      let mm = max(m1, m2);
-      wg_sum[lid] = wg_sum[lid] * exp(m1 - mm) + wg_sum[lid + stride] * exp(m2 - mm);
-      wg_max[lid] = mm;
-    }
+
+  if (ROW_THREADS > 1u) {
+    wg_max[slot][lane] = m;
+    wg_sum[slot][lane] = s;
     workgroupBarrier();
+    for (var stride = ROW_THREADS / 2u; stride > 0u; stride = stride / 2u) {
+      if (lane < stride) {
+        let m1 = wg_max[slot][lane];
+        let m2 = wg_max[slot][lane + stride];
+        let mm = max(m1, m2);
+        wg_sum[slot][lane] = wg_sum[slot][lane] * exp(m1 - mm) + wg_sum[slot][lane + stride] * exp(m2 - mm);
+        wg_max[slot][lane] = mm;
+      }
+      workgroupBarrier();
+    }
+    m = wg_max[slot][0];
+    s = wg_sum[slot][0];
   }
 
-  if (lid == 0u) {
-    let row_lse = wg_max[0] + log(wg_sum[0]);
+  if (lane == 0u && in_range) {
+    let row_lse = m + log(s);
     lse[row] = row_lse;
     let t = targets[row];
     if (t == IGNORE_INDEX) {

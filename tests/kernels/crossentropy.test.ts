@@ -1,6 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { softmaxCrossEntropy, IGNORE_INDEX } from '../../src/core/kernels/crossentropy/index.ts';
+import {
+  softmaxCrossEntropy,
+  IGNORE_INDEX,
+  CROSS_ENTROPY_VARIANTS,
+  type CrossEntropyVariantName,
+} from '../../src/core/kernels/crossentropy/index.ts';
 import { crossEntropyForward, crossEntropyBackward } from '../../src/core/kernels/crossentropy/reference.ts';
 
 // (rows, vocab): odd sizes, a vocabulary of a few thousand, and GPT-2's 50257 for a few rows.
@@ -14,31 +19,35 @@ const SHAPES: [number, number][] = [
   [3, 50257],
 ];
 
+const VARIANTS = Object.keys(CROSS_ENTROPY_VARIANTS) as CrossEntropyVariantName[];
+
 describe('softmaxCrossEntropy', () => {
   useGpu();
-  for (const [rows, vocab] of SHAPES) {
-    it(`loss and dlogits match the float64 reference, (${rows}, ${vocab}), some targets −100`, async () => {
-      const r = rng();
-      const lv = r.normals(rows * vocab, 3);
-      const tv = r.ints(rows, vocab);
-      // About one row in five is ignored (never every row, so the gradient is not trivially zero).
-      for (let i = 1; i < rows; i++) if (r.uniform() < 0.2) tv[i] = IGNORE_INDEX;
-      const dyv = r.normals(rows);
-      const logits = tf.tensor2d(lv, [rows, vocab]);
-      const targets = tf.tensor1d(tv, 'int32');
-      const dy = tf.tensor1d(dyv);
-      const loss = softmaxCrossEntropy(logits, targets);
-      const dlogits = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, targets))(logits, dy);
-      expect(loss.shape).toEqual([rows]);
-      expectClose(await loss.data(), crossEntropyForward(lv, tv, rows, vocab), 1e-4, `seed ${r.seed} loss`);
-      expectClose(
-        await dlogits.data(),
-        crossEntropyBackward(lv, tv, dyv, rows, vocab),
-        1e-4,
-        `seed ${r.seed} dlogits`,
-      );
-      tf.dispose([logits, targets, dy, loss, dlogits]);
-    });
+  for (const variant of VARIANTS) {
+    for (const [rows, vocab] of SHAPES) {
+      it(`${variant}: loss and dlogits match the float64 reference, (${rows}, ${vocab}), some targets −100`, async () => {
+        const r = rng();
+        const lv = r.normals(rows * vocab, 3);
+        const tv = r.ints(rows, vocab);
+        // About one row in five is ignored (never every row, so the gradient is not trivially zero).
+        for (let i = 1; i < rows; i++) if (r.uniform() < 0.2) tv[i] = IGNORE_INDEX;
+        const dyv = r.normals(rows);
+        const logits = tf.tensor2d(lv, [rows, vocab]);
+        const targets = tf.tensor1d(tv, 'int32');
+        const dy = tf.tensor1d(dyv);
+        const loss = softmaxCrossEntropy(logits, targets, variant);
+        const dlogits = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, targets, variant))(logits, dy);
+        expect(loss.shape).toEqual([rows]);
+        expectClose(await loss.data(), crossEntropyForward(lv, tv, rows, vocab), 1e-4, `seed ${r.seed} loss`);
+        expectClose(
+          await dlogits.data(),
+          crossEntropyBackward(lv, tv, dyv, rows, vocab),
+          1e-4,
+          `seed ${r.seed} dlogits`,
+        );
+        tf.dispose([logits, targets, dy, loss, dlogits]);
+      });
+    }
   }
 
   it('gives loss 0 and zero gradient for rows whose target is −100', async () => {
@@ -55,13 +64,15 @@ describe('softmaxCrossEntropy', () => {
     tf.dispose([logits, targets, ones, loss, dlogits]);
   });
 
-  it('gives NaN for a target outside the vocabulary, so a bad label is loud', async () => {
-    const logits = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
-    const targets = tf.tensor1d([3, 0], 'int32');
-    const loss = softmaxCrossEntropy(logits, targets);
-    const values = await loss.data();
-    expect(Number.isNaN(values[0])).toBe(true);
-    expect(Number.isFinite(values[1])).toBe(true);
-    tf.dispose([logits, targets, loss]);
-  });
+  for (const variant of VARIANTS) {
+    it(`${variant}: gives NaN for a target outside the vocabulary, so a bad label is loud`, async () => {
+      const logits = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+      const targets = tf.tensor1d([3, 0], 'int32');
+      const loss = softmaxCrossEntropy(logits, targets, variant);
+      const values = await loss.data();
+      expect(Number.isNaN(values[0])).toBe(true);
+      expect(Number.isFinite(values[1])).toBe(true);
+      tf.dispose([logits, targets, loss]);
+    });
+  }
 });
