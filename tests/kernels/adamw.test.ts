@@ -1,6 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, relError, tf, ODD_SIZES } from '../helpers.ts';
-import { adamw, sumOfSquares, clipScale, type AdamWHyper } from '../../src/core/kernels/adamw/index.ts';
+import {
+  adamw,
+  sumOfSquares,
+  clipScale,
+  SUM_OF_SQUARES_VARIANTS,
+  type AdamWHyper,
+  type SumOfSquaresVariantName,
+} from '../../src/core/kernels/adamw/index.ts';
 import { adamwStep, sumOfSquaresReference, clipScaleReference } from '../../src/core/kernels/adamw/reference.ts';
 
 const STEPS = 4;
@@ -43,19 +50,21 @@ describe('adamw', () => {
     }
   }
 
-  it('sumOfSquares over many tensors of odd sizes matches the reference, without reading back', async () => {
-    const r = rng();
-    // 1 100 007 elements: more partials (269) than the final kernel's workgroup has threads.
-    const sizes = [1, 7, 33, 65, 130, 4097, 1_100_007];
-    const arrays = sizes.map((s) => r.normals(s, 0.1));
-    const tensors = arrays.map((a) => tf.tensor1d(a));
-    const sumSq = sumOfSquares(tensors);
-    expect(sumSq.shape).toEqual([]);
-    const got = (await sumSq.data())[0];
-    const want = sumOfSquaresReference(arrays);
-    expect(relError([got], [want]), `seed ${r.seed}: ${got} vs ${want}`).toBeLessThan(1e-4);
-    tf.dispose([...tensors, sumSq]);
-  });
+  for (const variant of Object.keys(SUM_OF_SQUARES_VARIANTS) as SumOfSquaresVariantName[]) {
+    it(`${variant}: sumOfSquares over many tensors of odd sizes matches the reference`, async () => {
+      const r = rng();
+      // 1 100 007 elements: more partials than the final kernel's workgroup has threads.
+      const sizes = [1, 7, 33, 65, 130, 4097, 1_100_007];
+      const arrays = sizes.map((s) => r.normals(s, 0.1));
+      const tensors = arrays.map((a) => tf.tensor1d(a));
+      const sumSq = sumOfSquares(tensors, variant);
+      expect(sumSq.shape).toEqual([]);
+      const got = (await sumSq.data())[0];
+      const want = sumOfSquaresReference(arrays);
+      expect(relError([got], [want]), `seed ${r.seed}: ${got} vs ${want}`).toBeLessThan(1e-4);
+      tf.dispose([...tensors, sumSq]);
+    });
+  }
 
   it('sumOfSquares of no tensors is 0', async () => {
     const sumSq = sumOfSquares([]);

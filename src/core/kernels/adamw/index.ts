@@ -7,7 +7,7 @@ import adamwSource from '../../../../shaders/adamw.wgsl?raw';
 import partialsSource from '../../../../shaders/adamw_sum_of_squares_partials.wgsl?raw';
 import finalSource from '../../../../shaders/adamw_sum_of_squares_final.wgsl?raw';
 import clipScaleSource from '../../../../shaders/adamw_clip_scale.wgsl?raw';
-import { allocate, release, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 export interface AdamWHyper {
@@ -20,7 +20,26 @@ export interface AdamWHyper {
 }
 
 const WG = 256;
-const SUM_CHUNK = 256 * 16; // WG × ELEMENTS_PER_THREAD in adamw_sum_of_squares_partials.wgsl
+
+/** How sumOfSquares's first level is laid out; every variant gives the same result (up to rounding). */
+export interface SumOfSquaresVariant {
+  workgroupSize: number;
+  elementsPerThread: number;
+  /** one partial per workgroup, summed with barriers; otherwise one partial per thread, no barriers */
+  workgroupReduce: boolean;
+}
+
+export const SUM_OF_SQUARES_VARIANTS = {
+  /** for GPUs */
+  workgroupReduce: { workgroupSize: 256, elementsPerThread: 16, workgroupReduce: true },
+  /** for CPU emulation (SwiftShader), where barriers dominate */
+  partialPerThread: { workgroupSize: 64, elementsPerThread: 64, workgroupReduce: false },
+} satisfies Record<string, SumOfSquaresVariant>;
+
+export type SumOfSquaresVariantName = keyof typeof SUM_OF_SQUARES_VARIANTS;
+
+export const defaultSumOfSquaresVariant = (): SumOfSquaresVariantName =>
+  isSoftwareAdapter() ? 'partialPerThread' : 'workgroupReduce';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -59,21 +78,28 @@ export function adamwKernel(
   return [paramOut, mOut, vOut];
 }
 
-export function sumOfSquaresKernel(tensors: TensorInfo[]): TensorInfo {
-  const chunks = tensors.map((t) => ceilDiv(size(t.shape), SUM_CHUNK));
-  const total = chunks.reduce((a, b) => a + b, 0);
+export function sumOfSquaresKernel(tensors: TensorInfo[], variant: SumOfSquaresVariant): TensorInfo {
+  const { workgroupSize, elementsPerThread, workgroupReduce } = variant;
+  const chunkSize = workgroupSize * elementsPerThread;
+  const partialsPerChunk = workgroupReduce ? 1 : workgroupSize;
+  const chunks = tensors.map((t) => ceilDiv(size(t.shape), chunkSize));
+  const total = chunks.reduce((a, b) => a + b, 0) * partialsPerChunk;
   const out = allocate([]);
   // An empty list (or only empty tensors) still gets a written 0 from the final kernel.
   const partials = allocate([Math.max(1, total)]);
   let offset = 0;
   tensors.forEach((t, i) => {
     dispatch({
-      kernel: { name: 'adamw_sum_of_squares_partials', source: partialsSource },
+      kernel: {
+        name: 'adamw_sum_of_squares_partials',
+        source: partialsSource,
+        consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread, WORKGROUP_REDUCE: workgroupReduce },
+      },
       buffers: [t, partials],
       uniforms: [{ u32: size(t.shape) }, { u32: offset }],
       workgroups: grid1d(chunks[i]),
     });
-    offset += chunks[i];
+    offset += chunks[i] * partialsPerChunk;
   });
   dispatch({
     kernel: { name: 'adamw_sum_of_squares_final', source: finalSource },
@@ -105,7 +131,8 @@ registerOp({
 registerOp({
   name: 'HearthSumOfSquares',
   inputs: [], // any number, named t0, t1, ... in order
-  forward: (inputs) => sumOfSquaresKernel(Object.values(inputs)),
+  forward: (inputs, attrs) =>
+    sumOfSquaresKernel(Object.values(inputs), SUM_OF_SQUARES_VARIANTS[attrs.variant as SumOfSquaresVariantName]),
 });
 registerOp({
   name: 'HearthClipScale',
@@ -131,11 +158,15 @@ export function adamw(
   return { param: p, m: mNew, v: vNew };
 }
 
-/** Σ g² over all tensors, as a scalar tensor on the GPU (for global-norm clipping without readback). */
-export function sumOfSquares(tensors: Tensor[]): Scalar {
+/** Σ g² over all tensors, as a scalar tensor on the GPU (for global-norm clipping without readback).
+ * `variant` is for tests and benchmarks; by default the device chooses. */
+export function sumOfSquares(
+  tensors: Tensor[],
+  variant: SumOfSquaresVariantName = defaultSumOfSquaresVariant(),
+): Scalar {
   const inputs: Record<string, Tensor> = {};
   tensors.forEach((t, i) => (inputs[`t${i}`] = t));
-  return runOp<Scalar>('HearthSumOfSquares', inputs);
+  return runOp<Scalar>('HearthSumOfSquares', inputs, { variant });
 }
 
 /** min(1, maxNorm / (sqrt(sumSq) + 1e-6)) as a scalar tensor on the GPU. */
