@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { createKvCache, kvCacheWrite, decodeAttention, decodeLogits, DEFAULT_DECODE_WG } from '../../src/core/kernels/decode/index.ts';
-import { kvCacheWriteReference, decodeAttentionReference, decodeLogitsReference } from '../../src/core/kernels/decode/reference.ts';
+import { createKvCache, kvCacheWrite, decodeAttention, decodeLogits, decodeMatmul, DEFAULT_DECODE_WG } from '../../src/core/kernels/decode/index.ts';
+import { kvCacheWriteReference, decodeAttentionReference, decodeLogitsReference, decodeMatmulReference } from '../../src/core/kernels/decode/reference.ts';
 
 interface Case {
   B: number;
@@ -107,5 +107,31 @@ describe('decode logits (tied head for a few rows)', () => {
       expectClose(await out.data(), decodeLogitsReference(hv, wv, B, V, C), 1e-4, `seed ${r.seed}`);
       tf.dispose([h, wte, out]);
     });
+  }
+});
+
+describe('decode matmul (Conv1D for a few rows, bias, optional GELU)', () => {
+  useGpu();
+
+  const cases = [
+    { M: 1, K: 1, N: 1, maxB: 8 },
+    { M: 1, K: 33, N: 130, maxB: 8 },
+    { M: 3, K: 65, N: 7, maxB: 8 },
+    { M: 11, K: 7, N: 65, maxB: 4 },
+  ];
+  for (const { M, K, N, maxB } of cases) {
+    for (const gelu of [false, true]) {
+      it(`matches the float64 reference, M=${M} K=${K} N=${N} maxB=${maxB}${gelu ? ' gelu' : ''}`, async () => {
+        const r = rng();
+        const xv = r.normals(M * K);
+        const wv = r.normals(K * N, 0.3);
+        const bv = r.normals(N);
+        const [x, w, b] = [tf.tensor2d(xv, [M, K]), tf.tensor2d(wv, [K, N]), tf.tensor1d(bv)];
+        const y = decodeMatmul(x, w, b, gelu, maxB);
+        expect(y.shape).toEqual([M, N]);
+        expectClose(await y.data(), decodeMatmulReference(xv, wv, bv, M, K, N, gelu), 1e-4, `seed ${r.seed}`);
+        tf.dispose([x, w, b, y]);
+      });
+    }
   }
 });

@@ -4,13 +4,16 @@
 // batched pass that fills rows 0..T−1; a step runs one new position per sequence, appends its k and v, and
 // attends over the cache: its cost grows with the context only through that O(context) attention, where a
 // full forward would redo every matmul for every earlier position. Only the last position goes through ln_f
-// and the tied head (a kernel made for a few rows against the whole vocabulary). The same parameters (by GPT-2 name) and the same ops as GPT.hidden are used, so the
-// logits equal a full forward's last row to float32 rounding.
+// and the tied head. A step's matmuls have a handful of rows (one per sequence), where a tiled matmul wastes
+// most of its threads, so rows up to DECODE_MAX_ROWS go through kernels made for that shape (one output
+// column per thread, each weight read once); a prefill's matmuls and every LayerNorm use `ops`.
+// The parameters are the model's, by GPT-2 name, so the logits equal a full forward's last row to float32
+// rounding (the tests check it).
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT } from '../model/gpt.ts';
 import type { Ops } from '../model/ops.ts';
 import { kernelOps } from '../model/kernel_ops.ts';
-import { createKvCache, kvCacheWrite, decodeAttention, decodeLogits } from '../kernels/decode/index.ts';
+import { createKvCache, kvCacheWrite, decodeAttention, decodeLogits, decodeMatmul, DECODE_MAX_ROWS } from '../kernels/decode/index.ts';
 import { lastPositions, readLogits, type CausalDecoder } from './decoder.ts';
 
 interface LayerCache {
@@ -93,18 +96,21 @@ export class KVCacheDecoder implements CausalDecoder {
     const tok = tf.reshape(tf.gather(w2('wte.weight'), ids), [B, Tq, C]);
     const pos = tf.slice(w2('wpe.weight'), [past, 0], [Tq, C]); // (Tq, C), broadcast over the batch
     let x = tf.reshape(tf.add(tok, pos), [M, C]) as tf.Tensor2D; // (B·Tq, C)
+    const linear = (input: tf.Tensor2D, name: string, gelu = false): tf.Tensor2D =>
+      M <= DECODE_MAX_ROWS
+        ? decodeMatmul(input, w2(`${name}.weight`), w1(`${name}.bias`), gelu)
+        : ops.matmul(input, w2(`${name}.weight`), { bias: w1(`${name}.bias`), activation: gelu ? 'gelu' : 'none' });
     for (let l = 0; l < d.n_layer; l++) {
       const n = (s: string) => `h.${l}.${s}`;
       const { k, v } = this.caches[l];
       const a = ops.layerNorm(x, w1(n('ln_1.weight')), w1(n('ln_1.bias')), eps);
-      const qkv = tf.reshape(ops.matmul(a, w2(n('attn.c_attn.weight')), { bias: w1(n('attn.c_attn.bias')) }), [B, Tq, 3 * C]) as tf.Tensor3D;
+      const qkv = tf.reshape(linear(a, n('attn.c_attn')), [B, Tq, 3 * C]) as tf.Tensor3D;
       kvCacheWrite(qkv, k, v, past, d.n_head);
       const att = decodeAttention(qkv, k, v, past, d.n_head); // (B, Tq, C)
-      const proj = ops.matmul(tf.reshape(att, [M, C]) as tf.Tensor2D, w2(n('attn.c_proj.weight')), { bias: w1(n('attn.c_proj.bias')) });
-      x = tf.add(x, proj);
+      x = tf.add(x, linear(tf.reshape(att, [M, C]) as tf.Tensor2D, n('attn.c_proj')));
       const m = ops.layerNorm(x, w1(n('ln_2.weight')), w1(n('ln_2.bias')), eps);
-      const h = ops.matmul(m, w2(n('mlp.c_fc.weight')), { bias: w1(n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·Tq, 4C)
-      x = tf.add(x, ops.matmul(h, w2(n('mlp.c_proj.weight')), { bias: w1(n('mlp.c_proj.bias')) }));
+      const h = linear(m, n('mlp.c_fc'), true); // (B·Tq, 4C)
+      x = tf.add(x, linear(h, n('mlp.c_proj')));
     }
     const last = ops.layerNorm(lastPositions(x, B, Tq), w1('ln_f.weight'), w1('ln_f.bias'), eps); // (B, C)
     return decodeLogits(last, w2('wte.weight')); // (B, V), head tied to wte
