@@ -74,9 +74,9 @@ describe('loadTextDataset', () => {
     const data = await loadTextDataset(sources, { tokenizer: chars, blockSize: 8, evalFraction: 0 });
     const byFile = (name: string) => data.messages.filter((m) => m.file === name);
     expect(byFile('good.txt')).toEqual([]);
-    expect(byFile('empty.txt')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/empty\.txt.*empty/) });
-    expect(byFile('nul.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/nul\.bin.*binary/) });
-    expect(byFile('garbage.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/garbage\.bin.*not UTF-8/) });
+    expect(byFile('empty.txt')[0]).toMatchObject({ level: 'error', message: 'is empty' });
+    expect(byFile('nul.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/binary/) });
+    expect(byFile('garbage.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/not UTF-8/) });
     expect(byFile('utf16.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/UTF-16/) });
     expect(byFile('bom.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/byte-order mark/) });
     expect(byFile('short.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/less than one block/) });

@@ -3,7 +3,7 @@
 // shorter than a block is dropped). The eval set is either separate files or the last blocks.
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { cacheKey, noTokenCache, type TokenCache } from './cache.ts';
-import { DataFileError, type FileMessage } from './readText.ts';
+import { fileErrorMessage, type FileMessage } from './readText.ts';
 import type { TextSource } from './sources.ts';
 import { tokenArrayFor, tokenizeSource, type TokenArray } from './tokenize.ts';
 
@@ -85,8 +85,7 @@ export async function loadTextDataset(sources: readonly TextSource[], options: L
         }
       } catch (e) {
         // A file that cannot be read (refused, or failing mid-stream) is skipped; the rest load.
-        const message = e instanceof DataFileError ? e.message : `${source.name}: could not be read (${(e as Error).message})`;
-        messages.push({ file: source.name, level: 'error', message });
+        messages.push(fileErrorMessage(source.name, e));
       }
       allBytesBefore += source.size;
     }

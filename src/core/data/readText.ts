@@ -9,6 +9,7 @@ export type MessageLevel = 'error' | 'warning';
 export interface FileMessage {
   file: string;
   level: MessageLevel;
+  /** what is wrong, as a phrase to follow the file's name ("is empty") */
   message: string;
 }
 
@@ -16,11 +17,18 @@ export interface FileMessage {
 export class DataFileError extends Error {
   constructor(
     readonly file: string,
-    detail: string,
+    /** the message without the file's name */
+    readonly detail: string,
   ) {
     super(`${file}: ${detail}`);
     this.name = 'DataFileError';
   }
+}
+
+/** The FileMessage for a file that failed to load, whatever the error. */
+export function fileErrorMessage(file: string, e: unknown): FileMessage {
+  const message = e instanceof DataFileError ? e.detail : `could not be read (${e instanceof Error ? e.message : String(e)})`;
+  return { file, level: 'error', message };
 }
 
 /** How much of the start is inspected before decoding begins. */
@@ -83,7 +91,7 @@ export async function* readTextChunks(
     }
     const rest = done ? '' : emit(decoder.decode());
     if (rest) yield rest;
-    if (invalid > 0) warn(`${invalid} invalid UTF-8 sequence(s) were replaced with \ufffd`);
+    if (invalid > 0) warn(`has ${invalid} invalid UTF-8 sequence(s), read as \ufffd`);
   } finally {
     reader.releaseLock();
   }

@@ -3,7 +3,7 @@
 import { CharCollector } from '../tokenizer/charTokenizer.ts';
 import { PieceCounter, trainBpeFromCounts, type TrainProgress } from '../tokenizer/trainBpe.ts';
 import type { Tokenizer, TokenizerKind } from '../tokenizer/types.ts';
-import { DataFileError, readTextChunks, type FileMessage } from './readText.ts';
+import { fileErrorMessage, readTextChunks, type FileMessage } from './readText.ts';
 import type { TextSource } from './sources.ts';
 
 export interface TrainTokenizerOptions {
@@ -33,8 +33,7 @@ export async function trainTokenizerOnSources(sources: readonly TextSource[], op
       if (options.kind === 'bpe') pieces.endDocument();
       usable++;
     } catch (e) {
-      const message = e instanceof DataFileError ? e.message : `${source.name}: could not be read (${(e as Error).message})`;
-      options.onMessage?.({ file: source.name, level: 'error', message });
+      options.onMessage?.(fileErrorMessage(source.name, e));
       if (options.kind === 'bpe') pieces.endDocument();
     }
     before += source.size;
