@@ -1,0 +1,35 @@
+// `npm run bench [-- section...]`: speed of Hearth's kernels, model step, tokenizer and generation, each against
+// a baseline measured in the same run on the same device. Sections: matmul, attention, train, generate, tokenizer.
+import { benchMatmul } from './matmul.ts';
+import { benchAttention } from './attention.ts';
+import { benchTrainStep } from './train.ts';
+import { benchGenerate } from './generate.ts';
+import { benchTokenizer } from './tokenizer.ts';
+import { closeGpu } from '../src/core/gpu/device.ts';
+
+const sections: Record<string, (report: (line: string) => void) => Promise<void>> = {
+  matmul: benchMatmul,
+  attention: benchAttention,
+  train: benchTrainStep,
+  generate: benchGenerate,
+  tokenizer: benchTokenizer,
+};
+
+const asked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const unknown = asked.filter((a) => !(a in sections));
+if (unknown.length) {
+  console.error(`unknown section(s): ${unknown.join(', ')}; known: ${Object.keys(sections).join(', ')}`);
+  process.exit(2);
+}
+let code = 0;
+try {
+  for (const name of asked.length ? asked : Object.keys(sections)) {
+    console.log(`\n== ${name} ==`);
+    await sections[name]((line) => console.log(line));
+  }
+} catch (e) {
+  console.error(e);
+  code = 1;
+}
+await closeGpu();
+process.exit(code);
