@@ -70,6 +70,7 @@ describe('loadTextDataset', () => {
       sourceFromBytes('utf16.txt', bytes(0xff, 0xfe, 0x61, 0x00, 0x62, 0x00, 0x0a, 0x00)),
       sourceFromBytes('bom.txt', bytes(0xef, 0xbb, 0xbf, 0x61, 0x62, 0x63)),
       sourceFromText('short.txt', 'ab'),
+      sourceFromBytes('utf16-no-bom.txt', new Uint8Array(Array.from('plain text', (c) => [c.charCodeAt(0), 0]).flat())),
     ];
     const data = await loadTextDataset(sources, { tokenizer: chars, blockSize: 8, evalFraction: 0 });
     const byFile = (name: string) => data.messages.filter((m) => m.file === name);
@@ -79,6 +80,7 @@ describe('loadTextDataset', () => {
     expect(byFile('garbage.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/not UTF-8/) });
     expect(byFile('utf16.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/UTF-16/) });
     expect(byFile('bom.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/byte-order mark/) });
+    expect(byFile('utf16-no-bom.txt')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/UTF-16 text without a byte-order mark/) });
     expect(byFile('short.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/less than one block/) });
     // good (50) + utf16 "ab\n" (3) + bom "abc" (3) + short (2), joined by 3 eos
     expect(data.files.map((f) => f.name)).toEqual(['good.txt', 'utf16.txt', 'bom.txt', 'short.txt']);

@@ -122,6 +122,19 @@ function chooseDecoder(name: string, start: Uint8Array, warn: (m: string) => voi
     // TextDecoder drops a leading UTF-8 BOM by itself (ignoreBOM defaults to false).
     warn('starts with a UTF-8 byte-order mark; the mark was dropped');
   }
-  if (start.includes(0)) throw new DataFileError(name, 'holds NUL bytes: it looks like a binary file, not text');
+  if (start.includes(0)) {
+    // ASCII text saved as UTF-16 without a mark has a NUL in every other byte.
+    const n = Math.min(start.length, 1024) & ~1;
+    let evenNul = 0;
+    let oddNul = 0;
+    for (let i = 0; i < n; i += 2) {
+      if (start[i] === 0) evenNul++;
+      if (start[i + 1] === 0) oddNul++;
+    }
+    if (n >= 16 && Math.max(evenNul, oddNul) > 0.4 * (n / 2) && Math.min(evenNul, oddNul) < 0.05 * (n / 2)) {
+      throw new DataFileError(name, 'looks like UTF-16 text without a byte-order mark; save it as UTF-8');
+    }
+    throw new DataFileError(name, 'holds NUL bytes: it looks like a binary file, not text');
+  }
   return new TextDecoder('utf-8');
 }
