@@ -2,7 +2,7 @@
 // and the model uses the same record. Validation refuses, with a reason, what Hearth cannot run.
 import { CheckpointError, invalid, unsupported } from './errors.ts';
 
-export type Gpt2Activation = 'gelu_new' | 'gelu';
+export type Gpt2Activation = 'gelu_new';
 
 export interface GPT2Config {
   model_type: 'gpt2';
@@ -38,7 +38,8 @@ export interface GPT2Config {
 
 /** Architectures whose weights are the plain GPT-2 stack with the head tied to wte. */
 const RUNNABLE_ARCHITECTURES = new Set(['GPT2LMHeadModel', 'GPT2Model']);
-const ACTIVATIONS = new Set<string>(['gelu_new', 'gelu']);
+// gelu_new (the tanh approximation) is what the GPT-2 family uses; the exact erf GELU is not implemented.
+const ACTIVATIONS = new Set<string>(['gelu_new']);
 
 /** Shapes of the released GPT-2 family (vocab 50257, 1024 positions). */
 export const GPT2_SIZES = {
@@ -153,7 +154,7 @@ export function validateGpt2Config(c: GPT2Config): void {
     throw unsupported(`n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head}): each head gets n_embd / n_head channels`);
   }
   if (!ACTIVATIONS.has(c.activation_function)) {
-    throw unsupported(`activation_function "${String(c.activation_function)}" is not supported; Hearth runs gelu_new or gelu`);
+    throw unsupported(`activation_function "${String(c.activation_function)}" is not supported; Hearth runs GPT-2's gelu_new`);
   }
   if (c.scale_attn_weights !== true) throw unsupported('scale_attn_weights false is not supported; Hearth scales attention by 1/sqrt(head size)');
   if (c.scale_attn_by_inverse_layer_idx !== false) throw unsupported('scale_attn_by_inverse_layer_idx is not supported');

@@ -2,14 +2,13 @@
 // downloaded or saved). Shared by the CLI and the page's worker.
 import { makeGpt2Config, type GPT2Config } from '../checkpoint/config.ts';
 import type { HearthCheckpoint, TokenizerFiles } from '../checkpoint/hfFolder.ts';
-import { ByteLevelBpeTokenizer, tokenizerFromJson, type Tokenizer } from '../tokenizer/index.ts';
+import { tokenizerFromHfFiles, type Tokenizer } from '../tokenizer/index.ts';
 import { presetDims } from './config.ts';
 import { GPT } from './gpt.ts';
 
+/** The tokenizer a checkpoint's files hold. */
 export function tokenizerOf(files: TokenizerFiles): Tokenizer {
-  if (files['tokenizer.json']) return tokenizerFromJson(files['tokenizer.json']);
-  if (files['vocab.json'] && files['merges.txt']) return ByteLevelBpeTokenizer.fromVocabAndMerges(files['vocab.json'], files['merges.txt']);
-  throw new Error('the checkpoint has no tokenizer (tokenizer.json, or vocab.json and merges.txt)');
+  return tokenizerFromHfFiles({ tokenizerJson: files['tokenizer.json'], vocabJson: files['vocab.json'], mergesTxt: files['merges.txt'] });
 }
 
 /** A new model's config: the preset's shape, the tokenizer's vocabulary and end-of-text id. */
@@ -31,8 +30,5 @@ export function presetConfig(presetId: string, tokenizer: Tokenizer): GPT2Config
 }
 
 export function modelFromCheckpoint(ckpt: HearthCheckpoint): GPT {
-  if (ckpt.config.activation_function !== 'gelu_new') {
-    throw new Error(`this model uses activation_function '${ckpt.config.activation_function}'; Hearth runs GPT-2's gelu_new only`);
-  }
   return GPT.fromArrays(ckpt.config, ckpt.weights);
 }

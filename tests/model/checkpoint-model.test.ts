@@ -1,0 +1,71 @@
+// Checkpoints with the real model: an export then import gives identical weights and identical logits, and a
+// PyTorch-style Hugging Face checkpoint (transformer. prefix, attention mask buffers, tied lm_head) runs.
+import { describe, it, expect } from 'vitest';
+import { useGpu, rng } from '../helpers.ts';
+import { GPT } from '../../src/core/model/gpt.ts';
+import { modelFromCheckpoint } from '../../src/core/model/load.ts';
+import { checkpointToZip, checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
+import { checkpointFromFiles } from '../../src/core/checkpoint/hfFolder.ts';
+import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
+import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
+import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
+
+const config = makeGpt2Config({ vocab_size: 23, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 3 });
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+describe('checkpoints and the model', () => {
+  useGpu();
+
+  it('export then import gives identical weights and identical logits', async () => {
+    const model = GPT.init(config, rng().seed);
+    const weights = await model.toArrays();
+    const tokenizer = charTokenizerFrom('abcdefghij');
+    const zip = concat(checkpointToZip({ config, weights, tokenizer: { 'tokenizer.json': tokenizer.toTokenizerJson() } }, 'my model'));
+    const back = checkpointFromZip(zip);
+    for (const [n, t] of weights) expect(bitwiseEqual(t, back.weights.get(n)!), n).toBe(true);
+    const again = modelFromCheckpoint(back);
+    const tokens = rng().ints(2 * 7, config.vocab_size);
+    const a = await model.forward(tokens, 2, 7).data();
+    const b = await again.forward(tokens, 2, 7).data();
+    expect(Array.from(b)).toEqual(Array.from(a));
+    model.dispose();
+    again.dispose();
+  });
+
+  it('imports a PyTorch-style checkpoint (transformer. prefix, mask buffers, lm_head) and runs it', async () => {
+    const model = GPT.init(config, 9);
+    const weights = await model.toArrays();
+    const entries: [string, { shape: number[]; data: Float32Array }][] = [];
+    for (const [n, t] of weights) entries.push([`transformer.${n}`, t]);
+    for (let i = 0; i < config.n_layer; i++) {
+      const T = config.n_positions;
+      const mask = new Float32Array(T * T).map((_, k) => (k % T <= Math.floor(k / T) ? 1 : 0));
+      entries.push([`transformer.h.${i}.attn.bias`, { shape: [1, 1, T, T], data: mask }]);
+      entries.push([`transformer.h.${i}.attn.masked_bias`, { shape: [], data: new Float32Array([-1e4]) }]);
+    }
+    entries.push(['lm_head.weight', weights.get('wte.weight')!]);
+    const enc = new TextEncoder();
+    const files = new Map<string, Uint8Array>([
+      ['config.json', enc.encode(JSON.stringify({ ...config, n_ctx: config.n_positions }))],
+      ['model.safetensors', writeSafetensors(entries, { dtype: 'F32', metadata: { format: 'pt' } })],
+      ['tokenizer.json', enc.encode(charTokenizerFrom('abc').toTokenizerJson())],
+    ]);
+    const imported = modelFromCheckpoint(checkpointFromFiles(files));
+    const tokens = rng().ints(5, config.vocab_size);
+    const a = await model.forward(tokens, 1, 5).data();
+    const b = await imported.forward(tokens, 1, 5).data();
+    expect(Array.from(b)).toEqual(Array.from(a));
+    model.dispose();
+    imported.dispose();
+  });
+});
