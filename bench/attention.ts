@@ -19,20 +19,31 @@ const SHAPES: Shape[] = [
   { B: 4, T: 64, C: 128, nHead: 4 },
   { B: 4, T: 128, C: 128, nHead: 4 },
 ];
-const WARMUP = 2;
+const WARMUP = 1;
 const ITERATIONS = 3;
 
-/** Mean milliseconds per call; each call ends by reading its result back, so queued GPU work is counted. */
-async function time(run: () => tf.Tensor): Promise<number> {
-  const once = async () => {
-    const t = run();
-    await t.data();
-    t.dispose();
-  };
-  for (let i = 0; i < WARMUP; i++) await once();
+/** Milliseconds for one call, ending with a read-back so that all its queued GPU work is counted. */
+async function timeOnce(run: () => tf.Tensor): Promise<number> {
   const start = performance.now();
-  for (let i = 0; i < ITERATIONS; i++) await once();
-  return (performance.now() - start) / ITERATIONS;
+  const t = run();
+  await t.data();
+  t.dispose();
+  return performance.now() - start;
+}
+
+/** Best-of ms per call of `ours` and `stock`, alternating calls so that a change in machine load hits both;
+ * the best rather than the mean because other processes on a shared CPU only ever add time. */
+async function timePair(ours: () => tf.Tensor, stock: () => tf.Tensor): Promise<[number, number]> {
+  for (let i = 0; i < WARMUP; i++) {
+    await timeOnce(ours);
+    await timeOnce(stock);
+  }
+  let [a, b] = [Infinity, Infinity];
+  for (let i = 0; i < ITERATIONS; i++) {
+    a = Math.min(a, await timeOnce(ours));
+    b = Math.min(b, await timeOnce(stock));
+  }
+  return [a, b];
 }
 
 async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
@@ -46,7 +57,7 @@ async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
 
 export async function benchAttention(report: (line: string) => void): Promise<void> {
   const ctx = await initTf();
-  report(`attention on ${describeGpu(ctx)}; mean of ${ITERATIONS} after ${WARMUP} warmup, ms per call`);
+  report(`attention on ${describeGpu(ctx)}; ms per call, best of ${ITERATIONS} after ${WARMUP} warmup`);
   for (const { B, T, C, nHead } of SHAPES) {
     const qkv = tf.randomNormal([B, T, 3 * C]) as tf.Tensor3D;
     const dout = tf.randomNormal([B, T, C]) as tf.Tensor3D;
@@ -59,10 +70,11 @@ export async function benchAttention(report: (line: string) => void): Promise<vo
     const diff = await maxRelDiff(ours, stock);
     tf.dispose([ours, stock]);
 
-    const oursFwd = await time(forward(causalSelfAttention));
-    const stockFwd = await time(forward(stockCausalSelfAttention));
-    const oursStep = await time(forwardBackward(causalSelfAttention));
-    const stockStep = await time(forwardBackward(stockCausalSelfAttention));
+    const [oursFwd, stockFwd] = await timePair(forward(causalSelfAttention), forward(stockCausalSelfAttention));
+    const [oursStep, stockStep] = await timePair(
+      forwardBackward(causalSelfAttention),
+      forwardBackward(stockCausalSelfAttention),
+    );
     const f = (ms: number) => ms.toFixed(1).padStart(7);
     report(
       `  B=${B} T=${T} C=${C} nh=${nHead}  forward: ours ${f(oursFwd)}  stock ${f(stockFwd)}  ×${(stockFwd / oursFwd).toFixed(2)}` +
