@@ -105,6 +105,26 @@ describe('generation loop', () => {
     expect(output.sequences[0]).toMatchObject({ text: 'abc', finishReason: 'aborted' });
     expect(decoder.calls.length).toBe(3);
     expect(events.at(-1)).toMatchObject({ token: null, finished: 'aborted' });
+
+    const idle = new ScriptedDecoder(64, spell('abc', 1));
+    const before = await run(idle, 'x', { max_new_tokens: 5 }, AbortSignal.abort());
+    expect(idle.calls).toEqual([]);
+    expect(before.events).toEqual([{ sequence: 0, token: null, text: '', finished: 'aborted' }]);
+  });
+
+  it('an abort during a step in flight returns without waiting for it', async () => {
+    const controller = new AbortController();
+    const decoder = new ScriptedDecoder(64, spell('abcdef', 1));
+    let stepsStarted = 0;
+    decoder.step = () => {
+      stepsStarted++;
+      setTimeout(() => controller.abort(), 10);
+      return new Promise<Float32Array>(() => {}); // a step that never finishes
+    };
+    const { output, events } = await run(decoder, 'x', { max_new_tokens: 5 }, controller.signal);
+    expect(stepsStarted).toBe(1);
+    expect(output.sequences[0]).toMatchObject({ text: 'a', finishReason: 'aborted' });
+    expect(events.map((e) => e.finished ?? '-')).toEqual(['-', 'aborted']);
   });
 
   it('slides the window at n_positions: stride 1 recomputes over the last n_positions tokens each step', async () => {

@@ -6,7 +6,7 @@
 import { Random } from '../util/random.ts';
 import type { GPT } from '../model/gpt.ts';
 import type { Ops } from '../model/ops.ts';
-import { resolveOptions, type GenerationOptions, type ResolvedOptions } from './options.ts';
+import { eosTokenIds, resolveOptions, type GenerationOptions, type ResolvedOptions } from './options.ts';
 import { processorsFor } from './processors.ts';
 import { greedySampler, multinomialSampler } from './samplers.ts';
 import { eosToken, firstReason, maxNewTokens, stopStrings, type FinishReason, type StoppingCriterion } from './stopping.ts';
@@ -63,7 +63,7 @@ export interface GenerationOutput {
 }
 
 export interface GenerationControl {
-  /** stops generation at once: the current step's readback is the last thing awaited */
+  /** stops generation at once, without waiting for the step in flight (its result is dropped) */
   signal?: AbortSignal;
   /** called with each event as it comes (the async iterator gives the same events) */
   onToken?: (e: TokenEvent) => void;
@@ -72,6 +72,26 @@ export interface GenerationControl {
 export interface GenerateModelOptions extends GenerationOptions {
   /** the ops the model runs on (default: Hearth's kernels) */
   ops?: Ops;
+}
+
+/** The promise's value, or null as soon as the signal aborts (the promise then runs on, unobserved). */
+async function unlessAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T | null> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return null;
+  }
+  let onAbort = () => {};
+  const aborted = new Promise<null>((resolve) => {
+    onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Prompt ids; an empty prompt starts from end-of-text, GPT-2's usual start of a document. */
@@ -96,8 +116,7 @@ export async function* generateWith(
 ): AsyncGenerator<TokenEvent, GenerationOutput> {
   const maxPos = decoder.maxPositions;
   const tokenizerEos = tokenizer.eosTokenId ?? null;
-  const eosForPrompt = options.eos_token_id === undefined ? (tokenizerEos === null ? [] : [tokenizerEos]) : [options.eos_token_id ?? []].flat();
-  const ids = promptIds(tokenizer, prompt, eosForPrompt);
+  const ids = promptIds(tokenizer, prompt, eosTokenIds(options.eos_token_id, tokenizerEos));
   const o: ResolvedOptions = resolveOptions(options, ids.length, tokenizerEos, maxPos);
   for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < decoder.vocabSize)) throw new Error(`generate: prompt token ${id} is outside the vocabulary (${decoder.vocabSize})`);
 
@@ -139,25 +158,34 @@ export async function* generateWith(
     histories.forEach((h, b) => flat.set(h.slice(h.length - keep), b * keep));
     return flat;
   };
-  if (o.maxNewTokens === 0) {
-    finished.fill('length');
-    return output();
+  /** Ends every sequence still running with an event of its own (held-back text flushed). */
+  function* finishAll(reason: FinishReason): Generator<TokenEvent> {
+    for (let b = 0; b < B; b++) {
+      if (finished[b]) continue;
+      finished[b] = reason;
+      yield { sequence: b, token: null, text: streamers[b].flush(), finished: reason };
+    }
   }
-  if (signal?.aborted) {
-    finished.fill('aborted');
+  if (o.maxNewTokens === 0 || signal?.aborted) {
+    yield* finishAll(o.maxNewTokens === 0 ? 'length' : 'aborted');
     return output();
   }
 
   let t0 = performance.now();
   const firstWindow = Math.min(ids.length, maxPos);
-  let logits = await decoder.prefill(windowTokens(firstWindow), B, firstWindow);
+  const prefilled = await unlessAborted(decoder.prefill(windowTokens(firstWindow), B, firstWindow), signal);
   meta.prefillMs = performance.now() - t0;
+  if (!prefilled) {
+    yield* finishAll('aborted');
+    return output();
+  }
+  let logits = prefilled;
   t0 = performance.now();
   const V = decoder.vocabSize;
   const row = new Float64Array(V);
   const next = new Int32Array(B);
 
-  for (let step = 0; ; step++) {
+  for (;;) {
     if (signal?.aborted) break;
     for (let b = 0; b < B; b++) {
       if (finished[b]) {
@@ -186,24 +214,25 @@ export async function* generateWith(
     }
     if (finished.every((f) => f) || signal?.aborted) break;
 
+    let pending: Promise<Float32Array>;
     if (decoder.length < maxPos) {
-      logits = await decoder.step(next);
+      pending = decoder.step(next);
     } else {
       const keep = maxPos - o.windowStride + 1;
-      logits = await decoder.prefill(windowTokens(keep), B, keep);
+      pending = decoder.prefill(windowTokens(keep), B, keep);
       meta.slidWindow = true;
       meta.windowSlides++;
     }
+    const nextLogits = await unlessAborted(pending, signal);
+    if (!nextLogits) break;
+    logits = nextLogits;
   }
   meta.decodeMs = performance.now() - t0;
   // Tokens after the first came from decode steps (the first from the prefill's logits).
   const decoded = meta.generatedTokens - Math.min(B, meta.generatedTokens);
   meta.decodeTokensPerSecond = meta.decodeMs > 0 ? (decoded * 1000) / meta.decodeMs : 0;
-  for (let b = 0; b < B; b++) {
-    if (finished[b]) continue;
-    finished[b] = 'aborted';
-    yield { sequence: b, token: null, text: streamers[b].flush(), finished: 'aborted' };
-  }
+  // Only an abort leaves sequences running: every other way out of the loop has finished them all.
+  yield* finishAll('aborted');
   return output();
 }
 

@@ -53,6 +53,13 @@ export interface ResolvedOptions {
 
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 
+/** The ids that end a sequence: the option's (null: none), else the tokenizer's end-of-text. */
+export function eosTokenIds(option: GenerationOptions['eos_token_id'], tokenizerEos: number | null): number[] {
+  if (option === null) return [];
+  if (option === undefined) return tokenizerEos === null ? [] : [tokenizerEos];
+  return Array.isArray(option) ? option : [option];
+}
+
 /** Fills HF's defaults and throws on values HF refuses, with the option's name in the message. */
 export function resolveOptions(o: GenerationOptions, promptLength: number, tokenizerEos: number | null, maxPositions: number): ResolvedOptions {
   const fail = (name: string, want: string, got: unknown) => {
@@ -92,11 +99,8 @@ export function resolveOptions(o: GenerationOptions, promptLength: number, token
   if (seedGiven && !isInt(o.seed)) fail('seed', 'must be an integer', o.seed);
   const seed = seedGiven ? o.seed! >>> 0 : Math.floor(Math.random() * 0x100000000) >>> 0;
 
-  let eosTokenIds: number[];
-  if (o.eos_token_id === null) eosTokenIds = [];
-  else if (o.eos_token_id === undefined) eosTokenIds = tokenizerEos === null ? [] : [tokenizerEos];
-  else eosTokenIds = Array.isArray(o.eos_token_id) ? o.eos_token_id : [o.eos_token_id];
-  for (const id of eosTokenIds) if (!isInt(id) || id < 0) fail('eos_token_id', 'must be a non-negative integer', id);
+  const eos = eosTokenIds(o.eos_token_id, tokenizerEos);
+  for (const id of eos) if (!isInt(id) || id < 0) fail('eos_token_id', 'must be a non-negative integer', id);
 
   const stopStrings = o.stop_strings === undefined ? [] : typeof o.stop_strings === 'string' ? [o.stop_strings] : o.stop_strings;
   for (const s of stopStrings) if (typeof s !== 'string' || s.length === 0) fail('stop_strings', 'must be non-empty strings', s);
@@ -123,7 +127,7 @@ export function resolveOptions(o: GenerationOptions, promptLength: number, token
     numReturnSequences,
     seed,
     seedGiven,
-    eosTokenIds,
+    eosTokenIds: eos,
     stopStrings,
     useCache: o.use_cache ?? true,
     windowStride,

@@ -92,13 +92,15 @@ export function topP(p: number, minTokensToKeep = 1): LogitsProcessor {
   return {
     name: `top_p(${p})`,
     process(scores) {
-      const V = scores.length;
-      const order = Array.from({ length: V }, (_, i) => i);
+      // Tokens already filtered (−∞, e.g. by top_k) have probability 0 and would be removed here anyway, so
+      // only the rest are sorted: after top_k = 50 that is 50 ids rather than a 50k vocabulary.
+      const order: number[] = [];
+      for (let i = 0; i < scores.length; i++) if (scores[i] !== FILTERED) order.push(i);
       // Stable on ties (lower id first), so the cut is deterministic.
       order.sort((a, b) => scores[a] - scores[b] || a - b);
       const probs = softmax(scores);
       let cumulative = 0;
-      const limit = V - minTokensToKeep;
+      const limit = order.length - minTokensToKeep;
       for (let r = 0; r < limit; r++) {
         const id = order[r];
         cumulative += probs[id];
