@@ -79,47 +79,62 @@ export class GPT {
     return v;
   }
 
+  private checkTokens(tokens: Int32Array, B: number, T: number): void {
+    if (tokens.length !== B * T) throw new Error(`expected ${B * T} tokens for batch ${B} × block ${T}, got ${tokens.length}`);
+    if (T > this.dims.n_positions) throw new Error(`block of ${T} tokens exceeds n_positions ${this.dims.n_positions}`);
+  }
+
+  private w1 = (n: string) => this.p(n) as unknown as tf.Tensor1D;
+  private w2 = (n: string) => this.p(n) as unknown as tf.Tensor2D;
+
+  /** Token + position embeddings, (B·T, C). */
+  private embed(tokens: Int32Array, B: number, T: number, ops: Ops): tf.Tensor2D {
+    return tf.reshape(ops.embedding(tokens, B, T, this.w2('wte.weight'), this.w2('wpe.weight')), [B * T, this.dims.n_embd]);
+  }
+
+  /** Transformer block l: x + attn(ln_1(x)), then + mlp(ln_2(·)). x: (B·T, C). */
+  private block(l: number, x: tf.Tensor2D, B: number, T: number, ops: Ops): tf.Tensor2D {
+    const { n_embd: C, n_head, layer_norm_epsilon: eps } = this.dims;
+    const M = B * T;
+    const { w1, w2 } = this;
+    const n = (s: string) => `h.${l}.${s}`;
+    const a = ops.layerNorm(x, w1(n('ln_1.weight')), w1(n('ln_1.bias')), eps);
+    const qkv = ops.matmul(a, w2(n('attn.c_attn.weight')), { bias: w1(n('attn.c_attn.bias')) }); // (B·T, 3C)
+    const att = ops.attention(tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, n_head); // (B, T, C)
+    const proj = ops.matmul(tf.reshape(att, [M, C]) as tf.Tensor2D, w2(n('attn.c_proj.weight')), { bias: w1(n('attn.c_proj.bias')) });
+    const mid = tf.add(x, proj) as tf.Tensor2D;
+    const m = ops.layerNorm(mid, w1(n('ln_2.weight')), w1(n('ln_2.bias')), eps);
+    const h = ops.matmul(m, w2(n('mlp.c_fc.weight')), { bias: w1(n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·T, 4C)
+    const mlp = ops.matmul(h, w2(n('mlp.c_proj.weight')), { bias: w1(n('mlp.c_proj.bias')) });
+    return tf.add(mid, mlp);
+  }
+
+  /** Mean next-token loss from the last block's output: ln_f, the tied head (logits = h · wteᵀ), cross-entropy. */
+  private head(x: tf.Tensor2D, targets: tf.Tensor1D, count: number, ops: Ops): tf.Scalar {
+    const h = ops.layerNorm(x, this.w1('ln_f.weight'), this.w1('ln_f.bias'), this.dims.layer_norm_epsilon);
+    const logits = ops.matmul(h, this.w2('wte.weight'), { transposeB: true }); // (B·T, V)
+    return tf.div(tf.sum(ops.crossEntropy(logits, targets)), Math.max(count, 1));
+  }
+
   /** Final hidden states after ln_f, (B·T, C). tokens: (B, T) row-major. */
   hidden(tokens: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Tensor2D {
     const ops = opts.ops ?? kernelOps;
-    const d = this.dims;
-    const C = d.n_embd;
-    const M = B * T;
-    if (tokens.length !== M) throw new Error(`expected ${M} tokens for batch ${B} × block ${T}, got ${tokens.length}`);
-    if (T > d.n_positions) throw new Error(`block of ${T} tokens exceeds n_positions ${d.n_positions}`);
-    const eps = d.layer_norm_epsilon;
-    const w1 = (n: string) => this.p(n) as unknown as tf.Tensor1D;
-    const w2 = (n: string) => this.p(n) as unknown as tf.Tensor2D;
+    this.checkTokens(tokens, B, T);
     return tf.tidy(() => {
-      let x = tf.reshape(ops.embedding(tokens, B, T, w2('wte.weight'), w2('wpe.weight')), [M, C]) as tf.Tensor2D; // (B·T, C)
-      for (let l = 0; l < d.n_layer; l++) {
-        const n = (s: string) => `h.${l}.${s}`;
-        const a = ops.layerNorm(x, w1(n('ln_1.weight')), w1(n('ln_1.bias')), eps);
-        const qkv = ops.matmul(a, w2(n('attn.c_attn.weight')), { bias: w1(n('attn.c_attn.bias')) }); // (B·T, 3C)
-        const att = ops.attention(tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, d.n_head); // (B, T, C)
-        const proj = ops.matmul(tf.reshape(att, [M, C]) as tf.Tensor2D, w2(n('attn.c_proj.weight')), { bias: w1(n('attn.c_proj.bias')) });
-        x = tf.add(x, proj);
-        const m = ops.layerNorm(x, w1(n('ln_2.weight')), w1(n('ln_2.bias')), eps);
-        const h = ops.matmul(m, w2(n('mlp.c_fc.weight')), { bias: w1(n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·T, 4C)
-        const mlp = ops.matmul(h, w2(n('mlp.c_proj.weight')), { bias: w1(n('mlp.c_proj.bias')) });
-        x = tf.add(x, mlp);
-      }
-      return ops.layerNorm(x, w1('ln_f.weight'), w1('ln_f.bias'), eps);
+      let x = this.embed(tokens, B, T, ops);
+      for (let l = 0; l < this.dims.n_layer; l++) x = this.block(l, x, B, T, ops);
+      return ops.layerNorm(x, this.w1('ln_f.weight'), this.w1('ln_f.bias'), this.dims.layer_norm_epsilon);
     });
   }
 
   /** Logits (B·T, V): the head is tied to the token embedding, logits = h · wteᵀ. */
   forward(tokens: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Tensor2D {
     const ops = opts.ops ?? kernelOps;
-    return tf.tidy(() => ops.matmul(this.hidden(tokens, B, T, opts), this.p('wte.weight') as unknown as tf.Tensor2D, { transposeB: true }));
+    return tf.tidy(() => ops.matmul(this.hidden(tokens, B, T, opts), this.w2('wte.weight'), { transposeB: true }));
   }
 
-  /**
-   * Mean next-token cross-entropy over the targets that are not −100 (Hugging Face's ignore index).
-   * targets are already shifted: targets[b, t] is the token that follows tokens[b, t].
-   */
-  loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Scalar {
-    const ops = opts.ops ?? kernelOps;
+  /** Counts the targets that are not −100 and checks the rest are in the vocabulary. */
+  private countTargets(tokens: Int32Array, targets: Int32Array): number {
     if (targets.length !== tokens.length) throw new Error(`targets (${targets.length}) and tokens (${tokens.length}) differ in length`);
     let count = 0;
     for (let i = 0; i < targets.length; i++) {
@@ -128,21 +143,73 @@ export class GPT {
       if (t < 0 || t >= this.dims.vocab_size) throw new Error(`target id ${t} is outside the vocabulary (${this.dims.vocab_size})`);
       count++;
     }
+    return count;
+  }
+
+  /**
+   * Mean next-token cross-entropy over the targets that are not −100 (Hugging Face's ignore index).
+   * targets are already shifted: targets[b, t] is the token that follows tokens[b, t].
+   */
+  loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Scalar {
+    const ops = opts.ops ?? kernelOps;
+    const count = this.countTargets(tokens, targets);
+    this.checkTokens(tokens, B, T);
     return tf.tidy(() => {
-      const logits = this.forward(tokens, B, T, opts);
-      const rows = ops.crossEntropy(logits, tf.tensor1d(targets, 'int32'));
-      return tf.div(tf.sum(rows), Math.max(count, 1)) as tf.Scalar;
+      let x = this.embed(tokens, B, T, ops);
+      for (let l = 0; l < this.dims.n_layer; l++) x = this.block(l, x, B, T, ops);
+      return this.head(x, tf.tensor1d(targets, 'int32'), count, ops);
     });
   }
 
-  /** The loss and the gradient of every parameter (by name). */
-  lossAndGrads(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  /**
+   * The loss and the gradient of every parameter (by name). With `checkpoint`, activations are recomputed block by
+   * block in the backward pass (gradient checkpointing): only each block's input is kept from the forward pass, so
+   * activation memory is one block's worth plus n_layer × (B·T, C), for about a third more compute.
+   */
+  lossAndGrads(
+    tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions & { checkpoint?: boolean } = {},
+  ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    if (opts.checkpoint) return this.lossAndGradsRecomputed(tokens, targets, B, T, opts.ops ?? kernelOps);
     // tfjs keys gradients by its own (globally unique) variable names, which differ from GPT-2's names so that
     // several models can live side by side.
     const names = [...this.params.keys()];
     const vars = names.map((n) => this.params.get(n)!);
     const { value, grads } = tf.variableGrads(() => this.loss(tokens, targets, B, T, opts), vars);
     return { loss: value, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
+  }
+
+  private lossAndGradsRecomputed(tokens: Int32Array, targets: Int32Array, B: number, T: number, ops: Ops): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    const count = this.countTargets(tokens, targets);
+    this.checkTokens(tokens, B, T);
+    const L = this.dims.n_layer;
+    const grads = new Map<string, tf.Tensor>();
+    const blockParams = (l: number) => [...this.params.keys()].filter((n) => n.startsWith(`h.${l}.`));
+    // Forward, one block at a time with nothing recorded: keep only the block inputs xs[0..L].
+    const xs: tf.Tensor2D[] = [tf.tidy(() => this.embed(tokens, B, T, ops))];
+    for (let l = 0; l < L; l++) xs.push(tf.tidy(() => this.block(l, xs[l], B, T, ops)));
+    // Head: loss and gradients for the last block's output, ln_f and wte (as the head).
+    const targetT = tf.tensor1d(targets, 'int32');
+    const headNames = ['ln_f.weight', 'ln_f.bias', 'wte.weight'];
+    const head = tf.valueAndGrads((x: tf.Tensor) => this.head(x as tf.Tensor2D, targetT, count, ops))([xs[L], ...headNames.map((n) => this.p(n))]);
+    targetT.dispose();
+    headNames.forEach((n, i) => grads.set(n, head.grads[i + 1]));
+    let dx = head.grads[0] as tf.Tensor2D;
+    // Blocks backwards: recompute block l from its input, then its gradients given dx.
+    for (let l = L - 1; l >= 0; l--) {
+      const names = blockParams(l);
+      const g = tf.grads((x: tf.Tensor) => this.block(l, x as tf.Tensor2D, B, T, ops))([xs[l], ...names.map((n) => this.p(n))], dx);
+      tf.dispose([dx, xs[l + 1]]);
+      names.forEach((n, i) => grads.set(n, g[i + 1]));
+      dx = g[0] as tf.Tensor2D;
+    }
+    // Embeddings: wte's gradient adds to the head's (the weights are tied).
+    const e = tf.grads(() => this.embed(tokens, B, T, ops))([this.p('wte.weight'), this.p('wpe.weight')], dx);
+    tf.dispose([dx, xs[0]]);
+    const headWte = grads.get('wte.weight')!;
+    grads.set('wte.weight', tf.add(headWte, e[0]));
+    tf.dispose([headWte, e[0]]);
+    grads.set('wpe.weight', e[1]);
+    return { loss: head.value as tf.Scalar, grads: new Map([...this.params.keys()].map((n) => [n, grads.get(n)!])) };
   }
 
   dispose(): void {
