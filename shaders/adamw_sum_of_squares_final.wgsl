@@ -1,4 +1,5 @@
-// Global gradient norm, second level: out[0] = Σ partials, by one workgroup in a fixed order.
+// Global gradient norm, second level: out[0] = Σ partials (or its square root, the norm, when SQRT), by one
+// workgroup in a fixed order.
 // bindings: partials (count), out (1); uniform. Dispatch: 1 workgroup.
 
 struct Params { count: u32, }
@@ -8,6 +9,7 @@ struct Params { count: u32, }
 @group(0) @binding(2) var<uniform> params: Params;
 
 const WG: u32 = 256u;
+const SQRT = false;
 
 var<workgroup> partial: array<f32, WG>;
 
@@ -21,5 +23,5 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     if (lid < stride) { partial[lid] = partial[lid] + partial[lid + stride]; }
     workgroupBarrier();
   }
-  if (lid == 0u) { out[0] = partial[0]; }
+  if (lid == 0u) { out[0] = select(partial[0], sqrt(partial[0]), SQRT); }
 }

@@ -1,9 +1,9 @@
 // Shared by the kernel and model tests: a real WebGPU device (Dawn; SwiftShader without a GPU),
 // fresh random inputs, poisoned outputs, and a comparison against float64 references.
-import { afterEach, beforeAll, expect } from 'vitest';
+import { afterEach, beforeAll, expect, type TestContext } from 'vitest';
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import type { GpuContext } from '../src/core/gpu/device.ts';
-import { setPoisonOutputs } from '../src/core/kernels/runtime.ts';
+import { setPoisonOutputs, hasSubgroups } from '../src/core/kernels/runtime.ts';
 
 export { tf };
 
@@ -84,3 +84,8 @@ export function expectClose(actual: ArrayLike<number>, reference: ArrayLike<numb
 
 /** Odd sizes, none a multiple of a tile. */
 export const ODD_SIZES = [1, 7, 33, 65, 130];
+
+/** Skips (visibly, with the reason) a test of a subgroup variant on a device without the `subgroups` feature. */
+export function skipWithoutSubgroups(test: TestContext): void {
+  if (!hasSubgroups()) test.skip('the device has no subgroups feature');
+}

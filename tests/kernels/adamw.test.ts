@@ -1,14 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import { useGpu, rng, expectClose, relError, tf, ODD_SIZES } from '../helpers.ts';
+import { useGpu, rng, expectClose, relError, tf, ODD_SIZES, skipWithoutSubgroups } from '../helpers.ts';
 import {
   adamw,
+  adamwMultiTensor,
   sumOfSquares,
   clipScale,
   SUM_OF_SQUARES_VARIANTS,
   type AdamWHyper,
   type SumOfSquaresVariantName,
 } from '../../src/core/kernels/adamw/index.ts';
-import { adamwStep, sumOfSquaresReference, clipScaleReference } from '../../src/core/kernels/adamw/reference.ts';
+import { adamwStep, adamwMultiTensorStep, sumOfSquaresReference, clipScaleReference } from '../../src/core/kernels/adamw/reference.ts';
 
 const STEPS = 4;
 
@@ -50,8 +51,46 @@ describe('adamw', () => {
     }
   }
 
+  // maxNorm 0.5 clips (the gradients' norm is larger), 1e6 does not, 0 turns clipping off.
+  const MULTI_CASES: { n: number; decayEnd: number; maxNorm: number }[] = [
+    { n: 1, decayEnd: 1, maxNorm: 0 },
+    { n: 7, decayEnd: 0, maxNorm: 0.5 },
+    { n: 33, decayEnd: 20, maxNorm: 1e6 },
+    { n: 65, decayEnd: 65, maxNorm: 0.5 },
+    { n: 130, decayEnd: 33, maxNorm: 0 },
+    { n: 70_001, decayEnd: 65_537, maxNorm: 0.5 },
+  ];
+  for (const { n, decayEnd, maxNorm } of MULTI_CASES) {
+    it(`multi-tensor: ${STEPS} in-place steps match the float64 reference, n=${n}, decay below ${decayEnd}, maxNorm ${maxNorm}`, async () => {
+      const r = rng();
+      const h: AdamWHyper = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 1 };
+      const param = tf.tensor1d(r.normals(n));
+      const m = tf.zeros([n]);
+      const v = tf.zeros([n]);
+      let [refParam, refM, refV] = [Float64Array.from(await param.data()), new Float64Array(n), new Float64Array(n)];
+      for (let step = 1; step <= STEPS; step++) {
+        const gv = r.normals(n, 0.5);
+        const grad = tf.tensor1d(gv);
+        const norm = sumOfSquares([grad], undefined, true);
+        adamwMultiTensor(param, grad, m, v, norm, { ...h, step, decayEnd, maxNorm });
+        const ref = adamwMultiTensorStep(refParam, gv, refM, refV, { ...h, step }, decayEnd, maxNorm);
+        const what = `seed ${r.seed} step ${step}`;
+        expect(relError(await norm.data(), [ref.norm]), `${what} norm`).toBeLessThan(1e-4);
+        // Read through copies: the buffers change in place, and tfjs would answer a second read from its CPU copy.
+        const [p, mm, vv] = await Promise.all([param, m, v].map((t) => tf.add(t, 0).data()));
+        expectClose(p, ref.param, 1e-4, `${what} param`);
+        expectClose(mm, ref.m, 1e-4, `${what} m`);
+        expectClose(vv, ref.v, 1e-4, `${what} v`);
+        [refParam, refM, refV] = [Float64Array.from(p), Float64Array.from(mm), Float64Array.from(vv)];
+        tf.dispose([grad, norm]);
+      }
+      tf.dispose([param, m, v]);
+    });
+  }
+
   for (const variant of Object.keys(SUM_OF_SQUARES_VARIANTS) as SumOfSquaresVariantName[]) {
-    it(`${variant}: sumOfSquares over many tensors of odd sizes matches the reference`, async () => {
+    it(`${variant}: sumOfSquares over many tensors of odd sizes matches the reference`, async (test) => {
+      if ('subgroups' in SUM_OF_SQUARES_VARIANTS[variant]) skipWithoutSubgroups(test);
       const r = rng();
       // 1 100 007 elements: more partials than the final kernel's workgroup has threads.
       const sizes = [1, 7, 33, 65, 130, 4097, 1_100_007];

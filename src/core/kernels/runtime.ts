@@ -175,7 +175,8 @@ export function dispatch(d: DispatchSpec): void {
   for (const t of d.buffers) b.commandQueueOwnedIds.add(t.dataId);
 
   b.ensureCommandEncoderReady();
-  const timing = b.activeTimers != null && b.device.features.has('timestamp-query');
+  const profiling = b.activeTimers != null;
+  const timing = profiling && b.device.features.has('timestamp-query');
   if (timing) {
     // Inside tf.profile(): one pass per dispatch, timed the way tfjs times its own programs.
     b.endComputePassEncoder();
@@ -195,10 +196,39 @@ export function dispatch(d: DispatchSpec): void {
   if (timing) {
     b.endComputePassEncoder();
     b.activeTimers!.push({ name: d.kernel.name, query: b.getQueryTime!() });
-  } else if (b.dispatchCountInPass >= SUBMIT_BATCH) {
+  } else if (profiling) {
+    // No timestamps on this adapter: the profile still lists the dispatch, as tfjs lists its own, at 0 ms.
+    b.activeTimers!.push({ name: d.kernel.name, query: Promise.resolve(0) });
+  }
+  if (!timing && b.dispatchCountInPass >= SUBMIT_BATCH) {
     b.endComputePassEncoder();
     b.submitQueue();
   }
+}
+
+/**
+ * Records a copy of `count` elements from src (from element srcOffset) into dst (from element dstOffset), in
+ * order with the dispatches around it. A copy needs no pipeline or bind group: packing many small tensors into
+ * one buffer this way lets one dispatch then work on all of them.
+ */
+export function copyElements(src: TensorInfo, srcOffset: number, dst: TensorInfo, dstOffset: number, count: number): void {
+  if (count === 0) return;
+  const b = internals();
+  const from = bufferOf(src);
+  const to = bufferOf(dst);
+  if ((srcOffset + count) * 4 > from.size || (dstOffset + count) * 4 > to.size) {
+    throw new Error(`copyElements: ${count} elements at ${srcOffset} → ${dstOffset} overrun a buffer`);
+  }
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  b.commandEncoder!.copyBufferToBuffer(from, srcOffset * 4, to, dstOffset * 4, count * 4);
+  b.commandQueueOwnedIds.add(src.dataId);
+  b.commandQueueOwnedIds.add(dst.dataId);
+}
+
+/** true when the device was created with the `subgroups` feature, so kernels may use subgroup operations. */
+export function hasSubgroups(): boolean {
+  return internals().device.features.has('subgroups');
 }
 
 export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);

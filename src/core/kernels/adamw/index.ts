@@ -1,13 +1,18 @@
 // AdamW (PyTorch's torch.optim.AdamW semantics) and global-norm clipping that never reads back to the CPU.
 //   adamw:        param, grad, m, v [, gradScale] -> new param, m, v (one elementwise kernel)
-//   sumOfSquares: Σ g² over many tensors -> scalar on the GPU (per-tensor partials, then one final sum)
+//   adamwMultiTensor: the same step over all of a model's parameters packed into flat buffers, in place, with
+//                 the clip factor taken from the norm inside the kernel: one dispatch per step
+//   sumOfSquares: Σ g² over many tensors -> scalar on the GPU (per-tensor partials, then one final sum),
+//                 or its square root, the global norm
 //   clipScale:    min(1, maxNorm / (sqrt(sumSq) + 1e-6)) -> scalar on the GPU
 import type { Scalar, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import adamwSource from '../../../../shaders/adamw.wgsl?raw';
+import multiTensorSource from '../../../../shaders/adamw_multi_tensor.wgsl?raw';
 import partialsSource from '../../../../shaders/adamw_sum_of_squares_partials.wgsl?raw';
+import partialsSubgroupSource from '../../../../shaders/adamw_sum_of_squares_partials_subgroup.wgsl?raw';
 import finalSource from '../../../../shaders/adamw_sum_of_squares_final.wgsl?raw';
 import clipScaleSource from '../../../../shaders/adamw_clip_scale.wgsl?raw';
-import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter } from '../runtime.ts';
+import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter, hasSubgroups } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 export interface AdamWHyper {
@@ -27,19 +32,23 @@ export interface SumOfSquaresVariant {
   elementsPerThread: number;
   /** one partial per workgroup, summed with barriers; otherwise one partial per thread, no barriers */
   workgroupReduce: boolean;
+  /** one partial per workgroup, summed by subgroupAdd and one barrier; needs the `subgroups` feature */
+  subgroups?: boolean;
 }
 
 export const SUM_OF_SQUARES_VARIANTS = {
-  /** for GPUs */
+  /** for GPUs without subgroups */
   workgroupReduce: { workgroupSize: 256, elementsPerThread: 16, workgroupReduce: true },
-  /** for CPU emulation (SwiftShader), where barriers dominate */
+  /** for CPU emulation (SwiftShader) without subgroups, where barriers dominate */
   partialPerThread: { workgroupSize: 64, elementsPerThread: 64, workgroupReduce: false },
+  /** where the device has subgroups */
+  subgroupReduce: { workgroupSize: 128, elementsPerThread: 16, workgroupReduce: true, subgroups: true },
 } satisfies Record<string, SumOfSquaresVariant>;
 
 export type SumOfSquaresVariantName = keyof typeof SUM_OF_SQUARES_VARIANTS;
 
 export const defaultSumOfSquaresVariant = (): SumOfSquaresVariantName =>
-  isSoftwareAdapter() ? 'partialPerThread' : 'workgroupReduce';
+  isSoftwareAdapter() ? 'partialPerThread' : hasSubgroups() ? 'subgroupReduce' : 'workgroupReduce';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -78,8 +87,9 @@ export function adamwKernel(
   return [paramOut, mOut, vOut];
 }
 
-export function sumOfSquaresKernel(tensors: TensorInfo[], variant: SumOfSquaresVariant): TensorInfo {
-  const { workgroupSize, elementsPerThread, workgroupReduce } = variant;
+/** Σ x² over all the tensors (or its square root when `sqrt`), as a scalar on the GPU. */
+export function sumOfSquaresKernel(tensors: TensorInfo[], variant: SumOfSquaresVariant, sqrt = false): TensorInfo {
+  const { workgroupSize, elementsPerThread, workgroupReduce, subgroups = false } = variant;
   const chunkSize = workgroupSize * elementsPerThread;
   const partialsPerChunk = workgroupReduce ? 1 : workgroupSize;
   const chunks = tensors.map((t) => ceilDiv(size(t.shape), chunkSize));
@@ -90,11 +100,17 @@ export function sumOfSquaresKernel(tensors: TensorInfo[], variant: SumOfSquaresV
   let offset = 0;
   tensors.forEach((t, i) => {
     dispatch({
-      kernel: {
-        name: 'adamw_sum_of_squares_partials',
-        source: partialsSource,
-        consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread, WORKGROUP_REDUCE: workgroupReduce },
-      },
+      kernel: subgroups
+        ? {
+            name: 'adamw_sum_of_squares_partials_subgroup',
+            source: partialsSubgroupSource,
+            consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread },
+          }
+        : {
+            name: 'adamw_sum_of_squares_partials',
+            source: partialsSource,
+            consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread, WORKGROUP_REDUCE: workgroupReduce },
+          },
       buffers: [t, partials],
       uniforms: [{ u32: size(t.shape) }, { u32: offset }],
       workgroups: grid1d(chunks[i]),
@@ -102,13 +118,58 @@ export function sumOfSquaresKernel(tensors: TensorInfo[], variant: SumOfSquaresV
     offset += chunks[i] * partialsPerChunk;
   });
   dispatch({
-    kernel: { name: 'adamw_sum_of_squares_final', source: finalSource },
+    kernel: { name: 'adamw_sum_of_squares_final', source: finalSource, consts: { SQRT: sqrt } },
     buffers: [partials, out],
     uniforms: [{ u32: total }],
     workgroups: [1],
   });
   release(partials);
   return out;
+}
+
+export interface MultiTensorHyper extends AdamWHyper {
+  /** elements below this index take weight decay, the rest do not (the packing puts decaying tensors first) */
+  decayEnd: number;
+  /** clip the gradient to this global norm; 0 for no clipping */
+  maxNorm: number;
+}
+
+/**
+ * One AdamW step in place over flat param, m and v (n elements each) from the flat grad, clipped by the global
+ * gradient norm `norm` (a scalar on the GPU, e.g. from sumOfSquares(..., sqrt)). One dispatch for a whole model.
+ */
+export function adamwMultiTensorKernel(
+  param: TensorInfo,
+  grad: TensorInfo,
+  m: TensorInfo,
+  v: TensorInfo,
+  norm: TensorInfo,
+  h: MultiTensorHyper,
+): void {
+  const n = size(param.shape);
+  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+    if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
+  }
+  if (!(Number.isInteger(h.step) && h.step >= 1)) throw new Error(`adamw: step must be an integer ≥ 1, got ${h.step}`);
+  if (!(h.decayEnd >= 0 && h.decayEnd <= n)) throw new Error(`adamw: decayEnd ${h.decayEnd} outside [0, ${n}]`);
+  const bc1 = 1 - h.beta1 ** h.step;
+  const bc2 = 1 - h.beta2 ** h.step;
+  dispatch({
+    kernel: { name: 'adamw_multi_tensor', source: multiTensorSource, consts: { WG } },
+    buffers: [param, grad, m, v, norm],
+    uniforms: [
+      { u32: n },
+      { u32: h.decayEnd },
+      { f32: h.beta1 },
+      { f32: h.beta2 },
+      { f32: h.eps },
+      { f32: 1 - h.lr * h.weightDecay },
+      { f32: h.lr / bc1 },
+      { f32: 1 / Math.sqrt(bc2) },
+      { f32: h.maxNorm > 0 && Number.isFinite(h.maxNorm) ? h.maxNorm : 0 },
+    ],
+    workgroups: grid1d(ceilDiv(n, WG)),
+  });
 }
 
 export function clipScaleKernel(sumSq: TensorInfo, maxNorm: number): TensorInfo {
@@ -129,10 +190,23 @@ registerOp({
     adamwKernel(param, grad, m, v, gradScale ?? null, attrs as unknown as AdamWHyper),
 });
 registerOp({
+  name: 'HearthAdamWMultiTensor',
+  inputs: ['param', 'grad', 'm', 'v', 'norm'],
+  // In place: param, m and v are the optimizer's own packed buffers, so the op has no outputs.
+  forward: ({ param, grad, m, v, norm }, attrs) => {
+    adamwMultiTensorKernel(param, grad, m, v, norm, attrs as unknown as MultiTensorHyper);
+    return [];
+  },
+});
+registerOp({
   name: 'HearthSumOfSquares',
   inputs: [], // any number, named t0, t1, ... in order
   forward: (inputs, attrs) =>
-    sumOfSquaresKernel(Object.values(inputs), SUM_OF_SQUARES_VARIANTS[attrs.variant as SumOfSquaresVariantName]),
+    sumOfSquaresKernel(
+      Object.values(inputs),
+      SUM_OF_SQUARES_VARIANTS[attrs.variant as SumOfSquaresVariantName],
+      attrs.sqrt === true,
+    ),
 });
 registerOp({
   name: 'HearthClipScale',
@@ -158,15 +232,22 @@ export function adamw(
   return { param: p, m: mNew, v: vNew };
 }
 
-/** Σ g² over all tensors, as a scalar tensor on the GPU (for global-norm clipping without readback).
- * `variant` is for tests and benchmarks; by default the device chooses. */
+/** Σ g² over all tensors (or, with `sqrt`, the global norm), as a scalar tensor on the GPU (for global-norm
+ * clipping without readback). `variant` is for tests and benchmarks; by default the device chooses. */
 export function sumOfSquares(
   tensors: Tensor[],
   variant: SumOfSquaresVariantName = defaultSumOfSquaresVariant(),
+  sqrt = false,
 ): Scalar {
   const inputs: Record<string, Tensor> = {};
   tensors.forEach((t, i) => (inputs[`t${i}`] = t));
-  return runOp<Scalar>('HearthSumOfSquares', inputs, { variant });
+  return runOp<Scalar>('HearthSumOfSquares', inputs, { variant, sqrt });
+}
+
+/** adamwMultiTensorKernel as a tfjs operation (so profiles see it); updates param, m and v in place. */
+export function adamwMultiTensor(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, norm: Tensor, h: MultiTensorHyper): void {
+  const { lr, beta1, beta2, eps, weightDecay, step, decayEnd, maxNorm } = h;
+  runOp('HearthAdamWMultiTensor', { param, grad, m, v, norm }, { lr, beta1, beta2, eps, weightDecay, step, decayEnd, maxNorm });
 }
 
 /** min(1, maxNorm / (sqrt(sumSq) + 1e-6)) as a scalar tensor on the GPU. */

@@ -34,3 +34,26 @@ export function sumOfSquaresReference(arrays: ArrayLike<number>[]): number {
 export function clipScaleReference(sumSq: number, maxNorm: number): number {
   return Math.min(1, maxNorm / (Math.sqrt(sumSq) + 1e-6));
 }
+
+/**
+ * adamwMultiTensor's step on flat arrays: clipped by the global norm of grad to maxNorm (0: no clipping), weight
+ * decay only below element decayEnd.
+ */
+export function adamwMultiTensorStep(
+  param: ArrayLike<number>,
+  grad: ArrayLike<number>,
+  m: ArrayLike<number>,
+  v: ArrayLike<number>,
+  h: AdamWHyper,
+  decayEnd: number,
+  maxNorm: number,
+): { param: Float64Array; m: Float64Array; v: Float64Array; norm: number } {
+  const norm = Math.sqrt(sumOfSquaresReference([grad]));
+  const scale = maxNorm > 0 ? clipScaleReference(norm * norm, maxNorm) : 1;
+  const decaying = adamwStep(param, grad, m, v, h, scale);
+  const plain = adamwStep(param, grad, m, v, { ...h, weightDecay: 0 }, scale);
+  for (let i = decayEnd; i < param.length; i++) {
+    decaying.param[i] = plain.param[i];
+  }
+  return { ...decaying, norm };
+}
