@@ -102,8 +102,14 @@ export class GPT {
     const qkv = ops.matmul(a, w2(n('attn.c_attn.weight')), { bias: w1(n('attn.c_attn.bias')) }); // (B·T, 3C)
     const att = ops.attention(tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, n_head); // (B, T, C)
     const proj = ops.matmul(tf.reshape(att, [M, C]) as tf.Tensor2D, w2(n('attn.c_proj.weight')), { bias: w1(n('attn.c_proj.bias')) });
-    const mid = tf.add(x, proj) as tf.Tensor2D;
-    const m = ops.layerNorm(mid, w1(n('ln_2.weight')), w1(n('ln_2.bias')), eps);
+    const [ln2w, ln2b] = [w1(n('ln_2.weight')), w1(n('ln_2.bias'))];
+    let mid: tf.Tensor2D;
+    let m: tf.Tensor2D;
+    if (ops.addLayerNorm) [mid, m] = ops.addLayerNorm(x, proj, ln2w, ln2b, eps); // the residual add and ln_2 in one kernel
+    else {
+      mid = tf.add(x, proj) as tf.Tensor2D;
+      m = ops.layerNorm(mid, ln2w, ln2b, eps);
+    }
     const h = ops.matmul(m, w2(n('mlp.c_fc.weight')), { bias: w1(n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·T, 4C)
     const mlp = ops.matmul(h, w2(n('mlp.c_proj.weight')), { bias: w1(n('mlp.c_proj.bias')) });
     return tf.add(mid, mlp);

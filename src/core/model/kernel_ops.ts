@@ -1,7 +1,7 @@
 // GPT-2's operations on Hearth's own WGSL kernels.
 import type { Ops } from './ops.ts';
 import { matmul } from '../kernels/matmul/index.ts';
-import { layerNorm } from '../kernels/layernorm/index.ts';
+import { layerNorm, addLayerNorm } from '../kernels/layernorm/index.ts';
 import { causalSelfAttention } from '../kernels/attention/index.ts';
 import { softmaxCrossEntropy } from '../kernels/crossentropy/index.ts';
 import { embedding } from '../kernels/embedding/index.ts';
@@ -10,6 +10,7 @@ export const kernelOps: Ops = {
   name: 'hearth kernels',
   matmul,
   layerNorm,
+  addLayerNorm,
   attention: causalSelfAttention,
   crossEntropy: softmaxCrossEntropy,
   embedding,

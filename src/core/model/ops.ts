@@ -16,6 +16,8 @@ export interface Ops {
   matmul(a: Tensor2D, b: Tensor2D, opts?: MatmulOptions): Tensor2D;
   /** over the last dim of x (M, C) */
   layerNorm(x: Tensor2D, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor2D;
+  /** [s, layerNorm(s)] with s = x + residual, fused; without it the model adds, then normalises */
+  addLayerNorm?(x: Tensor2D, residual: Tensor2D, weight: Tensor1D, bias: Tensor1D, eps: number): [Tensor2D, Tensor2D];
   /** qkv (B, T, 3C) packed as c_attn gives it → (B, T, C), causal */
   attention(qkv: Tensor3D, nHead: number): Tensor3D;
   /** per-row −log softmax(logits)[target], 0 where target is −100; logits (M, V), targets int32 (M) */

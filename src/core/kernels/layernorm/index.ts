@@ -1,19 +1,28 @@
-// LayerNorm over the last dim as a tfjs op with its gradient (GPT-2's ln_1, ln_2, ln_f).
-//   forward:  x (M, C), weight (C), bias (C) -> y (M, C), plus mean and rstd (M) saved for backward
-//   backward: dx per row (one kernel); dweight, dbias by a two-level column reduction (deterministic)
+// LayerNorm over the last dim as tfjs ops with their gradients (GPT-2's ln_1, ln_2, ln_f).
+//   layerNorm:     x (M, C), weight (C), bias (C) -> y (M, C), plus mean and rstd (M) saved for backward
+//   addLayerNorm:  x, residual (M, C), weight, bias -> s = x + residual and y = LN(s), in one kernel: the
+//                  residual add before ln_2 costs no pass of its own, forward or backward
+//   backward:      dx per row (one kernel; for addLayerNorm it also adds the gradient reaching s, which is then
+//                  the gradient of both x and residual); dweight and dbias together by a two-level column
+//                  reduction (deterministic)
 import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
+import { clone } from '@tensorflow/tfjs-core';
 import layerNormSource from '../../../../shaders/layernorm.wgsl?raw';
+import layerNormSubgroupSource from '../../../../shaders/layernorm_subgroup.wgsl?raw';
 import layerNormBackwardSource from '../../../../shaders/layernorm_backward.wgsl?raw';
+import layerNormBackwardSubgroupSource from '../../../../shaders/layernorm_backward_subgroup.wgsl?raw';
 import partialsSource from '../../../../shaders/layernorm_param_grad_partials.wgsl?raw';
 import sumSource from '../../../../shaders/layernorm_param_grad_sum.wgsl?raw';
-import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter } from '../runtime.ts';
+import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter, hasSubgroups, type KernelSpec } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 /** How the row reductions are laid out; every variant gives the same result (up to rounding). */
 export interface LayerNormVariant {
-  /** threads sharing one row in the forward and dx kernels (a power of two) */
+  /** threads sharing one row in the forward and dx kernels (a power of two; with subgroups a multiple of 128) */
   rowThreads: number;
   rowsPerWorkgroup: number;
+  /** row sums by subgroup operations (one row per workgroup); needs the `subgroups` feature */
+  subgroups?: boolean;
   /** weight/bias reduction: columns per workgroup, threads splitting a chunk's rows, rows per chunk */
   tileCols: number;
   rowLanes: number;
@@ -21,100 +30,117 @@ export interface LayerNormVariant {
 }
 
 export const LAYERNORM_VARIANTS = {
-  /** for GPUs: a workgroup per row, sums combined in workgroup memory */
+  /** for GPUs without subgroups: a workgroup per row, sums combined by a tree in workgroup memory */
   workgroupPerRow: { rowThreads: 256, rowsPerWorkgroup: 1, tileCols: 32, rowLanes: 8, rowsPerChunk: 128 },
   /** for CPU emulation (SwiftShader), where barriers dominate: one thread per row, no barriers */
   threadPerRow: { rowThreads: 1, rowsPerWorkgroup: 16, tileCols: 64, rowLanes: 1, rowsPerChunk: 128 },
+  /** for GPUs with subgroups: a workgroup per row, sums by subgroupAdd and two barriers */
+  subgroupReduce: { rowThreads: 128, rowsPerWorkgroup: 1, subgroups: true, tileCols: 32, rowLanes: 8, rowsPerChunk: 128 },
 } satisfies Record<string, LayerNormVariant>;
 
 export type LayerNormVariantName = keyof typeof LAYERNORM_VARIANTS;
 
 export const defaultLayerNormVariant = (): LayerNormVariantName =>
-  isSoftwareAdapter() ? 'threadPerRow' : 'workgroupPerRow';
+  isSoftwareAdapter() ? 'threadPerRow' : hasSubgroups() ? 'subgroupReduce' : 'workgroupPerRow';
 
 const SUM_WG = 64;
 
-const rowConsts = (v: LayerNormVariant) => ({ ROW_THREADS: v.rowThreads, ROWS_PER_WG: v.rowsPerWorkgroup });
+function rowKernel(plain: string, subgroup: string, name: string, v: LayerNormVariant, add: boolean): KernelSpec {
+  const entryPoint = add ? 'main_add' : 'main';
+  return v.subgroups
+    ? { name: `${name}_subgroup`, source: subgroup, entryPoint, consts: { WG: v.rowThreads } }
+    : { name, source: plain, entryPoint, consts: { ROW_THREADS: v.rowThreads, ROWS_PER_WG: v.rowsPerWorkgroup } };
+}
 
 function rowsCols(x: TensorInfo): [number, number] {
   if (x.shape.length !== 2) throw new Error(`layerNorm expects x of shape (M, C), got (${x.shape.join(', ')})`);
   return [x.shape[0], x.shape[1]];
 }
 
+/** [y, mean, rstd], or with a residual [s, y, mean, rstd] where s = x + residual is what was normalised. */
 export function layerNormForwardKernel(
   x: TensorInfo,
+  residual: TensorInfo | null,
   weight: TensorInfo,
   bias: TensorInfo,
   eps: number,
   variant: LayerNormVariant,
-): [TensorInfo, TensorInfo, TensorInfo] {
+): TensorInfo[] {
   const [rows, cols] = rowsCols(x);
   if (weight.shape[0] !== cols || bias.shape[0] !== cols) {
     throw new Error(`layerNorm: weight and bias must have ${cols} elements`);
   }
+  if (residual && (residual.shape.length !== 2 || residual.shape[0] !== rows || residual.shape[1] !== cols)) {
+    throw new Error(`addLayerNorm: residual has shape (${residual.shape}), x (${x.shape})`);
+  }
   const y = allocate([rows, cols]);
   const mean = allocate([rows]);
   const rstd = allocate([rows]);
+  const s = residual ? allocate([rows, cols]) : null;
   dispatch({
-    kernel: { name: 'layernorm', source: layerNormSource, consts: rowConsts(variant) },
-    buffers: [x, weight, bias, y, mean, rstd],
+    kernel: rowKernel(layerNormSource, layerNormSubgroupSource, 'layernorm', variant, !!residual),
+    buffers: [x, weight, bias, y, mean, rstd, ...(residual ? [residual, s!] : [])],
     uniforms: [{ u32: rows }, { u32: cols }, { f32: eps }],
     workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
   });
-  return [y, mean, rstd];
+  return s ? [s, y, mean, rstd] : [y, mean, rstd];
 }
 
+/** dx of LayerNorm at x (the normalised input), plus ds when given (the backward of addLayerNorm). */
 export function layerNormBackwardXKernel(
   x: TensorInfo,
   weight: TensorInfo,
   mean: TensorInfo,
   rstd: TensorInfo,
   dy: TensorInfo,
+  ds: TensorInfo | null,
   variant: LayerNormVariant,
 ): TensorInfo {
   const [rows, cols] = rowsCols(x);
   const dx = allocate([rows, cols]);
   dispatch({
-    kernel: { name: 'layernorm_backward', source: layerNormBackwardSource, consts: rowConsts(variant) },
-    buffers: [x, weight, mean, rstd, dy, dx],
+    kernel: rowKernel(layerNormBackwardSource, layerNormBackwardSubgroupSource, 'layernorm_backward', variant, !!ds),
+    buffers: [x, weight, mean, rstd, dy, dx, ...(ds ? [ds] : [])],
     uniforms: [{ u32: rows }, { u32: cols }],
     workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
   });
   return dx;
 }
 
-/** Σ_rows dy·x̂ (withXhat, weight's gradient) or Σ_rows dy (bias's gradient), per column. */
+/** [dweight, dbias] = [Σ_rows dy·x̂, Σ_rows dy], per column. */
 export function layerNormParamGradKernel(
   x: TensorInfo,
   mean: TensorInfo,
   rstd: TensorInfo,
   dy: TensorInfo,
-  withXhat: boolean,
   variant: LayerNormVariant,
-): TensorInfo {
+): [TensorInfo, TensorInfo] {
   const [rows, cols] = rowsCols(x);
   const { tileCols, rowLanes, rowsPerChunk } = variant;
   const chunks = Math.max(1, ceilDiv(rows, rowsPerChunk));
-  const partials = allocate([chunks, cols]);
+  const partialsW = allocate([chunks, cols]);
+  const partialsB = allocate([chunks, cols]);
   dispatch({
     kernel: {
       name: 'layernorm_param_grad_partials',
       source: partialsSource,
-      consts: { WITH_XHAT: withXhat, TILE_COLS: tileCols, ROW_LANES: rowLanes, ROWS_PER_CHUNK: rowsPerChunk },
+      consts: { TILE_COLS: tileCols, ROW_LANES: rowLanes, ROWS_PER_CHUNK: rowsPerChunk },
     },
-    buffers: [x, mean, rstd, dy, partials],
+    buffers: [x, mean, rstd, dy, partialsW, partialsB],
     uniforms: [{ u32: rows }, { u32: cols }],
     workgroups: [ceilDiv(cols, tileCols), chunks],
   });
-  const out = allocate([cols]);
+  const dweight = allocate([cols]);
+  const dbias = allocate([cols]);
   dispatch({
     kernel: { name: 'layernorm_param_grad_sum', source: sumSource, consts: { WG: SUM_WG } },
-    buffers: [partials, out],
+    buffers: [partialsW, partialsB, dweight, dbias],
     uniforms: [{ u32: chunks }, { u32: cols }],
     workgroups: [ceilDiv(cols, SUM_WG)],
   });
-  release(partials);
-  return out;
+  release(partialsW);
+  release(partialsB);
+  return [dweight, dbias];
 }
 
 const variantOf = (attrs: NamedAttrMap): LayerNormVariant =>
@@ -122,34 +148,56 @@ const variantOf = (attrs: NamedAttrMap): LayerNormVariant =>
 
 registerOp({
   name: 'HearthLayerNormBackwardX',
-  inputs: ['x', 'weight', 'mean', 'rstd', 'dy'],
-  forward: ({ x, weight, mean, rstd, dy }, attrs) =>
-    layerNormBackwardXKernel(x, weight, mean, rstd, dy, variantOf(attrs)),
+  inputs: ['x', 'weight', 'mean', 'rstd', 'dy', 'ds'],
+  forward: ({ x, weight, mean, rstd, dy, ds }, attrs) =>
+    layerNormBackwardXKernel(x, weight, mean, rstd, dy, ds ?? null, variantOf(attrs)),
 });
 registerOp({
   name: 'HearthLayerNormParamGrad',
   inputs: ['x', 'mean', 'rstd', 'dy'],
-  forward: ({ x, mean, rstd, dy }, attrs) =>
-    layerNormParamGradKernel(x, mean, rstd, dy, attrs.withXhat as boolean, variantOf(attrs)),
+  forward: ({ x, mean, rstd, dy }, attrs) => layerNormParamGradKernel(x, mean, rstd, dy, variantOf(attrs)),
 });
+
+/**
+ * Gradients of x (or of s = x + residual, with ds), weight and bias. Each is computed once here: tfjs calls one
+ * closure per input, each in its own tidy, and this function's own tidy disposes whatever is not returned.
+ */
+function layerNormGradients(x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dy: Tensor, ds: Tensor | null, variant: unknown) {
+  const inputs: Record<string, Tensor> = { x, weight, mean, rstd, dy };
+  if (ds) inputs.ds = ds;
+  const dx = runOp<Tensor>('HearthLayerNormBackwardX', inputs, { variant } as NamedAttrMap);
+  const [dweight, dbias] = runOp<Tensor[]>('HearthLayerNormParamGrad', { x, mean, rstd, dy }, { variant } as NamedAttrMap);
+  return { dx, dweight, dbias };
+}
+
 registerOp({
   name: 'HearthLayerNorm',
   inputs: ['x', 'weight', 'bias'],
   forward: ({ x, weight, bias }, attrs) =>
-    layerNormForwardKernel(x, weight, bias, attrs.eps as number, variantOf(attrs)),
+    layerNormForwardKernel(x, null, weight, bias, attrs.eps as number, variantOf(attrs)),
   gradient: {
     inputsToSave: ['x', 'weight'],
     outputsToSave: [false, true, true],
-    // Each input's gradient is its own small kernel: tfjs runs each closure in its own tidy, so one
-    // kernel producing all three would have its other outputs disposed before they were asked for.
     grad: (dys, [x, weight, mean, rstd], attrs) => {
-      const dy = (dys as Tensor[])[0];
-      const { variant } = attrs;
-      return {
-        x: () => runOp('HearthLayerNormBackwardX', { x, weight, mean, rstd, dy }, { variant }),
-        weight: () => runOp('HearthLayerNormParamGrad', { x, mean, rstd, dy }, { withXhat: true, variant }),
-        bias: () => runOp('HearthLayerNormParamGrad', { x, mean, rstd, dy }, { withXhat: false, variant }),
-      };
+      const g = layerNormGradients(x, weight, mean, rstd, (dys as Tensor[])[0], null, attrs.variant);
+      return { x: () => g.dx, weight: () => g.dweight, bias: () => g.dbias };
+    },
+  },
+});
+registerOp({
+  name: 'HearthAddLayerNorm',
+  inputs: ['x', 'residual', 'weight', 'bias'],
+  forward: ({ x, residual, weight, bias }, attrs) =>
+    layerNormForwardKernel(x, residual, weight, bias, attrs.eps as number, variantOf(attrs)),
+  gradient: {
+    inputsToSave: ['weight'],
+    outputsToSave: [true, false, true, true],
+    grad: (dys, [weight, s, mean, rstd], attrs) => {
+      const [ds, dy] = dys as Tensor[];
+      const g = layerNormGradients(s, weight, mean, rstd, dy, ds, attrs.variant);
+      // x and residual get the same gradient; tfjs may dispose one input's gradient as it accumulates, so the
+      // other gets its own handle (a clone shares the buffer).
+      return { x: () => g.dx, residual: () => clone(g.dx), weight: () => g.dweight, bias: () => g.dbias };
     },
   },
 });
@@ -168,4 +216,20 @@ export function layerNorm(
   mean.dispose();
   rstd.dispose();
   return y as Tensor2D;
+}
+
+/** [s, layerNorm(s)] with s = x + residual, in one kernel (and one kernel for the gradient of x and residual);
+ * x, residual (M, C). Gradients for x, residual, weight and bias. */
+export function addLayerNorm(
+  x: Tensor2D,
+  residual: Tensor2D,
+  weight: Tensor1D,
+  bias: Tensor1D,
+  eps: number,
+  variant: LayerNormVariantName = defaultLayerNormVariant(),
+): [Tensor2D, Tensor2D] {
+  const [s, y, mean, rstd] = runOp<Tensor[]>('HearthAddLayerNorm', { x, residual, weight, bias }, { eps, variant });
+  mean.dispose();
+  rstd.dispose();
+  return [s as Tensor2D, y as Tensor2D];
 }

@@ -64,3 +64,24 @@ export function layerNormBackward(
   }
   return { dx, dweight, dbias };
 }
+
+/** s = x + residual and LayerNorm(s), and the gradients given ds (reaching s from the residual stream) and dy:
+ * d(x) = d(residual) = ds + LayerNorm's dx at s. */
+export function addLayerNormReference(
+  x: ArrayLike<number>,
+  residual: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  ds: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  eps: number,
+): { s: Float64Array; y: Float64Array; dx: Float64Array; dweight: Float64Array; dbias: Float64Array } {
+  const s = new Float64Array(rows * cols);
+  for (let i = 0; i < s.length; i++) s[i] = x[i] + residual[i];
+  const { y } = layerNormForward(s, weight, bias, rows, cols, eps);
+  const g = layerNormBackward(s, weight, dy, rows, cols, eps);
+  const dx = g.dx.map((v, i) => v + ds[i]);
+  return { s, y, dx, dweight: g.dweight, dbias: g.dbias };
+}
