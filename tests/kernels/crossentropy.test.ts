@@ -1,7 +1,8 @@
-import { describe, it, expect } from 'vitest';
-import { useGpu, rng, expectClose, tf } from '../helpers.ts';
+import { describe, it, expect, type TestContext } from 'vitest';
+import { useGpu, rng, expectClose, relError, tf, skipWithoutSubgroups } from '../helpers.ts';
 import {
   softmaxCrossEntropy,
+  crossEntropyMean,
   IGNORE_INDEX,
   CROSS_ENTROPY_VARIANTS,
   type CrossEntropyVariantName,
@@ -21,11 +22,16 @@ const SHAPES: [number, number][] = [
 
 const VARIANTS = Object.keys(CROSS_ENTROPY_VARIANTS) as CrossEntropyVariantName[];
 
+function skipUnsupported(test: TestContext, variant: CrossEntropyVariantName) {
+  if ('subgroups' in CROSS_ENTROPY_VARIANTS[variant]) skipWithoutSubgroups(test);
+}
+
 describe('softmaxCrossEntropy', () => {
   useGpu();
   for (const variant of VARIANTS) {
     for (const [rows, vocab] of SHAPES) {
-      it(`${variant}: loss and dlogits match the float64 reference, (${rows}, ${vocab}), some targets −100`, async () => {
+      it(`${variant}: loss and dlogits match the float64 reference, (${rows}, ${vocab}), some targets −100`, async (test) => {
+        skipUnsupported(test, variant);
         const r = rng();
         const lv = r.normals(rows * vocab, 3);
         const tv = r.ints(rows, vocab);
@@ -50,6 +56,31 @@ describe('softmaxCrossEntropy', () => {
     }
   }
 
+  for (const variant of VARIANTS) {
+    for (const [rows, vocab] of [[1, 1], [33, 7], [130, 65], [3, 50257]] as [number, number][]) {
+      it(`${variant}: the fused mean and its gradient match the float64 reference, (${rows}, ${vocab})`, async (test) => {
+        skipUnsupported(test, variant);
+        const r = rng();
+        const lv = r.normals(rows * vocab, 3);
+        const tv = r.ints(rows, vocab);
+        for (let i = 1; i < rows; i++) if (r.uniform() < 0.2) tv[i] = IGNORE_INDEX;
+        const count = tv.filter((t) => t !== IGNORE_INDEX).length;
+        const dyv = r.normal();
+        const logits = tf.tensor2d(lv, [rows, vocab]);
+        const targets = tf.tensor1d(tv, 'int32');
+        const mean = crossEntropyMean(logits, targets, count, variant);
+        const dlogits = tf.grad((l: tf.Tensor) => crossEntropyMean(l as tf.Tensor2D, targets, count, variant))(logits, tf.scalar(dyv));
+        const perRow = crossEntropyForward(lv, tv, rows, vocab);
+        const want = perRow.reduce((a, b) => a + b, 0) / count;
+        expect(mean.shape).toEqual([]);
+        expect(relError(await mean.data(), [want]), `seed ${r.seed} mean`).toBeLessThan(1e-4);
+        const dy = new Float64Array(rows).fill(dyv / count);
+        expectClose(await dlogits.data(), crossEntropyBackward(lv, tv, dy, rows, vocab), 1e-4, `seed ${r.seed} dlogits`);
+        tf.dispose([logits, targets, mean, dlogits]);
+      });
+    }
+  }
+
   it('gives loss 0 and zero gradient for rows whose target is −100', async () => {
     const logits = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
     const targets = tf.tensor1d([IGNORE_INDEX, 2], 'int32');
@@ -65,7 +96,8 @@ describe('softmaxCrossEntropy', () => {
   });
 
   for (const variant of VARIANTS) {
-    it(`${variant}: gives NaN for a target outside the vocabulary, so a bad label is loud`, async () => {
+    it(`${variant}: gives NaN for a target outside the vocabulary, so a bad label is loud`, async (test) => {
+      skipUnsupported(test, variant);
       const logits = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
       const targets = tf.tensor1d([3, 0], 'int32');
       const loss = softmaxCrossEntropy(logits, targets, variant);

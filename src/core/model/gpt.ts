@@ -119,6 +119,7 @@ export class GPT {
   private head(x: tf.Tensor2D, targets: tf.Tensor1D, count: number, ops: Ops): tf.Scalar {
     const h = ops.layerNorm(x, this.w1('ln_f.weight'), this.w1('ln_f.bias'), this.dims.layer_norm_epsilon);
     const logits = ops.matmul(h, this.w2('wte.weight'), { transposeB: true }); // (B·T, V)
+    if (ops.crossEntropyMean) return ops.crossEntropyMean(logits, targets, count);
     return tf.div(tf.sum(ops.crossEntropy(logits, targets)), Math.max(count, 1));
   }
 

@@ -3,7 +3,7 @@ import type { Ops } from './ops.ts';
 import { matmul } from '../kernels/matmul/index.ts';
 import { layerNorm, addLayerNorm } from '../kernels/layernorm/index.ts';
 import { causalSelfAttention } from '../kernels/attention/index.ts';
-import { softmaxCrossEntropy } from '../kernels/crossentropy/index.ts';
+import { softmaxCrossEntropy, crossEntropyMean } from '../kernels/crossentropy/index.ts';
 import { embedding } from '../kernels/embedding/index.ts';
 
 export const kernelOps: Ops = {
@@ -13,5 +13,6 @@ export const kernelOps: Ops = {
   addLayerNorm,
   attention: causalSelfAttention,
   crossEntropy: softmaxCrossEntropy,
+  crossEntropyMean,
   embedding,
 };

@@ -1,7 +1,7 @@
 // The handful of operations a GPT-2 forward pass is made of. Two implementations share this interface:
 // Hearth's own WGSL kernels (kernel_ops.ts) and stock tfjs ops (stock_ops.ts). The model is written once
 // against it, so the two can be compared for correctness (same loss and gradients) and for speed.
-import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 
 export interface MatmulOptions {
   transposeA?: boolean;
@@ -22,6 +22,8 @@ export interface Ops {
   attention(qkv: Tensor3D, nHead: number): Tensor3D;
   /** per-row −log softmax(logits)[target], 0 where target is −100; logits (M, V), targets int32 (M) */
   crossEntropy(logits: Tensor2D, targets: Tensor1D): Tensor1D;
+  /** Σ crossEntropy / count, fused; without it the model sums and divides */
+  crossEntropyMean?(logits: Tensor2D, targets: Tensor1D, count: number): Scalar;
   /** wte[tokens] + wpe[position] → (B, T, C) */
   embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe: Tensor2D): Tensor3D;
 }

@@ -2,11 +2,15 @@
 // the per-row logsumexp (M floats), never a (M, V) probability matrix; the backward writes dlogits in one pass.
 //   forward:  logits (M, V), targets int32 (M) -> loss (M), plus lse (M) saved for backward
 //   backward: dlogits (M, V) = dy_row · (softmax − onehot); rows with target −100 get zeros
-import type { Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
+// crossEntropyMean also takes the mean over the counted rows in a kernel of its own (one small dispatch where a
+// tfjs sum and divide took two, and their gradients as many again); its backward is the same single pass.
+import type { Scalar, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { zerosLike } from '@tensorflow/tfjs-core';
 import forwardSource from '../../../../shaders/crossentropy.wgsl?raw';
+import forwardSubgroupSource from '../../../../shaders/crossentropy_subgroup.wgsl?raw';
+import meanSource from '../../../../shaders/crossentropy_mean.wgsl?raw';
 import backwardSource from '../../../../shaders/crossentropy_backward.wgsl?raw';
-import { allocate, dispatch, grid1d, ceilDiv, isSoftwareAdapter } from '../runtime.ts';
+import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter, hasSubgroups } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 /** Hugging Face's ignore_index: rows with this target add nothing to the loss or the gradient. */
@@ -14,22 +18,26 @@ export const IGNORE_INDEX = -100;
 
 /** How the forward's row reduction is laid out; every variant gives the same result (up to rounding). */
 export interface CrossEntropyVariant {
-  /** threads sharing one row (a power of two) */
+  /** threads sharing one row (a power of two; with subgroups a multiple of 128) */
   rowThreads: number;
   rowsPerWorkgroup: number;
+  /** (max, sum) merged by subgroup operations (one row per workgroup); needs the `subgroups` feature */
+  subgroups?: boolean;
 }
 
 export const CROSS_ENTROPY_VARIANTS = {
-  /** for GPUs: a workgroup per row, (max, sum) pairs merged in workgroup memory */
+  /** for GPUs without subgroups: a workgroup per row, (max, sum) pairs merged by a tree in workgroup memory */
   workgroupPerRow: { rowThreads: 256, rowsPerWorkgroup: 1 },
   /** for CPU emulation (SwiftShader), where barriers dominate: one thread per row, no barriers */
   threadPerRow: { rowThreads: 1, rowsPerWorkgroup: 16 },
+  /** for GPUs with subgroups: a workgroup per row, pairs merged by subgroupMax/subgroupAdd and one barrier */
+  subgroupReduce: { rowThreads: 128, rowsPerWorkgroup: 1, subgroups: true },
 } satisfies Record<string, CrossEntropyVariant>;
 
 export type CrossEntropyVariantName = keyof typeof CROSS_ENTROPY_VARIANTS;
 
 export const defaultCrossEntropyVariant = (): CrossEntropyVariantName =>
-  isSoftwareAdapter() ? 'threadPerRow' : 'workgroupPerRow';
+  isSoftwareAdapter() ? 'threadPerRow' : hasSubgroups() ? 'subgroupReduce' : 'workgroupPerRow';
 
 const WG = 256; // backward, one thread per logit
 
@@ -51,11 +59,13 @@ export function crossEntropyForwardKernel(
   const loss = allocate([rows]);
   const lse = allocate([rows]);
   dispatch({
-    kernel: {
-      name: 'crossentropy',
-      source: forwardSource,
-      consts: { ROW_THREADS: variant.rowThreads, ROWS_PER_WG: variant.rowsPerWorkgroup },
-    },
+    kernel: variant.subgroups
+      ? { name: 'crossentropy_subgroup', source: forwardSubgroupSource, consts: { WG: variant.rowThreads } }
+      : {
+          name: 'crossentropy',
+          source: forwardSource,
+          consts: { ROW_THREADS: variant.rowThreads, ROWS_PER_WG: variant.rowsPerWorkgroup },
+        },
     buffers: [logits, targets, loss, lse],
     uniforms: [{ u32: rows }, { u32: vocab }],
     workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
@@ -63,18 +73,40 @@ export function crossEntropyForwardKernel(
   return [loss, lse];
 }
 
+/** [mean loss (scalar), lse]: the per-row losses summed and multiplied by 1/count in one small kernel. */
+export function crossEntropyMeanKernel(
+  logits: TensorInfo,
+  targets: TensorInfo,
+  count: number,
+  variant: CrossEntropyVariant,
+): [TensorInfo, TensorInfo] {
+  const [rows] = checkShapes(logits, targets);
+  const [loss, lse] = crossEntropyForwardKernel(logits, targets, variant);
+  const mean = allocate([]);
+  dispatch({
+    kernel: { name: 'crossentropy_mean', source: meanSource },
+    buffers: [loss, mean],
+    uniforms: [{ u32: rows }, { f32: 1 / Math.max(count, 1) }],
+    workgroups: [1],
+  });
+  release(loss);
+  return [mean, lse];
+}
+
+/** dlogits for per-row losses (dy of shape (rows)), or with `meanOf` for the mean over meanOf rows (dy a scalar). */
 export function crossEntropyBackwardKernel(
   logits: TensorInfo,
   targets: TensorInfo,
   lse: TensorInfo,
   dy: TensorInfo,
+  meanOf: number | null = null,
 ): TensorInfo {
   const [rows, vocab] = checkShapes(logits, targets);
   const dlogits = allocate([rows, vocab]);
   dispatch({
-    kernel: { name: 'crossentropy_backward', source: backwardSource, consts: { WG } },
+    kernel: { name: 'crossentropy_backward', source: backwardSource, consts: { WG, MEAN: meanOf !== null } },
     buffers: [logits, targets, lse, dy, dlogits],
-    uniforms: [{ u32: rows * vocab }, { u32: vocab }],
+    uniforms: [{ u32: rows * vocab }, { u32: vocab }, { f32: meanOf !== null ? 1 / Math.max(meanOf, 1) : 1 }],
     workgroups: grid1d(ceilDiv(rows * vocab, WG)),
   });
   return dlogits;
@@ -83,7 +115,25 @@ export function crossEntropyBackwardKernel(
 registerOp({
   name: 'HearthCrossEntropyBackward',
   inputs: ['logits', 'targets', 'lse', 'dy'],
-  forward: ({ logits, targets, lse, dy }) => crossEntropyBackwardKernel(logits, targets, lse, dy),
+  forward: ({ logits, targets, lse, dy }, attrs) =>
+    crossEntropyBackwardKernel(logits, targets, lse, dy, (attrs.meanOf as number | undefined) ?? null),
+});
+registerOp({
+  name: 'HearthCrossEntropyMean',
+  inputs: ['logits', 'targets'],
+  forward: ({ logits, targets }, attrs) =>
+    crossEntropyMeanKernel(logits, targets, attrs.count as number, CROSS_ENTROPY_VARIANTS[attrs.variant as CrossEntropyVariantName]),
+  gradient: {
+    inputsToSave: ['logits', 'targets'],
+    outputsToSave: [false, true],
+    grad: (dys, [logits, targets, lse], attrs) => {
+      const dy = (dys as Tensor[])[0];
+      return {
+        logits: () => runOp('HearthCrossEntropyBackward', { logits, targets, lse, dy }, { meanOf: attrs.count as number }),
+        targets: () => zerosLike(targets),
+      };
+    },
+  },
 });
 registerOp({
   name: 'HearthCrossEntropy',
@@ -114,4 +164,17 @@ export function softmaxCrossEntropy(
   const [loss, lse] = runOp<Tensor[]>('HearthCrossEntropy', { logits, targets }, { variant });
   lse.dispose(); // the tape keeps its own copy for the backward pass
   return loss as Tensor1D;
+}
+
+/** The mean of softmaxCrossEntropy's rows over `count` (the targets that are not −100; the caller counts them on
+ * the CPU, where the targets come from), as a scalar. Gradient for logits only. */
+export function crossEntropyMean(
+  logits: Tensor2D,
+  targets: Tensor1D,
+  count: number,
+  variant: CrossEntropyVariantName = defaultCrossEntropyVariant(),
+): Scalar {
+  const [mean, lse] = runOp<Tensor[]>('HearthCrossEntropyMean', { logits, targets }, { count, variant });
+  lse.dispose();
+  return mean as Scalar;
 }
