@@ -63,6 +63,11 @@ export function setPoisonOutputs(on: boolean): void {
   poisonOutputs = on;
 }
 
+/** Whether outputs are being poisoned: lets an allocator of packed data poison with its own NaN pattern. */
+export function poisoningOutputs(): boolean {
+  return poisonOutputs;
+}
+
 /** How many dispatches to batch before submitting (tfjs's own default is 15). */
 const SUBMIT_BATCH = 32;
 

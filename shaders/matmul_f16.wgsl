@@ -1,0 +1,162 @@
+// C = op(A)·op(B) [+ bias] [then gelu_new] with A and B in f16, packed two per u32 (shaders/half_cast.wgsl),
+// accumulated and written in f32: the matmul of Hearth's mixed precision. Layout, transposes, entry points,
+// bindings and dispatch are matmul.wgsl's; so is the tiling (64×64 tile per workgroup, 8×8 per thread, K-slices
+// of 16 in workgroup memory), which this file repeats so that each file is a complete shader.
+//
+// Only the global loads differ: element e of a packed operand is half e & 1 of word e >> 1, unpacked with core
+// WGSL's unpack2x16float (no `shader-f16` needed). Neighbouring threads still read neighbouring elements, so two
+// threads share each word and the bytes fetched from memory are half of matmul.wgsl's. The staged tiles stay
+// f32: a product of two f16 values is exact in f32 (11 + 11 significant bits), so the sums see f32 rounding only,
+// as in PyTorch's f16 matmuls with f32 accumulation. Odd sizes and odd row lengths are fine: a row may start in
+// the high half of a word.
+//
+// Entry points:
+//   main            (a, b, c)             uniform at 3
+//   main_bias       (a, b, bias, c)       uniform at 4
+//   main_bias_gelu  (a, b, bias, c, pre)  uniform at 5; pre = op(A)·op(B) + bias, kept for the backward
+// a and b are packed f16 (ceil(size / 2) u32); bias, c and pre are f32.
+// Dispatch: (ceil(N / 64), ceil(M / 64)) workgroups of 8×8 threads.
+
+struct Params { M: u32, N: u32, K: u32, }
+
+const TRANSPOSE_A: bool = false;
+const TRANSPOSE_B: bool = false;
+
+const THREADS: u32 = 8u;    // threads along each edge of the workgroup
+const BLOCK: u32 = 8u;      // C block edge per thread (blockProduct is written out for 8)
+const TILE: u32 = THREADS * BLOCK;
+const KT: u32 = 16u;        // K-slice staged in workgroup memory
+const TILE_VEC4S: u32 = TILE / 4u;
+// Row stride of the staged tiles in vec4s: TILE_VEC4S would do, one more keeps stores off a single bank.
+const STRIDE: u32 = TILE_VEC4S + 1u;
+// vec4s each thread stages into each tile per K-slice
+const STAGED_PER_THREAD: u32 = KT * TILE_VEC4S / (THREADS * THREADS);
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+
+@group(0) @binding(0) var<storage, read> a: array<u32>;
+@group(0) @binding(1) var<storage, read> b: array<u32>;
+
+@group(0) @binding(2) var<storage, read_write> c_plain: array<f32>;
+@group(0) @binding(3) var<uniform> params_plain: Params;
+
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<uniform> params_bias: Params;
+
+@group(0) @binding(4) var<storage, read_write> pre: array<f32>;
+@group(0) @binding(5) var<uniform> params_bias_gelu: Params;
+
+// tileA[k * STRIDE + i][r] = op(A)[m0 + 4i + r, k0 + k]; tileB[k * STRIDE + j][r] = op(B)[k0 + k, n0 + 4j + r]
+var<workgroup> tileA: array<vec4<f32>, KT * STRIDE>;
+var<workgroup> tileB: array<vec4<f32>, KT * STRIDE>;
+
+fn loadA(p: Params, m: u32, k: u32) -> f32 {
+  if (m >= p.M || k >= p.K) { return 0.0; }
+  let e = select(m * p.K + k, k * p.M + m, TRANSPOSE_A);
+  return unpack2x16float(a[e >> 1u])[e & 1u];
+}
+
+fn loadB(p: Params, k: u32, n: u32) -> f32 {
+  if (k >= p.K || n >= p.N) { return 0.0; }
+  let e = select(k * p.N + n, n * p.K + k, TRANSPOSE_B);
+  return unpack2x16float(b[e >> 1u])[e & 1u];
+}
+
+// Stages op(A)[m0.., k0..] and op(B)[k0.., n0..], whole vec4s at a time. Between neighbouring threads
+// the index that varies fastest is the one contiguous in memory, so each scalar load coalesces.
+fn stageSlice(p: Params, t: u32, m0: u32, n0: u32, k0: u32) {
+  for (var s = 0u; s < STAGED_PER_THREAD; s++) {
+    let e = t + s * THREADS * THREADS;
+    var k: u32; var i: u32;
+    if (TRANSPOSE_A) { k = e / TILE_VEC4S; i = e % TILE_VEC4S; } else { k = e % KT; i = e / KT; }
+    let m = m0 + i * 4u;
+    let kA = k0 + k;
+    tileA[k * STRIDE + i] = vec4(loadA(p, m, kA), loadA(p, m + 1u, kA), loadA(p, m + 2u, kA), loadA(p, m + 3u, kA));
+    if (TRANSPOSE_B) { k = e % KT; i = e / KT; } else { k = e / TILE_VEC4S; i = e % TILE_VEC4S; }
+    let n = n0 + i * 4u;
+    let kB = k0 + k;
+    tileB[k * STRIDE + i] = vec4(loadB(p, kB, n), loadB(p, kB, n + 1u), loadB(p, kB, n + 2u), loadB(p, kB, n + 3u));
+  }
+}
+
+// This thread's 8×8 block of op(A)·op(B): acc[2r + h][j] is row m0 + 8·lid.y + r, column
+// n0 + 8·lid.x + 4h + j.
+fn blockProduct(p: Params, lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 16> {
+  let t = lid.y * THREADS + lid.x;
+  let m0 = wid.y * TILE;
+  let n0 = wid.x * TILE;
+  var acc: array<vec4<f32>, 16>;
+  for (var k0 = 0u; k0 < p.K; k0 += KT) {
+    stageSlice(p, t, m0, n0, k0);
+    workgroupBarrier();
+    for (var k = 0u; k < KT; k++) {
+      let a0 = tileA[k * STRIDE + lid.y * 2u];      // rows 0..3 of the block
+      let a1 = tileA[k * STRIDE + lid.y * 2u + 1u]; // rows 4..7
+      let b0 = tileB[k * STRIDE + lid.x * 2u];      // columns 0..3
+      let b1 = tileB[k * STRIDE + lid.x * 2u + 1u]; // columns 4..7
+      acc[0] += a0.x * b0;  acc[1] += a0.x * b1;
+      acc[2] += a0.y * b0;  acc[3] += a0.y * b1;
+      acc[4] += a0.z * b0;  acc[5] += a0.z * b1;
+      acc[6] += a0.w * b0;  acc[7] += a0.w * b1;
+      acc[8] += a1.x * b0;  acc[9] += a1.x * b1;
+      acc[10] += a1.y * b0; acc[11] += a1.y * b1;
+      acc[12] += a1.z * b0; acc[13] += a1.z * b1;
+      acc[14] += a1.w * b0; acc[15] += a1.w * b1;
+    }
+    workgroupBarrier();
+  }
+  return acc;
+}
+
+// gelu_new(v) = 0.5·v·(1 + tanh(u)) = v·σ(2u): the same function, written so that the far negative tail
+// keeps its relative accuracy (1 + tanh(u) cancels there in f32; exp(−2u) → ∞ just gives −0).
+fn geluNew(v: f32) -> f32 {
+  let u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+  return v / (1.0 + exp(-2.0 * u));
+}
+
+@compute @workgroup_size(THREADS, THREADS)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let p = params_plain;
+  let acc = blockProduct(p, lid, wid);
+  let n = wid.x * TILE + lid.x * BLOCK;
+  for (var r = 0u; r < BLOCK; r++) {
+    let m = wid.y * TILE + lid.y * BLOCK + r;
+    if (m >= p.M) { break; }
+    for (var j = 0u; j < BLOCK; j++) {
+      if (n + j < p.N) { c_plain[m * p.N + n + j] = acc[2u * r + j / 4u][j % 4u]; }
+    }
+  }
+}
+
+@compute @workgroup_size(THREADS, THREADS)
+fn main_bias(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let p = params_bias;
+  let acc = blockProduct(p, lid, wid);
+  let n = wid.x * TILE + lid.x * BLOCK;
+  for (var r = 0u; r < BLOCK; r++) {
+    let m = wid.y * TILE + lid.y * BLOCK + r;
+    if (m >= p.M) { break; }
+    for (var j = 0u; j < BLOCK; j++) {
+      if (n + j < p.N) { c[m * p.N + n + j] = acc[2u * r + j / 4u][j % 4u] + bias[n + j]; }
+    }
+  }
+}
+
+@compute @workgroup_size(THREADS, THREADS)
+fn main_bias_gelu(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let p = params_bias_gelu;
+  let acc = blockProduct(p, lid, wid);
+  let n = wid.x * TILE + lid.x * BLOCK;
+  for (var r = 0u; r < BLOCK; r++) {
+    let m = wid.y * TILE + lid.y * BLOCK + r;
+    if (m >= p.M) { break; }
+    for (var j = 0u; j < BLOCK; j++) {
+      if (n + j < p.N) {
+        let v = acc[2u * r + j / 4u][j % 4u] + bias[n + j];
+        pre[m * p.N + n + j] = v;
+        c[m * p.N + n + j] = geluNew(v);
+      }
+    }
+  }
+}
