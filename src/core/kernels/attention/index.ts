@@ -34,7 +34,7 @@ export function defaultBlocks(headDim: number): AttentionBlocks {
   return { rows: 32, tile };
 }
 
-interface Dims {
+export interface Dims {
   B: number;
   T: number;
   C: number;
@@ -42,7 +42,7 @@ interface Dims {
   hd: number;
 }
 
-function dimsOf(qkv: TensorInfo, nHead: number): Dims {
+export function dimsOf(qkv: TensorInfo, nHead: number): Dims {
   if (qkv.shape.length !== 3) throw new Error(`attention: qkv must be (B, T, 3C), got shape [${qkv.shape}]`);
   const [B, T, C3] = qkv.shape;
   if (!Number.isInteger(nHead) || nHead < 1 || C3 % (3 * nHead) !== 0) {
@@ -54,7 +54,7 @@ function dimsOf(qkv: TensorInfo, nHead: number): Dims {
   return { B, T, C, nHead, hd };
 }
 
-const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks) => ({ HD: hd, ROWS: rows, TILE: tile });
+export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks) => ({ HD: hd, ROWS: rows, TILE: tile });
 
 /** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C). */
 export function attentionForwardKernel(qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks): TensorInfo[] {

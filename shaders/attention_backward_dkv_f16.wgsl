@@ -1,0 +1,148 @@
+// Causal self-attention backward, dK/dV pass, with qkv and dout in f16 (mixed precision): attention_backward_dkv.wgsl
+// with both packed two f16 per u32; lse, delta, dqkv and all arithmetic f32. Layout, work split and dispatch as there.
+//
+// Packed f16 (two per u32, shaders/half_cast.wgsl) is read with core WGSL's unpack2x16float; with HD a multiple
+// of 4 every head row starts on an even element (C = nHead·HD and 3C are multiples of 4), so four head dims are
+// two whole words. Everything after the loads (scores, softmax, sums, workgroup tiles) is f32, as in the f32
+// kernel: a product of two f16 values is exact in f32, so only f32 rounding remains.
+//
+// Causal self-attention backward, pass 3 of 3: dK and dV, parallel over key rows (FlashAttention-2 style).
+// With p_ij and ds_ij recomputed as in attention_backward_dq.wgsl:
+//   dv_j = Σ_i p_ij·dO_i,   dk_j = Σ_i ds_ij·q_i/√hd,   over the queries i ≥ j that see key j.
+// One workgroup owns ROWS consecutive keys of one (b, h), one thread per key; it walks the query tiles from
+// the one holding its first key to the end (tiles wholly above the diagonal are skipped), with the q, dO,
+// lse and delta of a tile in workgroup memory. No atomics; fixed summation order (deterministic).
+// Head dims four at a time, as in the other passes. dk and dv go to columns [C, 2C) and [2C, 3C) of the
+// packed dqkv (B, T, 3C).
+// bindings: qkv (B·T·3C f16, packed), dout (B·T·C f16, packed), lse, delta (B·nh·T), dqkv (B·T·3C); uniform (T, nHead).
+// Dispatch: (ceil(T / ROWS), B·nh).
+
+struct Params { T: u32, nHead: u32, }
+
+@group(0) @binding(0) var<storage, read> qkv: array<u32>;
+@group(0) @binding(1) var<storage, read> dout: array<u32>;
+@group(0) @binding(2) var<storage, read> lse: array<f32>;
+@group(0) @binding(3) var<storage, read> delta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+const HD: u32 = 64u;
+const ROWS: u32 = 32u;
+const TILE: u32 = 16u;
+const HD4: u32 = (HD + 3u) / 4u; // vec4s per head row
+
+var<workgroup> qTile: array<vec4<f32>, TILE * HD4>;
+var<workgroup> dOTile: array<vec4<f32>, TILE * HD4>;
+var<workgroup> lseTile: array<f32, TILE>;
+var<workgroup> deltaTile: array<f32, TILE>;
+
+// Four consecutive head dims from the packed buffer at element base + 4c, zero past HD.
+fn loadQkv4(base: u32, c: u32) -> vec4<f32> {
+  let d = 4u * c;
+  if (HD % 4u == 0u) {
+    let w = (base + d) >> 1u;
+    return vec4<f32>(unpack2x16float(qkv[w]), unpack2x16float(qkv[w + 1u]));
+  }
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let i = base + d + e;
+    if (d + e < HD) { v[e] = unpack2x16float(qkv[i >> 1u])[i & 1u]; }
+  }
+  return v;
+}
+
+fn loadDout4(base: u32, c: u32) -> vec4<f32> {
+  let d = 4u * c;
+  if (HD % 4u == 0u) {
+    let w = (base + d) >> 1u;
+    return vec4<f32>(unpack2x16float(dout[w]), unpack2x16float(dout[w + 1u]));
+  }
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let i = base + d + e;
+    if (d + e < HD) { v[e] = unpack2x16float(dout[i >> 1u])[i & 1u]; }
+  }
+  return v;
+}
+
+@compute @workgroup_size(ROWS)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let T = params.T;
+  let nHead = params.nHead;
+  let C = nHead * HD;
+  let bh = wg.y;
+  let b = bh / nHead;
+  let h = bh % nHead;
+  let firstKey = wg.x * ROWS;
+  let key = firstKey + lid;
+  let safeKey = min(key, T - 1u);
+  let scale = 1.0 / sqrt(f32(HD));
+
+  var k: array<vec4<f32>, HD4>;
+  var v: array<vec4<f32>, HD4>;
+  var dk: array<vec4<f32>, HD4>;
+  var dv: array<vec4<f32>, HD4>;
+  let kBase = (b * T + safeKey) * 3u * C + h * HD;
+  for (var c = 0u; c < HD4; c++) {
+    k[c] = loadQkv4(kBase + C, c);
+    v[c] = loadQkv4(kBase + 2u * C, c);
+  }
+
+  let tileCount = (T - 1u) / TILE + 1u;
+  for (var tile = firstKey / TILE; tile < tileCount; tile++) {
+    let query0 = tile * TILE;
+    workgroupBarrier();
+    for (var i = lid; i < TILE * HD4; i += ROWS) {
+      let query = query0 + i / HD4;
+      var qv = vec4<f32>(0.0);
+      var ov = vec4<f32>(0.0);
+      if (query < T) {
+        qv = loadQkv4((b * T + query) * 3u * C + h * HD, i % HD4) * scale;
+        ov = loadDout4((b * T + query) * C + h * HD, i % HD4);
+      }
+      qTile[i] = qv;
+      dOTile[i] = ov;
+    }
+    for (var i = lid; i < TILE; i += ROWS) {
+      let query = min(query0 + i, T - 1u);
+      lseTile[i] = lse[bh * T + query];
+      deltaTile[i] = delta[bh * T + query];
+    }
+    workgroupBarrier();
+
+    // All of the tile's p and ds first, then one pass over dk and dv: each of their elements is loaded and
+    // stored once per tile.
+    var p: array<f32, TILE>;
+    var ds: array<f32, TILE>;
+    for (var i = 0u; i < TILE; i++) {
+      var s = 0.0;
+      var dp = 0.0;
+      for (var c = 0u; c < HD4; c++) {
+        s += dot(qTile[i * HD4 + c], k[c]);
+        dp += dot(dOTile[i * HD4 + c], v[c]);
+      }
+      let query = query0 + i;
+      let pi = select(0.0, exp(s - lseTile[i]), key <= query && query < T);
+      p[i] = pi;
+      ds[i] = pi * (dp - deltaTile[i]);
+    }
+    for (var c = 0u; c < HD4; c++) {
+      var gv = dv[c];
+      var gk = dk[c];
+      for (var i = 0u; i < TILE; i++) {
+        gv += p[i] * dOTile[i * HD4 + c];
+        gk += ds[i] * qTile[i * HD4 + c];
+      }
+      dv[c] = gv;
+      dk[c] = gk;
+    }
+  }
+
+  if (key < T) {
+    let base = (b * T + key) * 3u * C + h * HD;
+    for (var d = 0u; d < HD; d++) {
+      dqkv[base + C + d] = dk[d / 4u][d % 4u];
+      dqkv[base + 2u * C + d] = dv[d / 4u][d % 4u];
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// Causal self-attention backward, dQ pass, with qkv and dout in f16 (mixed precision): attention_backward_dq.wgsl
+// with both packed two f16 per u32; lse, delta, dqkv and all arithmetic f32. Layout, work split and dispatch as there.
+//
+// Packed f16 (two per u32, shaders/half_cast.wgsl) is read with core WGSL's unpack2x16float; with HD a multiple
+// of 4 every head row starts on an even element (C = nHead·HD and 3C are multiples of 4), so four head dims are
+// two whole words. Everything after the loads (scores, softmax, sums, workgroup tiles) is f32, as in the f32
+// kernel: a product of two f16 values is exact in f32, so only f32 rounding remains.
+//
+// Causal self-attention backward, pass 2 of 3: dQ, parallel over query rows (FlashAttention-2 style).
+// Probabilities are recomputed from q, k and the saved logsumexp, never stored:
+//   p_ij = exp(q_i·k_j/√hd − lse_i)  (j ≤ i),  ds_ij = p_ij·(dO_i·v_j − delta_i),  dq_i = Σ_j ds_ij·k_j/√hd
+// Each thread owns one query row and accumulates its own dq, so there are no atomics and the sums run in
+// a fixed order (deterministic). Layouts as in attention_forward.wgsl (q, k, v strided in the packed qkv
+// (B, T, 3C); head dims four at a time); dq goes to columns [0, C) of the packed dqkv, the dK/dV pass
+// fills [C, 3C).
+// bindings: qkv (B·T·3C f16, packed), dout (B·T·C f16, packed), lse, delta (B·nh·T), dqkv (B·T·3C); uniform (T, nHead).
+// Dispatch: (ceil(T / ROWS), B·nh).
+
+struct Params { T: u32, nHead: u32, }
+
+@group(0) @binding(0) var<storage, read> qkv: array<u32>;
+@group(0) @binding(1) var<storage, read> dout: array<u32>;
+@group(0) @binding(2) var<storage, read> lse: array<f32>;
+@group(0) @binding(3) var<storage, read> delta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+const HD: u32 = 64u;
+const ROWS: u32 = 32u;
+const TILE: u32 = 16u;
+const HD4: u32 = (HD + 3u) / 4u; // vec4s per head row
+
+var<workgroup> kTile: array<vec4<f32>, TILE * HD4>;
+var<workgroup> vTile: array<vec4<f32>, TILE * HD4>;
+
+// Four consecutive head dims from the packed buffer at element base + 4c, zero past HD.
+fn loadQkv4(base: u32, c: u32) -> vec4<f32> {
+  let d = 4u * c;
+  if (HD % 4u == 0u) {
+    let w = (base + d) >> 1u;
+    return vec4<f32>(unpack2x16float(qkv[w]), unpack2x16float(qkv[w + 1u]));
+  }
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let i = base + d + e;
+    if (d + e < HD) { v[e] = unpack2x16float(qkv[i >> 1u])[i & 1u]; }
+  }
+  return v;
+}
+
+fn loadDout4(base: u32, c: u32) -> vec4<f32> {
+  let d = 4u * c;
+  if (HD % 4u == 0u) {
+    let w = (base + d) >> 1u;
+    return vec4<f32>(unpack2x16float(dout[w]), unpack2x16float(dout[w + 1u]));
+  }
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let i = base + d + e;
+    if (d + e < HD) { v[e] = unpack2x16float(dout[i >> 1u])[i & 1u]; }
+  }
+  return v;
+}
+
+@compute @workgroup_size(ROWS)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let T = params.T;
+  let nHead = params.nHead;
+  let C = nHead * HD;
+  let bh = wg.y;
+  let b = bh / nHead;
+  let h = bh % nHead;
+  let firstRow = wg.x * ROWS;
+  let row = firstRow + lid;
+  let safeRow = min(row, T - 1u);
+  let scale = 1.0 / sqrt(f32(HD));
+
+  var q: array<vec4<f32>, HD4>;
+  var dO: array<vec4<f32>, HD4>;
+  var dq: array<vec4<f32>, HD4>;
+  let qBase = (b * T + safeRow) * 3u * C + h * HD;
+  let oBase = (b * T + safeRow) * C + h * HD;
+  for (var c = 0u; c < HD4; c++) {
+    q[c] = loadQkv4(qBase, c) * scale;
+    dO[c] = loadDout4(oBase, c);
+  }
+  let rowLse = lse[bh * T + safeRow];
+  let rowDelta = delta[bh * T + safeRow];
+
+  let lastRow = min(firstRow + ROWS, T) - 1u;
+  let tileCount = lastRow / TILE + 1u;
+  for (var tile = 0u; tile < tileCount; tile++) {
+    let key0 = tile * TILE;
+    workgroupBarrier();
+    for (var i = lid; i < TILE * HD4; i += ROWS) {
+      let key = key0 + i / HD4;
+      var kv = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (key < T) {
+        let base = (b * T + key) * 3u * C + h * HD;
+        kv = loadQkv4(base + C, i % HD4);
+        vv = loadQkv4(base + 2u * C, i % HD4);
+      }
+      kTile[i] = kv;
+      vTile[i] = vv;
+    }
+    workgroupBarrier();
+
+    // All of the tile's ds first, then one pass over dq: each dq element is loaded and stored once per tile.
+    var ds: array<f32, TILE>;
+    for (var j = 0u; j < TILE; j++) {
+      var s = 0.0;
+      var dp = 0.0;
+      for (var c = 0u; c < HD4; c++) {
+        s += dot(q[c], kTile[j * HD4 + c]);
+        dp += dot(dO[c], vTile[j * HD4 + c]);
+      }
+      let p = select(0.0, exp(s - rowLse), key0 + j <= row);
+      ds[j] = p * (dp - rowDelta);
+    }
+    for (var c = 0u; c < HD4; c++) {
+      var g = dq[c];
+      for (var j = 0u; j < TILE; j++) { g += ds[j] * kTile[j * HD4 + c]; }
+      dq[c] = g;
+    }
+  }
+
+  if (row < T) {
+    let base = (b * T + row) * 3u * C + h * HD;
+    for (var d = 0u; d < HD; d++) { dqkv[base + d] = dq[d / 4u][d % 4u] * scale; }
+  }
+}

@@ -1,0 +1,131 @@
+// Causal self-attention forward with q, k, v in f16 (mixed precision): attention_forward.wgsl with qkv packed
+// two f16 per u32; out and lse, and all arithmetic, f32. Layout, work split and dispatch as there.
+//
+// Packed f16 (two per u32, shaders/half_cast.wgsl) is read with core WGSL's unpack2x16float; with HD a multiple
+// of 4 every head row starts on an even element (C = nHead·HD and 3C are multiples of 4), so four head dims are
+// two whole words. Everything after the loads (scores, softmax, sums, workgroup tiles) is f32, as in the f32
+// kernel: a product of two f16 values is exact in f32, so only f32 rounding remains.
+//
+// Causal self-attention forward, flash-style: out = softmax(q·kᵀ/√hd + causal mask)·v per (b, h), and the
+// per-row logsumexp the backward pass recomputes probabilities from.
+//
+// q, k, v are read straight from c_attn's packed output qkv (B, T, 3C): for head h, q is qkv[b, t, h·HD + d],
+// k is at +C and v at +2C. That is the (B, nh, T, hd) attention with strided indexing, so no split or
+// transpose copies are made; out (B, T, C) is written with heads already merged (HF's _merge_heads).
+//
+// One workgroup owns ROWS consecutive query rows of one (b, h), one thread per row. It walks the key tiles
+// from the start to the tile holding its last row (tiles wholly above the diagonal are never loaded),
+// keeping a running max m and sum l (online softmax), so no T×T matrix exists anywhere. K and V tiles
+// sit in workgroup memory; every thread reads the same element at the same time (a broadcast). Head dims
+// are handled four at a time (vec4, zero-padded past HD): fewer instructions and wider loads, on a GPU and
+// on SwiftShader alike.
+//
+// bindings: qkv (B·T·3C f16, packed: ceil(B·T·3C / 2) u32), out (B·T·C), lse (B·nh·T, natural log of Σ exp(q·k/√hd)); uniform (T, nHead).
+// Dispatch: (ceil(T / ROWS), B·nh).
+
+struct Params { T: u32, nHead: u32, }
+
+@group(0) @binding(0) var<storage, read> qkv: array<u32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+const HD: u32 = 64u;
+const ROWS: u32 = 32u;
+const TILE: u32 = 16u;
+const HD4: u32 = (HD + 3u) / 4u; // vec4s per head row
+// Stands in for -inf: exp(NEG_BIG - m) is 0 for any real m, and it stays finite in arithmetic.
+const NEG_BIG: f32 = -1.0e30;
+
+var<workgroup> kTile: array<vec4<f32>, TILE * HD4>;
+var<workgroup> vTile: array<vec4<f32>, TILE * HD4>;
+
+// Four consecutive head dims from the packed buffer at element base + 4c, zero past HD.
+fn load4(base: u32, c: u32) -> vec4<f32> {
+  let d = 4u * c;
+  if (HD % 4u == 0u) {
+    let w = (base + d) >> 1u;
+    return vec4<f32>(unpack2x16float(qkv[w]), unpack2x16float(qkv[w + 1u]));
+  }
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let i = base + d + e;
+    if (d + e < HD) { v[e] = unpack2x16float(qkv[i >> 1u])[i & 1u]; }
+  }
+  return v;
+}
+
+@compute @workgroup_size(ROWS)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let T = params.T;
+  let nHead = params.nHead;
+  let C = nHead * HD;
+  let bh = wg.y;
+  let b = bh / nHead;
+  let h = bh % nHead;
+  let firstRow = wg.x * ROWS;
+  let row = firstRow + lid;
+  // Threads past the end still load tiles and meet the barriers; they only skip the final write.
+  let safeRow = min(row, T - 1u);
+  let scale = 1.0 / sqrt(f32(HD));
+
+  var q: array<vec4<f32>, HD4>;
+  var acc: array<vec4<f32>, HD4>;
+  let qBase = (b * T + safeRow) * 3u * C + h * HD;
+  for (var c = 0u; c < HD4; c++) { q[c] = load4(qBase, c) * scale; }
+
+  var m = NEG_BIG;
+  var l = 0.0;
+  let lastRow = min(firstRow + ROWS, T) - 1u;
+  let tileCount = lastRow / TILE + 1u;
+  for (var tile = 0u; tile < tileCount; tile++) {
+    let key0 = tile * TILE;
+    workgroupBarrier();
+    for (var i = lid; i < TILE * HD4; i += ROWS) {
+      let key = key0 + i / HD4;
+      var kv = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (key < T) {
+        let base = (b * T + key) * 3u * C + h * HD;
+        kv = load4(base + C, i % HD4);
+        vv = load4(base + 2u * C, i % HD4);
+      }
+      kTile[i] = kv;
+      vTile[i] = vv;
+    }
+    workgroupBarrier();
+
+    var p: array<f32, TILE>;
+    var tileMax = NEG_BIG;
+    for (var j = 0u; j < TILE; j++) {
+      var s = 0.0;
+      for (var c = 0u; c < HD4; c++) { s += dot(q[c], kTile[j * HD4 + c]); }
+      s = select(NEG_BIG, s, key0 + j <= row);
+      p[j] = s;
+      tileMax = max(tileMax, s);
+    }
+    let mNew = max(m, tileMax);
+    let alpha = exp(m - mNew);
+    var pSum = 0.0;
+    for (var j = 0u; j < TILE; j++) {
+      // A row whose keys in this tile are all masked keeps p = 0 even while m is still NEG_BIG.
+      let e = select(0.0, exp(p[j] - mNew), key0 + j <= row);
+      p[j] = e;
+      pSum += e;
+    }
+    l = l * alpha + pSum;
+    for (var c = 0u; c < HD4; c++) {
+      var a = acc[c] * alpha;
+      for (var j = 0u; j < TILE; j++) { a += p[j] * vTile[j * HD4 + c]; }
+      acc[c] = a;
+    }
+    m = mNew;
+  }
+
+  if (row < T) {
+    let outBase = (b * T + row) * C + h * HD;
+    let inv = 1.0 / l;
+    for (var d = 0u; d < HD; d++) { out[outBase + d] = acc[d / 4u][d % 4u] * inv; }
+    lse[bh * T + row] = m + log(l);
+  }
+}
