@@ -1,9 +1,9 @@
 // Generation benchmark: tokens per second of decoding with the KV cache against decoding by a full forward over
 // the whole prefix each token, at 64 and 512 tokens of context, same model, same device, same run.
 //
-// Both decoders run Hearth's kernels and the same head kernel over the last position only, so the ratio is
-// the cache's. One sequence, greedy-fed tokens, times measured from the decoders (sampling's CPU work is the
-// same for both and small). Each side is warmed up by its prefill and one step before the clock starts.
+// Both decoders run Hearth's kernels and the same head (the few-rows matmul) over the last position only, so the
+// ratio is the cache's. One sequence, greedy-fed tokens, times measured from the decoders (sampling's CPU work is
+// the same for both and small). Each side is warmed up by its prefill and one step before the clock starts.
 import { initTf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
 import { GPT } from '../src/core/model/gpt.ts';

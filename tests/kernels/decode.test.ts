@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { createKvCache, kvCacheWrite, decodeAttention, decodeLogits, decodeMatmul, DEFAULT_DECODE_WG } from '../../src/core/kernels/decode/index.ts';
-import { kvCacheWriteReference, decodeAttentionReference, decodeLogitsReference, decodeMatmulReference } from '../../src/core/kernels/decode/reference.ts';
+import { createKvCache, kvCacheWrite, decodeAttention, DEFAULT_DECODE_WG } from '../../src/core/kernels/decode/index.ts';
+import { kvCacheWriteReference, decodeAttentionReference } from '../../src/core/kernels/decode/reference.ts';
 
 interface Case {
   B: number;
@@ -82,56 +82,4 @@ describe('KV cache write and decode attention', () => {
     expect(() => kvCacheWrite(qkv, wrong, vCache, 0, 2)).toThrow(/expected \[1, 2, capacity, 3\]/);
     tf.dispose([kCache, vCache, qkv, wrong]);
   });
-});
-
-describe('decode logits (tied head for a few rows)', () => {
-  useGpu();
-
-  // Sequences fewer than, equal to and more than a pass holds (maxB); odd vocabularies and widths.
-  const cases = [
-    { B: 1, V: 1, C: 1, maxB: 8 },
-    { B: 3, V: 65, C: 7, maxB: 8 },
-    { B: 8, V: 130, C: 33, maxB: 8 },
-    { B: 11, V: 1031, C: 16, maxB: 4 },
-    { B: 2, V: 50257, C: 12, maxB: 8 },
-  ];
-  for (const { B, V, C, maxB } of cases) {
-    it(`matches the float64 reference, B=${B} V=${V} C=${C} maxB=${maxB}`, async () => {
-      const r = rng();
-      const hv = r.normals(B * C);
-      const wv = r.normals(V * C, 0.5);
-      const h = tf.tensor2d(hv, [B, C]);
-      const wte = tf.tensor2d(wv, [V, C]);
-      const out = decodeLogits(h, wte, maxB);
-      expect(out.shape).toEqual([B, V]);
-      expectClose(await out.data(), decodeLogitsReference(hv, wv, B, V, C), 1e-4, `seed ${r.seed}`);
-      tf.dispose([h, wte, out]);
-    });
-  }
-});
-
-describe('decode matmul (Conv1D for a few rows, bias, optional GELU)', () => {
-  useGpu();
-
-  const cases = [
-    { M: 1, K: 1, N: 1, maxB: 8 },
-    { M: 1, K: 33, N: 130, maxB: 8 },
-    { M: 3, K: 65, N: 7, maxB: 8 },
-    { M: 11, K: 7, N: 65, maxB: 4 },
-  ];
-  for (const { M, K, N, maxB } of cases) {
-    for (const gelu of [false, true]) {
-      it(`matches the float64 reference, M=${M} K=${K} N=${N} maxB=${maxB}${gelu ? ' gelu' : ''}`, async () => {
-        const r = rng();
-        const xv = r.normals(M * K);
-        const wv = r.normals(K * N, 0.3);
-        const bv = r.normals(N);
-        const [x, w, b] = [tf.tensor2d(xv, [M, K]), tf.tensor2d(wv, [K, N]), tf.tensor1d(bv)];
-        const y = decodeMatmul(x, w, b, gelu, maxB);
-        expect(y.shape).toEqual([M, N]);
-        expectClose(await y.data(), decodeMatmulReference(xv, wv, bv, M, K, N, gelu), 1e-4, `seed ${r.seed}`);
-        tf.dispose([x, w, b, y]);
-      });
-    }
-  }
 });

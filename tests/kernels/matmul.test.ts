@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { matmul, columnSum } from '../../src/core/kernels/matmul/index.ts';
+import { matmul, columnSum, matmulVariantFor, type MatmulVariant } from '../../src/core/kernels/matmul/index.ts';
 import * as ref from '../../src/core/kernels/matmul/reference.ts';
 
 type Activation = 'none' | 'bias' | 'gelu';
@@ -24,16 +24,25 @@ for (const epilogue of ['none', 'bias', 'gelu'] as const) {
   }
 }
 
-describe('matmul: every transpose combination and epilogue, forward and gradients', () => {
-  useGpu();
+// The few-rows variant at one pass (M ≤ 8), just past it and at several passes.
+const ROWS_SHAPES: [number, number, number][] = [
+  [1, 33, 130],
+  [7, 65, 7],
+  [9, 7, 33],
+  [33, 130, 1],
+  [8, 1, 65],
+];
+
+function productCases(variant: MatmulVariant | undefined, shapeList: [number, number, number][], lone: [number, number, number] | null) {
   VARIANTS.forEach(({ transposeA, transposeB, epilogue }, v) => {
     // Two shapes per variant, spread so that each shape meets several epilogues. The 1×1×1 case skips
     // GELU: a lone element is judged relative to itself, and GELU's gradient in f32 (1 + tanh(u), in
     // HearthGeluBackward) keeps only its absolute accuracy in the far negative tail.
-    const lone = epilogue !== 'gelu' && v % 2 === 0;
-    const shapes = [SHAPES[v % 7], lone ? SHAPES[7] : SHAPES[(v + 3) % 7]];
+    const useLone = lone && epilogue !== 'gelu' && v % 2 === 0;
+    const k = shapeList.length;
+    const shapes = [shapeList[v % k], useLone ? lone : shapeList[(v + 3) % k]];
     for (const [M, K, N] of shapes) {
-      const name = `${transposeA ? 'Aᵀ' : 'A'}·${transposeB ? 'Bᵀ' : 'B'} ${epilogue}, M=${M} K=${K} N=${N}`;
+      const name = `${variant ?? matmulVariantFor(M)}: ${transposeA ? 'Aᵀ' : 'A'}·${transposeB ? 'Bᵀ' : 'B'} ${epilogue}, M=${M} K=${K} N=${N}`;
       it(name, async () => {
         const r = rng();
         const withBias = epilogue !== 'none';
@@ -47,7 +56,7 @@ describe('matmul: every transpose combination and epilogue, forward and gradient
         const b = tf.tensor2d(bv, transposeB ? [N, K] : [K, N]);
         const bias = tf.tensor1d(biasv);
         const dc = tf.tensor2d(dcv, [M, N]);
-        const opts = { transposeA, transposeB, ...(withBias ? { bias } : {}), ...(gelu ? { activation: 'gelu' as const } : {}) };
+        const opts = { transposeA, transposeB, variant, ...(withBias ? { bias } : {}), ...(gelu ? { activation: 'gelu' as const } : {}) };
         const refOpts = { transposeA, transposeB, ...(withBias ? { bias: biasv } : {}), gelu };
 
         const c = matmul(a, b, opts);
@@ -69,6 +78,32 @@ describe('matmul: every transpose combination and epilogue, forward and gradient
       });
     }
   });
+}
+
+describe('matmul: every transpose combination and epilogue, forward and gradients', () => {
+  useGpu();
+  // The shape chooses the variant: tiled for these (the gradient products too), rows where M ≤ 8.
+  productCases(undefined, SHAPES.slice(0, 7), SHAPES[7]);
+});
+
+describe('matmul, few-rows variant: every transpose combination and epilogue, forward and gradients', () => {
+  useGpu();
+  // Forced for the forward at every M; each gradient product chooses by its own shape.
+  productCases('rows', ROWS_SHAPES, [1, 1, 1]);
+
+  // A decode step's tied head: h (B, C) · wteᵀ with GPT-2's vocabulary, chosen by shape (B ≤ 8), and more sequences
+  // than one pass holds, forced.
+  for (const [B, C, V, variant] of [[2, 12, 50257, undefined], [11, 16, 1031, 'rows']] as const) {
+    it(`tied head h·wteᵀ, B=${B} C=${C} V=${V}`, async () => {
+      const r = rng();
+      const hv = r.normals(B * C);
+      const wv = r.normals(V * C, 0.5);
+      const [h, wte] = [tf.tensor2d(hv, [B, C]), tf.tensor2d(wv, [V, C])];
+      const logits = matmul(h, wte, { transposeB: true, variant });
+      expectClose(await logits.data(), ref.matmulForward(hv, wv, B, C, V, { transposeB: true }), 1e-4, `seed ${r.seed}`);
+      tf.dispose([h, wte, logits]);
+    });
+  }
 
   it('GELU without a bias, through tf.variableGrads as a model uses it', async () => {
     const r = rng();

@@ -5,7 +5,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GPT } from '../model/gpt.ts';
 import type { Ops } from '../model/ops.ts';
 import { kernelOps } from '../model/kernel_ops.ts';
-import { decodeLogits } from '../kernels/decode/index.ts';
 
 export interface CausalDecoder {
   readonly vocabSize: number;
@@ -82,7 +81,7 @@ export class FullPrefixDecoder implements CausalDecoder {
     const flat = Int32Array.from(this.rows.flat());
     const logits = tf.tidy(() => {
       const h = lastPositions(this.model.hidden(flat, B, T, { ops: this.ops }), B, T); // (B, C)
-      return decodeLogits(h, this.model.p('wte.weight') as unknown as tf.Tensor2D);
+      return this.ops.matmul(h, this.model.p('wte.weight') as unknown as tf.Tensor2D, { transposeB: true }); // tied head
     });
     return readLogits(logits);
   }

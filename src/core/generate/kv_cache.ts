@@ -4,16 +4,15 @@
 // batched pass that fills rows 0..T−1; a step runs one new position per sequence, appends its k and v, and
 // attends over the cache: its cost grows with the context only through that O(context) attention, where a
 // full forward would redo every matmul for every earlier position. Only the last position goes through ln_f
-// and the tied head. A step's matmuls have a handful of rows (one per sequence), where a tiled matmul wastes
-// most of its threads, so rows up to DECODE_MAX_ROWS go through kernels made for that shape (one output
-// column per thread, each weight read once); a prefill's matmuls and every LayerNorm use `ops`.
+// and the tied head. A step's matmuls have a handful of rows (one per sequence); with Hearth's kernels the
+// matmul family then runs its few-rows variant (one output column per thread, each weight read once).
 // The parameters are the model's, by GPT-2 name, so the logits equal a full forward's last row to float32
 // rounding (the tests check it).
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT } from '../model/gpt.ts';
 import type { Ops } from '../model/ops.ts';
 import { kernelOps } from '../model/kernel_ops.ts';
-import { createKvCache, kvCacheWrite, decodeAttention, decodeLogits, decodeMatmul, DECODE_MAX_ROWS } from '../kernels/decode/index.ts';
+import { createKvCache, kvCacheWrite, decodeAttention } from '../kernels/decode/index.ts';
 import { lastPositions, readLogits, type CausalDecoder } from './decoder.ts';
 
 interface LayerCache {
@@ -97,9 +96,7 @@ export class KVCacheDecoder implements CausalDecoder {
     const pos = tf.slice(w2('wpe.weight'), [past, 0], [Tq, C]); // (Tq, C), broadcast over the batch
     let x = tf.reshape(tf.add(tok, pos), [M, C]) as tf.Tensor2D; // (B·Tq, C)
     const linear = (input: tf.Tensor2D, name: string, gelu = false): tf.Tensor2D =>
-      M <= DECODE_MAX_ROWS
-        ? decodeMatmul(input, w2(`${name}.weight`), w1(`${name}.bias`), gelu)
-        : ops.matmul(input, w2(`${name}.weight`), { bias: w1(`${name}.bias`), activation: gelu ? 'gelu' : 'none' });
+      ops.matmul(input, w2(`${name}.weight`), { bias: w1(`${name}.bias`), activation: gelu ? 'gelu' : 'none' });
     for (let l = 0; l < d.n_layer; l++) {
       const n = (s: string) => `h.${l}.${s}`;
       const { k, v } = this.caches[l];
@@ -113,7 +110,7 @@ export class KVCacheDecoder implements CausalDecoder {
       x = tf.add(x, linear(h, n('mlp.c_proj')));
     }
     const last = ops.layerNorm(lastPositions(x, B, Tq), w1('ln_f.weight'), w1('ln_f.bias'), eps); // (B, C)
-    return decodeLogits(last, w2('wte.weight')); // (B, V), head tied to wte
+    return ops.matmul(last, w2('wte.weight'), { transposeB: true }); // (B, V), head tied to wte
   }
 
   private release(): void {

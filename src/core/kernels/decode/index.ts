@@ -1,24 +1,19 @@
-// The kernels generation runs on: appending a step's keys and values to a layer's cache, attention of the new
-// positions' queries against everything cached, the Conv1D matmuls for a step's few rows, and the tied head for
-// the last positions only (shaders/kv_cache_write.wgsl, decode_attention.wgsl, decode_matmul.wgsl,
-// decode_logits.wgsl).
+// The kernels generation runs on: appending a step's keys and values to a layer's cache and attention of the new
+// positions' queries against everything cached (shaders/kv_cache_write.wgsl, decode_attention.wgsl). A step's
+// matmuls, the Conv1D layers and the tied head, are the matmul family's: for a few rows it chooses its 'rows'
+// variant by itself.
 //
 // Caches are (B, nh, capacity, hd) float32 tensors written in place: they belong to one generation, nobody
 // differentiates through them, and copying a whole cache each step would make a step O(capacity) in memory
 // traffic for nothing.
-import { engine, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D, type Tensor4D, type TensorInfo, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import { engine, type Tensor, type Tensor3D, type Tensor4D, type TensorInfo, type NamedAttrMap } from '@tensorflow/tfjs-core';
 import writeSource from '../../../../shaders/kv_cache_write.wgsl?raw';
 import attentionSource from '../../../../shaders/decode_attention.wgsl?raw';
-import logitsSource from '../../../../shaders/decode_logits.wgsl?raw';
-import matmulSource from '../../../../shaders/decode_matmul.wgsl?raw';
 import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 /** Threads per query row: one key each per tile; 64 fills a SIMD group on most GPUs and keeps the tile small. */
 export const DEFAULT_DECODE_WG = 64;
-
-/** Rows one pass of the decode matmul and head keep in registers; more rows take more passes over the weights. */
-export const DECODE_MAX_ROWS = 8;
 
 interface QkvDims {
   B: number;
@@ -92,60 +87,4 @@ registerOp({
 export function decodeAttention(qkv: Tensor3D, kCache: Tensor, vCache: Tensor, past: number, nHead: number, wg = DEFAULT_DECODE_WG): Tensor3D {
   const attrs: NamedAttrMap = { past, nHead, wg };
   return runOp<Tensor3D>('HearthDecodeAttention', { qkv, kCache, vCache }, attrs);
-}
-
-/** logits (B, V) = h (B, C) · wteᵀ for wte (V, C), one vocabulary row per thread (see the shader for why). */
-export function decodeLogitsKernel(h: TensorInfo, wte: TensorInfo, maxB = DECODE_MAX_ROWS): TensorInfo {
-  const [B, C] = h.shape;
-  const [V, Cw] = wte.shape;
-  if (h.shape.length !== 2 || wte.shape.length !== 2 || C !== Cw) {
-    throw new Error(`decode logits: h [${h.shape}] and wte [${wte.shape}] must be (B, C) and (V, C)`);
-  }
-  const out = allocate([B, V]);
-  dispatch({
-    kernel: { name: 'decode_logits', source: logitsSource, consts: { MAXB: maxB } },
-    buffers: [h, wte, out],
-    uniforms: [{ u32: B }, { u32: V }, { u32: C }],
-    workgroups: grid1d(ceilDiv(V, 64)),
-  });
-  return out;
-}
-
-registerOp({
-  name: 'HearthDecodeLogits',
-  inputs: ['h', 'wte'],
-  forward: ({ h, wte }, attrs) => decodeLogitsKernel(h, wte, attrs.maxB as number),
-});
-
-/** The tied head h · wteᵀ for a few rows (B, C) → (B, V); not differentiable. */
-export function decodeLogits(h: Tensor2D, wte: Tensor2D, maxB = DECODE_MAX_ROWS): Tensor2D {
-  return runOp<Tensor2D>('HearthDecodeLogits', { h, wte }, { maxB });
-}
-
-/** y (M, N) = x (M, K) · w (K, N) + bias [then gelu_new], one output column per thread (see the shader). */
-export function decodeMatmulKernel(x: TensorInfo, w: TensorInfo, bias: TensorInfo, gelu: boolean, maxB = DECODE_MAX_ROWS): TensorInfo {
-  const [M, K] = x.shape;
-  const [Kw, N] = w.shape;
-  if (x.shape.length !== 2 || w.shape.length !== 2 || K !== Kw || bias.shape.length !== 1 || bias.shape[0] !== N) {
-    throw new Error(`decode matmul: x [${x.shape}], w [${w.shape}], bias [${bias.shape}] must be (M, K), (K, N), (N)`);
-  }
-  const y = allocate([M, N]);
-  dispatch({
-    kernel: { name: 'decode_matmul', source: matmulSource, consts: { MAXB: maxB, GELU: gelu } },
-    buffers: [x, w, bias, y],
-    uniforms: [{ u32: M }, { u32: K }, { u32: N }],
-    workgroups: grid1d(ceilDiv(N, 64)),
-  });
-  return y;
-}
-
-registerOp({
-  name: 'HearthDecodeMatmul',
-  inputs: ['x', 'w', 'bias'],
-  forward: ({ x, w, bias }, attrs) => decodeMatmulKernel(x, w, bias, attrs.gelu as boolean, attrs.maxB as number),
-});
-
-/** x · w + bias [then gelu_new] for a few rows; not differentiable. */
-export function decodeMatmul(x: Tensor2D, w: Tensor2D, bias: Tensor1D, gelu = false, maxB = DECODE_MAX_ROWS): Tensor2D {
-  return runOp<Tensor2D>('HearthDecodeMatmul', { x, w, bias }, { gelu, maxB });
 }

@@ -64,27 +64,3 @@ export function decodeAttentionReference(
       }
   return out;
 }
-
-/** logits (B, V) = h (B, C) · wteᵀ, wte (V, C). */
-export function decodeLogitsReference(h: ArrayLike<number>, wte: ArrayLike<number>, B: number, V: number, C: number): Float64Array {
-  const out = new Float64Array(B * V);
-  for (let b = 0; b < B; b++)
-    for (let v = 0; v < V; v++) {
-      let s = 0;
-      for (let c = 0; c < C; c++) s += h[b * C + c] * wte[v * C + c];
-      out[b * V + v] = s;
-    }
-  return out;
-}
-
-/** y (M, N) = x (M, K) · w (K, N) + bias, then gelu_new (tanh form) when asked. */
-export function decodeMatmulReference(x: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number>, M: number, K: number, N: number, gelu: boolean): Float64Array {
-  const y = new Float64Array(M * N);
-  for (let m = 0; m < M; m++)
-    for (let n = 0; n < N; n++) {
-      let s = bias[n];
-      for (let k = 0; k < K; k++) s += x[m * K + k] * w[k * N + n];
-      y[m * N + n] = gelu ? 0.5 * s * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (s + 0.044715 * s ** 3))) : s;
-    }
-  return y;
-}

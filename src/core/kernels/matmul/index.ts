@@ -1,5 +1,5 @@
-// Matmul with fused epilogues as tfjs ops with their gradients, on shaders/matmul.wgsl and
-// shaders/matmul_colsum.wgsl.
+// Matmul with fused epilogues as tfjs ops with their gradients, on shaders/matmul.wgsl (tiled),
+// shaders/matmul_rows.wgsl (a few rows: decoding) and shaders/matmul_colsum.wgsl.
 //
 //   forward   C = op(A)·op(B) [+ bias] [then gelu_new]         A (M, K) | (K, M), B (K, N) | (N, K)
 //   backward  dZ = dC, or gelu'(Z)·dC where Z is the pre-activation the forward saved
@@ -13,8 +13,9 @@
 import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../gpu/tf.ts';
 import matmulSource from '../../../../shaders/matmul.wgsl?raw';
+import matmulRowsSource from '../../../../shaders/matmul_rows.wgsl?raw';
 import colsumSource from '../../../../shaders/matmul_colsum.wgsl?raw';
-import { allocate, release, dispatch, ceilDiv } from '../runtime.ts';
+import { allocate, release, dispatch, ceilDiv, grid1d } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import '../gelu/index.ts'; // registers HearthGeluBackward, used by the GELU epilogue's gradient
 
@@ -23,7 +24,23 @@ export interface MatmulOptions {
   transposeB?: boolean;
   bias?: Tensor1D;
   activation?: 'none' | 'gelu';
+  /** for tests and benchmarks; by default the shape chooses (see matmulVariantFor) */
+  variant?: MatmulVariant;
 }
+
+/**
+ * 'tiled': 64×64 output tiles staged through workgroup memory, for everything a training step multiplies.
+ * 'rows': one output column per thread with up to ROWS_PER_PASS rows' sums in registers, for the few rows of a
+ * decode step, where a 64-row tile would be mostly padding and reading the weights once is the whole cost.
+ */
+export type MatmulVariant = 'tiled' | 'rows';
+
+/** Rows the 'rows' variant keeps in registers per pass over op(B) (matmul_rows.wgsl's MAX_ROWS). */
+export const ROWS_PER_PASS = 8;
+const ROWS_WG = 64;
+
+/** The variant for a product with M rows: 'rows' up to one pass of it, 'tiled' beyond. */
+export const matmulVariantFor = (M: number): MatmulVariant => (M <= ROWS_PER_PASS ? 'rows' : 'tiled');
 
 export type Epilogue = 'none' | 'bias' | 'bias_gelu';
 
@@ -67,6 +84,7 @@ export function matmulKernel(
   transposeB: boolean,
   epilogue: Epilogue = 'none',
   bias?: TensorInfo,
+  variant?: MatmulVariant,
 ): TensorInfo[] {
   const { M, K, N } = matmulShape(a.shape, b.shape, transposeA, transposeB);
   if (epilogue !== 'none') {
@@ -78,16 +96,19 @@ export function matmulKernel(
   const c = allocate([M, N]);
   const outputs = epilogue === 'bias_gelu' ? [c, allocate([M, N])] : [c];
   if (M === 0 || N === 0) return outputs;
+  const rows = (variant ?? matmulVariantFor(M)) === 'rows';
   dispatch({
     kernel: {
-      name: 'matmul',
-      source: matmulSource,
+      name: rows ? 'matmul_rows' : 'matmul',
+      source: rows ? matmulRowsSource : matmulSource,
       entryPoint: ENTRY_POINTS[epilogue],
-      consts: { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB },
+      consts: rows
+        ? { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, WG: ROWS_WG, MAX_ROWS: ROWS_PER_PASS }
+        : { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB },
     },
     buffers: epilogue === 'none' ? [a, b, c] : [a, b, bias!, ...outputs],
     uniforms: [{ u32: M }, { u32: N }, { u32: K }],
-    workgroups: [ceilDiv(N, TILE), ceilDiv(M, TILE)],
+    workgroups: rows ? grid1d(ceilDiv(N, ROWS_WG)) : [ceilDiv(N, TILE), ceilDiv(M, TILE)],
   });
   return outputs;
 }
@@ -119,6 +140,9 @@ const flags = (attrs: NamedAttrMap) => ({
   transposeB: attrs.transposeB === true,
 });
 
+const variantOf = (attrs: NamedAttrMap) => (attrs.variant as MatmulVariant | undefined) || undefined;
+
+// The backward products have other shapes than the forward, so each chooses its own variant.
 const product = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Tensor2D =>
   runOp('HearthMatmul', { a, b }, { transposeA, transposeB });
 
@@ -146,7 +170,7 @@ registerOp({
   inputs: ['a', 'b'],
   forward: ({ a, b }, attrs) => {
     const { transposeA, transposeB } = flags(attrs);
-    return matmulKernel(a, b, transposeA, transposeB)[0];
+    return matmulKernel(a, b, transposeA, transposeB, 'none', undefined, variantOf(attrs))[0];
   },
   gradient: {
     inputsToSave: ['a', 'b'],
@@ -159,7 +183,7 @@ registerOp({
   inputs: ['a', 'b', 'bias'],
   forward: ({ a, b, bias }, attrs) => {
     const { transposeA, transposeB } = flags(attrs);
-    return matmulKernel(a, b, transposeA, transposeB, attrs.activation === 'gelu' ? 'bias_gelu' : 'bias', bias);
+    return matmulKernel(a, b, transposeA, transposeB, attrs.activation === 'gelu' ? 'bias_gelu' : 'bias', bias, variantOf(attrs));
   },
   gradient: {
     inputsToSave: ['a', 'b'],
@@ -175,7 +199,7 @@ registerOp({
 
 /** C = op(A)·op(B) [+ bias] [then gelu_new], A (M,K) or (K,M) when transposeA, B (K,N) or (N,K) when transposeB. */
 export function matmul(a: Tensor2D, b: Tensor2D, opts: MatmulOptions = {}): Tensor2D {
-  const attrs = { transposeA: !!opts.transposeA, transposeB: !!opts.transposeB };
+  const attrs = { transposeA: !!opts.transposeA, transposeB: !!opts.transposeB, variant: opts.variant ?? '' };
   const gelu = opts.activation === 'gelu';
   if (!opts.bias && !gelu) return runOp('HearthMatmul', { a, b }, attrs);
   return tf.tidy(() => {
