@@ -11,6 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { adamw, adamwMultiTensor, clipScale, sumOfSquares } from '../kernels/adamw/index.ts';
 import { allocate, copyElements } from '../kernels/runtime.ts';
+import { adamwLossScaled } from '../kernels/adamw/loss_scaled.ts';
+import type { LossScaler } from './loss_scaler.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -110,11 +112,16 @@ export class AdamW {
   /**
    * One update with learning rate `lr`. Returns the global gradient norm (before clipping) as a GPU scalar;
    * reading it is the caller's choice (the trainer reads it asynchronously, for logging).
+   *
+   * With a `lossScaler` (mixed precision) the gradients carry its scale: the scaler decides on the GPU whether they
+   * are finite, and the update unscales them, or is skipped whole. The returned norm is then the unscaled one (inf
+   * or NaN for a skipped step), and the bias correction counts applied updates only (the scaler's), not `step`.
    */
-  apply(grads: Map<string, tf.Tensor>, lr: number): tf.Scalar {
+  apply(grads: Map<string, tf.Tensor>, lr: number, lossScaler?: LossScaler): tf.Scalar {
     const gs = this.gradientsInOrder(grads);
+    if (lossScaler && !this.packed) throw new Error('AdamW: loss scaling (fp16) needs the multi-tensor update');
     this.step++;
-    return this.packed ? this.applyPacked(this.packed, gs, lr) : this.applyPerTensor(this.perTensor!, gs, lr);
+    return this.packed ? this.applyPacked(this.packed, gs, lr, lossScaler) : this.applyPerTensor(this.perTensor!, gs, lr);
   }
 
   private hyper(lr: number, weightDecay: number) {
@@ -122,7 +129,7 @@ export class AdamW {
     return { lr, beta1, beta2, eps, weightDecay, step: this.step };
   }
 
-  private applyPacked(s: PackedState, gs: tf.Tensor[], lr: number): tf.Scalar {
+  private applyPacked(s: PackedState, gs: tf.Tensor[], lr: number, lossScaler?: LossScaler): tf.Scalar {
     const names = [...this.params.keys()];
     names.forEach((name, i) => {
       const p = this.params.get(name)!;
@@ -130,12 +137,22 @@ export class AdamW {
       copyElements(gs[i], 0, s.grad, offset, p.size);
       if (s.packedData.get(name) !== p.dataId) copyElements(p, 0, s.param, offset, p.size);
     });
-    const norm = sumOfSquares([s.grad], undefined, true);
-    adamwMultiTensor(s.param, s.grad, s.m, s.v, norm, {
-      ...this.hyper(lr, this.opts.weightDecay),
-      decayEnd: s.layout.decayEnd,
-      maxNorm: this.opts.maxGradNorm,
-    });
+    let norm = sumOfSquares([s.grad], undefined, true);
+    if (lossScaler) {
+      const unscaledNorm = lossScaler.update(norm);
+      const { beta1, beta2, eps } = this.opts;
+      adamwLossScaled(s.param, s.grad, s.m, s.v, norm, lossScaler.state, {
+        lr, beta1, beta2, eps, weightDecay: this.opts.weightDecay, decayEnd: s.layout.decayEnd, maxNorm: this.opts.maxGradNorm,
+      });
+      norm.dispose();
+      norm = unscaledNorm;
+    } else {
+      adamwMultiTensor(s.param, s.grad, s.m, s.v, norm, {
+        ...this.hyper(lr, this.opts.weightDecay),
+        decayEnd: s.layout.decayEnd,
+        maxNorm: this.opts.maxGradNorm,
+      });
+    }
     for (const name of names) {
       const p = this.params.get(name)!;
       const updated = allocate(p.shape, 'float32');

@@ -1,0 +1,72 @@
+// The packed AdamW step (index.ts's adamwMultiTensor) for loss-scaled gradients: it unscales them by the scale they
+// carry, clips on the unscaled norm, and skips the whole update when the loss scaler found an inf or NaN
+// (shaders/adamw_multi_tensor_loss_scaled.wgsl). Everything it needs from the step (skip, scale, its step count t)
+// is read from the scaler's state on the GPU.
+import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import source from '../../../../shaders/adamw_multi_tensor_loss_scaled.wgsl?raw';
+import { dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { registerOp, runOp } from '../op.ts';
+import type { AdamWHyper } from './index.ts';
+
+const WG = 256;
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** AdamW's hyperparameters less the step, which comes from the scaler's state. */
+export interface LossScaledHyper extends Omit<AdamWHyper, 'step'> {
+  /** elements below this index take weight decay, the rest do not */
+  decayEnd: number;
+  /** clip the unscaled gradient to this global norm; 0 for no clipping */
+  maxNorm: number;
+}
+
+/** ln β as a finite f32 (β = 0 has ln β = −∞: −1e30 gives the same 1 − β^t = 1 with finite arithmetic). */
+const lnBeta = (beta: number) => (beta > 0 ? Math.log(beta) : -1e30);
+
+/** In place over flat param, m, v (n each) from the flat scaled grad, its global norm and the scaler's state. */
+export function adamwLossScaledKernel(
+  param: TensorInfo,
+  grad: TensorInfo,
+  m: TensorInfo,
+  v: TensorInfo,
+  norm: TensorInfo,
+  state: TensorInfo,
+  h: LossScaledHyper,
+): void {
+  const n = size(param.shape);
+  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+    if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
+  }
+  if (!(h.decayEnd >= 0 && h.decayEnd <= n)) throw new Error(`adamw: decayEnd ${h.decayEnd} outside [0, ${n}]`);
+  dispatch({
+    kernel: { name: 'adamw_multi_tensor_loss_scaled', source, consts: { WG } },
+    buffers: [param, grad, m, v, norm, state],
+    uniforms: [
+      { u32: n },
+      { u32: h.decayEnd },
+      { f32: h.beta1 },
+      { f32: h.beta2 },
+      { f32: h.eps },
+      { f32: 1 - h.lr * h.weightDecay },
+      { f32: h.lr },
+      { f32: lnBeta(h.beta1) },
+      { f32: lnBeta(h.beta2) },
+      { f32: h.maxNorm > 0 && Number.isFinite(h.maxNorm) ? h.maxNorm : 0 },
+    ],
+    workgroups: grid1d(ceilDiv(n, WG)),
+  });
+}
+
+registerOp({
+  name: 'HearthAdamWLossScaled',
+  inputs: ['param', 'grad', 'm', 'v', 'norm', 'state'],
+  forward: ({ param, grad, m, v, norm, state }, attrs) => {
+    adamwLossScaledKernel(param, grad, m, v, norm, state, attrs as unknown as LossScaledHyper);
+    return [];
+  },
+});
+
+/** adamwLossScaledKernel as a tfjs operation (so profiles see it); updates param, m and v in place. */
+export function adamwLossScaled(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, norm: Tensor, state: Tensor, h: LossScaledHyper): void {
+  const { lr, beta1, beta2, eps, weightDecay, decayEnd, maxNorm } = h;
+  runOp('HearthAdamWLossScaled', { param, grad, m, v, norm, state }, { lr, beta1, beta2, eps, weightDecay, decayEnd, maxNorm });
+}
