@@ -4,12 +4,14 @@
 // worker in the browser, the main thread in Node); saving is the caller's (IndexedDB store or folders).
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT } from '../model/gpt.ts';
-import { estimateTrainingMemory } from '../model/config.ts';
 import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
 import { lrLambda, warmupStepsFor } from './schedule.ts';
 import type { TrainingArguments } from './args.ts';
+import { checkFits, type AdapterLimits } from './fits.ts';
+
+export { checkFits };
 
 export interface LogEntry {
   step: number;
@@ -54,6 +56,11 @@ export interface TrainerCallbacks {
   /** Saves a checkpoint; training waits for it. A throw stops training with that error. */
   onSave?(snapshot: TrainerSnapshot): Promise<void>;
   onStatus?(status: TrainerStatus): void;
+  /**
+   * After every optimizer step (its logging, evaluation and save done); training waits for it. A worker uses it to
+   * let messages in between steps (pause, stop) and to keep the GPU queue close to the progress it shows.
+   */
+  onStep?(step: number): void | Promise<void>;
 }
 
 export type TrainerStatus = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
@@ -74,7 +81,7 @@ export interface TrainerOptions {
   /** resume from here (weights must already be loaded into the model) */
   resume?: { state: TrainerState; optimizer: TrainerSnapshot['optimizer'] };
   /** adapter limits, to refuse a run whose buffers cannot exist on this device */
-  limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
+  limits?: AdapterLimits;
   now?: () => number;
 }
 
@@ -305,6 +312,7 @@ export class Trainer {
         if (saveEvery && this.callbacks.onSave && (step % saveEvery === 0 || last)) {
           await this.save();
         }
+        await this.callbacks.onStep?.(step);
       }
       this.setStatus(this.stopRequested && this.state.step < this.totalSteps ? 'stopped' : 'finished');
       return this.statusValue;
@@ -340,22 +348,5 @@ export class Trainer {
 
   dispose(): void {
     this.optimizer.dispose();
-  }
-}
-
-/** Refuses a run whose largest buffer exceeds what the adapter can bind, with the numbers. */
-export function checkFits(model: GPT, args: TrainingArguments, limits?: TrainerOptions['limits']): void {
-  if (!limits) return;
-  const d = model.dims;
-  const B = Math.max(args.per_device_train_batch_size, args.per_device_eval_batch_size);
-  const logitsBytes = 4 * B * args.block_size * d.vocab_size;
-  const bind = Math.min(limits.maxStorageBufferBindingSize ?? Infinity, limits.maxBufferSize ?? Infinity);
-  if (logitsBytes > bind) {
-    const mem = estimateTrainingMemory(d, args.per_device_train_batch_size, args.block_size);
-    throw new Error(
-      `this run does not fit the GPU: the logits of one batch (${B} × ${args.block_size} × ${d.vocab_size} floats = ${(logitsBytes / 2 ** 20).toFixed(0)} MiB) ` +
-        `exceed the largest buffer the adapter allows (${(bind / 2 ** 20).toFixed(0)} MiB); the whole step needs about ${(mem.total / 2 ** 30).toFixed(2)} GiB. ` +
-        `Lower per_device_train_batch_size or block_size (use gradient_accumulation_steps to keep the effective batch).`,
-    );
   }
 }

@@ -1,0 +1,26 @@
+// Whether a run's buffers can exist on the adapter at all: a pure check (no tfjs), so the page can show the
+// refusal while the arguments are typed and the trainer makes the same check before it starts.
+import { estimateTrainingMemory, type GPTDims } from '../model/config.ts';
+import type { TrainingArguments } from './args.ts';
+
+export interface AdapterLimits {
+  maxStorageBufferBindingSize?: number;
+  maxBufferSize?: number;
+}
+
+/** Refuses a run whose largest buffer exceeds what the adapter can bind, with the numbers. */
+export function checkFits(model: { dims: GPTDims }, args: TrainingArguments, limits?: AdapterLimits): void {
+  if (!limits) return;
+  const d = model.dims;
+  const B = Math.max(args.per_device_train_batch_size, args.per_device_eval_batch_size);
+  const logitsBytes = 4 * B * args.block_size * d.vocab_size;
+  const bind = Math.min(limits.maxStorageBufferBindingSize ?? Infinity, limits.maxBufferSize ?? Infinity);
+  if (logitsBytes > bind) {
+    const mem = estimateTrainingMemory(d, args.per_device_train_batch_size, args.block_size);
+    throw new Error(
+      `this run does not fit the GPU: the logits of one batch (${B} × ${args.block_size} × ${d.vocab_size} floats = ${(logitsBytes / 2 ** 20).toFixed(0)} MiB) ` +
+        `exceed the largest buffer the adapter allows (${(bind / 2 ** 20).toFixed(0)} MiB); the whole step needs about ${(mem.total / 2 ** 30).toFixed(2)} GiB. ` +
+        `Lower per_device_train_batch_size or block_size (use gradient_accumulation_steps to keep the effective batch).`,
+    );
+  }
+}
