@@ -1,0 +1,247 @@
+// The worker's engine: owns the GPU (tfjs on Hearth's device), the tokenizers, the model in use, the training
+// run and generation, and answers the page's requests (protocol.ts). Requests run concurrently: a pause or a
+// generation is served while a run waits between steps.
+import { describeGpu, NoWebGPUError, type GpuContext } from '../core/gpu/device.ts';
+import { initTf, webgpuBackend } from '../core/gpu/tf.ts';
+import { CheckpointError } from '../core/checkpoint/errors.ts';
+import { CheckpointStore } from '../core/checkpoint/store.ts';
+import { streamGenerate } from '../core/generate/index.ts';
+import { GPT } from '../core/model/gpt.ts';
+import { PRESETS } from '../core/model/config.ts';
+import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
+import { resumePointOf } from '../core/train/checkpointing.ts';
+import { ArgumentError } from '../core/train/args.ts';
+import { TrainingDivergedError, type Trainer } from '../core/train/trainer.ts';
+import type { Tokenizer } from '../core/tokenizer/types.ts';
+import { EngineError, type ErrorPayload, type GpuSummary, type ReplyMessage, type RequestMessage, type Requests, type TrainRequest } from './protocol.ts';
+import { TokenizerRegistry } from './tokens.ts';
+import { loadModel, type LoadedModel } from './models.ts';
+import { RunDataStore } from './runData.ts';
+import { runTraining, type RunSetup } from './training.ts';
+
+type Handler<K extends keyof Requests> = (
+  payload: Requests[K]['payload'],
+  emit: (event: Requests[K]['event']) => void,
+  signal: AbortSignal,
+) => Promise<Requests[K]['result']>;
+
+/** The model generation uses: the one training (or trained), or the last one loaded. */
+interface ActiveModel {
+  model: GPT;
+  tokenizer: Tokenizer;
+  label: string;
+}
+
+export class Engine {
+  private gpuReady: Promise<GpuContext> | null = null;
+  private deviceGone = false;
+  private closing = false;
+  private readonly store = new CheckpointStore();
+  private readonly runData = new RunDataStore();
+  private readonly tokenizers = new TokenizerRegistry();
+  /** the last model loaded from the store or the Hub, kept on the CPU for fine-tuning */
+  private loaded: LoadedModel | null = null;
+  private active: ActiveModel | null = null;
+  private trainer: Trainer | null = null;
+  private training = false;
+  private generating = false;
+  private readonly inFlight = new Map<number, AbortController>();
+
+  constructor(private readonly post: (message: ReplyMessage) => void) {}
+
+  handle(message: RequestMessage): void {
+    const { kind, id } = message;
+    const controller = new AbortController();
+    this.inFlight.set(id, controller);
+    const handler = this.handlers[kind] as Handler<typeof kind>;
+    const emit = (payload: unknown) => this.post({ kind: 'event', id, payload });
+    void (async () => {
+      try {
+        if (!handler) throw new EngineError('failed', `unknown request '${kind}'`);
+        const result = await handler(message.payload as never, emit as never, controller.signal);
+        this.post({ kind: 'result', id, payload: result });
+      } catch (e) {
+        this.post({ kind: 'error', id, payload: this.errorPayload(e, controller.signal) });
+      } finally {
+        this.inFlight.delete(id);
+      }
+    })();
+  }
+
+  private gpu(): Promise<GpuContext> {
+    this.gpuReady ??= initTf().then((ctx) => {
+      void ctx.lost.then((info) => {
+        this.deviceGone = true;
+        if (!this.closing) this.post({ kind: 'deviceLost', id: 0, payload: { message: info.message || String(info.reason) } });
+      });
+      return ctx;
+    });
+    return this.gpuReady;
+  }
+
+  /** Waits for the GPU to finish what tfjs has queued (tfjs records into an encoder of its own: submit it first). */
+  private async gpuIdle(): Promise<void> {
+    const ctx = await this.gpu();
+    const backend = webgpuBackend();
+    // submitQueue finishes the current encoder, so there must be one (tfjs's own reads do the same three calls).
+    backend.ensureCommandEncoderReady();
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+    await ctx.device.queue.onSubmittedWorkDone();
+  }
+
+  private errorPayload(e: unknown, signal: AbortSignal): ErrorPayload {
+    const message = e instanceof Error ? e.message : String(e);
+    if (this.deviceGone) return { code: 'device-lost', message: `the GPU device was lost (${message})` };
+    if (e instanceof EngineError) return { code: e.code, message };
+    if (signal.aborted || (e instanceof CheckpointError && e.code === 'cancelled')) return { code: 'cancelled', message };
+    if (e instanceof NoWebGPUError) return { code: 'no-webgpu', message };
+    if (e instanceof TrainingDivergedError) return { code: 'diverged', message };
+    if (e instanceof ArgumentError) return { code: 'invalid-argument', message };
+    if (e instanceof CheckpointError) return { code: 'checkpoint', message };
+    return { code: 'failed', message };
+  }
+
+  private setActive(next: ActiveModel | null): void {
+    if (this.active && this.active.model !== next?.model) this.active.model.dispose();
+    this.active = next;
+  }
+
+  private readonly handlers: { [K in keyof Requests]: Handler<K> } = {
+    init: async () => {
+      const ctx = await this.gpu();
+      const { info, features } = ctx;
+      const summary: GpuSummary = {
+        name: info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || info.device || 'unnamed adapter',
+        summary: describeGpu(ctx),
+        software: info.software,
+        features: Object.entries({ 'shader-f16': features.shaderF16, subgroups: features.subgroups, 'timestamp-query': features.timestampQuery })
+          .filter(([, on]) => on)
+          .map(([name]) => name),
+        limits: ctx.limits,
+      };
+      return summary;
+    },
+
+    useTokenizer: async ({ spec }) => this.tokenizers.use(spec),
+
+    countTokens: async ({ file, tokenizer }, emit) => this.tokenizers.count(file, tokenizer, emit),
+
+    loadModel: async ({ source }, emit, signal) => {
+      if (this.training) throw new EngineError('busy', 'a training run is in progress: stop it before changing the model');
+      const loaded = await loadModel(source, this.store, this.tokenizers, emit, signal);
+      await this.gpu();
+      // On the GPU at once, so that generation can start from it.
+      this.setActive({ model: modelFromCheckpoint(loaded.checkpoint), tokenizer: loaded.tokenizer, label: loaded.info.label });
+      this.trainer = null;
+      this.loaded = loaded;
+      return loaded.info;
+    },
+
+    train: async (req, emit) => {
+      if (this.training) throw new EngineError('busy', 'a training run is already in progress');
+      this.training = true;
+      try {
+        const ctx = await this.gpu();
+        const setup = await this.runSetup(req);
+        const build = setup.makeModel;
+        return await runTraining(
+          req,
+          {
+            ...setup,
+            // The previous model leaves the GPU just before the new one arrives (after every check has passed).
+            makeModel: (args) => {
+              this.trainer = null;
+              this.setActive(null);
+              return build(args);
+            },
+          },
+          { store: this.store, runData: this.runData, tokenizers: this.tokenizers, limits: ctx.limits, gpuIdle: () => this.gpuIdle(), emit },
+          (trainer, model) => {
+            this.trainer = trainer;
+            this.setActive({ model, tokenizer: setup.tokenizer, label: setup.modelLabel });
+          },
+        );
+      } finally {
+        this.training = false;
+      }
+    },
+
+    control: async ({ action }) => {
+      const t = this.trainer;
+      if (!t || !this.training) throw new EngineError('no-model', 'no training run is in progress');
+      if (action === 'pause') t.pause();
+      else if (action === 'resume') {
+        if (this.generating) throw new EngineError('busy', 'generation is running: stop it, or wait for it, before resuming');
+        t.resume();
+      } else t.stop();
+      return null;
+    },
+
+    evaluate: async () => {
+      if (!this.trainer) throw new EngineError('no-model', 'train a model first');
+      if (this.trainer.status === 'running') throw new EngineError('busy', 'pause training to evaluate');
+      return this.trainer.evaluate();
+    },
+
+    generate: async ({ prompt, options }, emit, signal) => {
+      const active = this.active;
+      if (!active) throw new EngineError('no-model', 'train a model, or load a saved or Hub model, to generate from');
+      const status = this.trainer?.status;
+      if (this.training && (status === 'running' || status === 'stopping')) throw new EngineError('busy', 'pause training to generate');
+      if (this.generating) throw new EngineError('busy', 'a generation is already running');
+      this.generating = true;
+      try {
+        const stream = streamGenerate(active.model, active.tokenizer, prompt, options, signal);
+        for (;;) {
+          const r = await stream.next();
+          if (r.done) return { metadata: r.value.metadata, finishReasons: r.value.sequences.map((s) => s.finishReason) };
+          emit(r.value);
+        }
+      } finally {
+        this.generating = false;
+      }
+    },
+
+    cancel: async ({ target }) => {
+      this.inFlight.get(target)?.abort();
+      return null;
+    },
+
+    loseDevice: async () => {
+      (await this.gpu()).device.destroy();
+      return null;
+    },
+  };
+
+  /** Where the run's model, tokenizer and (when resuming) training state come from. */
+  private async runSetup(req: TrainRequest): Promise<RunSetup> {
+    const m = req.model;
+    if (m.kind === 'preset') {
+      const tokenizer = this.tokenizers.get(m.tokenizer);
+      const config = presetConfig(m.presetId, tokenizer);
+      const preset = PRESETS.find((p) => p.id === m.presetId)!;
+      return { runName: req.runName, modelLabel: `new ${preset.label}`, config, tokenizer, resume: null, makeModel: (args) => GPT.init(config, args.seed) };
+    }
+    if (m.kind === 'loaded') {
+      const loaded = this.loaded;
+      if (!loaded || loaded.info.key !== m.key) throw new EngineError('no-model', 'the chosen model is no longer loaded: choose it again');
+      const ckpt = loaded.checkpoint;
+      return { runName: req.runName, modelLabel: loaded.info.label, config: ckpt.config, tokenizer: loaded.tokenizer, resume: null, makeModel: () => modelFromCheckpoint(ckpt) };
+    }
+    const summary = await this.store.summary(m.checkpointId);
+    const ckpt = await this.store.load(m.checkpointId);
+    const resume = resumePointOf(ckpt);
+    if (!resume) throw new EngineError('checkpoint', `${summary.name} holds no training state to resume from; fine-tune it instead`);
+    const loaded = this.loaded?.info.key === `checkpoint:${m.checkpointId}` ? this.loaded : null;
+    const tokenizer = loaded?.tokenizer ?? tokenizerOf(ckpt.tokenizer);
+    return {
+      runName: summary.run ?? req.runName,
+      modelLabel: summary.name,
+      config: ckpt.config,
+      tokenizer,
+      resume,
+      makeModel: () => modelFromCheckpoint(ckpt),
+    };
+  }
+}

@@ -1,0 +1,80 @@
+// Models read from the checkpoint store or the Hugging Face Hub, kept on the CPU until a run or generation
+// puts them on the GPU, and described for the page.
+import { browserHubCache, loadFromHub } from '../core/checkpoint/hub.ts';
+import type { HubProgress } from '../core/checkpoint/hub.ts';
+import type { HearthCheckpoint } from '../core/checkpoint/hfFolder.ts';
+import type { CheckpointStore } from '../core/checkpoint/store.ts';
+import type { GPT2Config } from '../core/checkpoint/config.ts';
+import { parameterCount, type GPTDims } from '../core/model/config.ts';
+import { tokenizerOf } from '../core/model/load.ts';
+import { resumePointOf } from '../core/train/checkpointing.ts';
+import type { Tokenizer } from '../core/tokenizer/types.ts';
+import type { ModelInfo, ModelSource } from './protocol.ts';
+import type { TokenizerRegistry } from './tokens.ts';
+
+export interface LoadedModel {
+  info: ModelInfo;
+  checkpoint: HearthCheckpoint;
+  tokenizer: Tokenizer;
+}
+
+export function dimsOf(c: GPT2Config): GPTDims {
+  return {
+    vocab_size: c.vocab_size,
+    n_positions: c.n_positions,
+    n_embd: c.n_embd,
+    n_layer: c.n_layer,
+    n_head: c.n_head,
+    layer_norm_epsilon: c.layer_norm_epsilon,
+    n_inner: c.n_inner,
+  };
+}
+
+export function sourceKey(source: ModelSource): string {
+  return source.kind === 'checkpoint' ? `checkpoint:${source.id}` : `hub:${source.endpoint ?? ''}:${source.repo}`;
+}
+
+export async function loadModel(
+  source: ModelSource,
+  store: CheckpointStore,
+  tokenizers: TokenizerRegistry,
+  onProgress: (p: HubProgress) => void,
+  signal: AbortSignal,
+): Promise<LoadedModel> {
+  let checkpoint: HearthCheckpoint;
+  let label: string;
+  let run: string | null = null;
+  if (source.kind === 'checkpoint') {
+    const summary = await store.summary(source.id);
+    checkpoint = await store.load(source.id);
+    label = summary.name;
+    run = summary.run;
+  } else {
+    checkpoint = await loadFromHub(source.repo, { baseUrl: source.endpoint, cache: await browserHubCache(), signal, onProgress });
+    label = `${source.repo} (Hugging Face Hub)`;
+  }
+  const tokenizer = tokenizerOf(checkpoint.tokenizer);
+  if (tokenizer.vocabSize > checkpoint.config.vocab_size) {
+    throw new Error(`the tokenizer has ${tokenizer.vocabSize} ids but the model only ${checkpoint.config.vocab_size} embeddings`);
+  }
+  const tokenizerInfo = await tokenizers.register(tokenizer, `the model's own tokenizer (${tokenizer.kind === 'char' ? 'characters' : 'byte-level BPE'})`);
+  // A checkpoint whose training state cannot resume is still a model to fine-tune.
+  let resume = null;
+  try {
+    resume = resumePointOf(checkpoint);
+  } catch {
+    resume = null;
+  }
+  const info: ModelInfo = {
+    key: sourceKey(source),
+    label,
+    dims: dimsOf(checkpoint.config),
+    parameters: parameterCount(dimsOf(checkpoint.config)),
+    tokenizer: tokenizerInfo,
+    resumable: resume !== null,
+    step: checkpoint.training?.step ?? null,
+    run,
+    trainingArgs: resume?.args ?? null,
+  };
+  return { info, checkpoint, tokenizer };
+}

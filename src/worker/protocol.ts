@@ -1,0 +1,158 @@
+// Messages between the page and the engine worker. Every message is `{ kind, id, payload }`: the page sends a
+// request of one of the kinds in `Requests`; the worker answers it with any number of `event`s, then one
+// `result` or one `error` under the same id. A lost GPU is announced once, unasked, as `deviceLost`.
+import type { GPTDims, MemoryEstimate } from '../core/model/config.ts';
+import type { CheckpointSummary } from '../core/checkpoint/store.ts';
+import type { HubProgress } from '../core/checkpoint/hub.ts';
+import type { TrainingArguments } from '../core/train/args.ts';
+import type { EvalResult, LogEntry, TrainerStatus } from '../core/train/trainer.ts';
+import type { GenerationOptions } from '../core/generate/options.ts';
+import type { GenerationMetadata, TokenEvent } from '../core/generate/generate.ts';
+import type { FinishReason } from '../core/generate/stopping.ts';
+import type { TokenizerKind } from '../core/tokenizer/types.ts';
+
+export interface GpuSummary {
+  /** the adapter as people know it */
+  name: string;
+  /** describeGpu's one line */
+  summary: string;
+  software: boolean;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+export interface TokenizerInfo {
+  /** how later requests name this tokenizer */
+  key: string;
+  kind: TokenizerKind;
+  vocabSize: number;
+  eosTokenId: number;
+  /** "GPT-2's tokenizer", "characters (83)", ... */
+  label: string;
+}
+
+/** A tokenizer for new models: GPT-2's shipped one, or one trained on the page (as its tokenizer.json). */
+export type TokenizerSpec = { kind: 'gpt2' } | { kind: 'json'; json: string; label: string };
+
+/** A model read from somewhere other than a preset: the checkpoint store or the Hugging Face Hub. */
+export type ModelSource = { kind: 'checkpoint'; id: string } | { kind: 'hub'; repo: string; endpoint?: string };
+
+export interface ModelInfo {
+  /** names this loaded model in a train request */
+  key: string;
+  label: string;
+  dims: GPTDims;
+  parameters: number;
+  tokenizer: TokenizerInfo;
+  /** the checkpoint holds optimizer state and a data position: training can continue exactly */
+  resumable: boolean;
+  step: number | null;
+  /** the training run the checkpoint came from */
+  run: string | null;
+  /** the arguments it was trained with, when it can resume */
+  trainingArgs: TrainingArguments | null;
+}
+
+export type TrainModel =
+  | { kind: 'preset'; presetId: string; tokenizer: string }
+  /** fine-tune a loaded checkpoint or Hub model: its weights, a fresh optimizer */
+  | { kind: 'loaded'; key: string }
+  /** continue a stored checkpoint exactly (weights, AdamW moments, step, data position) */
+  | { kind: 'resume'; checkpointId: string };
+
+export interface TrainRequest {
+  /** checkpoints of this run share it, and save_total_limit rotates within it; a resumed run keeps its own */
+  runName: string;
+  model: TrainModel;
+  args: TrainingArguments;
+  /** Dropped files. A resumed run without files trains on the tokens its run stored when it began. */
+  data: { files: File[]; evalFiles: File[]; evalFraction: number };
+}
+
+export interface RunStart {
+  runName: string;
+  modelLabel: string;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  /** > 0 when the run continues a checkpoint */
+  startStep: number;
+  trainBlocks: number;
+  evalBlocks: number;
+  memory: MemoryEstimate;
+  /** what the run logged before this start (a resumed run's curve so far) */
+  history: (LogEntry | EvalResult)[];
+  /** files skipped or warned about while the dataset loaded */
+  messages: { file: string; level: 'error' | 'warning'; message: string }[];
+}
+
+export type TrainEvent =
+  | { kind: 'loading'; what: string; done: number; total: number }
+  | { kind: 'started'; run: RunStart }
+  | { kind: 'step'; step: number }
+  | { kind: 'log'; entry: LogEntry }
+  | { kind: 'eval'; result: EvalResult }
+  | { kind: 'status'; status: TrainerStatus }
+  | { kind: 'saved'; checkpoint: CheckpointSummary };
+
+export type CountEvent = { kind: 'bytes'; done: number } | { kind: 'warning'; message: string };
+
+export interface GenerateResult {
+  metadata: GenerationMetadata;
+  finishReasons: FinishReason[];
+}
+
+/** Every request kind: what it carries, what it answers, and the events it may send before answering. */
+export interface Requests {
+  init: { payload: Record<string, never>; result: GpuSummary; event: never };
+  useTokenizer: { payload: { spec: TokenizerSpec }; result: TokenizerInfo; event: never };
+  countTokens: { payload: { file: File; tokenizer: string }; result: { tokens: number; cached: boolean }; event: CountEvent };
+  loadModel: { payload: { source: ModelSource }; result: ModelInfo; event: HubProgress };
+  train: { payload: TrainRequest; result: { status: TrainerStatus; step: number }; event: TrainEvent };
+  control: { payload: { action: 'pause' | 'resume' | 'stop' }; result: null; event: never };
+  evaluate: { payload: Record<string, never>; result: EvalResult; event: never };
+  generate: { payload: { prompt: string; options: GenerationOptions }; result: GenerateResult; event: TokenEvent };
+  /** ends the request `target` (a download, a generation, a count) as soon as it can */
+  cancel: { payload: { target: number }; result: null; event: never };
+  /** destroys the device, as a driver reset would: how the tests check that a lost GPU is handled */
+  loseDevice: { payload: Record<string, never>; result: null; event: never };
+}
+
+export type RequestKind = keyof Requests;
+
+export type RequestMessage = { [K in RequestKind]: { kind: K; id: number; payload: Requests[K]['payload'] } }[RequestKind];
+
+export type ErrorCode =
+  | 'no-webgpu'
+  | 'device-lost'
+  | 'cancelled'
+  | 'refused' // a file that is not usable text
+  | 'no-data'
+  | 'invalid-argument'
+  | 'does-not-fit'
+  | 'diverged' // NaN or infinite loss
+  | 'busy'
+  | 'no-model'
+  | 'checkpoint'
+  | 'failed';
+
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+}
+
+export type ReplyMessage =
+  | { kind: 'event'; id: number; payload: unknown }
+  | { kind: 'result'; id: number; payload: unknown }
+  | { kind: 'error'; id: number; payload: ErrorPayload }
+  | { kind: 'deviceLost'; id: 0; payload: { message: string } };
+
+/** An error with a code the page can branch on; it crosses the worker boundary as an `error` message. */
+export class EngineError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}

@@ -1,0 +1,75 @@
+// Tokenizers the worker knows by key (GPT-2's, ones trained on the page, each loaded model's own), and token
+// counting of dropped files. Tokens go to the IndexedDB token cache, keyed by content and tokenizer, where
+// loading the dataset for training finds them again: a file is tokenized once.
+import { cacheKey, DataFileError, indexedDbTokenCache, sourceFromBlob, tokenizeSource, type TokenCache } from '../core/data/index.ts';
+import { loadGpt2Tokenizer, tokenizerFromJson, type Tokenizer } from '../core/tokenizer/index.ts';
+import { EngineError, type CountEvent, type TokenizerInfo, type TokenizerSpec } from './protocol.ts';
+
+const GPT2_KEY = 'gpt2';
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class TokenizerRegistry {
+  private readonly byKey = new Map<string, { tokenizer: Tokenizer; label: string }>();
+  readonly cache: TokenCache = indexedDbTokenCache();
+
+  async use(spec: TokenizerSpec): Promise<TokenizerInfo> {
+    if (spec.kind === 'gpt2') {
+      if (!this.byKey.has(GPT2_KEY)) this.byKey.set(GPT2_KEY, { tokenizer: await loadGpt2Tokenizer(), label: "GPT-2's tokenizer" });
+      return this.info(GPT2_KEY);
+    }
+    return this.register(tokenizerFromJson(spec.json), spec.label);
+  }
+
+  /** Keys by content, so the same vocabulary registered twice is one entry. */
+  async register(tokenizer: Tokenizer, label: string): Promise<TokenizerInfo> {
+    const key = `json:${(await sha256Hex(tokenizer.toTokenizerJson())).slice(0, 24)}`;
+    if (!this.byKey.has(key)) this.byKey.set(key, { tokenizer, label });
+    return this.info(key);
+  }
+
+  get(key: string): Tokenizer {
+    const entry = this.byKey.get(key);
+    if (!entry) throw new EngineError('failed', `no tokenizer '${key}' in the worker (choose the tokenizer again)`);
+    return entry.tokenizer;
+  }
+
+  info(key: string): TokenizerInfo {
+    const entry = this.byKey.get(key);
+    if (!entry) throw new EngineError('failed', `no tokenizer '${key}' in the worker`);
+    const t = entry.tokenizer;
+    return { key, kind: t.kind, vocabSize: t.vocabSize, eosTokenId: t.eosTokenId, label: entry.label };
+  }
+
+  /** Tokens in one file, from the cache when it was seen with this tokenizer before. */
+  async count(file: File, key: string, emit: (e: CountEvent) => void): Promise<{ tokens: number; cached: boolean }> {
+    const tokenizer = this.get(key);
+    const source = sourceFromBlob(file);
+    try {
+      const id = await cacheKey(source, tokenizer);
+      const hit = await this.cache.get(id);
+      if (hit) return { tokens: hit.length, cached: true };
+      let last = 0;
+      const tokens = await tokenizeSource(source, tokenizer, {
+        onBytes: (done) => {
+          // A chunk is 64 KiB: a few updates a second are enough for a progress bar.
+          const now = performance.now();
+          if (now - last > 100) {
+            last = now;
+            emit({ kind: 'bytes', done });
+          }
+        },
+        onMessage: (m) => emit({ kind: 'warning', message: m.message }),
+      });
+      // A full cache only costs a second tokenization at training time.
+      if (tokens.length > 0) await this.cache.set(id, tokens).catch(() => undefined);
+      return { tokens: tokens.length, cached: false };
+    } catch (e) {
+      if (e instanceof DataFileError) throw new EngineError('refused', e.detail);
+      throw e;
+    }
+  }
+}

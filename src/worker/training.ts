@@ -1,0 +1,146 @@
+// One training run in the worker: the dataset (dropped files, or the run's stored tokens when it resumes), the
+// trainer, and checkpoints straight into the IndexedDB store every save_steps, rotated within the run by
+// save_total_limit. Progress goes to the page as events.
+import { estimateTrainingMemory } from '../core/model/config.ts';
+import { loadTextDataset, sourceFromBlob, DatasetError } from '../core/data/index.ts';
+import type { CheckpointStore } from '../core/checkpoint/store.ts';
+import type { GPT2Config } from '../core/checkpoint/config.ts';
+import type { GPT } from '../core/model/gpt.ts';
+import type { Tokenizer } from '../core/tokenizer/types.ts';
+import { argumentProblems, type TrainingArguments } from '../core/train/args.ts';
+import { checkFits, Trainer, type TrainerStatus } from '../core/train/trainer.ts';
+import { snapshotToCheckpoint, type ResumePoint } from '../core/train/checkpointing.ts';
+import { EngineError, type TrainEvent, type TrainRequest } from './protocol.ts';
+import type { RunDataStore, RunDataset } from './runData.ts';
+import type { TokenizerRegistry } from './tokens.ts';
+import { dimsOf } from './models.ts';
+
+export interface RunSetup {
+  runName: string;
+  modelLabel: string;
+  config: GPT2Config;
+  tokenizer: Tokenizer;
+  resume: ResumePoint | null;
+  /** builds the model on the GPU, once every check has passed */
+  makeModel: (args: TrainingArguments) => GPT;
+}
+
+export interface RunContext {
+  store: CheckpointStore;
+  runData: RunDataStore;
+  tokenizers: TokenizerRegistry;
+  limits: Record<string, number>;
+  /** waits until the GPU has done the work queued so far */
+  gpuIdle: () => Promise<void>;
+  emit: (e: TrainEvent) => void;
+}
+
+/** Every check before anything is put on the GPU: arguments, the adapter's limits. */
+export function checkArguments(args: TrainingArguments, config: GPT2Config, limits: Record<string, number>): void {
+  const problems = argumentProblems(args, config.n_positions);
+  for (const [name, message] of problems) throw new EngineError('invalid-argument', `${name}: ${message}`);
+  try {
+    checkFits({ dims: dimsOf(config) }, args, limits);
+  } catch (e) {
+    throw new EngineError('does-not-fit', (e as Error).message);
+  }
+}
+
+async function loadData(req: TrainRequest, setup: RunSetup, args: TrainingArguments, ctx: RunContext): Promise<RunDataset & { stored: boolean; messages: { file: string; level: 'error' | 'warning'; message: string }[] }> {
+  const { files, evalFiles, evalFraction } = req.data;
+  // A resumed run continues on the blocks it began with, so it goes on exactly as if it had never stopped.
+  const stored = setup.resume ? await ctx.runData.get(setup.runName, args.block_size) : null;
+  if (stored) return { ...stored, stored: true, messages: [] };
+  if (files.length === 0) {
+    throw new EngineError('no-data', setup.resume ? 'this run kept no training data in the browser: drop the training files again to resume it' : 'drop one or more text files to train on');
+  }
+  try {
+    const loaded = await loadTextDataset(files.map((f) => sourceFromBlob(f)), {
+      tokenizer: setup.tokenizer,
+      blockSize: args.block_size,
+      evalSources: evalFiles.length ? evalFiles.map((f) => sourceFromBlob(f)) : undefined,
+      evalFraction: evalFiles.length ? undefined : evalFraction,
+      cache: ctx.tokenizers.cache,
+      onProgress: (p) => ctx.emit({ kind: 'loading', what: p.file, done: p.allBytesDone, total: p.allBytesTotal }),
+    });
+    return { train: loaded.train, eval: loaded.eval, stored: false, messages: loaded.messages };
+  } catch (e) {
+    if (e instanceof DatasetError) throw new EngineError('no-data', e.message);
+    throw e;
+  }
+}
+
+/** A training run from its setup to its end; the trainer is handed out as soon as it exists (for pause and stop). */
+export async function runTraining(
+  req: TrainRequest,
+  setup: RunSetup,
+  ctx: RunContext,
+  onTrainer: (trainer: Trainer, model: GPT) => void,
+): Promise<{ status: TrainerStatus; step: number }> {
+  const args = req.args;
+  checkArguments(args, setup.config, ctx.limits);
+  const data = await loadData(req, setup, args, ctx);
+  if (!data.stored) await ctx.runData.put(setup.runName, data);
+  const runs = new Set((await ctx.store.list()).map((c) => c.run).filter((r): r is string => r !== null));
+  await ctx.runData.sweep(runs.add(setup.runName)).catch(() => undefined);
+
+  const model = setup.makeModel(args);
+  let lastSaved = setup.resume?.state.step ?? -1;
+  let lastStepEvent = 0;
+  const trainer = new Trainer({
+    model,
+    args,
+    train: data.train,
+    eval: data.eval,
+    resume: setup.resume ? { state: setup.resume.state, optimizer: setup.resume.optimizer } : undefined,
+    limits: ctx.limits,
+    callbacks: {
+      onLog: (entry) => ctx.emit({ kind: 'log', entry }),
+      onEval: (result) => ctx.emit({ kind: 'eval', result }),
+      onStatus: (status) => ctx.emit({ kind: 'status', status }),
+      onSave: async (snap) => {
+        const checkpoint = await ctx.store.save(snapshotToCheckpoint(snap, setup.config, setup.tokenizer), {
+          name: `${setup.runName} step ${snap.state.step}`,
+          run: setup.runName,
+          saveTotalLimit: args.save_total_limit,
+          keepBest: args.load_best_model_at_end,
+        });
+        lastSaved = snap.state.step;
+        ctx.emit({ kind: 'saved', checkpoint });
+      },
+      onStep: async (step) => {
+        // Waiting for the GPU keeps the step shown honest, bounds the queued work, and lets pause and stop in.
+        await ctx.gpuIdle();
+        const now = performance.now();
+        if (now - lastStepEvent > 250 || step === trainer.totalSteps) {
+          lastStepEvent = now;
+          ctx.emit({ kind: 'step', step });
+        }
+      },
+    },
+  });
+  onTrainer(trainer, model);
+  ctx.emit({
+    kind: 'started',
+    run: {
+      runName: setup.runName,
+      modelLabel: setup.modelLabel,
+      totalSteps: trainer.totalSteps,
+      stepsPerEpoch: trainer.stepsPerEpoch,
+      startStep: trainer.step,
+      trainBlocks: data.train.numBlocks,
+      evalBlocks: data.eval?.numBlocks ?? 0,
+      memory: estimateTrainingMemory(model.dims, args.per_device_train_batch_size, args.block_size),
+      history: [...trainer.history],
+      messages: data.messages,
+    },
+  });
+  try {
+    const status = await trainer.trainLoop();
+    // A stopped run keeps what it learned since its last save (Hugging Face saves only on schedule).
+    if (status === 'stopped' && args.save_strategy !== 'no' && trainer.step > lastSaved) await trainer.save();
+    return { status, step: trainer.step };
+  } finally {
+    trainer.dispose();
+  }
+}
