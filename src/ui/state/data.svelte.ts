@@ -1,8 +1,8 @@
-// The files the user gave us, each read and tokenized as soon as it arrives (one at a time, in order), so
-// the list shows token counts and refusals before training starts. Tokens go to the data module's cache,
-// where loading the dataset for training finds them again; the page keeps only the counts.
-import { cacheKey, DataFileError, sourceFromBlob, tokenizeSource, type TokenCache } from '../../core/data/index.ts';
-import type { Tokenizer } from '../../core/tokenizer/types.ts';
+// The files the user gave us, each read and tokenized by the engine worker as soon as it arrives (one at a time,
+// in order), so the list shows token counts and refusals before training starts. The tokens go to the token
+// cache, where loading the dataset for training finds them again; the page keeps only the counts. When the
+// tokenizer changes, every file is counted again with the new one.
+import { RequestError, type EngineClient } from '../../worker/client.ts';
 
 export type FileStatus = 'waiting' | 'reading' | 'ready' | 'refused';
 
@@ -29,6 +29,15 @@ export class DataFile {
     this.name = file.name;
     this.bytes = file.size;
   }
+
+  reset(): void {
+    this.status = 'waiting';
+    this.bytesDone = 0;
+    this.tokens = null;
+    this.cached = false;
+    this.refusal = null;
+    this.warnings = [];
+  }
 }
 
 export class DataFiles {
@@ -38,14 +47,16 @@ export class DataFiles {
   totalTokens = $derived(this.files.reduce((n, f) => n + (f.tokens ?? 0), 0));
   usable = $derived(this.files.filter((f) => f.status === 'ready'));
   busy = $derived(this.files.some((f) => f.status === 'waiting' || f.status === 'reading'));
+  /** the key of the tokenizer the counts are made with; null while there is none yet */
+  tokenizer = $state<string | null>(null);
 
-  readonly #tokenizer: () => Promise<Tokenizer>;
-  readonly #cache: TokenCache;
+  readonly #client: EngineClient;
   #queue: Promise<void> = Promise.resolve();
+  /** bumped when the tokenizer changes, so counts made with the old one are dropped */
+  #round = 0;
 
-  constructor(tokenizer: () => Promise<Tokenizer>, cache: TokenCache) {
-    this.#tokenizer = tokenizer;
-    this.#cache = cache;
+  constructor(client: EngineClient) {
+    this.#client = client;
   }
 
   /** Adds files, skipping any already in the list (same name, size and modification time). */
@@ -59,7 +70,7 @@ export class DataFiles {
     }
     if (!added.length) return;
     this.files = [...this.files, ...added];
-    for (const f of added) this.#queue = this.#queue.then(() => this.#count(f));
+    this.#enqueue(added);
   }
 
   remove(id: number): void {
@@ -67,33 +78,46 @@ export class DataFiles {
     this.files = this.files.filter((f) => f.id !== id);
   }
 
-  async #count(f: DataFile): Promise<void> {
-    if (f.removed) return;
+  /** Counts every file again with this tokenizer (null: wait for one). */
+  useTokenizer(tokenizer: string | null): void {
+    if (tokenizer === this.tokenizer) return;
+    this.tokenizer = tokenizer;
+    this.#round++;
+    for (const f of this.files) f.reset();
+    this.#enqueue(this.files);
+  }
+
+  #enqueue(files: DataFile[]): void {
+    const round = this.#round;
+    for (const f of files) this.#queue = this.#queue.then(() => this.#count(f, round));
+  }
+
+  async #count(f: DataFile, round: number): Promise<void> {
+    const tokenizer = this.tokenizer;
+    if (f.removed || round !== this.#round || tokenizer === null) return;
     f.status = 'reading';
+    const current = () => round === this.#round;
     try {
-      const tokenizer = await this.#tokenizer();
-      const source = sourceFromBlob(f.file);
-      const cacheId = await cacheKey(source, tokenizer);
-      let count = (await this.#cache.get(cacheId))?.length;
-      f.cached = count !== undefined;
-      if (count === undefined) {
-        const tokens = await tokenizeSource(source, tokenizer, {
-          onBytes: (n) => (f.bytesDone = n),
-          onMessage: (m) => (f.warnings = [...f.warnings, m.message]),
-        });
-        count = tokens.length;
-        // A full cache only costs a second tokenization at training time.
-        if (count > 0) await this.#cache.set(cacheId, tokens).catch(() => undefined);
-      }
+      const result = await this.#client.call(
+        'countTokens',
+        { file: f.file, tokenizer },
+        {
+          onEvent: (e) => {
+            if (!current()) return;
+            if (e.kind === 'bytes') f.bytesDone = e.done;
+            else f.warnings = [...f.warnings, e.message];
+          },
+        },
+      );
+      if (!current()) return;
       f.bytesDone = f.bytes;
-      f.tokens = count;
+      f.tokens = result.tokens;
+      f.cached = result.cached;
       f.status = 'ready';
     } catch (e) {
+      if (!current()) return;
       f.status = 'refused';
-      f.refusal =
-        e instanceof DataFileError
-          ? e.message.replace(`${e.file}: `, '')
-          : `could not be read (${e instanceof Error ? e.message : String(e)})`;
+      f.refusal = e instanceof RequestError && e.code === 'refused' ? e.message : `could not be read (${e instanceof Error ? e.message : String(e)})`;
     }
   }
 }

@@ -1,54 +1,39 @@
 // What the page knows about the GPU: checking, ready (with the adapter's name and features), absent, or lost.
-import { describeGpu, getGpu, NoWebGPUError, type GpuContext } from '../../core/gpu/device.ts';
+// The device lives in the engine worker; the page only asks it (and first checks that navigator.gpu exists at
+// all, which needs no worker).
+import type { EngineClient, GpuSummary } from '../../worker/client.ts';
+import { RequestError } from '../../worker/client.ts';
 
 export type GpuStatus =
+  | ({ kind: 'ready' } & GpuSummary)
   | { kind: 'checking' }
-  | {
-      kind: 'ready';
-      /** the adapter as people know it: its description, or vendor and architecture */
-      name: string;
-      /** describeGpu's one line, for a tooltip and bug reports */
-      summary: string;
-      software: boolean;
-      features: string[];
-      limits: Record<string, number>;
-    }
   | { kind: 'unavailable'; detail: string }
   | { kind: 'lost'; detail: string }
   | { kind: 'failed'; detail: string };
 
-const FEATURE_NAMES: Record<keyof GpuContext['features'], string> = {
-  shaderF16: 'shader-f16',
-  subgroups: 'subgroups',
-  timestampQuery: 'timestamp-query',
-};
-
 export class GpuState {
   status = $state<GpuStatus>({ kind: 'checking' });
+  ready = $derived(this.status.kind === 'ready');
+
+  readonly #client: EngineClient;
+
+  constructor(client: EngineClient) {
+    this.#client = client;
+    client.onDeviceLost((detail) => (this.status = { kind: 'lost', detail }));
+  }
 
   async check(): Promise<void> {
     this.status = { kind: 'checking' };
-    let ctx: GpuContext;
-    try {
-      ctx = await getGpu();
-    } catch (e) {
-      const detail = e instanceof Error ? e.message : String(e);
-      this.status = e instanceof NoWebGPUError ? { kind: 'unavailable', detail } : { kind: 'failed', detail };
+    if (!('gpu' in navigator) || !navigator.gpu) {
+      this.status = { kind: 'unavailable', detail: 'this browser has no navigator.gpu' };
       return;
     }
-    const { info, features } = ctx;
-    this.status = {
-      kind: 'ready',
-      name: info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || info.device || 'unnamed adapter',
-      summary: describeGpu(ctx),
-      software: info.software,
-      features: (Object.keys(FEATURE_NAMES) as (keyof typeof FEATURE_NAMES)[])
-        .filter((k) => features[k])
-        .map((k) => FEATURE_NAMES[k]),
-      limits: ctx.limits,
-    };
-    void ctx.lost.then((lost) => {
-      this.status = { kind: 'lost', detail: lost.message || String(lost.reason) };
-    });
+    try {
+      this.status = { kind: 'ready', ...(await this.#client.call('init', {})) };
+    } catch (e) {
+      const code = e instanceof RequestError ? e.code : 'failed';
+      const detail = e instanceof Error ? e.message : String(e);
+      this.status = code === 'no-webgpu' ? { kind: 'unavailable', detail } : { kind: code === 'device-lost' ? 'lost' : 'failed', detail };
+    }
   }
 }

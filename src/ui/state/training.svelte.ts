@@ -1,5 +1,6 @@
-// A training run as the page sees it: its status and what the trainer has logged. The trainer's client (in
-// the worker module) drives it through begin / log / evaluated / end; panels only read it.
+// A training run as the page sees it: its status and what the trainer has logged. The workbench drives it from
+// the worker's events (begin / step / log / evaluated / end); panels only read it.
+import type { ErrorCode, RunStart } from '../../worker/client.ts';
 
 /** One logged optimizer step, as issue 5's trainer reports it. */
 export interface TrainLogEntry {
@@ -22,37 +23,71 @@ export type RunStatus = 'idle' | 'preparing' | 'running' | 'paused' | 'stopping'
 
 export class TrainRun {
   status = $state<RunStatus>('idle');
+  runName = $state<string | null>(null);
+  modelLabel = $state<string | null>(null);
   totalSteps = $state(0);
   numEpochs = $state(0);
+  /** the last step the GPU finished (between logged steps too) */
+  step = $state(0);
+  /** while the dataset loads: bytes read of all files */
+  loading = $state<{ what: string; done: number; total: number } | null>(null);
   // Appended to, never edited in place: no deep proxy over thousands of entries.
   logs = $state.raw<TrainLogEntry[]>([]);
   evals = $state.raw<EvalLogEntry[]>([]);
+  /** files skipped or warned about while the dataset loaded */
+  notes = $state.raw<string[]>([]);
+  checkpointsSaved = $state(0);
+  evalBlocks = $state(0);
+  evaluating = $state(false);
   /** why the run failed or stopped, in words */
   message = $state<string | null>(null);
+  failure = $state<ErrorCode | null>(null);
 
   latest = $derived(this.logs.at(-1) ?? null);
   latestEval = $derived(this.evals.at(-1) ?? null);
   active = $derived(this.status === 'preparing' || this.status === 'running' || this.status === 'paused' || this.status === 'stopping');
 
-  begin(totalSteps: number, numEpochs: number): void {
-    this.status = 'running';
-    this.totalSteps = totalSteps;
-    this.numEpochs = numEpochs;
+  prepare(): void {
+    this.status = 'preparing';
+    this.loading = null;
+    this.message = null;
+    this.failure = null;
     this.logs = [];
     this.evals = [];
-    this.message = null;
+    this.notes = [];
+    this.step = 0;
+    this.totalSteps = 0;
+    this.checkpointsSaved = 0;
+  }
+
+  begin(run: RunStart): void {
+    this.status = 'running';
+    this.loading = null;
+    this.runName = run.runName;
+    this.modelLabel = run.modelLabel;
+    this.totalSteps = run.totalSteps;
+    this.numEpochs = Math.round((run.totalSteps / run.stepsPerEpoch) * 100) / 100;
+    this.step = run.startStep;
+    this.evalBlocks = run.evalBlocks;
+    // A resumed run shows its curve so far.
+    this.logs = run.history.filter((h): h is TrainLogEntry => 'loss' in h);
+    this.evals = run.history.filter((h): h is EvalLogEntry & TrainLogEntry => 'eval_loss' in h).map((h) => ({ step: h.step, eval_loss: h.eval_loss }));
+    this.notes = run.messages.map((m) => `${m.file}: ${m.message}`);
   }
 
   log(entry: TrainLogEntry): void {
     this.logs = [...this.logs, entry];
+    this.step = Math.max(this.step, entry.step);
   }
 
   evaluated(entry: EvalLogEntry): void {
     this.evals = [...this.evals, entry];
   }
 
-  end(status: 'stopped' | 'finished' | 'failed', message: string | null = null): void {
+  end(status: 'stopped' | 'finished' | 'failed', message: string | null = null, failure: ErrorCode | null = null): void {
     this.status = status;
     this.message = message;
+    this.failure = failure;
+    this.loading = null;
   }
 }

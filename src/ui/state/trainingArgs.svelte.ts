@@ -1,6 +1,7 @@
 // The training-arguments form: the text in each field, read and checked on every keystroke.
 import { DEFAULT_TRAINING_ARGUMENTS } from '../../core/train/args.ts';
-import { defaultText, parseForm, type ArgName, type FormText, type ParsedForm } from '../trainingFields.ts';
+import type { TrainingArguments } from '../../core/train/args.ts';
+import { ALL_FIELDS, defaultText, parseForm, valueToText, type ArgName, type FormText, type ParsedForm } from '../trainingFields.ts';
 
 export class TrainingArgsForm {
   text = $state<FormText>(defaultText());
@@ -31,6 +32,14 @@ export class TrainingArgsForm {
   set(name: ArgName, value: string): void {
     if (name === 'block_size') this.blockSizeFollowsModel = false;
     this.text[name] = value;
+  }
+
+  /** Fills every field from a run's arguments (a resumed checkpoint's, so the run continues as it began). */
+  load(args: TrainingArguments): void {
+    const text = defaultText();
+    for (const { name } of ALL_FIELDS) text[name] = valueToText(args[name]);
+    this.text = text;
+    this.blockSizeFollowsModel = false;
   }
 
   reset(): void {

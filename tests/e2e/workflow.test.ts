@@ -1,0 +1,263 @@
+// The whole workflow as a person goes through it, in Chromium with WebGPU on SwiftShader: drop a text file, choose
+// the toy preset with a character tokenizer (a tiny model: SwiftShader is slow), train a few steps and watch the
+// progress and the loss chart move, generate, reload and find the checkpoints, export one and check the zip, import
+// it back; then a run interrupted by a reload and resumed, paused for a generation, and stopped; a run whose loss
+// becomes NaN; and a lost GPU, restarted from the last checkpoint.
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { gpt2ParameterShapes } from '../../src/core/checkpoint/gpt2Weights.ts';
+import { parseGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
+import { unzip } from '../../src/core/checkpoint/zip.ts';
+import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+
+const TEXT = 'The quick brown fox jumps over the lazy dog. 今天天气很好,我们可以去公园散步。\n'.repeat(60);
+/** Distinct characters of TEXT, plus <|unk|> and <|endoftext|>: the character tokenizer's vocabulary. */
+const CHAR_VOCAB = new Set([...TEXT]).size + 2;
+
+/** Small steps (2 blocks of 32 tokens) keep SwiftShader's steps around a second. */
+const SMALL_RUN = { per_device_train_batch_size: '2', per_device_eval_batch_size: '4', block_size: '32', learning_rate: '0.01' };
+
+async function setArguments(page: Page, values: Record<string, string>): Promise<void> {
+  // Closed groups hide their fields; open them all.
+  const closed = page.getByTestId('args-panel').locator('details:not([open]) > summary');
+  while ((await closed.count()) > 0) await closed.first().click();
+  for (const [name, value] of Object.entries(values)) {
+    const field = page.locator(`#arg-${name}`);
+    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
+    else await field.fill(value);
+  }
+  expect(await page.getByTestId('args-panel').getByTestId('problem').count()).toBe(0);
+}
+
+/** Drops the text, picks the toy preset and the character tokenizer, and waits until the file is counted. */
+async function prepareToyRun(page: Page, args: Record<string, string>): Promise<void> {
+  await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+  await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'fox-天气.txt', content: TEXT, lastModified: 1_700_000_000_000 }]);
+  await page.getByRole('radio', { name: 'New model' }).check();
+  await page.getByTestId('preset-toy').click();
+  await page.getByRole('radio', { name: 'Characters of these files' }).check();
+  await page.getByTestId('tokenizer-status').filter({ hasText: `Ready: characters of your files (${CHAR_VOCAB} tokens)` }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('file-tokens').filter({ hasText: /^[1-9][\d,]*$/ }).waitFor({ timeout: 60_000 });
+  await setArguments(page, { ...SMALL_RUN, ...args });
+}
+
+const status = (page: Page) => page.getByTestId('run-status');
+const stepShown = async (page: Page) => Number((await page.getByTestId('run-step').innerText()).replace(/,/g, ''));
+
+async function waitForStep(page: Page, atLeast: number): Promise<void> {
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="run-step"]')?.textContent?.replace(/,/g, '')) >= n, atLeast, { timeout: 300_000 });
+}
+
+async function waitForSaves(page: Page, atLeast: number): Promise<void> {
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="checkpoints-saved"]')?.textContent) >= n, atLeast, { timeout: 300_000 });
+}
+
+/** The engine worker (the tokenizer-training worker comes and goes). */
+function engineWorker(page: Page) {
+  const worker = page.workers().find((w) => /\/worker-[^/]*\.js$/.test(w.url()));
+  if (!worker) throw new Error(`no engine worker among ${page.workers().map((w) => w.url()).join(', ')}`);
+  return worker;
+}
+
+describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
+  let server: StaticServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await serveDist();
+    browser = await launchBrowser();
+    await browser.page.goto(server.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('trains a toy model on a dropped file, with progress, a moving loss chart and checkpoints', async () => {
+    const { page } = browser;
+    await prepareToyRun(page, { max_steps: '10', logging_steps: '2', save_steps: '5', eval_strategy: 'steps', eval_steps: '5' });
+    expect(await page.getByTestId('model-panel').innerText()).toContain(`Vocabulary: ${CHAR_VOCAB} tokens`);
+    await screenshot(page, 'workflow-01-ready');
+
+    const chart = page.getByTestId('loss-chart').locator('[role="img"]');
+    await page.getByTestId('start-training').click();
+    await chart.and(page.locator('[aria-label*="train loss"]')).waitFor({ timeout: 300_000 });
+    const early = await chart.getAttribute('aria-label');
+    expect(await status(page).innerText()).toMatch(/Training|Finished/);
+    // The page answers while the worker trains: a closed group of fields opens.
+    await page.getByTestId('group-optimizer').locator('summary').click();
+    await screenshot(page, 'workflow-02-training');
+
+    await status(page).filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
+    expect(await stepShown(page)).toBe(10);
+    const late = await chart.getAttribute('aria-label');
+    expect(late).not.toBe(early);
+    expect(late).toMatch(/train loss \d+\.\d+ at step 10; eval loss \d+\.\d+ at step 10/);
+    const progress = await page.getByTestId('run-progress').innerText();
+    for (const figure of ['Epoch', 'Speed', 'tokens/s', 'Left']) expect(progress).toContain(figure);
+    expect(await page.getByTestId('loss-chart').locator('canvas').count()).toBeGreaterThan(0);
+    const rows = page.getByTestId('checkpoint-row');
+    await rows.filter({ hasText: 'step 10' }).waitFor();
+    expect(await rows.count()).toBe(2);
+    expect(await rows.allInnerTexts()).toEqual([expect.stringMatching(/step 10/), expect.stringMatching(/step 5/)]);
+    await page.getByTestId('train-panel').scrollIntoViewIfNeeded();
+    await screenshot(page, 'workflow-03-trained');
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('generates several samples side by side, the text appearing as it comes', async () => {
+    const { page } = browser;
+    await page.getByTestId('prompt').fill('今天');
+    await page.locator('#gen-max_new_tokens').fill('24');
+    await page.locator('#gen-num_return_sequences').fill('2');
+    await page.locator('#gen-seed').fill('7');
+    // Count the changes to the samples as they happen: streamed text changes them many times.
+    await page.evaluate(() => {
+      const w = window as unknown as { sampleChanges: number };
+      w.sampleChanges = 0;
+      new MutationObserver(() => w.sampleChanges++).observe(document.querySelector('[data-testid="generate-panel"]')!, { subtree: true, characterData: true, childList: true });
+    });
+    await page.getByTestId('generate').click();
+    await page.getByTestId('generate').waitFor({ timeout: 120_000 });
+    const samples = page.getByTestId('sample');
+    expect(await samples.count()).toBe(2);
+    for (const text of await samples.allInnerTexts()) {
+      expect(text.startsWith('今天')).toBe(true);
+      expect(text.length).toBeGreaterThan('今天'.length);
+    }
+    expect(await page.evaluate(() => (window as unknown as { sampleChanges: number }).sampleChanges)).toBeGreaterThan(4);
+    expect(await page.getByTestId('generate-panel').innerText()).toMatch(/seed 7/);
+    await page.getByTestId('generate-panel').scrollIntoViewIfNeeded();
+    await screenshot(page, 'workflow-04-generated');
+  });
+
+  it('finds the checkpoints after a reload, exports one as a Hugging Face folder, and imports it back', async () => {
+    const { page } = browser;
+    await page.reload();
+    const rows = page.getByTestId('checkpoint-row');
+    await rows.nth(1).waitFor({ timeout: 60_000 });
+    expect(await rows.count()).toBe(2);
+    // A finished run leaves nothing to resume.
+    expect(await page.getByTestId('resume-notice').count()).toBe(0);
+    const name = await rows.first().getByTestId('checkpoint-name').innerText();
+    expect(name).toMatch(/^toy .* step 10$/);
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      page.getByRole('button', { name: `Export ${name} as a zip` }).click(),
+    ]);
+    const zip = new Uint8Array(await readFile(await download.path()));
+    const byName = new Map(unzip(zip).files.map(([path, bytes]) => [path.split('/').at(-1)!, bytes]));
+    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'hearth_state.json', 'optimizer.safetensors']) expect(byName.has(file), file).toBe(true);
+    const config = parseGpt2Config(new TextDecoder().decode(byName.get('config.json')));
+    expect(config).toMatchObject({ n_layer: 1, n_embd: 32, n_head: 2, n_positions: 64, vocab_size: CHAR_VOCAB });
+    const shapes = new Map(parseSafetensorsHeader(byName.get('model.safetensors')!).entries.map((e) => [e.name.replace(/^transformer\./, ''), e.shape]));
+    for (const [param, shape] of gpt2ParameterShapes(config)) expect(shapes.get(param), param).toEqual(shape);
+    const tokenizer = JSON.parse(new TextDecoder().decode(byName.get('tokenizer.json')));
+    expect(tokenizer.model.type).toBe('WordLevel');
+    expect(Object.keys(tokenizer.model.vocab)).toContain('天');
+
+    await page.getByRole('button', { name: `Delete ${name}` }).click();
+    await rows.filter({ hasText: name }).getByRole('button', { name: 'Delete', exact: true }).click();
+    await rows.filter({ hasText: name }).waitFor({ state: 'detached' });
+    await page.getByTestId('checkpoint-zip-input').setInputFiles({ name: download.suggestedFilename(), mimeType: 'application/zip', buffer: Buffer.from(zip) });
+    const imported = rows.filter({ hasText: download.suggestedFilename().replace(/\.zip$/, '') });
+    await imported.waitFor({ timeout: 60_000 });
+    expect(await imported.innerText()).toMatch(/\b10\b/);
+
+    // The imported checkpoint is a model to generate from, with its own tokenizer.
+    await page.getByRole('radio', { name: 'Saved checkpoint' }).check();
+    await page.getByTestId('checkpoint-choice').selectOption({ label: `${download.suggestedFilename().replace(/\.zip$/, '')} (step 10)` });
+    await page.getByTestId('model-summary').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('tokenizer-own').innerText()).toContain(`${CHAR_VOCAB} tokens`);
+    await page.getByTestId('prompt').fill('The');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('generate').waitFor({ timeout: 120_000 });
+    expect((await page.getByTestId('sample').first().innerText()).length).toBeGreaterThan(3);
+    await page.getByTestId('checkpoints-panel').scrollIntoViewIfNeeded();
+    await screenshot(page, 'workflow-05-imported');
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('offers to resume a run interrupted by a reload; the resumed run pauses for a generation and stops', async () => {
+    const { page } = browser;
+    await page.reload();
+    await prepareToyRun(page, { max_steps: '60', logging_steps: '1', save_steps: '3', save_total_limit: '2', eval_strategy: 'no' });
+    await page.getByTestId('start-training').click();
+    await waitForSaves(page, 1);
+    await page.reload();
+    const notice = page.getByTestId('resume-notice');
+    await notice.waitFor({ timeout: 60_000 });
+    expect(await notice.innerText()).toMatch(/interrupted[\s\S]*step \d+/);
+    const runName = await notice.locator('strong').first().innerText();
+    await screenshot(page, 'workflow-06-resume-offered');
+
+    await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+    await notice.getByRole('button', { name: 'Resume training' }).click();
+    await status(page).filter({ hasText: 'Training' }).waitFor({ timeout: 120_000 });
+    const resumedAt = await stepShown(page);
+    expect(resumedAt).toBeGreaterThanOrEqual(3);
+    await waitForStep(page, resumedAt + 2);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await status(page).filter({ hasText: 'Paused' }).waitFor({ timeout: 60_000 });
+    const pausedAt = await stepShown(page);
+
+    await page.getByTestId('prompt').fill('fox');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('generate').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('sample').count()).toBeGreaterThan(0);
+    expect(await stepShown(page)).toBe(pausedAt);
+    await screenshot(page, 'workflow-07-paused-generated');
+
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await waitForStep(page, pausedAt + 1);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await status(page).filter({ hasText: 'Stopped' }).waitFor({ timeout: 120_000 });
+    const stoppedAt = await stepShown(page);
+    // Stopping saves what was learned since the last save; save_total_limit 2 keeps the run's newest two.
+    const runRows = page.getByTestId('checkpoint-row').filter({ hasText: runName });
+    await runRows.filter({ hasText: `${runName} step ${stoppedAt}` }).waitFor({ timeout: 60_000 });
+    expect(await runRows.count()).toBe(2);
+    expect(await page.getByTestId('resume-notice').count()).toBe(0);
+    expect(browser.errors).toEqual([]);
+  });
+
+  it('stops a run whose loss is no longer a number, and says so', async () => {
+    const { page } = browser;
+    await page.reload();
+    await prepareToyRun(page, { max_steps: '8', logging_steps: '1', save_steps: '100', learning_rate: '1e30', max_grad_norm: '0' });
+    await page.getByTestId('start-training').click();
+    await status(page).filter({ hasText: 'Failed' }).waitFor({ timeout: 300_000 });
+    const message = await page.getByTestId('run-message').innerText();
+    expect(message).toMatch(/not a finite number/);
+    expect(message).toMatch(/last checkpoint/);
+    await page.getByTestId('train-panel').scrollIntoViewIfNeeded();
+    await screenshot(page, 'workflow-08-diverged');
+  });
+
+  it('reports a lost GPU and restarts training from the last checkpoint on a fresh device', async () => {
+    const { page } = browser;
+    await page.reload();
+    await prepareToyRun(page, { max_steps: '60', logging_steps: '1', save_steps: '2', eval_strategy: 'no' });
+    await page.getByTestId('start-training').click();
+    await waitForSaves(page, 1);
+    // What a driver reset does to the page: the device is destroyed under the running step.
+    await engineWorker(page).evaluate(() => self.dispatchEvent(new MessageEvent('message', { data: { kind: 'loseDevice', id: 1e9, payload: {} } })));
+    await page.getByTestId('gpu-problem').waitFor({ timeout: 60_000 });
+    await status(page).filter({ hasText: 'Failed' }).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('run-message').innerText()).toMatch(/GPU was lost/);
+    const notice = page.getByTestId('resume-notice');
+    await notice.waitFor({ timeout: 60_000 });
+    await screenshot(page, 'workflow-09-device-lost');
+
+    await notice.getByRole('button', { name: 'Restart from the last checkpoint' }).click();
+    await status(page).filter({ hasText: 'Training' }).waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('gpu-problem').count()).toBe(0);
+    const restartedAt = await stepShown(page);
+    await waitForStep(page, restartedAt + 2);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await status(page).filter({ hasText: 'Stopped' }).waitFor({ timeout: 120_000 });
+  });
+});
