@@ -98,13 +98,17 @@ export interface MemoryEstimate {
  * output and log-sum-exp, the MLP's pre- and post-GELU, residual streams), plus the logits and their gradient.
  * Allocator slack is not included.
  */
-export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize: number): MemoryEstimate {
+export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize: number, opts: { checkpoint?: boolean } = {}): MemoryEstimate {
   const P = parameterCount(d);
   const BT = batchSize * blockSize;
   const C = d.n_embd;
   const H = innerDim(d);
-  const perLayer = BT * (2 * C + 4 + 3 * C + C + d.n_head + C + C + C + 2 * H + C + C);
-  const activations = 4 * (BT * C /* embeddings */ + d.n_layer * perLayer + BT * (C + 2) + 2 * BT * d.vocab_size + 2 * BT);
+  // floats autograd keeps per layer: ln_1 out + stats, qkv, attention out + log-sum-exp, residual, ln_2 out + stats,
+  // MLP pre- and post-GELU, residual
+  const perLayer = BT * (C + 2 + 3 * C + C + d.n_head + C + C + 2 + 2 * H + C);
+  const layers = opts.checkpoint ? (d.n_layer + 1) * BT * C + perLayer : d.n_layer * perLayer;
+  const head = BT * (C + 2) /* ln_f */ + 2 * BT * d.vocab_size /* logits and their gradient */ + 2 * BT;
+  const activations = 4 * (BT * C /* embeddings */ + layers + head);
   const weights = 4 * P;
   const gradients = 4 * P;
   const optimizer = 8 * P;

@@ -193,7 +193,7 @@ export class Trainer {
     let lossSum: tf.Scalar | null = null;
     for (let k = 0; k < accum; k++) {
       const batch = this.sampler.next();
-      const { loss, grads } = this.model.lossAndGrads(batch.inputs, batch.targets, B, T);
+      const { loss, grads } = this.model.lossAndGrads(batch.inputs, batch.targets, B, T, { checkpoint: this.args.gradient_checkpointing });
       if (!sum) {
         sum = grads;
         lossSum = loss;
