@@ -94,8 +94,11 @@ export class AdamW {
     } else {
       this.perTensor = { m: new Map(), v: new Map() };
       for (const [name, p] of params) {
-        this.perTensor.m.set(name, tf.variable(tf.zerosLike(p), false));
-        this.perTensor.v.set(name, tf.variable(tf.zerosLike(p), false));
+        // in a tidy: the zeros each variable starts from are released, the variables stay
+        tf.tidy(() => {
+          this.perTensor!.m.set(name, tf.variable(tf.zerosLike(p), false));
+          this.perTensor!.v.set(name, tf.variable(tf.zerosLike(p), false));
+        });
       }
     }
   }
