@@ -95,8 +95,9 @@ export interface MemoryEstimate {
 /**
  * Bytes a training step holds at its peak with Hearth's kernels: weights, gradients, AdamW's two moments, and the
  * activations autograd keeps for the backward pass (per layer: LayerNorm outputs and statistics, qkv, attention
- * output and log-sum-exp, the MLP's pre- and post-GELU, residual streams), plus the logits and their gradient.
- * Allocator slack is not included.
+ * output and log-sum-exp, the MLP's pre- and post-GELU, residual streams), the logits and their gradient, and the
+ * tied embedding's two gradients. tfjs's allocator adds slack on top (buffers are pooled by size), so the measured
+ * peak runs higher: `npm run bench -- memory` prints both.
  */
 export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize: number, opts: { checkpoint?: boolean } = {}): MemoryEstimate {
   const P = parameterCount(d);
@@ -108,7 +109,9 @@ export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize:
   const perLayer = BT * (C + 2 + 3 * C + C + d.n_head + C + C + 2 + 2 * H + C);
   const layers = opts.checkpoint ? (d.n_layer + 1) * BT * C + perLayer : d.n_layer * perLayer;
   const head = BT * (C + 2) /* ln_f */ + 2 * BT * d.vocab_size /* logits and their gradient */ + 2 * BT;
-  const activations = 4 * (BT * C /* embeddings */ + layers + head);
+  // wte is used twice (embedding and tied head): autograd holds both of its gradients and their sum at once
+  const tiedGradients = 2 * d.vocab_size * C;
+  const activations = 4 * (BT * C /* embeddings */ + layers + head + tiedGradients);
   const weights = 4 * P;
   const gradients = 4 * P;
   const optimizer = 8 * P;
