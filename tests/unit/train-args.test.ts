@@ -49,6 +49,11 @@ describe('TrainingArguments', () => {
     expect(() => resolveArguments({ lr_scheduler_type: 'polynomial' as never })).toThrow(/lr_scheduler_type/);
     expect(() => resolveArguments({ learning_rte: 1 } as never)).toThrow(/unknown training argument: learning_rte/);
   });
+  it('fp16 (mixed precision) is off by default, as in Hugging Face, and must be a boolean', () => {
+    expect(resolveArguments({}).fp16).toBe(false);
+    expect(resolveArguments({ fp16: true }).fp16).toBe(true);
+    expect(() => resolveArguments({ fp16: 'yes' as never })).toThrow(/fp16: must be true or false/);
+  });
   it('lists every problem at once, for the form', () => {
     const p = argumentProblems({ ...DEFAULT_TRAINING_ARGUMENTS, adam_beta1: 2, warmup_ratio: -0.1 });
     expect([...p.keys()].sort()).toEqual(['adam_beta1', 'warmup_ratio']);

@@ -30,6 +30,12 @@ export interface TrainingArguments {
   seed: number;
   /** recompute each block's activations in the backward pass: less memory, about a third more compute */
   gradient_checkpointing: boolean;
+  /**
+   * mixed precision: matmuls and attention read f16 operands (accumulating in f32), weights and AdamW moments stay
+   * f32, with dynamic loss scaling. Works on every adapter: f16 is stored packed two per u32, so `shader-f16` is
+   * not needed. Off by default, as in Hugging Face.
+   */
+  fp16: boolean;
   /** tokens per training example; must not exceed the model's n_positions */
   block_size: number;
 }
@@ -58,6 +64,7 @@ export const DEFAULT_TRAINING_ARGUMENTS: TrainingArguments = {
   load_best_model_at_end: false,
   seed: 42,
   gradient_checkpointing: false,
+  fp16: false,
   block_size: 128,
 };
 
@@ -96,6 +103,7 @@ const CHECKS: Check[] = [
   ['save_steps', int(1)],
   ['save_total_limit', (v: number | null) => (v === null ? null : int(1)(v))],
   ['seed', int(0)],
+  ['fp16', (v: unknown) => (typeof v === 'boolean' ? null : `must be true or false, got ${JSON.stringify(v)}`)],
   ['block_size', int(2)],
 ];
 

@@ -7,6 +7,7 @@ import type { Tokenizer } from '../tokenizer/types.ts';
 import type { BatchPosition } from '../data/batches.ts';
 import { resolveArguments, type TrainingArguments } from './args.ts';
 import type { EvalResult, LogEntry, TrainerSnapshot, TrainerState } from './trainer.ts';
+import type { LossScaleState } from './loss_scaler.ts';
 
 export function snapshotToCheckpoint(snap: TrainerSnapshot, config: GPT2Config, tokenizer: Tokenizer): HearthCheckpoint {
   const moments = (src: Map<string, Float32Array>): NamedTensors =>
@@ -20,7 +21,7 @@ export function snapshotToCheckpoint(snap: TrainerSnapshot, config: GPT2Config, 
       epoch: snap.state.epoch,
       trainerArgs: { ...snap.args },
       dataPosition: snap.state.dataPosition,
-      rngState: { optimizer_step: snap.optimizer.step },
+      rngState: { optimizer_step: snap.optimizer.step, ...(snap.state.lossScale ? { loss_scaler: snap.state.lossScale } : {}) },
       lossHistory: snap.state.logHistory.map((e) => ({ ...e }) as unknown as { step: number; [k: string]: number }),
       bestEvalLoss: snap.state.bestEvalLoss,
       evalLoss: snap.state.lastEvalLoss,
@@ -44,7 +45,7 @@ export function resumePointOf(ckpt: HearthCheckpoint): ResumePoint | null {
   if (!pos || typeof pos.seed !== 'number' || typeof pos.epoch !== 'number' || typeof pos.index !== 'number') {
     throw new Error('the checkpoint has no data position, so training cannot resume exactly');
   }
-  const rng = t.rngState as { optimizer_step?: number } | null;
+  const rng = t.rngState as { optimizer_step?: number; loss_scaler?: LossScaleState } | null;
   const toArrays = (m: NamedTensors) => new Map([...m].map(([n, x]) => [n, x.data]));
   return {
     args,
@@ -55,6 +56,7 @@ export function resumePointOf(ckpt: HearthCheckpoint): ResumePoint | null {
       logHistory: t.lossHistory as unknown as (LogEntry | EvalResult)[],
       bestEvalLoss: t.bestEvalLoss,
       lastEvalLoss: t.evalLoss ?? null,
+      ...(rng?.loss_scaler ? { lossScale: rng.loss_scaler } : {}),
     },
     optimizer: { step: rng?.optimizer_step ?? t.step, m: toArrays(t.optimizer.expAvg), v: toArrays(t.optimizer.expAvgSq) },
   };

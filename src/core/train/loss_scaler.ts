@@ -29,6 +29,12 @@ export interface LossScalerOptions {
 /** torch.amp.GradScaler's defaults. */
 export const GRAD_SCALER_DEFAULTS: LossScalerOptions = { initScale: 2 ** 16, growthFactor: 2, backoffFactor: 0.5, growthInterval: 2000 };
 
+/** A scaler's state before its first step; `appliedSteps` continues an optimizer's step count (a resume). */
+export function initialLossScale(opts: Partial<LossScalerOptions> = {}, appliedSteps = 0): LossScaleState {
+  const scale = opts.initScale ?? GRAD_SCALER_DEFAULTS.initScale;
+  return { scale, invScaleUsed: 1 / scale, growthTracker: 0, foundInf: false, appliedSteps, skippedSteps: 0 };
+}
+
 function validate(o: LossScalerOptions): void {
   if (!(Number.isFinite(o.initScale) && o.initScale > 0)) throw new Error(`loss scaler: initScale must be a positive number, got ${o.initScale}`);
   if (!(o.growthFactor > 1)) throw new Error(`loss scaler: growthFactor must be above 1, got ${o.growthFactor}`);
@@ -45,15 +51,7 @@ export class LossScaler {
   constructor(opts: Partial<LossScalerOptions> = {}, initial?: LossScaleState) {
     this.opts = { ...GRAD_SCALER_DEFAULTS, ...opts };
     validate(this.opts);
-    const start: LossScaleState = initial ?? {
-      scale: this.opts.initScale,
-      invScaleUsed: 1 / this.opts.initScale,
-      growthTracker: 0,
-      foundInf: false,
-      appliedSteps: 0,
-      skippedSteps: 0,
-    };
-    this.stateTensor = tf.tensor1d(encodeLossScaleState(start), 'int32');
+    this.stateTensor = tf.tensor1d(encodeLossScaleState(initial ?? initialLossScale(this.opts)), 'int32');
   }
 
   /** The state on the GPU (int32, LossScaleState's layout), for the kernels that read it. */

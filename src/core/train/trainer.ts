@@ -7,6 +7,8 @@ import type { GPT } from '../model/gpt.ts';
 import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
+import { MixedPrecision } from './mixed_precision.ts';
+import { initialLossScale, type LossScalerOptions, type LossScaleState } from './loss_scaler.ts';
 import { lrLambda, warmupStepsFor } from './schedule.ts';
 import type { TrainingArguments } from './args.ts';
 import { checkFits, type AdapterLimits } from './fits.ts';
@@ -23,6 +25,9 @@ export interface LogEntry {
   tokens_per_second: number;
   elapsed_s: number;
   eta_s: number;
+  /** with fp16: the loss scale after this step, and how many steps have been skipped for overflow so far */
+  loss_scale?: number;
+  skipped_steps?: number;
 }
 
 export interface EvalResult {
@@ -41,6 +46,8 @@ export interface TrainerState {
   logHistory: (LogEntry | EvalResult)[];
   bestEvalLoss: number | null;
   lastEvalLoss: number | null;
+  /** with fp16: the loss scaler's state (PyTorch keeps it in scaler.pt) */
+  lossScale?: LossScaleState;
 }
 
 export interface TrainerSnapshot {
@@ -82,6 +89,8 @@ export interface TrainerOptions {
   resume?: { state: TrainerState; optimizer: TrainerSnapshot['optimizer'] };
   /** adapter limits, to refuse a run whose buffers cannot exist on this device */
   limits?: AdapterLimits;
+  /** with fp16: the loss scaler's settings (PyTorch's GradScaler defaults otherwise) */
+  lossScaler?: Partial<LossScalerOptions>;
   now?: () => number;
 }
 
@@ -95,6 +104,8 @@ export class Trainer {
   private readonly evalData: BlockDataset | null;
   private readonly callbacks: TrainerCallbacks;
   private readonly optimizer: AdamW;
+  /** with fp16: f16 ops, the per-step f16 weights and the loss scaler */
+  private readonly mixed: MixedPrecision | null = null;
   private readonly sampler: BatchSampler;
   private readonly now: () => number;
   private state: TrainerState;
@@ -127,6 +138,12 @@ export class Trainer {
       weightDecay: a.weight_decay,
       maxGradNorm: a.max_grad_norm,
     });
+    if (a.fp16) {
+      // A resumed fp16 run restores its scaler; a run saved without fp16 starts one whose step count (AdamW's bias
+      // correction) carries on from the optimizer's.
+      const resumed = o.resume ? (o.resume.state.lossScale ?? initialLossScale(o.lossScaler, o.resume.optimizer.step)) : undefined;
+      this.mixed = new MixedPrecision(o.lossScaler, resumed);
+    }
     if (o.resume) {
       this.state = structuredClone(o.resume.state);
       this.optimizer.setState(o.resume.optimizer);
@@ -193,7 +210,10 @@ export class Trainer {
     let lossSum: tf.Scalar | null = null;
     for (let k = 0; k < accum; k++) {
       const batch = this.sampler.next();
-      const { loss, grads } = this.model.lossAndGrads(batch.inputs, batch.targets, B, T, { checkpoint: this.args.gradient_checkpointing });
+      const { loss, grads } = this.model.lossAndGrads(batch.inputs, batch.targets, B, T, {
+        checkpoint: this.args.gradient_checkpointing,
+        ...(this.mixed ? { ops: this.mixed.ops } : {}),
+      });
       if (!sum) {
         sum = grads;
         lossSum = loss;
@@ -218,7 +238,9 @@ export class Trainer {
       lossSum!.dispose();
       lossSum = l;
     }
-    const gradNorm = this.optimizer.apply(sum!, this.learningRate());
+    // With fp16 the gradients carry the loss scale: the optimizer unscales them, or skips the update on overflow.
+    const gradNorm = this.optimizer.apply(sum!, this.learningRate(), this.mixed?.scaler);
+    this.mixed?.endStep();
     tf.dispose([...sum!.values()]);
     this.state.step++;
     this.state.dataPosition = this.sampler.position;
@@ -277,10 +299,12 @@ export class Trainer {
         const step = this.state.step;
         const last = step === this.totalSteps;
         if (step % a.logging_steps === 0 || last || this.stopRequested) {
-          const [lossSum, norm] = await Promise.all([lossAcc.data(), lastNorm.data()]);
+          // With fp16 the scaler's state is read at the same point (no extra wait inside a step).
+          const [lossSum, norm, scaling] = await Promise.all([lossAcc.data(), lastNorm.data(), this.mixed?.scaler.read()]);
           const meanLoss = lossSum[0] / windowSteps;
           if (!Number.isFinite(meanLoss)) throw new TrainingDivergedError(step, 'training loss');
-          if (!Number.isFinite(norm[0])) throw new TrainingDivergedError(step, 'gradient norm');
+          // An overflow that fp16's loss scaler caught (and skipped) is not a divergence.
+          if (!Number.isFinite(norm[0]) && !scaling?.foundInf) throw new TrainingDivergedError(step, 'gradient norm');
           const now = this.now();
           const elapsed = (now - t0) / 1000;
           const rate = (step - startStep) / Math.max(elapsed, 1e-9);
@@ -290,6 +314,7 @@ export class Trainer {
             loss: meanLoss,
             learning_rate: lastLr,
             grad_norm: norm[0],
+            ...(scaling ? { loss_scale: scaling.scale, skipped_steps: scaling.skippedSteps } : {}),
             tokens_per_second: (windowSteps * tokensPerStep) / Math.max((now - windowStart) / 1000, 1e-9),
             elapsed_s: elapsed,
             eta_s: (this.totalSteps - step) / Math.max(rate, 1e-9),
@@ -326,12 +351,16 @@ export class Trainer {
 
   /** A copy of everything a checkpoint holds, read back from the GPU. */
   async snapshot(): Promise<TrainerSnapshot> {
-    return {
-      state: structuredClone(this.state),
-      args: { ...this.args },
-      weights: await this.model.toArrays(),
-      optimizer: await this.optimizer.getState(),
-    };
+    const state = structuredClone(this.state);
+    const optimizer = await this.optimizer.getState();
+    if (this.mixed) {
+      state.lossScale = await this.mixed.scaler.read();
+      // AdamW's own count includes the skipped steps; what its moments have seen is the applied ones.
+      optimizer.step = state.lossScale.appliedSteps;
+    } else {
+      delete state.lossScale; // from an fp16 run this one resumed without fp16
+    }
+    return { state, args: { ...this.args }, weights: await this.model.toArrays(), optimizer };
   }
 
   /** Hands a snapshot to onSave, refusing to save weights that are no longer finite. */
@@ -348,5 +377,6 @@ export class Trainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    this.mixed?.dispose();
   }
 }
