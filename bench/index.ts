@@ -1,5 +1,5 @@
 // `npm run bench [-- section...]`: speed of Hearth's kernels, model step, tokenizer and generation, each against
-// a baseline measured in the same run on the same device. Sections: matmul, attention, train, generate, tokenizer, memory.
+// a baseline measured in the same run on the same device. Sections: matmul, attention, train, generate, tokenizer, memory, fp16.
 import { benchMatmul } from './matmul.ts';
 import { benchAttention } from './attention.ts';
 import { benchTrainStep } from './train.ts';
@@ -7,6 +7,7 @@ import { benchGenerate } from './generate.ts';
 import { benchTokenizer } from './tokenizer.ts';
 import { benchProfile } from './profile.ts';
 import { benchMemory } from './memory.ts';
+import { benchMixedPrecision } from './mixed_precision.ts';
 import { closeGpu } from '../src/core/gpu/device.ts';
 
 const sections: Record<string, (report: (line: string) => void) => Promise<void>> = {
@@ -16,6 +17,7 @@ const sections: Record<string, (report: (line: string) => void) => Promise<void>
   generate: benchGenerate,
   tokenizer: benchTokenizer,
   memory: benchMemory,
+  fp16: benchMixedPrecision,
 };
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
