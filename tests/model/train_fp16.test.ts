@@ -1,7 +1,7 @@
 // Mixed-precision training (f16 matmul and attention operands, f32 master weights and moments, dynamic loss
 // scaling) against the same run in f32: the tiny model of train.test.ts, same data, same seed.
 import { describe, it, expect } from 'vitest';
-import { useGpu, tf } from '../helpers.ts';
+import { useGpu, relError, tf } from '../helpers.ts';
 import { GPT } from '../../src/core/model/gpt.ts';
 import { AdamW } from '../../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../../src/core/train/mixed_precision.ts';
@@ -93,5 +93,24 @@ describe('mixed-precision training (fp16)', () => {
       expect(Math.abs(big.losses[i] - plain.losses[j]) / plain.losses[j], `step ${i} (plain step ${j})`).toBeLessThan(1e-4);
       if (big.skipped[i]) skippedSoFar++;
     }
+  });
+
+  it('casts each matmul weight once per step, and gives the same scaled gradients with gradient checkpointing', async () => {
+    const model = GPT.init(dims, 42);
+    const mp = new MixedPrecision();
+    const plain = model.lossAndGrads(tokens, targets, B, T, { ops: mp.ops });
+    // c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj and the tied head (wte): cast once, shared by both passes.
+    expect(mp.weights.size).toBe(5);
+    const recomputed = model.lossAndGrads(tokens, targets, B, T, { ops: mp.ops, checkpoint: true });
+    expect(mp.weights.size).toBe(5); // the weights did not change: the same copies served the second pass
+    expect((await recomputed.loss.data())[0]).toBe((await plain.loss.data())[0]);
+    for (const [name, g] of plain.grads) {
+      expect(relError(await recomputed.grads.get(name)!.data(), await g.data()), name).toBeLessThan(1e-5);
+    }
+    mp.endStep();
+    expect(mp.weights.size).toBe(0);
+    tf.dispose([plain.loss, recomputed.loss, ...plain.grads.values(), ...recomputed.grads.values()]);
+    mp.dispose();
+    model.dispose();
   });
 });
