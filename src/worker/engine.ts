@@ -218,7 +218,7 @@ export class Engine {
   private async runSetup(req: TrainRequest): Promise<RunSetup> {
     const m = req.model;
     if (m.kind === 'preset') {
-      const tokenizer = this.tokenizers.get(m.tokenizer);
+      const tokenizer = await this.tokenizers.get(m.tokenizer);
       const config = presetConfig(m.presetId, tokenizer);
       const preset = PRESETS.find((p) => p.id === m.presetId)!;
       return { runName: req.runName, modelLabel: `new ${preset.label}`, config, tokenizer, resume: null, makeModel: (args) => GPT.init(config, args.seed) };

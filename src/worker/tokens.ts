@@ -18,7 +18,7 @@ export class TokenizerRegistry {
 
   async use(spec: TokenizerSpec): Promise<TokenizerInfo> {
     if (spec.kind === 'gpt2') {
-      if (!this.byKey.has(GPT2_KEY)) this.byKey.set(GPT2_KEY, { tokenizer: await loadGpt2Tokenizer(), label: "GPT-2's tokenizer" });
+      await this.get(GPT2_KEY);
       return this.info(GPT2_KEY);
     }
     return this.register(tokenizerFromJson(spec.json), spec.label);
@@ -31,7 +31,9 @@ export class TokenizerRegistry {
     return this.info(key);
   }
 
-  get(key: string): Tokenizer {
+  /** GPT-2's is always known (loaded on first use, also in a fresh worker after a lost GPU). */
+  async get(key: string): Promise<Tokenizer> {
+    if (key === GPT2_KEY && !this.byKey.has(key)) this.byKey.set(key, { tokenizer: await loadGpt2Tokenizer(), label: "GPT-2's tokenizer" });
     const entry = this.byKey.get(key);
     if (!entry) throw new EngineError('failed', `no tokenizer '${key}' in the worker (choose the tokenizer again)`);
     return entry.tokenizer;
@@ -46,7 +48,7 @@ export class TokenizerRegistry {
 
   /** Tokens in one file, from the cache when it was seen with this tokenizer before. */
   async count(file: File, key: string, emit: (e: CountEvent) => void): Promise<{ tokens: number; cached: boolean }> {
-    const tokenizer = this.get(key);
+    const tokenizer = await this.get(key);
     const source = sourceFromBlob(file);
     try {
       const id = await cacheKey(source, tokenizer);

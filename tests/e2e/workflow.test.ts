@@ -75,6 +75,20 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await server?.close();
   });
 
+  it('refuses, with the numbers, a run whose buffers the adapter cannot hold', async () => {
+    const { page } = browser;
+    await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+    // The tiny preset with GPT-2's 50,257 tokens at batch 64 × block 128 needs logits larger than SwiftShader binds.
+    await page.locator('#arg-per_device_train_batch_size').fill('64');
+    const refusal = page.getByTestId('fit-problem');
+    await refusal.waitFor({ timeout: 60_000 });
+    expect(await refusal.innerText()).toMatch(/does not fit the GPU: the logits of one batch \(64 × 128 × 50257 floats = 1571 MiB\) exceed the largest buffer the adapter allows \(\d+ MiB\)/);
+    expect(await page.getByTestId('train-blockers').innerText()).toMatch(/does not fit the GPU/);
+    expect(await page.getByTestId('start-training').isDisabled()).toBe(true);
+    await page.getByTestId('args-panel').scrollIntoViewIfNeeded();
+    await screenshot(page, 'workflow-00-does-not-fit');
+  });
+
   it('trains a toy model on a dropped file, with progress, a moving loss chart and checkpoints', async () => {
     const { page } = browser;
     await prepareToyRun(page, { max_steps: '10', logging_steps: '2', save_steps: '5', eval_strategy: 'steps', eval_steps: '5' });
@@ -104,6 +118,13 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     expect(await rows.allInnerTexts()).toEqual([expect.stringMatching(/step 10/), expect.stringMatching(/step 5/)]);
     await page.getByTestId('train-panel').scrollIntoViewIfNeeded();
     await screenshot(page, 'workflow-03-trained');
+    // Progress, chart and checkpoints fit a phone's width.
+    await page.setViewportSize({ width: 390, height: 800 });
+    // The chart follows its container's width on the next frame (a ResizeObserver).
+    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    await screenshot(page, 'workflow-03-trained-narrow');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1280, height: 900 });
     expect(browser.errors).toEqual([]);
   });
 

@@ -42,6 +42,7 @@ export class TokenizerChoice {
 
   /** Makes `current` match the choice; a trained tokenizer is trained on `files` (all of them, in order). */
   async update(files: File[]): Promise<void> {
+    if (this.kind === 'gpt2' && this.current?.key === 'gpt2' && this.status.kind === 'ready') return;
     const request = ++this.#request;
     this.#training?.abort();
     this.#training = null;

@@ -1,0 +1,142 @@
+// A model from the Hugging Face Hub, through the page's mirror setting pointed at a local server laid out like the
+// Hub ({repo}/resolve/main/{file}): a download with progress that can be cancelled, one that completes and
+// generates, a fine-tuning run from it, and a name the Hub does not know. Also a BPE tokenizer trained on the page.
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointToFiles, type HearthCheckpoint } from '../../src/core/checkpoint/hfFolder.ts';
+import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2Weights.ts';
+import { elementCount, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
+import { charLevelJson } from '../../src/core/tokenizer/tokenizerJson.ts';
+import { formatCount } from '../../src/ui/format.ts';
+import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+
+const CHARS = [...'abcdefghijklmnopqrstuvwxyz .'];
+
+function tinyGpt2(): HearthCheckpoint {
+  const config = makeGpt2Config({ vocab_size: CHARS.length + 2, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 });
+  const weights: NamedTensors = new Map();
+  let k = 0;
+  for (const [name, shape] of gpt2ParameterShapes(config)) weights.set(name, { shape, data: Float32Array.from({ length: elementCount(shape) }, () => Math.sin(++k) * 0.05) });
+  const tokenizer = charLevelJson([...CHARS, '<|unk|>'], [{ id: CHARS.length + 1, content: '<|endoftext|>' }], '<|unk|>');
+  return { config, weights, tokenizer: { 'tokenizer.json': tokenizer } };
+}
+
+/** Serves `tiny/gpt2` whole, and `tiny/slow` whose weights trickle in (so a download can be cancelled). */
+async function serveHub(files: Map<string, Uint8Array>): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const match = /^\/tiny\/(gpt2|slow)\/resolve\/main\/(.+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const cors = { 'Access-Control-Allow-Origin': '*' };
+    const bytes = match ? files.get(match[2]) : undefined;
+    if (!match || !bytes) {
+      res.writeHead(404, { ...cors, 'x-error-code': match ? 'EntryNotFound' : 'RepoNotFound' }).end();
+      return;
+    }
+    if (match[1] === 'slow' && match[2] === 'model.safetensors') {
+      const total = 4 << 20;
+      res.writeHead(200, { ...cors, 'Content-Length': total });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed || sent >= total) return clearInterval(timer);
+        res.write(new Uint8Array(16 << 10));
+        sent += 16 << 10;
+      }, 100);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    res.writeHead(200, { ...cors, 'Content-Length': bytes.length }).end(bytes);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return { url: `http://127.0.0.1:${address.port}`, server };
+}
+
+describe('models from the Hugging Face Hub (a local mirror)', () => {
+  let server: StaticServer;
+  let hub: { url: string; server: Server };
+  let browser: Browser;
+  const ckpt = tinyGpt2();
+
+  beforeAll(async () => {
+    server = await serveDist();
+    hub = await serveHub(checkpointToFiles(ckpt));
+    browser = await launchBrowser();
+    await browser.page.goto(server.url);
+    await browser.page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    hub?.server.closeAllConnections();
+    await new Promise((ok) => hub?.server.close(ok));
+  });
+
+  it('trains a BPE tokenizer on the dropped files and sizes a new model by it', async () => {
+    const { page } = browser;
+    await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'letters.txt', content: 'the cat sat on the mat. the dog ate the log.\n'.repeat(80) }]);
+    await page.getByRole('radio', { name: /^BPE trained on these files/ }).check();
+    await page.getByRole('textbox', { name: 'BPE vocabulary size' }).fill('300');
+    const ready = page.getByTestId('tokenizer-status').filter({ hasText: /Ready: BPE trained on your files \(\d+ tokens\)/ });
+    await ready.waitFor({ timeout: 60_000 });
+    const vocab = Number(/\((\d+) tokens\)/.exec(await ready.innerText())![1]);
+    expect(vocab).toBeGreaterThan(257);
+    expect(vocab).toBeLessThanOrEqual(300);
+    expect(await page.getByTestId('model-panel').innerText()).toContain(`Vocabulary: ${vocab} tokens`);
+    await page.getByTestId('file-tokens').filter({ hasText: /^[1-9][\d,]*$/ }).waitFor({ timeout: 60_000 });
+    await screenshot(page, 'hub-01-bpe-tokenizer');
+  });
+
+  it('cancels a download in progress', async () => {
+    const { page } = browser;
+    await page.getByRole('radio', { name: 'Hugging Face Hub' }).check();
+    await page.getByTestId('model-panel').getByText('Mirror').click();
+    await page.getByLabel('Hub address').fill(hub.url);
+    await page.getByLabel('Model id on the Hub').fill('tiny/slow');
+    await page.getByRole('button', { name: 'Download' }).click();
+    const progress = page.getByTestId('hub-progress').filter({ hasText: /model\.safetensors: \d.* of 4\.2 MB/ });
+    await progress.waitFor({ timeout: 60_000 });
+    await screenshot(page, 'hub-02-downloading');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Download' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('hub-progress').count()).toBe(0);
+    expect(await page.getByTestId('hub-error').count()).toBe(0);
+  });
+
+  it('says so when the Hub has no such model', async () => {
+    const { page } = browser;
+    await page.getByLabel('Model id on the Hub').fill('nobody/nothing');
+    await page.getByRole('button', { name: 'Download' }).click();
+    const error = page.getByTestId('hub-error');
+    await error.waitFor({ timeout: 60_000 });
+    expect(await error.innerText()).toMatch(/nobody\/nothing/);
+  });
+
+  it('downloads a model, generates from it, and fine-tunes it', async () => {
+    const { page } = browser;
+    await page.getByLabel('Model id on the Hub').fill('tiny/gpt2');
+    await page.getByRole('button', { name: 'Download' }).click();
+    const summary = page.getByTestId('model-summary');
+    await summary.waitFor({ timeout: 60_000 });
+    expect(await summary.innerText()).toContain(`${formatCount(parameterCount(ckpt.config))} parameters`);
+    expect(await page.getByTestId('tokenizer-own').innerText()).toContain(`${CHARS.length + 2} tokens`);
+
+    await page.getByTestId('prompt').fill('the ');
+    await page.locator('#gen-max_new_tokens').fill('12');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('generate').waitFor({ timeout: 120_000 });
+    expect((await page.getByTestId('sample').first().innerText()).startsWith('the ')).toBe(true);
+
+    // The dropped file is counted again with the model's own tokenizer, then trained on.
+    await page.getByTestId('file-tokens').filter({ hasText: /^[1-9][\d,]*$/ }).waitFor({ timeout: 60_000 });
+    await page.locator('#arg-max_steps').fill('3');
+    await page.locator('#arg-per_device_train_batch_size').fill('2');
+    await page.locator('#arg-block_size').fill('16');
+    await page.locator('#arg-learning_rate').fill('0.01');
+    await page.getByTestId('start-training').click();
+    await page.getByTestId('run-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
+    await page.getByTestId('checkpoint-row').filter({ hasText: 'tiny/gpt2' }).first().waitFor({ timeout: 60_000 });
+    await screenshot(page, 'hub-03-fine-tuned');
+    expect(browser.errors).toEqual([]);
+  });
+});
