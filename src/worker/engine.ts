@@ -4,6 +4,7 @@
 import { describeGpu, NoWebGPUError, type GpuContext } from '../core/gpu/device.ts';
 import { initTf, webgpuBackend } from '../core/gpu/tf.ts';
 import { CheckpointError } from '../core/checkpoint/errors.ts';
+import type { HubProgress } from '../core/checkpoint/hub.ts';
 import { CheckpointStore } from '../core/checkpoint/store.ts';
 import { streamGenerate } from '../core/generate/index.ts';
 import { GPT } from '../core/model/gpt.ts';
@@ -129,7 +130,16 @@ export class Engine {
 
     loadModel: async ({ source }, emit, signal) => {
       if (this.training) throw new EngineError('busy', 'a training run is in progress: stop it before changing the model');
-      const loaded = await loadModel(source, this.store, this.tokenizers, emit, signal);
+      // A 500 MB download arrives in thousands of chunks: a few progress messages a second are enough.
+      let last = 0;
+      const progress = (p: HubProgress) => {
+        const now = performance.now();
+        if (now - last < 100 && p.fileLoaded !== p.fileTotal) return;
+        last = now;
+        emit(p);
+      };
+      const loaded = await loadModel(source, this.store, this.tokenizers, progress, signal);
+      if (this.generating) throw new EngineError('busy', 'a generation is running: stop it before changing the model');
       await this.gpu();
       // On the GPU at once, so that generation can start from it.
       this.setActive({ model: modelFromCheckpoint(loaded.checkpoint), tokenizer: loaded.tokenizer, label: loaded.info.label });

@@ -60,7 +60,9 @@ export class Workbench {
 
   generateBlockers = $derived.by(() => {
     const out: string[] = [];
-    if (this.gpu.status.kind !== 'ready') out.push('Generation needs a WebGPU device.');
+    const gpu = this.gpu.status.kind;
+    if (gpu === 'checking') out.push('Waiting for the GPU.');
+    else if (gpu !== 'ready') out.push('Generation needs a WebGPU device.');
     else if (!this.generationModel) out.push('Train a model first, or load a Hub model or a saved checkpoint.');
     else if (this.run.status === 'running' || this.run.status === 'stopping' || this.run.status === 'preparing') out.push('Pause training to generate.');
     return out;
