@@ -147,6 +147,18 @@ export function bufferOf(info: TensorInfo): GPUBuffer {
   return res;
 }
 
+/**
+ * Uniform buffers by content: a training step issues the same dispatches with the same sizes every step, so after
+ * the first step every uniform comes from here, written once and never changed, instead of a pooled buffer and a
+ * queue write per dispatch. (Bind groups are not cached: tfjs's pool hands a step's tensors other buffers each
+ * step, so a cache keyed by buffers hit less than one time in five.) Past MAX_CACHED contents (generation's
+ * uniforms change every step) the cache is emptied, and its buffers go back to tfjs's pool after the next submit,
+ * as tfjs does with its own.
+ */
+const MAX_CACHED = 4096;
+// Per backend, since the buffers come from (and die with) its pool.
+const uniformCaches = new WeakMap<BackendInternals, Map<string, GPUBuffer>>();
+
 function uniformBuffer(b: BackendInternals, uniforms: Uniform[]): GPUBuffer {
   const bytes = Math.max(16, Math.ceil((uniforms.length * 4) / 16) * 16);
   const data = new ArrayBuffer(bytes);
@@ -156,9 +168,19 @@ function uniformBuffer(b: BackendInternals, uniforms: Uniform[]): GPUBuffer {
     else if ('i32' in u) view.setInt32(i * 4, u.i32 | 0, true);
     else view.setFloat32(i * 4, u.f32, true);
   });
-  const buf = b.bufferManager.acquireBuffer(bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-  b.queue.writeBuffer(buf, 0, data);
-  b.uniformPendingDisposal.push(buf);
+  let cache = uniformCaches.get(b);
+  if (!cache) uniformCaches.set(b, (cache = new Map()));
+  if (cache.size >= MAX_CACHED) {
+    b.uniformPendingDisposal.push(...cache.values());
+    cache.clear();
+  }
+  const key = new Uint32Array(data).join(',');
+  let buf = cache.get(key);
+  if (!buf) {
+    buf = b.bufferManager.acquireBuffer(bytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    b.queue.writeBuffer(buf, 0, data);
+    cache.set(key, buf);
+  }
   return buf;
 }
 
