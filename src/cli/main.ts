@@ -155,7 +155,7 @@ async function train(argv: string[]): Promise<void> {
     cache: folderTokenCache(join(outDir, '.token-cache')),
   });
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
-  const mem = estimateTrainingMemory(config, args.per_device_train_batch_size, args.block_size);
+  const mem = estimateTrainingMemory(config, args.per_device_train_batch_size, args.block_size, { checkpoint: args.gradient_checkpointing });
   err(`model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`);
   err(`data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`);
   err(`memory: about ${(mem.total / 2 ** 20).toFixed(0)} MiB for a step (weights ${(mem.weights / 2 ** 20).toFixed(0)}, gradients ${(mem.gradients / 2 ** 20).toFixed(0)}, AdamW ${(mem.optimizer / 2 ** 20).toFixed(0)}, activations ${(mem.activations / 2 ** 20).toFixed(0)} MiB)`);

@@ -74,8 +74,17 @@ export const FIELD_GROUPS: FieldGroup[] = [
       { name: 'save_strategy', kind: { type: 'choice', choices: ['no', 'steps', 'epoch'] }, help: 'When to save a checkpoint.' },
       { name: 'save_steps', kind: int, help: 'Steps between checkpoints.' },
       { name: 'save_total_limit', kind: optionalInt, help: 'Keep at most this many checkpoints; empty keeps them all.' },
-      { name: 'load_best_model_at_end', kind: { type: 'boolean' }, help: 'After training, go back to the checkpoint with the lowest eval loss.' },
+      { name: 'load_best_model_at_end', kind: { type: 'boolean' }, help: 'Keep the checkpoint with the lowest eval loss, even past save_total_limit.' },
       { name: 'seed', kind: int, help: 'Seed for the initial weights and the data order.' },
+    ],
+  },
+  {
+    id: 'memory',
+    title: 'Memory and speed',
+    open: false,
+    fields: [
+      { name: 'gradient_checkpointing', kind: { type: 'boolean' }, help: 'Recompute each block in the backward pass: less memory, about a third more compute.' },
+      { name: 'fp16', kind: { type: 'boolean' }, help: 'Matmuls and attention read half-precision operands, with dynamic loss scaling; weights stay float32.' },
     ],
   },
 ];

@@ -130,7 +130,7 @@ export async function runTraining(
       startStep: trainer.step,
       trainBlocks: data.train.numBlocks,
       evalBlocks: data.eval?.numBlocks ?? 0,
-      memory: estimateTrainingMemory(model.dims, args.per_device_train_batch_size, args.block_size),
+      memory: estimateTrainingMemory(model.dims, args.per_device_train_batch_size, args.block_size, { checkpoint: args.gradient_checkpointing }),
       history: [...trainer.history],
       messages: data.messages,
     },

@@ -16,7 +16,7 @@ export function checkFits(model: { dims: GPTDims }, args: TrainingArguments, lim
   const logitsBytes = 4 * B * args.block_size * d.vocab_size;
   const bind = Math.min(limits.maxStorageBufferBindingSize ?? Infinity, limits.maxBufferSize ?? Infinity);
   if (logitsBytes > bind) {
-    const mem = estimateTrainingMemory(d, args.per_device_train_batch_size, args.block_size);
+    const mem = estimateTrainingMemory(d, args.per_device_train_batch_size, args.block_size, { checkpoint: args.gradient_checkpointing });
     throw new Error(
       `this run does not fit the GPU: the logits of one batch (${B} × ${args.block_size} × ${d.vocab_size} floats = ${(logitsBytes / 2 ** 20).toFixed(0)} MiB) ` +
         `exceed the largest buffer the adapter allows (${(bind / 2 ** 20).toFixed(0)} MiB); the whole step needs about ${(mem.total / 2 ** 30).toFixed(2)} GiB. ` +
