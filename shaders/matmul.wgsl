@@ -2,7 +2,8 @@
 //   op(A) is (M, K): A is (M, K), or (K, M) when TRANSPOSE_A
 //   op(B) is (K, N): B is (K, N), or (N, K) when TRANSPOSE_B
 // The backward products (dX = dY·Wᵀ, dW = Xᵀ·dY) are this same kernel with the flags set, so no
-// transpose is ever materialised.
+// transpose is ever materialised. The mixed-precision matmul (f16 operands, f32 accumulation) is this file with
+// its operands region replaced (shaders/matmul_operands_f16.wgsl), so the tiling exists once.
 //
 // Entry points, one per epilogue; each has its own bindings (a resource interface is per entry point):
 //   main            (a, b, c)             uniform at 3
@@ -33,9 +34,7 @@ const STRIDE: u32 = TILE_VEC4S + 1u;
 const STAGED_PER_THREAD: u32 = KT * TILE_VEC4S / (THREADS * THREADS);
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-
+// a and b (bindings 0 and 1) are declared with their loads, in the operands region below.
 @group(0) @binding(2) var<storage, read_write> c_plain: array<f32>;
 @group(0) @binding(3) var<uniform> params_plain: Params;
 
@@ -50,6 +49,10 @@ const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 var<workgroup> tileA: array<vec4<f32>, KT * STRIDE>;
 var<workgroup> tileB: array<vec4<f32>, KT * STRIDE>;
 
+// #region operands: the f32 operands; shaders/matmul_operands_f16.wgsl replaces this region for f16 ones
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+
 fn loadA(p: Params, m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
   if (TRANSPOSE_A) { return a[k * p.M + m]; }
@@ -61,6 +64,7 @@ fn loadB(p: Params, k: u32, n: u32) -> f32 {
   if (TRANSPOSE_B) { return b[n * p.K + k]; }
   return b[k * p.N + n];
 }
+// #endregion operands
 
 // Stages op(A)[m0.., k0..] and op(B)[k0.., n0..], whole vec4s at a time. Between neighbouring threads
 // the index that varies fastest is the one contiguous in memory, so each scalar load coalesces.

@@ -4,7 +4,10 @@
 // @group(0) @binding(0..n-1) in the order the caller lists them, and (if it has any) a uniform
 // struct of 4-byte scalars at the next binding. Specialisation is by `const` declarations in the
 // file: `specialise()` rewrites `const TILE: u32 = 64u;` to the value asked for, so the file is a
-// valid shader on its own and each variant is a pure function of its constants.
+// valid shader on its own and each variant is a pure function of its constants. A variant that differs in more
+// than constants (f16 operands: other bindings and loads) marks that part of the file as a region,
+// `// #region NAME` … `// #endregion NAME`, and `regions` swaps in another file's text for it, so each algorithm
+// is written once and the base file still compiles alone.
 //
 // We record into tfjs-backend-webgpu's own command encoder and compute pass, so our dispatches and
 // tfjs's are ordered as issued, tensors we produce are ordinary tfjs tensors, and tfjs's deferred
@@ -21,6 +24,8 @@ export interface KernelSpec {
   source: string;
   /** values for `const` declarations in the source */
   consts?: Record<string, ConstValue>;
+  /** replacement text (another shaders/*.wgsl file) for `// #region NAME` … `// #endregion NAME` in the source */
+  regions?: Record<string, string>;
   entryPoint?: string;
 }
 
@@ -92,13 +97,48 @@ export function specialise(source: string, consts: Record<string, ConstValue> = 
   return out;
 }
 
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Replaces the lines between `// #region NAME` and `// #endregion NAME` (markers kept) with the given text. */
+export function replaceRegions(source: string, regions: Record<string, string> = {}): string {
+  let out = source;
+  for (const [name, text] of Object.entries(regions)) {
+    const n = escapeRegExp(name);
+    const re = new RegExp(`(^[ \\t]*// #region ${n}(?![\\w-])[^\\n]*\\n)[\\s\\S]*?(^[ \\t]*// #endregion ${n}(?![\\w-]))`, 'gm');
+    const found = out.match(re)?.length ?? 0;
+    if (found !== 1) {
+      throw new Error(found ? `shader has ${found} regions '${name}'` : `shader has no '// #region ${name}' … '// #endregion ${name}' to replace`);
+    }
+    const body = text.endsWith('\n') ? text : `${text}\n`;
+    // A function, so '$' in the WGSL is never read as a replacement pattern.
+    out = out.replace(re, (_m, open: string, close: string) => `${open}${body}${close}`);
+  }
+  return out;
+}
+
+// Region texts are the same few imported strings on every dispatch: hash each once.
+const textHashes = new Map<string, string>();
+function textHash(text: string): string {
+  let h = textHashes.get(text);
+  if (h === undefined) {
+    let x = 0x811c9dc5; // FNV-1a
+    for (let i = 0; i < text.length; i++) x = Math.imul(x ^ text.charCodeAt(i), 0x01000193);
+    textHashes.set(text, (h = `${(x >>> 0).toString(16)}:${text.length}`));
+  }
+  return h;
+}
+
 /** The one function that builds a pipeline's cache key from every field of its specialisation. */
 export function pipelineKey(spec: KernelSpec): string {
   const consts = Object.entries(spec.consts ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  return `${spec.name}|${spec.entryPoint ?? 'main'}|${consts}`;
+  const regions = Object.entries(spec.regions ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${textHash(v)}`)
+    .join(',');
+  return `${spec.name}|${spec.entryPoint ?? 'main'}|${consts}|${regions}`;
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -109,7 +149,7 @@ export function getPipeline(device: GPUDevice, spec: KernelSpec): GPUComputePipe
   const key = pipelineKey(spec);
   let p = cache.get(key);
   if (!p) {
-    const module = device.createShaderModule({ label: spec.name, code: specialise(spec.source, spec.consts) });
+    const module = device.createShaderModule({ label: spec.name, code: specialise(replaceRegions(spec.source, spec.regions), spec.consts) });
     p = device.createComputePipeline({
       label: key,
       layout: 'auto',

@@ -1,5 +1,6 @@
 // Mixed-precision matmul: f16 operands (packed two per u32), f32 accumulation and f32 results, as tfjs ops with
-// their gradients, on shaders/matmul_f16.wgsl. The same products and epilogues as index.ts:
+// their gradients, on shaders/matmul.wgsl with its operands region replaced by shaders/matmul_operands_f16.wgsl.
+// The same products and epilogues as index.ts:
 //
 //   forward   C = op(A)·op(B) [+ bias] [then gelu_new]
 //   backward  dZ = dC, or gelu'(Z)·dC in f32 from the saved pre-activation Z; then dZ in f16 and
@@ -17,7 +18,8 @@
 // of 4; beyond a few tiles that saves far more than the cast costs (GPT-2's N is 768 to 3072).
 import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../gpu/tf.ts';
-import halfSource from '../../../../shaders/matmul_f16.wgsl?raw';
+import matmulSource from '../../../../shaders/matmul.wgsl?raw';
+import halfOperands from '../../../../shaders/matmul_operands_f16.wgsl?raw';
 import { allocate, release, dispatch, ceilDiv } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel, castToHalfUntracked, checkHalfOperand } from '../half/index.ts';
@@ -56,7 +58,8 @@ export function matmulHalfKernel(
   dispatch({
     kernel: {
       name: 'matmul_f16',
-      source: halfSource,
+      source: matmulSource,
+      regions: { operands: halfOperands },
       entryPoint: ENTRY_POINTS[epilogue],
       consts: { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB },
     },
