@@ -11,8 +11,7 @@
 
 struct Params { T: u32, nHead: u32, }
 
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
-@group(0) @binding(1) var<storage, read> dout: array<f32>;
+// qkv and dout (bindings 0 and 1) are declared with their loads, in the qkv and dout regions below.
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
 @group(0) @binding(3) var<storage, read> delta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
@@ -28,7 +27,10 @@ var<workgroup> dOTile: array<vec4<f32>, TILE * HD4>;
 var<workgroup> lseTile: array<f32, TILE>;
 var<workgroup> deltaTile: array<f32, TILE>;
 
-// Four consecutive head dims from qkv[base + 4c ..] (or dout), zero past HD.
+// #region qkv: f32 qkv; shaders/attention_qkv_f16.wgsl replaces this region for packed f16
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+
+// Four consecutive head dims from qkv[base + 4c ..], zero past HD.
 fn loadQkv4(base: u32, c: u32) -> vec4<f32> {
   let d = 4u * c;
   if (HD % 4u == 0u) { return vec4<f32>(qkv[base + d], qkv[base + d + 1u], qkv[base + d + 2u], qkv[base + d + 3u]); }
@@ -36,6 +38,10 @@ fn loadQkv4(base: u32, c: u32) -> vec4<f32> {
   for (var e = 0u; e < 4u; e++) { if (d + e < HD) { v[e] = qkv[base + d + e]; } }
   return v;
 }
+// #endregion qkv
+
+// #region dout: f32 dout; shaders/attention_dout_f16.wgsl replaces this region for packed f16
+@group(0) @binding(1) var<storage, read> dout: array<f32>;
 
 fn loadDout4(base: u32, c: u32) -> vec4<f32> {
   let d = 4u * c;
@@ -44,6 +50,7 @@ fn loadDout4(base: u32, c: u32) -> vec4<f32> {
   for (var e = 0u; e < 4u; e++) { if (d + e < HD) { v[e] = dout[base + d + e]; } }
   return v;
 }
+// #endregion dout
 
 @compute @workgroup_size(ROWS)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

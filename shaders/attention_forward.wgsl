@@ -17,7 +17,7 @@
 
 struct Params { T: u32, nHead: u32, }
 
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+// qkv (binding 0) is declared with its load, in the qkv region below.
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
@@ -32,14 +32,18 @@ const NEG_BIG: f32 = -1.0e30;
 var<workgroup> kTile: array<vec4<f32>, TILE * HD4>;
 var<workgroup> vTile: array<vec4<f32>, TILE * HD4>;
 
+// #region qkv: f32 qkv; shaders/attention_qkv_f16.wgsl replaces this region for packed f16
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+
 // Four consecutive head dims from qkv[base + 4c ..], zero past HD (odd head dims pad to a multiple of 4).
-fn load4(base: u32, c: u32) -> vec4<f32> {
+fn loadQkv4(base: u32, c: u32) -> vec4<f32> {
   let d = 4u * c;
   if (HD % 4u == 0u) { return vec4<f32>(qkv[base + d], qkv[base + d + 1u], qkv[base + d + 2u], qkv[base + d + 3u]); }
   var v = vec4<f32>(0.0);
   for (var e = 0u; e < 4u; e++) { if (d + e < HD) { v[e] = qkv[base + d + e]; } }
   return v;
 }
+// #endregion qkv
 
 @compute @workgroup_size(ROWS)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -58,7 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var q: array<vec4<f32>, HD4>;
   var acc: array<vec4<f32>, HD4>;
   let qBase = (b * T + safeRow) * 3u * C + h * HD;
-  for (var c = 0u; c < HD4; c++) { q[c] = load4(qBase, c) * scale; }
+  for (var c = 0u; c < HD4; c++) { q[c] = loadQkv4(qBase, c) * scale; }
 
   var m = NEG_BIG;
   var l = 0.0;
@@ -73,8 +77,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var vv = vec4<f32>(0.0);
       if (key < T) {
         let base = (b * T + key) * 3u * C + h * HD;
-        kv = load4(base + C, i % HD4);
-        vv = load4(base + 2u * C, i % HD4);
+        kv = loadQkv4(base + C, i % HD4);
+        vv = loadQkv4(base + 2u * C, i % HD4);
       }
       kTile[i] = kv;
       vTile[i] = vv;

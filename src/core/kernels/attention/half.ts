@@ -1,5 +1,6 @@
 // Mixed-precision causal self-attention: the flash-style kernels of index.ts reading q, k, v (and, backward, dO)
-// in f16, packed two per u32, with every score, softmax, sum and output in f32 (shaders/attention_*_f16.wgsl).
+// in f16, packed two per u32, with every score, softmax, sum and output in f32: the same shaders with their qkv
+// and dout regions replaced by shaders/attention_qkv_f16.wgsl and attention_dout_f16.wgsl.
 //
 // As for the matmul (matmul/half.ts), tensors stay float32 at the op's boundary and the op casts its operands:
 // qkv once per pass (forward, backward) and dout once, into scratch released as soon as the kernels are recorded.
@@ -7,10 +8,12 @@
 // outweighs the one cast pass. The backward's first pass, delta = rowsum(dO ∘ O) − dlse, reads f32 O and dO once
 // each: it is attention_backward_delta.wgsl unchanged.
 import type { Tensor, Tensor3D, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
-import forwardSource from '../../../../shaders/attention_forward_f16.wgsl?raw';
+import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
 import deltaSource from '../../../../shaders/attention_backward_delta.wgsl?raw';
-import dqSource from '../../../../shaders/attention_backward_dq_f16.wgsl?raw';
-import dkvSource from '../../../../shaders/attention_backward_dkv_f16.wgsl?raw';
+import dqSource from '../../../../shaders/attention_backward_dq.wgsl?raw';
+import dkvSource from '../../../../shaders/attention_backward_dkv.wgsl?raw';
+import qkvHalfRegion from '../../../../shaders/attention_qkv_f16.wgsl?raw';
+import doutHalfRegion from '../../../../shaders/attention_dout_f16.wgsl?raw';
 import { allocate, release, dispatch, grid1d, ceilDiv } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel } from '../half/index.ts';
@@ -25,7 +28,12 @@ export function attentionForwardHalfKernel(qkv: TensorInfo, nHead: number, block
   const lse = allocate([B, nHead, T]);
   const qkvHalf = castToHalfKernel(qkv);
   dispatch({
-    kernel: { name: 'attention_forward_f16', source: forwardSource, consts: attentionConsts(dims, bl) },
+    kernel: {
+      name: 'attention_forward_f16',
+      source: forwardSource,
+      regions: { qkv: qkvHalfRegion },
+      consts: attentionConsts(dims, bl),
+    },
     buffers: [qkvHalf, out, lse],
     uniforms: [{ u32: T }, { u32: nHead }],
     workgroups: [ceilDiv(T, bl.rows), B * nHead],
@@ -62,7 +70,7 @@ export function attentionBackwardHalfKernel(
   const workgroups: [number, number] = [ceilDiv(T, bl.rows), B * nHead];
   for (const [name, source] of [['attention_backward_dq_f16', dqSource], ['attention_backward_dkv_f16', dkvSource]]) {
     dispatch({
-      kernel: { name, source, consts: attentionConsts(dims, bl) },
+      kernel: { name, source, regions: { qkv: qkvHalfRegion, dout: doutHalfRegion }, consts: attentionConsts(dims, bl) },
       buffers: [qkvHalf, doutHalf, lse, delta, dqkv],
       uniforms,
       workgroups,

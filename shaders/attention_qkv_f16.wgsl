@@ -1,0 +1,24 @@
+// Replaces the `qkv` region of attention_forward.wgsl, attention_backward_dq.wgsl and attention_backward_dkv.wgsl
+// (runtime.ts, KernelSpec.regions) for mixed precision: qkv in f16, packed two per u32 (shaders/half_cast.wgsl),
+// ceil(B·T·3C / 2) u32. Everything after the loads (scores, softmax, sums, workgroup tiles, outputs) stays the f32
+// kernel's: a product of two f16 values is exact in f32, so only f32 rounding remains.
+//
+// Packed f16 is read with core WGSL's unpack2x16float (no `shader-f16` needed); with HD a multiple of 4 every head
+// row starts on an even element (C = nHead·HD and 3C are multiples of 4), so four head dims are two whole words.
+
+@group(0) @binding(0) var<storage, read> qkv: array<u32>;
+
+// Four consecutive head dims from the packed qkv at element base + 4c, zero past HD.
+fn loadQkv4(base: u32, c: u32) -> vec4<f32> {
+  let d = 4u * c;
+  if (HD % 4u == 0u) {
+    let w = (base + d) >> 1u;
+    return vec4<f32>(unpack2x16float(qkv[w]), unpack2x16float(qkv[w + 1u]));
+  }
+  var v = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let i = base + d + e;
+    if (d + e < HD) { v[e] = unpack2x16float(qkv[i >> 1u])[i & 1u]; }
+  }
+  return v;
+}
