@@ -1,7 +1,4 @@
 enable subgroups;
-// The subgroup operations below run in control flow that is uniform across each subgroup (every invocation calls
-// them), but WGSL's analysis cannot see that through the branch on `leader`.
-diagnostic(off, subgroup_uniformity);
 // Global gradient norm, first level, with subgroup operations: Σ x² over chunks of CHUNK = WG·ELEMENTS_PER_THREAD
 // contiguous elements of one tensor, one partial per chunk from `offset` on (the layout of the WORKGROUP_REDUCE
 // variant of adamw_sum_of_squares_partials.wgsl, so adamw_sum_of_squares_final.wgsl adds them).

@@ -1,7 +1,4 @@
 enable subgroups;
-// The subgroup operations below are reached by every invocation of the workgroup, but WGSL's analysis cannot see
-// that through the branch on `leader`.
-diagnostic(off, subgroup_uniformity);
 // Softmax cross-entropy forward as crossentropy.wgsl (same math, bindings and outputs), one workgroup per row,
 // with the (running max, rescaled sum) pairs merged by subgroupMax and subgroupAdd: the subgroups' pairs meet in
 // workgroup memory behind one barrier, where the plain variant's tree takes log2(ROW_THREADS) + 1. Nothing

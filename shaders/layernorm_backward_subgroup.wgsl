@@ -1,7 +1,4 @@
 enable subgroups;
-// The subgroup operations below are reached by every invocation of the workgroup, but WGSL's analysis cannot see
-// that through the branch on `leader`.
-diagnostic(off, subgroup_uniformity);
 // LayerNorm backward for x as layernorm_backward.wgsl (same math, same entry points and bindings), one workgroup
 // per row, with both row sums taken at once by subgroupAdd on a vec2 and combined across subgroups as in
 // layernorm_subgroup.wgsl.

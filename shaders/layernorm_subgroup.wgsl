@@ -1,7 +1,4 @@
 enable subgroups;
-// The subgroup operations below are reached by every invocation of the workgroup, but WGSL's analysis cannot see
-// that through the branch on `leader`.
-diagnostic(off, subgroup_uniformity);
 // LayerNorm forward as layernorm.wgsl (same math, same entry points and bindings), one workgroup per row, with
 // the row sums taken by subgroupAdd: the subgroups' sums meet in workgroup memory behind two barriers per sum,
 // where the plain variant's tree takes log2(ROW_THREADS) + 1. Nothing assumes how invocations map onto
