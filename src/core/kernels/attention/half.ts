@@ -15,9 +15,9 @@ import dkvSource from '../../../../shaders/attention_backward_dkv.wgsl?raw';
 import qkvHalfRegion from '../../../../shaders/attention_qkv_f16.wgsl?raw';
 import doutHalfRegion from '../../../../shaders/attention_dout_f16.wgsl?raw';
 import { allocate, release, dispatch, grid1d, ceilDiv } from '../runtime.ts';
-import { registerOp, runOp } from '../op.ts';
+import { runOp } from '../op.ts';
 import { castToHalfKernel } from '../half/index.ts';
-import { defaultBlocks, dimsOf, consts as attentionConsts, type AttentionBlocks } from './index.ts';
+import { defaultBlocks, dimsOf, consts as attentionConsts, registerAttentionOps, type AttentionBlocks } from './index.ts';
 
 /** out (B, T, C) and lse (B, nh, T), f32, from qkv (B, T, 3C) read in f16. */
 export function attentionForwardHalfKernel(qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks): TensorInfo[] {
@@ -80,28 +80,7 @@ export function attentionBackwardHalfKernel(
   return dqkv;
 }
 
-const blockAttrs = (attrs: NamedAttrMap): AttentionBlocks | undefined =>
-  attrs.rows ? { rows: attrs.rows as number, tile: attrs.tile as number } : undefined;
-
-registerOp({
-  name: 'HearthCausalSelfAttentionHalfBackward',
-  inputs: ['qkv', 'out', 'lse', 'dout', 'dlse'],
-  forward: ({ qkv, out, lse, dout, dlse }, attrs) =>
-    attentionBackwardHalfKernel(qkv, out, lse, dout, dlse, attrs.nHead as number, blockAttrs(attrs)),
-});
-registerOp({
-  name: 'HearthCausalSelfAttentionHalf',
-  inputs: ['qkv'],
-  forward: ({ qkv }, attrs) => attentionForwardHalfKernel(qkv, attrs.nHead as number, blockAttrs(attrs)),
-  gradient: {
-    inputsToSave: ['qkv'],
-    outputsToSave: [true, true],
-    grad: (dys, [qkv, out, lse], attrs) => {
-      const [dout, dlse] = dys as Tensor[];
-      return { qkv: () => runOp('HearthCausalSelfAttentionHalfBackward', { qkv, out, lse, dout, dlse }, attrs) };
-    },
-  },
-});
+registerAttentionOps('HearthCausalSelfAttentionHalf', attentionForwardHalfKernel, attentionBackwardHalfKernel);
 
 /** The f16-operand op with both outputs, optionally with a non-default cut of the work (tests run every variant). */
 export function causalSelfAttentionHalfWithLse(qkv: Tensor3D, nHead: number, blocks?: AttentionBlocks): { out: Tensor3D; lse: Tensor3D } {

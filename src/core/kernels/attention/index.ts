@@ -115,26 +115,35 @@ export function attentionBackwardKernel(
 const blockAttrs = (attrs: NamedAttrMap): AttentionBlocks | undefined =>
   attrs.rows ? { rows: attrs.rows as number, tile: attrs.tile as number } : undefined;
 
-registerOp({
-  name: 'HearthCausalSelfAttentionBackward',
-  inputs: ['qkv', 'out', 'lse', 'dout', 'dlse'],
-  forward: ({ qkv, out, lse, dout, dlse }, attrs) =>
-    attentionBackwardKernel(qkv, out, lse, dout, dlse, attrs.nHead as number, blockAttrs(attrs)),
-});
-registerOp({
-  name: 'HearthCausalSelfAttention',
-  inputs: ['qkv'],
-  forward: ({ qkv }, attrs) => attentionForwardKernel(qkv, attrs.nHead as number, blockAttrs(attrs)),
-  gradient: {
-    inputsToSave: ['qkv'],
-    outputsToSave: [true, true],
-    grad: (dys, [qkv, out, lse], attrs) => {
-      // tfjs passes zeros for an output nobody differentiated (usually lse).
-      const [dout, dlse] = dys as Tensor[];
-      return { qkv: () => runOp('HearthCausalSelfAttentionBackward', { qkv, out, lse, dout, dlse }, attrs) };
+type ForwardKernel = (qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks) => TensorInfo[];
+type BackwardKernel = (
+  qkv: TensorInfo, out: TensorInfo, lse: TensorInfo, dout: TensorInfo, dlse: TensorInfo, nHead: number, blocks?: AttentionBlocks,
+) => TensorInfo;
+
+/** Registers an attention op `name` (outputs out and lse) and `${name}Backward`, its gradient; f32 and f16 share this. */
+export function registerAttentionOps(name: string, forward: ForwardKernel, backward: BackwardKernel): void {
+  registerOp({
+    name: `${name}Backward`,
+    inputs: ['qkv', 'out', 'lse', 'dout', 'dlse'],
+    forward: ({ qkv, out, lse, dout, dlse }, attrs) => backward(qkv, out, lse, dout, dlse, attrs.nHead as number, blockAttrs(attrs)),
+  });
+  registerOp({
+    name,
+    inputs: ['qkv'],
+    forward: ({ qkv }, attrs) => forward(qkv, attrs.nHead as number, blockAttrs(attrs)),
+    gradient: {
+      inputsToSave: ['qkv'],
+      outputsToSave: [true, true],
+      grad: (dys, [qkv, out, lse], attrs) => {
+        // tfjs passes zeros for an output nobody differentiated (usually lse).
+        const [dout, dlse] = dys as Tensor[];
+        return { qkv: () => runOp(`${name}Backward`, { qkv, out, lse, dout, dlse }, attrs) };
+      },
     },
-  },
-});
+  });
+}
+
+registerAttentionOps('HearthCausalSelfAttention', attentionForwardKernel, attentionBackwardKernel);
 
 /** The op with both outputs, and optionally a non-default cut of the work (tests run every variant). */
 export function causalSelfAttentionWithLse(
