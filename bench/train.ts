@@ -46,6 +46,7 @@ interface Timing {
   ms: number;
   /** CPU time to record the best step's work (before waiting for the GPU), ms */
   recordMs: number;
+  /** the loss of the last step: the same for every contender, since all run the same steps */
   loss: number;
 }
 
@@ -71,7 +72,8 @@ async function stepTimes(c: BenchCase, contenders: Contender[], warmup: number, 
       const recorded = performance.now();
       const value = (await loss.data())[0];
       const ms = performance.now() - t0;
-      if (i >= warmup && ms < r.best.ms) r.best = { ms, recordMs: recorded - t0, loss: value };
+      if (i >= warmup && ms < r.best.ms) r.best = { ...r.best, ms, recordMs: recorded - t0 };
+      r.best.loss = value;
       tf.dispose([loss, norm, ...grads.values()]);
     }
   }
