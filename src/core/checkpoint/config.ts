@@ -84,9 +84,7 @@ export function makeGpt2Config(overrides: Partial<GPT2Config> = {}): GPT2Config 
 }
 
 /** MLP hidden width. */
-export function innerDim(config: GPT2Config): number {
-  return config.n_inner ?? 4 * config.n_embd;
-}
+export { innerDim } from '../model/config.ts';
 
 /** Reads config.json (text or parsed), fills HF's defaults for missing keys, and validates. */
 export function parseGpt2Config(source: string | unknown): GPT2Config {

@@ -1,42 +1,16 @@
 // GPT-2's parameter names and shapes, and the mapping from what Hugging Face files hold (optional
 // "transformer." prefix, attention-mask buffers, a tied lm_head) to Hearth's names.
-import { innerDim, type GPT2Config } from './config.ts';
+import type { GPT2Config } from './config.ts';
+import { parameterCount, parameterShapes } from '../model/config.ts';
 import { invalid } from './errors.ts';
 import { bitwiseEqual, firstNonFinite, formatShape, sameShape, type NamedTensors } from './tensors.ts';
 
 /** Every parameter of the model, in the order GPT-2 lists them, with its shape (Conv1D: [in, out]). */
 export function gpt2ParameterShapes(c: GPT2Config): Map<string, number[]> {
-  const C = c.n_embd;
-  const I = innerDim(c);
-  const shapes = new Map<string, number[]>([
-    ['wte.weight', [c.vocab_size, C]],
-    ['wpe.weight', [c.n_positions, C]],
-  ]);
-  for (let i = 0; i < c.n_layer; i++) {
-    const p = `h.${i}.`;
-    shapes.set(p + 'ln_1.weight', [C]);
-    shapes.set(p + 'ln_1.bias', [C]);
-    shapes.set(p + 'attn.c_attn.weight', [C, 3 * C]);
-    shapes.set(p + 'attn.c_attn.bias', [3 * C]);
-    shapes.set(p + 'attn.c_proj.weight', [C, C]);
-    shapes.set(p + 'attn.c_proj.bias', [C]);
-    shapes.set(p + 'ln_2.weight', [C]);
-    shapes.set(p + 'ln_2.bias', [C]);
-    shapes.set(p + 'mlp.c_fc.weight', [C, I]);
-    shapes.set(p + 'mlp.c_fc.bias', [I]);
-    shapes.set(p + 'mlp.c_proj.weight', [I, C]);
-    shapes.set(p + 'mlp.c_proj.bias', [C]);
-  }
-  shapes.set('ln_f.weight', [C]);
-  shapes.set('ln_f.bias', [C]);
-  return shapes;
+  return new Map(parameterShapes(c));
 }
 
-export function parameterCount(c: GPT2Config): number {
-  let n = 0;
-  for (const s of gpt2ParameterShapes(c).values()) n += s.reduce((a, b) => a * b, 1);
-  return n;
-}
+export { parameterCount };
 
 const MASK_BUFFER = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 const PREFIX = 'transformer.';
