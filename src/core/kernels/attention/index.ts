@@ -15,6 +15,9 @@ import dqSource from '../../../../shaders/attention_backward_dq.wgsl?raw';
 import dkvSource from '../../../../shaders/attention_backward_dkv.wgsl?raw';
 import { allocate, release, dispatch, grid1d, ceilDiv } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
+import { castToHalfKernel } from '../half/index.ts';
+import qkvHalfRegion from '../../../../shaders/attention_qkv_f16.wgsl?raw';
+import doutHalfRegion from '../../../../shaders/attention_dout_f16.wgsl?raw';
 
 /** How the work is cut: `rows` threads per workgroup, one query (or key) row each; `tile` rows of the
  * other side staged in workgroup memory at a time. */
@@ -56,23 +59,36 @@ export function dimsOf(qkv: TensorInfo, nHead: number): Dims {
 
 export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks) => ({ HD: hd, ROWS: rows, TILE: tile });
 
-/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C). */
-export function attentionForwardKernel(qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks): TensorInfo[] {
+/**
+ * Mixed precision (`half`): the same shaders with their qkv and dout regions swapped for
+ * shaders/attention_qkv_f16.wgsl and attention_dout_f16.wgsl, reading operands cast to packed f16 into scratch
+ * (see half.ts); scores, softmax, sums and outputs stay f32.
+ */
+const halfRegions = { qkv: qkvHalfRegion, dout: doutHalfRegion };
+const kernelName = (name: string, half: boolean) => (half ? `${name}_f16` : name);
+
+/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C); `half` reads qkv in f16. */
+export function attentionForwardKernel(qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks, half = false): TensorInfo[] {
   const dims = dimsOf(qkv, nHead);
   const { B, T, C } = dims;
   const bl = blocks ?? defaultBlocks(dims.hd);
   const out = allocate([B, T, C]);
   const lse = allocate([B, nHead, T]);
+  const q = half ? castToHalfKernel(qkv) : qkv;
   dispatch({
-    kernel: { name: 'attention_forward', source: forwardSource, consts: consts(dims, bl) },
-    buffers: [qkv, out, lse],
+    kernel: { name: kernelName('attention_forward', half), source: forwardSource, regions: half ? { qkv: halfRegions.qkv } : undefined, consts: consts(dims, bl) },
+    buffers: [q, out, lse],
     uniforms: [{ u32: T }, { u32: nHead }],
     workgroups: [ceilDiv(T, bl.rows), B * nHead],
   });
+  if (half) release(q);
   return [out, lse];
 }
 
-/** dqkv (B, T, 3C) from the forward's inputs and outputs and the upstream gradients dout, dlse. */
+/**
+ * dqkv (B, T, 3C) from the forward's inputs and outputs and the upstream gradients dout, dlse. `half` reads qkv and
+ * dout in f16 in the dQ and dK/dV passes; the delta pass reads f32 O and dO once each either way.
+ */
 export function attentionBackwardKernel(
   qkv: TensorInfo,
   out: TensorInfo,
@@ -81,6 +97,7 @@ export function attentionBackwardKernel(
   dlse: TensorInfo,
   nHead: number,
   blocks?: AttentionBlocks,
+  half = false,
 ): TensorInfo {
   const dims = dimsOf(qkv, nHead);
   const { B, T, C } = dims;
@@ -93,22 +110,19 @@ export function attentionBackwardKernel(
     uniforms: [{ u32: T }, { u32: nHead }, { u32: rowCount }],
     workgroups: grid1d(ceilDiv(rowCount, 64)),
   });
+  const q = half ? castToHalfKernel(qkv) : qkv;
+  const dO = half ? castToHalfKernel(dout) : dout;
   const dqkv = allocate([B, T, 3 * C]);
-  const uniforms = [{ u32: T }, { u32: nHead }];
-  const workgroups: [number, number] = [ceilDiv(T, bl.rows), B * nHead];
-  dispatch({
-    kernel: { name: 'attention_backward_dq', source: dqSource, consts: consts(dims, bl) },
-    buffers: [qkv, dout, lse, delta, dqkv],
-    uniforms,
-    workgroups,
-  });
-  dispatch({
-    kernel: { name: 'attention_backward_dkv', source: dkvSource, consts: consts(dims, bl) },
-    buffers: [qkv, dout, lse, delta, dqkv],
-    uniforms,
-    workgroups,
-  });
+  for (const [name, source] of [['attention_backward_dq', dqSource], ['attention_backward_dkv', dkvSource]]) {
+    dispatch({
+      kernel: { name: kernelName(name, half), source, regions: half ? halfRegions : undefined, consts: consts(dims, bl) },
+      buffers: [q, dO, lse, delta, dqkv],
+      uniforms: [{ u32: T }, { u32: nHead }],
+      workgroups: [ceilDiv(T, bl.rows), B * nHead],
+    });
+  }
   release(delta);
+  if (half) [q, dO].forEach(release);
   return dqkv;
 }
 
