@@ -5,8 +5,12 @@
 //                  (clipping sees the unscaled norm, as after PyTorch's scaler.unscale_), then AdamW as there.
 // The bias corrections come from the scaler's count of applied steps t, which only the GPU knows (skips are found
 // there): 1 − β^t = −expm1(t·ln β), by its series for small |t·ln β| so that β close to 1 keeps its digits in f32.
+// So does the learning rate: lr_schedule[k] is the rate for the update after k applied ones (the last entry holds
+// past the end), so a skipped step does not advance the schedule, as Hugging Face's Trainer steps its scheduler
+// only when the optimizer ran.
 // bindings: param (n, read-write), grad (n), m (n, read-write), v (n, read-write), norm (1: ‖scaled gradients‖),
-// state (LossScaleState); uniform. Dispatch: ceil(n / WG) workgroups, split over x and y when above 65535.
+// state (LossScaleState), lr_schedule (≥ 1); uniform. Dispatch: ceil(n / WG) workgroups, split over x and y when
+// above 65535.
 
 struct LossScaleState {
   scale: f32,
@@ -25,8 +29,7 @@ struct Params {
   beta1: f32,
   beta2: f32,
   eps: f32,
-  decay_factor: f32,
-  lr: f32,
+  weight_decay: f32,
   ln_beta1: f32,
   ln_beta2: f32,
   max_norm: f32,
@@ -38,7 +41,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 @group(0) @binding(4) var<storage, read> norm: array<f32>;
 @group(0) @binding(5) var<storage, read> state: LossScaleState;
-@group(0) @binding(6) var<uniform> params: Params;
+@group(0) @binding(6) var<storage, read> lr_schedule: array<f32>;
+@group(0) @binding(7) var<uniform> params: Params;
 
 const WG: u32 = 256u;
 
@@ -57,15 +61,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n || state.found_inf != 0u) { return; }
   let inv_scale = state.inv_scale_used;
+  // applied_steps already counts this update (≥ 1 here).
+  let lr = lr_schedule[min(state.applied_steps - 1u, arrayLength(&lr_schedule) - 1u)];
   let t = f32(state.applied_steps);
-  let step_size = params.lr / oneMinusPow(params.ln_beta1, t);
+  let step_size = lr / oneMinusPow(params.ln_beta1, t);
   let inv_sqrt_bc2 = 1.0 / sqrt(oneMinusPow(params.ln_beta2, t));
   let clip = select(1.0, min(1.0, params.max_norm / (norm[0] * inv_scale + 1e-6)), params.max_norm > 0.0);
   let g = grad[i] * (inv_scale * clip);
   let m_new = params.beta1 * m[i] + (1.0 - params.beta1) * g;
   let v_new = params.beta2 * v[i] + (1.0 - params.beta2) * g * g;
   let denom = sqrt(v_new) * inv_sqrt_bc2 + params.eps;
-  let decay = select(1.0, params.decay_factor, i < params.decay_end);
+  let decay = select(1.0, 1.0 - lr * params.weight_decay, i < params.decay_end);
   param[i] = param[i] * decay - step_size * m_new / denom;
   m[i] = m_new;
   v[i] = v_new;

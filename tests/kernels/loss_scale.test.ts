@@ -94,7 +94,10 @@ describe('AdamW with loss-scaled gradients', () => {
       const v = tf.zeros([n]);
       let [refParam, refM, refV] = [await readCopy(param), new Float64Array(n), new Float64Array(n)];
       // Steps 3 and 4 overflow (an inf, then a NaN): both skipped, each halving the scale; the two good steps
-      // after them do not reach growthInterval (3), so the last steps run at 2⁸.
+      // after them do not reach growthInterval (3), so the last steps run at 2⁸. The learning rate follows the
+      // applied steps: steps 5 and 6 take the schedule's 3rd and 4th rates (the 4th is past its end: the last holds).
+      const schedule = [1e-2, 3e-3, 2e-2];
+      const lrs = tf.tensor1d(schedule);
       const poison = [null, null, Infinity, NaN, null, null];
       for (const [s, bad] of poison.entries()) {
         const what = `seed ${r.seed} step ${s + 1}`;
@@ -104,7 +107,7 @@ describe('AdamW with loss-scaled gradients', () => {
         const grad = tf.tensor1d(scaled);
         const norm = sumOfSquares([grad], undefined, true);
         const unscaled = scaler.update(norm);
-        adamwLossScaled(param, grad, m, v, norm, scaler.state, { ...h, decayEnd, maxNorm });
+        adamwLossScaled(param, grad, m, v, norm, scaler.state, lrs, { ...h, decayEnd, maxNorm });
         state = lossScaleUpdate(state, bad === null, OPTS);
         expect(await scaler.read(), what).toEqual(state);
         const [p, mm, vv] = [await readCopy(param), await readCopy(m), await readCopy(v)];
@@ -114,7 +117,8 @@ describe('AdamW with loss-scaled gradients', () => {
           expect(Array.from(mm), `${what} m`).toEqual(Array.from(Float32Array.from(refM)));
           expect(Array.from(vv), `${what} v`).toEqual(Array.from(Float32Array.from(refV)));
         } else {
-          const ref = adamwMultiTensorStep(refParam, gv, refM, refV, { ...h, step: state.appliedSteps }, decayEnd, maxNorm);
+          const lr = schedule[Math.min(state.appliedSteps - 1, schedule.length - 1)];
+          const ref = adamwMultiTensorStep(refParam, gv, refM, refV, { ...h, lr, step: state.appliedSteps }, decayEnd, maxNorm);
           expect(relError(await unscaled.data(), [ref.norm]), `${what} unscaled norm`).toBeLessThan(1e-4);
           expectClose(p, ref.param, 1e-4, `${what} param`);
           expectClose(mm, ref.m, 1e-4, `${what} m`);
@@ -123,7 +127,7 @@ describe('AdamW with loss-scaled gradients', () => {
         [refParam, refM, refV] = [p, Float64Array.from(mm), Float64Array.from(vv)];
         tf.dispose([grad, norm, unscaled]);
       }
-      tf.dispose([param, m, v]);
+      tf.dispose([param, m, v, lrs]);
       scaler.dispose();
     });
   }
@@ -142,14 +146,15 @@ describe('AdamW with loss-scaled gradients', () => {
       const grad = tf.tensor1d(gv.map((g) => g * 2 ** 10));
       const norm = sumOfSquares([grad], undefined, true);
       const paramBefore = await readCopy(param);
+      const lrs = tf.tensor1d([h.lr]);
       tf.dispose(scaler.update(norm));
-      adamwLossScaled(param, grad, m, v, norm, scaler.state, { ...h, decayEnd: n, maxNorm: 0 });
+      adamwLossScaled(param, grad, m, v, norm, scaler.state, lrs, { ...h, decayEnd: n, maxNorm: 0 });
       const ref = adamwMultiTensorStep(paramBefore, gv, mv, vv, { ...h, step: appliedSteps + 1 }, n, 0);
       // The update's own size, lr·m̂/(√v̂ + eps), is what the bias correction scales: compare that.
       const got = await readCopy(param);
       const delta = (a: ArrayLike<number>) => Array.from(a, (x, i) => x - paramBefore[i] * (1 - h.lr * h.weightDecay));
       expectClose(delta(got), delta(ref.param), 1e-4, `seed ${r.seed} t=${appliedSteps + 1}`);
-      tf.dispose([param, m, v, grad, norm]);
+      tf.dispose([param, m, v, grad, norm, lrs]);
       scaler.dispose();
     }
   });

@@ -55,6 +55,16 @@ describe('Trainer with fp16', () => {
     // Steps after the overflows were applied: the last steps' norms are finite and the loss moved.
     expect(Number.isFinite(last.grad_norm)).toBe(true);
     expect(logs.every((e) => Number.isFinite(e.loss))).toBe(true);
+    // The schedule holds on skipped steps, as HF's Trainer steps its scheduler only when the optimizer ran: an
+    // applied update's rate is the schedule's at the count of updates applied before it.
+    let skippedBefore = 0;
+    logs.forEach((e, i) => {
+      const skipped = e.skipped_steps! > skippedBefore;
+      const applied = i + 1 - e.skipped_steps!;
+      expect(e.learning_rate, `step ${i + 1}`).toBeCloseTo(t.learningRate(skipped ? applied : applied - 1), 12);
+      skippedBefore = e.skipped_steps!;
+    });
+    expect(logs[logs.length - 1].learning_rate).toBeGreaterThan(t.learningRate(7));
     t.dispose();
     model.dispose();
   });

@@ -119,12 +119,15 @@ export class AdamW {
    * With a `lossScaler` (mixed precision) the gradients carry its scale: the scaler decides on the GPU whether they
    * are finite, and the update unscales them, or is skipped whole. The returned norm is then the unscaled one (inf
    * or NaN for a skipped step), and the bias correction counts applied updates only (the scaler's), not `step`.
+   * So can the learning rate: given `lrSchedule` (float32, the rate after k applied updates), the update takes its
+   * rate from there on the GPU and `lr` is not used, so a skipped step does not advance the schedule.
    */
-  apply(grads: Map<string, tf.Tensor>, lr: number, lossScaler?: LossScaler): tf.Scalar {
+  apply(grads: Map<string, tf.Tensor>, lr: number, lossScaler?: LossScaler, lrSchedule?: tf.Tensor1D): tf.Scalar {
     const gs = this.gradientsInOrder(grads);
     if (lossScaler && !this.packed) throw new Error('AdamW: loss scaling (fp16) needs the multi-tensor update');
     this.step++;
-    return this.packed ? this.applyPacked(this.packed, gs, lr, lossScaler) : this.applyPerTensor(this.perTensor!, gs, lr);
+    if (this.packed) return this.applyPacked(this.packed, gs, lr, lossScaler && { scaler: lossScaler, lrSchedule });
+    return this.applyPerTensor(this.perTensor!, gs, lr);
   }
 
   private hyper(lr: number, weightDecay: number) {
@@ -132,7 +135,7 @@ export class AdamW {
     return { lr, beta1, beta2, eps, weightDecay, step: this.step };
   }
 
-  private applyPacked(s: PackedState, gs: tf.Tensor[], lr: number, lossScaler?: LossScaler): tf.Scalar {
+  private applyPacked(s: PackedState, gs: tf.Tensor[], lr: number, scaling?: { scaler: LossScaler; lrSchedule?: tf.Tensor1D }): tf.Scalar {
     const names = [...this.params.keys()];
     names.forEach((name, i) => {
       const p = this.params.get(name)!;
@@ -141,12 +144,14 @@ export class AdamW {
       if (s.packedData.get(name) !== p.dataId) copyElements(p, 0, s.param, offset, p.size);
     });
     let norm = sumOfSquares([s.grad], undefined, true);
-    if (lossScaler) {
-      const unscaledNorm = lossScaler.update(norm);
+    if (scaling) {
+      const unscaledNorm = scaling.scaler.update(norm);
       const { beta1, beta2, eps } = this.opts;
-      adamwLossScaled(s.param, s.grad, s.m, s.v, norm, lossScaler.state, {
-        lr, beta1, beta2, eps, weightDecay: this.opts.weightDecay, decayEnd: s.layout.decayEnd, maxNorm: this.opts.maxGradNorm,
+      const schedule = scaling.lrSchedule ?? tf.tensor1d([lr]);
+      adamwLossScaled(s.param, s.grad, s.m, s.v, norm, scaling.scaler.state, schedule, {
+        beta1, beta2, eps, weightDecay: this.opts.weightDecay, decayEnd: s.layout.decayEnd, maxNorm: this.opts.maxGradNorm,
       });
+      if (schedule !== scaling.lrSchedule) schedule.dispose();
       norm.dispose();
       norm = unscaledNorm;
     } else {

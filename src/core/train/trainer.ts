@@ -151,6 +151,7 @@ export class Trainer {
       // correction) carries on from the optimizer's.
       const resumed = o.resume ? (o.resume.state.lossScale ?? initialLossScale(o.lossScaler, o.resume.optimizer.step)) : undefined;
       this.mixed = new MixedPrecision(o.lossScaler, resumed);
+      this.mixed.setLearningRates(Float32Array.from({ length: Math.max(this.totalSteps, 1) }, (_, k) => this.learningRate(k)));
     }
     if (o.resume) {
       this.state = structuredClone(o.resume.state);
@@ -247,7 +248,8 @@ export class Trainer {
       lossSum = l;
     }
     // With fp16 the gradients carry the loss scale: the optimizer unscales them, or skips the update on overflow.
-    const gradNorm = this.optimizer.apply(sum!, this.learningRate(), this.mixed?.scaler);
+    // Its rate then comes from the schedule at the count of applied updates, so a skipped one does not advance it.
+    const gradNorm = this.optimizer.apply(sum!, this.learningRate(), this.mixed?.scaler, this.mixed?.lrSchedule);
     this.mixed?.endStep();
     tf.dispose([...sum!.values()]);
     this.state.step++;
@@ -320,7 +322,8 @@ export class Trainer {
             step,
             epoch: this.state.epoch,
             loss: meanLoss,
-            learning_rate: lastLr,
+            // With fp16, the rate of the last update that ran (the next one's, if this one was skipped).
+            learning_rate: scaling ? this.learningRate(Math.max(0, scaling.appliedSteps - (scaling.foundInf ? 0 : 1))) : lastLr,
             grad_norm: norm[0],
             ...(scaling ? { loss_scale: scaling.scale, skipped_steps: scaling.skippedSteps } : {}),
             tokens_per_second: (windowSteps * tokensPerStep) / Math.max((now - windowStart) / 1000, 1e-9),

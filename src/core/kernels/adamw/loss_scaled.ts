@@ -1,7 +1,7 @@
 // The packed AdamW step (index.ts's adamwMultiTensor) for loss-scaled gradients: it unscales them by the scale they
 // carry, clips on the unscaled norm, and skips the whole update when the loss scaler found an inf or NaN
 // (shaders/adamw_multi_tensor_loss_scaled.wgsl). Everything it needs from the step (skip, scale, its step count t)
-// is read from the scaler's state on the GPU.
+// is read from the scaler's state on the GPU, and so is the learning rate: from a schedule indexed by applied steps.
 import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import source from '../../../../shaders/adamw_multi_tensor_loss_scaled.wgsl?raw';
 import { dispatch, grid1d, ceilDiv } from '../runtime.ts';
@@ -11,8 +11,8 @@ import type { AdamWHyper } from './index.ts';
 const WG = 256;
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** AdamW's hyperparameters less the step, which comes from the scaler's state. */
-export interface LossScaledHyper extends Omit<AdamWHyper, 'step'> {
+/** AdamW's hyperparameters less the step and the learning rate, which come from the scaler's state. */
+export interface LossScaledHyper extends Omit<AdamWHyper, 'step' | 'lr'> {
   /** elements below this index take weight decay, the rest do not */
   decayEnd: number;
   /** clip the unscaled gradient to this global norm; 0 for no clipping */
@@ -22,7 +22,10 @@ export interface LossScaledHyper extends Omit<AdamWHyper, 'step'> {
 /** ln β as a finite f32 (β = 0 has ln β = −∞: −1e30 gives the same 1 − β^t = 1 with finite arithmetic). */
 const lnBeta = (beta: number) => (beta > 0 ? Math.log(beta) : -1e30);
 
-/** In place over flat param, m, v (n each) from the flat scaled grad, its global norm and the scaler's state. */
+/**
+ * In place over flat param, m, v (n each) from the flat scaled grad, its global norm and the scaler's state.
+ * lrSchedule (float32, ≥ 1 entries): the learning rate for the update after k applied updates; the last holds.
+ */
 export function adamwLossScaledKernel(
   param: TensorInfo,
   grad: TensorInfo,
@@ -30,24 +33,25 @@ export function adamwLossScaledKernel(
   v: TensorInfo,
   norm: TensorInfo,
   state: TensorInfo,
+  lrSchedule: TensorInfo,
   h: LossScaledHyper,
 ): void {
   const n = size(param.shape);
+  if (size(lrSchedule.shape) < 1) throw new Error('adamw: the learning-rate schedule is empty');
   for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
     if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
   }
   if (!(h.decayEnd >= 0 && h.decayEnd <= n)) throw new Error(`adamw: decayEnd ${h.decayEnd} outside [0, ${n}]`);
   dispatch({
     kernel: { name: 'adamw_multi_tensor_loss_scaled', source, consts: { WG } },
-    buffers: [param, grad, m, v, norm, state],
+    buffers: [param, grad, m, v, norm, state, lrSchedule],
     uniforms: [
       { u32: n },
       { u32: h.decayEnd },
       { f32: h.beta1 },
       { f32: h.beta2 },
       { f32: h.eps },
-      { f32: 1 - h.lr * h.weightDecay },
-      { f32: h.lr },
+      { f32: h.weightDecay },
       { f32: lnBeta(h.beta1) },
       { f32: lnBeta(h.beta2) },
       { f32: h.maxNorm > 0 && Number.isFinite(h.maxNorm) ? h.maxNorm : 0 },
@@ -58,15 +62,17 @@ export function adamwLossScaledKernel(
 
 registerOp({
   name: 'HearthAdamWLossScaled',
-  inputs: ['param', 'grad', 'm', 'v', 'norm', 'state'],
-  forward: ({ param, grad, m, v, norm, state }, attrs) => {
-    adamwLossScaledKernel(param, grad, m, v, norm, state, attrs as unknown as LossScaledHyper);
+  inputs: ['param', 'grad', 'm', 'v', 'norm', 'state', 'lrSchedule'],
+  forward: ({ param, grad, m, v, norm, state, lrSchedule }, attrs) => {
+    adamwLossScaledKernel(param, grad, m, v, norm, state, lrSchedule, attrs as unknown as LossScaledHyper);
     return [];
   },
 });
 
 /** adamwLossScaledKernel as a tfjs operation (so profiles see it); updates param, m and v in place. */
-export function adamwLossScaled(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, norm: Tensor, state: Tensor, h: LossScaledHyper): void {
-  const { lr, beta1, beta2, eps, weightDecay, decayEnd, maxNorm } = h;
-  runOp('HearthAdamWLossScaled', { param, grad, m, v, norm, state }, { lr, beta1, beta2, eps, weightDecay, decayEnd, maxNorm });
+export function adamwLossScaled(
+  param: Tensor, grad: Tensor, m: Tensor, v: Tensor, norm: Tensor, state: Tensor, lrSchedule: Tensor, h: LossScaledHyper,
+): void {
+  const { beta1, beta2, eps, weightDecay, decayEnd, maxNorm } = h;
+  runOp('HearthAdamWLossScaled', { param, grad, m, v, norm, state, lrSchedule }, { beta1, beta2, eps, weightDecay, decayEnd, maxNorm });
 }
