@@ -5,6 +5,7 @@ import { initTf, tf, webgpuBackend } from '../src/core/gpu/tf.ts';
 import { describeGpu, type GpuContext } from '../src/core/gpu/device.ts';
 import { matmul } from '../src/core/kernels/matmul/index.ts';
 import { stockOps } from '../src/core/model/stock_ops.ts';
+import { describePeak, peakOf, shareOfPeak } from './peak.ts';
 
 interface Shape {
   M: number; // B·T
@@ -67,7 +68,8 @@ export async function benchMatmul(report: (line: string) => void): Promise<void>
   const ctx = await initTf();
   const shapes = ctx.info.software ? SOFTWARE_SHAPES : GPU_SHAPES;
   const budget = ctx.info.software ? 1 : 0.5;
-  report(`matmul on ${describeGpu(ctx)}; (B·T, C)×(C, 4C), GFLOP/s = 2·M·K·N / time, synced, after warmup`);
+  const peak = peakOf(ctx.info);
+  report(`matmul on ${describeGpu(ctx)}; (B·T, C)×(C, 4C), GFLOP/s = 2·M·K·N / time, synced, after warmup; ${describePeak(peak)}`);
   report(
     `  ${'M×K×N'.padEnd(16)} ${'ours'.padStart(8)} ${'tf.matMul'.padStart(10)} ${'ratio'.padStart(7)}` +
       `   ${'ours+bias+gelu'.padStart(14)} ${'stock ops'.padStart(10)} ${'ratio'.padStart(7)}   max rel diff`,
@@ -97,7 +99,8 @@ export async function benchMatmul(report: (line: string) => void): Promise<void>
     const g = (v: number, width: number) => (v < 10 ? v.toFixed(3) : v.toFixed(1)).padStart(width);
     report(
       `  ${`${M}×${K}×${N}`.padEnd(16)} ${g(o, 8)} ${g(s, 10)} ${`×${(o / s).toFixed(2)}`.padStart(7)}` +
-        `   ${g(of, 14)} ${g(sf, 10)} ${`×${(of / sf).toFixed(2)}`.padStart(7)}   ${diff.toExponential(1)}`,
+        `   ${g(of, 14)} ${g(sf, 10)} ${`×${(of / sf).toFixed(2)}`.padStart(7)}   ${diff.toExponential(1)}` +
+        (peak ? `   ours ${shareOfPeak(o, peak)}` : ''),
     );
     tf.dispose([x, w, bias]);
   }

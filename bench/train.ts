@@ -11,6 +11,7 @@ import type { Ops } from '../src/core/model/ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { parameterCount, presetDims, type GPTDims } from '../src/core/model/config.ts';
 import { Random } from '../src/core/util/random.ts';
+import { describePeak, peakOf, shareOfPeak, trainingFlopsPerToken } from './peak.ts';
 
 export interface BenchCase {
   label: string;
@@ -86,7 +87,9 @@ async function stepTimes(c: BenchCase, contenders: Contender[], warmup: number, 
 
 export async function benchTrainStep(report: (line: string) => void, opts: { steps?: number } = {}): Promise<void> {
   const ctx = await initTf();
+  const peak = peakOf(ctx.info);
   report(`train step on ${describeGpu(ctx)}; best of the timed steps, contenders alternating step by step`);
+  report(`  model FLOPs = 6·(params − wpe) + 12·n_layer·n_embd·T per token (PaLM, nanoGPT); MFU against the ${describePeak(peak)}`);
   const cases: BenchCase[] = [SMALL_CONFIG];
   if (!ctx.info.software) cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
   for (const c of cases) {
@@ -94,13 +97,15 @@ export async function benchTrainStep(report: (line: string) => void, opts: { ste
     const warmup = ctx.info.software ? 1 : 3;
     const times = await stepTimes(c, CONTENDERS, warmup, steps);
     const tokens = c.B * c.T;
-    const flops = 6 * parameterCount(c.dims) * tokens; // forward + backward, the usual 6·N·tokens
+    const flops = trainingFlopsPerToken(c.dims, c.T) * tokens;
     report(`  ${c.label} (${(parameterCount(c.dims) / 1e6).toFixed(2)} M params)`);
     CONTENDERS.forEach((k, i) => {
       const t = times[i];
+      const gflops = flops / (t.ms / 1000) / 1e9;
+      const mfu = peak ? `, MFU ${shareOfPeak(gflops, peak).replace(' of peak', '')}` : '';
       report(
         `    ${k.label.padEnd(20)} ${t.ms.toFixed(1).padStart(8)} ms/step (${t.recordMs.toFixed(1)} ms recording), ` +
-          `${(tokens / (t.ms / 1000)).toFixed(0)} tokens/s, ${(flops / (t.ms / 1000) / 1e9).toFixed(2)} GFLOP/s model, loss ${t.loss.toFixed(4)}`,
+          `${(tokens / (t.ms / 1000)).toFixed(0)} tokens/s, ${gflops.toFixed(2)} GFLOP/s model${mfu}, loss ${t.loss.toFixed(4)}`,
       );
     });
     report(`    speed-up over stock: ×${(times[2].ms / times[0].ms).toFixed(2)}; fusions: ×${(times[1].ms / times[0].ms).toFixed(2)}`);
