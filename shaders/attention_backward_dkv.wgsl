@@ -9,7 +9,8 @@
 // bindings: qkv, dout (B·T·C), lse, delta (B·nh·T), dqkv (B·T·3C); uniform (T, nHead).
 // Dispatch: (ceil(T / ROWS), B·nh).
 
-struct Params { T: u32, nHead: u32, }
+// seed, threshold and scale drive attention dropout (DROPOUT true); they are ignored otherwise.
+struct Params { T: u32, nHead: u32, seed: u32, threshold: u32, scale: f32, }
 
 // qkv and dout (bindings 0 and 1) are declared with their loads, in the qkv and dout regions below.
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
@@ -21,6 +22,9 @@ const HD: u32 = 64u;
 const ROWS: u32 = 32u;
 const TILE: u32 = 16u;
 const HD4: u32 = (HD + 3u) / 4u; // vec4s per head row
+// Attention dropout (attn_pdrop) on the probabilities, training only. A constant, so with it off the kernel is the
+// plain one; with it on, the mask of score (i, j) of head (b, h) is the hash of (seed, b·nHead + h, i·T + j).
+const DROPOUT: bool = false;
 
 var<workgroup> qTile: array<vec4<f32>, TILE * HD4>;
 var<workgroup> dOTile: array<vec4<f32>, TILE * HD4>;
@@ -52,6 +56,22 @@ fn loadDout4(base: u32, c: u32) -> vec4<f32> {
 }
 // #endregion dout
 
+// #region dropout_hash: the same three functions in attention_forward/_backward_dq/_backward_dkv.wgsl
+fn lowbias32(v: u32) -> u32 {
+  var x = v;
+  x ^= x >> 16u;
+  x *= 0x7feb352du;
+  x ^= x >> 15u;
+  x *= 0x846ca68bu;
+  x ^= x >> 16u;
+  return x;
+}
+
+fn dropoutRowKey(seed: u32, group: u32) -> u32 { return lowbias32(seed ^ lowbias32(group + 0x9e3779b9u)); }
+
+fn dropoutBits(key: u32, index: u32) -> u32 { return lowbias32(lowbias32(index ^ key) + key); }
+// #endregion dropout_hash
+
 @compute @workgroup_size(ROWS)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let T = params.T;
@@ -64,6 +84,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let key = firstKey + lid;
   let safeKey = min(key, T - 1u);
   let scale = 1.0 / sqrt(f32(HD));
+  let rowKey = dropoutRowKey(params.seed, bh);
 
   var k: array<vec4<f32>, HD4>;
   var v: array<vec4<f32>, HD4>;
@@ -110,8 +131,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
       let query = query0 + i;
       let pi = select(0.0, exp(s - lseTile[i]), key <= query && query < T);
-      p[i] = pi;
-      ds[i] = pi * (dp - deltaTile[i]);
+      // With dropout: dv uses the dropped p·z, and ds = p·(z·dp − delta) (z = m/(1 − p)).
+      var z = 1.0;
+      if (DROPOUT) { z = select(0.0, params.scale, dropoutBits(rowKey, query * T + key) >= params.threshold); }
+      p[i] = pi * z;
+      ds[i] = pi * (z * dp - deltaTile[i]);
     }
     for (var c = 0u; c < HD4; c++) {
       var gv = dv[c];

@@ -15,7 +15,8 @@
 // bindings: qkv (B·T·3C), out (B·T·C), lse (B·nh·T, natural log of Σ exp(q·k/√hd)); uniform (T, nHead).
 // Dispatch: (ceil(T / ROWS), B·nh).
 
-struct Params { T: u32, nHead: u32, }
+// seed, threshold and scale drive attention dropout (DROPOUT true); they are ignored otherwise.
+struct Params { T: u32, nHead: u32, seed: u32, threshold: u32, scale: f32, }
 
 // qkv (binding 0) is declared with its load, in the qkv region below.
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -26,6 +27,9 @@ const HD: u32 = 64u;
 const ROWS: u32 = 32u;
 const TILE: u32 = 16u;
 const HD4: u32 = (HD + 3u) / 4u; // vec4s per head row
+// Attention dropout (attn_pdrop) on the probabilities, training only. A constant, so with it off the kernel is the
+// plain one; with it on, the mask of score (i, j) of head (b, h) is the hash of (seed, b·nHead + h, i·T + j).
+const DROPOUT: bool = false;
 // Stands in for -inf: exp(NEG_BIG - m) is 0 for any real m, and it stays finite in arithmetic.
 const NEG_BIG: f32 = -1.0e30;
 
@@ -45,6 +49,22 @@ fn loadQkv4(base: u32, c: u32) -> vec4<f32> {
 }
 // #endregion qkv
 
+// #region dropout_hash: the same three functions in attention_forward/_backward_dq/_backward_dkv.wgsl
+fn lowbias32(v: u32) -> u32 {
+  var x = v;
+  x ^= x >> 16u;
+  x *= 0x7feb352du;
+  x ^= x >> 15u;
+  x *= 0x846ca68bu;
+  x ^= x >> 16u;
+  return x;
+}
+
+fn dropoutRowKey(seed: u32, group: u32) -> u32 { return lowbias32(seed ^ lowbias32(group + 0x9e3779b9u)); }
+
+fn dropoutBits(key: u32, index: u32) -> u32 { return lowbias32(lowbias32(index ^ key) + key); }
+// #endregion dropout_hash
+
 @compute @workgroup_size(ROWS)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let T = params.T;
@@ -58,6 +78,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // Threads past the end still load tiles and meet the barriers; they only skip the final write.
   let safeRow = min(row, T - 1u);
   let scale = 1.0 / sqrt(f32(HD));
+  let rowKey = dropoutRowKey(params.seed, bh);
 
   var q: array<vec4<f32>, HD4>;
   var acc: array<vec4<f32>, HD4>;
@@ -103,7 +124,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       p[j] = e;
       pSum += e;
     }
+    // l sums the undropped probabilities (the softmax's normaliser and the logsumexp are dropout's input); only
+    // what reaches V is dropped: out_i = Σ_j p_ij·m_ij/(1 − p)·v_j.
     l = l * alpha + pSum;
+    if (DROPOUT) {
+      for (var j = 0u; j < TILE; j++) {
+        let keep = dropoutBits(rowKey, row * T + key0 + j) >= params.threshold;
+        p[j] = select(0.0, p[j] * params.scale, keep);
+      }
+    }
     for (var c = 0u; c < HD4; c++) {
       var a = acc[c] * alpha;
       for (var j = 0u; j < TILE; j++) { a += p[j] * vTile[j * HD4 + c]; }

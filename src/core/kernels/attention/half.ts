@@ -7,26 +7,29 @@
 // The kernels read every K/V row once per block of query rows (ceil(T / 32) times), so halving those bytes
 // outweighs the one cast pass. The backward's first pass, delta = rowsum(dO ∘ O) − dlse, reads f32 O and dO once
 // each: it is attention_backward_delta.wgsl unchanged.
-import type { Tensor, Tensor3D, NamedAttrMap } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor3D } from '@tensorflow/tfjs-core';
 import { runOp } from '../op.ts';
-import { attentionBackwardKernel, attentionForwardKernel, registerAttentionOps, type AttentionBlocks } from './index.ts';
+import {
+  attentionAttrs, attentionBackwardKernel, attentionForwardKernel, registerAttentionOps, type AttentionBlocks, type AttentionDropout,
+} from './index.ts';
 
 registerAttentionOps(
   'HearthCausalSelfAttentionHalf',
-  (qkv, nHead, blocks) => attentionForwardKernel(qkv, nHead, blocks, true),
-  (qkv, out, lse, dout, dlse, nHead, blocks) => attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, true),
+  (qkv, nHead, blocks, dropout) => attentionForwardKernel(qkv, nHead, blocks, true, dropout),
+  (qkv, out, lse, dout, dlse, nHead, blocks, dropout) => attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, true, dropout),
 );
 
-/** The f16-operand op with both outputs, optionally with a non-default cut of the work (tests run every variant). */
-export function causalSelfAttentionHalfWithLse(qkv: Tensor3D, nHead: number, blocks?: AttentionBlocks): { out: Tensor3D; lse: Tensor3D } {
-  const attrs: NamedAttrMap = blocks ? { nHead, rows: blocks.rows, tile: blocks.tile } : { nHead };
-  const [out, lse] = runOp<Tensor[]>('HearthCausalSelfAttentionHalf', { qkv }, attrs);
+/** The f16-operand op with both outputs, optionally with a non-default cut of the work (tests run every variant) and dropout. */
+export function causalSelfAttentionHalfWithLse(
+  qkv: Tensor3D, nHead: number, blocks?: AttentionBlocks, dropout?: AttentionDropout,
+): { out: Tensor3D; lse: Tensor3D } {
+  const [out, lse] = runOp<Tensor[]>('HearthCausalSelfAttentionHalf', { qkv }, attentionAttrs(nHead, blocks, dropout));
   return { out: out as Tensor3D, lse: lse as Tensor3D };
 }
 
 /** GPT-2's attention core (as causalSelfAttention in index.ts) reading q, k, v and dO in f16. */
-export function causalSelfAttentionHalf(qkv: Tensor3D, nHead: number): Tensor3D {
-  const { out, lse } = causalSelfAttentionHalfWithLse(qkv, nHead);
+export function causalSelfAttentionHalf(qkv: Tensor3D, nHead: number, dropout?: AttentionDropout): Tensor3D {
+  const { out, lse } = causalSelfAttentionHalfWithLse(qkv, nHead, undefined, dropout);
   lse.dispose();
   return out;
 }

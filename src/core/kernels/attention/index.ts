@@ -16,6 +16,7 @@ import dkvSource from '../../../../shaders/attention_backward_dkv.wgsl?raw';
 import { allocate, release, dispatch, grid1d, ceilDiv } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel } from '../half/index.ts';
+import { dropoutThreshold } from '../dropout/reference.ts';
 import qkvHalfRegion from '../../../../shaders/attention_qkv_f16.wgsl?raw';
 import doutHalfRegion from '../../../../shaders/attention_dout_f16.wgsl?raw';
 
@@ -57,7 +58,32 @@ export function dimsOf(qkv: TensorInfo, nHead: number): Dims {
   return { B, T, C, nHead, hd };
 }
 
-export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks) => ({ HD: hd, ROWS: rows, TILE: tile });
+/**
+ * Attention dropout (attn_pdrop, training only): probability p of dropping each attention probability, with the mask
+ * of score (i, j) of head (b, h) hashed from (seed, b·nHead + h, i·T + j) as in kernels/dropout/reference.ts.
+ */
+export interface AttentionDropout {
+  p: number;
+  seed: number;
+}
+
+const dropoutOn = (d?: AttentionDropout): d is AttentionDropout => d !== undefined && d.p > 0;
+
+export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks, dropout?: AttentionDropout) => ({
+  HD: hd,
+  ROWS: rows,
+  TILE: tile,
+  DROPOUT: dropoutOn(dropout),
+});
+
+/** T, nHead, then dropout's seed, threshold and 1/(1 − p) (read only by the DROPOUT variants). */
+function uniformsOf(T: number, nHead: number, dropout?: AttentionDropout) {
+  const on = dropoutOn(dropout);
+  return [
+    { u32: T }, { u32: nHead },
+    { u32: on ? dropout.seed >>> 0 : 0 }, { u32: on ? dropoutThreshold(dropout.p) : 0 }, { f32: on ? 1 / (1 - dropout.p) : 1 },
+  ];
+}
 
 /**
  * Mixed precision (`half`): the same shaders with their qkv and dout regions swapped for
@@ -67,8 +93,10 @@ export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks) => ({ HD: 
 const halfRegions = { qkv: qkvHalfRegion, dout: doutHalfRegion };
 const kernelName = (name: string, half: boolean) => (half ? `${name}_f16` : name);
 
-/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C); `half` reads qkv in f16. */
-export function attentionForwardKernel(qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks, half = false): TensorInfo[] {
+/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C); `half` reads qkv in f16. lse never sees dropout. */
+export function attentionForwardKernel(
+  qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks, half = false, dropout?: AttentionDropout,
+): TensorInfo[] {
   const dims = dimsOf(qkv, nHead);
   const { B, T, C } = dims;
   const bl = blocks ?? defaultBlocks(dims.hd);
@@ -76,9 +104,9 @@ export function attentionForwardKernel(qkv: TensorInfo, nHead: number, blocks?: 
   const lse = allocate([B, nHead, T]);
   const q = half ? castToHalfKernel(qkv) : qkv;
   dispatch({
-    kernel: { name: kernelName('attention_forward', half), source: forwardSource, regions: half ? { qkv: halfRegions.qkv } : undefined, consts: consts(dims, bl) },
+    kernel: { name: kernelName('attention_forward', half), source: forwardSource, regions: half ? { qkv: halfRegions.qkv } : undefined, consts: consts(dims, bl, dropout) },
     buffers: [q, out, lse],
-    uniforms: [{ u32: T }, { u32: nHead }],
+    uniforms: uniformsOf(T, nHead, dropout),
     workgroups: [ceilDiv(T, bl.rows), B * nHead],
   });
   if (half) release(q);
@@ -98,6 +126,7 @@ export function attentionBackwardKernel(
   nHead: number,
   blocks?: AttentionBlocks,
   half = false,
+  dropout?: AttentionDropout,
 ): TensorInfo {
   const dims = dimsOf(qkv, nHead);
   const { B, T, C } = dims;
@@ -115,9 +144,9 @@ export function attentionBackwardKernel(
   const dqkv = allocate([B, T, 3 * C]);
   for (const [name, source] of [['attention_backward_dq', dqSource], ['attention_backward_dkv', dkvSource]]) {
     dispatch({
-      kernel: { name: kernelName(name, half), source, regions: half ? halfRegions : undefined, consts: consts(dims, bl) },
+      kernel: { name: kernelName(name, half), source, regions: half ? halfRegions : undefined, consts: consts(dims, bl, dropout) },
       buffers: [q, dO, lse, delta, dqkv],
-      uniforms: [{ u32: T }, { u32: nHead }],
+      uniforms: uniformsOf(T, nHead, dropout),
       workgroups: [ceilDiv(T, bl.rows), B * nHead],
     });
   }
@@ -128,10 +157,23 @@ export function attentionBackwardKernel(
 
 const blockAttrs = (attrs: NamedAttrMap): AttentionBlocks | undefined =>
   attrs.rows ? { rows: attrs.rows as number, tile: attrs.tile as number } : undefined;
+const dropoutAttrs = (attrs: NamedAttrMap): AttentionDropout | undefined =>
+  attrs.dropoutP ? { p: attrs.dropoutP as number, seed: attrs.dropoutSeed as number } : undefined;
 
-type ForwardKernel = (qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks) => TensorInfo[];
+/** The op's attributes: nHead, and the non-default cut and dropout when given. */
+export function attentionAttrs(nHead: number, blocks?: AttentionBlocks, dropout?: AttentionDropout): NamedAttrMap {
+  if (dropout) dropoutThreshold(dropout.p); // refuses p outside [0, 1) before anything runs
+  return {
+    nHead,
+    ...(blocks ? { rows: blocks.rows, tile: blocks.tile } : {}),
+    ...(dropoutOn(dropout) ? { dropoutP: dropout.p, dropoutSeed: dropout.seed >>> 0 } : {}),
+  };
+}
+
+type ForwardKernel = (qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks, dropout?: AttentionDropout) => TensorInfo[];
 type BackwardKernel = (
-  qkv: TensorInfo, out: TensorInfo, lse: TensorInfo, dout: TensorInfo, dlse: TensorInfo, nHead: number, blocks?: AttentionBlocks,
+  qkv: TensorInfo, out: TensorInfo, lse: TensorInfo, dout: TensorInfo, dlse: TensorInfo, nHead: number,
+  blocks?: AttentionBlocks, dropout?: AttentionDropout,
 ) => TensorInfo;
 
 /** Registers an attention op `name` (outputs out and lse) and `${name}Backward`, its gradient; f32 and f16 share this. */
@@ -139,12 +181,13 @@ export function registerAttentionOps(name: string, forward: ForwardKernel, backw
   registerOp({
     name: `${name}Backward`,
     inputs: ['qkv', 'out', 'lse', 'dout', 'dlse'],
-    forward: ({ qkv, out, lse, dout, dlse }, attrs) => backward(qkv, out, lse, dout, dlse, attrs.nHead as number, blockAttrs(attrs)),
+    forward: ({ qkv, out, lse, dout, dlse }, attrs) =>
+      backward(qkv, out, lse, dout, dlse, attrs.nHead as number, blockAttrs(attrs), dropoutAttrs(attrs)),
   });
   registerOp({
     name,
     inputs: ['qkv'],
-    forward: ({ qkv }, attrs) => forward(qkv, attrs.nHead as number, blockAttrs(attrs)),
+    forward: ({ qkv }, attrs) => forward(qkv, attrs.nHead as number, blockAttrs(attrs), dropoutAttrs(attrs)),
     gradient: {
       inputsToSave: ['qkv'],
       outputsToSave: [true, true],
@@ -157,24 +200,28 @@ export function registerAttentionOps(name: string, forward: ForwardKernel, backw
   });
 }
 
-registerAttentionOps('HearthCausalSelfAttention', attentionForwardKernel, attentionBackwardKernel);
+registerAttentionOps(
+  'HearthCausalSelfAttention',
+  (qkv, nHead, blocks, dropout) => attentionForwardKernel(qkv, nHead, blocks, false, dropout),
+  (qkv, out, lse, dout, dlse, nHead, blocks, dropout) => attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, false, dropout),
+);
 
-/** The op with both outputs, and optionally a non-default cut of the work (tests run every variant). */
+/** The op with both outputs, optionally a non-default cut of the work (tests run every variant) and dropout. */
 export function causalSelfAttentionWithLse(
   qkv: Tensor3D,
   nHead: number,
   blocks?: AttentionBlocks,
+  dropout?: AttentionDropout,
 ): { out: Tensor3D; lse: Tensor3D } {
-  const attrs: NamedAttrMap = blocks ? { nHead, rows: blocks.rows, tile: blocks.tile } : { nHead };
-  const [out, lse] = runOp<Tensor[]>('HearthCausalSelfAttention', { qkv }, attrs);
+  const [out, lse] = runOp<Tensor[]>('HearthCausalSelfAttention', { qkv }, attentionAttrs(nHead, blocks, dropout));
   return { out: out as Tensor3D, lse: lse as Tensor3D };
 }
 
 /** GPT-2 attention core. qkv: (B, T, 3C) as produced by c_attn (q = cols [0,C), k = [C,2C), v = [2C,3C);
  * head h uses cols h·hd..(h+1)·hd of each, hd = C / nHead). Returns (B, T, C) with heads merged the same way
  * (what HF's _merge_heads gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). */
-export function causalSelfAttention(qkv: Tensor3D, nHead: number): Tensor3D {
-  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead);
+export function causalSelfAttention(qkv: Tensor3D, nHead: number, dropout?: AttentionDropout): Tensor3D {
+  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, undefined, dropout);
   // The tape keeps its own reference to lse for the backward; the caller only wants out.
   lse.dispose();
   return out;

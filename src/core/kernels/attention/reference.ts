@@ -1,12 +1,29 @@
 // float64 references for GPT-2's causal self-attention core, written the slow, obvious way: the full
 // T×T score matrix per (b, h), softmax, then the textbook backward. The kernels must agree with this.
 // Layouts as in index.ts: qkv (B, T, 3C) packed [q | k | v], out (B, T, C) heads merged, lse (B, nh, T).
+// With dropout (p, seed), out_i = Σ_j p_ij·z_ij·v_j with z_ij = m_ij/(1 − p) and m from the shared hash.
+import { dropoutRowKey, dropoutBits, dropoutThreshold } from '../dropout/reference.ts';
 
 export interface AttentionShape {
   B: number;
   T: number;
   C: number;
   nHead: number;
+}
+
+export interface DropoutSpec {
+  p: number;
+  seed: number;
+}
+
+/** z[i·T + j] = m_ij/(1 − p) for one (b, h): the mask of score (i, j) is keyed by (seed, b·nHead + h, i·T + j). */
+function dropoutScales({ T, nHead }: AttentionShape, b: number, h: number, dropout?: DropoutSpec): Float64Array {
+  const z = new Float64Array(T * T).fill(1);
+  if (!dropout || dropout.p === 0) return z;
+  const key = dropoutRowKey(dropout.seed >>> 0, b * nHead + h);
+  const threshold = dropoutThreshold(dropout.p);
+  for (let i = 0; i < T * T; i++) z[i] = dropoutBits(key, i) >= threshold ? 1 / (1 - dropout.p) : 0;
+  return z;
 }
 
 /** Probabilities p[i·T + j] (zero above the diagonal) for one (b, h), and each row's logsumexp. */
@@ -33,8 +50,8 @@ function probabilities(qkv: ArrayLike<number>, { T, C, nHead }: AttentionShape, 
   return { p, lse };
 }
 
-/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C). */
-export function attentionForward(qkv: ArrayLike<number>, shape: AttentionShape) {
+/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C); lse is the undropped softmax's. */
+export function attentionForward(qkv: ArrayLike<number>, shape: AttentionShape, dropout?: DropoutSpec) {
   const { B, T, C, nHead } = shape;
   const hd = C / nHead;
   const out = new Float64Array(B * T * C);
@@ -42,11 +59,12 @@ export function attentionForward(qkv: ArrayLike<number>, shape: AttentionShape) 
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nHead; h++) {
       const { p, lse: rowLse } = probabilities(qkv, shape, b, h);
+      const z = dropoutScales(shape, b, h, dropout);
       lse.set(rowLse, (b * nHead + h) * T);
       for (let i = 0; i < T; i++) {
         for (let d = 0; d < hd; d++) {
           let o = 0;
-          for (let j = 0; j <= i; j++) o += p[i * T + j] * qkv[(b * T + j) * 3 * C + 2 * C + h * hd + d];
+          for (let j = 0; j <= i; j++) o += p[i * T + j] * z[i * T + j] * qkv[(b * T + j) * 3 * C + 2 * C + h * hd + d];
           out[(b * T + i) * C + h * hd + d] = o;
         }
       }
@@ -61,6 +79,7 @@ export function attentionBackward(
   dout: ArrayLike<number>,
   shape: AttentionShape,
   dlse?: ArrayLike<number>,
+  dropout?: DropoutSpec,
 ): Float64Array {
   const { B, T, C, nHead } = shape;
   const hd = C / nHead;
@@ -69,14 +88,17 @@ export function attentionBackward(
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nHead; h++) {
       const { p } = probabilities(qkv, shape, b, h);
+      const z = dropoutScales(shape, b, h, dropout);
       const at = (t: number, part: number, d: number) => (b * T + t) * 3 * C + part * C + h * hd + d;
       const dO = (t: number, d: number) => dout[(b * T + t) * C + h * hd + d];
       for (let i = 0; i < T; i++) {
-        // dp_ij = dO_i·v_j; softmax backward: ds_ij = p_ij·(dp_ij − Σ_j' p_ij'·dp_ij') (+ p_ij·dlse_i)
+        // dp_ij = z_ij·dO_i·v_j (the gradient reaching the undropped p); softmax backward:
+        // ds_ij = p_ij·(dp_ij − Σ_j' p_ij'·dp_ij') (+ p_ij·dlse_i)
         const dp = new Float64Array(i + 1);
         let rowDot = 0;
         for (let j = 0; j <= i; j++) {
           for (let d = 0; d < hd; d++) dp[j] += dO(i, d) * qkv[at(j, 2, d)];
+          dp[j] *= z[i * T + j];
           rowDot += p[i * T + j] * dp[j];
         }
         const g = dlse ? dlse[(b * nHead + h) * T + i] : 0;
@@ -86,7 +108,7 @@ export function attentionBackward(
           for (let d = 0; d < hd; d++) {
             dqkv[at(i, 0, d)] += ds * qkv[at(j, 1, d)] * scale;
             dqkv[at(j, 1, d)] += ds * qkv[at(i, 0, d)] * scale;
-            dqkv[at(j, 2, d)] += pij * dO(i, d);
+            dqkv[at(j, 2, d)] += pij * z[i * T + j] * dO(i, d);
           }
         }
       }

@@ -2,11 +2,14 @@
 // split the packed qkv, move heads to a batch dimension (copies), q·kᵀ as a (B·nh, T, T) matrix, causal mask,
 // softmax, ·v, then merge heads back (another copy). The baseline our kernel is benchmarked against, and the
 // attention of the stock-ops GPT model.
-// Its gradients are tfjs's stock ones, which initTf() registers.
+// Its gradients are tfjs's stock ones, which initTf() registers. With dropout, the mask is made by our dropout op
+// (on ones, so it is the very mask the flash kernels hash) and applied with a stock multiply.
 import * as tf from '@tensorflow/tfjs-core';
+import { dropout as dropoutOp } from '../dropout/index.ts';
+import type { AttentionDropout } from './index.ts';
 
 /** qkv (B, T, 3C) packed [q | k | v] → (B, T, C), causal, heads merged as HF's _merge_heads does. */
-export function stockCausalSelfAttention(qkv: tf.Tensor3D, nHead: number): tf.Tensor3D {
+export function stockCausalSelfAttention(qkv: tf.Tensor3D, nHead: number, dropout?: AttentionDropout): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, C3] = qkv.shape;
     const C = C3 / 3;
@@ -17,7 +20,10 @@ export function stockCausalSelfAttention(qkv: tf.Tensor3D, nHead: number): tf.Te
     const scores = tf.mul(tf.matMul(toHeads(q), toHeads(k), false, true), 1 / Math.sqrt(hd)); // (B·nh, T, T)
     const causal = tf.cast(tf.linalg.bandPart(tf.ones([T, T]), -1, 0), 'bool'); // lower triangle: key ≤ query
     const masked = tf.where(causal, scores, tf.fill([T, T], -1e9));
-    const y = tf.matMul(tf.softmax(masked), toHeads(v)); // (B·nh, T, hd)
+    let probs = tf.softmax(masked); // (B·nh, T, T)
+    // Rows of T·T elements: the mask of (b, h, i, j) is keyed by (b·nh + h, i·T + j), as in the kernels.
+    if (dropout && dropout.p > 0) probs = tf.mul(probs, dropoutOp(tf.ones([B * nHead, T, T]), dropout.p, dropout.seed, T * T));
+    const y = tf.matMul(probs, toHeads(v)); // (B·nh, T, hd)
     return tf.reshape(tf.transpose(tf.reshape(y, [B, nHead, T, hd]), [0, 2, 1, 3]), [B, T, C]);
   });
 }
