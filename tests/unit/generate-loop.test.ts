@@ -6,6 +6,7 @@ import type { CausalDecoder } from '../../src/core/generate/decoder.ts';
 import type { GenerationOptions } from '../../src/core/generate/options.ts';
 import { SequenceStreamer, decodeBasedStreamDecoder } from '../../src/core/generate/streamer.ts';
 import { loadGpt2Tokenizer } from '../../src/core/tokenizer/gpt2.ts';
+import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 
 /** Bytes as ids 0..255 and end-of-text 256; no stream decoder of its own, so the decode()-based one is used. */
 const EOS = 256;
@@ -80,6 +81,24 @@ describe('generation loop', () => {
     expect(events.at(-1)).toMatchObject({ token: EOS, finished: 'eos' });
     expect(output.sequences[0]).toMatchObject({ text: target, finishReason: 'eos' });
     expect(output.sequences[0].tokens.length).toBe(new TextEncoder().encode(target).length + 1);
+  });
+
+  it("leaves special tokens (a char vocabulary's <|unk|>) out of the text but keeps them in the tokens, as HF's pipeline", async () => {
+    const tok = charTokenizerFrom('abc');
+    const unk = tok.encode('z')[0];
+    expect(tok.specialTokenIds.has(unk)).toBe(true);
+    const script = [tok.encode('a')[0], unk, tok.encode('b')[0], tok.eosTokenId];
+    const V = tok.vocabSize;
+    const decoder = new ScriptedDecoder(64, (rows) => {
+      const out = new Float32Array(rows.length * V);
+      rows.forEach((r, b) => (out[b * V + script[Math.min(r.length - 1, script.length - 1)]] = 10));
+      return out;
+    });
+    Object.assign(decoder, { vocabSize: V });
+    const events: TokenEvent[] = [];
+    const output = await drain(generateWith(decoder, tok, 'c', { max_new_tokens: 10 }), (e) => events.push(e));
+    expect(output.sequences[0]).toMatchObject({ text: 'ab', tokens: script, finishReason: 'eos' });
+    expect(events.map((e) => e.text)).toEqual(['a', '', 'b', '']);
   });
 
   it('stops at a stop string, keeping it, and at max_new_tokens / max_length', async () => {

@@ -204,7 +204,8 @@ export async function* generateWith(
       meta.generatedTokens++;
       const s = streamers[b];
       const before = s.text.length;
-      let text = o.eosTokenIds.includes(token) ? '' : s.push(token);
+      // As HF's text-generation pipeline (skip_special_tokens): the token is kept, its text is not.
+      let text = o.eosTokenIds.includes(token) || tokenizer.specialTokenIds?.has(token) ? '' : s.push(token);
       const reason = firstReason(criteria, { newTokens: generated[b].length, lastToken: token, text: s.text, previousTextLength: before });
       if (reason) {
         finished[b] = reason;

@@ -13,6 +13,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   readonly kind = 'bpe' as const;
   readonly vocabSize: number;
   readonly eosTokenId: number;
+  readonly specialTokenIds: ReadonlySet<number>;
   /** vocabulary text per id ("Ġthe"; special tokens as written) */
   readonly tokens: readonly string[];
   readonly merges: readonly (readonly [string, string])[];
@@ -48,6 +49,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     const eos = specialTokens.get(options.eos ?? END_OF_TEXT);
     if (eos === undefined) throw new Error(`the tokenizer has no ${options.eos ?? END_OF_TEXT} token`);
     this.eosTokenId = eos;
+    this.specialTokenIds = new Set(specialTokens.values());
 
     // One byte array for the whole vocabulary: 50,000 small typed arrays cost more to allocate
     // and collect than the rest of loading together.

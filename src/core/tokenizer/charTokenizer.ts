@@ -12,6 +12,7 @@ export class CharTokenizer implements Tokenizer {
   readonly kind = 'char' as const;
   readonly vocabSize: number;
   readonly eosTokenId: number;
+  readonly specialTokenIds: ReadonlySet<number>;
   readonly unknownTokenId: number;
   /** text per id: characters, then <|unk|>, then <|endoftext|> */
   readonly tokens: readonly string[];
@@ -29,6 +30,7 @@ export class CharTokenizer implements Tokenizer {
     });
     this.unknownTokenId = chars.length;
     this.eosTokenId = chars.length + 1;
+    this.specialTokenIds = new Set([this.unknownTokenId, this.eosTokenId]);
     this.vocabSize = chars.length + 2;
     this.splitSpecial = makeSpecialSplitter(
       new Map([

@@ -16,6 +16,8 @@ export interface Tokenizer {
   readonly vocabSize: number;
   /** <|endoftext|>: joins documents in training data and ends generation. */
   readonly eosTokenId: number;
+  /** Ids of special tokens (end-of-text, a char vocabulary's <|unk|>, added tokens): generated text leaves them out. */
+  readonly specialTokenIds: ReadonlySet<number>;
   /** Special tokens written in the text (such as "<|endoftext|>") become their ids, as in Hugging Face. */
   encode(text: string): number[];
   /** Never throws: bytes that do not form UTF-8 become U+FFFD; ids outside the vocabulary are skipped. */
