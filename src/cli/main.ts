@@ -5,7 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
-import { PRESETS, estimateTrainingMemory, parameterCount } from '../core/model/config.ts';
+import { PRESETS, parameterCount } from '../core/model/config.ts';
+import { estimateRunMemory } from '../core/train/fits.ts';
 import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
 import { GPT } from '../core/model/gpt.ts';
 import { loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
@@ -155,10 +156,10 @@ async function train(argv: string[]): Promise<void> {
     cache: folderTokenCache(join(outDir, '.token-cache')),
   });
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
-  const mem = estimateTrainingMemory(config, args.per_device_train_batch_size, args.block_size, { checkpoint: args.gradient_checkpointing });
+  const mem = estimateRunMemory(config, args);
   err(`model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`);
   err(`data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`);
-  err(`memory: about ${(mem.total / 2 ** 20).toFixed(0)} MiB for a step (weights ${(mem.weights / 2 ** 20).toFixed(0)}, gradients ${(mem.gradients / 2 ** 20).toFixed(0)}, AdamW ${(mem.optimizer / 2 ** 20).toFixed(0)}, activations ${(mem.activations / 2 ** 20).toFixed(0)} MiB)`);
+  err(`memory: about ${(mem.total / 2 ** 20).toFixed(0)} MiB at a step's peak (weights ${(mem.weights / 2 ** 20).toFixed(0)}, gradients ${(mem.gradients / 2 ** 20).toFixed(0)}, AdamW ${mem.optimizerKind} ${(mem.optimizer / 2 ** 20).toFixed(0)}, activations ${(mem.activations / 2 ** 20).toFixed(0)}, backward workspace ${(mem.workspace / 2 ** 20).toFixed(0)} MiB)`);
 
   const trainer: Trainer = new Trainer({
     model,

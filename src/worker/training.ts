@@ -1,7 +1,7 @@
 // One training run in the worker: the dataset (dropped files, or the run's stored tokens when it resumes), the
 // trainer, and checkpoints straight into the IndexedDB store every save_steps, rotated within the run by
 // save_total_limit. Progress goes to the page as events.
-import { estimateTrainingMemory } from '../core/model/config.ts';
+import { estimateRunMemory } from '../core/train/fits.ts';
 import { loadTextDataset, sourceFromBlob, DatasetError } from '../core/data/index.ts';
 import type { CheckpointStore } from '../core/checkpoint/store.ts';
 import type { GPT2Config } from '../core/checkpoint/config.ts';
@@ -130,7 +130,7 @@ export async function runTraining(
       startStep: trainer.step,
       trainBlocks: data.train.numBlocks,
       evalBlocks: data.eval?.numBlocks ?? 0,
-      memory: estimateTrainingMemory(model.dims, args.per_device_train_batch_size, args.block_size, { checkpoint: args.gradient_checkpointing }),
+      memory: estimateRunMemory(model.dims, args),
       history: [...trainer.history],
       messages: data.messages,
     },

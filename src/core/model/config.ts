@@ -82,38 +82,118 @@ export function parameterCount(d: GPTDims): number {
   return parameterShapes(d).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
 }
 
+/** Above this many parameters the trainer's AdamW updates tensor by tensor instead of packed (see trainer.ts). */
+export const PACKED_ADAMW_MAX_PARAMETERS = 50_000_000;
+
+export type AdamWKind = 'packed' | 'per-tensor';
+
+/** The update the trainer runs: packed for small models (dispatch-bound) and for fp16 (loss scaling needs it). */
+export function adamwKindFor(d: GPTDims, fp16 = false): AdamWKind {
+  return fp16 || parameterCount(d) <= PACKED_ADAMW_MAX_PARAMETERS ? 'packed' : 'per-tensor';
+}
+
+export interface MemoryOptions {
+  /** gradient checkpointing: only each block's input is kept; the backward recomputes one block at a time */
+  checkpoint?: boolean;
+  /** mixed precision: f16 copies of the matmul weights for the step, and f16 casts of each matmul's gradient */
+  fp16?: boolean;
+  /** AdamW's update; by default the trainer's choice (adamwKindFor) */
+  optimizer?: AdamWKind;
+  /** gradient_accumulation_steps: above 1 the running sum of gradients lives through every later micro-batch */
+  accumulation?: number;
+}
+
+/** Bytes of the GPU buffers alive at a training step's peak, by what holds them. */
 export interface MemoryEstimate {
   parameters: number;
-  /** bytes, float32 */
+  /** float32 weights, and with fp16 their f16 copies */
   weights: number;
+  /** float32 gradients of the parameters alive at the peak (with accumulation, the running sum too) */
   gradients: number;
+  /** AdamW's two moments, and with the packed update its packed copies of the weights and gradients */
   optimizer: number;
+  optimizerKind: AdamWKind;
+  /** what the forward pass keeps for the backward (logits included) */
   activations: number;
+  /** the backward's own tensors at the peak: gradients of the activations, of the logits, the tied embedding's two */
+  workspace: number;
   total: number;
 }
 
 /**
- * Bytes a training step holds at its peak with Hearth's kernels: weights, gradients, AdamW's two moments, and the
- * activations autograd keeps for the backward pass (per layer: LayerNorm outputs and statistics, qkv, attention
- * output and log-sum-exp, the MLP's pre- and post-GELU, residual streams), the logits and their gradient, and the
- * tied embedding's two gradients. tfjs's allocator adds slack on top (buffers are pooled by size), so the measured
- * peak runs higher: `npm run bench -- memory` prints both.
+ * The bytes a training step holds at its peak with Hearth's kernels under tfjs autograd, term by term (M = B·T
+ * rows, C = n_embd, H = MLP width, V = vocab_size, L = n_layer, nh = n_head; floats are 4 bytes):
+ * - weights P, AdamW's moments 2P, and with the packed update its packed parameters and gradients 2P;
+ * - the forward's saved tensors, per block 9·M·C + 2·M·H + (nh + 4)·M (ln_1's output, qkv, the attention's
+ *   output, the residual, ln_2's output, the MLP's pre- and post-GELU and output, the block's output, row
+ *   statistics and log-sum-exp), plus the embedding's output and the head's ln_f and (M, V) logits;
+ * - the backward's tensors: tfjs keeps every intermediate gradient until the whole backward ends, so at its end
+ *   (the peak) per block 9·M·C + 2·M·H more, the (M, V) logits' gradient, the parameters' gradients P, and wte's
+ *   two gradients (head and embedding) beside their sum;
+ * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed) and
+ *   the embedding's, over n_layer + 1 kept block inputs.
+ * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
+ * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
  */
-export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize: number, opts: { checkpoint?: boolean } = {}): MemoryEstimate {
+export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize: number, opts: MemoryOptions = {}): MemoryEstimate {
   const P = parameterCount(d);
-  const BT = batchSize * blockSize;
-  const C = d.n_embd;
+  const M = batchSize * blockSize;
+  const { n_embd: C, n_layer: L, n_head: nh, vocab_size: V } = d;
   const H = innerDim(d);
-  // floats autograd keeps per layer: ln_1 out + stats, qkv, attention out + log-sum-exp, residual, ln_2 out + stats,
-  // MLP pre- and post-GELU, residual
-  const perLayer = BT * (C + 2 + 3 * C + C + d.n_head + C + C + 2 + 2 * H + C);
-  const layers = opts.checkpoint ? (d.n_layer + 1) * BT * C + perLayer : d.n_layer * perLayer;
-  const head = BT * (C + 2) /* ln_f */ + 2 * BT * d.vocab_size /* logits and their gradient */ + 2 * BT;
-  // wte is used twice (embedding and tied head): autograd holds both of its gradients and their sum at once
-  const tiedGradients = 2 * d.vocab_size * C;
-  const activations = 4 * (BT * C /* embeddings */ + layers + head + tiedGradients);
-  const weights = 4 * P;
-  const gradients = 4 * P;
-  const optimizer = 8 * P;
-  return { parameters: P, weights, gradients, optimizer, activations, total: weights + gradients + optimizer + activations };
+  const fp16 = !!opts.fp16;
+  const optimizerKind = opts.optimizer ?? adamwKindFor(d, fp16);
+  const f32 = 4;
+  // f16 copies of every matmul weight (wte as the head, c_attn, attn.c_proj, c_fc, mlp.c_proj), kept for the step
+  const halfWeights = fp16 ? 2 * (V * C + L * (4 * C * C + 2 * C * H)) : 0;
+  // with fp16, each matmul's backward keeps an f16 cast of its output gradient until the backward ends
+  const halfGradsPerBlock = fp16 ? 2 * M * (5 * C + H) : 0;
+  const halfGradsHead = fp16 ? 2 * M * V : 0;
+
+  const savedPerBlock = f32 * (9 * M * C + 2 * M * H + (nh + 4) * M);
+  const gradsPerBlock = f32 * (9 * M * C + 2 * M * H) + halfGradsPerBlock;
+  const savedHead = f32 * (M * C + 3 * M + M * V); // ln_f's output and statistics, the logits, their log-sum-exp
+  const gradsHead = f32 * (M * V + 2 * M * C) + halfGradsHead; // dlogits, d(ln_f output), d(last block output)
+  const tiedExtra = f32 * 2 * V * C;
+  const accumulated = (opts.accumulation ?? 1) > 1 ? f32 * P : 0;
+
+  let activations: number;
+  let workspace: number;
+  let gradients: number;
+  if (!opts.checkpoint) {
+    activations = L * savedPerBlock + f32 * M * C + savedHead;
+    workspace = L * gradsPerBlock + gradsHead + tiedExtra;
+    gradients = f32 * P + accumulated;
+  } else {
+    const kept = f32 * (L + 1) * M * C;
+    const blockParams = 4 * C * C + 2 * C * H + 9 * C + H;
+    const headGrads = f32 * (V * C + 2 * C);
+    const phases = [
+      // the head's backward: its saved tensors and gradients
+      { activations: kept + savedHead, workspace: gradsHead, gradients: headGrads },
+      // the last block's backward: its recomputed forward (with c_proj's output and the block's, unsaved), dx
+      {
+        activations: kept + savedPerBlock + f32 * 2 * M * C,
+        workspace: gradsPerBlock + f32 * M * C,
+        gradients: headGrads + f32 * blockParams,
+      },
+      // the embedding's backward: every parameter's gradient and wte's two
+      { activations: f32 * M * C, workspace: f32 * M * C + tiedExtra, gradients: f32 * P },
+    ];
+    const peak = phases.reduce((a, b) => (b.activations + b.workspace + b.gradients > a.activations + a.workspace + a.gradients ? b : a));
+    activations = peak.activations;
+    workspace = peak.workspace;
+    gradients = peak.gradients + accumulated;
+  }
+  const weights = f32 * P + halfWeights;
+  const optimizer = f32 * (optimizerKind === 'packed' ? 4 : 2) * P;
+  return {
+    parameters: P,
+    weights,
+    gradients,
+    optimizer,
+    optimizerKind,
+    activations,
+    workspace,
+    total: weights + gradients + optimizer + activations + workspace,
+  };
 }

@@ -4,7 +4,7 @@
 // worker in the browser, the main thread in Node); saving is the caller's (IndexedDB store or folders).
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT } from '../model/gpt.ts';
-import { parameterCount } from '../model/config.ts';
+import { adamwKindFor, PACKED_ADAMW_MAX_PARAMETERS } from '../model/config.ts';
 import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
@@ -96,7 +96,7 @@ export interface TrainerOptions {
 }
 
 /** Above this many parameters AdamW updates tensor by tensor (see the constructor). */
-export const PACKED_ADAMW_MAX_PARAMETERS = 50_000_000;
+export { PACKED_ADAMW_MAX_PARAMETERS };
 
 export class Trainer {
   readonly model: GPT;
@@ -144,7 +144,7 @@ export class Trainer {
       // The packed update saves dozens of dispatches a step, which is what small models are bound by, but keeps two
       // more float32 copies of the weights (packed parameters and gradients): about 1 GB at GPT-2 124M, where the
       // step is bound by bandwidth and a 4 GB GPU has no such room. Loss scaling (fp16) runs on the packed path only.
-      multiTensor: a.fp16 || parameterCount(o.model.dims) <= PACKED_ADAMW_MAX_PARAMETERS,
+      multiTensor: adamwKindFor(o.model.dims, a.fp16) === 'packed',
     });
     if (a.fp16) {
       // A resumed fp16 run restores its scaler; a run saved without fp16 starts one whose step count (AdamW's bias
