@@ -10,7 +10,18 @@ export interface GPTDims {
   layer_norm_epsilon: number;
   /** width of the MLP's hidden layer; Hugging Face's null means 4·n_embd */
   n_inner?: number | null;
+  /**
+   * Dropout probabilities, as Hugging Face's GPT2Config names them, applied in training steps only: resid_pdrop on
+   * attn.c_proj's and mlp.c_proj's outputs, embd_pdrop on wte + wpe, attn_pdrop on the attention probabilities.
+   * Absent means 0.
+   */
+  resid_pdrop?: number;
+  embd_pdrop?: number;
+  attn_pdrop?: number;
 }
+
+/** HF's GPT2Config default for all three dropouts, which new models take unless told otherwise. */
+export const DEFAULT_DROPOUT = 0.1;
 
 export interface Preset {
   id: string;
@@ -47,6 +58,10 @@ export function validateDims(d: GPTDims): void {
   }
   if (d.n_embd % d.n_head !== 0) throw new Error(`n_embd (${d.n_embd}) must be divisible by n_head (${d.n_head})`);
   if (!(d.layer_norm_epsilon > 0)) throw new Error(`layer_norm_epsilon must be positive, got ${d.layer_norm_epsilon}`);
+  for (const k of ['resid_pdrop', 'embd_pdrop', 'attn_pdrop'] as const) {
+    const p = d[k];
+    if (p !== undefined && !(p >= 0 && p < 1)) throw new Error(`${k} must be in [0, 1), got ${p}`);
+  }
 }
 
 /** Every parameter by its GPT-2 name and shape, in a fixed order (Conv1D weights are [in, out]). */

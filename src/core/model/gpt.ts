@@ -5,11 +5,18 @@ import { innerDim, parameterShapes, validateDims, type GPTDims } from './config.
 import type { Ops } from './ops.ts';
 import { kernelOps } from './kernel_ops.ts';
 import { Random } from '../util/random.ts';
+import { siteSeed } from '../kernels/dropout/reference.ts';
 
 export type NamedArrays = Map<string, { shape: number[]; data: Float32Array }>;
 
 export interface ForwardOptions {
   ops?: Ops;
+  /**
+   * Training: dropout at the model's rates (embd_pdrop, attn_pdrop, resid_pdrop), every mask hashed from this seed
+   * and its (layer, site), so a block recomputed for gradient checkpointing draws its forward's masks. Absent
+   * (evaluation, generation): no dropout.
+   */
+  dropoutSeed?: number;
 }
 
 function toVariable(data: Float32Array, shape: number[]): tf.Variable {
@@ -87,21 +94,33 @@ export class GPT {
   private w1 = (n: string) => this.p(n) as unknown as tf.Tensor1D;
   private w2 = (n: string) => this.p(n) as unknown as tf.Tensor2D;
 
-  /** Token + position embeddings, (B·T, C). */
-  private embed(tokens: Int32Array, B: number, T: number, ops: Ops): tf.Tensor2D {
-    return tf.reshape(ops.embedding(tokens, B, T, this.w2('wte.weight'), this.w2('wpe.weight')), [B * T, this.dims.n_embd]);
+  /** x with dropout at rate p when training (a seed given) and p > 0; x itself otherwise. */
+  private drop(x: tf.Tensor2D, p: number | undefined, seed: number | undefined, layer: number, site: 'attentionResidual' | 'mlpResidual' | 'embedding', ops: Ops): tf.Tensor2D {
+    return seed !== undefined && p ? ops.dropout(x, p, siteSeed(seed, layer, site)) : x;
   }
 
-  /** Transformer block l: x + attn(ln_1(x)), then + mlp(ln_2(·)). x: (B·T, C). */
-  private block(l: number, x: tf.Tensor2D, B: number, T: number, ops: Ops): tf.Tensor2D {
+  /** Token + position embeddings, (B·T, C), then embd_pdrop when training. */
+  private embed(tokens: Int32Array, B: number, T: number, ops: Ops, seed?: number): tf.Tensor2D {
+    const x = tf.reshape(ops.embedding(tokens, B, T, this.w2('wte.weight'), this.w2('wpe.weight')), [B * T, this.dims.n_embd]) as tf.Tensor2D;
+    return this.drop(x, this.dims.embd_pdrop, seed, -1, 'embedding', ops);
+  }
+
+  /** Transformer block l: x + attn(ln_1(x)), then + mlp(ln_2(·)). x: (B·T, C). With a seed, HF's three dropouts. */
+  private block(l: number, x: tf.Tensor2D, B: number, T: number, ops: Ops, seed?: number): tf.Tensor2D {
     const { n_embd: C, n_head, layer_norm_epsilon: eps } = this.dims;
     const M = B * T;
     const { w1, w2 } = this;
     const n = (s: string) => `h.${l}.${s}`;
     const a = ops.layerNorm(x, w1(n('ln_1.weight')), w1(n('ln_1.bias')), eps);
     const qkv = ops.matmul(a, w2(n('attn.c_attn.weight')), { bias: w1(n('attn.c_attn.bias')) }); // (B·T, 3C)
-    const att = ops.attention(tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, n_head); // (B, T, C)
-    const proj = ops.matmul(tf.reshape(att, [M, C]) as tf.Tensor2D, w2(n('attn.c_proj.weight')), { bias: w1(n('attn.c_proj.bias')) });
+    const attnP = seed !== undefined ? (this.dims.attn_pdrop ?? 0) : 0;
+    const attnDropout = attnP > 0 ? { p: attnP, seed: siteSeed(seed!, l, 'attention') } : undefined;
+    const att = ops.attention(tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, n_head, attnDropout); // (B, T, C)
+    const resid = this.dims.resid_pdrop;
+    const proj = this.drop(
+      ops.matmul(tf.reshape(att, [M, C]) as tf.Tensor2D, w2(n('attn.c_proj.weight')), { bias: w1(n('attn.c_proj.bias')) }),
+      resid, seed, l, 'attentionResidual', ops,
+    );
     const [ln2w, ln2b] = [w1(n('ln_2.weight')), w1(n('ln_2.bias'))];
     let mid: tf.Tensor2D;
     let m: tf.Tensor2D;
@@ -111,7 +130,7 @@ export class GPT {
       m = ops.layerNorm(mid, ln2w, ln2b, eps);
     }
     const h = ops.matmul(m, w2(n('mlp.c_fc.weight')), { bias: w1(n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·T, 4C)
-    const mlp = ops.matmul(h, w2(n('mlp.c_proj.weight')), { bias: w1(n('mlp.c_proj.bias')) });
+    const mlp = this.drop(ops.matmul(h, w2(n('mlp.c_proj.weight')), { bias: w1(n('mlp.c_proj.bias')) }), resid, seed, l, 'mlpResidual', ops);
     return tf.add(mid, mlp);
   }
 
@@ -128,8 +147,8 @@ export class GPT {
     const ops = opts.ops ?? kernelOps;
     this.checkTokens(tokens, B, T);
     return tf.tidy(() => {
-      let x = this.embed(tokens, B, T, ops);
-      for (let l = 0; l < this.dims.n_layer; l++) x = this.block(l, x, B, T, ops);
+      let x = this.embed(tokens, B, T, ops, opts.dropoutSeed);
+      for (let l = 0; l < this.dims.n_layer; l++) x = this.block(l, x, B, T, ops, opts.dropoutSeed);
       return ops.layerNorm(x, this.w1('ln_f.weight'), this.w1('ln_f.bias'), this.dims.layer_norm_epsilon);
     });
   }
@@ -162,8 +181,8 @@ export class GPT {
     const count = this.countTargets(tokens, targets);
     this.checkTokens(tokens, B, T);
     return tf.tidy(() => {
-      let x = this.embed(tokens, B, T, ops);
-      for (let l = 0; l < this.dims.n_layer; l++) x = this.block(l, x, B, T, ops);
+      let x = this.embed(tokens, B, T, ops, opts.dropoutSeed);
+      for (let l = 0; l < this.dims.n_layer; l++) x = this.block(l, x, B, T, ops, opts.dropoutSeed);
       return this.head(x, tf.tensor1d(targets, 'int32'), count, ops);
     });
   }
@@ -176,7 +195,7 @@ export class GPT {
   lossAndGrads(
     tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions & { checkpoint?: boolean } = {},
   ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    if (opts.checkpoint) return this.lossAndGradsRecomputed(tokens, targets, B, T, opts.ops ?? kernelOps);
+    if (opts.checkpoint) return this.lossAndGradsRecomputed(tokens, targets, B, T, opts.ops ?? kernelOps, opts.dropoutSeed);
     // tfjs keys gradients by its own (globally unique) variable names, which differ from GPT-2's names so that
     // several models can live side by side.
     const names = [...this.params.keys()];
@@ -185,15 +204,18 @@ export class GPT {
     return { loss: value, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
   }
 
-  private lossAndGradsRecomputed(tokens: Int32Array, targets: Int32Array, B: number, T: number, ops: Ops): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  private lossAndGradsRecomputed(
+    tokens: Int32Array, targets: Int32Array, B: number, T: number, ops: Ops, seed?: number,
+  ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
     const count = this.countTargets(tokens, targets);
     this.checkTokens(tokens, B, T);
     const L = this.dims.n_layer;
     const grads = new Map<string, tf.Tensor>();
     const blockParams = (l: number) => [...this.params.keys()].filter((n) => n.startsWith(`h.${l}.`));
     // Forward, one block at a time with nothing recorded: keep only the block inputs xs[0..L].
-    const xs: tf.Tensor2D[] = [tf.tidy(() => this.embed(tokens, B, T, ops))];
-    for (let l = 0; l < L; l++) xs.push(tf.tidy(() => this.block(l, xs[l], B, T, ops)));
+    // Dropout masks are functions of (seed, layer, site), so the recomputations below drop what this pass dropped.
+    const xs: tf.Tensor2D[] = [tf.tidy(() => this.embed(tokens, B, T, ops, seed))];
+    for (let l = 0; l < L; l++) xs.push(tf.tidy(() => this.block(l, xs[l], B, T, ops, seed)));
     // Head: loss and gradients for the last block's output, ln_f and wte (as the head).
     const targetT = tf.tensor1d(targets, 'int32');
     const headNames = ['ln_f.weight', 'ln_f.bias', 'wte.weight'];
@@ -204,13 +226,13 @@ export class GPT {
     // Blocks backwards: recompute block l from its input, then its gradients given dx.
     for (let l = L - 1; l >= 0; l--) {
       const names = blockParams(l);
-      const g = tf.grads((x: tf.Tensor) => this.block(l, x as tf.Tensor2D, B, T, ops))([xs[l], ...names.map((n) => this.p(n))], dx);
+      const g = tf.grads((x: tf.Tensor) => this.block(l, x as tf.Tensor2D, B, T, ops, seed))([xs[l], ...names.map((n) => this.p(n))], dx);
       tf.dispose([dx, xs[l + 1]]);
       names.forEach((n, i) => grads.set(n, g[i + 1]));
       dx = g[0] as tf.Tensor2D;
     }
     // Embeddings: wte's gradient adds to the head's (the weights are tied).
-    const e = tf.grads(() => this.embed(tokens, B, T, ops))([this.p('wte.weight'), this.p('wpe.weight')], dx);
+    const e = tf.grads(() => this.embed(tokens, B, T, ops, seed))([this.p('wte.weight'), this.p('wpe.weight')], dx);
     tf.dispose([dx, xs[0]]);
     const headWte = grads.get('wte.weight')!;
     grads.set('wte.weight', tf.add(headWte, e[0]));

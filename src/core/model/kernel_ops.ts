@@ -5,6 +5,7 @@ import { layerNorm, addLayerNorm } from '../kernels/layernorm/index.ts';
 import { causalSelfAttention } from '../kernels/attention/index.ts';
 import { softmaxCrossEntropy, crossEntropyMean } from '../kernels/crossentropy/index.ts';
 import { embedding } from '../kernels/embedding/index.ts';
+import { dropout } from '../kernels/dropout/index.ts';
 
 export const kernelOps: Ops = {
   name: 'hearth kernels',
@@ -15,4 +16,5 @@ export const kernelOps: Ops = {
   crossEntropy: softmaxCrossEntropy,
   crossEntropyMean,
   embedding,
+  dropout,
 };

@@ -1,6 +1,7 @@
 // GPT-2 in plain float64 TypeScript, forward and hand-written backward: the golden model the GPU model is
 // checked against. Slow and obvious on purpose; no tfjs, no GPU. Shapes are in the comments.
 import { innerDim, parameterShapes, type GPTDims } from './config.ts';
+import { dropoutBits, dropoutForward, dropoutRowKey, dropoutThreshold, siteSeed } from '../kernels/dropout/reference.ts';
 
 export type RefParams = Map<string, Float64Array>;
 
@@ -83,8 +84,20 @@ function layerNormBackward(dy: Float64Array, cache: LNCache, g: Float64Array, M:
   }
 }
 
-/** qkv (B,T,3C) → y (B,T,C), and the attention probabilities (B,nh,T,T) for the backward */
-function attention(qkv: Float64Array, B: number, T: number, C: number, nh: number): [Float64Array, Float64Array] {
+/** Attention dropout's z = m/(1 − p) per score (B,nh,T,T): the mask of (b, h, i, j) is keyed by (b·nh + h, i·T + j). */
+function attentionDropoutScales(B: number, T: number, nh: number, p: number, seed: number): Float64Array {
+  const Z = new Float64Array(B * nh * T * T).fill(1);
+  if (p === 0) return Z;
+  const threshold = dropoutThreshold(p);
+  for (let bh = 0; bh < B * nh; bh++) {
+    const key = dropoutRowKey(seed, bh);
+    for (let i = 0; i < T * T; i++) Z[bh * T * T + i] = dropoutBits(key, i) >= threshold ? 1 / (1 - p) : 0;
+  }
+  return Z;
+}
+
+/** qkv (B,T,3C) → y (B,T,C), and the (undropped) attention probabilities (B,nh,T,T) for the backward; y uses P·Z */
+function attention(qkv: Float64Array, B: number, T: number, C: number, nh: number, Z: Float64Array): [Float64Array, Float64Array] {
   const hd = C / nh;
   const scale = 1 / Math.sqrt(hd);
   const y = new Float64Array(B * T * C);
@@ -107,7 +120,7 @@ function attention(qkv: Float64Array, B: number, T: number, C: number, nh: numbe
         for (let j = 0; j <= i; j++) P[prow + j] /= sum;
         for (let j = 0; j <= i; j++) {
           const v = (b * T + j) * 3 * C + 2 * C + h * hd;
-          for (let d = 0; d < hd; d++) y[(b * T + i) * C + h * hd + d] += P[prow + j] * qkv[v + d];
+          for (let d = 0; d < hd; d++) y[(b * T + i) * C + h * hd + d] += P[prow + j] * Z[prow + j] * qkv[v + d];
         }
       }
     }
@@ -115,7 +128,7 @@ function attention(qkv: Float64Array, B: number, T: number, C: number, nh: numbe
   return [y, P];
 }
 
-function attentionBackward(dy: Float64Array, qkv: Float64Array, P: Float64Array, B: number, T: number, C: number, nh: number): Float64Array {
+function attentionBackward(dy: Float64Array, qkv: Float64Array, P: Float64Array, Z: Float64Array, B: number, T: number, C: number, nh: number): Float64Array {
   const hd = C / nh;
   const scale = 1 / Math.sqrt(hd);
   const dqkv = new Float64Array(qkv.length);
@@ -131,10 +144,10 @@ function attentionBackward(dy: Float64Array, qkv: Float64Array, P: Float64Array,
           let s = 0;
           for (let d = 0; d < hd; d++) {
             s += dy[dyo + d] * qkv[v + d];
-            dqkv[v + d] += P[prow + j] * dy[dyo + d];
+            dqkv[v + d] += P[prow + j] * Z[prow + j] * dy[dyo + d];
           }
-          dP[j] = s;
-          dot += s * P[prow + j];
+          dP[j] = s * Z[prow + j]; // the gradient reaching the undropped probability
+          dot += dP[j] * P[prow + j];
         }
         const q = (b * T + i) * 3 * C + h * hd;
         for (let j = 0; j <= i; j++) {
@@ -160,9 +173,12 @@ export interface RefResult {
 
 /**
  * Mean next-token cross-entropy over targets ≠ −100 and every parameter's gradient.
- * tokens, targets: (B, T) row-major.
+ * tokens, targets: (B, T) row-major. With `dropoutSeed`, training-mode dropout at d's rates with the GPU model's
+ * masks (the same hash, seeds per (layer, site)).
  */
-export function referenceLossAndGrads(d: GPTDims, params: RefParams, tokens: Int32Array, targets: Int32Array, B: number, T: number): RefResult {
+export function referenceLossAndGrads(
+  d: GPTDims, params: RefParams, tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: { dropoutSeed?: number } = {},
+): RefResult {
   const C = d.n_embd;
   const H = innerDim(d);
   const V = d.vocab_size;
@@ -173,19 +189,26 @@ export function referenceLossAndGrads(d: GPTDims, params: RefParams, tokens: Int
     if (!t) throw new Error(`reference model: no parameter ${name}`);
     return t;
   };
+  const seed = opts.dropoutSeed;
+  const rate = (p: number | undefined) => (seed === undefined ? 0 : (p ?? 0));
+  const [embdP, attnP, residP] = [rate(d.embd_pdrop), rate(d.attn_pdrop), rate(d.resid_pdrop)];
+  // Dropout is linear with its mask fixed by the seed: the same function carries the forward and the gradient.
+  const drop = (x: Float64Array, p: number, layer: number, site: 'attentionResidual' | 'mlpResidual' | 'embedding') =>
+    p > 0 ? dropoutForward(x, C, p, siteSeed(seed!, layer, site)) : x;
   const grads: RefParams = new Map(parameterShapes(d).map(([n, s]) => [n, new Float64Array(s.reduce((a, b) => a * b, 1))]));
   const g = (name: string) => grads.get(name)!;
 
   // forward ------------------------------------------------------------------------------------
   const wte = p('wte.weight');
   const wpe = p('wpe.weight');
-  let x = new Float64Array(M * C); // (B·T, C) residual stream
+  let x: Float64Array = new Float64Array(M * C); // (B·T, C) residual stream
   for (let m = 0; m < M; m++) {
     const t = m % T;
     for (let c = 0; c < C; c++) x[m * C + c] = wte[tokens[m] * C + c] + wpe[t * C + c];
   }
+  x = drop(x, embdP, -1, 'embedding');
   const layers: {
-    xIn: Float64Array; ln1: Float64Array; ln1c: LNCache; qkv: Float64Array; P: Float64Array; att: Float64Array;
+    xIn: Float64Array; ln1: Float64Array; ln1c: LNCache; qkv: Float64Array; P: Float64Array; Z: Float64Array; att: Float64Array;
     xMid: Float64Array; ln2: Float64Array; ln2c: LNCache; pre: Float64Array; act: Float64Array;
   }[] = [];
   for (let l = 0; l < d.n_layer; l++) {
@@ -193,8 +216,9 @@ export function referenceLossAndGrads(d: GPTDims, params: RefParams, tokens: Int
     const xIn = x;
     const [ln1, ln1c] = layerNorm(xIn, p(n('ln_1.weight')), p(n('ln_1.bias')), M, C, eps);
     const qkv = linear(ln1, p(n('attn.c_attn.weight')), p(n('attn.c_attn.bias')), M, C, 3 * C);
-    const [att, P] = attention(qkv, B, T, C, d.n_head);
-    const proj = linear(att, p(n('attn.c_proj.weight')), p(n('attn.c_proj.bias')), M, C, C);
+    const Z = attentionDropoutScales(B, T, d.n_head, attnP, attnP > 0 ? siteSeed(seed!, l, 'attention') : 0);
+    const [att, P] = attention(qkv, B, T, C, d.n_head, Z);
+    const proj = drop(linear(att, p(n('attn.c_proj.weight')), p(n('attn.c_proj.bias')), M, C, C), residP, l, 'attentionResidual');
     const xMid = new Float64Array(M * C);
     for (let i = 0; i < xMid.length; i++) xMid[i] = xIn[i] + proj[i];
     const [ln2, ln2c] = layerNorm(xMid, p(n('ln_2.weight')), p(n('ln_2.bias')), M, C, eps);
@@ -204,10 +228,10 @@ export function referenceLossAndGrads(d: GPTDims, params: RefParams, tokens: Int
       const v = pre[i];
       act[i] = 0.5 * v * (1 + Math.tanh(GELU_K * (v + 0.044715 * v * v * v)));
     }
-    const mlp = linear(act, p(n('mlp.c_proj.weight')), p(n('mlp.c_proj.bias')), M, H, C);
+    const mlp = drop(linear(act, p(n('mlp.c_proj.weight')), p(n('mlp.c_proj.bias')), M, H, C), residP, l, 'mlpResidual');
     x = new Float64Array(M * C);
     for (let i = 0; i < x.length; i++) x[i] = xMid[i] + mlp[i];
-    layers.push({ xIn, ln1, ln1c, qkv, P, att, xMid, ln2, ln2c, pre, act });
+    layers.push({ xIn, ln1, ln1c, qkv, P, Z, att, xMid, ln2, ln2c, pre, act });
   }
   const [lnf, lnfc] = layerNorm(x, p('ln_f.weight'), p('ln_f.bias'), M, C, eps);
   const logits = new Float64Array(M * V); // lm_head tied to wte: logits = lnf · wteᵀ
@@ -249,14 +273,14 @@ export function referenceLossAndGrads(d: GPTDims, params: RefParams, tokens: Int
       }
     }
   }
-  let dx = new Float64Array(M * C);
+  let dx: Float64Array = new Float64Array(M * C);
   layerNormBackward(dlnf, lnfc, p('ln_f.weight'), M, C, dx, g('ln_f.weight'), g('ln_f.bias'));
   for (let l = d.n_layer - 1; l >= 0; l--) {
     const n = (s: string) => `h.${l}.${s}`;
     const L = layers[l];
     // x = xMid + mlp(ln2(xMid))
     const dact = new Float64Array(M * H);
-    linearBackward(dx, L.act, p(n('mlp.c_proj.weight')), M, H, C, dact, g(n('mlp.c_proj.weight')), g(n('mlp.c_proj.bias')));
+    linearBackward(drop(dx, residP, l, 'mlpResidual'), L.act, p(n('mlp.c_proj.weight')), M, H, C, dact, g(n('mlp.c_proj.weight')), g(n('mlp.c_proj.bias')));
     const dpre = new Float64Array(M * H);
     for (let i = 0; i < dpre.length; i++) {
       const v = L.pre[i];
@@ -269,8 +293,8 @@ export function referenceLossAndGrads(d: GPTDims, params: RefParams, tokens: Int
     layerNormBackward(dln2, L.ln2c, p(n('ln_2.weight')), M, C, dxMid, g(n('ln_2.weight')), g(n('ln_2.bias')));
     // xMid = xIn + c_proj(attn(c_attn(ln1(xIn))))
     const datt = new Float64Array(M * C);
-    linearBackward(dxMid, L.att, p(n('attn.c_proj.weight')), M, C, C, datt, g(n('attn.c_proj.weight')), g(n('attn.c_proj.bias')));
-    const dqkv = attentionBackward(datt, L.qkv, L.P, B, T, C, d.n_head);
+    linearBackward(drop(dxMid, residP, l, 'attentionResidual'), L.att, p(n('attn.c_proj.weight')), M, C, C, datt, g(n('attn.c_proj.weight')), g(n('attn.c_proj.bias')));
+    const dqkv = attentionBackward(datt, L.qkv, L.P, L.Z, B, T, C, d.n_head);
     const dln1 = new Float64Array(M * C);
     linearBackward(dqkv, L.ln1, p(n('attn.c_attn.weight')), M, C, 3 * C, dln1, g(n('attn.c_attn.weight')), g(n('attn.c_attn.bias')));
     const dxIn = dxMid.slice();
@@ -278,6 +302,7 @@ export function referenceLossAndGrads(d: GPTDims, params: RefParams, tokens: Int
     dx = dxIn;
   }
   const dwpe = g('wpe.weight');
+  dx = drop(dx, embdP, -1, 'embedding');
   for (let m = 0; m < M; m++) {
     const t = m % T;
     for (let c = 0; c < C; c++) {

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Ops } from './ops.ts';
 import { stockCausalSelfAttention } from '../kernels/attention/stock.ts';
+import { dropout as dropoutOp } from '../kernels/dropout/index.ts';
 
 const GELU_K = Math.sqrt(2 / Math.PI);
 
@@ -40,6 +41,10 @@ export const stockOps: Ops = {
       const picked = tf.sum(tf.mul(logp, tf.oneHot(safe, V)), -1);
       return tf.neg(tf.mul(picked, tf.cast(valid, 'float32'))) as tf.Tensor1D;
     });
+  },
+  // The mask comes from our dropout op run on ones (so it is the kernels' mask); applying it is a stock multiply.
+  dropout(x, p, seed) {
+    return tf.tidy(() => tf.mul(x, dropoutOp(tf.onesLike(x), p, seed)) as tf.Tensor2D);
   },
   embedding(tokens, B, T, wte, wpe) {
     return tf.tidy(() => {

@@ -1,0 +1,128 @@
+// GPT-2's three dropouts (embd_pdrop, attn_pdrop, resid_pdrop) in training mode: the model against the float64
+// reference model with the same hashed masks, our kernels against stock tfjs ops, gradient checkpointing against the
+// plain backward, and the f16 ops passing dropout through.
+import { describe, it, expect } from 'vitest';
+import { useGpu, rng, relError, tf } from '../helpers.ts';
+import { GPT } from '../../src/core/model/gpt.ts';
+import { stockOps } from '../../src/core/model/stock_ops.ts';
+import { kernelOps } from '../../src/core/model/kernel_ops.ts';
+import { HalfWeightCache, mixedPrecisionOps } from '../../src/core/model/mixed_ops.ts';
+import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference.ts';
+import { parameterShapes, type GPTDims } from '../../src/core/model/config.ts';
+
+// As gpt.test.ts, with a different rate at each kind of site so that a mask applied at the wrong one shows.
+const dims: GPTDims = {
+  vocab_size: 37, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5,
+  embd_pdrop: 0.2, attn_pdrop: 0.3, resid_pdrop: 0.25,
+};
+const B = 2;
+const T = 9;
+
+function randomModel(seed: number, d: GPTDims = dims): GPT {
+  const r = rng(seed);
+  const arrays = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, shape] of parameterShapes(d)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = r.normals(n, name.includes('ln_') && name.endsWith('weight') ? 0.2 : 0.3);
+    if (name.includes('ln_') && name.endsWith('weight')) for (let i = 0; i < n; i++) data[i] += 1;
+    arrays.set(name, { shape, data });
+  }
+  return GPT.fromArrays(d, arrays);
+}
+
+function batch(seed: number) {
+  const r = rng(seed);
+  const tokens = r.ints(B * T, dims.vocab_size);
+  const targets = r.ints(B * T, dims.vocab_size);
+  targets[3] = -100;
+  return { tokens, targets };
+}
+
+async function referenceOf(model: GPT, tokens: Int32Array, targets: Int32Array, dropoutSeed?: number) {
+  const ref: RefParams = new Map();
+  for (const [n, a] of await model.toArrays()) ref.set(n, Float64Array.from(a.data));
+  return referenceLossAndGrads(model.dims, ref, tokens, targets, B, T, { dropoutSeed });
+}
+
+const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+describe('GPT-2 with dropout (training mode)', () => {
+  useGpu();
+
+  it('loss and every gradient match the float64 reference model with the same masks', async () => {
+    const seed = rng().seed;
+    const dropoutSeed = (seed * 7 + 1) >>> 0;
+    const model = randomModel(seed);
+    const { tokens, targets } = batch(seed + 1);
+    const expected = await referenceOf(model, tokens, targets, dropoutSeed);
+    const plain = await referenceOf(model, tokens, targets);
+    // The masks matter: the loss with dropout is not the loss without.
+    expect(relDiff(expected.loss, plain.loss)).toBeGreaterThan(1e-3);
+
+    const { loss, grads } = model.lossAndGrads(tokens, targets, B, T, { ops: kernelOps, dropoutSeed });
+    const got = (await loss.data())[0];
+    expect(relDiff(got, expected.loss), `seed ${seed}: loss ${got} vs ${expected.loss}`).toBeLessThan(1e-4);
+    for (const [name, g] of grads) {
+      const e = relError(await g.data(), expected.grads.get(name)!);
+      expect(e, `seed ${seed}: gradient of ${name}, relative error ${e}`).toBeLessThan(1e-4);
+    }
+    // Without a seed (evaluation, generation) there is no dropout, whatever the rates.
+    const evalLoss = model.loss(tokens, targets, B, T);
+    expect(relDiff((await evalLoss.data())[0], plain.loss)).toBeLessThan(1e-4);
+    tf.dispose([loss, evalLoss, ...grads.values()]);
+    model.dispose();
+  });
+
+  it('the custom-kernel model and the stock-tfjs model drop the same elements', async () => {
+    const seed = rng().seed;
+    const model = randomModel(seed);
+    const { tokens, targets } = batch(seed + 7);
+    const dropoutSeed = 12345;
+    const a = model.lossAndGrads(tokens, targets, B, T, { ops: kernelOps, dropoutSeed });
+    const b = model.lossAndGrads(tokens, targets, B, T, { ops: stockOps, dropoutSeed });
+    const la = (await a.loss.data())[0];
+    const lb = (await b.loss.data())[0];
+    expect(relDiff(la, lb), `seed ${seed}: ${la} vs ${lb}`).toBeLessThan(1e-4);
+    for (const [name, g] of a.grads) {
+      const e = relError(await g.data(), await b.grads.get(name)!.data());
+      expect(e, `seed ${seed}: ${name}`).toBeLessThan(1e-3);
+    }
+    tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
+    model.dispose();
+  });
+
+  it('gradient checkpointing recomputes the same masks: the same loss and gradients as the plain backward', async () => {
+    const seed = rng().seed;
+    const model = randomModel(seed);
+    const { tokens, targets } = batch(seed + 3);
+    const dropoutSeed = 777;
+    const before = tf.memory().numTensors;
+    const a = model.lossAndGrads(tokens, targets, B, T, { dropoutSeed });
+    const b = model.lossAndGrads(tokens, targets, B, T, { dropoutSeed, checkpoint: true });
+    expect(tf.memory().numTensors - before).toBe(2 * (1 + model.params.size));
+    expect((await b.loss.data())[0]).toBeCloseTo((await a.loss.data())[0], 6);
+    for (const [name, g] of a.grads) {
+      const e = relError(await b.grads.get(name)!.data(), await g.data());
+      expect(e, `seed ${seed}: ${name}`).toBeLessThan(1e-5);
+    }
+    tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
+    model.dispose();
+  });
+
+  it('the f16-operand ops pass dropout through: close to the f32 model with the same masks', async () => {
+    const seed = rng().seed;
+    const model = randomModel(seed);
+    const { tokens, targets } = batch(seed + 5);
+    const dropoutSeed = 4242;
+    const cache = new HalfWeightCache();
+    const f32 = model.loss(tokens, targets, B, T, { dropoutSeed });
+    const f16 = model.loss(tokens, targets, B, T, { ops: mixedPrecisionOps(cache), dropoutSeed });
+    const plain16 = model.loss(tokens, targets, B, T, { ops: mixedPrecisionOps(cache) });
+    const [l32, l16, p16] = [(await f32.data())[0], (await f16.data())[0], (await plain16.data())[0]];
+    expect(relDiff(l16, l32), `seed ${seed}: ${l16} vs ${l32}`).toBeLessThan(1e-2);
+    expect(relDiff(l16, p16)).toBeGreaterThan(1e-3);
+    tf.dispose([f32, f16, plain16]);
+    cache.clear();
+    model.dispose();
+  });
+});
