@@ -1,0 +1,79 @@
+// What a training step really holds in GPU memory, for the bench and the tests that check the estimate
+// (estimateTrainingMemory) against it.
+//
+// Measured as buffers: tfjs's pool counts the bytes of the buffers it has handed out and not yet taken back, and the
+// peak of that count is what the GPU must have room for. tf.profile's peakBytes counts tensors instead, so a buffer
+// shared by several tensors (a reshape, the clone tfjs saves for a gradient) counts once per tensor there; and the
+// pool's total size only grows, so it says little of one step.
+import { tf } from '../gpu/tf.ts';
+import { GPT } from '../model/gpt.ts';
+import { adamwKindFor, type AdamWKind, type GPTDims } from '../model/config.ts';
+import { Random } from '../util/random.ts';
+import { AdamW } from './optimizer.ts';
+import { MixedPrecision } from './mixed_precision.ts';
+
+interface BufferPool {
+  numBytesUsed: number;
+  acquireBuffer(...args: unknown[]): GPUBuffer;
+}
+
+/** Bytes of GPU buffers tfjs's pool has handed out and not taken back. */
+export const buffersInUse = (): number => (tf.backend() as unknown as { bufferManager: BufferPool }).bufferManager.numBytesUsed;
+
+/** Runs `work` and returns its result with the peak bytes of GPU buffers in use while it ran (held ones included). */
+export async function measurePeakBuffers<T>(work: () => Promise<T>): Promise<{ result: T; peakBytes: number }> {
+  const pool = (tf.backend() as unknown as { bufferManager: BufferPool }).bufferManager;
+  const own = Object.prototype.hasOwnProperty.call(pool, 'acquireBuffer');
+  const acquire = pool.acquireBuffer;
+  let peakBytes = pool.numBytesUsed;
+  // The count only grows inside acquireBuffer, so its peak is seen right after one.
+  pool.acquireBuffer = function (this: BufferPool, ...args: unknown[]) {
+    const buffer = acquire.apply(this, args);
+    peakBytes = Math.max(peakBytes, this.numBytesUsed);
+    return buffer;
+  };
+  try {
+    return { result: await work(), peakBytes };
+  } finally {
+    if (own) pool.acquireBuffer = acquire;
+    else delete (pool as Partial<BufferPool>).acquireBuffer;
+  }
+}
+
+export interface StepMemoryOptions {
+  checkpoint?: boolean;
+  fp16?: boolean;
+  /** by default the trainer's choice */
+  optimizer?: AdamWKind;
+}
+
+/**
+ * A fresh model's second training step (forward, backward, AdamW; the first makes the moments, as every later step
+ * finds them): the peak bytes of GPU buffers it holds, the model and optimizer included but not what was in use
+ * before the model was made, and tfjs's peak count of tensor bytes (everything alive included).
+ */
+export async function measureTrainingStep(dims: GPTDims, B: number, T: number, opts: StepMemoryOptions = {}): Promise<{ buffers: number; tensors: number }> {
+  const before = buffersInUse();
+  const model = GPT.init(dims, 1);
+  const optimizer = new AdamW(model.params, { multiTensor: (opts.optimizer ?? adamwKindFor(dims, opts.fp16)) === 'packed' });
+  const mixed = opts.fp16 ? new MixedPrecision() : null;
+  const rng = new Random(3);
+  const tokens = Int32Array.from({ length: B * T }, () => rng.int(dims.vocab_size));
+  const targets = Int32Array.from({ length: B * T }, () => rng.int(dims.vocab_size));
+  const step = async () => {
+    const r = model.lossAndGrads(tokens, targets, B, T, { checkpoint: opts.checkpoint, ...(mixed ? { ops: mixed.ops } : {}) });
+    const norm = optimizer.apply(r.grads, 1e-4, mixed?.scaler);
+    mixed?.endStep();
+    await r.loss.data();
+    tf.dispose([r.loss, norm, ...r.grads.values()]);
+  };
+  try {
+    await step();
+    const { result: profile, peakBytes } = await measurePeakBuffers(() => tf.profile(step));
+    return { buffers: peakBytes - before, tensors: profile.peakBytes };
+  } finally {
+    optimizer.dispose();
+    mixed?.dispose();
+    model.dispose();
+  }
+}

@@ -1,0 +1,47 @@
+// The training-memory estimate (what the page, the CLI and the fit check tell users) against the GPU buffers a real
+// training step holds at its peak, for a few small models, with and without gradient checkpointing, fp16 and both
+// AdamW updates. The estimate that only summed weights, gradients, moments and the saved activations said about
+// half of what was measured.
+import { describe, it, expect } from 'vitest';
+import { useGpu } from '../helpers.ts';
+import { estimateTrainingMemory, type GPTDims } from '../../src/core/model/config.ts';
+import { measureTrainingStep, type StepMemoryOptions } from '../../src/core/train/memory_probe.ts';
+
+useGpu();
+
+const TOY: GPTDims = { vocab_size: 96, n_positions: 32, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+// a vocabulary large beside the width, so the logits and the tied embedding's gradients weigh in
+const WIDE_VOCAB: GPTDims = { vocab_size: 700, n_positions: 48, n_embd: 48, n_layer: 2, n_head: 3, layer_norm_epsilon: 1e-5 };
+
+const CASES: { label: string; dims: GPTDims; B: number; T: number; opts: StepMemoryOptions }[] = [
+  { label: 'toy', dims: TOY, B: 3, T: 17, opts: {} },
+  { label: 'toy, gradient checkpointing', dims: TOY, B: 3, T: 17, opts: { checkpoint: true } },
+  { label: 'wide vocab', dims: WIDE_VOCAB, B: 2, T: 33, opts: {} },
+  { label: 'wide vocab, gradient checkpointing', dims: WIDE_VOCAB, B: 2, T: 33, opts: { checkpoint: true } },
+  { label: 'wide vocab, per-tensor AdamW', dims: WIDE_VOCAB, B: 2, T: 33, opts: { optimizer: 'per-tensor' } },
+  { label: 'wide vocab, fp16', dims: WIDE_VOCAB, B: 2, T: 33, opts: { fp16: true } },
+];
+
+describe('training memory estimate', () => {
+  for (const c of CASES) {
+    it(`is within 0.8–1.3× of the measured peak of GPU buffers: ${c.label}`, async () => {
+      const measured = await measureTrainingStep(c.dims, c.B, c.T, c.opts);
+      const estimate = estimateTrainingMemory(c.dims, c.B, c.T, c.opts);
+      const ratio = estimate.total / measured.buffers;
+      expect(ratio, `estimate ${estimate.total} B, measured ${measured.buffers} B`).toBeGreaterThan(0.8);
+      expect(ratio, `estimate ${estimate.total} B, measured ${measured.buffers} B`).toBeLessThan(1.3);
+    });
+  }
+
+  it('adds up its terms, and checkpointing, fp16 and the AdamW update move the right ones', () => {
+    const plain = estimateTrainingMemory(WIDE_VOCAB, 4, 48);
+    const { weights, gradients, optimizer, activations, workspace } = plain;
+    expect(plain.total).toBe(weights + gradients + optimizer + activations + workspace);
+    expect(plain.optimizerKind).toBe('packed'); // small models: the trainer's choice
+    expect(estimateTrainingMemory(WIDE_VOCAB, 4, 48, { optimizer: 'per-tensor' }).optimizer).toBe(optimizer / 2);
+    const checkpointed = estimateTrainingMemory(WIDE_VOCAB, 4, 48, { checkpoint: true });
+    expect(checkpointed.activations + checkpointed.workspace).toBeLessThan(activations + workspace);
+    expect(estimateTrainingMemory(WIDE_VOCAB, 4, 48, { fp16: true }).weights).toBeGreaterThan(weights);
+    expect(estimateTrainingMemory(WIDE_VOCAB, 4, 48, { accumulation: 4 }).gradients).toBe(2 * gradients);
+  });
+});
