@@ -13,6 +13,7 @@ import { initialLossScale, type LossScalerOptions, type LossScaleState } from '.
 import { lrLambda, warmupStepsFor } from './schedule.ts';
 import type { TrainingArguments } from './args.ts';
 import { checkFits, type AdapterLimits } from './fits.ts';
+import { stepSeed } from '../kernels/dropout/reference.ts';
 
 export { checkFits };
 
@@ -221,6 +222,9 @@ export class Trainer {
       const batch = this.sampler.next();
       const { loss, grads } = this.model.lossAndGrads(batch.inputs, batch.targets, B, T, {
         checkpoint: this.args.gradient_checkpointing,
+        // Dropout (at the model's rates) in training steps only; its masks follow from the seed, the step and the
+        // micro-batch, so a resumed run draws the masks the uninterrupted run would have.
+        dropoutSeed: stepSeed(this.args.seed, this.state.step, k),
         ...(this.mixed ? { ops: this.mixed.ops } : {}),
       });
       if (!sum) {
