@@ -20,6 +20,7 @@ const CASES: { label: string; dims: GPTDims; B: number; T: number; opts: StepMem
   { label: 'wide vocab, gradient checkpointing', dims: WIDE_VOCAB, B: 2, T: 33, opts: { checkpoint: true } },
   { label: 'wide vocab, per-tensor AdamW', dims: WIDE_VOCAB, B: 2, T: 33, opts: { optimizer: 'per-tensor' } },
   { label: 'wide vocab, fp16', dims: WIDE_VOCAB, B: 2, T: 33, opts: { fp16: true } },
+  { label: 'wide vocab, dropout', dims: { ...WIDE_VOCAB, resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1 }, B: 2, T: 33, opts: {} },
 ];
 
 describe('training memory estimate', () => {

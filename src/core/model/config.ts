@@ -145,6 +145,7 @@ export interface MemoryEstimate {
  * - the backward's tensors: tfjs keeps every intermediate gradient until the whole backward ends, so at its end
  *   (the peak) per block 9·M·C + 2·M·H more, the (M, V) logits' gradient, the parameters' gradients P, and wte's
  *   two gradients (head and embedding) beside their sum;
+ * - with dropout, one more (M, C) gradient per dropout (its mask is hashed from a seed, so nothing is saved);
  * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed) and
  *   the embedding's, over n_layer + 1 kept block inputs.
  * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
@@ -164,8 +165,12 @@ export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize:
   const halfGradsPerBlock = fp16 ? 2 * M * (5 * C + H) : 0;
   const halfGradsHead = fp16 ? 2 * M * V : 0;
 
+  // Dropout (resid_pdrop twice a block, embd_pdrop once) saves nothing, its mask being hashed from a seed, but its
+  // gradient is one more (M, C) tensor the backward keeps.
+  const residDropout = (d.resid_pdrop ?? 0) > 0 ? 2 * M * C : 0;
+  const embdDropout = (d.embd_pdrop ?? 0) > 0 ? f32 * M * C : 0;
   const savedPerBlock = f32 * (9 * M * C + 2 * M * H + (nh + 4) * M);
-  const gradsPerBlock = f32 * (9 * M * C + 2 * M * H) + halfGradsPerBlock;
+  const gradsPerBlock = f32 * (9 * M * C + 2 * M * H + residDropout) + halfGradsPerBlock;
   const savedHead = f32 * (M * C + 3 * M + M * V); // ln_f's output and statistics, the logits, their log-sum-exp
   const gradsHead = f32 * (M * V + 2 * M * C) + halfGradsHead; // dlogits, d(ln_f output), d(last block output)
   const tiedExtra = f32 * 2 * V * C;
@@ -176,7 +181,7 @@ export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize:
   let gradients: number;
   if (!opts.checkpoint) {
     activations = L * savedPerBlock + f32 * M * C + savedHead;
-    workspace = L * gradsPerBlock + gradsHead + tiedExtra;
+    workspace = L * gradsPerBlock + gradsHead + tiedExtra + embdDropout;
     gradients = f32 * P + accumulated;
   } else {
     const kept = f32 * (L + 1) * M * C;
@@ -192,7 +197,7 @@ export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize:
         gradients: headGrads + f32 * blockParams,
       },
       // the embedding's backward: every parameter's gradient and wte's two
-      { activations: f32 * M * C, workspace: f32 * M * C + tiedExtra, gradients: f32 * P },
+      { activations: f32 * M * C, workspace: f32 * M * C + tiedExtra + embdDropout, gradients: f32 * P },
     ];
     const peak = phases.reduce((a, b) => (b.activations + b.workspace + b.gradients > a.activations + a.workspace + a.gradients ? b : a));
     activations = peak.activations;

@@ -61,7 +61,8 @@ export async function measureTrainingStep(dims: GPTDims, B: number, T: number, o
   const tokens = Int32Array.from({ length: B * T }, () => rng.int(dims.vocab_size));
   const targets = Int32Array.from({ length: B * T }, () => rng.int(dims.vocab_size));
   const step = async () => {
-    const r = model.lossAndGrads(tokens, targets, B, T, { checkpoint: opts.checkpoint, ...(mixed ? { ops: mixed.ops } : {}) });
+    // a dropout seed, as in training: the model's dropouts (if any) run
+    const r = model.lossAndGrads(tokens, targets, B, T, { checkpoint: opts.checkpoint, dropoutSeed: 1, ...(mixed ? { ops: mixed.ops } : {}) });
     const norm = optimizer.apply(r.grads, 1e-4, mixed?.scaler);
     mixed?.endStep();
     await r.loss.data();
