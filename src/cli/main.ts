@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
-import { PRESETS, parameterCount } from '../core/model/config.ts';
+import { DEFAULT_DROPOUT, PRESETS, parameterCount } from '../core/model/config.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
 import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
 import { GPT } from '../core/model/gpt.ts';
@@ -38,7 +38,7 @@ commands:
   eval       eval_loss and perplexity of a model on text files
   generate   sample text from a model`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
-                   [--out DIR] [--resume DIR] [--<training argument> VALUE]...
+                   [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
   --data FILE...       training text files (UTF-8)
   --eval FILE...       evaluation files; without them eval_split_fraction of the blocks is held out
@@ -46,6 +46,8 @@ commands:
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
                        GPT-2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
+  --dropout P          for a new model: its embd_pdrop, attn_pdrop and resid_pdrop (default ${DEFAULT_DROPOUT}, as Hugging Face's
+                       GPT2Config), applied in training steps only; a checkpoint keeps the rates in its config.json
   --out DIR            where checkpoints go (default hearth-output): DIR/checkpoint-STEP/ every save_steps, and the
                        final model in DIR/final/, each a Hugging Face folder plus Hearth's training state
   --resume DIR         continue exactly from a checkpoint folder written by hearth train
@@ -101,7 +103,7 @@ const fmtTime = (s: number) => (s < 90 ? `${s.toFixed(0)}s` : s < 5400 ? `${(s /
 
 async function train(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
-    data: { many: true }, eval: { many: true }, model: {}, tokenizer: {}, out: {}, resume: {}, eval_split_fraction: {}, help: { boolean: true },
+    data: { many: true }, eval: { many: true }, model: {}, tokenizer: {}, dropout: {}, out: {}, resume: {}, eval_split_fraction: {}, help: { boolean: true },
   };
   const p = parseArgs(argv, spec, true);
   if (p.switches.has('help')) {
@@ -123,6 +125,7 @@ async function train(argv: string[]): Promise<void> {
   const trainSources = await sources(dataPaths);
   if (resumeDir || !PRESETS.some((x) => x.id === modelSpec)) {
     if (one(p, 'tokenizer')) throw new UsageError('--tokenizer is for new models; a checkpoint brings its own tokenizer');
+    if (one(p, 'dropout')) throw new UsageError("--dropout is for new models; a checkpoint keeps the dropout rates of its config.json");
     const ckpt = await loadCheckpoint(modelSpec);
     config = ckpt.config;
     tokenizer = tokenizerOf(ckpt.tokenizer);
@@ -139,7 +142,9 @@ async function train(argv: string[]): Promise<void> {
       err(`training a ${kind} tokenizer on ${trainSources.length} file(s)…`);
       tokenizer = await trainTokenizerOnSources(trainSources, { kind, vocabSize: kind === 'bpe' ? Number(tok.slice(4)) : undefined, onMessage: (m) => err(`${m.file}: ${m.message}`) });
     } else throw new UsageError(`--tokenizer takes gpt2, bpe:N or char, got '${tok}'`);
-    config = presetConfig(modelSpec, tokenizer);
+    const dropout = number(p, 'dropout') ?? DEFAULT_DROPOUT;
+    if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout takes a probability from 0 up to (not including) 1, got ${dropout}`);
+    config = presetConfig(modelSpec, tokenizer, dropout);
     model = GPT.init(config, p.training.seed ?? DEFAULT_TRAINING_ARGUMENTS.seed);
   }
   const args = resume
@@ -157,7 +162,7 @@ async function train(argv: string[]): Promise<void> {
   });
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
   const mem = estimateRunMemory(config, args);
-  err(`model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`);
+  err(`model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only); vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`);
   err(`data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`);
   err(`memory: about ${(mem.total / 2 ** 20).toFixed(0)} MiB at a step's peak (weights ${(mem.weights / 2 ** 20).toFixed(0)}, gradients ${(mem.gradients / 2 ** 20).toFixed(0)}, AdamW ${mem.optimizerKind} ${(mem.optimizer / 2 ** 20).toFixed(0)}, activations ${(mem.activations / 2 ** 20).toFixed(0)}, backward workspace ${(mem.workspace / 2 ** 20).toFixed(0)} MiB)`);
 

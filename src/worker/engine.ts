@@ -229,7 +229,7 @@ export class Engine {
     const m = req.model;
     if (m.kind === 'preset') {
       const tokenizer = await this.tokenizers.get(m.tokenizer);
-      const config = presetConfig(m.presetId, tokenizer);
+      const config = presetConfig(m.presetId, tokenizer, m.dropout);
       const preset = PRESETS.find((p) => p.id === m.presetId)!;
       return { runName: req.runName, modelLabel: `new ${preset.label}`, config, tokenizer, resume: null, makeModel: (args) => GPT.init(config, args.seed) };
     }

@@ -27,6 +27,9 @@ export function dimsOf(c: GPT2Config): GPTDims {
     n_head: c.n_head,
     layer_norm_epsilon: c.layer_norm_epsilon,
     n_inner: c.n_inner,
+    embd_pdrop: c.embd_pdrop,
+    attn_pdrop: c.attn_pdrop,
+    resid_pdrop: c.resid_pdrop,
   };
 }
 

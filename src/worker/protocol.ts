@@ -54,7 +54,8 @@ export interface ModelInfo {
 }
 
 export type TrainModel =
-  | { kind: 'preset'; presetId: string; tokenizer: string }
+  /** a new model; dropout is its embd_pdrop, attn_pdrop and resid_pdrop (0.1, HF's default, when absent) */
+  | { kind: 'preset'; presetId: string; tokenizer: string; dropout?: number }
   /** fine-tune a loaded checkpoint or Hub model: its weights, a fresh optimizer */
   | { kind: 'loaded'; key: string }
   /** continue a stored checkpoint exactly (weights, AdamW moments, step, data position) */

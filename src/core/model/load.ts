@@ -3,7 +3,7 @@
 import { makeGpt2Config, type GPT2Config } from '../checkpoint/config.ts';
 import type { HearthCheckpoint, TokenizerFiles } from '../checkpoint/hfFolder.ts';
 import { tokenizerFromHfFiles, type Tokenizer } from '../tokenizer/index.ts';
-import { presetDims } from './config.ts';
+import { DEFAULT_DROPOUT, presetDims } from './config.ts';
 import { GPT } from './gpt.ts';
 
 /** The tokenizer a checkpoint's files hold. */
@@ -11,8 +11,11 @@ export function tokenizerOf(files: TokenizerFiles): Tokenizer {
   return tokenizerFromHfFiles({ tokenizerJson: files['tokenizer.json'], vocabJson: files['vocab.json'], mergesTxt: files['merges.txt'] });
 }
 
-/** A new model's config: the preset's shape, the tokenizer's vocabulary and end-of-text id. */
-export function presetConfig(presetId: string, tokenizer: Tokenizer): GPT2Config {
+/**
+ * A new model's config: the preset's shape, the tokenizer's vocabulary and end-of-text id, and `dropout` as its
+ * embd_pdrop, attn_pdrop and resid_pdrop (Hugging Face's GPT2Config default, 0.1, unless given).
+ */
+export function presetConfig(presetId: string, tokenizer: Tokenizer, dropout = DEFAULT_DROPOUT): GPT2Config {
   const d = presetDims(presetId, tokenizer.vocabSize);
   if (d.vocab_size < tokenizer.vocabSize) {
     throw new Error(`preset '${presetId}' has ${d.vocab_size} token embeddings, fewer than the tokenizer's ${tokenizer.vocabSize} ids`);
@@ -24,6 +27,9 @@ export function presetConfig(presetId: string, tokenizer: Tokenizer): GPT2Config
     n_layer: d.n_layer,
     n_head: d.n_head,
     layer_norm_epsilon: d.layer_norm_epsilon,
+    embd_pdrop: dropout,
+    attn_pdrop: dropout,
+    resid_pdrop: dropout,
     bos_token_id: tokenizer.eosTokenId,
     eos_token_id: tokenizer.eosTokenId,
   });

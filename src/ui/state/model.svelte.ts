@@ -1,7 +1,7 @@
 // The model the run will train, from one of three places: a new model from a preset (its vocabulary from the
 // chosen tokenizer), a GPT-2 from the Hugging Face Hub (downloaded by the worker with progress, cancellable),
 // or a checkpoint in this browser (fine-tuned, or resumed exactly when it holds its training state).
-import { PRESETS, presetDims, type GPTDims } from '../../core/model/config.ts';
+import { DEFAULT_DROPOUT, PRESETS, presetDims, type GPTDims } from '../../core/model/config.ts';
 import { HUB_BASE_URL, type HubProgress } from '../../core/checkpoint/hub.ts';
 import type { EngineClient, ModelInfo, TokenizerInfo } from '../../worker/client.ts';
 
@@ -16,6 +16,10 @@ export type LoadState =
 export class ModelChoice {
   source = $state<ModelSourceKind>('preset');
   presetId = $state('tiny');
+  /** a new model's embd_pdrop, attn_pdrop and resid_pdrop (HF's GPT2Config default); the field may hold anything */
+  dropout = $state<number | null | undefined>(DEFAULT_DROPOUT);
+  /** the dropout field's value when it is a probability in [0, 1), else null */
+  dropoutRate: number | null = $derived(typeof this.dropout === 'number' && this.dropout >= 0 && this.dropout < 1 ? this.dropout : null);
   hubRepo = $state('gpt2');
   /** the Hub or a mirror of it (same URL layout) */
   hubEndpoint = $state(HUB_BASE_URL);
@@ -37,7 +41,8 @@ export class ModelChoice {
   dims: GPTDims | null = $derived.by(() => {
     if (this.source !== 'preset') return this.loaded?.dims ?? null;
     // Until the tokenizer is ready, GPT-2's vocabulary stands in for the sizes shown.
-    return presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? 50257);
+    const d = this.dropoutRate ?? DEFAULT_DROPOUT;
+    return { ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? 50257), embd_pdrop: d, attn_pdrop: d, resid_pdrop: d };
   });
   resuming = $derived(this.source === 'checkpoint' && this.resume && (this.loaded?.resumable ?? false));
   label = $derived(this.source === 'preset' ? `new ${this.preset.label}` : (this.loaded?.label ?? null));

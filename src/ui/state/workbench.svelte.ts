@@ -85,6 +85,7 @@ export class Workbench {
       const t = this.tokenizer.status;
       out.push(t.kind === 'waiting' ? 'Drop training files: the tokenizer is trained on them.' : t.kind === 'failed' ? `The tokenizer failed: ${t.message}` : 'The tokenizer is getting ready.');
     }
+    if (m.source === 'preset' && m.dropoutRate === null) out.push('Dropout must be a number from 0 up to (not including) 1.');
     if (m.source === 'hub' && !m.loaded) out.push('Download the model from the Hub first.');
     if (m.source === 'checkpoint' && !m.loaded) out.push(m.checkpointId ? 'The checkpoint is loading.' : 'Choose a checkpoint.');
     // A resumed run trains on the blocks it stored when it began; dropped files matter only if it stored none.
@@ -104,7 +105,7 @@ export class Workbench {
     if (this.run.active || this.trainBlockers.length) return;
     const m = this.model;
     let model: TrainModel;
-    if (m.source === 'preset') model = { kind: 'preset', presetId: m.presetId, tokenizer: m.tokenizer!.key };
+    if (m.source === 'preset') model = { kind: 'preset', presetId: m.presetId, tokenizer: m.tokenizer!.key, dropout: m.dropoutRate! };
     else if (m.resuming) model = { kind: 'resume', checkpointId: m.checkpointId! };
     else model = { kind: 'loaded', key: m.loaded!.key };
     const runName = (m.resuming && m.loaded?.run) || newRunName(m.source === 'preset' ? m.presetId : (m.loaded?.label ?? 'model'));
