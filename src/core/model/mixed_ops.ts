@@ -49,7 +49,11 @@ export interface GradientScaler {
   scaleGradient<T extends tf.Tensor>(loss: T): T;
 }
 
-/** kernelOps with f16-operand matmul and attention; with a scaler, the loss's gradient carries its scale. */
+/**
+ * kernelOps with f16-operand matmul and attention; with a scaler, the loss's gradient carries its scale. Dropout
+ * passes through unchanged: attention dropout runs inside the f16 attention kernels (the same masks as f32), and
+ * the elementwise dropout is kernelOps' f32 one.
+ */
 export function mixedPrecisionOps(weights: HalfWeightCache, scaler?: GradientScaler): Ops {
   const scaled = <T extends tf.Tensor>(loss: T): T => (scaler ? scaler.scaleGradient(loss) : loss);
   const mean = kernelOps.crossEntropyMean;
