@@ -49,7 +49,8 @@ commands:
   --dropout P          for a new model: its embd_pdrop, attn_pdrop and resid_pdrop (default ${DEFAULT_DROPOUT}, as Hugging Face's
                        GPT2Config), applied in training steps only; a checkpoint keeps the rates in its config.json
   --out DIR            where checkpoints go (default hearth-output): DIR/checkpoint-STEP/ every save_steps, and the
-                       final model in DIR/final/, each a Hugging Face folder plus Hearth's training state
+                       final model in DIR/final/, each a Hugging Face folder plus Hearth's training state (with
+                       --load_best_model_at_end true, final/ is the best checkpoint's weights alone)
   --resume DIR         continue exactly from a checkpoint folder written by hearth train
   --<arg> VALUE        any Hugging Face TrainingArguments field: ${Object.keys(DEFAULT_TRAINING_ARGUMENTS).join(', ')}
 
@@ -208,8 +209,16 @@ async function train(argv: string[]): Promise<void> {
   const status = await trainer.trainLoop();
   if (tty) out('');
   const final = join(outDir, 'final');
-  await writeCheckpointFolder(final, checkpointToFiles(snapshotToCheckpoint(await trainer.snapshot(), config, tokenizer)));
-  out(`${status} at step ${trainer.step}; model saved in ${final}`);
+  const last = snapshotToCheckpoint(await trainer.snapshot(), config, tokenizer);
+  const best = trainer.bestModel;
+  if (best) {
+    const which = `the best checkpoint, step ${best.step} (eval_loss ${best.eval_loss.toFixed(4)})`;
+    out(best.changed ? `load_best_model_at_end: loaded ${which} into the model` : `load_best_model_at_end: the last step was ${which}`);
+  }
+  // The best weights with the last step's optimizer state would resume wrongly: 'final' then holds the model alone
+  // (resume from the last checkpoint-N instead).
+  await writeCheckpointFolder(final, checkpointToFiles(best?.changed ? { ...last, training: undefined } : last));
+  out(`${status} at step ${trainer.step}; model saved in ${final}${best?.changed ? ` (the weights of step ${best.step})` : ''}`);
   trainer.dispose();
   model.dispose();
 }

@@ -74,7 +74,7 @@ export const FIELD_GROUPS: FieldGroup[] = [
       { name: 'save_strategy', kind: { type: 'choice', choices: ['no', 'steps', 'epoch'] }, help: 'When to save a checkpoint.' },
       { name: 'save_steps', kind: int, help: 'Steps between checkpoints.' },
       { name: 'save_total_limit', kind: optionalInt, help: 'Keep at most this many checkpoints; empty keeps them all.' },
-      { name: 'load_best_model_at_end', kind: { type: 'boolean' }, help: 'Keep the checkpoint with the lowest eval loss, even past save_total_limit.' },
+      { name: 'load_best_model_at_end', kind: { type: 'boolean' }, help: 'When training finishes, load the weights of the checkpoint with the lowest eval loss (kept even past save_total_limit), so evaluation, generation and export use them. Needs eval_strategy equal to save_strategy (and save_steps a multiple of eval_steps).' },
       { name: 'seed', kind: int, help: 'Seed for the initial weights and the data order.' },
     ],
   },

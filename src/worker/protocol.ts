@@ -5,7 +5,7 @@ import type { GPTDims, MemoryEstimate } from '../core/model/config.ts';
 import type { CheckpointSummary } from '../core/checkpoint/store.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import type { TrainingArguments } from '../core/train/args.ts';
-import type { EvalResult, LogEntry, TrainerStatus } from '../core/train/trainer.ts';
+import type { BestModel, EvalResult, LogEntry, TrainerStatus } from '../core/train/trainer.ts';
 import type { GenerationOptions } from '../core/generate/options.ts';
 import type { GenerationMetadata, TokenEvent } from '../core/generate/generate.ts';
 import type { FinishReason } from '../core/generate/stopping.ts';
@@ -108,7 +108,8 @@ export interface Requests {
   useTokenizer: { payload: { spec: TokenizerSpec }; result: TokenizerInfo; event: never };
   countTokens: { payload: { file: File; tokenizer: string }; result: { tokens: number; cached: boolean }; event: CountEvent };
   loadModel: { payload: { source: ModelSource }; result: ModelInfo; event: HubProgress };
-  train: { payload: TrainRequest; result: { status: TrainerStatus; step: number }; event: TrainEvent };
+  /** bestModel: the checkpoint load_best_model_at_end loaded into the model when the run finished */
+  train: { payload: TrainRequest; result: { status: TrainerStatus; step: number; bestModel?: BestModel }; event: TrainEvent };
   control: { payload: { action: 'pause' | 'resume' | 'stop' }; result: null; event: never };
   evaluate: { payload: Record<string, never>; result: EvalResult; event: never };
   generate: { payload: { prompt: string; options: GenerationOptions }; result: GenerateResult; event: TokenEvent };

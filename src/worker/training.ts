@@ -8,7 +8,7 @@ import type { GPT2Config } from '../core/checkpoint/config.ts';
 import type { GPT } from '../core/model/gpt.ts';
 import type { Tokenizer } from '../core/tokenizer/types.ts';
 import { argumentProblems, type TrainingArguments } from '../core/train/args.ts';
-import { checkFits, Trainer, type TrainerStatus } from '../core/train/trainer.ts';
+import { checkFits, Trainer, type BestModel, type TrainerStatus } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint, type ResumePoint } from '../core/train/checkpointing.ts';
 import { EngineError, type TrainEvent, type TrainRequest } from './protocol.ts';
 import type { RunDataStore, RunDataset } from './runData.ts';
@@ -76,7 +76,7 @@ export async function runTraining(
   setup: RunSetup,
   ctx: RunContext,
   onTrainer: (trainer: Trainer, model: GPT) => void,
-): Promise<{ status: TrainerStatus; step: number }> {
+): Promise<{ status: TrainerStatus; step: number; bestModel?: BestModel }> {
   const args = req.args;
   checkArguments(args, setup.config, ctx.limits);
   const data = await loadData(req, setup, args, ctx);
@@ -139,7 +139,9 @@ export async function runTraining(
     const status = await trainer.trainLoop();
     // A stopped run keeps what it learned since its last save (Hugging Face saves only on schedule).
     if (status === 'stopped' && args.save_strategy !== 'no' && trainer.step > lastSaved) await trainer.save();
-    return { status, step: trainer.step };
+    // With load_best_model_at_end the model now holds the best checkpoint's weights (evaluate, generate and export
+    // use them); the page says which.
+    return { status, step: trainer.step, ...(trainer.bestModel ? { bestModel: trainer.bestModel } : {}) };
   } finally {
     trainer.dispose();
   }

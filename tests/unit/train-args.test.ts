@@ -58,4 +58,18 @@ describe('TrainingArguments', () => {
     const p = argumentProblems({ ...DEFAULT_TRAINING_ARGUMENTS, adam_beta1: 2, warmup_ratio: -0.1 });
     expect([...p.keys()].sort()).toEqual(['adam_beta1', 'warmup_ratio']);
   });
+
+  it('load_best_model_at_end needs matching save and eval strategies, and saves on evaluation steps (as Hugging Face)', () => {
+    const best = { load_best_model_at_end: true } as const;
+    expect(() => resolveArguments({ ...best })).toThrow(/load_best_model_at_end: requires the save and eval strategy to match, but found eval_strategy 'no' and save_strategy 'steps'/);
+    expect(() => resolveArguments({ ...best, eval_strategy: 'steps', save_strategy: 'epoch' })).toThrow(ArgumentError);
+    expect(() => resolveArguments({ ...best, eval_strategy: 'steps', eval_steps: 30, save_steps: 100 })).toThrow(
+      /save_steps to be a round multiple of eval_steps, but found 100, which is not a round multiple of 30/,
+    );
+    // eval_steps empty means logging_steps
+    expect(() => resolveArguments({ ...best, eval_strategy: 'steps', logging_steps: 30, save_steps: 100 })).toThrow(/not a round multiple of 30/);
+    expect(resolveArguments({ ...best, eval_strategy: 'steps', eval_steps: 50, save_steps: 100 }).load_best_model_at_end).toBe(true);
+    expect(resolveArguments({ ...best, eval_strategy: 'epoch', save_strategy: 'epoch' }).load_best_model_at_end).toBe(true);
+    expect(argumentProblems({ ...DEFAULT_TRAINING_ARGUMENTS, load_best_model_at_end: 'yes' as unknown as boolean }).get('load_best_model_at_end')).toMatch(/true or false/);
+  });
 });

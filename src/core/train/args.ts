@@ -103,9 +103,26 @@ const CHECKS: Check[] = [
   ['save_steps', int(1)],
   ['save_total_limit', (v: number | null) => (v === null ? null : int(1)(v))],
   ['seed', int(0)],
+  ['load_best_model_at_end', (v: unknown) => (typeof v === 'boolean' ? null : `must be true or false, got ${JSON.stringify(v)}`)],
   ['fp16', (v: unknown) => (typeof v === 'boolean' ? null : `must be true or false, got ${JSON.stringify(v)}`)],
   ['block_size', int(2)],
 ];
+
+/**
+ * Hugging Face's checks: the best model is a saved checkpoint whose step was evaluated, so saving and evaluation
+ * must follow the same strategy, and with 'steps' every save must fall on an evaluation.
+ */
+function loadBestModelProblem(a: TrainingArguments): string | null {
+  if (a.load_best_model_at_end !== true) return null;
+  if (a.eval_strategy !== a.save_strategy) {
+    return `requires the save and eval strategy to match, but found eval_strategy '${a.eval_strategy}' and save_strategy '${a.save_strategy}'`;
+  }
+  const evalSteps = a.eval_steps ?? a.logging_steps;
+  if (a.eval_strategy === 'steps' && Number.isInteger(a.save_steps) && Number.isInteger(evalSteps) && a.save_steps % evalSteps !== 0) {
+    return `requires save_steps to be a round multiple of eval_steps, but found ${a.save_steps}, which is not a round multiple of ${evalSteps}`;
+  }
+  return null;
+}
 
 /** Every problem with the arguments, by argument; empty when they are valid. */
 export function argumentProblems(args: TrainingArguments, nPositions?: number): Map<keyof TrainingArguments, string> {
@@ -114,6 +131,8 @@ export function argumentProblems(args: TrainingArguments, nPositions?: number): 
     const msg = (check as (v: unknown) => string | null)(args[name]);
     if (msg) out.set(name, msg);
   }
+  const best = loadBestModelProblem(args);
+  if (best) out.set('load_best_model_at_end', best);
   if (!out.has('block_size') && nPositions !== undefined && args.block_size > nPositions) {
     out.set('block_size', `must not exceed the model's n_positions (${nPositions}), got ${args.block_size}`);
   }

@@ -3,7 +3,7 @@
 // own schedules, pause / resume / stop, and an exact resume from a checkpoint. It runs wherever the core runs (a
 // worker in the browser, the main thread in Node); saving is the caller's (IndexedDB store or folders).
 import * as tf from '@tensorflow/tfjs-core';
-import type { GPT } from '../model/gpt.ts';
+import type { GPT, NamedArrays } from '../model/gpt.ts';
 import { adamwKindFor, PACKED_ADAMW_MAX_PARAMETERS } from '../model/config.ts';
 import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
@@ -70,6 +70,16 @@ export interface TrainerCallbacks {
    * let messages in between steps (pause, stop) and to keep the GPU queue close to the progress it shows.
    */
   onStep?(step: number): void | Promise<void>;
+  /** A finished run with load_best_model_at_end: the best checkpoint's weights are now the model's. */
+  onBestModelLoaded?(best: BestModel): void;
+}
+
+/** The checkpoint load_best_model_at_end loaded when training finished: its step and eval_loss. */
+export interface BestModel {
+  step: number;
+  eval_loss: number;
+  /** false when the best was the last step's, so the weights did not change */
+  changed: boolean;
 }
 
 export type TrainerStatus = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
@@ -117,6 +127,13 @@ export class Trainer {
   private statusValue: TrainerStatus = 'idle';
   private pauseGate: { promise: Promise<void>; release: () => void } | null = null;
   private stopRequested = false;
+  /**
+   * With load_best_model_at_end, the weights of the best checkpoint saved so far (as Hugging Face, a checkpoint
+   * whose step's evaluation was the best so far): the snapshot the save read back anyway, kept on the CPU.
+   */
+  private bestCheckpoint: { step: number; evalLoss: number; weights: NamedArrays } | null = null;
+  /** what load_best_model_at_end loaded when the run finished; null before, or when there was nothing to load */
+  bestModel: BestModel | null = null;
 
   constructor(o: TrainerOptions) {
     this.model = o.model;
@@ -285,6 +302,10 @@ export class Trainer {
     const a = this.args;
     this.stopRequested = false;
     this.setStatus('running');
+    if (a.load_best_model_at_end && !this.bestCheckpoint && this.evaluatedBestAt(this.state.step)) {
+      // Resumed from the best checkpoint: the model holds its weights now.
+      this.bestCheckpoint = { step: this.state.step, evalLoss: this.state.bestEvalLoss!, weights: await this.model.toArrays() };
+    }
     const tokensPerStep = a.per_device_train_batch_size * a.block_size * a.gradient_accumulation_steps;
     const evalEvery = a.eval_strategy === 'steps' ? (a.eval_steps ?? a.logging_steps) : a.eval_strategy === 'epoch' ? this.stepsPerEpoch : 0;
     const saveEvery = a.save_strategy === 'steps' ? a.save_steps : a.save_strategy === 'epoch' ? this.stepsPerEpoch : 0;
@@ -354,7 +375,10 @@ export class Trainer {
         }
         await this.callbacks.onStep?.(step);
       }
-      this.setStatus(this.stopRequested && this.state.step < this.totalSteps ? 'stopped' : 'finished');
+      const stopped = this.stopRequested && this.state.step < this.totalSteps;
+      // A stopped run may be resumed, so its model keeps the weights its optimizer state belongs to.
+      if (!stopped && a.load_best_model_at_end) await this.loadBestModel();
+      this.setStatus(stopped ? 'stopped' : 'finished');
       return this.statusValue;
     } catch (e) {
       this.setStatus('failed');
@@ -387,7 +411,32 @@ export class Trainer {
         if (!Number.isFinite(t.data[i])) throw new TrainingDivergedError(this.state.step, `weight ${name}`);
       }
     }
+    if (this.args.load_best_model_at_end && this.evaluatedBestAt(this.state.step)) {
+      this.bestCheckpoint = { step: this.state.step, evalLoss: this.state.bestEvalLoss!, weights: snap.weights };
+    }
     await this.callbacks.onSave(snap);
+  }
+
+  /** Whether the evaluation at `step` gave the best eval_loss so far (the first to reach it: a tie is no better). */
+  private evaluatedBestAt(step: number): boolean {
+    const best = this.state.logHistory.find((e): e is EvalResult => 'eval_loss' in e && e.eval_loss === this.state.bestEvalLoss);
+    return best?.step === step;
+  }
+
+  /** Hugging Face's load_best_model_at_end: the best checkpoint's weights into the model. */
+  private async loadBestModel(): Promise<void> {
+    const best = this.bestCheckpoint;
+    if (!best) return;
+    const changed = best.step !== this.state.step;
+    if (changed) {
+      for (const [name, v] of this.model.params) {
+        const t = tf.tensor(best.weights.get(name)!.data, v.shape);
+        v.assign(t);
+        t.dispose();
+      }
+    }
+    this.bestModel = { step: best.step, eval_loss: best.evalLoss, changed };
+    this.callbacks.onBestModelLoaded?.(this.bestModel);
   }
 
   dispose(): void {

@@ -4,6 +4,7 @@
 import { checkFits } from '../../core/train/fits.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
 import { EngineClient, RequestError, type TrainEvent, type TrainModel } from '../../worker/client.ts';
+import type { BestModel } from '../../core/train/trainer.ts';
 import { GpuState } from './gpu.svelte.ts';
 import { TokenizerChoice } from './tokenizer.svelte.ts';
 import { ModelChoice } from './model.svelte.ts';
@@ -127,7 +128,7 @@ export class Workbench {
         { onEvent: (e) => this.#onTrainEvent(e) },
       );
       forgetRun();
-      this.run.end(result.status === 'finished' ? 'finished' : 'stopped', result.status === 'finished' ? null : `Stopped at step ${result.step}.`);
+      this.run.end(result.status === 'finished' ? 'finished' : 'stopped', result.status === 'finished' ? bestModelMessage(result.bestModel) : `Stopped at step ${result.step}.`);
     } catch (e) {
       const code = e instanceof RequestError ? e.code : 'failed';
       const message = e instanceof Error ? e.message : String(e);
@@ -312,6 +313,15 @@ export class Workbench {
 }
 
 /** Files to train on: those counted, or, for a resumed run (which may not need them), all but the refused. */
+/** What load_best_model_at_end did, for the run's message; null when it did nothing. */
+function bestModelMessage(best: BestModel | undefined): string | null {
+  if (!best) return null;
+  const which = `the best checkpoint, step ${best.step} (eval_loss ${best.eval_loss.toFixed(4)})`;
+  return best.changed
+    ? `Loaded ${which} into the model, as load_best_model_at_end asks: evaluation and generation use it, and its checkpoint is kept for export.`
+    : `The last step was ${which}: the model keeps its weights (load_best_model_at_end).`;
+}
+
 function usableFiles(data: DataFiles, resuming: boolean): File[] {
   return (resuming ? data.files.filter((f) => f.status !== 'refused') : data.usable).map((f) => f.file);
 }
