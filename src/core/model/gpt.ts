@@ -5,7 +5,7 @@ import { innerDim, parameterShapes, validateDims, type GPTDims } from './config.
 import type { Ops } from './ops.ts';
 import { kernelOps } from './kernel_ops.ts';
 import { Random } from '../util/random.ts';
-import { siteSeed } from '../kernels/dropout/reference.ts';
+import { siteSeed, type DropoutSite } from '../kernels/dropout/reference.ts';
 
 export type NamedArrays = Map<string, { shape: number[]; data: Float32Array }>;
 
@@ -95,7 +95,7 @@ export class GPT {
   private w2 = (n: string) => this.p(n) as unknown as tf.Tensor2D;
 
   /** x with dropout at rate p when training (a seed given) and p > 0; x itself otherwise. */
-  private drop(x: tf.Tensor2D, p: number | undefined, seed: number | undefined, layer: number, site: 'attentionResidual' | 'mlpResidual' | 'embedding', ops: Ops): tf.Tensor2D {
+  private drop(x: tf.Tensor2D, p: number | undefined, seed: number | undefined, layer: number, site: DropoutSite, ops: Ops): tf.Tensor2D {
     return seed !== undefined && p ? ops.dropout(x, p, siteSeed(seed, layer, site)) : x;
   }
 
