@@ -3,7 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu } from '../helpers.ts';
 import { GPT } from '../../src/core/model/gpt.ts';
-import { Trainer, type EvalResult } from '../../src/core/train/trainer.ts';
+import { Trainer, type EvalResult, type TrainerSnapshot } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
 import type { GPTDims } from '../../src/core/model/config.ts';
@@ -63,6 +63,29 @@ describe('load_best_model_at_end', () => {
     const again = await trainer.evaluate();
     expect(Math.abs(again.eval_loss - best.eval_loss)).toBeLessThan(1e-6);
     trainer.dispose();
+    model.dispose();
+  });
+
+  it('a run resumed from the best checkpoint loads it at the end when no later evaluation beats it', async () => {
+    const first = GPT.init(dims, 7);
+    let atTwo: TrainerSnapshot | null = null;
+    const t1 = new Trainer({
+      model: first, args: args({ max_steps: 2 }), train, eval: evalData,
+      callbacks: { onSave: async (snap) => void (atTwo = snap) },
+    });
+    await t1.trainLoop();
+    t1.dispose();
+    first.dispose();
+    const snap = atTwo!;
+    const model = GPT.fromArrays(dims, snap.weights);
+    const t2 = new Trainer({
+      model, args: args(), train, eval: evalData, resume: { state: snap.state, optimizer: snap.optimizer },
+      callbacks: { onSave: async () => undefined },
+    });
+    expect(await t2.trainLoop()).toBe('finished');
+    expect(t2.bestModel).toEqual({ step: 2, eval_loss: snap.state.bestEvalLoss, changed: true });
+    for (const [name, t] of await model.toArrays()) expect(t.data, name).toEqual(snap.weights.get(name)!.data);
+    t2.dispose();
     model.dispose();
   });
 
