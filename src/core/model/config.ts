@@ -147,7 +147,8 @@ export interface MemoryEstimate {
  *   two gradients (head and embedding) beside their sum;
  * - with dropout, one more (M, C) gradient per dropout (its mask is hashed from a seed, so nothing is saved);
  * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed) and
- *   the embedding's, over n_layer + 1 kept block inputs.
+ *   the embedding's, over n_layer + 1 kept block inputs;
+ * - or the AdamW update's, when larger (per-tensor, three new copies of wte beside everything persistent).
  * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
  * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
  */
@@ -167,43 +168,48 @@ export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize:
 
   // Dropout (resid_pdrop twice a block, embd_pdrop once) saves nothing, its mask being hashed from a seed, but its
   // gradient is one more (M, C) tensor the backward keeps.
-  const residDropout = (d.resid_pdrop ?? 0) > 0 ? 2 * M * C : 0;
-  const embdDropout = (d.embd_pdrop ?? 0) > 0 ? f32 * M * C : 0;
+  const residDropoutGrads = (d.resid_pdrop ?? 0) > 0 ? 2 * M * C : 0;
+  const embdDropoutGrad = (d.embd_pdrop ?? 0) > 0 ? f32 * M * C : 0;
   const savedPerBlock = f32 * (9 * M * C + 2 * M * H + (nh + 4) * M);
-  const gradsPerBlock = f32 * (9 * M * C + 2 * M * H + residDropout) + halfGradsPerBlock;
+  const gradsPerBlock = f32 * (9 * M * C + 2 * M * H + residDropoutGrads) + halfGradsPerBlock;
   const savedHead = f32 * (M * C + 3 * M + M * V); // ln_f's output and statistics, the logits, their log-sum-exp
   const gradsHead = f32 * (M * V + 2 * M * C) + halfGradsHead; // dlogits, d(ln_f output), d(last block output)
   const tiedExtra = f32 * 2 * V * C;
   const accumulated = (opts.accumulation ?? 1) > 1 ? f32 * P : 0;
+  const largestParameter = Math.max(...parameterShapes(d).map(([, s]) => s.reduce((a, b) => a * b, 1)));
 
-  let activations: number;
-  let workspace: number;
-  let gradients: number;
+  type Phase = { activations: number; workspace: number; gradients: number };
+  const phases: Phase[] = [
+    // the update, once the activations are gone: the per-tensor kernels make a parameter's new value and moments
+    // before they replace the old; the packed update copies each new value out of its packed buffer
+    { activations: 0, workspace: f32 * (optimizerKind === 'packed' ? 1 : 3) * largestParameter, gradients: f32 * P },
+  ];
   if (!opts.checkpoint) {
-    activations = L * savedPerBlock + f32 * M * C + savedHead;
-    workspace = L * gradsPerBlock + gradsHead + tiedExtra + embdDropout;
-    gradients = f32 * P + accumulated;
+    // the end of the backward
+    phases.push({
+      activations: L * savedPerBlock + f32 * M * C + savedHead,
+      workspace: L * gradsPerBlock + gradsHead + tiedExtra + embdDropoutGrad,
+      gradients: f32 * P + accumulated,
+    });
   } else {
     const kept = f32 * (L + 1) * M * C;
     const blockParams = 4 * C * C + 2 * C * H + 9 * C + H;
     const headGrads = f32 * (V * C + 2 * C);
-    const phases = [
+    phases.push(
       // the head's backward: its saved tensors and gradients
-      { activations: kept + savedHead, workspace: gradsHead, gradients: headGrads },
+      { activations: kept + savedHead, workspace: gradsHead, gradients: headGrads + accumulated },
       // the last block's backward: its recomputed forward (with c_proj's output and the block's, unsaved), dx
       {
         activations: kept + savedPerBlock + f32 * 2 * M * C,
         workspace: gradsPerBlock + f32 * M * C,
-        gradients: headGrads + f32 * blockParams,
+        gradients: headGrads + f32 * blockParams + accumulated,
       },
       // the embedding's backward: every parameter's gradient and wte's two
-      { activations: f32 * M * C, workspace: f32 * M * C + tiedExtra + embdDropout, gradients: f32 * P },
-    ];
-    const peak = phases.reduce((a, b) => (b.activations + b.workspace + b.gradients > a.activations + a.workspace + a.gradients ? b : a));
-    activations = peak.activations;
-    workspace = peak.workspace;
-    gradients = peak.gradients + accumulated;
+      { activations: f32 * M * C, workspace: f32 * M * C + tiedExtra + embdDropoutGrad, gradients: f32 * P + accumulated },
+    );
   }
+  const sum = (p: Phase) => p.activations + p.workspace + p.gradients;
+  const { activations, workspace, gradients } = phases.reduce((a, b) => (sum(b) > sum(a) ? b : a));
   const weights = f32 * P + halfWeights;
   const optimizer = f32 * (optimizerKind === 'packed' ? 4 : 2) * P;
   return {
