@@ -38,11 +38,13 @@ describe('Trainer with dropout', () => {
     const [e1, e2, e3] = [await a.evaluate(), await a.evaluate(), await b.evaluate()];
     expect(e2.eval_loss).toBe(e1.eval_loss);
     expect(Math.abs(e3.eval_loss - e1.eval_loss) / e3.eval_loss).toBeLessThan(1e-6);
-    // The same first batch through both models: only the one with dropout rates drops.
+    // The same first batch through both models: only the one with dropout rates drops. Seen in the gradient: at
+    // initialisation the logits are near zero, so the loss barely moves (1e-5–7e-3 relatively over 12 seeds), while
+    // the gradient norm moved 1.5–11 %.
     const sa = a.trainStep();
     const sb = b.trainStep();
-    const [la, lb] = [(await sa.loss.data())[0], (await sb.loss.data())[0]];
-    expect(Math.abs(la - lb) / lb, `${la} vs ${lb}`).toBeGreaterThan(1e-3);
+    const [ga, gb] = [(await sa.gradNorm.data())[0], (await sb.gradNorm.data())[0]];
+    expect(Math.abs(ga - gb) / gb, `gradient norm ${ga} vs ${gb}`).toBeGreaterThan(1e-3);
     tf.dispose([sa.loss, sa.gradNorm, sb.loss, sb.gradNorm]);
     [a, b].forEach((t) => t.dispose());
     [dropping, plain].forEach((m) => m.dispose());
