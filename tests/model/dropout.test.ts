@@ -56,8 +56,9 @@ describe('GPT-2 with dropout (training mode)', () => {
     const { tokens, targets } = batch(seed + 1);
     const expected = await referenceOf(model, tokens, targets, dropoutSeed);
     const plain = await referenceOf(model, tokens, targets);
-    // The masks matter: the loss with dropout is not the loss without.
-    expect(relDiff(expected.loss, plain.loss)).toBeGreaterThan(1e-3);
+    // The masks matter: the gradients with dropout are far from those without (the loss alone can come within
+    // 3e-4 relatively, for about 1 seed in 100, closer than the comparison's tolerance).
+    expect(relError(expected.grads.get('h.0.mlp.c_fc.weight')!, plain.grads.get('h.0.mlp.c_fc.weight')!)).toBeGreaterThan(1e-2);
 
     const { loss, grads } = model.lossAndGrads(tokens, targets, B, T, { ops: kernelOps, dropoutSeed });
     const got = (await loss.data())[0];
@@ -120,7 +121,8 @@ describe('GPT-2 with dropout (training mode)', () => {
     const plain16 = model.loss(tokens, targets, B, T, { ops: mixedPrecisionOps(cache) });
     const [l32, l16, p16] = [(await f32.data())[0], (await f16.data())[0], (await plain16.data())[0]];
     expect(relDiff(l16, l32), `seed ${seed}: ${l16} vs ${l32}`).toBeLessThan(1e-2);
-    expect(relDiff(l16, p16)).toBeGreaterThan(1e-3);
+    // The f16 ops are deterministic, so without dropout passed through the two losses would be the same bits.
+    expect(l16).not.toBe(p16);
     tf.dispose([f32, f16, plain16]);
     cache.clear();
     model.dispose();
