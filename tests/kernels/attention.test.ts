@@ -4,58 +4,16 @@ import {
   causalSelfAttention,
   causalSelfAttentionWithLse,
   defaultBlocks,
-  type AttentionBlocks,
 } from '../../src/core/kernels/attention/index.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { stockCausalSelfAttention } from '../../src/core/kernels/attention/stock.ts';
-
-interface Case {
-  B: number;
-  T: number;
-  nHead: number;
-  hd: number;
-  blocks?: AttentionBlocks;
-}
-
-// T = 1; T not a multiple of the key tile (32 for hd ≤ 32, 16 for hd = 64, 8 for hd = 128); odd hd.
-const CASES: Case[] = [
-  { B: 1, T: 1, nHead: 1, hd: 8 },
-  { B: 2, T: 7, nHead: 3, hd: 5 },
-  { B: 2, T: 33, nHead: 2, hd: 16 },
-  { B: 1, T: 70, nHead: 2, hd: 64 },
-  { B: 1, T: 19, nHead: 1, hd: 128 },
-  // Non-default cuts: tiles smaller and larger than the row blocks, neither dividing T.
-  { B: 2, T: 13, nHead: 2, hd: 7, blocks: { rows: 4, tile: 3 } },
-  { B: 1, T: 37, nHead: 3, hd: 9, blocks: { rows: 8, tile: 16 } },
-];
-
-const label = ({ B, T, nHead, hd, blocks }: Case) =>
-  `B=${B} T=${T} nHead=${nHead} hd=${hd}` + (blocks ? ` rows=${blocks.rows} tile=${blocks.tile}` : '');
+import { ATTENTION_CASES, caseLabel, checkAttention } from './attention_cases.ts';
 
 describe('causal self-attention (flash-style)', () => {
   useGpu();
 
-  for (const c of CASES) {
-    it(`output, logsumexp and dqkv match the float64 reference, ${label(c)}`, async () => {
-      const { B, T, nHead, hd } = c;
-      const C = nHead * hd;
-      const shape = { B, T, C, nHead };
-      const r = rng();
-      const qkvValues = r.normals(B * T * 3 * C, 1.5);
-      const doutValues = r.normals(B * T * C);
-      const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
-      const dout = tf.tensor3d(doutValues, [B, T, C]);
-
-      const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, c.blocks);
-      const attend = (x: tf.Tensor) => causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, c.blocks).out;
-      const dqkv = tf.grad(attend)(qkv, dout);
-
-      const ref = attentionForward(qkvValues, shape);
-      expectClose(await out.data(), ref.out, 1e-4, `seed ${r.seed} out`);
-      expectClose(await lse.data(), ref.lse, 1e-4, `seed ${r.seed} lse`);
-      expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape), 1e-4, `seed ${r.seed} dqkv`);
-      tf.dispose([qkv, dout, out, lse, dqkv]);
-    });
+  for (const c of ATTENTION_CASES) {
+    it(`output, logsumexp and dqkv match the float64 reference, ${caseLabel(c)}`, () => checkAttention(c, 'f32'));
   }
 
   it('the public entry point uses the default cut and differentiates like the reference', async () => {

@@ -3,12 +3,13 @@
 // plain backward, and the f16 ops passing dropout through.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
+import { randomModel } from './models.ts';
 import { GPT } from '../../src/core/model/gpt.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 import { HalfWeightCache, mixedPrecisionOps } from '../../src/core/model/mixed_ops.ts';
 import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference.ts';
-import { parameterShapes, type GPTDims } from '../../src/core/model/config.ts';
+import type { GPTDims } from '../../src/core/model/config.ts';
 
 // As gpt.test.ts, with a different rate at each kind of site so that a mask applied at the wrong one shows.
 const dims: GPTDims = {
@@ -17,18 +18,6 @@ const dims: GPTDims = {
 };
 const B = 2;
 const T = 9;
-
-function randomModel(seed: number, d: GPTDims = dims): GPT {
-  const r = rng(seed);
-  const arrays = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, shape] of parameterShapes(d)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = r.normals(n, name.includes('ln_') && name.endsWith('weight') ? 0.2 : 0.3);
-    if (name.includes('ln_') && name.endsWith('weight')) for (let i = 0; i < n; i++) data[i] += 1;
-    arrays.set(name, { shape, data });
-  }
-  return GPT.fromArrays(d, arrays);
-}
 
 function batch(seed: number) {
   const r = rng(seed);
@@ -52,7 +41,7 @@ describe('GPT-2 with dropout (training mode)', () => {
   it('loss and every gradient match the float64 reference model with the same masks', async () => {
     const seed = rng().seed;
     const dropoutSeed = (seed * 7 + 1) >>> 0;
-    const model = randomModel(seed);
+    const model = randomModel(dims, seed);
     const { tokens, targets } = batch(seed + 1);
     const expected = await referenceOf(model, tokens, targets, dropoutSeed);
     const plain = await referenceOf(model, tokens, targets);
@@ -76,7 +65,7 @@ describe('GPT-2 with dropout (training mode)', () => {
 
   it('the custom-kernel model and the stock-tfjs model drop the same elements', async () => {
     const seed = rng().seed;
-    const model = randomModel(seed);
+    const model = randomModel(dims, seed);
     const { tokens, targets } = batch(seed + 7);
     const dropoutSeed = 12345;
     const a = model.lossAndGrads(tokens, targets, B, T, { ops: kernelOps, dropoutSeed });
@@ -94,7 +83,7 @@ describe('GPT-2 with dropout (training mode)', () => {
 
   it('gradient checkpointing recomputes the same masks: the same loss and gradients as the plain backward', async () => {
     const seed = rng().seed;
-    const model = randomModel(seed);
+    const model = randomModel(dims, seed);
     const { tokens, targets } = batch(seed + 3);
     const dropoutSeed = 777;
     const before = tf.memory().numTensors;
@@ -112,7 +101,7 @@ describe('GPT-2 with dropout (training mode)', () => {
 
   it('the f16-operand ops pass dropout through: close to the f32 model with the same masks', async () => {
     const seed = rng().seed;
-    const model = randomModel(seed);
+    const model = randomModel(dims, seed);
     const { tokens, targets } = batch(seed + 5);
     const dropoutSeed = 4242;
     const cache = new HalfWeightCache();

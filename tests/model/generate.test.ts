@@ -2,10 +2,11 @@
 // the sliding window, and the seed's own Chinese example through GPT-2's tokenizer.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
+import { randomModel } from './models.ts';
 import { GPT } from '../../src/core/model/gpt.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
-import { parameterShapes, type GPTDims } from '../../src/core/model/config.ts';
+import type { GPTDims } from '../../src/core/model/config.ts';
 import type { Ops } from '../../src/core/model/ops.ts';
 import { KVCacheDecoder } from '../../src/core/generate/kv_cache.ts';
 import { generate, type GenerateModelOptions } from '../../src/core/generate/generate.ts';
@@ -14,20 +15,6 @@ import { loadGpt2Tokenizer } from '../../src/core/tokenizer/gpt2.ts';
 
 // Odd vocabulary, head_dim 6, a short n_positions so that the window slides within a test.
 const dims: GPTDims = { vocab_size: 37, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5 };
-
-/** Random parameters with a larger spread than GPT-2's init, so logits are far apart and every path matters. */
-function randomModel(d: GPTDims, seed: number): GPT {
-  const r = rng(seed);
-  const arrays = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, shape] of parameterShapes(d)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const isLnWeight = name.includes('ln_') && name.endsWith('weight');
-    const data = r.normals(n, isLnWeight ? 0.2 : 0.3);
-    if (isLnWeight) for (let i = 0; i < n; i++) data[i] += 1;
-    arrays.set(name, { shape, data });
-  }
-  return GPT.fromArrays(d, arrays);
-}
 
 /** Ids are letters; no end-of-text, so generation runs to its length. */
 const letters = {

@@ -1,28 +1,16 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
+import { randomModel } from './models.ts';
 import { GPT } from '../../src/core/model/gpt.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference.ts';
-import { parameterCount, parameterShapes, estimateTrainingMemory, presetDims, type GPTDims } from '../../src/core/model/config.ts';
+import { parameterCount, estimateTrainingMemory, presetDims, type GPTDims } from '../../src/core/model/config.ts';
 
 // Small but not trivially so: odd vocabulary and block, two layers, head_dim 6.
 const dims: GPTDims = { vocab_size: 37, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5 };
 const B = 2;
 const T = 9;
-
-/** Random parameters with a larger spread than GPT-2's init, so every path carries signal. */
-async function randomModel(seed: number): Promise<GPT> {
-  const r = rng(seed);
-  const arrays = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, shape] of parameterShapes(dims)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = r.normals(n, name.includes('ln_') && name.endsWith('weight') ? 0.2 : 0.3);
-    if (name.includes('ln_') && name.endsWith('weight')) for (let i = 0; i < n; i++) data[i] += 1;
-    arrays.set(name, { shape, data });
-  }
-  return GPT.fromArrays(dims, arrays);
-}
 
 function batch(seed: number) {
   const r = rng(seed);
@@ -37,7 +25,7 @@ describe('GPT-2 model', () => {
 
   it('loss and every gradient match the float64 reference model', async () => {
     const seed = rng().seed;
-    const model = await randomModel(seed);
+    const model = randomModel(dims, seed);
     const { tokens, targets } = batch(seed + 1);
     const ref: RefParams = new Map();
     for (const [n, a] of await model.toArrays()) ref.set(n, Float64Array.from(a.data));
@@ -58,7 +46,7 @@ describe('GPT-2 model', () => {
 
   it('the custom-kernel model and the stock-tfjs model give the same loss and gradients', async () => {
     const seed = rng().seed;
-    const model = await randomModel(seed);
+    const model = randomModel(dims, seed);
     const { tokens, targets } = batch(seed + 7);
     const a = model.lossAndGrads(tokens, targets, B, T, { ops: kernelOps });
     const b = model.lossAndGrads(tokens, targets, B, T, { ops: stockOps });
@@ -75,7 +63,7 @@ describe('GPT-2 model', () => {
 
   it('gradient checkpointing (recomputing each block in the backward pass) gives the same loss and gradients', async () => {
     const seed = rng().seed;
-    const model = await randomModel(seed);
+    const model = randomModel(dims, seed);
     const { tokens, targets } = batch(seed + 3);
     const before = tf.memory().numTensors;
     const a = model.lossAndGrads(tokens, targets, B, T);

@@ -1,0 +1,58 @@
+// The cases and the check that the attention kernel tests share (f32 operands, f16 operands, attention dropout):
+// out, the logsumexp and dqkv against the float64 reference on fresh random qkv and dO.
+import { expectClose, rng, tf } from '../helpers.ts';
+import { causalSelfAttentionWithLse, type AttentionBlocks, type AttentionDropout } from '../../src/core/kernels/attention/index.ts';
+import { causalSelfAttentionHalfWithLse } from '../../src/core/kernels/attention/half.ts';
+import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
+import { roundArrayToHalf } from '../../src/core/kernels/half/reference.ts';
+
+export interface AttentionCase {
+  B: number;
+  T: number;
+  nHead: number;
+  hd: number;
+  blocks?: AttentionBlocks;
+}
+
+// T = 1; T not a multiple of the key tile (32 for hd ≤ 32, 16 for hd = 64, 8 for hd = 128); odd hd (f16: scalar
+// loads that straddle words; hd a multiple of 4: two-word loads); non-default cuts, tiles smaller and larger than the
+// row blocks, neither dividing T. The same sizes in every file, so a file reuses pipelines another compiled.
+export const ATTENTION_CASES: AttentionCase[] = [
+  { B: 1, T: 1, nHead: 1, hd: 8 },
+  { B: 2, T: 7, nHead: 3, hd: 5 },
+  { B: 2, T: 33, nHead: 2, hd: 16 },
+  { B: 1, T: 70, nHead: 2, hd: 64 },
+  { B: 1, T: 19, nHead: 1, hd: 128 },
+  { B: 2, T: 13, nHead: 2, hd: 7, blocks: { rows: 4, tile: 3 } },
+  { B: 1, T: 37, nHead: 3, hd: 9, blocks: { rows: 8, tile: 16 } },
+];
+
+export const caseLabel = ({ B, T, nHead, hd, blocks }: AttentionCase) =>
+  `B=${B} T=${T} nHead=${nHead} hd=${hd}` + (blocks ? ` rows=${blocks.rows} tile=${blocks.tile}` : '');
+
+/**
+ * One case through our kernels (f32 or f16 operands, with or without dropout) against the float64 reference. With
+ * f16, qkv and dO are f16 values already: their casts are exact and products of f16 values are exact in f32, so the
+ * kernels' error is that of the f32 kernels and the tolerance is the same 1e-4.
+ */
+export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', dropoutRate?: number): Promise<void> {
+  const { B, T, nHead, hd } = c;
+  const C = nHead * hd;
+  const shape = { B, T, C, nHead };
+  const r = rng();
+  const dropout: AttentionDropout | undefined = dropoutRate === undefined ? undefined : { p: dropoutRate, seed: r.ints(1, 0x7fffffff)[0] };
+  const round = variant === 'f16' ? roundArrayToHalf : (a: Float32Array) => a;
+  const qkvValues = round(r.normals(B * T * 3 * C, 1.5));
+  const doutValues = round(r.normals(B * T * C));
+  const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
+  const dout = tf.tensor3d(doutValues, [B, T, C]);
+  const op = variant === 'f16' ? causalSelfAttentionHalfWithLse : causalSelfAttentionWithLse;
+  const { out, lse } = op(qkv, nHead, c.blocks, dropout);
+  const dqkv = tf.grad((x: tf.Tensor) => op(x as tf.Tensor3D, nHead, c.blocks, dropout).out)(qkv, dout);
+  const ref = attentionForward(qkvValues, shape, dropout);
+  const what = `seed ${r.seed}` + (dropout ? ` mask seed ${dropout.seed}` : '');
+  expectClose(await out.data(), ref.out, 1e-4, `${what} out`);
+  expectClose(await lse.data(), ref.lse, 1e-4, `${what} lse`);
+  expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape, undefined, dropout), 1e-4, `${what} dqkv`);
+  tf.dispose([qkv, dout, out, lse, dqkv]);
+}
