@@ -109,6 +109,9 @@ export interface TrainerOptions {
 /** Above this many parameters AdamW updates tensor by tensor (see the constructor). */
 export { PACKED_ADAMW_MAX_PARAMETERS };
 
+/** The most steps whose fp16 learning rates go to the GPU as a table: 16 MiB, within every adapter's binding limit. */
+const MAX_SCHEDULE_TABLE = 1 << 22;
+
 export class Trainer {
   readonly model: GPT;
   readonly args: TrainingArguments;
@@ -169,7 +172,11 @@ export class Trainer {
       // correction) carries on from the optimizer's.
       const resumed = o.resume ? (o.resume.state.lossScale ?? initialLossScale(o.lossScaler, o.resume.optimizer.step)) : undefined;
       this.mixed = new MixedPrecision(o.lossScaler, resumed);
-      this.mixed.setLearningRates(Float32Array.from({ length: Math.max(this.totalSteps, 1) }, (_, k) => this.learningRate(k)));
+      // The schedule as a table on the GPU, so a skipped update does not advance it (4 bytes a step; beyond
+      // MAX_SCHEDULE_TABLE steps the rate is set from the CPU each step and skipped updates advance it).
+      if (this.totalSteps <= MAX_SCHEDULE_TABLE) {
+        this.mixed.setLearningRates(Float32Array.from({ length: Math.max(this.totalSteps, 1) }, (_, k) => this.learningRate(k)));
+      }
     }
     if (o.resume) {
       this.state = structuredClone(o.resume.state);
