@@ -1,8 +1,9 @@
 // Matmul benchmark: Hearth's kernel against tfjs's own tf.matMul on the same device in the same run, at
 // GPT shapes (B·T, C)×(C, 4C) (the MLP's c_fc). Also the fused bias + GELU epilogue against the same
 // thing made of stock ops (matMul, add, gelu_new from elementwise ops), as the stock-ops model runs it.
-import { initTf, tf, webgpuBackend } from '../src/core/gpu/tf.ts';
-import { describeGpu, type GpuContext } from '../src/core/gpu/device.ts';
+import { initTf, tf } from '../src/core/gpu/tf.ts';
+import { describeGpu } from '../src/core/gpu/device.ts';
+import { secondsPerCall } from './timing.ts';
 import { matmul } from '../src/core/kernels/matmul/index.ts';
 import { stockOps } from '../src/core/model/stock_ops.ts';
 import { describePeak, peakOf, shareOfPeak } from './peak.ts';
@@ -26,35 +27,6 @@ const GPU_SHAPES: Shape[] = [
   { M: 4096, C: 768 },
 ];
 
-/** Submits everything tfjs and we have recorded, then waits until the GPU has run it. */
-async function sync(ctx: GpuContext): Promise<void> {
-  const backend = webgpuBackend();
-  backend.ensureCommandEncoderReady();
-  backend.endComputePassEncoder();
-  backend.submitQueue();
-  await ctx.device.queue.onSubmittedWorkDone();
-}
-
-/**
- * Seconds per call: a warmup call (pipelines compile there), one timed call to size the batch, then a
- * batch lasting about `budget` seconds, synced before the clock is read.
- */
-async function secondsPerCall(ctx: GpuContext, run: () => tf.Tensor, budget: number): Promise<number> {
-  const once = async () => {
-    const start = performance.now();
-    run().dispose();
-    await sync(ctx);
-    return (performance.now() - start) / 1000;
-  };
-  await once();
-  const estimate = await once();
-  const calls = Math.max(1, Math.min(200, Math.round(budget / Math.max(estimate, 1e-6))));
-  const start = performance.now();
-  for (let i = 0; i < calls; i++) run().dispose();
-  await sync(ctx);
-  return (performance.now() - start) / 1000 / calls;
-}
-
 async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   const [x, y] = await Promise.all([a.data(), b.data()]);
   let scale = 0;
@@ -67,7 +39,7 @@ async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
 export async function benchMatmul(report: (line: string) => void): Promise<void> {
   const ctx = await initTf();
   const shapes = ctx.info.software ? SOFTWARE_SHAPES : GPU_SHAPES;
-  const budget = ctx.info.software ? 1 : 0.5;
+  const batch = { seconds: ctx.info.software ? 1 : 0.5 };
   const peak = peakOf(ctx.info);
   report(`matmul on ${describeGpu(ctx)}; (B·T, C)×(C, 4C), GFLOP/s = 2·M·K·N / time, synced, after warmup; ${describePeak(peak)}`);
   report(
@@ -91,10 +63,10 @@ export async function benchMatmul(report: (line: string) => void): Promise<void>
 
     const gflops = (seconds: number) => (2 * M * K * N) / seconds / 1e9;
     const [o, s, of, sf] = [
-      gflops(await secondsPerCall(ctx, ours, budget)),
-      gflops(await secondsPerCall(ctx, stock, budget)),
-      gflops(await secondsPerCall(ctx, oursFused, budget)),
-      gflops(await secondsPerCall(ctx, stockFused, budget)),
+      gflops(await secondsPerCall(ctx, ours, batch)),
+      gflops(await secondsPerCall(ctx, stock, batch)),
+      gflops(await secondsPerCall(ctx, oursFused, batch)),
+      gflops(await secondsPerCall(ctx, stockFused, batch)),
     ];
     const g = (v: number, width: number) => (v < 10 ? v.toFixed(3) : v.toFixed(1)).padStart(width);
     report(

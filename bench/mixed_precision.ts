@@ -3,7 +3,8 @@
 // stored two per u32, unpacked with core WGSL), which every adapter runs: it halves the bytes the matmuls and the
 // attention read, and adds a cast pass per operand. On SwiftShader (a CPU) bytes are cheap and unpacking is not, so
 // expect no gain there; the figure that matters is a real GPU's.
-import { initTf, tf, webgpuBackend } from '../src/core/gpu/tf.ts';
+import { initTf, tf } from '../src/core/gpu/tf.ts';
+import { secondsPerCall } from './timing.ts';
 import { describeGpu, type GpuContext } from '../src/core/gpu/device.ts';
 import { GPT } from '../src/core/model/gpt.ts';
 import { kernelOps } from '../src/core/model/kernel_ops.ts';
@@ -83,27 +84,9 @@ async function benchSteps(c: Case, software: boolean, report: (line: string) => 
   report(`    fp16 speed-up: ×${(mean(times.f32) / mean(times.fp16)).toFixed(2)}`);
 }
 
-async function sync(ctx: GpuContext): Promise<void> {
-  const backend = webgpuBackend();
-  backend.ensureCommandEncoderReady();
-  backend.endComputePassEncoder();
-  backend.submitQueue();
-  await ctx.device.queue.onSubmittedWorkDone();
-}
-
-/** Seconds per call after a warmup call, over `calls` calls, synced before the clock is read. */
-async function secondsPerCall(ctx: GpuContext, run: () => tf.Tensor, calls: number): Promise<number> {
-  run().dispose();
-  await sync(ctx);
-  const start = performance.now();
-  for (let i = 0; i < calls; i++) run().dispose();
-  await sync(ctx);
-  return (performance.now() - start) / 1000 / calls;
-}
-
 async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Promise<void> {
   const shapes = ctx.info.software ? [{ M: 512, C: 128 }, { M: 64, C: 768 }] : [{ M: 512, C: 768 }, { M: 4096, C: 768 }];
-  const calls = ctx.info.software ? 3 : 50;
+  const batch = { calls: ctx.info.software ? 3 : 50 };
   report(`  matmul (B·T, C)×(C, 4C), GFLOP/s; fp16 includes casting A each call, B cast once (as in training)`);
   for (const { M, C } of shapes) {
     const [K, N] = [C, 4 * C];
@@ -111,8 +94,8 @@ async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Pr
     const w = tf.randomNormal([K, N], 0, 0.02) as tf.Tensor2D;
     const wHalf = castToHalfUntracked(w);
     const gflops = (s: number) => (2 * M * K * N) / s / 1e9;
-    const f32 = gflops(await secondsPerCall(ctx, () => matmul(x, w), calls));
-    const fp16 = gflops(await secondsPerCall(ctx, () => matmulHalf(x, w, { bHalf: wHalf }), calls));
+    const f32 = gflops(await secondsPerCall(ctx, () => matmul(x, w), batch));
+    const fp16 = gflops(await secondsPerCall(ctx, () => matmulHalf(x, w, { bHalf: wHalf }), batch));
     report(`    ${`${M}×${K}×${N}`.padEnd(14)} f32 ${f32.toFixed(2).padStart(8)}   fp16 ${fp16.toFixed(2).padStart(8)}   ×${(fp16 / f32).toFixed(2)}`);
     tf.dispose([x, w, wHalf]);
   }

@@ -2,7 +2,7 @@
 // run and generation, and answers the page's requests (protocol.ts). Requests run concurrently: a pause or a
 // generation is served while a run waits between steps.
 import { describeGpu, NoWebGPUError, type GpuContext } from '../core/gpu/device.ts';
-import { initTf, webgpuBackend } from '../core/gpu/tf.ts';
+import { finishQueuedWork, initTf } from '../core/gpu/tf.ts';
 import { CheckpointError } from '../core/checkpoint/errors.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import { CheckpointStore } from '../core/checkpoint/store.ts';
@@ -82,13 +82,7 @@ export class Engine {
 
   /** Waits for the GPU to finish what tfjs has queued (tfjs records into an encoder of its own: submit it first). */
   private async gpuIdle(): Promise<void> {
-    const ctx = await this.gpu();
-    const backend = webgpuBackend();
-    // submitQueue finishes the current encoder, so there must be one (tfjs's own reads do the same three calls).
-    backend.ensureCommandEncoderReady();
-    backend.endComputePassEncoder();
-    backend.submitQueue();
-    await ctx.device.queue.onSubmittedWorkDone();
+    await finishQueuedWork(await this.gpu());
   }
 
   private errorPayload(e: unknown, signal: AbortSignal): ErrorPayload {

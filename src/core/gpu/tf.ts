@@ -44,3 +44,15 @@ export function webgpuBackend(): WebGPUBackend {
   if (!(b instanceof WebGPUBackend)) throw new Error(`expected the webgpu backend, got ${tf.getBackend()}`);
   return b;
 }
+
+/**
+ * Submits everything tfjs (and our kernels, recorded into its encoder) has queued, then resolves once the GPU has
+ * run it. submitQueue finishes the current encoder, so there must be one: tfjs's own reads make the same three calls.
+ */
+export async function finishQueuedWork(ctx: GpuContext): Promise<void> {
+  const backend = webgpuBackend();
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
+  await ctx.device.queue.onSubmittedWorkDone();
+}
