@@ -2,27 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
 import { matmul, columnSum, matmulVariantFor, type MatmulVariant } from '../../src/core/kernels/matmul/index.ts';
 import * as ref from '../../src/core/kernels/matmul/reference.ts';
-
-type Activation = 'none' | 'bias' | 'gelu';
-
-// (M, K, N) from the odd sizes, with 1 in every position and each size off the 64-wide tile.
-const SHAPES: [number, number, number][] = [
-  [1, 7, 33],
-  [33, 1, 7],
-  [7, 33, 1],
-  [65, 130, 7],
-  [130, 65, 33],
-  [33, 130, 65],
-  [130, 7, 130],
-  [1, 1, 1],
-];
-
-const VARIANTS: { transposeA: boolean; transposeB: boolean; epilogue: Activation }[] = [];
-for (const epilogue of ['none', 'bias', 'gelu'] as const) {
-  for (const transposeA of [false, true]) {
-    for (const transposeB of [false, true]) VARIANTS.push({ transposeA, transposeB, epilogue });
-  }
-}
+import { MATMUL_SHAPES as SHAPES, MATMUL_VARIANTS as VARIANTS } from './matmul_cases.ts';
 
 // The few-rows variant at one pass (M ≤ 8), just past it and at several passes.
 const ROWS_SHAPES: [number, number, number][] = [

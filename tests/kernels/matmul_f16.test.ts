@@ -11,26 +11,7 @@ import { castToHalfUntracked } from '../../src/core/kernels/half/index.ts';
 import * as ref from '../../src/core/kernels/matmul/reference.ts';
 import { geluBackward } from '../../src/core/kernels/gelu/reference.ts';
 import { roundArrayToHalf } from '../../src/core/kernels/half/reference.ts';
-
-type Activation = 'none' | 'bias' | 'gelu';
-
-const SHAPES: [number, number, number][] = [
-  [1, 7, 33],
-  [33, 1, 7],
-  [7, 33, 1],
-  [65, 130, 7],
-  [130, 65, 33],
-  [33, 130, 65],
-  [130, 7, 130],
-  [1, 1, 1],
-];
-
-const VARIANTS: { transposeA: boolean; transposeB: boolean; epilogue: Activation }[] = [];
-for (const epilogue of ['none', 'bias', 'gelu'] as const) {
-  for (const transposeA of [false, true]) {
-    for (const transposeB of [false, true]) VARIANTS.push({ transposeA, transposeB, epilogue });
-  }
-}
+import { MATMUL_SHAPES as SHAPES, MATMUL_VARIANTS as VARIANTS } from './matmul_cases.ts';
 
 describe('matmul with f16 operands: every transpose combination and epilogue, forward and gradients', () => {
   useGpu();
