@@ -134,6 +134,19 @@ export interface MultiTensorHyper extends AdamWHyper {
   maxNorm: number;
 }
 
+/** The packed updates' checks: grad, m and v as long as param, decayEnd within it. Returns n. */
+export function checkPackedOperands(param: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, decayEnd: number): number {
+  const n = size(param.shape);
+  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+    if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
+  }
+  if (!(decayEnd >= 0 && decayEnd <= n)) throw new Error(`adamw: decayEnd ${decayEnd} outside [0, ${n}]`);
+  return n;
+}
+
+/** The max_norm uniform: 0 for no clipping (max_norm ≤ 0 or infinite). */
+export const maxNormUniform = (maxNorm: number) => ({ f32: maxNorm > 0 && Number.isFinite(maxNorm) ? maxNorm : 0 });
+
 /**
  * One AdamW step in place over flat param, m and v (n elements each) from the flat grad, clipped by the global
  * gradient norm `norm` (a scalar on the GPU, e.g. from sumOfSquares(..., sqrt)). One dispatch for a whole model.
@@ -146,12 +159,8 @@ export function adamwMultiTensorKernel(
   norm: TensorInfo,
   h: MultiTensorHyper,
 ): void {
-  const n = size(param.shape);
-  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
-    if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
-  }
+  const n = checkPackedOperands(param, grad, m, v, h.decayEnd);
   if (!(Number.isInteger(h.step) && h.step >= 1)) throw new Error(`adamw: step must be an integer ≥ 1, got ${h.step}`);
-  if (!(h.decayEnd >= 0 && h.decayEnd <= n)) throw new Error(`adamw: decayEnd ${h.decayEnd} outside [0, ${n}]`);
   const bc1 = 1 - h.beta1 ** h.step;
   const bc2 = 1 - h.beta2 ** h.step;
   dispatch({
@@ -166,7 +175,7 @@ export function adamwMultiTensorKernel(
       { f32: 1 - h.lr * h.weightDecay },
       { f32: h.lr / bc1 },
       { f32: 1 / Math.sqrt(bc2) },
-      { f32: h.maxNorm > 0 && Number.isFinite(h.maxNorm) ? h.maxNorm : 0 },
+      maxNormUniform(h.maxNorm),
     ],
     workgroups: grid1d(ceilDiv(n, WG)),
   });

@@ -6,7 +6,7 @@ import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import source from '../../../../shaders/adamw_multi_tensor_loss_scaled.wgsl?raw';
 import { dispatch, grid1d, ceilDiv } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
-import type { AdamWHyper } from './index.ts';
+import { checkPackedOperands, maxNormUniform, type AdamWHyper } from './index.ts';
 
 const WG = 256;
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -36,12 +36,8 @@ export function adamwLossScaledKernel(
   lrSchedule: TensorInfo,
   h: LossScaledHyper,
 ): void {
-  const n = size(param.shape);
+  const n = checkPackedOperands(param, grad, m, v, h.decayEnd);
   if (size(lrSchedule.shape) < 1) throw new Error('adamw: the learning-rate schedule is empty');
-  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
-    if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
-  }
-  if (!(h.decayEnd >= 0 && h.decayEnd <= n)) throw new Error(`adamw: decayEnd ${h.decayEnd} outside [0, ${n}]`);
   dispatch({
     kernel: { name: 'adamw_multi_tensor_loss_scaled', source, consts: { WG } },
     buffers: [param, grad, m, v, norm, state, lrSchedule],
@@ -54,7 +50,7 @@ export function adamwLossScaledKernel(
       { f32: h.weightDecay },
       { f32: lnBeta(h.beta1) },
       { f32: lnBeta(h.beta2) },
-      { f32: h.maxNorm > 0 && Number.isFinite(h.maxNorm) ? h.maxNorm : 0 },
+      maxNormUniform(h.maxNorm),
     ],
     workgroups: grid1d(ceilDiv(n, WG)),
   });
