@@ -20,10 +20,10 @@ import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tens
 import { tf } from '../../gpu/tf.ts';
 import matmulSource from '../../../../shaders/matmul.wgsl?raw';
 import halfOperands from '../../../../shaders/matmul_operands_f16.wgsl?raw';
-import { allocate, release, dispatch, ceilDiv } from '../runtime.ts';
+import { release, dispatch, ceilDiv } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel, castToHalfUntracked, checkHalfOperand } from '../half/index.ts';
-import { matmulShape, type Epilogue, type MatmulOptions } from './index.ts';
+import { matmulOutputs, matmulShape, type Epilogue, type MatmulOptions } from './index.ts';
 import '../gelu/index.ts'; // registers HearthGeluBackward, used by the GELU epilogue's gradient
 
 const TILE = 64;
@@ -46,14 +46,7 @@ export function matmulHalfKernel(
   const { M, K, N } = matmulShape(aShape, bShape, transposeA, transposeB);
   checkHalfOperand('matmul (f16) a', aHalf, aShape);
   checkHalfOperand('matmul (f16) b', bHalf, bShape);
-  if (epilogue !== 'none') {
-    if (!bias) throw new Error(`matmul: the ${epilogue} epilogue needs a bias`);
-    if (bias.shape.length !== 1 || bias.shape[0] !== N) {
-      throw new Error(`matmul: bias must have shape [${N}], got [${bias.shape}]`);
-    }
-  }
-  const c = allocate([M, N]);
-  const outputs = epilogue === 'bias_gelu' ? [c, allocate([M, N])] : [c];
+  const outputs = matmulOutputs(M, N, epilogue, bias);
   if (M === 0 || N === 0) return outputs;
   dispatch({
     kernel: {
@@ -63,7 +56,7 @@ export function matmulHalfKernel(
       entryPoint: ENTRY_POINTS[epilogue],
       consts: { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB },
     },
-    buffers: epilogue === 'none' ? [aHalf, bHalf, c] : [aHalf, bHalf, bias!, ...outputs],
+    buffers: epilogue === 'none' ? [aHalf, bHalf, ...outputs] : [aHalf, bHalf, bias!, ...outputs],
     uniforms: [{ u32: M }, { u32: N }, { u32: K }],
     workgroups: [ceilDiv(N, TILE), ceilDiv(M, TILE)],
   });

@@ -58,6 +58,21 @@ export interface MatmulShape {
   N: number;
 }
 
+/**
+ * The product's outputs, (M, N), and for bias + GELU also the pre-activation its gradient needs; checks the bias an
+ * epilogue reads. Shared by the f32 and f16-operand kernels.
+ */
+export function matmulOutputs(M: number, N: number, epilogue: Epilogue, bias?: TensorInfo): TensorInfo[] {
+  if (epilogue !== 'none') {
+    if (!bias) throw new Error(`matmul: the ${epilogue} epilogue needs a bias`);
+    if (bias.shape.length !== 1 || bias.shape[0] !== N) {
+      throw new Error(`matmul: bias must have shape [${N}], got [${bias.shape}]`);
+    }
+  }
+  const c = allocate([M, N]);
+  return epilogue === 'bias_gelu' ? [c, allocate([M, N])] : [c];
+}
+
 export function matmulShape(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): MatmulShape {
   if (aShape.length !== 2 || bShape.length !== 2) {
     throw new Error(`matmul: a and b must be 2-D, got [${aShape}] and [${bShape}]`);
@@ -87,14 +102,7 @@ export function matmulKernel(
   variant?: MatmulVariant,
 ): TensorInfo[] {
   const { M, K, N } = matmulShape(a.shape, b.shape, transposeA, transposeB);
-  if (epilogue !== 'none') {
-    if (!bias) throw new Error(`matmul: the ${epilogue} epilogue needs a bias`);
-    if (bias.shape.length !== 1 || bias.shape[0] !== N) {
-      throw new Error(`matmul: bias must have shape [${N}], got [${bias.shape}]`);
-    }
-  }
-  const c = allocate([M, N]);
-  const outputs = epilogue === 'bias_gelu' ? [c, allocate([M, N])] : [c];
+  const outputs = matmulOutputs(M, N, epilogue, bias);
   if (M === 0 || N === 0) return outputs;
   const rows = (variant ?? matmulVariantFor(M)) === 'rows';
   dispatch({
@@ -106,7 +114,7 @@ export function matmulKernel(
         ? { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, WG: ROWS_WG, MAX_ROWS: ROWS_PER_PASS }
         : { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB },
     },
-    buffers: epilogue === 'none' ? [a, b, c] : [a, b, bias!, ...outputs],
+    buffers: epilogue === 'none' ? [a, b, ...outputs] : [a, b, bias!, ...outputs],
     uniforms: [{ u32: M }, { u32: N }, { u32: K }],
     workgroups: rows ? grid1d(ceilDiv(N, ROWS_WG)) : [ceilDiv(N, TILE), ceilDiv(M, TILE)],
   });
