@@ -22,7 +22,7 @@ export default defineConfig({
 });
 
 /**
- * Writes dist/sw.js: src/ui/offline/service-worker.js preceded by the list of every file the build wrote
+ * Writes dist/sw.js: src/ui/offline/service_worker.js preceded by the list of every file the build wrote
  * (public/ included) and a cache name derived from their contents, so the page works offline once loaded
  * and a new build replaces the old cache.
  */
@@ -47,7 +47,7 @@ function precacheServiceWorker(): Plugin {
         files.add(file);
         hash.update(file).update(readFileSync(join(publicDir, file)));
       }
-      const template = readFileSync(new URL('./src/ui/offline/service-worker.js', import.meta.url), 'utf8');
+      const template = readFileSync(new URL('./src/ui/offline/service_worker.js', import.meta.url), 'utf8');
       const header =
         `const BUILD_FILES = ${JSON.stringify([...files].sort())};\n` +
         `const CACHE_NAME = ${JSON.stringify(`hearth-${hash.digest('hex').slice(0, 16)}`)};\n`;

@@ -3,7 +3,7 @@
 // Run alone: npx tsx bench/tokenizer.ts
 import { encode as gptTokenizerEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import { loadGpt2Tokenizer } from '../src/core/tokenizer/gpt2.ts';
-import { trainBpe } from '../src/core/tokenizer/trainBpe.ts';
+import { trainBpe } from '../src/core/tokenizer/train_bpe.ts';
 
 const ENGLISH = `the of and to a in is it you that he was for on are with as I his they be at one have this
 from or had by hot word but what some we can out other were all there when up use your how said an each

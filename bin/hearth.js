@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `hearth` command: runs the TypeScript CLI through tsx, then closes the GPU device before exiting
 // (exiting with a Dawn device open can crash Node).
-import '../scripts/node-register.mjs';
+import '../scripts/node_register.mjs';
 
 const { main } = await import('../src/cli/main.ts');
 const { closeGpu } = await import('../src/core/gpu/device.ts');

@@ -17,7 +17,7 @@ import type { Tokenizer } from '../core/tokenizer/types.ts';
 import { EngineError, type ErrorPayload, type GpuSummary, type ReplyMessage, type RequestMessage, type Requests, type TrainRequest } from './protocol.ts';
 import { TokenizerRegistry } from './tokens.ts';
 import { loadModel, type LoadedModel } from './models.ts';
-import { RunDataStore } from './runData.ts';
+import { RunDataStore } from './run_data.ts';
 import { runTraining, type RunSetup } from './training.ts';
 
 type Handler<K extends keyof Requests> = (

@@ -2,7 +2,7 @@
 // puts them on the GPU, and described for the page.
 import { browserHubCache, loadFromHub } from '../core/checkpoint/hub.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
-import type { HearthCheckpoint } from '../core/checkpoint/hfFolder.ts';
+import type { HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import type { CheckpointStore } from '../core/checkpoint/store.ts';
 import type { GPT2Config } from '../core/checkpoint/config.ts';
 import { parameterCount, type GPTDims } from '../core/model/config.ts';

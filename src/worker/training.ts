@@ -11,7 +11,7 @@ import { argumentProblems, type TrainingArguments } from '../core/train/args.ts'
 import { checkFits, Trainer, type BestModel, type TrainerStatus } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint, type ResumePoint } from '../core/train/checkpointing.ts';
 import { EngineError, type TrainEvent, type TrainRequest } from './protocol.ts';
-import type { RunDataStore, RunDataset } from './runData.ts';
+import type { RunDataStore, RunDataset } from './run_data.ts';
 import type { TokenizerRegistry } from './tokens.ts';
 import { dimsOf } from './models.ts';
 

@@ -4,12 +4,12 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointToZip } from '../../src/core/checkpoint/archive.ts';
 import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
-import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2Weights.ts';
-import type { HearthCheckpoint } from '../../src/core/checkpoint/hfFolder.ts';
+import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2_weights.ts';
+import type { HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
 import { elementCount, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
 import { unzip } from '../../src/core/checkpoint/zip.ts';
-import { charLevelJson } from '../../src/core/tokenizer/tokenizerJson.ts';
+import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { formatCount } from '../../src/ui/format.ts';
 import { launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
 

@@ -3,11 +3,11 @@
 // generates, a fine-tuning run from it, and a name the Hub does not know. Also a BPE tokenizer trained on the page.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointToFiles, type HearthCheckpoint } from '../../src/core/checkpoint/hfFolder.ts';
+import { checkpointToFiles, type HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
-import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2Weights.ts';
+import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2_weights.ts';
 import { elementCount, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
-import { charLevelJson } from '../../src/core/tokenizer/tokenizerJson.ts';
+import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { formatCount } from '../../src/ui/format.ts';
 import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
 

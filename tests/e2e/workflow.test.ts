@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { gpt2ParameterShapes } from '../../src/core/checkpoint/gpt2Weights.ts';
+import { gpt2ParameterShapes } from '../../src/core/checkpoint/gpt2_weights.ts';
 import { parseGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
 import { unzip } from '../../src/core/checkpoint/zip.ts';

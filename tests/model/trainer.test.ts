@@ -4,7 +4,7 @@ import { GPT } from '../../src/core/model/gpt.ts';
 import { Trainer, TrainingDivergedError, type LogEntry } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import { snapshotToCheckpoint, resumePointOf } from '../../src/core/train/checkpointing.ts';
-import { checkpointToFiles, checkpointFromFiles } from '../../src/core/checkpoint/hfFolder.ts';
+import { checkpointToFiles, checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';

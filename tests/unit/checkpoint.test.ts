@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { checkpointFromZip, checkpointToZip, checkpointFilesFromDrop } from '../../src/core/checkpoint/archive.ts';
 import { gpt2ConfigToJson, innerDim, makeGpt2Config, parseGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
-import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2Weights.ts';
-import { checkpointFromFiles, checkpointToFiles, flattenFolder, type HearthCheckpoint } from '../../src/core/checkpoint/hfFolder.ts';
+import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2_weights.ts';
+import { checkpointFromFiles, checkpointToFiles, flattenFolder, type HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import { readSafetensors, writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { bitwiseEqual, type HostTensor, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
 import { concatChunks, crc32, unzip } from '../../src/core/checkpoint/zip.ts';
-import { TOKENIZER_JSON, tinyCheckpoint } from './checkpointFixtures.ts';
+import { TOKENIZER_JSON, tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 function expectSameWeights(a: NamedTensors, b: NamedTensors) {
   expect([...a.keys()]).toEqual([...b.keys()]);

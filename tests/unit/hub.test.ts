@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
-import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hfFolder.ts';
+import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { browserHubCache, downloadFromHub, loadFromHub, normaliseRepoId, type HubCache, type HubProgress } from '../../src/core/checkpoint/hub.ts';
-import { folderHubCache } from '../../src/core/checkpoint/nodeFolder.ts';
+import { folderHubCache } from '../../src/core/checkpoint/node_folder.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
-import { tinyCheckpoint } from './checkpointFixtures.ts';
+import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 interface Repo {
   files: CheckpointFiles;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
 import { floatToHalf, halfToFloat } from '../../src/core/checkpoint/float16.ts';
 import { parseSafetensorsHeader, readSafetensors, writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
-import { parseStrictJson } from '../../src/core/checkpoint/strictJson.ts';
+import { parseStrictJson } from '../../src/core/checkpoint/strict_json.ts';
 import { bitwiseEqual, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
 import { rng } from '../helpers.ts';
 

@@ -11,8 +11,8 @@ import {
   type CheckpointFiles,
   type HearthCheckpoint,
   type ToFilesOptions,
-} from './hfFolder.ts';
-import { OPTIMIZER_FILE, STATE_FILE } from './trainingState.ts';
+} from './hf_folder.ts';
+import { OPTIMIZER_FILE, STATE_FILE } from './training_state.ts';
 import { unzip, zipFolder, type UnzipOptions } from './zip.ts';
 
 /** The files a checkpoint is made of; anything else in a zip or a drop is left unread. */

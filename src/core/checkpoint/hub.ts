@@ -4,7 +4,7 @@
 import { parseGpt2Config } from './config.ts';
 import { CheckpointError } from './errors.ts';
 import { concatChunks } from './zip.ts';
-import { checkpointFromFiles, CONFIG_FILE, GENERATION_CONFIG_FILE, WEIGHTS_FILE, type CheckpointFiles, type HearthCheckpoint } from './hfFolder.ts';
+import { checkpointFromFiles, CONFIG_FILE, GENERATION_CONFIG_FILE, WEIGHTS_FILE, type CheckpointFiles, type HearthCheckpoint } from './hf_folder.ts';
 
 export const HUB_BASE_URL = 'https://huggingface.co';
 

@@ -3,7 +3,7 @@
 // is checked completely (sizes, ranges, overlaps, names) before a single tensor is allocated.
 import { decodeBF16, decodeF16, encodeF16 } from './float16.ts';
 import { invalid } from './errors.ts';
-import { parseStrictJson, type JsonObject, type JsonValue } from './strictJson.ts';
+import { parseStrictJson, type JsonObject, type JsonValue } from './strict_json.ts';
 import { copyBytes, elementCount, firstNonFinite, formatShape, type HostTensor, type NamedTensors } from './tensors.ts';
 
 export const DTYPE_BYTES = {

@@ -6,8 +6,8 @@ import { createStore, delMany, get, getMany, keys, set, update, type UseStore } 
 import { checkpointFilesFromZip, safeFolderName } from './archive.ts';
 import type { GPT2Config } from './config.ts';
 import { CheckpointError } from './errors.ts';
-import { parameterCount } from './gpt2Weights.ts';
-import { checkpointFromFiles, checkpointToFiles, totalBytes, type CheckpointFiles, type HearthCheckpoint, type ToFilesOptions } from './hfFolder.ts';
+import { parameterCount } from './gpt2_weights.ts';
+import { checkpointFromFiles, checkpointToFiles, totalBytes, type CheckpointFiles, type HearthCheckpoint, type ToFilesOptions } from './hf_folder.ts';
 import { checkpointsToDelete } from './rotation.ts';
 import { copyBytes } from './tensors.ts';
 import { zipFolder, type UnzipOptions } from './zip.ts';

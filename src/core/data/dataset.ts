@@ -3,7 +3,7 @@
 // shorter than a block is dropped). The eval set is either separate files or the last blocks.
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { cacheKey, noTokenCache, type TokenCache } from './cache.ts';
-import { fileErrorMessage, type FileMessage } from './readText.ts';
+import { fileErrorMessage, type FileMessage } from './read_text.ts';
 import type { TextSource } from './sources.ts';
 import { tokenArrayFor, tokenizeSource, type TokenArray } from './tokenize.ts';
 

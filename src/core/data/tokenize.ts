@@ -1,8 +1,8 @@
 // Tokenizes one source as it streams in: text is cut where cutting cannot change the tokens
 // (see safeCutIndex), so a 1 GB file never has to be one string.
-import { safeCutIndex } from '../tokenizer/byteLevel.ts';
+import { safeCutIndex } from '../tokenizer/byte_level.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
-import { readTextChunks, type ReadTextOptions } from './readText.ts';
+import { readTextChunks, type ReadTextOptions } from './read_text.ts';
 import type { TextSource } from './sources.ts';
 
 /** Token ids as stored: 2 bytes each while the vocabulary fits, 4 beyond 65,536 ids. */

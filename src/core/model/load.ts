@@ -1,7 +1,7 @@
 // Making a model and its tokenizer from what a user picks: a preset (new model) or a checkpoint (imported,
 // downloaded or saved). Shared by the CLI and the page's worker.
 import { makeGpt2Config, type GPT2Config } from '../checkpoint/config.ts';
-import type { HearthCheckpoint, TokenizerFiles } from '../checkpoint/hfFolder.ts';
+import type { HearthCheckpoint, TokenizerFiles } from '../checkpoint/hf_folder.ts';
 import { tokenizerFromHfFiles, type Tokenizer } from '../tokenizer/index.ts';
 import { DEFAULT_DROPOUT, presetDims } from './config.ts';
 import { GPT } from './gpt.ts';

@@ -1,7 +1,7 @@
-// GPT-2's tokenizer, shipped with Hearth (assets/gpt2/tokenizer.json; see scripts/build-gpt2-tokenizer.ts
+// GPT-2's tokenizer, shipped with Hearth (assets/gpt2/tokenizer.json; see scripts/build_gpt2_tokenizer.ts
 // for where it comes from) so that new models and pretrained GPT-2 need no download.
-import { ByteLevelBpeTokenizer } from './bpeTokenizer.ts';
-import type { TokenizerJson } from './tokenizerJson.ts';
+import { ByteLevelBpeTokenizer } from './bpe_tokenizer.ts';
+import type { TokenizerJson } from './tokenizer_json.ts';
 
 let loading: Promise<ByteLevelBpeTokenizer> | null = null;
 

@@ -1,16 +1,16 @@
 // Tokenizers for Hearth: GPT-2's byte-level BPE (shipped), BPE trained on the user's text, and
 // characters. All run in a browser, a worker and Node.
-import { ByteLevelBpeTokenizer } from './bpeTokenizer.ts';
-import { CharTokenizer } from './charTokenizer.ts';
-import type { TokenizerJson } from './tokenizerJson.ts';
+import { ByteLevelBpeTokenizer } from './bpe_tokenizer.ts';
+import { CharTokenizer } from './char_tokenizer.ts';
+import type { TokenizerJson } from './tokenizer_json.ts';
 import type { Tokenizer } from './types.ts';
 
 export type { StreamDecoder, Tokenizer, TokenizerKind } from './types.ts';
-export { ByteLevelBpeTokenizer, END_OF_TEXT } from './bpeTokenizer.ts';
-export { CharTokenizer, CharCollector, charTokenizerFrom, UNKNOWN } from './charTokenizer.ts';
+export { ByteLevelBpeTokenizer, END_OF_TEXT } from './bpe_tokenizer.ts';
+export { CharTokenizer, CharCollector, charTokenizerFrom, UNKNOWN } from './char_tokenizer.ts';
 export { loadGpt2Tokenizer } from './gpt2.ts';
-export { trainBpe, trainBpeFromCounts, PieceCounter, type TrainBpeOptions, type TrainProgress } from './trainBpe.ts';
-export type { TokenizerJson } from './tokenizerJson.ts';
+export { trainBpe, trainBpeFromCounts, PieceCounter, type TrainBpeOptions, type TrainProgress } from './train_bpe.ts';
+export type { TokenizerJson } from './tokenizer_json.ts';
 
 /**
  * Reads a Hugging Face tokenizer.json: a byte-level BPE (GPT-2's kind, ours trained) or our

@@ -1,7 +1,7 @@
 // Between the trainer's snapshots and the checkpoint format: a snapshot becomes a Hugging Face GPT-2 checkpoint
 // with Hearth's training state beside it, and a checkpoint gives back what an exact resume needs.
 import type { GPT2Config } from '../checkpoint/config.ts';
-import type { HearthCheckpoint } from '../checkpoint/hfFolder.ts';
+import type { HearthCheckpoint } from '../checkpoint/hf_folder.ts';
 import type { NamedTensors } from '../checkpoint/tensors.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { BatchPosition } from '../data/batches.ts';

@@ -1,5 +1,5 @@
 // The generate panel's state: the prompt, the sampling options as typed, and the samples as they stream in.
-import { defaultGenText, parseGeneration, type GenName, type GenText } from '../generationFields.ts';
+import { defaultGenText, parseGeneration, type GenName, type GenText } from '../generation_fields.ts';
 
 export type GenerationStatus = 'idle' | 'generating' | 'done' | 'stopped' | 'failed';
 

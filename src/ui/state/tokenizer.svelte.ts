@@ -1,7 +1,7 @@
 // The tokenizer a new model will use: GPT-2's (shipped), a byte-level BPE of N tokens trained on the dropped
 // files, or characters. Training runs in its own worker with progress; the result is handed to the engine
 // worker, which counts the files' tokens with it. A new model's vocabulary is this tokenizer's.
-import { trainTokenizerInWorker } from '../../core/tokenizer/trainInWorker.ts';
+import { trainTokenizerInWorker } from '../../core/tokenizer/train_in_worker.ts';
 import type { EngineClient, TokenizerInfo } from '../../worker/client.ts';
 
 export type TokenizerKind = 'gpt2' | 'bpe' | 'char';

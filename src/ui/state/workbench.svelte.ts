@@ -9,7 +9,7 @@ import { GpuState } from './gpu.svelte.ts';
 import { TokenizerChoice } from './tokenizer.svelte.ts';
 import { ModelChoice } from './model.svelte.ts';
 import { DataFiles } from './data.svelte.ts';
-import { TrainingArgsForm } from './trainingArgs.svelte.ts';
+import { TrainingArgsForm } from './training_args.svelte.ts';
 import { CheckpointList } from './checkpoints.svelte.ts';
 import { TrainRun } from './training.svelte.ts';
 import { GenerationSession } from './generation.svelte.ts';

@@ -2,10 +2,10 @@
 // pre-tokenizer are counted once, then the most frequent adjacent pair is merged again and again.
 // Pair counts are updated only where a merge changes a word, and the next pair comes from a
 // max-heap whose stale entries are re-pushed with their current count when they surface.
-import { BYTE_ORDER, bytesToTokenText, makeSpecialSplitter, safeCutIndex } from './byteLevel.ts';
+import { BYTE_ORDER, bytesToTokenText, makeSpecialSplitter, safeCutIndex } from './byte_level.ts';
 import { gpt2PieceEnd } from './pretokenize.ts';
-import { ByteLevelBpeTokenizer, END_OF_TEXT } from './bpeTokenizer.ts';
-import { PairTable, PairHeap } from './trainBpeTables.ts';
+import { ByteLevelBpeTokenizer, END_OF_TEXT } from './bpe_tokenizer.ts';
+import { PairTable, PairHeap } from './train_bpe_tables.ts';
 
 export interface TrainProgress {
   phase: 'counting' | 'merging';

@@ -8,13 +8,13 @@
 // Checked once against Hugging Face's openai-community/gpt2 files: the same 50,257-entry vocab
 // and the same 50,000 merges in the same order.
 //
-// Run: npx tsx scripts/build-gpt2-tokenizer.ts
+// Run: npx tsx scripts/build_gpt2_tokenizer.ts
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bytesToTokenText } from '../src/core/tokenizer/byteLevel.ts';
-import { byteLevelBpeJson } from '../src/core/tokenizer/tokenizerJson.ts';
+import { bytesToTokenText } from '../src/core/tokenizer/byte_level.ts';
+import { byteLevelBpeJson } from '../src/core/tokenizer/tokenizer_json.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);

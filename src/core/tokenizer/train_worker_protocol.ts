@@ -1,9 +1,9 @@
 // Messages between the page and the tokenizer-training worker, and the worker's handler (kept
-// out of train.worker.ts so that tests can drive it without a Worker).
-import { trainTokenizerOnSources } from '../data/trainTokenizer.ts';
+// out of train_worker.ts so that tests can drive it without a Worker).
+import { trainTokenizerOnSources } from '../data/train_tokenizer.ts';
 import { sourceFromBlob } from '../data/sources.ts';
-import type { FileMessage } from '../data/readText.ts';
-import type { TrainProgress } from './trainBpe.ts';
+import type { FileMessage } from '../data/read_text.ts';
+import type { TrainProgress } from './train_bpe.ts';
 import type { TokenizerKind } from './types.ts';
 
 export interface TrainTokenizerRequest {

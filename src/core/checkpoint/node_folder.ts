@@ -7,10 +7,10 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CHECKPOINT_FILE_NAMES } from './archive.ts';
 import { CheckpointError } from './errors.ts';
-import { checkpointToFiles, WEIGHTS_FILE, type CheckpointFiles, type HearthCheckpoint, type ToFilesOptions } from './hfFolder.ts';
+import { checkpointToFiles, WEIGHTS_FILE, type CheckpointFiles, type HearthCheckpoint, type ToFilesOptions } from './hf_folder.ts';
 import type { HubCache } from './hub.ts';
 import { checkpointsToDelete, type RotationCandidate } from './rotation.ts';
-import { STATE_FILE } from './trainingState.ts';
+import { STATE_FILE } from './training_state.ts';
 
 /** A plain Uint8Array over a Buffer's bytes (Buffer's slice() shares memory, which surprises). */
 function plain(buf: Buffer): Uint8Array {

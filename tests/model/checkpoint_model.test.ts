@@ -5,7 +5,7 @@ import { useGpu, rng } from '../helpers.ts';
 import { GPT } from '../../src/core/model/gpt.ts';
 import { modelFromCheckpoint } from '../../src/core/model/load.ts';
 import { checkpointToZip, checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
-import { checkpointFromFiles } from '../../src/core/checkpoint/hfFolder.ts';
+import { checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';

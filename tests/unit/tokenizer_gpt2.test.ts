@@ -5,7 +5,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { encode as gptTokenizerEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ByteLevelBpeTokenizer, loadGpt2Tokenizer, tokenizerFromHfFiles, tokenizerFromJson } from '../../src/core/tokenizer/index.ts';
-import { gpt2SplitRegex } from '../../src/core/tokenizer/byteLevel.ts';
+import { gpt2SplitRegex } from '../../src/core/tokenizer/byte_level.ts';
 import { gpt2PieceEnd } from '../../src/core/tokenizer/pretokenize.ts';
 
 const CASES = [

@@ -10,7 +10,7 @@ import {
   type GPT2Config,
 } from './config.ts';
 import { CheckpointError, invalid } from './errors.ts';
-import { checkHearthWeights, checkWeightIndex, hearthName, toHearthWeights } from './gpt2Weights.ts';
+import { checkHearthWeights, checkWeightIndex, hearthName, toHearthWeights } from './gpt2_weights.ts';
 import { parseSafetensorsHeader, readSafetensors, writeSafetensors } from './safetensors.ts';
 import type { NamedTensors } from './tensors.ts';
 import {
@@ -19,7 +19,7 @@ import {
   trainingStateFromFiles,
   trainingStateToFiles,
   type TrainingState,
-} from './trainingState.ts';
+} from './training_state.ts';
 
 /** File name (no folders) to contents. */
 export type CheckpointFiles = Map<string, Uint8Array>;

@@ -2,5 +2,5 @@
 import { register } from 'node:module';
 import { register as registerTsx } from 'tsx/esm/api';
 
-register('./wgsl-hook.mjs', import.meta.url);
+register('./wgsl_hook.mjs', import.meta.url);
 registerTsx();

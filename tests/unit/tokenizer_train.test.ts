@@ -3,8 +3,8 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { PieceCounter, tokenizerFromJson, trainBpe, type TrainProgress } from '../../src/core/tokenizer/index.ts';
-import { BYTE_TO_CHAR } from '../../src/core/tokenizer/byteLevel.ts';
-import { handleTrainRequest, type TrainTokenizerReply } from '../../src/core/tokenizer/trainWorkerProtocol.ts';
+import { BYTE_TO_CHAR } from '../../src/core/tokenizer/byte_level.ts';
+import { handleTrainRequest, type TrainTokenizerReply } from '../../src/core/tokenizer/train_worker_protocol.ts';
 
 const WORDS = ['the', 'cat', 'sat', 'on', 'mat', 'and', 'dog', 'ran', 'far', 'away', 'today', 'weather', 'is', 'good', '今天', '天气', '很好', '我们', '可以', '去'];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignLossSeries } from '../../src/ui/chartData.ts';
+import { alignLossSeries } from '../../src/ui/chart_data.ts';
 
 describe('alignLossSeries', () => {
   it('merges train and eval points on their steps, with gaps', () => {

@@ -3,10 +3,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkpointFromFiles, checkpointToFiles } from '../../src/core/checkpoint/hfFolder.ts';
-import { listCheckpointFolders, readCheckpointFolder, saveCheckpointFolder, writeCheckpointFolder } from '../../src/core/checkpoint/nodeFolder.ts';
+import { checkpointFromFiles, checkpointToFiles } from '../../src/core/checkpoint/hf_folder.ts';
+import { listCheckpointFolders, readCheckpointFolder, saveCheckpointFolder, writeCheckpointFolder } from '../../src/core/checkpoint/node_folder.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
-import { tinyCheckpoint } from './checkpointFixtures.ts';
+import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 let root: string;
 beforeEach(async () => {

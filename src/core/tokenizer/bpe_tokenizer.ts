@@ -1,10 +1,10 @@
 // Byte-level BPE (GPT-2's scheme) read from Hugging Face's files: encodes and decodes as Hugging
 // Face's GPT-2 tokenizer does. tokenizers.js would serve for correctness, but it works on strings
 // token by token and is several times slower than this on the megabytes a training set holds.
-import { BYTE_TO_CHAR, makeSpecialSplitter, tokenTextToBytes } from './byteLevel.ts';
+import { BYTE_TO_CHAR, makeSpecialSplitter, tokenTextToBytes } from './byte_level.ts';
 import { gpt2PieceEnd, PieceCache } from './pretokenize.ts';
-import { mergePiece, PairRanks, type MergeTable } from './bpeMerge.ts';
-import { byteLevelBpeJson, parseMerges, type TokenizerJson } from './tokenizerJson.ts';
+import { mergePiece, PairRanks, type MergeTable } from './bpe_merge.ts';
+import { byteLevelBpeJson, parseMerges, type TokenizerJson } from './tokenizer_json.ts';
 import type { StreamDecoder, Tokenizer } from './types.ts';
 
 export const END_OF_TEXT = '<|endoftext|>';

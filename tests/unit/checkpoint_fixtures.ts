@@ -1,10 +1,10 @@
 // Small checkpoints for the checkpoint tests: a 2-layer GPT-2 with random weights, a stand-in
 // tokenizer (opaque here) and a training state with AdamW moments.
 import { makeGpt2Config, type GPT2Config } from '../../src/core/checkpoint/config.ts';
-import { gpt2ParameterShapes } from '../../src/core/checkpoint/gpt2Weights.ts';
-import type { HearthCheckpoint } from '../../src/core/checkpoint/hfFolder.ts';
+import { gpt2ParameterShapes } from '../../src/core/checkpoint/gpt2_weights.ts';
+import type { HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import { elementCount, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
-import type { TrainingState } from '../../src/core/checkpoint/trainingState.ts';
+import type { TrainingState } from '../../src/core/checkpoint/training_state.ts';
 import { rng } from '../helpers.ts';
 
 export function tinyConfig(overrides: Partial<GPT2Config> = {}): GPT2Config {

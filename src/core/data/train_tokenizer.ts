@@ -1,9 +1,9 @@
 // Trains a tokenizer on the user's files (BPE or characters), reading them as streams with
-// progress. The browser runs this in a worker (src/core/tokenizer/train.worker.ts).
-import { CharCollector } from '../tokenizer/charTokenizer.ts';
-import { PieceCounter, trainBpeFromCounts, type TrainProgress } from '../tokenizer/trainBpe.ts';
+// progress. The browser runs this in a worker (src/core/tokenizer/train_worker.ts).
+import { CharCollector } from '../tokenizer/char_tokenizer.ts';
+import { PieceCounter, trainBpeFromCounts, type TrainProgress } from '../tokenizer/train_bpe.ts';
 import type { Tokenizer, TokenizerKind } from '../tokenizer/types.ts';
-import { fileErrorMessage, readTextChunks, type FileMessage } from './readText.ts';
+import { fileErrorMessage, readTextChunks, type FileMessage } from './read_text.ts';
 import type { TextSource } from './sources.ts';
 
 export interface TrainTokenizerOptions {

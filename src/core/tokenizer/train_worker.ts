@@ -1,6 +1,6 @@
 // Worker entry for tokenizer training, so the page stays responsive while BPE counts and merges.
-// Create it with trainTokenizerInWorker (./trainInWorker.ts).
-import { handleTrainRequest, type TrainTokenizerReply, type TrainTokenizerRequest } from './trainWorkerProtocol.ts';
+// Create it with trainTokenizerInWorker (./train_in_worker.ts).
+import { handleTrainRequest, type TrainTokenizerReply, type TrainTokenizerRequest } from './train_worker_protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 scope.onmessage = (event: MessageEvent<TrainTokenizerRequest>) => {

@@ -1,9 +1,9 @@
 // Character-level tokenizer: one id per Unicode code point seen in the data (so an emoji is one
 // token, not two UTF-16 halves), plus <|unk|> for characters the data never showed and
 // <|endoftext|> to join documents. Ids follow code point order; the two special tokens come last.
-import { makeSpecialSplitter } from './byteLevel.ts';
-import { END_OF_TEXT } from './bpeTokenizer.ts';
-import { charLevelJson, type TokenizerJson } from './tokenizerJson.ts';
+import { makeSpecialSplitter } from './byte_level.ts';
+import { END_OF_TEXT } from './bpe_tokenizer.ts';
+import { charLevelJson, type TokenizerJson } from './tokenizer_json.ts';
 import type { StreamDecoder, Tokenizer } from './types.ts';
 
 export const UNKNOWN = '<|unk|>';

@@ -5,12 +5,12 @@ import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
-import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hfFolder.ts';
+import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { CheckpointStore, idbBackend, type KeyValueBackend, type StorageLike } from '../../src/core/checkpoint/store.ts';
 import { bitwiseEqual, type HostTensor } from '../../src/core/checkpoint/tensors.ts';
 import { concatChunks, crc32 } from '../../src/core/checkpoint/zip.ts';
-import { tinyCheckpoint } from './checkpointFixtures.ts';
+import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 let dbCount = 0;
 const freshBackend = () => idbBackend(`hearth-test-${dbCount++}`);

@@ -1,7 +1,7 @@
 // The training-arguments form: the text in each field, read and checked on every keystroke.
 import { DEFAULT_TRAINING_ARGUMENTS } from '../../core/train/args.ts';
 import type { TrainingArguments } from '../../core/train/args.ts';
-import { ALL_FIELDS, defaultText, parseForm, valueToText, type ArgName, type FormText, type ParsedForm } from '../trainingFields.ts';
+import { ALL_FIELDS, defaultText, parseForm, valueToText, type ArgName, type FormText, type ParsedForm } from '../training_fields.ts';
 
 export class TrainingArgsForm {
   text = $state<FormText>(defaultText());

@@ -1,8 +1,8 @@
 // The page's side of tokenizer training: one worker per training, ended when it is done.
 import { tokenizerFromJson } from './index.ts';
-import type { FileMessage } from '../data/readText.ts';
-import type { TrainProgress } from './trainBpe.ts';
-import type { TrainTokenizerReply, TrainTokenizerRequest } from './trainWorkerProtocol.ts';
+import type { FileMessage } from '../data/read_text.ts';
+import type { TrainProgress } from './train_bpe.ts';
+import type { TrainTokenizerReply, TrainTokenizerRequest } from './train_worker_protocol.ts';
 import type { Tokenizer, TokenizerKind } from './types.ts';
 
 export interface TrainInWorkerOptions {
@@ -14,7 +14,7 @@ export interface TrainInWorkerOptions {
 }
 
 export function trainTokenizerInWorker(files: File[], options: TrainInWorkerOptions): Promise<Tokenizer> {
-  const worker = new Worker(new URL('./train.worker.ts', import.meta.url), { type: 'module' });
+  const worker = new Worker(new URL('./train_worker.ts', import.meta.url), { type: 'module' });
   return new Promise<Tokenizer>((resolve, reject) => {
     const finish = () => worker.terminate();
     options.signal?.addEventListener('abort', () => {
