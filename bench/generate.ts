@@ -51,7 +51,8 @@ export async function benchGenerate(report: (line: string) => void): Promise<voi
   const rng = new Random(7);
   try {
     for (const context of CONTEXTS) {
-      const prompt = Int32Array.from({ length: context - 2 }, () => rng.int(d.vocab_size)); // +2 warm-up tokens = context
+      // the prompt and the two warm-up tokens fill the context
+      const prompt = Int32Array.from({ length: context - 2 }, () => rng.int(d.vocab_size));
       const cachedDecoder = new KVCacheDecoder(model);
       const cached = await decodeRate(cachedDecoder, prompt);
       cachedDecoder.dispose();

@@ -1,5 +1,6 @@
 // `npm run bench [-- section...]`: speed of Hearth's kernels, model step, tokenizer and generation, each against
-// a baseline measured in the same run on the same device. Sections: matmul, attention, train, generate, tokenizer, memory, fp16.
+// a baseline measured in the same run on the same device.
+// Sections: matmul, attention, train, generate, tokenizer, memory, fp16.
 import { benchMatmul } from './matmul.ts';
 import { benchAttention } from './attention.ts';
 import { benchTrainStep } from './train.ts';

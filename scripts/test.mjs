@@ -33,6 +33,8 @@ const run = (cmd, cmdArgs, report) => {
 };
 const vitestArgs = (name) => ['--reporter=default', '--reporter=json', `--outputFile.json=test-results/${name}.json`];
 
+// Lint, format and type checks first: a whole run only, since arguments narrow the run to some test files.
+if (args.length === 0) run('npm', ['run', '--silent', 'lint']);
 run('npx', ['vitest', 'run', ...vitestArgs('node'), ...args], 'test-results/node.json');
 const e2eDir = new URL('../tests/e2e/', import.meta.url);
 if (args.length === 0 && existsSync(e2eDir) && readdirSync(e2eDir).some((f) => f.endsWith('.test.ts'))) {

@@ -7,7 +7,7 @@ import type { CheckpointStore } from '../core/checkpoint/store.ts';
 import type { GPT2Config } from '../core/checkpoint/config.ts';
 import { parameterCount, type GPTDims } from '../core/model/config.ts';
 import { tokenizerOf } from '../core/model/load.ts';
-import { resumePointOf } from '../core/train/checkpointing.ts';
+import { resumePointOf, type ResumePoint } from '../core/train/checkpointing.ts';
 import type { Tokenizer } from '../core/tokenizer/types.ts';
 import type { ModelInfo, ModelSource } from './protocol.ts';
 import type { TokenizerRegistry } from './tokens.ts';
@@ -62,7 +62,7 @@ export async function loadModel(
   }
   const tokenizerInfo = await tokenizers.register(tokenizer, `the model's own tokenizer (${tokenizer.kind === 'char' ? 'characters' : 'byte-level BPE'})`);
   // A checkpoint whose training state cannot resume is still a model to fine-tune.
-  let resume = null;
+  let resume: ResumePoint | null;
   try {
     resume = resumePointOf(checkpoint);
   } catch {

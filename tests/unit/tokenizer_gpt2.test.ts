@@ -62,7 +62,7 @@ describe('GPT-2 tokenizer', () => {
   it('splits text into the pieces the GPT-2 pattern matches', () => {
     const pieces = (text: string) => {
       const out: string[] = [];
-      for (let start = 0, end = 0; start < text.length; start = end) out.push(text.slice(start, (end = gpt2PieceEnd(text, start))));
+      for (let start = 0, end: number; start < text.length; start = end) out.push(text.slice(start, (end = gpt2PieceEnd(text, start))));
       return out;
     };
     const texts = [...CASES, ...Array.from({ length: 2000 }, (_, k) => randomText(k + 1000, k % 50))];

@@ -50,7 +50,6 @@ export async function* readTextChunks(
 ): AsyncGenerator<string> {
   const reader = source.stream().getReader();
   const warn = (message: string) => options.onMessage?.({ file: source.name, level: 'warning', message });
-  let bytesDone = 0;
   const head: Uint8Array[] = [];
   let headBytes = 0;
   let done = false;
@@ -65,7 +64,7 @@ export async function* readTextChunks(
       headBytes += r.value.length;
     }
     const start = concat(head, headBytes);
-    bytesDone = headBytes;
+    let bytesDone = headBytes;
     options.onBytes?.(bytesDone);
 
     const decoder = chooseDecoder(source.name, start, warn);

@@ -135,7 +135,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   /** Encodes text that holds no special tokens, appending to `out`. */
   encodeOrdinary(text: string, out: number[]): void {
     const cache = this.cache;
-    for (let start = 0, end = 0; start < text.length; start = end) {
+    for (let start = 0, end: number; start < text.length; start = end) {
       end = gpt2PieceEnd(text, start);
       const hash = PieceCache.hash(text, start, end);
       const hit = cache.get(text, start, end, hash);

@@ -64,7 +64,8 @@ export function gpt2PieceEnd(text: string, i: number): number {
     if (a === 0x73 || a === 0x74 || a === 0x6d || a === 0x64) return i + 2; // 's 't 'm 'd
     if (i + 2 < n) {
       const b = text.charCodeAt(i + 2);
-      if ((a === 0x72 && b === 0x65) || (a === 0x76 && b === 0x65) || (a === 0x6c && b === 0x6c)) return i + 3; // 're 've 'll
+      // 're 've 'll
+      if ((a === 0x72 && b === 0x65) || (a === 0x76 && b === 0x65) || (a === 0x6c && b === 0x6c)) return i + 3;
     }
   }
   let start = i;

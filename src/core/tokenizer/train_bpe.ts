@@ -53,7 +53,7 @@ export class PieceCounter {
 
   private countPieces(text: string): void {
     const counts = this.counts;
-    for (let start = 0, end = 0; start < text.length; start = end) {
+    for (let start = 0, end: number; start < text.length; start = end) {
       const piece = text.slice(start, (end = gpt2PieceEnd(text, start)));
       counts.set(piece, (counts.get(piece) ?? 0) + 1);
     }

@@ -322,7 +322,7 @@ export class Trainer {
     let windowSteps = 0;
     let lossAcc: tf.Scalar | null = null;
     let lastNorm: tf.Scalar | null = null;
-    let lastLr = 0;
+    let lastLr: number;
     try {
       while (this.state.step < this.totalSteps && !this.stopRequested) {
         if (this.pauseGate) {

@@ -61,6 +61,7 @@ export class DataFiles {
 
   /** Adds files, skipping any already in the list (same name, size and modification time). */
   add(files: Iterable<File>): void {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local lookup, not state
     const known = new Set(this.files.map((f) => key(f.file)));
     const added: DataFile[] = [];
     for (const file of files) {

@@ -19,7 +19,10 @@ registerAttentionOps(
   (qkv, out, lse, dout, dlse, nHead, blocks, dropout) => attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, true, dropout),
 );
 
-/** The f16-operand op with both outputs, optionally with a non-default cut of the work (tests run every variant) and dropout. */
+/**
+ * The f16-operand op with both outputs, optionally with a non-default cut of the work (tests run every variant) and
+ * dropout.
+ */
 export function causalSelfAttentionHalfWithLse(
   qkv: Tensor3D, nHead: number, blocks?: AttentionBlocks, dropout?: AttentionDropout,
 ): { out: Tensor3D; lse: Tensor3D } {

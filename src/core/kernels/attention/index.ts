@@ -176,7 +176,9 @@ type BackwardKernel = (
   blocks?: AttentionBlocks, dropout?: AttentionDropout,
 ) => TensorInfo;
 
-/** Registers an attention op `name` (outputs out and lse) and `${name}Backward`, its gradient; f32 and f16 share this. */
+/**
+ * Registers an attention op `name` (outputs out and lse) and `${name}Backward`, its gradient; f32 and f16 share this.
+ */
 export function registerAttentionOps(name: string, forward: ForwardKernel, backward: BackwardKernel): void {
   registerOp({
     name: `${name}Backward`,
