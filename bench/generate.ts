@@ -14,7 +14,14 @@ import { argmax } from '../src/core/generate/samplers.ts';
 import { Random } from '../src/core/util/random.ts';
 
 // Small enough that the uncached side at 512 tokens finishes a few tokens within a minute on SwiftShader.
-const DIMS: GPTDims = { vocab_size: 4096, n_positions: 640, n_embd: 128, n_layer: 4, n_head: 4, layer_norm_epsilon: 1e-5 };
+const DIMS: GPTDims = {
+  vocab_size: 4096,
+  n_positions: 640,
+  n_embd: 128,
+  n_layer: 4,
+  n_head: 4,
+  layer_norm_epsilon: 1e-5,
+};
 const CONTEXTS = [64, 512];
 /** Each measurement stops after this many tokens or once it has run this long (and has at least 2 tokens). */
 const MAX_TOKENS = 32;

@@ -41,7 +41,9 @@ export async function benchMatmul(report: (line: string) => void): Promise<void>
   const shapes = ctx.info.software ? SOFTWARE_SHAPES : GPU_SHAPES;
   const batch = { seconds: ctx.info.software ? 1 : 0.5 };
   const peak = peakOf(ctx.info);
-  report(`matmul on ${describeGpu(ctx)}; (B·T, C)×(C, 4C), GFLOP/s = 2·M·K·N / time, synced, after warmup; ${describePeak(peak)}`);
+  report(
+    `matmul on ${describeGpu(ctx)}; (B·T, C)×(C, 4C), GFLOP/s = 2·M·K·N / time, synced, after warmup; ${describePeak(peak)}`,
+  );
   report(
     `  ${'M×K×N'.padEnd(16)} ${'ours'.padStart(8)} ${'tf.matMul'.padStart(10)} ${'ratio'.padStart(7)}` +
       `   ${'ours+bias+gelu'.padStart(14)} ${'stock ops'.padStart(10)} ${'ratio'.padStart(7)}   max rel diff`,
@@ -57,7 +59,10 @@ export async function benchMatmul(report: (line: string) => void): Promise<void>
     const stockFused = () => stockOps.matmul(x, w, { bias, activation: 'gelu' });
 
     // A benchmark of wrong answers measures nothing: check both pairs agree first.
-    const pairs = [[ours(), stock()], [oursFused(), stockFused()]];
+    const pairs = [
+      [ours(), stock()],
+      [oursFused(), stockFused()],
+    ];
     const diff = Math.max(...(await Promise.all(pairs.map(([p, q]) => maxRelDiff(p, q)))));
     tf.dispose(pairs.flat());
 

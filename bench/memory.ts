@@ -13,10 +13,16 @@ export async function benchMemory(report: (line: string) => void): Promise<void>
   const ctx = await initTf();
   report(`training-step memory on ${describeGpu(ctx)} (AdamW as the trainer chooses: packed up to 50 M parameters)`);
   const cases: { label: string; dims: GPTDims; B: number; T: number }[] = [
-    { label: 'small (2 × 128, vocab 96), batch 8 × block 64', dims: { vocab_size: 96, n_positions: 64, n_embd: 128, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5 }, B: 8, T: 64 },
+    {
+      label: 'small (2 × 128, vocab 96), batch 8 × block 64',
+      dims: { vocab_size: 96, n_positions: 64, n_embd: 128, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5 },
+      B: 8,
+      T: 64,
+    },
     { label: 'mini (6 × 384, GPT-2 vocab), batch 4 × block 128', dims: { ...presetDims('mini', 50257) }, B: 4, T: 128 },
   ];
-  if (!ctx.info.software || process.env.HEARTH_BENCH_GPT2) cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+  if (!ctx.info.software || process.env.HEARTH_BENCH_GPT2)
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
   for (const c of cases) {
     for (const checkpoint of [false, true]) {
       const m = await measureTrainingStep(c.dims, c.B, c.T, { checkpoint });

@@ -85,7 +85,15 @@ async function benchSteps(c: Case, software: boolean, report: (line: string) => 
 }
 
 async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Promise<void> {
-  const shapes = ctx.info.software ? [{ M: 512, C: 128 }, { M: 64, C: 768 }] : [{ M: 512, C: 768 }, { M: 4096, C: 768 }];
+  const shapes = ctx.info.software
+    ? [
+        { M: 512, C: 128 },
+        { M: 64, C: 768 },
+      ]
+    : [
+        { M: 512, C: 768 },
+        { M: 4096, C: 768 },
+      ];
   const batch = { calls: ctx.info.software ? 3 : 50 };
   report(`  matmul (B·T, C)×(C, 4C), GFLOP/s; fp16 includes casting A each call, B cast once (as in training)`);
   for (const { M, C } of shapes) {
@@ -96,7 +104,9 @@ async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Pr
     const gflops = (s: number) => (2 * M * K * N) / s / 1e9;
     const f32 = gflops(await secondsPerCall(ctx, () => matmul(x, w), batch));
     const fp16 = gflops(await secondsPerCall(ctx, () => matmulHalf(x, w, { bHalf: wHalf }), batch));
-    report(`    ${`${M}×${K}×${N}`.padEnd(14)} f32 ${f32.toFixed(2).padStart(8)}   fp16 ${fp16.toFixed(2).padStart(8)}   ×${(fp16 / f32).toFixed(2)}`);
+    report(
+      `    ${`${M}×${K}×${N}`.padEnd(14)} f32 ${f32.toFixed(2).padStart(8)}   fp16 ${fp16.toFixed(2).padStart(8)}   ×${(fp16 / f32).toFixed(2)}`,
+    );
     tf.dispose([x, w, wHalf]);
   }
 }
@@ -105,7 +115,8 @@ export async function benchMixedPrecision(report: (line: string) => void): Promi
   const ctx = await initTf();
   report(`fp16 (packed f16 operands, f32 accumulation, dynamic loss scaling) vs f32 on ${describeGpu(ctx)}`);
   const cases = [SMALL];
-  if (!ctx.info.software) cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+  if (!ctx.info.software)
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
   for (const c of cases) await benchSteps(c, ctx.info.software, report);
   await benchMatmuls(ctx, report);
   ctx.throwIfErrors();

@@ -27,10 +27,12 @@ const KNOWN: [RegExp, number, string][] = [
 
 /** From the argument or environment variable if given (an invalid one is an error), else the table, else null. */
 export function peakOf(info: GpuInfo, argv = process.argv, env = process.env): Peak | null {
-  const arg = argv.find((a) => a.startsWith('--peak-tflops='))?.slice('--peak-tflops='.length) ?? env.HEARTH_PEAK_TFLOPS;
+  const arg =
+    argv.find((a) => a.startsWith('--peak-tflops='))?.slice('--peak-tflops='.length) ?? env.HEARTH_PEAK_TFLOPS;
   if (arg !== undefined) {
     const tflops = Number(arg);
-    if (!(Number.isFinite(tflops) && tflops > 0)) throw new Error(`--peak-tflops: expected a positive number of TFLOP/s, got '${arg}'`);
+    if (!(Number.isFinite(tflops) && tflops > 0))
+      throw new Error(`--peak-tflops: expected a positive number of TFLOP/s, got '${arg}'`);
     return { tflops, source: 'given' };
   }
   if (info.software) return null;
@@ -40,7 +42,9 @@ export function peakOf(info: GpuInfo, argv = process.argv, env = process.env): P
 }
 
 export function describePeak(peak: Peak | null): string {
-  return peak ? `f32 peak ${peak.tflops} TFLOP/s (${peak.source})` : 'f32 peak unknown (pass --peak-tflops=N for percentages)';
+  return peak
+    ? `f32 peak ${peak.tflops} TFLOP/s (${peak.source})`
+    : 'f32 peak unknown (pass --peak-tflops=N for percentages)';
 }
 
 /** "12.3 % of peak", or '' when the peak is unknown. */

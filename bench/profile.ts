@@ -53,7 +53,10 @@ export interface StepProfile {
 }
 
 /** `ops` and `multiTensor` default to Hearth's (kernel ops, the one-dispatch AdamW). */
-export async function profileStep(c: BenchCase, opts: { ops?: Ops; multiTensor?: boolean; warmup?: number } = {}): Promise<StepProfile> {
+export async function profileStep(
+  c: BenchCase,
+  opts: { ops?: Ops; multiTensor?: boolean; warmup?: number } = {},
+): Promise<StepProfile> {
   const { ops, multiTensor = true, warmup = 1 } = opts;
   const model = GPT.init(c.dims, 1);
   const opt = new AdamW(model.params, { weightDecay: 0.01, multiTensor });
@@ -115,9 +118,13 @@ export async function benchProfile(report: (line: string) => void): Promise<void
   }
   const opWidth = Math.max(9, ...rows.map((r) => r.op.length));
   const programWidth = Math.max(6, ...rows.map((r) => r.program.length));
-  report(`  ${'operation'.padEnd(opWidth)} ${'kernel'.padEnd(programWidth)} ${'calls'.padStart(5)} ${'ms'.padStart(9)} ${'share'.padStart(6)}`);
+  report(
+    `  ${'operation'.padEnd(opWidth)} ${'kernel'.padEnd(programWidth)} ${'calls'.padStart(5)} ${'ms'.padStart(9)} ${'share'.padStart(6)}`,
+  );
   for (const r of rows) {
     const share = total > 0 ? `${((100 * r.ms) / total).toFixed(1)}%` : '';
-    report(`  ${r.op.padEnd(opWidth)} ${r.program.padEnd(programWidth)} ${String(r.calls).padStart(5)} ${r.ms.toFixed(2).padStart(9)} ${share.padStart(6)}`);
+    report(
+      `  ${r.op.padEnd(opWidth)} ${r.program.padEnd(programWidth)} ${String(r.calls).padStart(5)} ${r.ms.toFixed(2).padStart(9)} ${share.padStart(6)}`,
+    );
   }
 }

@@ -6,7 +6,11 @@ import type { GpuContext } from '../src/core/gpu/device.ts';
  * Seconds per call of `run`: a warmup call (pipelines compile there), then a batch of calls, synced before the clock
  * is read. The batch is `calls` long, or sized by one timed call to last about `seconds` (1 to 200 calls).
  */
-export async function secondsPerCall(ctx: GpuContext, run: () => tf.Tensor, batch: { calls: number } | { seconds: number }): Promise<number> {
+export async function secondsPerCall(
+  ctx: GpuContext,
+  run: () => tf.Tensor,
+  batch: { calls: number } | { seconds: number },
+): Promise<number> {
   const once = async () => {
     const start = performance.now();
     run().dispose();
@@ -14,7 +18,10 @@ export async function secondsPerCall(ctx: GpuContext, run: () => tf.Tensor, batc
     return (performance.now() - start) / 1000;
   };
   await once();
-  const calls = 'calls' in batch ? batch.calls : Math.max(1, Math.min(200, Math.round(batch.seconds / Math.max(await once(), 1e-6))));
+  const calls =
+    'calls' in batch
+      ? batch.calls
+      : Math.max(1, Math.min(200, Math.round(batch.seconds / Math.max(await once(), 1e-6))));
   const start = performance.now();
   for (let i = 0; i < calls; i++) run().dispose();
   await finishQueuedWork(ctx);

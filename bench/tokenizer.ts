@@ -51,7 +51,8 @@ export function makeCorpus(chars: number, chineseShare = 0.2, seed = 1): string 
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const zipf = (n: number) => Math.min(n - 1, Math.floor(n ** rand()) - 1 + (rand() < 0.5 ? 0 : Math.floor(rand() * 3)));
+  const zipf = (n: number) =>
+    Math.min(n - 1, Math.floor(n ** rand()) - 1 + (rand() < 0.5 ? 0 : Math.floor(rand() * 3)));
   const parts: string[] = [];
   let length = 0;
   while (length < chars) {
@@ -68,7 +69,11 @@ export function makeCorpus(chars: number, chineseShare = 0.2, seed = 1): string 
         const count = 5 + Math.floor(rand() * 15);
         for (let w = 0; w < count; w++) {
           let word = ENGLISH[zipf(ENGLISH.length)];
-          if (rand() < 0.12) word = Array.from({ length: 2 + Math.floor(rand() * 3) }, () => SYLLABLES[Math.floor(rand() * SYLLABLES.length)]).join('');
+          if (rand() < 0.12)
+            word = Array.from(
+              { length: 2 + Math.floor(rand() * 3) },
+              () => SYLLABLES[Math.floor(rand() * SYLLABLES.length)],
+            ).join('');
           if (rand() < 0.03) word = String(Math.floor(rand() * 2000));
           if (rand() < 0.08) word += ',';
           words.push(word);
@@ -102,8 +107,14 @@ export async function benchTokenizer(report: (line: string) => void): Promise<vo
   let warmOurs = Infinity;
   let warmTheirs = Infinity;
   for (let run = 0; run < 3; run++) {
-    warmOurs = Math.min(warmOurs, time(() => (ours = gpt2.encode(text))));
-    warmTheirs = Math.min(warmTheirs, time(() => (theirs = gptTokenizerEncode(text))));
+    warmOurs = Math.min(
+      warmOurs,
+      time(() => (ours = gpt2.encode(text))),
+    );
+    warmTheirs = Math.min(
+      warmTheirs,
+      time(() => (theirs = gptTokenizerEncode(text))),
+    );
   }
   const same = ours.length === theirs.length && ours.every((id, i) => id === theirs[i]);
   report(`tokenizer: GPT-2 encode of ${mb.toFixed(2)} MB mixed English/Chinese text (${ours.length} tokens)`);
@@ -115,7 +126,9 @@ export async function benchTokenizer(report: (line: string) => void): Promise<vo
   const t0 = performance.now();
   const trained = await trainBpe([corpus], { vocabSize: 4096 });
   const seconds = (performance.now() - t0) / 1000;
-  report(`tokenizer: BPE training, ${(corpus.length / 1e6).toFixed(1)}M characters to ${trained.vocabSize} tokens in ${seconds.toFixed(1)} s`);
+  report(
+    `tokenizer: BPE training, ${(corpus.length / 1e6).toFixed(1)}M characters to ${trained.vocabSize} tokens in ${seconds.toFixed(1)} s`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

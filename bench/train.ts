@@ -34,7 +34,12 @@ interface Contender {
 }
 
 /** Hearth's kernels with the step-level fusions taken out: what the step was before them. */
-export const unfusedKernelOps: Ops = { ...kernelOps, name: 'hearth kernels, unfused', addLayerNorm: undefined, crossEntropyMean: undefined };
+export const unfusedKernelOps: Ops = {
+  ...kernelOps,
+  name: 'hearth kernels, unfused',
+  addLayerNorm: undefined,
+  crossEntropyMean: undefined,
+};
 
 const CONTENDERS: Contender[] = [
   { label: 'hearth kernels', ops: kernelOps, multiTensor: true },
@@ -89,9 +94,12 @@ export async function benchTrainStep(report: (line: string) => void, opts: { ste
   const ctx = await initTf();
   const peak = peakOf(ctx.info);
   report(`train step on ${describeGpu(ctx)}; best of the timed steps, contenders alternating step by step`);
-  report(`  model FLOPs = 6·(params − wpe) + 12·n_layer·n_embd·T per token (PaLM, nanoGPT); MFU against the ${describePeak(peak)}`);
+  report(
+    `  model FLOPs = 6·(params − wpe) + 12·n_layer·n_embd·T per token (PaLM, nanoGPT); MFU against the ${describePeak(peak)}`,
+  );
   const cases: BenchCase[] = [SMALL_CONFIG];
-  if (!ctx.info.software) cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+  if (!ctx.info.software)
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
   for (const c of cases) {
     const steps = opts.steps ?? (ctx.info.software ? 3 : 20);
     const warmup = ctx.info.software ? 1 : 3;
@@ -108,6 +116,8 @@ export async function benchTrainStep(report: (line: string) => void, opts: { ste
           `${(tokens / (t.ms / 1000)).toFixed(0)} tokens/s, ${gflops.toFixed(2)} GFLOP/s model${mfu}, loss ${t.loss.toFixed(4)}`,
       );
     });
-    report(`    speed-up over stock: ×${(times[2].ms / times[0].ms).toFixed(2)}; fusions: ×${(times[1].ms / times[0].ms).toFixed(2)}`);
+    report(
+      `    speed-up over stock: ×${(times[2].ms / times[0].ms).toFixed(2)}; fusions: ×${(times[1].ms / times[0].ms).toFixed(2)}`,
+    );
   }
 }

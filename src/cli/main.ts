@@ -15,7 +15,12 @@ import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
 import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import { checkpointFromZip } from '../core/checkpoint/archive.ts';
 import { loadFromHub } from '../core/checkpoint/hub.ts';
-import { folderHubCache, readCheckpointFolder, saveCheckpointFolder, writeCheckpointFolder } from '../core/checkpoint/node_folder.ts';
+import {
+  folderHubCache,
+  readCheckpointFolder,
+  saveCheckpointFolder,
+  writeCheckpointFolder,
+} from '../core/checkpoint/node_folder.ts';
 import { checkpointToFiles } from '../core/checkpoint/hf_folder.ts';
 import type { GPT2Config } from '../core/checkpoint/config.ts';
 import { resolveArguments, DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
@@ -100,11 +105,20 @@ function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
 }
 
-const fmtTime = (s: number) => (s < 90 ? `${s.toFixed(0)}s` : s < 5400 ? `${(s / 60).toFixed(1)}m` : `${(s / 3600).toFixed(1)}h`);
+const fmtTime = (s: number) =>
+  s < 90 ? `${s.toFixed(0)}s` : s < 5400 ? `${(s / 60).toFixed(1)}m` : `${(s / 3600).toFixed(1)}h`;
 
 async function train(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
-    data: { many: true }, eval: { many: true }, model: {}, tokenizer: {}, dropout: {}, out: {}, resume: {}, eval_split_fraction: {}, help: { boolean: true },
+    data: { many: true },
+    eval: { many: true },
+    model: {},
+    tokenizer: {},
+    dropout: {},
+    out: {},
+    resume: {},
+    eval_split_fraction: {},
+    help: { boolean: true },
   };
   const p = parseArgs(argv, spec, true);
   if (p.switches.has('help')) {
@@ -125,14 +139,19 @@ async function train(argv: string[]): Promise<void> {
   const modelSpec = resumeDir ?? one(p, 'model') ?? 'toy';
   const trainSources = await sources(dataPaths);
   if (resumeDir || !PRESETS.some((x) => x.id === modelSpec)) {
-    if (one(p, 'tokenizer')) throw new UsageError('--tokenizer is for new models; a checkpoint brings its own tokenizer');
-    if (one(p, 'dropout')) throw new UsageError("--dropout is for new models; a checkpoint keeps the dropout rates of its config.json");
+    if (one(p, 'tokenizer'))
+      throw new UsageError('--tokenizer is for new models; a checkpoint brings its own tokenizer');
+    if (one(p, 'dropout'))
+      throw new UsageError('--dropout is for new models; a checkpoint keeps the dropout rates of its config.json');
     const ckpt = await loadCheckpoint(modelSpec);
     config = ckpt.config;
     tokenizer = tokenizerOf(ckpt.tokenizer);
     if (resumeDir) {
       resume = resumePointOf(ckpt);
-      if (!resume) throw new UsageError(`${resumeDir} holds no training state to resume from (it is a plain model; use --model to fine-tune it)`);
+      if (!resume)
+        throw new UsageError(
+          `${resumeDir} holds no training state to resume from (it is a plain model; use --model to fine-tune it)`,
+        );
     }
     model = modelFromCheckpoint(ckpt);
   } else {
@@ -141,16 +160,27 @@ async function train(argv: string[]): Promise<void> {
     else if (tok === 'char' || /^bpe:\d+$/.test(tok)) {
       const kind = tok === 'char' ? 'char' : 'bpe';
       err(`training a ${kind} tokenizer on ${trainSources.length} file(s)…`);
-      tokenizer = await trainTokenizerOnSources(trainSources, { kind, vocabSize: kind === 'bpe' ? Number(tok.slice(4)) : undefined, onMessage: (m) => err(`${m.file}: ${m.message}`) });
+      tokenizer = await trainTokenizerOnSources(trainSources, {
+        kind,
+        vocabSize: kind === 'bpe' ? Number(tok.slice(4)) : undefined,
+        onMessage: (m) => err(`${m.file}: ${m.message}`),
+      });
     } else throw new UsageError(`--tokenizer takes gpt2, bpe:N or char, got '${tok}'`);
     const dropout = number(p, 'dropout') ?? DEFAULT_DROPOUT;
-    if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout takes a probability from 0 up to (not including) 1, got ${dropout}`);
+    if (!(dropout >= 0 && dropout < 1))
+      throw new UsageError(`--dropout takes a probability from 0 up to (not including) 1, got ${dropout}`);
     config = presetConfig(modelSpec, tokenizer, dropout);
     model = GPT.init(config, p.training.seed ?? DEFAULT_TRAINING_ARGUMENTS.seed);
   }
   const args = resume
     ? resolveArguments({ ...resume.args, ...p.training }, config.n_positions)
-    : resolveArguments({ ...p.training, block_size: p.training.block_size ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, config.n_positions) }, config.n_positions);
+    : resolveArguments(
+        {
+          ...p.training,
+          block_size: p.training.block_size ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, config.n_positions),
+        },
+        config.n_positions,
+      );
 
   const evalPaths = p.flags.get('eval');
   const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
@@ -163,9 +193,15 @@ async function train(argv: string[]): Promise<void> {
   });
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
   const mem = estimateRunMemory(config, args);
-  err(`model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only); vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`);
-  err(`data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`);
-  err(`memory: about ${(mem.total / 2 ** 20).toFixed(0)} MiB at a step's peak (weights ${(mem.weights / 2 ** 20).toFixed(0)}, gradients ${(mem.gradients / 2 ** 20).toFixed(0)}, AdamW ${mem.optimizerKind} ${(mem.optimizer / 2 ** 20).toFixed(0)}, activations ${(mem.activations / 2 ** 20).toFixed(0)}, backward workspace ${(mem.workspace / 2 ** 20).toFixed(0)} MiB)`);
+  err(
+    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only); vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`,
+  );
+  err(
+    `data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`,
+  );
+  err(
+    `memory: about ${(mem.total / 2 ** 20).toFixed(0)} MiB at a step's peak (weights ${(mem.weights / 2 ** 20).toFixed(0)}, gradients ${(mem.gradients / 2 ** 20).toFixed(0)}, AdamW ${mem.optimizerKind} ${(mem.optimizer / 2 ** 20).toFixed(0)}, activations ${(mem.activations / 2 ** 20).toFixed(0)}, backward workspace ${(mem.workspace / 2 ** 20).toFixed(0)} MiB)`,
+  );
 
   const trainer: Trainer = new Trainer({
     model,
@@ -201,7 +237,9 @@ async function train(argv: string[]): Promise<void> {
   process.on('SIGINT', stop);
   ctx.lost.then((info) => {
     if (info.reason !== 'destroyed') {
-      err(`\nthe GPU device was lost (${info.message || info.reason}); restart with --resume ${outDir}/checkpoint-<last step>`);
+      err(
+        `\nthe GPU device was lost (${info.message || info.reason}); restart with --resume ${outDir}/checkpoint-<last step>`,
+      );
       process.exit(3);
     }
   });
@@ -213,18 +251,35 @@ async function train(argv: string[]): Promise<void> {
   const best = trainer.bestModel;
   if (best) {
     const which = `the best checkpoint, step ${best.step} (eval_loss ${best.eval_loss.toFixed(4)})`;
-    out(best.changed ? `load_best_model_at_end: loaded ${which} into the model` : `load_best_model_at_end: the last step was ${which}`);
+    out(
+      best.changed
+        ? `load_best_model_at_end: loaded ${which} into the model`
+        : `load_best_model_at_end: the last step was ${which}`,
+    );
   }
   // The best weights with the last step's optimizer state would resume wrongly: 'final' then holds the model alone
   // (resume from the last checkpoint-N instead).
   await writeCheckpointFolder(final, checkpointToFiles(best?.changed ? { ...last, training: undefined } : last));
-  out(`${status} at step ${trainer.step}; model saved in ${final}${best?.changed ? ` (the weights of step ${best.step})` : ''}`);
+  out(
+    `${status} at step ${trainer.step}; model saved in ${final}${best?.changed ? ` (the weights of step ${best.step})` : ''}`,
+  );
   trainer.dispose();
   model.dispose();
 }
 
 async function evaluate(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { model: {}, data: { many: true }, json: { boolean: true }, block_size: {}, per_device_eval_batch_size: {}, help: { boolean: true } }, false);
+  const p = parseArgs(
+    argv,
+    {
+      model: {},
+      data: { many: true },
+      json: { boolean: true },
+      block_size: {},
+      per_device_eval_batch_size: {},
+      help: { boolean: true },
+    },
+    false,
+  );
   if (p.switches.has('help')) {
     out(HELP.eval);
     return;
@@ -238,12 +293,16 @@ async function evaluate(argv: string[]): Promise<void> {
   const tokenizer = tokenizerOf(ckpt.tokenizer);
   const model = modelFromCheckpoint(ckpt);
   const blockSize = number(p, 'block_size') ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, ckpt.config.n_positions);
-  const args = resolveArguments({ block_size: blockSize, per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 }, ckpt.config.n_positions);
+  const args = resolveArguments(
+    { block_size: blockSize, per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
+    ckpt.config.n_positions,
+  );
   const data = await loadTextDataset(await sources(dataPaths), { tokenizer, blockSize, evalFraction: 0 });
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
   const trainer = new Trainer({ model, args, train: data.train });
   const r = await trainer.evaluate(data.train);
-  if (p.switches.has('json')) out(JSON.stringify({ eval_loss: r.eval_loss, perplexity: r.perplexity, eval_tokens: r.eval_tokens }));
+  if (p.switches.has('json'))
+    out(JSON.stringify({ eval_loss: r.eval_loss, perplexity: r.perplexity, eval_tokens: r.eval_tokens }));
   else out(`eval_loss ${r.eval_loss.toFixed(4)}\nperplexity ${r.perplexity.toFixed(3)}\neval_tokens ${r.eval_tokens}`);
   trainer.dispose();
   model.dispose();
@@ -251,8 +310,19 @@ async function evaluate(argv: string[]): Promise<void> {
 
 async function generateCommand(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
-    model: {}, prompt: {}, max_new_tokens: {}, max_length: {}, temperature: {}, top_k: {}, top_p: {}, repetition_penalty: {},
-    num_return_sequences: {}, seed: {}, greedy: { boolean: true }, no_cache: { boolean: true }, help: { boolean: true },
+    model: {},
+    prompt: {},
+    max_new_tokens: {},
+    max_length: {},
+    temperature: {},
+    top_k: {},
+    top_p: {},
+    repetition_penalty: {},
+    num_return_sequences: {},
+    seed: {},
+    greedy: { boolean: true },
+    no_cache: { boolean: true },
+    help: { boolean: true },
   };
   const p = parseArgs(argv, spec, false);
   if (p.switches.has('help')) {
@@ -269,18 +339,24 @@ async function generateCommand(argv: string[]): Promise<void> {
   const n = number(p, 'num_return_sequences') ?? 1;
   const stream = n === 1;
   if (stream) process.stdout.write(prompt);
-  const result = await generate(model, tokenizer, prompt, {
-    do_sample: !p.switches.has('greedy'),
-    max_new_tokens: number(p, 'max_new_tokens') ?? (number(p, 'max_length') === undefined ? 50 : undefined),
-    max_length: number(p, 'max_length'),
-    temperature: number(p, 'temperature'),
-    top_k: number(p, 'top_k'),
-    top_p: number(p, 'top_p'),
-    repetition_penalty: number(p, 'repetition_penalty'),
-    num_return_sequences: n,
-    seed: number(p, 'seed'),
-    use_cache: !p.switches.has('no_cache'),
-  }, { onToken: stream ? (e) => process.stdout.write(e.text) : undefined });
+  const result = await generate(
+    model,
+    tokenizer,
+    prompt,
+    {
+      do_sample: !p.switches.has('greedy'),
+      max_new_tokens: number(p, 'max_new_tokens') ?? (number(p, 'max_length') === undefined ? 50 : undefined),
+      max_length: number(p, 'max_length'),
+      temperature: number(p, 'temperature'),
+      top_k: number(p, 'top_k'),
+      top_p: number(p, 'top_p'),
+      repetition_penalty: number(p, 'repetition_penalty'),
+      num_return_sequences: n,
+      seed: number(p, 'seed'),
+      use_cache: !p.switches.has('no_cache'),
+    },
+    { onToken: stream ? (e) => process.stdout.write(e.text) : undefined },
+  );
   if (stream) out('');
   else result.sequences.forEach((s, i) => out(`--- ${i + 1} ---\n${prompt}${s.text}`));
   const m = result.metadata;

@@ -24,16 +24,43 @@ export interface GenFieldSpec {
   optional?: boolean;
 }
 
-const intAtLeast = (min: number) => (v: number) => (Number.isInteger(v) && v >= min ? null : `must be an integer ≥ ${min}`);
+const intAtLeast = (min: number) => (v: number) =>
+  Number.isInteger(v) && v >= min ? null : `must be an integer ≥ ${min}`;
 
 export const GEN_FIELDS: GenFieldSpec[] = [
   { name: 'max_new_tokens', integer: true, check: intAtLeast(1), help: 'Tokens to add after the prompt.' },
-  { name: 'temperature', integer: false, check: (v) => (v > 0 ? null : 'must be > 0'), help: 'Below 1 sharpens the choice, above 1 flattens it.' },
+  {
+    name: 'temperature',
+    integer: false,
+    check: (v) => (v > 0 ? null : 'must be > 0'),
+    help: 'Below 1 sharpens the choice, above 1 flattens it.',
+  },
   { name: 'top_k', integer: true, check: intAtLeast(0), help: 'Sample from the k likeliest tokens; 0 turns it off.' },
-  { name: 'top_p', integer: false, check: (v) => (v > 0 && v <= 1 ? null : 'must be > 0 and ≤ 1'), help: 'Sample from the likeliest tokens covering this probability.' },
-  { name: 'repetition_penalty', integer: false, check: (v) => (v > 0 ? null : 'must be > 0'), help: 'Above 1 makes tokens already used less likely.' },
-  { name: 'num_return_sequences', integer: true, check: intAtLeast(1), help: 'Samples side by side, run as one batch.' },
-  { name: 'seed', integer: true, optional: true, check: intAtLeast(0), help: 'Same seed, same samples; empty for new ones each time.' },
+  {
+    name: 'top_p',
+    integer: false,
+    check: (v) => (v > 0 && v <= 1 ? null : 'must be > 0 and ≤ 1'),
+    help: 'Sample from the likeliest tokens covering this probability.',
+  },
+  {
+    name: 'repetition_penalty',
+    integer: false,
+    check: (v) => (v > 0 ? null : 'must be > 0'),
+    help: 'Above 1 makes tokens already used less likely.',
+  },
+  {
+    name: 'num_return_sequences',
+    integer: true,
+    check: intAtLeast(1),
+    help: 'Samples side by side, run as one batch.',
+  },
+  {
+    name: 'seed',
+    integer: true,
+    optional: true,
+    check: intAtLeast(0),
+    help: 'Same seed, same samples; empty for new ones each time.',
+  },
 ];
 
 export const DEFAULT_GENERATION: GenerationOptions = {
@@ -51,11 +78,15 @@ export type GenText = Record<Exclude<GenName, 'do_sample'>, string>;
 
 export function defaultGenText(): GenText {
   const out = {} as GenText;
-  for (const f of GEN_FIELDS) out[f.name] = DEFAULT_GENERATION[f.name] === null ? '' : String(DEFAULT_GENERATION[f.name]);
+  for (const f of GEN_FIELDS)
+    out[f.name] = DEFAULT_GENERATION[f.name] === null ? '' : String(DEFAULT_GENERATION[f.name]);
   return out;
 }
 
-export function parseGeneration(text: GenText, doSample: boolean): { options: GenerationOptions; problems: Map<GenName, string> } {
+export function parseGeneration(
+  text: GenText,
+  doSample: boolean,
+): { options: GenerationOptions; problems: Map<GenName, string> } {
   const options: GenerationOptions = { ...DEFAULT_GENERATION, do_sample: doSample };
   const problems = new Map<GenName, string>();
   for (const f of GEN_FIELDS) {

@@ -45,7 +45,11 @@ export const FIELD_GROUPS: FieldGroup[] = [
       },
       { name: 'block_size', kind: int, help: "Tokens per example; at most the model's n_positions." },
       { name: 'learning_rate', kind: num, help: 'Peak AdamW step size, reached after warmup.' },
-      { name: 'lr_scheduler_type', kind: { type: 'choice', choices: SCHEDULER_TYPES }, help: 'How the rate moves over the run.' },
+      {
+        name: 'lr_scheduler_type',
+        kind: { type: 'choice', choices: SCHEDULER_TYPES },
+        help: 'How the rate moves over the run.',
+      },
       { name: 'warmup_steps', kind: int, help: 'Steps of linear warmup from 0; wins over warmup_ratio.' },
       { name: 'warmup_ratio', kind: num, help: 'Warmup as a fraction of all steps, used when warmup_steps is 0.' },
     ],
@@ -68,13 +72,29 @@ export const FIELD_GROUPS: FieldGroup[] = [
     open: false,
     fields: [
       { name: 'logging_steps', kind: int, help: 'Report the loss every this many optimizer steps.' },
-      { name: 'eval_strategy', kind: { type: 'choice', choices: ['no', 'steps', 'epoch'] }, help: 'When to measure eval loss.' },
+      {
+        name: 'eval_strategy',
+        kind: { type: 'choice', choices: ['no', 'steps', 'epoch'] },
+        help: 'When to measure eval loss.',
+      },
       { name: 'eval_steps', kind: optionalInt, help: 'Steps between evaluations; empty means logging_steps.' },
       { name: 'per_device_eval_batch_size', kind: int, help: 'Examples in each evaluation pass.' },
-      { name: 'save_strategy', kind: { type: 'choice', choices: ['no', 'steps', 'epoch'] }, help: 'When to save a checkpoint.' },
+      {
+        name: 'save_strategy',
+        kind: { type: 'choice', choices: ['no', 'steps', 'epoch'] },
+        help: 'When to save a checkpoint.',
+      },
       { name: 'save_steps', kind: int, help: 'Steps between checkpoints.' },
-      { name: 'save_total_limit', kind: optionalInt, help: 'Keep at most this many checkpoints; empty keeps them all.' },
-      { name: 'load_best_model_at_end', kind: { type: 'boolean' }, help: 'When training finishes, load the weights of the checkpoint with the lowest eval loss (kept even past save_total_limit), so evaluation, generation and export use them. Needs eval_strategy equal to save_strategy (and save_steps a multiple of eval_steps).' },
+      {
+        name: 'save_total_limit',
+        kind: optionalInt,
+        help: 'Keep at most this many checkpoints; empty keeps them all.',
+      },
+      {
+        name: 'load_best_model_at_end',
+        kind: { type: 'boolean' },
+        help: 'When training finishes, load the weights of the checkpoint with the lowest eval loss (kept even past save_total_limit), so evaluation, generation and export use them. Needs eval_strategy equal to save_strategy (and save_steps a multiple of eval_steps).',
+      },
       { name: 'seed', kind: int, help: 'Seed for the initial weights and the data order.' },
     ],
   },
@@ -83,8 +103,16 @@ export const FIELD_GROUPS: FieldGroup[] = [
     title: 'Memory and speed',
     open: false,
     fields: [
-      { name: 'gradient_checkpointing', kind: { type: 'boolean' }, help: 'Recompute each block in the backward pass: less memory, about a third more compute.' },
-      { name: 'fp16', kind: { type: 'boolean' }, help: 'Matmuls and attention read half-precision operands, with dynamic loss scaling; weights stay float32.' },
+      {
+        name: 'gradient_checkpointing',
+        kind: { type: 'boolean' },
+        help: 'Recompute each block in the backward pass: less memory, about a third more compute.',
+      },
+      {
+        name: 'fp16',
+        kind: { type: 'boolean' },
+        help: 'Matmuls and attention read half-precision operands, with dynamic loss scaling; weights stay float32.',
+      },
     ],
   },
 ];

@@ -1,12 +1,6 @@
 // The page's side of the engine worker: one async method per request kind, events through a callback, a
 // signal to cancel, and a fresh worker (so a fresh GPU device) after the device was lost.
-import {
-  type ErrorCode,
-  type ReplyMessage,
-  type RequestKind,
-  type RequestMessage,
-  type Requests,
-} from './protocol.ts';
+import { type ErrorCode, type ReplyMessage, type RequestKind, type RequestMessage, type Requests } from './protocol.ts';
 
 export * from './protocol.ts';
 

@@ -14,7 +14,15 @@ import { resumePointOf } from '../core/train/checkpointing.ts';
 import { ArgumentError } from '../core/train/args.ts';
 import { TrainingDivergedError, type Trainer } from '../core/train/trainer.ts';
 import type { Tokenizer } from '../core/tokenizer/types.ts';
-import { EngineError, type ErrorPayload, type GpuSummary, type ReplyMessage, type RequestMessage, type Requests, type TrainRequest } from './protocol.ts';
+import {
+  EngineError,
+  type ErrorPayload,
+  type GpuSummary,
+  type ReplyMessage,
+  type RequestMessage,
+  type Requests,
+  type TrainRequest,
+} from './protocol.ts';
 import { TokenizerRegistry } from './tokens.ts';
 import { loadModel, type LoadedModel } from './models.ts';
 import { RunDataStore } from './run_data.ts';
@@ -73,7 +81,8 @@ export class Engine {
     this.gpuReady ??= initTf().then((ctx) => {
       void ctx.lost.then((info) => {
         this.deviceGone = true;
-        if (!this.closing) this.post({ kind: 'deviceLost', id: 0, payload: { message: info.message || String(info.reason) } });
+        if (!this.closing)
+          this.post({ kind: 'deviceLost', id: 0, payload: { message: info.message || String(info.reason) } });
       });
       return ctx;
     });
@@ -89,7 +98,8 @@ export class Engine {
     const message = e instanceof Error ? e.message : String(e);
     if (this.deviceGone) return { code: 'device-lost', message: `the GPU device was lost (${message})` };
     if (e instanceof EngineError) return { code: e.code, message };
-    if (signal.aborted || (e instanceof CheckpointError && e.code === 'cancelled')) return { code: 'cancelled', message };
+    if (signal.aborted || (e instanceof CheckpointError && e.code === 'cancelled'))
+      return { code: 'cancelled', message };
     if (e instanceof NoWebGPUError) return { code: 'no-webgpu', message };
     if (e instanceof TrainingDivergedError) return { code: 'diverged', message };
     if (e instanceof ArgumentError) return { code: 'invalid-argument', message };
@@ -107,10 +117,18 @@ export class Engine {
       const ctx = await this.gpu();
       const { info, features } = ctx;
       const summary: GpuSummary = {
-        name: info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || info.device || 'unnamed adapter',
+        name:
+          info.description ||
+          [info.vendor, info.architecture].filter(Boolean).join(' ') ||
+          info.device ||
+          'unnamed adapter',
         summary: describeGpu(ctx),
         software: info.software,
-        features: Object.entries({ 'shader-f16': features.shaderF16, subgroups: features.subgroups, 'timestamp-query': features.timestampQuery })
+        features: Object.entries({
+          'shader-f16': features.shaderF16,
+          subgroups: features.subgroups,
+          'timestamp-query': features.timestampQuery,
+        })
           .filter(([, on]) => on)
           .map(([name]) => name),
         limits: ctx.limits,
@@ -123,7 +141,8 @@ export class Engine {
     countTokens: async ({ file, tokenizer }, emit) => this.tokenizers.count(file, tokenizer, emit),
 
     loadModel: async ({ source }, emit, signal) => {
-      if (this.training) throw new EngineError('busy', 'a training run is in progress: stop it before changing the model');
+      if (this.training)
+        throw new EngineError('busy', 'a training run is in progress: stop it before changing the model');
       // A 500 MB download arrives in thousands of chunks: a few progress messages a second are enough.
       let last = 0;
       const progress = (p: HubProgress) => {
@@ -136,7 +155,11 @@ export class Engine {
       if (this.generating) throw new EngineError('busy', 'a generation is running: stop it before changing the model');
       await this.gpu();
       // On the GPU at once, so that generation can start from it.
-      this.setActive({ model: modelFromCheckpoint(loaded.checkpoint), tokenizer: loaded.tokenizer, label: loaded.info.label });
+      this.setActive({
+        model: modelFromCheckpoint(loaded.checkpoint),
+        tokenizer: loaded.tokenizer,
+        label: loaded.info.label,
+      });
       this.trainer = null;
       this.loaded = loaded;
       return loaded.info;
@@ -160,7 +183,14 @@ export class Engine {
               return build(args);
             },
           },
-          { store: this.store, runData: this.runData, tokenizers: this.tokenizers, limits: ctx.limits, gpuIdle: () => this.gpuIdle(), emit },
+          {
+            store: this.store,
+            runData: this.runData,
+            tokenizers: this.tokenizers,
+            limits: ctx.limits,
+            gpuIdle: () => this.gpuIdle(),
+            emit,
+          },
           (trainer, model) => {
             this.trainer = trainer;
             this.setActive({ model, tokenizer: setup.tokenizer, label: setup.modelLabel });
@@ -176,7 +206,8 @@ export class Engine {
       if (!t || !this.training) throw new EngineError('no-model', 'no training run is in progress');
       if (action === 'pause') t.pause();
       else if (action === 'resume') {
-        if (this.generating) throw new EngineError('busy', 'generation is running: stop it, or wait for it, before resuming');
+        if (this.generating)
+          throw new EngineError('busy', 'generation is running: stop it, or wait for it, before resuming');
         t.resume();
       } else t.stop();
       return null;
@@ -192,14 +223,16 @@ export class Engine {
       const active = this.active;
       if (!active) throw new EngineError('no-model', 'train a model, or load a saved or Hub model, to generate from');
       const status = this.trainer?.status;
-      if (this.training && (status === 'running' || status === 'stopping')) throw new EngineError('busy', 'pause training to generate');
+      if (this.training && (status === 'running' || status === 'stopping'))
+        throw new EngineError('busy', 'pause training to generate');
       if (this.generating) throw new EngineError('busy', 'a generation is already running');
       this.generating = true;
       try {
         const stream = streamGenerate(active.model, active.tokenizer, prompt, options, signal);
         for (;;) {
           const r = await stream.next();
-          if (r.done) return { metadata: r.value.metadata, finishReasons: r.value.sequences.map((s) => s.finishReason) };
+          if (r.done)
+            return { metadata: r.value.metadata, finishReasons: r.value.sequences.map((s) => s.finishReason) };
           emit(r.value);
         }
       } finally {
@@ -225,18 +258,37 @@ export class Engine {
       const tokenizer = await this.tokenizers.get(m.tokenizer);
       const config = presetConfig(m.presetId, tokenizer, m.dropout);
       const preset = PRESETS.find((p) => p.id === m.presetId)!;
-      return { runName: req.runName, modelLabel: `new ${preset.label}`, config, tokenizer, resume: null, makeModel: (args) => GPT.init(config, args.seed) };
+      return {
+        runName: req.runName,
+        modelLabel: `new ${preset.label}`,
+        config,
+        tokenizer,
+        resume: null,
+        makeModel: (args) => GPT.init(config, args.seed),
+      };
     }
     if (m.kind === 'loaded') {
       const loaded = this.loaded;
-      if (!loaded || loaded.info.key !== m.key) throw new EngineError('no-model', 'the chosen model is no longer loaded: choose it again');
+      if (!loaded || loaded.info.key !== m.key)
+        throw new EngineError('no-model', 'the chosen model is no longer loaded: choose it again');
       const ckpt = loaded.checkpoint;
-      return { runName: req.runName, modelLabel: loaded.info.label, config: ckpt.config, tokenizer: loaded.tokenizer, resume: null, makeModel: () => modelFromCheckpoint(ckpt) };
+      return {
+        runName: req.runName,
+        modelLabel: loaded.info.label,
+        config: ckpt.config,
+        tokenizer: loaded.tokenizer,
+        resume: null,
+        makeModel: () => modelFromCheckpoint(ckpt),
+      };
     }
     const summary = await this.store.summary(m.checkpointId);
     const ckpt = await this.store.load(m.checkpointId);
     const resume = resumePointOf(ckpt);
-    if (!resume) throw new EngineError('checkpoint', `${summary.name} holds no training state to resume from; fine-tune it instead`);
+    if (!resume)
+      throw new EngineError(
+        'checkpoint',
+        `${summary.name} holds no training state to resume from; fine-tune it instead`,
+      );
     const loaded = this.loaded?.info.key === `checkpoint:${m.checkpointId}` ? this.loaded : null;
     const tokenizer = loaded?.tokenizer ?? tokenizerOf(ckpt.tokenizer);
     return {

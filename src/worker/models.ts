@@ -53,14 +53,24 @@ export async function loadModel(
     label = summary.name;
     run = summary.run;
   } else {
-    checkpoint = await loadFromHub(source.repo, { baseUrl: source.endpoint, cache: await browserHubCache(), signal, onProgress });
+    checkpoint = await loadFromHub(source.repo, {
+      baseUrl: source.endpoint,
+      cache: await browserHubCache(),
+      signal,
+      onProgress,
+    });
     label = `${source.repo} (Hugging Face Hub)`;
   }
   const tokenizer = tokenizerOf(checkpoint.tokenizer);
   if (tokenizer.vocabSize > checkpoint.config.vocab_size) {
-    throw new Error(`the tokenizer has ${tokenizer.vocabSize} ids but the model only ${checkpoint.config.vocab_size} embeddings`);
+    throw new Error(
+      `the tokenizer has ${tokenizer.vocabSize} ids but the model only ${checkpoint.config.vocab_size} embeddings`,
+    );
   }
-  const tokenizerInfo = await tokenizers.register(tokenizer, `the model's own tokenizer (${tokenizer.kind === 'char' ? 'characters' : 'byte-level BPE'})`);
+  const tokenizerInfo = await tokenizers.register(
+    tokenizer,
+    `the model's own tokenizer (${tokenizer.kind === 'char' ? 'characters' : 'byte-level BPE'})`,
+  );
   // A checkpoint whose training state cannot resume is still a model to fine-tune.
   let resume: ResumePoint | null;
   try {

@@ -106,10 +106,18 @@ export interface GenerateResult {
 export interface Requests {
   init: { payload: Record<string, never>; result: GpuSummary; event: never };
   useTokenizer: { payload: { spec: TokenizerSpec }; result: TokenizerInfo; event: never };
-  countTokens: { payload: { file: File; tokenizer: string }; result: { tokens: number; cached: boolean }; event: CountEvent };
+  countTokens: {
+    payload: { file: File; tokenizer: string };
+    result: { tokens: number; cached: boolean };
+    event: CountEvent;
+  };
   loadModel: { payload: { source: ModelSource }; result: ModelInfo; event: HubProgress };
   /** bestModel: the checkpoint load_best_model_at_end loaded into the model when the run finished */
-  train: { payload: TrainRequest; result: { status: TrainerStatus; step: number; bestModel?: BestModel }; event: TrainEvent };
+  train: {
+    payload: TrainRequest;
+    result: { status: TrainerStatus; step: number; bestModel?: BestModel };
+    event: TrainEvent;
+  };
   control: { payload: { action: 'pause' | 'resume' | 'stop' }; result: null; event: never };
   evaluate: { payload: Record<string, never>; result: EvalResult; event: never };
   generate: { payload: { prompt: string; options: GenerationOptions }; result: GenerateResult; event: TokenEvent };
@@ -121,7 +129,9 @@ export interface Requests {
 
 export type RequestKind = keyof Requests;
 
-export type RequestMessage = { [K in RequestKind]: { kind: K; id: number; payload: Requests[K]['payload'] } }[RequestKind];
+export type RequestMessage = {
+  [K in RequestKind]: { kind: K; id: number; payload: Requests[K]['payload'] };
+}[RequestKind];
 
 export type ErrorCode =
   | 'no-webgpu'

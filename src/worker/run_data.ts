@@ -16,7 +16,11 @@ export interface RunDataset {
   eval: BlockDataset | null;
 }
 
-const blocks = (tokens: TokenArray, blockSize: number): BlockDataset => ({ blockSize, numBlocks: tokens.length / blockSize, tokens });
+const blocks = (tokens: TokenArray, blockSize: number): BlockDataset => ({
+  blockSize,
+  numBlocks: tokens.length / blockSize,
+  tokens,
+});
 
 export class RunDataStore {
   private store: UseStore | null = null;
@@ -24,7 +28,11 @@ export class RunDataStore {
 
   async put(run: string, data: RunDataset): Promise<void> {
     // Copies of exactly the blocks' tokens: IndexedDB would otherwise store each view's whole buffer.
-    const value: StoredRun = { blockSize: data.train.blockSize, train: data.train.tokens.slice(), eval: data.eval?.tokens.slice() ?? null };
+    const value: StoredRun = {
+      blockSize: data.train.blockSize,
+      train: data.train.tokens.slice(),
+      eval: data.eval?.tokens.slice() ?? null,
+    };
     await set(run, value, this.open());
   }
 

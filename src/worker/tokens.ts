@@ -1,7 +1,14 @@
 // Tokenizers the worker knows by key (GPT-2's, ones trained on the page, each loaded model's own), and token
 // counting of dropped files. Tokens go to the IndexedDB token cache, keyed by content and tokenizer, where
 // loading the dataset for training finds them again: a file is tokenized once.
-import { cacheKey, DataFileError, indexedDbTokenCache, sourceFromBlob, tokenizeSource, type TokenCache } from '../core/data/index.ts';
+import {
+  cacheKey,
+  DataFileError,
+  indexedDbTokenCache,
+  sourceFromBlob,
+  tokenizeSource,
+  type TokenCache,
+} from '../core/data/index.ts';
 import { loadGpt2Tokenizer, tokenizerFromJson, type Tokenizer } from '../core/tokenizer/index.ts';
 import { EngineError, type CountEvent, type TokenizerInfo, type TokenizerSpec } from './protocol.ts';
 
@@ -33,7 +40,8 @@ export class TokenizerRegistry {
 
   /** GPT-2's is always known (loaded on first use, also in a fresh worker after a lost GPU). */
   async get(key: string): Promise<Tokenizer> {
-    if (key === GPT2_KEY && !this.byKey.has(key)) this.byKey.set(key, { tokenizer: await loadGpt2Tokenizer(), label: "GPT-2's tokenizer" });
+    if (key === GPT2_KEY && !this.byKey.has(key))
+      this.byKey.set(key, { tokenizer: await loadGpt2Tokenizer(), label: "GPT-2's tokenizer" });
     const entry = this.byKey.get(key);
     if (!entry) throw new EngineError('failed', `no tokenizer '${key}' in the worker (choose the tokenizer again)`);
     return entry.tokenizer;

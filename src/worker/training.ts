@@ -46,23 +46,38 @@ export function checkArguments(args: TrainingArguments, config: GPT2Config, limi
   }
 }
 
-async function loadData(req: TrainRequest, setup: RunSetup, args: TrainingArguments, ctx: RunContext): Promise<RunDataset & { stored: boolean; messages: { file: string; level: 'error' | 'warning'; message: string }[] }> {
+async function loadData(
+  req: TrainRequest,
+  setup: RunSetup,
+  args: TrainingArguments,
+  ctx: RunContext,
+): Promise<
+  RunDataset & { stored: boolean; messages: { file: string; level: 'error' | 'warning'; message: string }[] }
+> {
   const { files, evalFiles, evalFraction } = req.data;
   // A resumed run continues on the blocks it began with, so it goes on exactly as if it had never stopped.
   const stored = setup.resume ? await ctx.runData.get(setup.runName, args.block_size) : null;
   if (stored) return { ...stored, stored: true, messages: [] };
   if (files.length === 0) {
-    throw new EngineError('no-data', setup.resume ? 'this run kept no training data in the browser: drop the training files again to resume it' : 'drop one or more text files to train on');
+    throw new EngineError(
+      'no-data',
+      setup.resume
+        ? 'this run kept no training data in the browser: drop the training files again to resume it'
+        : 'drop one or more text files to train on',
+    );
   }
   try {
-    const loaded = await loadTextDataset(files.map((f) => sourceFromBlob(f)), {
-      tokenizer: setup.tokenizer,
-      blockSize: args.block_size,
-      evalSources: evalFiles.length ? evalFiles.map((f) => sourceFromBlob(f)) : undefined,
-      evalFraction: evalFiles.length ? undefined : evalFraction,
-      cache: ctx.tokenizers.cache,
-      onProgress: (p) => ctx.emit({ kind: 'loading', what: p.file, done: p.allBytesDone, total: p.allBytesTotal }),
-    });
+    const loaded = await loadTextDataset(
+      files.map((f) => sourceFromBlob(f)),
+      {
+        tokenizer: setup.tokenizer,
+        blockSize: args.block_size,
+        evalSources: evalFiles.length ? evalFiles.map((f) => sourceFromBlob(f)) : undefined,
+        evalFraction: evalFiles.length ? undefined : evalFraction,
+        cache: ctx.tokenizers.cache,
+        onProgress: (p) => ctx.emit({ kind: 'loading', what: p.file, done: p.allBytesDone, total: p.allBytesTotal }),
+      },
+    );
     return { train: loaded.train, eval: loaded.eval, stored: false, messages: loaded.messages };
   } catch (e) {
     if (e instanceof DatasetError) throw new EngineError('no-data', e.message);

@@ -55,7 +55,9 @@ describe('checkpoints in the page', () => {
   it('imports a zip and lists it, still there after a reload', async () => {
     const { page } = browser;
     const zip = concat(checkpointToZip(ckpt, 'tiny-model'));
-    await page.getByTestId('checkpoint-zip-input').setInputFiles({ name: 'tiny-model.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });
+    await page
+      .getByTestId('checkpoint-zip-input')
+      .setInputFiles({ name: 'tiny-model.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });
     const row = page.getByTestId('checkpoint-row').filter({ hasText: 'tiny-model' });
     await row.waitFor({ timeout: 60_000 });
     expect(await row.innerText()).toContain(`${formatCount(parameterCount(ckpt.config))} params`);
@@ -75,10 +77,23 @@ describe('checkpoints in the page', () => {
     expect(download.suggestedFilename()).toBe('tiny-model.zip');
     const { files } = unzip(new Uint8Array(await readFile(await download.path())));
     const byName = new Map(files.map(([path, bytes]) => [path.split('/').at(-1)!, bytes]));
-    for (const name of ['config.json', 'model.safetensors', 'tokenizer.json']) expect(byName.has(name), name).toBe(true);
+    for (const name of ['config.json', 'model.safetensors', 'tokenizer.json'])
+      expect(byName.has(name), name).toBe(true);
     const config = JSON.parse(new TextDecoder().decode(byName.get('config.json')));
-    expect(config).toMatchObject({ model_type: 'gpt2', n_layer: 1, n_embd: 8, n_head: 2, vocab_size: 13, n_positions: 16 });
-    const shapes = new Map(parseSafetensorsHeader(byName.get('model.safetensors')!).entries.map((e) => [e.name.replace(/^transformer\./, ''), e.shape]));
+    expect(config).toMatchObject({
+      model_type: 'gpt2',
+      n_layer: 1,
+      n_embd: 8,
+      n_head: 2,
+      vocab_size: 13,
+      n_positions: 16,
+    });
+    const shapes = new Map(
+      parseSafetensorsHeader(byName.get('model.safetensors')!).entries.map((e) => [
+        e.name.replace(/^transformer\./, ''),
+        e.shape,
+      ]),
+    );
     for (const [name, shape] of gpt2ParameterShapes(ckpt.config)) expect(shapes.get(name), name).toEqual(shape);
     expect(new TextDecoder().decode(byName.get('tokenizer.json'))).toBe(ckpt.tokenizer['tokenizer.json']);
   });
@@ -101,7 +116,9 @@ describe('checkpoints in the page', () => {
 
   it('refuses a zip that holds no checkpoint, and says why', async () => {
     const { page } = browser;
-    await page.getByTestId('checkpoint-zip-input').setInputFiles({ name: 'notes.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
+    await page
+      .getByTestId('checkpoint-zip-input')
+      .setInputFiles({ name: 'notes.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
     const error = page.getByTestId('checkpoints-error');
     await error.waitFor({ timeout: 60_000 });
     expect(await error.innerText()).toMatch(/^notes\.zip was not imported: .{10,}/);

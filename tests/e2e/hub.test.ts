@@ -17,8 +17,13 @@ function tinyGpt2(): HearthCheckpoint {
   const config = makeGpt2Config({ vocab_size: CHARS.length + 2, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 });
   const weights: NamedTensors = new Map();
   let k = 0;
-  for (const [name, shape] of gpt2ParameterShapes(config)) weights.set(name, { shape, data: Float32Array.from({ length: elementCount(shape) }, () => Math.sin(++k) * 0.05) });
-  const tokenizer = charLevelJson([...CHARS, '<|unk|>'], [{ id: CHARS.length + 1, content: '<|endoftext|>' }], '<|unk|>');
+  for (const [name, shape] of gpt2ParameterShapes(config))
+    weights.set(name, { shape, data: Float32Array.from({ length: elementCount(shape) }, () => Math.sin(++k) * 0.05) });
+  const tokenizer = charLevelJson(
+    [...CHARS, '<|unk|>'],
+    [{ id: CHARS.length + 1, content: '<|endoftext|>' }],
+    '<|unk|>',
+  );
   return { config, weights, tokenizer: { 'tokenizer.json': tokenizer } };
 }
 
@@ -63,7 +68,10 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
     hub = await serveHub(checkpointToFiles(ckpt));
     browser = await launchBrowser();
     await browser.page.goto(server.url);
-    await browser.page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+    await browser.page
+      .getByTestId('gpu-status')
+      .filter({ hasText: /swiftshader/i })
+      .waitFor({ timeout: 120_000 });
   });
   afterAll(async () => {
     await browser?.close();
@@ -74,16 +82,23 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
 
   it('trains a BPE tokenizer on the dropped files and sizes a new model by it', async () => {
     const { page } = browser;
-    await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'letters.txt', content: 'the cat sat on the mat. the dog ate the log.\n'.repeat(80) }]);
+    await dropFiles(page, '[data-testid="dropzone"]', [
+      { name: 'letters.txt', content: 'the cat sat on the mat. the dog ate the log.\n'.repeat(80) },
+    ]);
     await page.getByRole('radio', { name: /^BPE trained on these files/ }).check();
     await page.getByRole('textbox', { name: 'BPE vocabulary size' }).fill('300');
-    const ready = page.getByTestId('tokenizer-status').filter({ hasText: /Ready: BPE trained on your files \(\d+ tokens\)/ });
+    const ready = page
+      .getByTestId('tokenizer-status')
+      .filter({ hasText: /Ready: BPE trained on your files \(\d+ tokens\)/ });
     await ready.waitFor({ timeout: 60_000 });
     const vocab = Number(/\((\d+) tokens\)/.exec(await ready.innerText())![1]);
     expect(vocab).toBeGreaterThan(257);
     expect(vocab).toBeLessThanOrEqual(300);
     expect(await page.getByTestId('model-panel').innerText()).toContain(`Vocabulary: ${vocab} tokens`);
-    await page.getByTestId('file-tokens').filter({ hasText: /^[1-9][\d,]*$/ }).waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('file-tokens')
+      .filter({ hasText: /^[1-9][\d,]*$/ })
+      .waitFor({ timeout: 60_000 });
     await screenshot(page, 'hub-01-bpe-tokenizer');
   });
 
@@ -128,7 +143,10 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
     expect((await page.getByTestId('sample').first().innerText()).startsWith('the ')).toBe(true);
 
     // The dropped file is counted again with the model's own tokenizer, then trained on.
-    await page.getByTestId('file-tokens').filter({ hasText: /^[1-9][\d,]*$/ }).waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('file-tokens')
+      .filter({ hasText: /^[1-9][\d,]*$/ })
+      .waitFor({ timeout: 60_000 });
     await page.locator('#arg-max_steps').fill('3');
     await page.locator('#arg-per_device_train_batch_size').fill('2');
     await page.locator('#arg-block_size').fill('16');

@@ -82,14 +82,18 @@ describe('the page in Chromium with WebGPU on SwiftShader', () => {
     expect(await rows.nth(1).getByTestId('file-tokens').innerText()).toBe(tokens[1]);
     await screenshot(page, '04-files-dropped');
     // The same file dropped twice is listed once; a file can be removed.
-    await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'fox.txt', content: english, lastModified: 1_700_000_000_000 }]);
+    await dropFiles(page, '[data-testid="dropzone"]', [
+      { name: 'fox.txt', content: english, lastModified: 1_700_000_000_000 },
+    ]);
     await page.getByRole('button', { name: 'Remove fox.txt' }).click();
     expect(await rows.count()).toBe(1);
   });
 
   it('refuses a binary file and says why', async () => {
     const { page } = browser;
-    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0]);
+    const png = Uint8Array.from([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 1, 0,
+    ]);
     await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'picture.png', content: png, type: 'image/png' }]);
     const row = page.getByTestId('file-row').filter({ hasText: 'picture.png' });
     const refusal = row.getByTestId('file-refusal');
@@ -133,7 +137,10 @@ describe('the page in Chromium with WebGPU on SwiftShader', () => {
     await server.close();
     await page.reload();
     await page.getByTestId('preset-toy').waitFor();
-    await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+    await page
+      .getByTestId('gpu-status')
+      .filter({ hasText: /swiftshader/i })
+      .waitFor({ timeout: 120_000 });
     await screenshot(page, '08-offline');
   });
 });

@@ -109,7 +109,8 @@ export interface BrowserOptions {
 
 /** Debian's Chromium with WebGPU on SwiftShader and a fresh profile (--user-data-dir) of its own. */
 export async function launchBrowser(options: BrowserOptions = {}): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set HEARTH_CHROMIUM)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set HEARTH_CHROMIUM)`);
   const profile = await mkdtemp(join(tmpdir(), 'hearth-e2e-profile-'));
   // Playwright passes --user-data-dir itself for a persistent context (it refuses the flag in args); headless
   // stays off here because --headless=new is among our flags.

@@ -17,7 +17,12 @@ const TEXT = 'The quick brown fox jumps over the lazy dog. 今天天气很好,�
 const CHAR_VOCAB = new Set([...TEXT]).size + 2;
 
 /** Small steps (2 blocks of 32 tokens) keep SwiftShader's steps around a second. */
-const SMALL_RUN = { per_device_train_batch_size: '2', per_device_eval_batch_size: '4', block_size: '32', learning_rate: '0.01' };
+const SMALL_RUN = {
+  per_device_train_batch_size: '2',
+  per_device_eval_batch_size: '4',
+  block_size: '32',
+  learning_rate: '0.01',
+};
 
 async function setArguments(page: Page, values: Record<string, string>): Promise<void> {
   // Closed groups hide their fields; open them all.
@@ -33,13 +38,24 @@ async function setArguments(page: Page, values: Record<string, string>): Promise
 
 /** Drops the text, picks the toy preset and the character tokenizer, and waits until the file is counted. */
 async function prepareToyRun(page: Page, args: Record<string, string>): Promise<void> {
-  await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
-  await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'fox-天气.txt', content: TEXT, lastModified: 1_700_000_000_000 }]);
+  await page
+    .getByTestId('gpu-status')
+    .filter({ hasText: /swiftshader/i })
+    .waitFor({ timeout: 120_000 });
+  await dropFiles(page, '[data-testid="dropzone"]', [
+    { name: 'fox-天气.txt', content: TEXT, lastModified: 1_700_000_000_000 },
+  ]);
   await page.getByRole('radio', { name: 'New model' }).check();
   await page.getByTestId('preset-toy').click();
   await page.getByRole('radio', { name: 'Characters of these files' }).check();
-  await page.getByTestId('tokenizer-status').filter({ hasText: `Ready: characters of your files (${CHAR_VOCAB} tokens)` }).waitFor({ timeout: 60_000 });
-  await page.getByTestId('file-tokens').filter({ hasText: /^[1-9][\d,]*$/ }).waitFor({ timeout: 60_000 });
+  await page
+    .getByTestId('tokenizer-status')
+    .filter({ hasText: `Ready: characters of your files (${CHAR_VOCAB} tokens)` })
+    .waitFor({ timeout: 60_000 });
+  await page
+    .getByTestId('file-tokens')
+    .filter({ hasText: /^[1-9][\d,]*$/ })
+    .waitFor({ timeout: 60_000 });
   await setArguments(page, { ...SMALL_RUN, ...args });
 }
 
@@ -47,17 +63,31 @@ const status = (page: Page) => page.getByTestId('run-status');
 const stepShown = async (page: Page) => Number((await page.getByTestId('run-step').innerText()).replace(/,/g, ''));
 
 async function waitForStep(page: Page, atLeast: number): Promise<void> {
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="run-step"]')?.textContent?.replace(/,/g, '')) >= n, atLeast, { timeout: 300_000 });
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="run-step"]')?.textContent?.replace(/,/g, '')) >= n,
+    atLeast,
+    { timeout: 300_000 },
+  );
 }
 
 async function waitForSaves(page: Page, atLeast: number): Promise<void> {
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="checkpoints-saved"]')?.textContent) >= n, atLeast, { timeout: 300_000 });
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="checkpoints-saved"]')?.textContent) >= n,
+    atLeast,
+    { timeout: 300_000 },
+  );
 }
 
 /** The engine worker (the tokenizer-training worker comes and goes). */
 function engineWorker(page: Page) {
   const worker = page.workers().find((w) => /\/worker-[^/]*\.js$/.test(w.url()));
-  if (!worker) throw new Error(`no engine worker among ${page.workers().map((w) => w.url()).join(', ')}`);
+  if (!worker)
+    throw new Error(
+      `no engine worker among ${page
+        .workers()
+        .map((w) => w.url())
+        .join(', ')}`,
+    );
   return worker;
 }
 
@@ -77,12 +107,17 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
 
   it('refuses, with the numbers, a run whose buffers the adapter cannot hold', async () => {
     const { page } = browser;
-    await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+    await page
+      .getByTestId('gpu-status')
+      .filter({ hasText: /swiftshader/i })
+      .waitFor({ timeout: 120_000 });
     // The tiny preset with GPT-2's 50,257 tokens at batch 64 × block 128 needs logits larger than SwiftShader binds.
     await page.locator('#arg-per_device_train_batch_size').fill('64');
     const refusal = page.getByTestId('fit-problem');
     await refusal.waitFor({ timeout: 60_000 });
-    expect(await refusal.innerText()).toMatch(/does not fit the GPU: the logits of one batch \(64 × 128 × 50257 floats = 1571 MiB\) exceed the largest buffer the adapter allows \(\d+ MiB\)/);
+    expect(await refusal.innerText()).toMatch(
+      /does not fit the GPU: the logits of one batch \(64 × 128 × 50257 floats = 1571 MiB\) exceed the largest buffer the adapter allows \(\d+ MiB\)/,
+    );
     expect(await page.getByTestId('train-blockers').innerText()).toMatch(/does not fit the GPU/);
     expect(await page.getByTestId('start-training').isDisabled()).toBe(true);
     await page.getByTestId('args-panel').scrollIntoViewIfNeeded();
@@ -91,7 +126,13 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
 
   it('trains a toy model on a dropped file, with progress, a moving loss chart and checkpoints', async () => {
     const { page } = browser;
-    await prepareToyRun(page, { max_steps: '10', logging_steps: '2', save_steps: '5', eval_strategy: 'steps', eval_steps: '5' });
+    await prepareToyRun(page, {
+      max_steps: '10',
+      logging_steps: '2',
+      save_steps: '5',
+      eval_strategy: 'steps',
+      eval_steps: '5',
+    });
     expect(await page.getByTestId('model-panel').innerText()).toContain(`Vocabulary: ${CHAR_VOCAB} tokens`);
     await screenshot(page, 'workflow-01-ready');
 
@@ -138,7 +179,11 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await page.evaluate(() => {
       const w = window as unknown as { sampleChanges: number };
       w.sampleChanges = 0;
-      new MutationObserver(() => w.sampleChanges++).observe(document.querySelector('[data-testid="generate-panel"]')!, { subtree: true, characterData: true, childList: true });
+      new MutationObserver(() => w.sampleChanges++).observe(document.querySelector('[data-testid="generate-panel"]')!, {
+        subtree: true,
+        characterData: true,
+        childList: true,
+      });
     });
     await page.getByTestId('generate').click();
     await page.getByTestId('generate').waitFor({ timeout: 120_000 });
@@ -148,7 +193,9 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
       expect(text.startsWith('今天')).toBe(true);
       expect(text.length).toBeGreaterThan('今天'.length);
     }
-    expect(await page.evaluate(() => (window as unknown as { sampleChanges: number }).sampleChanges)).toBeGreaterThan(4);
+    expect(await page.evaluate(() => (window as unknown as { sampleChanges: number }).sampleChanges)).toBeGreaterThan(
+      4,
+    );
     expect(await page.getByTestId('generate-panel').innerText()).toMatch(/seed 7/);
     await page.getByTestId('generate-panel').scrollIntoViewIfNeeded();
     await screenshot(page, 'workflow-04-generated');
@@ -171,10 +218,22 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     ]);
     const zip = new Uint8Array(await readFile(await download.path()));
     const byName = new Map(unzip(zip).files.map(([path, bytes]) => [path.split('/').at(-1)!, bytes]));
-    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'hearth_state.json', 'optimizer.safetensors']) expect(byName.has(file), file).toBe(true);
+    for (const file of [
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'hearth_state.json',
+      'optimizer.safetensors',
+    ])
+      expect(byName.has(file), file).toBe(true);
     const config = parseGpt2Config(new TextDecoder().decode(byName.get('config.json')));
     expect(config).toMatchObject({ n_layer: 1, n_embd: 32, n_head: 2, n_positions: 64, vocab_size: CHAR_VOCAB });
-    const shapes = new Map(parseSafetensorsHeader(byName.get('model.safetensors')!).entries.map((e) => [e.name.replace(/^transformer\./, ''), e.shape]));
+    const shapes = new Map(
+      parseSafetensorsHeader(byName.get('model.safetensors')!).entries.map((e) => [
+        e.name.replace(/^transformer\./, ''),
+        e.shape,
+      ]),
+    );
     for (const [param, shape] of gpt2ParameterShapes(config)) expect(shapes.get(param), param).toEqual(shape);
     const tokenizer = JSON.parse(new TextDecoder().decode(byName.get('tokenizer.json')));
     expect(tokenizer.model.type).toBe('WordLevel');
@@ -183,14 +242,18 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await page.getByRole('button', { name: `Delete ${name}` }).click();
     await rows.filter({ hasText: name }).getByRole('button', { name: 'Delete', exact: true }).click();
     await rows.filter({ hasText: name }).waitFor({ state: 'detached' });
-    await page.getByTestId('checkpoint-zip-input').setInputFiles({ name: download.suggestedFilename(), mimeType: 'application/zip', buffer: Buffer.from(zip) });
+    await page
+      .getByTestId('checkpoint-zip-input')
+      .setInputFiles({ name: download.suggestedFilename(), mimeType: 'application/zip', buffer: Buffer.from(zip) });
     const imported = rows.filter({ hasText: download.suggestedFilename().replace(/\.zip$/, '') });
     await imported.waitFor({ timeout: 60_000 });
     expect(await imported.innerText()).toMatch(/\b10\b/);
 
     // The imported checkpoint is a model to generate from, with its own tokenizer.
     await page.getByRole('radio', { name: 'Saved checkpoint' }).check();
-    await page.getByTestId('checkpoint-choice').selectOption({ label: `${download.suggestedFilename().replace(/\.zip$/, '')} (step 10)` });
+    await page
+      .getByTestId('checkpoint-choice')
+      .selectOption({ label: `${download.suggestedFilename().replace(/\.zip$/, '')} (step 10)` });
     await page.getByTestId('model-summary').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('tokenizer-own').innerText()).toContain(`${CHAR_VOCAB} tokens`);
     await page.getByTestId('prompt').fill('The');
@@ -205,7 +268,13 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   it('offers to resume a run interrupted by a reload; the resumed run pauses for a generation and stops', async () => {
     const { page } = browser;
     await page.reload();
-    await prepareToyRun(page, { max_steps: '60', logging_steps: '1', save_steps: '3', save_total_limit: '2', eval_strategy: 'no' });
+    await prepareToyRun(page, {
+      max_steps: '60',
+      logging_steps: '1',
+      save_steps: '3',
+      save_total_limit: '2',
+      eval_strategy: 'no',
+    });
     await page.getByTestId('start-training').click();
     await waitForSaves(page, 1);
     await page.reload();
@@ -215,7 +284,10 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     const runName = await notice.locator('strong').first().innerText();
     await screenshot(page, 'workflow-06-resume-offered');
 
-    await page.getByTestId('gpu-status').filter({ hasText: /swiftshader/i }).waitFor({ timeout: 120_000 });
+    await page
+      .getByTestId('gpu-status')
+      .filter({ hasText: /swiftshader/i })
+      .waitFor({ timeout: 120_000 });
     await notice.getByRole('button', { name: 'Resume training' }).click();
     await status(page).filter({ hasText: 'Training' }).waitFor({ timeout: 120_000 });
     const resumedAt = await stepShown(page);
@@ -248,7 +320,13 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   it('stops a run whose loss is no longer a number, and says so', async () => {
     const { page } = browser;
     await page.reload();
-    await prepareToyRun(page, { max_steps: '8', logging_steps: '1', save_steps: '100', learning_rate: '1e30', max_grad_norm: '0' });
+    await prepareToyRun(page, {
+      max_steps: '8',
+      logging_steps: '1',
+      save_steps: '100',
+      learning_rate: '1e30',
+      max_grad_norm: '0',
+    });
     await page.getByTestId('start-training').click();
     await status(page).filter({ hasText: 'Failed' }).waitFor({ timeout: 300_000 });
     const message = await page.getByTestId('run-message').innerText();
@@ -265,7 +343,9 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await page.getByTestId('start-training').click();
     await waitForSaves(page, 1);
     // What a driver reset does to the page: the device is destroyed under the running step.
-    await engineWorker(page).evaluate(() => self.dispatchEvent(new MessageEvent('message', { data: { kind: 'loseDevice', id: 1e9, payload: {} } })));
+    await engineWorker(page).evaluate(() =>
+      self.dispatchEvent(new MessageEvent('message', { data: { kind: 'loseDevice', id: 1e9, payload: {} } })),
+    );
     await page.getByTestId('gpu-problem').waitFor({ timeout: 60_000 });
     await status(page).filter({ hasText: 'Failed' }).waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('run-message').innerText()).toMatch(/GPU was lost/);

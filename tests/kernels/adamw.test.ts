@@ -9,7 +9,12 @@ import {
   type AdamWHyper,
   type SumOfSquaresVariantName,
 } from '../../src/core/kernels/adamw/index.ts';
-import { adamwStep, adamwMultiTensorStep, sumOfSquaresReference, clipScaleReference } from '../../src/core/kernels/adamw/reference.ts';
+import {
+  adamwStep,
+  adamwMultiTensorStep,
+  sumOfSquaresReference,
+  clipScaleReference,
+} from '../../src/core/kernels/adamw/reference.ts';
 
 const STEPS = 4;
 
@@ -128,7 +133,14 @@ describe('adamw', () => {
     const param = tf.tensor1d(r.normals(65));
     const h: AdamWHyper = { lr: 0.1, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, step: 1 };
     const next = adamw(param, grad, zeros, zeros, h, scale);
-    const ref = adamwStep(await param.data(), gv, new Float64Array(65), new Float64Array(65), h, clipScaleReference(ss, 0.5));
+    const ref = adamwStep(
+      await param.data(),
+      gv,
+      new Float64Array(65),
+      new Float64Array(65),
+      h,
+      clipScaleReference(ss, 0.5),
+    );
     expectClose(await next.m.data(), ref.m, 1e-4, `seed ${r.seed} m`);
     expectClose(await next.param.data(), ref.param, 1e-4, `seed ${r.seed} param`);
     tf.dispose([grad, sumSq, scale, zeros, param, next.param, next.m, next.v]);

@@ -1,7 +1,11 @@
 // The cases and the check that the attention kernel tests share (f32 operands, f16 operands, attention dropout):
 // out, the logsumexp and dqkv against the float64 reference on fresh random qkv and dO.
 import { expectClose, rng, tf } from '../helpers.ts';
-import { causalSelfAttentionWithLse, type AttentionBlocks, type AttentionDropout } from '../../src/core/kernels/attention/index.ts';
+import {
+  causalSelfAttentionWithLse,
+  type AttentionBlocks,
+  type AttentionDropout,
+} from '../../src/core/kernels/attention/index.ts';
 import { causalSelfAttentionHalfWithLse } from '../../src/core/kernels/attention/half.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { roundArrayToHalf } from '../../src/core/kernels/half/reference.ts';
@@ -40,7 +44,8 @@ export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', d
   const C = nHead * hd;
   const shape = { B, T, C, nHead };
   const r = rng();
-  const dropout: AttentionDropout | undefined = dropoutRate === undefined ? undefined : { p: dropoutRate, seed: r.ints(1, 0x7fffffff)[0] };
+  const dropout: AttentionDropout | undefined =
+    dropoutRate === undefined ? undefined : { p: dropoutRate, seed: r.ints(1, 0x7fffffff)[0] };
   const round = variant === 'f16' ? roundArrayToHalf : (a: Float32Array) => a;
   const qkvValues = round(r.normals(B * T * 3 * C, 1.5));
   const doutValues = round(r.normals(B * T * C));
@@ -53,6 +58,11 @@ export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', d
   const what = `seed ${r.seed}` + (dropout ? ` mask seed ${dropout.seed}` : '');
   expectClose(await out.data(), ref.out, 1e-4, `${what} out`);
   expectClose(await lse.data(), ref.lse, 1e-4, `${what} lse`);
-  expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape, undefined, dropout), 1e-4, `${what} dqkv`);
+  expectClose(
+    await dqkv.data(),
+    attentionBackward(qkvValues, doutValues, shape, undefined, dropout),
+    1e-4,
+    `${what} dqkv`,
+  );
   tf.dispose([qkv, dout, out, lse, dqkv]);
 }

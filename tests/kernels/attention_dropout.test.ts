@@ -15,12 +15,14 @@ describe('causal self-attention with attention dropout', () => {
 
   for (const p of [0, 0.1, 0.5]) {
     for (const c of CASES) {
-      it(`f32: out, logsumexp and dqkv match the float64 reference, p=${p} ${caseLabel(c)}`, () => checkAttention(c, 'f32', p));
+      it(`f32: out, logsumexp and dqkv match the float64 reference, p=${p} ${caseLabel(c)}`, () =>
+        checkAttention(c, 'f32', p));
     }
   }
   for (const p of [0.1, 0.5]) {
     for (const c of [CASES[1], CASES[3], CASES[4]]) {
-      it(`f16 operands: out, logsumexp and dqkv match the float64 reference, p=${p} ${caseLabel(c)}`, () => checkAttention(c, 'f16', p));
+      it(`f16 operands: out, logsumexp and dqkv match the float64 reference, p=${p} ${caseLabel(c)}`, () =>
+        checkAttention(c, 'f16', p));
     }
   }
 
@@ -40,7 +42,12 @@ describe('causal self-attention with attention dropout', () => {
       const { out, lse } = causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, undefined, dropout);
       return tf.add(tf.sum(tf.mul(out, dout)), tf.sum(tf.mul(lse, dlse)));
     })(qkv);
-    expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape, dlseValues, dropout), 1e-4, `seed ${r.seed} dqkv`);
+    expectClose(
+      await dqkv.data(),
+      attentionBackward(qkvValues, doutValues, shape, dlseValues, dropout),
+      1e-4,
+      `seed ${r.seed} dqkv`,
+    );
     tf.dispose([qkv, dout, dlse, dqkv]);
   });
 
@@ -57,12 +64,18 @@ describe('causal self-attention with attention dropout', () => {
     const out = stockCausalSelfAttention(qkv, nHead, dropout);
     const dqkv = tf.grad((x: tf.Tensor) => stockCausalSelfAttention(x as tf.Tensor3D, nHead, dropout))(qkv, dout);
     expectClose(await out.data(), attentionForward(qkvValues, shape, dropout).out, 1e-4, `seed ${r.seed} out`);
-    expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape, undefined, dropout), 1e-4, `seed ${r.seed} dqkv`);
+    expectClose(
+      await dqkv.data(),
+      attentionBackward(qkvValues, doutValues, shape, undefined, dropout),
+      1e-4,
+      `seed ${r.seed} dqkv`,
+    );
     const kernelOut = causalSelfAttention(qkv, nHead, dropout);
     expectClose(await kernelOut.data(), await out.data(), 1e-4, 'stock vs kernel');
     const other = causalSelfAttention(qkv, nHead, { ...dropout, seed: dropout.seed + 1 });
     const plain = causalSelfAttention(qkv, nHead);
-    const differs = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).some((x, i) => Math.abs(x - b[i]) > 1e-3);
+    const differs = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      Array.from(a).some((x, i) => Math.abs(x - b[i]) > 1e-3);
     expect(differs(await other.data(), await out.data())).toBe(true);
     expect(differs(await plain.data(), await out.data())).toBe(true);
     tf.dispose([qkv, dout, out, dqkv, kernelOut, other, plain]);

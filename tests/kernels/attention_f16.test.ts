@@ -32,7 +32,12 @@ describe('causal self-attention with f16 operands', () => {
       const { out, lse } = causalSelfAttentionHalfWithLse(x as tf.Tensor3D, nHead);
       return tf.add(tf.sum(tf.mul(out, dout)), tf.sum(tf.mul(lse, dlse)));
     })(qkv);
-    expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape, dlseValues), 1e-4, `seed ${r.seed} dqkv`);
+    expectClose(
+      await dqkv.data(),
+      attentionBackward(qkvValues, doutValues, shape, dlseValues),
+      1e-4,
+      `seed ${r.seed} dqkv`,
+    );
     dqkv.dispose();
     expect(tf.memory().numTensors).toBe(before);
     const out = causalSelfAttentionHalf(qkv, nHead);

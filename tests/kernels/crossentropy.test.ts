@@ -57,7 +57,12 @@ describe('softmaxCrossEntropy', () => {
   }
 
   for (const variant of VARIANTS) {
-    for (const [rows, vocab] of [[1, 1], [33, 7], [130, 65], [3, 50257]] as [number, number][]) {
+    for (const [rows, vocab] of [
+      [1, 1],
+      [33, 7],
+      [130, 65],
+      [3, 50257],
+    ] as [number, number][]) {
       it(`${variant}: the fused mean and its gradient match the float64 reference, (${rows}, ${vocab})`, async (test) => {
         skipUnsupported(test, variant);
         const r = rng();
@@ -69,13 +74,21 @@ describe('softmaxCrossEntropy', () => {
         const logits = tf.tensor2d(lv, [rows, vocab]);
         const targets = tf.tensor1d(tv, 'int32');
         const mean = crossEntropyMean(logits, targets, count, variant);
-        const dlogits = tf.grad((l: tf.Tensor) => crossEntropyMean(l as tf.Tensor2D, targets, count, variant))(logits, tf.scalar(dyv));
+        const dlogits = tf.grad((l: tf.Tensor) => crossEntropyMean(l as tf.Tensor2D, targets, count, variant))(
+          logits,
+          tf.scalar(dyv),
+        );
         const perRow = crossEntropyForward(lv, tv, rows, vocab);
         const want = perRow.reduce((a, b) => a + b, 0) / count;
         expect(mean.shape).toEqual([]);
         expect(relError(await mean.data(), [want]), `seed ${r.seed} mean`).toBeLessThan(1e-4);
         const dy = new Float64Array(rows).fill(dyv / count);
-        expectClose(await dlogits.data(), crossEntropyBackward(lv, tv, dy, rows, vocab), 1e-4, `seed ${r.seed} dlogits`);
+        expectClose(
+          await dlogits.data(),
+          crossEntropyBackward(lv, tv, dy, rows, vocab),
+          1e-4,
+          `seed ${r.seed} dlogits`,
+        );
         tf.dispose([logits, targets, mean, dlogits]);
       });
     }

@@ -1,6 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { createKvCache, kvCacheWrite, decodeAttention, DEFAULT_DECODE_WG } from '../../src/core/kernels/decode/index.ts';
+import {
+  createKvCache,
+  kvCacheWrite,
+  decodeAttention,
+  DEFAULT_DECODE_WG,
+} from '../../src/core/kernels/decode/index.ts';
 import { kvCacheWriteReference, decodeAttentionReference } from '../../src/core/kernels/decode/reference.ts';
 
 interface Case {
@@ -27,7 +32,8 @@ const CASES: Case[] = [
   { B: 3, nHead: 2, hd: 9, capacity: 65, past: 33, Tq: 1, wg: 16 },
 ];
 
-const label = (c: Case) => `B=${c.B} nHead=${c.nHead} hd=${c.hd} capacity=${c.capacity} past=${c.past} Tq=${c.Tq} wg=${c.wg ?? DEFAULT_DECODE_WG}`;
+const label = (c: Case) =>
+  `B=${c.B} nHead=${c.nHead} hd=${c.hd} capacity=${c.capacity} past=${c.past} Tq=${c.Tq} wg=${c.wg ?? DEFAULT_DECODE_WG}`;
 
 describe('KV cache write and decode attention', () => {
   useGpu();
@@ -63,7 +69,8 @@ describe('KV cache write and decode attention', () => {
       // Only rows written so far are defined; the rest still hold the NaN the test poisoned them with.
       const filled = (a: ArrayLike<number>) => {
         const rows: number[] = [];
-        for (let bh = 0; bh < B * nHead; bh++) for (let j = 0; j < (past + Tq) * hd; j++) rows.push(a[bh * capacity * hd + j]);
+        for (let bh = 0; bh < B * nHead; bh++)
+          for (let j = 0; j < (past + Tq) * hd; j++) rows.push(a[bh * capacity * hd + j]);
         return rows;
       };
       expectClose(filled(await kCache.data()), filled(refK), 1e-6, `seed ${r.seed} k cache`);

@@ -2,7 +2,13 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { useGpu, rng, expectClose, tf, ODD_SIZES } from '../helpers.ts';
 import { dropout } from '../../src/core/kernels/dropout/index.ts';
-import { dropoutForward, dropoutThreshold, keeps, siteSeed, stepSeed } from '../../src/core/kernels/dropout/reference.ts';
+import {
+  dropoutForward,
+  dropoutThreshold,
+  keeps,
+  siteSeed,
+  stepSeed,
+} from '../../src/core/kernels/dropout/reference.ts';
 
 describe('dropout (counter-based hash masks)', () => {
   useGpu();
@@ -59,7 +65,9 @@ describe('dropout (counter-based hash masks)', () => {
     for (let step = 0; step < 4; step++) for (let k = 0; k < 3; k++) seeds.add(stepSeed(42, step, k));
     expect(seeds.size).toBe(12);
     const sites = new Set<number>();
-    for (let l = -1; l < 4; l++) for (const s of ['attention', 'attentionResidual', 'mlpResidual', 'embedding'] as const) sites.add(siteSeed(7, l, s));
+    for (let l = -1; l < 4; l++)
+      for (const s of ['attention', 'attentionResidual', 'mlpResidual', 'embedding'] as const)
+        sites.add(siteSeed(7, l, s));
     expect(sites.size).toBe(20);
   });
 
@@ -71,6 +79,7 @@ describe('dropout (counter-based hash masks)', () => {
       return m![1];
     };
     const reference = region('dropout.wgsl');
-    for (const f of ['attention_forward.wgsl', 'attention_backward_dq.wgsl', 'attention_backward_dkv.wgsl']) expect(region(f), f).toBe(reference);
+    for (const f of ['attention_forward.wgsl', 'attention_backward_dq.wgsl', 'attention_backward_dkv.wgsl'])
+      expect(region(f), f).toBe(reference);
   });
 });

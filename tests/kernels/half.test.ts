@@ -1,7 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, tf, ODD_SIZES } from '../helpers.ts';
 import { castToHalf } from '../../src/core/kernels/half/index.ts';
-import { roundToHalf, halfNeighbours, unpackHalves, halfFromBits, HALF_MAX } from '../../src/core/kernels/half/reference.ts';
+import {
+  roundToHalf,
+  halfNeighbours,
+  unpackHalves,
+  halfFromBits,
+  HALF_MAX,
+} from '../../src/core/kernels/half/reference.ts';
 
 describe('f16 reference', () => {
   it('rounds to nearest, ties to even, with subnormals and overflow', () => {
@@ -34,7 +40,10 @@ describe('cast to packed f16', () => {
       const got = unpackHalves(await packed.data(), n);
       for (let i = 0; i < n; i++) {
         const [lo, hi] = halfNeighbours(values[i]);
-        expect(got[i] === lo || got[i] === hi, `seed ${r.seed} element ${i}: ${values[i]} → ${got[i]}, not ${lo} or ${hi}`).toBe(true);
+        expect(
+          got[i] === lo || got[i] === hi,
+          `seed ${r.seed} element ${i}: ${values[i]} → ${got[i]}, not ${lo} or ${hi}`,
+        ).toBe(true);
       }
       // Values that are f16 already come through exactly.
       const exact = values.map(roundToHalf);

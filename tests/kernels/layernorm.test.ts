@@ -1,7 +1,16 @@
 import { describe, it, expect, type TestContext } from 'vitest';
 import { useGpu, rng, expectClose, tf, skipWithoutSubgroups } from '../helpers.ts';
-import { layerNorm, addLayerNorm, LAYERNORM_VARIANTS, type LayerNormVariantName } from '../../src/core/kernels/layernorm/index.ts';
-import { layerNormForward, layerNormBackward, addLayerNormReference } from '../../src/core/kernels/layernorm/reference.ts';
+import {
+  layerNorm,
+  addLayerNorm,
+  LAYERNORM_VARIANTS,
+  type LayerNormVariantName,
+} from '../../src/core/kernels/layernorm/index.ts';
+import {
+  layerNormForward,
+  layerNormBackward,
+  addLayerNormReference,
+} from '../../src/core/kernels/layernorm/reference.ts';
 
 const EPS = 1e-5; // GPT-2's layer_norm_epsilon
 const VARIANTS = Object.keys(LAYERNORM_VARIANTS) as LayerNormVariantName[];
@@ -65,7 +74,14 @@ async function checkAddAgainstReference(variant: LayerNormVariantName, rows: num
   const [s, y] = addLayerNorm(x as tf.Tensor2D, res as tf.Tensor2D, w, b, EPS, variant);
   // Both outputs carry a gradient, as in a transformer block: ds from the residual stream, dy from the branch.
   const f = (xs: tf.Tensor, rs: tf.Tensor, ws: tf.Tensor, bs: tf.Tensor) => {
-    const [so, yo] = addLayerNorm(xs as tf.Tensor2D, rs as tf.Tensor2D, ws as tf.Tensor1D, bs as tf.Tensor1D, EPS, variant);
+    const [so, yo] = addLayerNorm(
+      xs as tf.Tensor2D,
+      rs as tf.Tensor2D,
+      ws as tf.Tensor1D,
+      bs as tf.Tensor1D,
+      EPS,
+      variant,
+    );
     return tf.add(tf.sum(tf.mul(so, ds)), tf.sum(tf.mul(yo, dy)));
   };
   const [dx, dr, dw, db] = tf.grads(f)([x, res, w, b]);
@@ -90,7 +106,12 @@ describe('layerNorm', () => {
         return checkAgainstReference(variant, rows, cols);
       });
     }
-    for (const [rows, cols] of [[1, 1], [7, 33], [130, 65], [5, 770]] as [number, number][]) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [7, 33],
+      [130, 65],
+      [5, 770],
+    ] as [number, number][]) {
       it(`${variant}: residual add fused with LayerNorm, forward and backward match the reference, (${rows}, ${cols})`, (test) => {
         skipUnsupported(test, variant);
         return checkAddAgainstReference(variant, rows, cols);

@@ -22,7 +22,14 @@ async function readCopy(t: tf.Tensor): Promise<Float32Array> {
 }
 
 const OPTS = { initScale: 2 ** 10, growthFactor: 2, backoffFactor: 0.5, growthInterval: 3 };
-const START: LossScaleState = { scale: 2 ** 10, invScaleUsed: 2 ** -10, growthTracker: 0, foundInf: false, appliedSteps: 0, skippedSteps: 0 };
+const START: LossScaleState = {
+  scale: 2 ** 10,
+  invScaleUsed: 2 ** -10,
+  growthTracker: 0,
+  foundInf: false,
+  appliedSteps: 0,
+  skippedSteps: 0,
+};
 
 describe('loss scaler', () => {
   useGpu();
@@ -72,7 +79,12 @@ describe('loss scaler', () => {
     const value = f(x);
     const grad = tf.grad(f)(x);
     expect(relError([(await value.data())[0]], [xv.reduce((s, v) => s + v * v, 0)])).toBeLessThan(1e-5);
-    expectClose(await grad.data(), Array.from(xv, (v) => 512 * 2 * v), 1e-6, `seed ${r.seed}`);
+    expectClose(
+      await grad.data(),
+      Array.from(xv, (v) => 512 * 2 * v),
+      1e-6,
+      `seed ${r.seed}`,
+    );
     tf.dispose([x, value, grad]);
     scaler.dispose();
   });
@@ -118,7 +130,15 @@ describe('AdamW with loss-scaled gradients', () => {
           expect(Array.from(vv), `${what} v`).toEqual(Array.from(Float32Array.from(refV)));
         } else {
           const lr = schedule[Math.min(state.appliedSteps - 1, schedule.length - 1)];
-          const ref = adamwMultiTensorStep(refParam, gv, refM, refV, { ...h, lr, step: state.appliedSteps }, decayEnd, maxNorm);
+          const ref = adamwMultiTensorStep(
+            refParam,
+            gv,
+            refM,
+            refV,
+            { ...h, lr, step: state.appliedSteps },
+            decayEnd,
+            maxNorm,
+          );
           expect(relError(await unscaled.data(), [ref.norm]), `${what} unscaled norm`).toBeLessThan(1e-4);
           expectClose(p, ref.param, 1e-4, `${what} param`);
           expectClose(mm, ref.m, 1e-4, `${what} m`);

@@ -13,7 +13,11 @@ const ROWS_SHAPES: [number, number, number][] = [
   [8, 1, 65],
 ];
 
-function productCases(variant: MatmulVariant | undefined, shapeList: [number, number, number][], lone: [number, number, number] | null) {
+function productCases(
+  variant: MatmulVariant | undefined,
+  shapeList: [number, number, number][],
+  lone: [number, number, number] | null,
+) {
   VARIANTS.forEach(({ transposeA, transposeB, epilogue }, v) => {
     // Two shapes per variant, spread so that each shape meets several epilogues. The 1×1×1 case skips
     // GELU: a lone element is judged relative to itself, and GELU's gradient in f32 (1 + tanh(u), in
@@ -36,7 +40,13 @@ function productCases(variant: MatmulVariant | undefined, shapeList: [number, nu
         const b = tf.tensor2d(bv, transposeB ? [N, K] : [K, N]);
         const bias = tf.tensor1d(biasv);
         const dc = tf.tensor2d(dcv, [M, N]);
-        const opts = { transposeA, transposeB, variant, ...(withBias ? { bias } : {}), ...(gelu ? { activation: 'gelu' as const } : {}) };
+        const opts = {
+          transposeA,
+          transposeB,
+          variant,
+          ...(withBias ? { bias } : {}),
+          ...(gelu ? { activation: 'gelu' as const } : {}),
+        };
         const refOpts = { transposeA, transposeB, ...(withBias ? { bias: biasv } : {}), gelu };
 
         const c = matmul(a, b, opts);
@@ -73,14 +83,22 @@ describe('matmul, few-rows variant: every transpose combination and epilogue, fo
 
   // A decode step's tied head: h (B, C) · wteᵀ with GPT-2's vocabulary, chosen by shape (B ≤ 8), and more sequences
   // than one pass holds, forced.
-  for (const [B, C, V, variant] of [[2, 12, 50257, undefined], [11, 16, 1031, 'rows']] as const) {
+  for (const [B, C, V, variant] of [
+    [2, 12, 50257, undefined],
+    [11, 16, 1031, 'rows'],
+  ] as const) {
     it(`tied head h·wteᵀ, B=${B} C=${C} V=${V}`, async () => {
       const r = rng();
       const hv = r.normals(B * C);
       const wv = r.normals(V * C, 0.5);
       const [h, wte] = [tf.tensor2d(hv, [B, C]), tf.tensor2d(wv, [V, C])];
       const logits = matmul(h, wte, { transposeB: true, variant });
-      expectClose(await logits.data(), ref.matmulForward(hv, wv, B, C, V, { transposeB: true }), 1e-4, `seed ${r.seed}`);
+      expectClose(
+        await logits.data(),
+        ref.matmulForward(hv, wv, B, C, V, { transposeB: true }),
+        1e-4,
+        `seed ${r.seed}`,
+      );
       tf.dispose([h, wte, logits]);
     });
   }
@@ -96,7 +114,12 @@ describe('matmul, few-rows variant: every transpose combination and epilogue, fo
     const ones = new Float64Array(M * N).fill(1);
     const yRef = ref.matmulForward(xv, wv, M, K, N, { gelu: true });
     expectClose([await value.array()], [yRef.reduce((s, v) => s + v, 0)], 1e-4, `seed ${r.seed} loss`);
-    expectClose(await grads[w.name].data(), ref.matmulBackward(xv, wv, ones, M, K, N, { gelu: true }).db, 1e-4, `seed ${r.seed} dW`);
+    expectClose(
+      await grads[w.name].data(),
+      ref.matmulBackward(xv, wv, ones, M, K, N, { gelu: true }).db,
+      1e-4,
+      `seed ${r.seed} dW`,
+    );
     tf.dispose([x, w, value, grads[w.name]]);
   });
 
@@ -130,7 +153,11 @@ describe('matmul, few-rows variant: every transpose combination and epilogue, fo
 describe('column sum (the bias gradient)', () => {
   useGpu();
   // 1000 rows take four first-pass groups and a second pass; 1 and 7 take one.
-  for (const [M, N] of [[1, 7], [7, 130], [1000, 65]]) {
+  for (const [M, N] of [
+    [1, 7],
+    [7, 130],
+    [1000, 65],
+  ]) {
     it(`matches the reference and repeats bit for bit, M=${M} N=${N}`, async () => {
       const r = rng();
       const xv = r.normals(M * N);

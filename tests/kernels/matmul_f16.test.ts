@@ -33,7 +33,12 @@ describe('matmul with f16 operands: every transpose combination and epilogue, fo
         const b = tf.tensor2d(bv, transposeB ? [N, K] : [K, N]);
         const bias = tf.tensor1d(biasv);
         const dc = tf.tensor2d(dcv, [M, N]);
-        const opts = { transposeA, transposeB, ...(withBias ? { bias } : {}), ...(gelu ? { activation: 'gelu' as const } : {}) };
+        const opts = {
+          transposeA,
+          transposeB,
+          ...(withBias ? { bias } : {}),
+          ...(gelu ? { activation: 'gelu' as const } : {}),
+        };
         const refOpts = { transposeA, transposeB, ...(withBias ? { bias: biasv } : {}), gelu };
 
         const c = matmulHalf(a, b, opts);
@@ -69,7 +74,10 @@ describe('matmul with f16 operands: every transpose combination and epilogue, fo
     const bias = tf.variable(tf.tensor1d(biasv));
     const wHalf = castToHalfUntracked(w);
     const before = tf.memory().numTensors;
-    const { value, grads } = tf.variableGrads(() => tf.sum(matmulHalf(x, w, { bias, bHalf: wHalf })) as tf.Scalar, [x, w, bias]);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(matmulHalf(x, w, { bias, bHalf: wHalf })) as tf.Scalar,
+      [x, w, bias],
+    );
     const ones = new Float64Array(M * N).fill(1);
     const yRef = ref.matmulForward(xv, wv, M, K, N, { bias: biasv });
     const want = ref.matmulBackward(xv, wv, ones, M, K, N, { bias: biasv });

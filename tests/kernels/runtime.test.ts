@@ -59,7 +59,9 @@ describe('kernel runtime', () => {
     expect(f16).not.toBe(pipelineKey(base));
     expect(f16).not.toBe(pipelineKey({ ...base, regions: { operands: 'array<f16>' } }));
     expect(f16).not.toBe(pipelineKey({ ...base, regions: { other: 'array<u32>' } }));
-    expect(pipelineKey({ ...base, regions: { x: '1', y: '2' } })).toBe(pipelineKey({ ...base, regions: { y: '2', x: '1' } }));
+    expect(pipelineKey({ ...base, regions: { x: '1', y: '2' } })).toBe(
+      pipelineKey({ ...base, regions: { y: '2', x: '1' } }),
+    );
   });
 
   it('surfaces WebGPU validation errors instead of passing silently', async () => {

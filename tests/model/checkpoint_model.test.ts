@@ -30,7 +30,9 @@ describe('checkpoints and the model', () => {
     const model = GPT.init(config, rng().seed);
     const weights = await model.toArrays();
     const tokenizer = charTokenizerFrom('abcdefghij');
-    const zip = concat(checkpointToZip({ config, weights, tokenizer: { 'tokenizer.json': tokenizer.toTokenizerJson() } }, 'my model'));
+    const zip = concat(
+      checkpointToZip({ config, weights, tokenizer: { 'tokenizer.json': tokenizer.toTokenizerJson() } }, 'my model'),
+    );
     const back = checkpointFromZip(zip);
     for (const [n, t] of weights) expect(bitwiseEqual(t, back.weights.get(n)!), n).toBe(true);
     const again = modelFromCheckpoint(back);

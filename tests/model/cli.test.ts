@@ -7,7 +7,11 @@ import { join } from 'node:path';
 
 const root = new URL('../../', import.meta.url).pathname;
 function hearth(...args: string[]) {
-  const r = spawnSync('node', [join(root, 'bin/hearth.js'), ...args], { encoding: 'utf8', cwd: root, timeout: 400_000 });
+  const r = spawnSync('node', [join(root, 'bin/hearth.js'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    timeout: 400_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -20,9 +24,35 @@ describe('hearth CLI', () => {
 
   it('trains, evaluates and generates from a tiny model', () => {
     const out = join(dir, 'out');
-    const t = hearth('train', '--data', join(dir, 'corpus.txt'), '--model', 'toy', '--tokenizer', 'char', '--out', out,
-      '--max_steps', '40', '--per_device_train_batch_size', '4', '--block_size', '24', '--learning_rate', '1e-2',
-      '--logging_steps', '10', '--save_steps', '20', '--save_total_limit', '1', '--eval_strategy', 'steps', '--eval_steps', '20');
+    const t = hearth(
+      'train',
+      '--data',
+      join(dir, 'corpus.txt'),
+      '--model',
+      'toy',
+      '--tokenizer',
+      'char',
+      '--out',
+      out,
+      '--max_steps',
+      '40',
+      '--per_device_train_batch_size',
+      '4',
+      '--block_size',
+      '24',
+      '--learning_rate',
+      '1e-2',
+      '--logging_steps',
+      '10',
+      '--save_steps',
+      '20',
+      '--save_total_limit',
+      '1',
+      '--eval_strategy',
+      'steps',
+      '--eval_steps',
+      '20',
+    );
     expect(t.code, t.stderr).toBe(0);
     const losses = [...t.stdout.matchAll(/^step \d+\/40 .* loss ([\d.]+)/gm)].map((m) => Number(m[1]));
     expect(losses.length).toBe(4); // plain lines when piped, one per logged step
@@ -30,18 +60,45 @@ describe('hearth CLI', () => {
     expect(t.stdout).toMatch(/eval step 40: eval_loss [\d.]+ perplexity/);
     // save_total_limit 1: only the newest checkpoint folder stays
     expect(existsSync(join(out, 'checkpoint-20'))).toBe(false);
-    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'hearth_state.json', 'optimizer.safetensors']) {
+    for (const f of [
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'hearth_state.json',
+      'optimizer.safetensors',
+    ]) {
       expect(existsSync(join(out, 'checkpoint-40', f)), f).toBe(true);
     }
     expect(JSON.parse(readFileSync(join(out, 'final', 'config.json'), 'utf8')).model_type).toBe('gpt2');
 
-    const e = hearth('eval', '--model', join(out, 'final'), '--data', join(dir, 'corpus.txt'), '--block_size', '24', '--json');
+    const e = hearth(
+      'eval',
+      '--model',
+      join(out, 'final'),
+      '--data',
+      join(dir, 'corpus.txt'),
+      '--block_size',
+      '24',
+      '--json',
+    );
     expect(e.code, e.stderr).toBe(0);
     const r = JSON.parse(e.stdout.trim().split('\n').pop()!);
     expect(r.perplexity).toBeCloseTo(Math.exp(r.eval_loss), 6);
     expect(r.eval_loss).toBeLessThan(losses[0]);
 
-    const g = hearth('generate', '--model', join(out, 'final'), '--prompt', '今天', '--max-new-tokens', '8', '--seed', '3', '--num-return-sequences', '2');
+    const g = hearth(
+      'generate',
+      '--model',
+      join(out, 'final'),
+      '--prompt',
+      '今天',
+      '--max-new-tokens',
+      '8',
+      '--seed',
+      '3',
+      '--num-return-sequences',
+      '2',
+    );
     expect(g.code, g.stderr).toBe(0);
     expect(g.stdout).toMatch(/--- 1 ---\n今天/);
     expect(g.stdout).toMatch(/--- 2 ---\n今天/);

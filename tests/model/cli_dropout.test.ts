@@ -7,7 +7,11 @@ import { join } from 'node:path';
 
 const root = new URL('../../', import.meta.url).pathname;
 function hearth(...args: string[]) {
-  const r = spawnSync('node', [join(root, 'bin/hearth.js'), ...args], { encoding: 'utf8', cwd: root, timeout: 400_000 });
+  const r = spawnSync('node', [join(root, 'bin/hearth.js'), ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    timeout: 400_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -20,7 +24,20 @@ describe('hearth train --dropout', () => {
 
   it('sets embd_pdrop, attn_pdrop and resid_pdrop of a new model, and refuses a rate outside [0, 1)', () => {
     const out = join(dir, 'out');
-    const common = ['--data', join(dir, 'corpus.txt'), '--model', 'toy', '--tokenizer', 'char', '--max_steps', '2', '--block_size', '16', '--save_strategy', 'no'];
+    const common = [
+      '--data',
+      join(dir, 'corpus.txt'),
+      '--model',
+      'toy',
+      '--tokenizer',
+      'char',
+      '--max_steps',
+      '2',
+      '--block_size',
+      '16',
+      '--save_strategy',
+      'no',
+    ];
     const t = hearth('train', ...common, '--dropout', '0.25', '--out', out);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stderr).toMatch(/dropout embd 0\.25, attn 0\.25, resid 0\.25/);

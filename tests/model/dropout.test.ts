@@ -13,8 +13,15 @@ import type { GPTDims } from '../../src/core/model/config.ts';
 
 // As gpt.test.ts, with a different rate at each kind of site so that a mask applied at the wrong one shows.
 const dims: GPTDims = {
-  vocab_size: 37, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5,
-  embd_pdrop: 0.2, attn_pdrop: 0.3, resid_pdrop: 0.25,
+  vocab_size: 37,
+  n_positions: 16,
+  n_embd: 12,
+  n_layer: 2,
+  n_head: 2,
+  layer_norm_epsilon: 1e-5,
+  embd_pdrop: 0.2,
+  attn_pdrop: 0.3,
+  resid_pdrop: 0.25,
 };
 const B = 2;
 const T = 9;
@@ -47,7 +54,9 @@ describe('GPT-2 with dropout (training mode)', () => {
     const plain = await referenceOf(model, tokens, targets);
     // The masks matter: the gradients with dropout are far from those without (the loss alone can come within
     // 3e-4 relatively, for about 1 seed in 100, closer than the comparison's tolerance).
-    expect(relError(expected.grads.get('h.0.mlp.c_fc.weight')!, plain.grads.get('h.0.mlp.c_fc.weight')!)).toBeGreaterThan(1e-2);
+    expect(
+      relError(expected.grads.get('h.0.mlp.c_fc.weight')!, plain.grads.get('h.0.mlp.c_fc.weight')!),
+    ).toBeGreaterThan(1e-2);
 
     const { loss, grads } = model.lossAndGrads(tokens, targets, B, T, { ops: kernelOps, dropoutSeed });
     const got = (await loss.data())[0];

@@ -23,7 +23,12 @@ const letters = {
 };
 
 /** Greedy by a full forward over the (cropped to n_positions) prefix each step: the definition the cache must meet. */
-async function greedyByFullForward(model: GPT, prompt: number[], newTokens: number, ops: Ops = kernelOps): Promise<number[]> {
+async function greedyByFullForward(
+  model: GPT,
+  prompt: number[],
+  newTokens: number,
+  ops: Ops = kernelOps,
+): Promise<number[]> {
   const seq = prompt.slice();
   for (let i = 0; i < newTokens; i++) {
     const ctx = seq.slice(-model.dims.n_positions);
@@ -82,7 +87,11 @@ describe('generation with a KV cache', () => {
     const want = await greedyByFullForward(model, prompt, 24);
     const out = await generate(model, letters, prompt, { max_new_tokens: 24, eos_token_id: null });
     expect(out.sequences[0].tokens, `seed ${seed}`).toEqual(want);
-    expect(out.metadata).toMatchObject({ slidWindow: true, windowSlides: 24 - (dims.n_positions - 5 + 1), usedCache: true });
+    expect(out.metadata).toMatchObject({
+      slidWindow: true,
+      windowSlides: 24 - (dims.n_positions - 5 + 1),
+      usedCache: true,
+    });
     expect(await tokensOf(model, prompt, { max_new_tokens: 24, use_cache: false })).toEqual([want]);
     // A wider stride changes what the model sees after a slide, the same way with and without the cache.
     const strided = await tokensOf(model, prompt, { max_new_tokens: 30, window_stride: 5 });
@@ -93,7 +102,16 @@ describe('generation with a KV cache', () => {
   it('seeded sampling is reproducible, one batch of num_return_sequences, the same with and without the cache', async () => {
     const model = randomModel(dims, rng().seed);
     const prompt = [1, 2, 3];
-    const o = { do_sample: true, temperature: 0.9, top_k: 20, top_p: 0.95, repetition_penalty: 1.3, num_return_sequences: 3, max_new_tokens: 18, seed: 1234 };
+    const o = {
+      do_sample: true,
+      temperature: 0.9,
+      top_k: 20,
+      top_p: 0.95,
+      repetition_penalty: 1.3,
+      num_return_sequences: 3,
+      max_new_tokens: 18,
+      seed: 1234,
+    };
     const a = await tokensOf(model, prompt, o);
     expect(a.length).toBe(3);
     expect(new Set(a.map((s) => s.join())).size).toBeGreaterThan(1);
@@ -107,13 +125,22 @@ describe('generation with a KV cache', () => {
     const model = randomModel(dims, rng().seed);
     const prompt = [7, 3];
     const greedy = await tokensOf(model, prompt, { max_new_tokens: 10 });
-    expect(await tokensOf(model, prompt, { do_sample: true, top_k: 1, temperature: 2, seed: 9, max_new_tokens: 10 })).toEqual(greedy);
+    expect(
+      await tokensOf(model, prompt, { do_sample: true, top_k: 1, temperature: 2, seed: 9, max_new_tokens: 10 }),
+    ).toEqual(greedy);
     model.dispose();
   });
 
   it('the seed’s example: a Chinese prompt, GPT-2’s tokenizer, streamed text equal to the decoded tokens', async () => {
     const tokenizer = await loadGpt2Tokenizer();
-    const d: GPTDims = { vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+    const d: GPTDims = {
+      vocab_size: tokenizer.vocabSize,
+      n_positions: 64,
+      n_embd: 16,
+      n_layer: 1,
+      n_head: 2,
+      layer_norm_epsilon: 1e-5,
+    };
     const model = GPT.init(d, 5);
     const prompt = '今天天气很好,我们可以去';
     const streamed = ['', '', ''];

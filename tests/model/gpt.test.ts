@@ -33,7 +33,9 @@ describe('GPT-2 model', () => {
 
     const { loss, grads } = model.lossAndGrads(tokens, targets, B, T, { ops: kernelOps });
     const got = (await loss.data())[0];
-    expect(Math.abs(got - expected.loss) / expected.loss, `seed ${seed}: loss ${got} vs ${expected.loss}`).toBeLessThan(1e-4);
+    expect(Math.abs(got - expected.loss) / expected.loss, `seed ${seed}: loss ${got} vs ${expected.loss}`).toBeLessThan(
+      1e-4,
+    );
     for (const [name, g] of grads) {
       const e = relError(await g.data(), expected.grads.get(name)!);
       expect(e, `seed ${seed}: gradient of ${name}, relative error ${e}`).toBeLessThan(1e-4);
@@ -88,7 +90,14 @@ describe('GPT-2 model', () => {
   });
 
   it('initialises as GPT-2 does: N(0, 0.02), residual projections scaled by 1/√(2·n_layer)', async () => {
-    const big: GPTDims = { vocab_size: 64, n_positions: 32, n_embd: 64, n_layer: 8, n_head: 4, layer_norm_epsilon: 1e-5 };
+    const big: GPTDims = {
+      vocab_size: 64,
+      n_positions: 32,
+      n_embd: 64,
+      n_layer: 8,
+      n_head: 4,
+      layer_norm_epsilon: 1e-5,
+    };
     const model = GPT.init(big, 3);
     const std = async (n: string) => {
       const d = await model.p(n).data();

@@ -11,9 +11,23 @@ useGpu();
 
 const TOY: GPTDims = { vocab_size: 96, n_positions: 32, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
 // a vocabulary large beside the width, so the logits and the tied embedding's gradients weigh in
-const WIDE_VOCAB: GPTDims = { vocab_size: 700, n_positions: 48, n_embd: 48, n_layer: 2, n_head: 3, layer_norm_epsilon: 1e-5 };
+const WIDE_VOCAB: GPTDims = {
+  vocab_size: 700,
+  n_positions: 48,
+  n_embd: 48,
+  n_layer: 2,
+  n_head: 3,
+  layer_norm_epsilon: 1e-5,
+};
 
-const LARGE_VOCAB: GPTDims = { vocab_size: 4000, n_positions: 16, n_embd: 64, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const LARGE_VOCAB: GPTDims = {
+  vocab_size: 4000,
+  n_positions: 16,
+  n_embd: 64,
+  n_layer: 1,
+  n_head: 2,
+  layer_norm_epsilon: 1e-5,
+};
 
 const CASES: { label: string; dims: GPTDims; B: number; T: number; opts: StepMemoryOptions }[] = [
   { label: 'toy', dims: TOY, B: 3, T: 17, opts: {} },
@@ -23,8 +37,20 @@ const CASES: { label: string; dims: GPTDims; B: number; T: number; opts: StepMem
   { label: 'wide vocab, per-tensor AdamW', dims: WIDE_VOCAB, B: 2, T: 33, opts: { optimizer: 'per-tensor' } },
   { label: 'wide vocab, fp16', dims: WIDE_VOCAB, B: 2, T: 33, opts: { fp16: true } },
   // a step whose peak is AdamW's update: three new copies of wte beside everything persistent
-  { label: 'large vocab, one short row, per-tensor AdamW, checkpointing', dims: LARGE_VOCAB, B: 1, T: 8, opts: { optimizer: 'per-tensor', checkpoint: true } },
-  { label: 'wide vocab, dropout', dims: { ...WIDE_VOCAB, resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1 }, B: 2, T: 33, opts: {} },
+  {
+    label: 'large vocab, one short row, per-tensor AdamW, checkpointing',
+    dims: LARGE_VOCAB,
+    B: 1,
+    T: 8,
+    opts: { optimizer: 'per-tensor', checkpoint: true },
+  },
+  {
+    label: 'wide vocab, dropout',
+    dims: { ...WIDE_VOCAB, resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1 },
+    B: 2,
+    T: 33,
+    opts: {},
+  },
 ];
 
 describe('training memory estimate', () => {

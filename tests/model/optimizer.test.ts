@@ -15,11 +15,24 @@ const SHAPES: [string, number[]][] = [
 
 function makeParams(seed: number): Map<string, tf.Variable> {
   const r = rng(seed);
-  return new Map(SHAPES.map(([n, shape]) => [n, tf.variable(tf.tensor(r.normals(shape.reduce((a, b) => a * b, 1)), shape))]));
+  return new Map(
+    SHAPES.map(([n, shape]) => [n, tf.variable(tf.tensor(r.normals(shape.reduce((a, b) => a * b, 1)), shape))]),
+  );
 }
 
 function makeGrads(r: ReturnType<typeof rng>): Map<string, tf.Tensor> {
-  return new Map(SHAPES.map(([n, shape]) => [n, tf.tensor(r.normals(shape.reduce((a, b) => a * b, 1), 0.3), shape)]));
+  return new Map(
+    SHAPES.map(([n, shape]) => [
+      n,
+      tf.tensor(
+        r.normals(
+          shape.reduce((a, b) => a * b, 1),
+          0.3,
+        ),
+        shape,
+      ),
+    ]),
+  );
 }
 
 async function values(params: Map<string, tf.Variable>): Promise<Map<string, Float32Array>> {
@@ -65,7 +78,13 @@ describe('AdamW over packed parameters (one dispatch per step)', () => {
   }
 
   /** Two more steps on both sides, then the parameters must still agree. */
-  async function continueAndCompare(seed: number, a: Map<string, tf.Variable>, b: Map<string, tf.Variable>, x: AdamW, y: AdamW) {
+  async function continueAndCompare(
+    seed: number,
+    a: Map<string, tf.Variable>,
+    b: Map<string, tf.Variable>,
+    x: AdamW,
+    y: AdamW,
+  ) {
     const r = rng(seed + 3);
     for (let s = 0; s < 2; s++) {
       const grads = makeGrads(r);

@@ -6,7 +6,12 @@ describe('train-step profile (npm run bench -- --profile)', () => {
   const gpu = useGpu();
 
   it("lists tfjs's kernels and ours by name, with GPU times where the adapter has timestamp-query", async () => {
-    const tiny = { label: 'tiny', dims: { vocab_size: 13, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 }, B: 2, T: 5 };
+    const tiny = {
+      label: 'tiny',
+      dims: { vocab_size: 13, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 },
+      B: 2,
+      T: 5,
+    };
     const p = await profileStep(tiny);
     const row = (op: string, program: string) => p.rows.find((r) => r.op === op && r.program === program);
     // Ours: the forward and backward products, the fused residual add + LayerNorm, the one-dispatch AdamW.

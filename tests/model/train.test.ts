@@ -8,7 +8,14 @@ describe('training step (forward, backward, AdamW) on our kernels', () => {
   useGpu();
 
   it('learns a repeating sequence to a loss under 0.1', async () => {
-    const dims: GPTDims = { vocab_size: 11, n_positions: 32, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+    const dims: GPTDims = {
+      vocab_size: 11,
+      n_positions: 32,
+      n_embd: 32,
+      n_layer: 1,
+      n_head: 2,
+      layer_norm_epsilon: 1e-5,
+    };
     const B = 4;
     const T = 24;
     const pattern = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]; // period 10: the next token is a function of the last two

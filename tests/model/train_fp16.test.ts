@@ -90,7 +90,9 @@ describe('mixed-precision training (fp16)', () => {
     let skippedSoFar = 0;
     for (let i = 0; i < big.losses.length && i - skippedSoFar < steps; i++) {
       const j = i - skippedSoFar;
-      expect(Math.abs(big.losses[i] - plain.losses[j]) / plain.losses[j], `step ${i} (plain step ${j})`).toBeLessThan(1e-4);
+      expect(Math.abs(big.losses[i] - plain.losses[j]) / plain.losses[j], `step ${i} (plain step ${j})`).toBeLessThan(
+        1e-4,
+      );
       if (big.skipped[i]) skippedSoFar++;
     }
   });

@@ -37,8 +37,18 @@ describe('Trainer', () => {
     const a = GPT.init(dims, 5);
     const b = GPT.init(dims, 5);
     const logs: LogEntry[][] = [[], []];
-    const ta = new Trainer({ model: a, train: data, args: args({ ...common, per_device_train_batch_size: 2, gradient_accumulation_steps: 4 }), callbacks: { onLog: (e) => logs[0].push(e) } });
-    const tb = new Trainer({ model: b, train: data, args: args({ ...common, per_device_train_batch_size: 8, gradient_accumulation_steps: 1 }), callbacks: { onLog: (e) => logs[1].push(e) } });
+    const ta = new Trainer({
+      model: a,
+      train: data,
+      args: args({ ...common, per_device_train_batch_size: 2, gradient_accumulation_steps: 4 }),
+      callbacks: { onLog: (e) => logs[0].push(e) },
+    });
+    const tb = new Trainer({
+      model: b,
+      train: data,
+      args: args({ ...common, per_device_train_batch_size: 8, gradient_accumulation_steps: 1 }),
+      callbacks: { onLog: (e) => logs[1].push(e) },
+    });
     await ta.trainLoop();
     await tb.trainLoop();
     expect(Math.abs(logs[0][0].loss - logs[1][0].loss) / logs[1][0].loss).toBeLessThan(1e-5);
@@ -58,15 +68,33 @@ describe('Trainer', () => {
   it('resumes exactly: N steps + save + load + N steps gives the losses of 2N uninterrupted steps', async () => {
     const data = dataset(10, rng().seed);
     const N = 3;
-    const common = { per_device_train_batch_size: 3, learning_rate: 3e-3, warmup_steps: 2, lr_scheduler_type: 'cosine' as const, weight_decay: 0.1, max_steps: 2 * N, seed: 7 };
+    const common = {
+      per_device_train_batch_size: 3,
+      learning_rate: 3e-3,
+      warmup_steps: 2,
+      lr_scheduler_type: 'cosine' as const,
+      weight_decay: 0.1,
+      max_steps: 2 * N,
+      seed: 7,
+    };
     const full = GPT.init(dims, 11);
     const fullLogs: LogEntry[] = [];
-    const tf1 = new Trainer({ model: full, train: data, args: args(common), callbacks: { onLog: (e) => fullLogs.push(e) } });
+    const tf1 = new Trainer({
+      model: full,
+      train: data,
+      args: args(common),
+      callbacks: { onLog: (e) => fullLogs.push(e) },
+    });
     await tf1.trainLoop();
 
     const first = GPT.init(dims, 11);
     const partLogs: LogEntry[] = [];
-    const tp = new Trainer({ model: first, train: data, args: args(common), callbacks: { onLog: (e) => partLogs.push(e) } });
+    const tp = new Trainer({
+      model: first,
+      train: data,
+      args: args(common),
+      callbacks: { onLog: (e) => partLogs.push(e) },
+    });
     for (let i = 0; i < N; i++) {
       const { loss, gradNorm } = tp.trainStep();
       partLogs.push({ loss: (await loss.data())[0] } as LogEntry);
@@ -74,18 +102,33 @@ describe('Trainer', () => {
     }
     // through the real checkpoint files, as an export and import would
     const tokenizer = charTokenizerFrom('abcdefghijklmnop');
-    const config = makeGpt2Config({ vocab_size: dims.vocab_size, n_positions: dims.n_positions, n_embd: dims.n_embd, n_layer: dims.n_layer, n_head: dims.n_head });
+    const config = makeGpt2Config({
+      vocab_size: dims.vocab_size,
+      n_positions: dims.n_positions,
+      n_embd: dims.n_embd,
+      n_layer: dims.n_layer,
+      n_head: dims.n_head,
+    });
     const files = checkpointToFiles(snapshotToCheckpoint(await tp.snapshot(), config, tokenizer));
     const ckpt = checkpointFromFiles(files);
     const resume = resumePointOf(ckpt)!;
     const second = GPT.fromArrays(dims, ckpt.weights);
-    const tr = new Trainer({ model: second, train: data, args: resume.args, resume, callbacks: { onLog: (e) => partLogs.push(e) } });
+    const tr = new Trainer({
+      model: second,
+      train: data,
+      args: resume.args,
+      resume,
+      callbacks: { onLog: (e) => partLogs.push(e) },
+    });
     expect(tr.step).toBe(N);
     await tr.trainLoop();
 
     expect(partLogs.length).toBe(2 * N);
     for (let i = 0; i < 2 * N; i++) {
-      expect(Math.abs(partLogs[i].loss - fullLogs[i].loss), `step ${i + 1}: ${partLogs[i].loss} vs ${fullLogs[i].loss}`).toBeLessThan(1e-5);
+      expect(
+        Math.abs(partLogs[i].loss - fullLogs[i].loss),
+        `step ${i + 1}: ${partLogs[i].loss} vs ${fullLogs[i].loss}`,
+      ).toBeLessThan(1e-5);
     }
     const wf = await weightsOf(full);
     for (const [n, x] of await weightsOf(second)) expect(relError(x, wf.get(n)!), n).toBeLessThan(1e-5);
@@ -97,7 +140,12 @@ describe('Trainer', () => {
     const data = dataset(4, rng().seed);
     const model = GPT.init(dims, 3);
     const logs: LogEntry[] = [];
-    const t = new Trainer({ model, train: data, args: args({ per_device_train_batch_size: 4, max_steps: 1, max_grad_norm: 0.05, learning_rate: 1e-3 }), callbacks: { onLog: (e) => logs.push(e) } });
+    const t = new Trainer({
+      model,
+      train: data,
+      args: args({ per_device_train_batch_size: 4, max_steps: 1, max_grad_norm: 0.05, learning_rate: 1e-3 }),
+      callbacks: { onLog: (e) => logs.push(e) },
+    });
     await t.trainLoop();
     expect(logs[0].grad_norm).toBeGreaterThan(0.05); // the raw norm, as Hugging Face logs it
     // After one step AdamW's first moment is (1 − β1)·g, with g the clipped gradient.
@@ -116,7 +164,12 @@ describe('Trainer', () => {
     model.p('ln_f.weight').assign(nan);
     nan.dispose();
     let saves = 0;
-    const t = new Trainer({ model, train: data, args: args({ per_device_train_batch_size: 2, max_steps: 3, save_strategy: 'steps', save_steps: 1 }), callbacks: { onSave: async () => void saves++ } });
+    const t = new Trainer({
+      model,
+      train: data,
+      args: args({ per_device_train_batch_size: 2, max_steps: 3, save_strategy: 'steps', save_steps: 1 }),
+      callbacks: { onSave: async () => void saves++ },
+    });
     await expect(t.trainLoop()).rejects.toThrow(TrainingDivergedError);
     await expect(t.trainLoop()).rejects.toThrow(/not a finite number.*last checkpoint/);
     expect(saves).toBe(0);
@@ -127,8 +180,19 @@ describe('Trainer', () => {
 
   it('refuses block_size above n_positions and reports the learning-rate schedule it will follow', () => {
     const model = GPT.init(dims, 1);
-    expect(() => new Trainer({ model, train: { blockSize: 32, numBlocks: 2, tokens: new Uint16Array(64) }, args: resolveArguments({ block_size: 32 }) })).toThrow(/block_size.*n_positions \(16\)/);
-    const t = new Trainer({ model, train: dataset(20, 1), args: args({ per_device_train_batch_size: 4, num_train_epochs: 2, warmup_ratio: 0.1 }) });
+    expect(
+      () =>
+        new Trainer({
+          model,
+          train: { blockSize: 32, numBlocks: 2, tokens: new Uint16Array(64) },
+          args: resolveArguments({ block_size: 32 }),
+        }),
+    ).toThrow(/block_size.*n_positions \(16\)/);
+    const t = new Trainer({
+      model,
+      train: dataset(20, 1),
+      args: args({ per_device_train_batch_size: 4, num_train_epochs: 2, warmup_ratio: 0.1 }),
+    });
     expect(t.stepsPerEpoch).toBe(5);
     expect(t.totalSteps).toBe(10);
     expect(t.warmupSteps).toBe(1);

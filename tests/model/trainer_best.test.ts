@@ -26,8 +26,17 @@ const evalData = cycle(4, 5);
 function args(over: Partial<TrainingArguments> = {}): TrainingArguments {
   return resolveArguments(
     {
-      block_size: T, max_steps: 6, per_device_train_batch_size: 4, learning_rate: 1e-2, logging_steps: 1,
-      eval_strategy: 'steps', eval_steps: 2, save_strategy: 'steps', save_steps: 2, load_best_model_at_end: true, ...over,
+      block_size: T,
+      max_steps: 6,
+      per_device_train_batch_size: 4,
+      learning_rate: 1e-2,
+      logging_steps: 1,
+      eval_strategy: 'steps',
+      eval_steps: 2,
+      save_strategy: 'steps',
+      save_steps: 2,
+      load_best_model_at_end: true,
+      ...over,
     },
     dims.n_positions,
   );
@@ -41,10 +50,14 @@ describe('load_best_model_at_end', () => {
     const saved = new Map<number, Map<string, Float32Array>>();
     const evals: EvalResult[] = [];
     const trainer = new Trainer({
-      model, args: args(), train, eval: evalData,
+      model,
+      args: args(),
+      train,
+      eval: evalData,
       callbacks: {
         onEval: (r) => evals.push(r),
-        onSave: async (snap) => void saved.set(snap.state.step, new Map([...snap.weights].map(([n, t]) => [n, t.data.slice()]))),
+        onSave: async (snap) =>
+          void saved.set(snap.state.step, new Map([...snap.weights].map(([n, t]) => [n, t.data.slice()]))),
       },
     });
     expect(await trainer.trainLoop()).toBe('finished');
@@ -70,7 +83,10 @@ describe('load_best_model_at_end', () => {
     const first = GPT.init(dims, 7);
     let atTwo: TrainerSnapshot | null = null;
     const t1 = new Trainer({
-      model: first, args: args({ max_steps: 2 }), train, eval: evalData,
+      model: first,
+      args: args({ max_steps: 2 }),
+      train,
+      eval: evalData,
       callbacks: { onSave: async (snap) => void (atTwo = snap) },
     });
     await t1.trainLoop();
@@ -79,7 +95,11 @@ describe('load_best_model_at_end', () => {
     const snap = atTwo!;
     const model = GPT.fromArrays(dims, snap.weights);
     const t2 = new Trainer({
-      model, args: args(), train, eval: evalData, resume: { state: snap.state, optimizer: snap.optimizer },
+      model,
+      args: args(),
+      train,
+      eval: evalData,
+      resume: { state: snap.state, optimizer: snap.optimizer },
       callbacks: { onSave: async () => undefined },
     });
     expect(await t2.trainLoop()).toBe('finished');
@@ -94,7 +114,10 @@ describe('load_best_model_at_end', () => {
       const model = GPT.init(dims, 7);
       let last: Map<string, Float32Array> | null = null;
       const trainer: Trainer = new Trainer({
-        model, args: args(over), train, eval: evalData,
+        model,
+        args: args(over),
+        train,
+        eval: evalData,
         callbacks: {
           onSave: async (snap) => void (last = new Map([...snap.weights].map(([n, t]) => [n, t.data.slice()]))),
           onStep: (step) => void (over.load_best_model_at_end === undefined && step === 4 && trainer.stop()),

@@ -8,7 +8,14 @@ import { resolveArguments, type TrainingArguments } from '../../src/core/train/a
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
 import type { GPTDims } from '../../src/core/model/config.ts';
 
-const plainDims: GPTDims = { vocab_size: 19, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const plainDims: GPTDims = {
+  vocab_size: 19,
+  n_positions: 16,
+  n_embd: 16,
+  n_layer: 1,
+  n_head: 2,
+  layer_norm_epsilon: 1e-5,
+};
 const dims: GPTDims = { ...plainDims, embd_pdrop: 0.3, attn_pdrop: 0.3, resid_pdrop: 0.3 };
 const T = 12;
 
@@ -18,7 +25,10 @@ function dataset(blocks: number, seed: number): BlockDataset {
 }
 
 function args(over: Partial<TrainingArguments>): TrainingArguments {
-  return resolveArguments({ block_size: T, logging_steps: 1, save_strategy: 'no', per_device_train_batch_size: 2, ...over }, dims.n_positions);
+  return resolveArguments(
+    { block_size: T, logging_steps: 1, save_strategy: 'no', per_device_train_batch_size: 2, ...over },
+    dims.n_positions,
+  );
 }
 
 /** The same weights under other dims (the dropout rates are not weights). */
@@ -56,7 +66,12 @@ describe('Trainer with dropout', () => {
     const common = { learning_rate: 3e-3, max_steps: 2 * N, gradient_accumulation_steps: 2, seed: 5 };
     const full = GPT.init(dims, 11);
     const fullLogs: LogEntry[] = [];
-    const t1 = new Trainer({ model: full, train: data, args: args(common), callbacks: { onLog: (e) => fullLogs.push(e) } });
+    const t1 = new Trainer({
+      model: full,
+      train: data,
+      args: args(common),
+      callbacks: { onLog: (e) => fullLogs.push(e) },
+    });
     await t1.trainLoop();
 
     const first = GPT.init(dims, 11);
@@ -70,7 +85,13 @@ describe('Trainer with dropout', () => {
     const snap = await tp.snapshot();
     const second = GPT.fromArrays(dims, snap.weights);
     const resume = { state: snap.state, optimizer: snap.optimizer };
-    const tr = new Trainer({ model: second, train: data, args: snap.args, resume, callbacks: { onLog: (e) => losses.push(e.loss) } });
+    const tr = new Trainer({
+      model: second,
+      train: data,
+      args: snap.args,
+      resume,
+      callbacks: { onLog: (e) => losses.push(e.loss) },
+    });
     await tr.trainLoop();
     expect(losses.length).toBe(2 * N);
     for (let i = 0; i < 2 * N; i++) expect(Math.abs(losses[i] - fullLogs[i].loss), `step ${i + 1}`).toBeLessThan(1e-5);

@@ -23,7 +23,10 @@ function dataset(blocks: number, seed: number): BlockDataset {
 }
 
 function args(over: Partial<TrainingArguments>): TrainingArguments {
-  return resolveArguments({ block_size: T, logging_steps: 1, save_strategy: 'no', fp16: true, ...over }, dims.n_positions);
+  return resolveArguments(
+    { block_size: T, logging_steps: 1, save_strategy: 'no', fp16: true, ...over },
+    dims.n_positions,
+  );
 }
 
 async function weightsOf(model: GPT): Promise<Map<string, Float32Array>> {
@@ -38,7 +41,9 @@ describe('Trainer with fp16', () => {
     const model = GPT.init(dims, 3);
     const logs: LogEntry[] = [];
     const t = new Trainer({
-      model, train: data, lossScaler: OVERFLOWING,
+      model,
+      train: data,
+      lossScaler: OVERFLOWING,
       args: args({ per_device_train_batch_size: 3, max_steps: 8, learning_rate: 3e-3 }),
       callbacks: { onLog: (e) => logs.push(e) },
     });
@@ -72,10 +77,24 @@ describe('Trainer with fp16', () => {
   it('resumes exactly: N steps + save + load + N steps gives the losses of 2N uninterrupted steps, scaler included', async () => {
     const data = dataset(10, rng().seed);
     const N = 4;
-    const common = { per_device_train_batch_size: 3, learning_rate: 3e-3, warmup_steps: 2, lr_scheduler_type: 'cosine' as const, weight_decay: 0.1, max_steps: 2 * N, seed: 7 };
+    const common = {
+      per_device_train_batch_size: 3,
+      learning_rate: 3e-3,
+      warmup_steps: 2,
+      lr_scheduler_type: 'cosine' as const,
+      weight_decay: 0.1,
+      max_steps: 2 * N,
+      seed: 7,
+    };
     const full = GPT.init(dims, 11);
     const fullLogs: LogEntry[] = [];
-    const tf1 = new Trainer({ model: full, train: data, lossScaler: OVERFLOWING, args: args(common), callbacks: { onLog: (e) => fullLogs.push(e) } });
+    const tf1 = new Trainer({
+      model: full,
+      train: data,
+      lossScaler: OVERFLOWING,
+      args: args(common),
+      callbacks: { onLog: (e) => fullLogs.push(e) },
+    });
     await tf1.trainLoop();
 
     const first = GPT.init(dims, 11);
@@ -87,7 +106,13 @@ describe('Trainer with fp16', () => {
       tf.dispose([loss, gradNorm]);
     }
     const tokenizer = charTokenizerFrom('abcdefghijklmnop');
-    const config = makeGpt2Config({ vocab_size: dims.vocab_size, n_positions: dims.n_positions, n_embd: dims.n_embd, n_layer: dims.n_layer, n_head: dims.n_head });
+    const config = makeGpt2Config({
+      vocab_size: dims.vocab_size,
+      n_positions: dims.n_positions,
+      n_embd: dims.n_embd,
+      n_layer: dims.n_layer,
+      n_head: dims.n_head,
+    });
     const snap = await tp.snapshot();
     expect(snap.state.lossScale!.skippedSteps).toBeGreaterThanOrEqual(1);
     const ckpt = checkpointFromFiles(checkpointToFiles(snapshotToCheckpoint(snap, config, tokenizer)));
@@ -95,14 +120,28 @@ describe('Trainer with fp16', () => {
     expect(resume.state.lossScale).toEqual(snap.state.lossScale);
     const second = GPT.fromArrays(dims, ckpt.weights);
     // The scaler's settings are the run's, its state the checkpoint's.
-    const tr = new Trainer({ model: second, train: data, lossScaler: OVERFLOWING, args: resume.args, resume, callbacks: { onLog: (e) => partLogs.push(e) } });
+    const tr = new Trainer({
+      model: second,
+      train: data,
+      lossScaler: OVERFLOWING,
+      args: resume.args,
+      resume,
+      callbacks: { onLog: (e) => partLogs.push(e) },
+    });
     await tr.trainLoop();
 
     expect(partLogs.length).toBe(2 * N);
     for (let i = 0; i < 2 * N; i++) {
-      expect(Math.abs(partLogs[i].loss - fullLogs[i].loss), `step ${i + 1}: ${partLogs[i].loss} vs ${fullLogs[i].loss}`).toBeLessThan(1e-5);
+      expect(
+        Math.abs(partLogs[i].loss - fullLogs[i].loss),
+        `step ${i + 1}: ${partLogs[i].loss} vs ${fullLogs[i].loss}`,
+      ).toBeLessThan(1e-5);
     }
-    for (let i = N; i < 2 * N; i++) expect(partLogs[i]).toMatchObject({ loss_scale: fullLogs[i].loss_scale, skipped_steps: fullLogs[i].skipped_steps });
+    for (let i = N; i < 2 * N; i++)
+      expect(partLogs[i]).toMatchObject({
+        loss_scale: fullLogs[i].loss_scale,
+        skipped_steps: fullLogs[i].skipped_steps,
+      });
     const wf = await weightsOf(full);
     for (const [n, x] of await weightsOf(second)) expect(relError(x, wf.get(n)!), n).toBeLessThan(1e-5);
     [tf1, tp, tr].forEach((t) => t.dispose());

@@ -4,7 +4,13 @@ import { peakOf, shareOfPeak, trainingFlopsPerToken } from '../../bench/peak.ts'
 import { presetDims } from '../../src/core/model/config.ts';
 import type { GpuInfo } from '../../src/core/gpu/device.ts';
 
-const card = (description: string, software = false): GpuInfo => ({ vendor: 'nvidia', architecture: '', device: '', description, software });
+const card = (description: string, software = false): GpuInfo => ({
+  vendor: 'nvidia',
+  architecture: '',
+  device: '',
+  description,
+  software,
+});
 
 describe('bench peak', () => {
   it('knows data-centre cards by their adapter description, the PCIe H100 apart from the SXM one', () => {

@@ -19,7 +19,19 @@ describe('alignLossSeries', () => {
     ]);
   });
   it('orders steps that arrive out of order and turns non-finite losses into gaps', () => {
-    expect(alignLossSeries([{ step: 2, loss: NaN }, { step: 1, loss: 3 }], [])).toEqual([[1, 2], [3, null], [null, null]]);
+    expect(
+      alignLossSeries(
+        [
+          { step: 2, loss: NaN },
+          { step: 1, loss: 3 },
+        ],
+        [],
+      ),
+    ).toEqual([
+      [1, 2],
+      [3, null],
+      [null, null],
+    ]);
   });
   it('handles no points at all', () => {
     expect(alignLossSeries([], [])).toEqual([[], [], []]);

@@ -5,7 +5,12 @@ import { checkpointFromZip, checkpointToZip, checkpointFilesFromDrop } from '../
 import { gpt2ConfigToJson, innerDim, makeGpt2Config, parseGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
 import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2_weights.ts';
-import { checkpointFromFiles, checkpointToFiles, flattenFolder, type HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
+import {
+  checkpointFromFiles,
+  checkpointToFiles,
+  flattenFolder,
+  type HearthCheckpoint,
+} from '../../src/core/checkpoint/hf_folder.ts';
 import { readSafetensors, writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { bitwiseEqual, type HostTensor, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
 import { concatChunks, crc32, unzip } from '../../src/core/checkpoint/zip.ts';
@@ -31,35 +36,81 @@ function expectSameCheckpoint(back: HearthCheckpoint, ckpt: HearthCheckpoint) {
 /** What transformers' save_pretrained writes for GPT2LMHeadModel, scaled down. */
 function hfConfigJson(overrides: Record<string, unknown> = {}): string {
   return JSON.stringify({
-    activation_function: 'gelu_new', architectures: ['GPT2LMHeadModel'], attn_pdrop: 0.1, bos_token_id: 12,
-    embd_pdrop: 0.1, eos_token_id: 12, initializer_range: 0.02, layer_norm_epsilon: 1e-5, model_type: 'gpt2',
-    n_ctx: 9, n_embd: 8, n_head: 2, n_layer: 2, n_positions: 9, resid_pdrop: 0.1, summary_activation: null,
-    summary_first_dropout: 0.1, summary_proj_to_labels: true, summary_type: 'cls_index', summary_use_proj: true,
+    activation_function: 'gelu_new',
+    architectures: ['GPT2LMHeadModel'],
+    attn_pdrop: 0.1,
+    bos_token_id: 12,
+    embd_pdrop: 0.1,
+    eos_token_id: 12,
+    initializer_range: 0.02,
+    layer_norm_epsilon: 1e-5,
+    model_type: 'gpt2',
+    n_ctx: 9,
+    n_embd: 8,
+    n_head: 2,
+    n_layer: 2,
+    n_positions: 9,
+    resid_pdrop: 0.1,
+    summary_activation: null,
+    summary_first_dropout: 0.1,
+    summary_proj_to_labels: true,
+    summary_type: 'cls_index',
+    summary_use_proj: true,
     task_specific_params: { 'text-generation': { do_sample: true, max_length: 50 } },
-    torch_dtype: 'float32', transformers_version: '4.40.0', use_cache: true, vocab_size: 13, ...overrides,
+    torch_dtype: 'float32',
+    transformers_version: '4.40.0',
+    use_cache: true,
+    vocab_size: 13,
+    ...overrides,
   });
 }
 
 describe('config.json', () => {
   it('reads a Hugging Face GPT-2 config and writes it back with n_ctx', () => {
     const c = parseGpt2Config(hfConfigJson());
-    expect(c).toMatchObject({ n_layer: 2, n_head: 2, n_embd: 8, n_positions: 9, vocab_size: 13, bos_token_id: 12, n_inner: null });
+    expect(c).toMatchObject({
+      n_layer: 2,
+      n_head: 2,
+      n_embd: 8,
+      n_positions: 9,
+      vocab_size: 13,
+      bos_token_id: 12,
+      n_inner: null,
+    });
     expect(innerDim(c)).toBe(32);
     const written = JSON.parse(gpt2ConfigToJson(c));
-    expect(written).toMatchObject({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_ctx: 9, n_positions: 9, activation_function: 'gelu_new' });
+    expect(written).toMatchObject({
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      n_ctx: 9,
+      n_positions: 9,
+      activation_function: 'gelu_new',
+    });
     expect(parseGpt2Config(gpt2ConfigToJson(c))).toEqual(c);
   });
 
   it('fills defaults: HF GPT-2 small, n_positions from n_ctx in old configs', () => {
     const c = makeGpt2Config();
-    expect(c).toMatchObject({ vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, initializer_range: 0.02, layer_norm_epsilon: 1e-5, bos_token_id: 50256 });
+    expect(c).toMatchObject({
+      vocab_size: 50257,
+      n_positions: 1024,
+      n_embd: 768,
+      n_layer: 12,
+      n_head: 12,
+      initializer_range: 0.02,
+      layer_norm_epsilon: 1e-5,
+      bos_token_id: 50256,
+    });
     expect(parameterCount(c)).toBe(124439808); // GPT-2 small without the tied head
     expect(parseGpt2Config('{"n_ctx": 64, "vocab_size": 100}')).toMatchObject({ n_positions: 64, bos_token_id: 99 });
   });
 
   it.each([
     [{ model_type: 'llama' }, /model_type "llama"; Hearth runs only GPT-2/],
-    [{ architectures: ['GPT2ForSequenceClassification'] }, /architecture GPT2ForSequenceClassification; Hearth runs GPT2LMHeadModel/],
+    [
+      { architectures: ['GPT2ForSequenceClassification'] },
+      /architecture GPT2ForSequenceClassification; Hearth runs GPT2LMHeadModel/,
+    ],
     [{ n_embd: 10, n_head: 3 }, /n_embd \(10\) must be divisible by n_head \(3\)/],
     [{ activation_function: 'relu' }, /activation_function "relu" is not supported; Hearth runs GPT-2's gelu_new/],
     [{ activation_function: 'gelu' }, /activation_function "gelu" is not supported/],
@@ -79,7 +130,11 @@ describe('config.json', () => {
     ['not JSON', 'not json', /config.json is not valid JSON/],
     ['a list', JSON.stringify([1]), /must hold a JSON object/],
     ['fractional n_layer', hfConfigJson({ n_layer: 2.5 }), /n_layer must be a positive integer/],
-    ['eos outside the vocabulary', hfConfigJson({ eos_token_id: 13 }), /eos_token_id must be a token id below vocab_size 13/],
+    [
+      'eos outside the vocabulary',
+      hfConfigJson({ eos_token_id: 13 }),
+      /eos_token_id must be a token id below vocab_size 13/,
+    ],
     ['dropout above 1', hfConfigJson({ attn_pdrop: 1.5 }), /attn_pdrop must be in \[0, 1\)/],
   ])('refuses a malformed config: %s', (_label, text, message) => {
     expect(() => parseGpt2Config(text)).toThrow(message);
@@ -93,8 +148,14 @@ describe('Hugging Face folder', () => {
     ckpt.tokenizer['merges.txt'] = '#version: 0.2\n';
     const files = checkpointToFiles(ckpt);
     expect([...files.keys()]).toEqual([
-      'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'vocab.json', 'merges.txt',
-      'hearth_state.json', 'optimizer.safetensors',
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'vocab.json',
+      'merges.txt',
+      'hearth_state.json',
+      'optimizer.safetensors',
     ]);
     const back = checkpointFromFiles(files);
     expectSameCheckpoint(back, ckpt);
@@ -109,20 +170,27 @@ describe('Hugging Face folder', () => {
   it('refuses to save weights or moments that are not finite, naming them', () => {
     const ckpt = tinyCheckpoint({ training: true });
     ckpt.training!.optimizer!.expAvgSq.get('h.0.mlp.c_fc.bias')!.data[3] = Infinity;
-    expect(() => checkpointToFiles(ckpt)).toThrow(/cannot save: exp_avg_sq of "h\.0\.mlp\.c_fc\.bias" holds Infinity at element 3/);
+    expect(() => checkpointToFiles(ckpt)).toThrow(
+      /cannot save: exp_avg_sq of "h\.0\.mlp\.c_fc\.bias" holds Infinity at element 3/,
+    );
     ckpt.weights.get('ln_f.weight')!.data[0] = NaN;
-    expect(() => checkpointToFiles(ckpt)).toThrow(/cannot save: parameter "ln_f\.weight" holds NaN at element 0 \(training diverged\?\)/);
+    expect(() => checkpointToFiles(ckpt)).toThrow(
+      /cannot save: parameter "ln_f\.weight" holds NaN at element 0 \(training diverged\?\)/,
+    );
   });
 
   it('F16 export halves the weights and imports within half precision', () => {
     const ckpt = tinyCheckpoint();
     const f16 = checkpointToFiles(ckpt, { weightsDtype: 'F16' });
     const f32 = checkpointToFiles(ckpt);
-    const dataBytes = (b: Uint8Array) => b.length - 8 - Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true));
+    const dataBytes = (b: Uint8Array) =>
+      b.length - 8 - Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true));
     expect(dataBytes(f16.get('model.safetensors')!) * 2).toBe(dataBytes(f32.get('model.safetensors')!));
     const back = checkpointFromFiles(f16);
     const w = ckpt.weights.get('wte.weight')!.data;
-    back.weights.get('wte.weight')!.data.forEach((x, i) => expect(Math.abs(x - w[i])).toBeLessThanOrEqual(Math.abs(w[i]) * 2 ** -11 + 2 ** -24));
+    back.weights
+      .get('wte.weight')!
+      .data.forEach((x, i) => expect(Math.abs(x - w[i])).toBeLessThanOrEqual(Math.abs(w[i]) * 2 ** -11 + 2 ** -24));
   });
 
   function pytorchStyleFiles(ckpt: HearthCheckpoint, dtype: 'F32' | 'F16'): Map<string, Uint8Array> {
@@ -143,7 +211,10 @@ describe('Hugging Face folder', () => {
       ['config.json', enc.encode(hfConfigJson())],
       ['model.safetensors', writeSafetensors(entries, { dtype, metadata: { format: 'pt' } })],
       ['tokenizer.json', enc.encode(TOKENIZER_JSON)],
-      ['generation_config.json', enc.encode('{"bos_token_id": 12, "eos_token_id": 12, "transformers_version": "4.40.0"}')],
+      [
+        'generation_config.json',
+        enc.encode('{"bos_token_id": 12, "eos_token_id": 12, "transformers_version": "4.40.0"}'),
+      ],
     ]);
   }
 
@@ -163,7 +234,12 @@ describe('Hugging Face folder', () => {
     const files = checkpointToFiles(tinyCheckpoint());
     const nested = flattenFolder([...files].map(([n, b]) => [`run/checkpoint-40/${n}`, b] as [string, Uint8Array]));
     expect([...nested.keys()]).toEqual([...files.keys()]);
-    expect(() => flattenFolder([['a/config.json', new Uint8Array(1)], ['b/config.json', new Uint8Array(1)]])).toThrow(/two files named config.json/);
+    expect(() =>
+      flattenFolder([
+        ['a/config.json', new Uint8Array(1)],
+        ['b/config.json', new Uint8Array(1)],
+      ]),
+    ).toThrow(/two files named config.json/);
   });
 });
 
@@ -178,7 +254,10 @@ describe('zip', () => {
 
   it('reads zips made by other tools (fflate zipSync, deflated weights, README ignored)', () => {
     const files = checkpointToFiles(tinyCheckpoint());
-    const bytes = zipSync({ 'gpt2-tiny': { ...Object.fromEntries(files), 'README.md': new TextEncoder().encode('# hi') } }, { level: 9 });
+    const bytes = zipSync(
+      { 'gpt2-tiny': { ...Object.fromEntries(files), 'README.md': new TextEncoder().encode('# hi') } },
+      { level: 9 },
+    );
     expectSameWeights(checkpointFromZip(bytes).weights, tinyCheckpoint().weights);
   });
 

@@ -18,9 +18,14 @@ export function randomTensors(shapes: Map<string, number[]>, seed: number, scale
   return out;
 }
 
-export const TOKENIZER_JSON = JSON.stringify({ version: '1.0', model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: [] } });
+export const TOKENIZER_JSON = JSON.stringify({
+  version: '1.0',
+  model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: [] },
+});
 
-export function tinyCheckpoint(options: { seed?: number; training?: boolean; config?: Partial<GPT2Config> } = {}): HearthCheckpoint {
+export function tinyCheckpoint(
+  options: { seed?: number; training?: boolean; config?: Partial<GPT2Config> } = {},
+): HearthCheckpoint {
   const seed = options.seed ?? 1234;
   const config = tinyConfig(options.config);
   const shapes = gpt2ParameterShapes(config);

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkpointFromFiles, checkpointToFiles } from '../../src/core/checkpoint/hf_folder.ts';
-import { listCheckpointFolders, readCheckpointFolder, saveCheckpointFolder, writeCheckpointFolder } from '../../src/core/checkpoint/node_folder.ts';
+import {
+  listCheckpointFolders,
+  readCheckpointFolder,
+  saveCheckpointFolder,
+  writeCheckpointFolder,
+} from '../../src/core/checkpoint/node_folder.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
@@ -23,7 +28,13 @@ describe('checkpoint folders', () => {
     await writeCheckpointFolder(dir, checkpointToFiles(ckpt));
     await writeFile(join(dir, 'README.md'), '# model card');
     expect((await readdir(dir)).sort()).toEqual([
-      'README.md', 'config.json', 'generation_config.json', 'hearth_state.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json',
+      'README.md',
+      'config.json',
+      'generation_config.json',
+      'hearth_state.json',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'tokenizer.json',
     ]);
     const back = checkpointFromFiles(await readCheckpointFolder(dir));
     for (const [name, t] of ckpt.weights) expect(bitwiseEqual(back.weights.get(name)!, t), name).toBe(true);
@@ -42,7 +53,9 @@ describe('checkpoint folders', () => {
 
     await writeCheckpointFolder(dir, checkpointToFiles(tinyCheckpoint({ seed: 2 })));
     const back = checkpointFromFiles(await readCheckpointFolder(dir));
-    expect(bitwiseEqual(back.weights.get('wte.weight')!, tinyCheckpoint({ seed: 2 }).weights.get('wte.weight')!)).toBe(true);
+    expect(bitwiseEqual(back.weights.get('wte.weight')!, tinyCheckpoint({ seed: 2 }).weights.get('wte.weight')!)).toBe(
+      true,
+    );
     expect(await readdir(root)).toEqual(['model']);
   });
 
@@ -56,7 +69,10 @@ describe('checkpoint folders', () => {
       expect(dir).toBe(join(root, `checkpoint-${step}`));
     }
     expect((await readdir(root)).sort()).toEqual(['checkpoint-20', 'checkpoint-40']);
-    expect((await listCheckpointFolders(root)).map((c) => [c.id, c.evalLoss]).sort()).toEqual([['checkpoint-20', 1], ['checkpoint-40', 4]]);
+    expect((await listCheckpointFolders(root)).map((c) => [c.id, c.evalLoss]).sort()).toEqual([
+      ['checkpoint-20', 1],
+      ['checkpoint-40', 4],
+    ]);
   });
 
   it('explains a folder with only PyTorch weights', async () => {

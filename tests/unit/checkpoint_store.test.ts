@@ -7,7 +7,12 @@ import { checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
 import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
-import { CheckpointStore, idbBackend, type KeyValueBackend, type StorageLike } from '../../src/core/checkpoint/store.ts';
+import {
+  CheckpointStore,
+  idbBackend,
+  type KeyValueBackend,
+  type StorageLike,
+} from '../../src/core/checkpoint/store.ts';
 import { bitwiseEqual, type HostTensor } from '../../src/core/checkpoint/tensors.ts';
 import { concatChunks, crc32 } from '../../src/core/checkpoint/zip.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
@@ -19,7 +24,9 @@ const freshBackend = () => idbBackend(`hearth-test-${dbCount++}`);
 async function snapshot(backend: KeyValueBackend): Promise<string> {
   const keys = (await backend.keys()).sort();
   const values = await backend.getMany<unknown>(keys);
-  return JSON.stringify(keys.map((k, i) => [k, values[i] instanceof Uint8Array ? crc32(values[i] as Uint8Array) : values[i]]));
+  return JSON.stringify(
+    keys.map((k, i) => [k, values[i] instanceof Uint8Array ? crc32(values[i] as Uint8Array) : values[i]]),
+  );
 }
 
 function expectSameWeights(a: Map<string, HostTensor>, b: Map<string, HostTensor>) {
@@ -32,7 +39,18 @@ describe('checkpoint store', () => {
     const store = new CheckpointStore(freshBackend(), { storage: null, chunkBytes: 1000 });
     const ckpt = tinyCheckpoint({ training: true });
     const saved = await store.save(ckpt, { name: 'tiny', run: 'r1' });
-    expect(saved).toMatchObject({ name: 'tiny', run: 'r1', step: 40, evalLoss: 2.75, resumable: true, model: { n_layer: 2, n_embd: 8, parameters: 2 * (4 * 8 + 8 * 24 + 24 + 64 + 8 + 8 * 32 + 32 + 32 * 8 + 8) + 13 * 8 + 9 * 8 + 16 } });
+    expect(saved).toMatchObject({
+      name: 'tiny',
+      run: 'r1',
+      step: 40,
+      evalLoss: 2.75,
+      resumable: true,
+      model: {
+        n_layer: 2,
+        n_embd: 8,
+        parameters: 2 * (4 * 8 + 8 * 24 + 24 + 64 + 8 + 8 * 32 + 32 + 32 * 8 + 8) + 13 * 8 + 9 * 8 + 16,
+      },
+    });
     expect(saved.files.find((f) => f.name === 'optimizer.safetensors')!.chunks).toBeGreaterThan(1);
     expect((await store.list()).map((c) => c.id)).toEqual([saved.id]);
 
@@ -49,7 +67,9 @@ describe('checkpoint store', () => {
 
     await store.delete(saved.id);
     expect(await store.list()).toEqual([]);
-    expect((await (store as unknown as { backend: KeyValueBackend }).backend.keys()).filter((k) => k.startsWith('part:'))).toEqual([]);
+    expect(
+      (await (store as unknown as { backend: KeyValueBackend }).backend.keys()).filter((k) => k.startsWith('part:')),
+    ).toEqual([]);
     await expect(store.delete(saved.id)).rejects.toThrow(/no checkpoint with id/);
   });
 
@@ -65,18 +85,30 @@ describe('checkpoint store', () => {
     }
     expect((await store.list()).map((c) => c.id)).toEqual([ids[3], ids[2], other.id]);
     // Rotation without a run could delete imports and other runs: refused before writing.
-    await expect(store.save(tinyCheckpoint(), { name: 'x', saveTotalLimit: 1 })).rejects.toThrow(/saveTotalLimit needs a run name/);
+    await expect(store.save(tinyCheckpoint(), { name: 'x', saveTotalLimit: 1 })).rejects.toThrow(
+      /saveTotalLimit needs a run name/,
+    );
     expect(await store.list()).toHaveLength(3);
   });
 
   it('keeps the best by eval loss when asked, as HF does (limit 1 keeps two)', async () => {
-    for (const [limit, expected] of [[2, ['step 4', 'step 2']], [1, ['step 4', 'step 2']], [3, ['step 4', 'step 3', 'step 2']]] as const) {
+    for (const [limit, expected] of [
+      [2, ['step 4', 'step 2']],
+      [1, ['step 4', 'step 2']],
+      [3, ['step 4', 'step 3', 'step 2']],
+    ] as const) {
       let now = 0;
       const store = new CheckpointStore(freshBackend(), { storage: null, now: () => now++ });
       const losses = [3, 1, 2, 4];
       for (let step = 1; step <= 4; step++) {
         const ckpt = tinyCheckpoint();
-        await store.save(ckpt, { name: `step ${step}`, run: 'a', evalLoss: losses[step - 1], saveTotalLimit: limit, keepBest: true });
+        await store.save(ckpt, {
+          name: `step ${step}`,
+          run: 'a',
+          evalLoss: losses[step - 1],
+          saveTotalLimit: limit,
+          keepBest: true,
+        });
       }
       expect((await store.list()).map((c) => c.name)).toEqual(expected);
     }
@@ -89,7 +121,8 @@ describe('checkpoint store', () => {
     const failing: KeyValueBackend = {
       ...backend,
       set: async (key, value) => {
-        if (key.startsWith('part:') && ++partWrites > failAfter) throw new DOMException('disk I/O error', 'UnknownError');
+        if (key.startsWith('part:') && ++partWrites > failAfter)
+          throw new DOMException('disk I/O error', 'UnknownError');
         return backend.set(key, value);
       },
     };
@@ -102,9 +135,9 @@ describe('checkpoint store', () => {
 
     partWrites = 0;
     failAfter = 5; // the sixth chunk of the third checkpoint fails
-    await expect(store.save(tinyCheckpoint({ seed: 3, training: true }), { name: 'third', run: 'a', saveTotalLimit: 1 })).rejects.toThrow(
-      /saving "third" failed \(disk I\/O error\); the earlier checkpoints are untouched/,
-    );
+    await expect(
+      store.save(tinyCheckpoint({ seed: 3, training: true }), { name: 'third', run: 'a', saveTotalLimit: 1 }),
+    ).rejects.toThrow(/saving "third" failed \(disk I\/O error\); the earlier checkpoints are untouched/);
     expect(await snapshot(backend)).toBe(before); // its parts were removed, nothing else touched
     const list = await store.list();
     expect(list.map((c) => c.name)).toEqual(['second', 'first']);
@@ -149,7 +182,9 @@ describe('checkpoint store', () => {
     const error = await store.save(tinyCheckpoint(), { name: 'big' }).catch((e) => e);
     expect(error).toBeInstanceOf(CheckpointError);
     expect(error.code).toBe('quota');
-    expect(error.message).toMatch(/not enough browser storage: this checkpoint needs 0.0 MiB and 2.0 MiB is free. Nothing was written/);
+    expect(error.message).toMatch(
+      /not enough browser storage: this checkpoint needs 0.0 MiB and 2.0 MiB is free. Nothing was written/,
+    );
     expect(await snapshot(backend)).toBe(before);
     expect(await store.requestPersistence()).toBe(true);
     expect(persisted).toBe(true);
@@ -210,71 +245,186 @@ function lieAboutSize(zip: Uint8Array, name: string, size: number): Uint8Array {
 }
 
 const MALFORMED: [string, () => Uint8Array, RegExp][] = [
-  ['truncated zip', () => zipOf(goodFiles()).subarray(0, 3000), /not a zip archive \(no end-of-archive record; truncated\?\)/],
-  ['truncated weights', () => {
-    const files = goodFiles();
-    const w = files.get('model.safetensors')!;
-    return zipOf(new Map([...files, ['model.safetensors', w.subarray(0, w.length - 100)]]));
-  }, /model\.safetensors: tensor "[\w.]+": data_offsets \[\d+, \d+\] run past the end of the data section/],
-  ['header length past the end', () => {
-    const files = goodFiles();
-    const w = files.get('model.safetensors')!.slice();
-    new DataView(w.buffer).setUint32(0, 99_000_000, true);
-    return zipOf(new Map([...files, ['model.safetensors', w]]));
-  }, /model\.safetensors: header length 99000000 runs past the end of the file/],
-  ['non-JSON header', () => zipOf(editWeightsHeader(goodFiles(), (t) => t.replace('"dtype":', '"dtype" '))), /model\.safetensors: header is not valid JSON/],
-  ['overlapping offsets', () => zipOf(editWeightsHeader(goodFiles(), (text) => {
-    const h = JSON.parse(text);
-    h['h.0.ln_1.bias'].data_offsets = h['h.0.ln_1.weight'].data_offsets;
-    return JSON.stringify(h);
-  })), /model\.safetensors: tensors "h\.0\.ln_1\.(weight|bias)" and "h\.0\.ln_1\.(weight|bias)" overlap/],
-  ['wrong shape', () => zipOf(editEntry(goodFiles(), 'h.1.attn.c_attn.weight', (e) => (e.shape = [24, 8]))), /model\.safetensors: tensor "h\.1\.attn\.c_attn\.weight" has shape \(24, 8\) but config\.json implies \(8, 24\) \(wrong shape\)/],
-  ['unknown dtype', () => zipOf(editEntry(goodFiles(), 'wpe.weight', (e) => (e.dtype = 'Q4_K'))), /model\.safetensors: tensor "wpe\.weight": unknown dtype "Q4_K"/],
-  ['duplicate tensor names', () => zipOf(editWeightsHeader(goodFiles(), (text) => {
-    const h = JSON.parse(text);
-    return text.slice(0, -1) + `,"ln_f.bias":${JSON.stringify(h['ln_f.bias'])}}`;
-  })), /model\.safetensors: header is not valid JSON \(duplicate key "ln_f\.bias"/],
-  ['NaN values', () => zipOf(withWeights(goodFiles(), (w) => {
-    const t = w.get('h.1.mlp.c_proj.weight')!;
-    const data = t.data.slice();
-    data[17] = NaN;
-    w.set('h.1.mlp.c_proj.weight', { shape: t.shape, data });
-  })), /model\.safetensors: tensor "h\.1\.mlp\.c_proj\.weight" holds NaN at element 17; refusing weights that are not finite numbers/],
+  [
+    'truncated zip',
+    () => zipOf(goodFiles()).subarray(0, 3000),
+    /not a zip archive \(no end-of-archive record; truncated\?\)/,
+  ],
+  [
+    'truncated weights',
+    () => {
+      const files = goodFiles();
+      const w = files.get('model.safetensors')!;
+      return zipOf(new Map([...files, ['model.safetensors', w.subarray(0, w.length - 100)]]));
+    },
+    /model\.safetensors: tensor "[\w.]+": data_offsets \[\d+, \d+\] run past the end of the data section/,
+  ],
+  [
+    'header length past the end',
+    () => {
+      const files = goodFiles();
+      const w = files.get('model.safetensors')!.slice();
+      new DataView(w.buffer).setUint32(0, 99_000_000, true);
+      return zipOf(new Map([...files, ['model.safetensors', w]]));
+    },
+    /model\.safetensors: header length 99000000 runs past the end of the file/,
+  ],
+  [
+    'non-JSON header',
+    () => zipOf(editWeightsHeader(goodFiles(), (t) => t.replace('"dtype":', '"dtype" '))),
+    /model\.safetensors: header is not valid JSON/,
+  ],
+  [
+    'overlapping offsets',
+    () =>
+      zipOf(
+        editWeightsHeader(goodFiles(), (text) => {
+          const h = JSON.parse(text);
+          h['h.0.ln_1.bias'].data_offsets = h['h.0.ln_1.weight'].data_offsets;
+          return JSON.stringify(h);
+        }),
+      ),
+    /model\.safetensors: tensors "h\.0\.ln_1\.(weight|bias)" and "h\.0\.ln_1\.(weight|bias)" overlap/,
+  ],
+  [
+    'wrong shape',
+    () => zipOf(editEntry(goodFiles(), 'h.1.attn.c_attn.weight', (e) => (e.shape = [24, 8]))),
+    /model\.safetensors: tensor "h\.1\.attn\.c_attn\.weight" has shape \(24, 8\) but config\.json implies \(8, 24\) \(wrong shape\)/,
+  ],
+  [
+    'unknown dtype',
+    () => zipOf(editEntry(goodFiles(), 'wpe.weight', (e) => (e.dtype = 'Q4_K'))),
+    /model\.safetensors: tensor "wpe\.weight": unknown dtype "Q4_K"/,
+  ],
+  [
+    'duplicate tensor names',
+    () =>
+      zipOf(
+        editWeightsHeader(goodFiles(), (text) => {
+          const h = JSON.parse(text);
+          return text.slice(0, -1) + `,"ln_f.bias":${JSON.stringify(h['ln_f.bias'])}}`;
+        }),
+      ),
+    /model\.safetensors: header is not valid JSON \(duplicate key "ln_f\.bias"/,
+  ],
+  [
+    'NaN values',
+    () =>
+      zipOf(
+        withWeights(goodFiles(), (w) => {
+          const t = w.get('h.1.mlp.c_proj.weight')!;
+          const data = t.data.slice();
+          data[17] = NaN;
+          w.set('h.1.mlp.c_proj.weight', { shape: t.shape, data });
+        }),
+      ),
+    /model\.safetensors: tensor "h\.1\.mlp\.c_proj\.weight" holds NaN at element 17; refusing weights that are not finite numbers/,
+  ],
   // Declared sizes are checked before anything is inflated (so this one needs no 40 MiB to build).
-  ['zip bomb (declared sizes over the limit)', () => lieAboutSize(zipOf(goodFiles(), { 'tokenizer_config.json': new Uint8Array(1000) }), 'tokenizer_config.json', 40 * 1024 ** 2), /zip: the archive would unpack to 40\.\d MiB, over the 16\.0 MiB limit/],
-  ['zip bomb (an entry lying about its size)', () => lieAboutSize(zipOf(goodFiles(), { 'tokenizer_config.json': new Uint8Array(4 * 1024 ** 2) }), 'tokenizer_config.json', 1000), /zip: "tokenizer_config\.json" inflates past its declared 0\.0 MiB; refusing the archive \(zip bomb\?\)/],
-  ['corrupted zip data', () => {
-    const zip = zipOf(goodFiles());
-    const at = zip.length - 400; // inside the last entry's data, before the central directory
-    return zip.map((b, i) => (i >= at - 40 && i < at ? b ^ 0x5a : b));
-  }, /zip: "[^"]+" is damaged/],
-  ['two checkpoints in one zip', () => zipSync({ a: Object.fromEntries(goodFiles()), b: Object.fromEntries(goodFiles()) }), /two files named config\.json/],
-  ['another architecture', () => zipOf(new Map([...goodFiles(), ['config.json', enc.encode('{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}')]])), /model_type "llama"; Hearth runs only GPT-2 models/],
-  ['untied lm_head', () => zipOf(withWeights(goodFiles(), (w) => w.set('lm_head.weight', { shape: [13, 8], data: new Float32Array(104) }))), /lm_head\.weight differs from wte\.weight/],
-  ['missing tensor', () => zipOf(withWeights(goodFiles(), (w) => w.delete('h.1.ln_2.bias'))), /missing tensor "h\.1\.ln_2\.bias" that config\.json implies/],
-  ['tensors beyond the config', () => zipOf(withWeights(goodFiles(), (w) => w.set('h.2.ln_1.weight', { shape: [8], data: new Float32Array(8) }))), /tensor "h\.2\.ln_1\.weight" are not GPT-2 parameters/],
-  ['PyTorch weights only', () => {
-    const files = goodFiles();
-    files.delete('model.safetensors');
-    return zipOf(files, { 'pytorch_model.bin': new Uint8Array(10) });
-  }, /pytorch_model\.bin but no model\.safetensors/],
-  ['no tokenizer', () => {
-    const files = goodFiles();
-    files.delete('tokenizer.json');
-    return zipOf(files);
-  }, /no tokenizer: expected tokenizer\.json, or vocab\.json and merges\.txt/],
-  ['optimizer moments of the wrong shape', () => {
-    const files = goodFiles();
-    const state = tinyCheckpoint({ training: true }).training!.optimizer!;
-    const entries: [string, HostTensor][] = [...state.expAvg].map(([n, t]) => ['exp_avg.' + n, t]);
-    entries.push(...[...state.expAvgSq].map(([n, t]): [string, HostTensor] => ['exp_avg_sq.' + n, n === 'wpe.weight' ? { shape: [8, 9], data: t.data } : t]));
-    return zipOf(new Map([...files, ['optimizer.safetensors', writeSafetensors(entries)]]));
-  }, /optimizer\.safetensors: exp_avg_sq of "wpe\.weight" has shape \(8, 9\), the parameter \(9, 8\)/],
-  ['training state from a newer Hearth', () => {
-    const files = goodFiles();
-    const state = JSON.parse(new TextDecoder().decode(files.get('hearth_state.json')));
-    return zipOf(new Map([...files, ['hearth_state.json', enc.encode(JSON.stringify({ ...state, version: 2 }))]]));
-  }, /hearth_state\.json: format version 2 was written by a newer Hearth/],
+  [
+    'zip bomb (declared sizes over the limit)',
+    () =>
+      lieAboutSize(
+        zipOf(goodFiles(), { 'tokenizer_config.json': new Uint8Array(1000) }),
+        'tokenizer_config.json',
+        40 * 1024 ** 2,
+      ),
+    /zip: the archive would unpack to 40\.\d MiB, over the 16\.0 MiB limit/,
+  ],
+  [
+    'zip bomb (an entry lying about its size)',
+    () =>
+      lieAboutSize(
+        zipOf(goodFiles(), { 'tokenizer_config.json': new Uint8Array(4 * 1024 ** 2) }),
+        'tokenizer_config.json',
+        1000,
+      ),
+    /zip: "tokenizer_config\.json" inflates past its declared 0\.0 MiB; refusing the archive \(zip bomb\?\)/,
+  ],
+  [
+    'corrupted zip data',
+    () => {
+      const zip = zipOf(goodFiles());
+      const at = zip.length - 400; // inside the last entry's data, before the central directory
+      return zip.map((b, i) => (i >= at - 40 && i < at ? b ^ 0x5a : b));
+    },
+    /zip: "[^"]+" is damaged/,
+  ],
+  [
+    'two checkpoints in one zip',
+    () => zipSync({ a: Object.fromEntries(goodFiles()), b: Object.fromEntries(goodFiles()) }),
+    /two files named config\.json/,
+  ],
+  [
+    'another architecture',
+    () =>
+      zipOf(
+        new Map([
+          ...goodFiles(),
+          ['config.json', enc.encode('{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}')],
+        ]),
+      ),
+    /model_type "llama"; Hearth runs only GPT-2 models/,
+  ],
+  [
+    'untied lm_head',
+    () =>
+      zipOf(withWeights(goodFiles(), (w) => w.set('lm_head.weight', { shape: [13, 8], data: new Float32Array(104) }))),
+    /lm_head\.weight differs from wte\.weight/,
+  ],
+  [
+    'missing tensor',
+    () => zipOf(withWeights(goodFiles(), (w) => w.delete('h.1.ln_2.bias'))),
+    /missing tensor "h\.1\.ln_2\.bias" that config\.json implies/,
+  ],
+  [
+    'tensors beyond the config',
+    () => zipOf(withWeights(goodFiles(), (w) => w.set('h.2.ln_1.weight', { shape: [8], data: new Float32Array(8) }))),
+    /tensor "h\.2\.ln_1\.weight" are not GPT-2 parameters/,
+  ],
+  [
+    'PyTorch weights only',
+    () => {
+      const files = goodFiles();
+      files.delete('model.safetensors');
+      return zipOf(files, { 'pytorch_model.bin': new Uint8Array(10) });
+    },
+    /pytorch_model\.bin but no model\.safetensors/,
+  ],
+  [
+    'no tokenizer',
+    () => {
+      const files = goodFiles();
+      files.delete('tokenizer.json');
+      return zipOf(files);
+    },
+    /no tokenizer: expected tokenizer\.json, or vocab\.json and merges\.txt/,
+  ],
+  [
+    'optimizer moments of the wrong shape',
+    () => {
+      const files = goodFiles();
+      const state = tinyCheckpoint({ training: true }).training!.optimizer!;
+      const entries: [string, HostTensor][] = [...state.expAvg].map(([n, t]) => ['exp_avg.' + n, t]);
+      entries.push(
+        ...[...state.expAvgSq].map(([n, t]): [string, HostTensor] => [
+          'exp_avg_sq.' + n,
+          n === 'wpe.weight' ? { shape: [8, 9], data: t.data } : t,
+        ]),
+      );
+      return zipOf(new Map([...files, ['optimizer.safetensors', writeSafetensors(entries)]]));
+    },
+    /optimizer\.safetensors: exp_avg_sq of "wpe\.weight" has shape \(8, 9\), the parameter \(9, 8\)/,
+  ],
+  [
+    'training state from a newer Hearth',
+    () => {
+      const files = goodFiles();
+      const state = JSON.parse(new TextDecoder().decode(files.get('hearth_state.json')));
+      return zipOf(new Map([...files, ['hearth_state.json', enc.encode(JSON.stringify({ ...state, version: 2 }))]]));
+    },
+    /hearth_state\.json: format version 2 was written by a newer Hearth/,
+  ],
 ];
 
 describe('malformed imports are refused and leave the store unchanged', () => {

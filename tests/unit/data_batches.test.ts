@@ -1,6 +1,13 @@
 // The collator's two label conventions, the seeded batch order, and exact resume from a saved position.
 import { describe, expect, it } from 'vitest';
-import { BatchSampler, collate, epochOrder, evalBatches, IGNORE_INDEX, type BlockDataset } from '../../src/core/data/index.ts';
+import {
+  BatchSampler,
+  collate,
+  epochOrder,
+  evalBatches,
+  IGNORE_INDEX,
+  type BlockDataset,
+} from '../../src/core/data/index.ts';
 
 /** Block i holds i*10, i*10+1, ... so every token says where it came from. */
 function dataset(numBlocks: number, blockSize: number): BlockDataset {
@@ -55,7 +62,9 @@ describe('evalBatches', () => {
   it('covers every block once, in order, with a smaller last batch', () => {
     const batches = [...evalBatches(dataset(7, 2), 3)];
     expect(batches.map((b) => b.batchSize)).toEqual([3, 3, 1]);
-    expect(batches.flatMap((b) => Array.from(b.inputs.filter((_, i) => i % 2 === 0)))).toEqual([0, 10, 20, 30, 40, 50, 60]);
+    expect(batches.flatMap((b) => Array.from(b.inputs.filter((_, i) => i % 2 === 0)))).toEqual([
+      0, 10, 20, 30, 40, 50, 60,
+    ]);
     expect([...evalBatches(dataset(7, 2), 3, 2)]).toHaveLength(2);
   });
 });

@@ -39,7 +39,11 @@ describe('loadTextDataset', () => {
   it('joins files with <|endoftext|> and cuts blocks, dropping the remainder', async () => {
     const a = 'abcdefghij'.repeat(3); // 30 tokens
     const b = 'jihgfedcba'.repeat(2); // 20 tokens
-    const data = await loadTextDataset([sourceFromText('a.txt', a), sourceFromText('b.txt', b)], { tokenizer: chars, blockSize: 8, evalFraction: 0 });
+    const data = await loadTextDataset([sourceFromText('a.txt', a), sourceFromText('b.txt', b)], {
+      tokenizer: chars,
+      blockSize: 8,
+      evalFraction: 0,
+    });
     const joined = [...chars.encode(a), chars.eosTokenId, ...chars.encode(b)]; // 51 tokens -> 6 blocks
     expect(data.train.numBlocks).toBe(6);
     expect(data.eval).toBeNull();
@@ -50,12 +54,20 @@ describe('loadTextDataset', () => {
 
   it('holds out the last blocks for evaluation, or uses separate eval files', async () => {
     const text = 'abcdefghij'.repeat(10); // 100 tokens, 12 blocks of 8
-    const split = await loadTextDataset([sourceFromText('a.txt', text)], { tokenizer: chars, blockSize: 8, evalFraction: 0.25 });
+    const split = await loadTextDataset([sourceFromText('a.txt', text)], {
+      tokenizer: chars,
+      blockSize: 8,
+      evalFraction: 0.25,
+    });
     expect(split.train.numBlocks).toBe(9);
     expect(split.eval?.numBlocks).toBe(3);
     expect(Array.from(blockOf(split.eval!, 0))).toEqual(chars.encode(text).slice(72, 80));
 
-    const separate = await loadTextDataset([sourceFromText('a.txt', text)], { tokenizer: chars, blockSize: 8, evalSources: [sourceFromText('e.txt', 'jjjjjjjjjjjjjjjjj')] });
+    const separate = await loadTextDataset([sourceFromText('a.txt', text)], {
+      tokenizer: chars,
+      blockSize: 8,
+      evalSources: [sourceFromText('e.txt', 'jjjjjjjjjjjjjjjjj')],
+    });
     expect(separate.train.numBlocks).toBe(12);
     expect(separate.eval?.numBlocks).toBe(2);
   });
@@ -66,7 +78,10 @@ describe('loadTextDataset', () => {
       good,
       sourceFromBytes('empty.txt', bytes()),
       sourceFromBytes('nul.bin', bytes(0x61, 0x00, 0x62, 0x63)),
-      sourceFromBytes('garbage.bin', Uint8Array.from({ length: 400 }, (_, i) => 0x80 + (i % 60))),
+      sourceFromBytes(
+        'garbage.bin',
+        Uint8Array.from({ length: 400 }, (_, i) => 0x80 + (i % 60)),
+      ),
       sourceFromBytes('utf16.txt', bytes(0xff, 0xfe, 0x61, 0x00, 0x62, 0x00, 0x0a, 0x00)),
       sourceFromBytes('bom.txt', bytes(0xef, 0xbb, 0xbf, 0x61, 0x62, 0x63)),
       sourceFromText('short.txt', 'ab'),
@@ -80,8 +95,14 @@ describe('loadTextDataset', () => {
     expect(byFile('garbage.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/not UTF-8/) });
     expect(byFile('utf16.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/UTF-16/) });
     expect(byFile('bom.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/byte-order mark/) });
-    expect(byFile('utf16-no-bom.txt')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/UTF-16 text without a byte-order mark/) });
-    expect(byFile('short.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/less than one block/) });
+    expect(byFile('utf16-no-bom.txt')[0]).toMatchObject({
+      level: 'error',
+      message: expect.stringMatching(/UTF-16 text without a byte-order mark/),
+    });
+    expect(byFile('short.txt')[0]).toMatchObject({
+      level: 'warning',
+      message: expect.stringMatching(/less than one block/),
+    });
     // good (50) + utf16 "ab\n" (3) + bom "abc" (3) + short (2), joined by 3 eos
     expect(data.files.map((f) => f.name)).toEqual(['good.txt', 'utf16.txt', 'bom.txt', 'short.txt']);
     expect(data.files.map((f) => f.tokens)).toEqual([50, 3, 3, 2]);
@@ -91,7 +112,10 @@ describe('loadTextDataset', () => {
   });
 
   it('refuses, with the reasons, when nothing is long enough for one block', async () => {
-    const attempt = loadTextDataset([sourceFromText('tiny.txt', 'abc'), sourceFromBytes('empty.txt', bytes())], { tokenizer: chars, blockSize: 64 });
+    const attempt = loadTextDataset([sourceFromText('tiny.txt', 'abc'), sourceFromBytes('empty.txt', bytes())], {
+      tokenizer: chars,
+      blockSize: 64,
+    });
     await expect(attempt).rejects.toThrow(DatasetError);
     await expect(attempt).rejects.toThrow(/less than one block of 64/);
     const error = await attempt.catch((e: DatasetError) => e);
@@ -101,10 +125,19 @@ describe('loadTextDataset', () => {
   it('reports progress in bytes for each file and overall', async () => {
     const text = 'abcdefghij\n'.repeat(20000);
     const progress: LoadProgress[] = [];
-    await loadTextDataset([sourceFromText('one.txt', text), sourceFromText('two.txt', text)], { tokenizer: chars, blockSize: 16, onProgress: (p) => progress.push(p) });
+    await loadTextDataset([sourceFromText('one.txt', text), sourceFromText('two.txt', text)], {
+      tokenizer: chars,
+      blockSize: 16,
+      onProgress: (p) => progress.push(p),
+    });
     const done = progress.map((p) => p.allBytesDone);
     expect(done).toEqual([...done].sort((x, y) => x - y));
-    expect(progress.at(-1)).toMatchObject({ file: 'two.txt', bytesDone: text.length, allBytesDone: 2 * text.length, allBytesTotal: 2 * text.length });
+    expect(progress.at(-1)).toMatchObject({
+      file: 'two.txt',
+      bytesDone: text.length,
+      allBytesDone: 2 * text.length,
+      allBytesTotal: 2 * text.length,
+    });
     expect(progress.filter((p) => p.file === 'one.txt').length).toBeGreaterThan(2);
   });
 });

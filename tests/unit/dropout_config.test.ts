@@ -7,7 +7,11 @@ import { gpt2ConfigToJson, parseGpt2Config, makeGpt2Config } from '../../src/cor
 import { dimsOf } from '../../src/worker/models.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 
-const rates = (c: { embd_pdrop?: number; attn_pdrop?: number; resid_pdrop?: number }) => [c.embd_pdrop, c.attn_pdrop, c.resid_pdrop];
+const rates = (c: { embd_pdrop?: number; attn_pdrop?: number; resid_pdrop?: number }) => [
+  c.embd_pdrop,
+  c.attn_pdrop,
+  c.resid_pdrop,
+];
 
 describe('dropout rates in model configs', () => {
   it('a new model takes 0.1 for all three, as HF GPT2Config, or the rate given', () => {
@@ -20,7 +24,18 @@ describe('dropout rates in model configs', () => {
   });
 
   it('an imported config.json keeps its rates; an export writes them; the model dims carry them', () => {
-    const text = gpt2ConfigToJson(makeGpt2Config({ vocab_size: 13, n_positions: 9, n_embd: 8, n_layer: 1, n_head: 2, embd_pdrop: 0, attn_pdrop: 0.2, resid_pdrop: 0.05 }));
+    const text = gpt2ConfigToJson(
+      makeGpt2Config({
+        vocab_size: 13,
+        n_positions: 9,
+        n_embd: 8,
+        n_layer: 1,
+        n_head: 2,
+        embd_pdrop: 0,
+        attn_pdrop: 0.2,
+        resid_pdrop: 0.05,
+      }),
+    );
     const c = parseGpt2Config(text);
     expect(rates(c)).toEqual([0, 0.2, 0.05]);
     expect(rates(JSON.parse(gpt2ConfigToJson(c)))).toEqual([0, 0.2, 0.05]);

@@ -33,7 +33,11 @@ describe('EngineClient', () => {
   it('resolves each call with its own result and passes its events on', async () => {
     const { client, worker } = setup();
     const events: unknown[] = [];
-    const counting = client.call('countTokens', { file: new File(['x'], 'a.txt'), tokenizer: 'gpt2' }, { onEvent: (e) => events.push(e) });
+    const counting = client.call(
+      'countTokens',
+      { file: new File(['x'], 'a.txt'), tokenizer: 'gpt2' },
+      { onEvent: (e) => events.push(e) },
+    );
     const init = client.call('init', {});
     const [count, gpu] = worker().sent;
     expect(count).toMatchObject({ kind: 'countTokens', payload: { tokenizer: 'gpt2' } });
@@ -48,8 +52,16 @@ describe('EngineClient', () => {
   it('rejects with the code the worker gave', async () => {
     const { client, worker } = setup();
     const train = client.call('evaluate', {});
-    worker().reply({ kind: 'error', id: worker().sent[0].id, payload: { code: 'no-model', message: 'train a model first' } });
-    await expect(train).rejects.toMatchObject({ name: 'RequestError', code: 'no-model', message: 'train a model first' });
+    worker().reply({
+      kind: 'error',
+      id: worker().sent[0].id,
+      payload: { code: 'no-model', message: 'train a model first' },
+    });
+    await expect(train).rejects.toMatchObject({
+      name: 'RequestError',
+      code: 'no-model',
+      message: 'train a model first',
+    });
   });
 
   it('turns an abort into a cancel request for that call', async () => {

@@ -65,7 +65,12 @@ const nextLetter: LogitsFor = (rows) => {
   return out;
 };
 
-async function run(decoder: CausalDecoder, prompt: string | number[], options: GenerationOptions, signal?: AbortSignal) {
+async function run(
+  decoder: CausalDecoder,
+  prompt: string | number[],
+  options: GenerationOptions,
+  signal?: AbortSignal,
+) {
   const events: TokenEvent[] = [];
   const output = await drain(generateWith(decoder, byteTokenizer, prompt, options, signal), (e) => events.push(e));
   return { events, output };
@@ -117,10 +122,13 @@ describe('generation loop', () => {
     const controller = new AbortController();
     const decoder = new ScriptedDecoder(64, spell('abcdefghijklmnop', 1));
     const events: TokenEvent[] = [];
-    const output = await drain(generateWith(decoder, byteTokenizer, 'x', { max_new_tokens: 50 }, controller.signal), (e) => {
-      events.push(e);
-      if (events.length === 3) controller.abort();
-    });
+    const output = await drain(
+      generateWith(decoder, byteTokenizer, 'x', { max_new_tokens: 50 }, controller.signal),
+      (e) => {
+        events.push(e);
+        if (events.length === 3) controller.abort();
+      },
+    );
     expect(output.sequences[0]).toMatchObject({ text: 'abc', finishReason: 'aborted' });
     expect(decoder.calls.length).toBe(3);
     expect(events.at(-1)).toMatchObject({ token: null, finished: 'aborted' });
@@ -205,7 +213,14 @@ describe('generation loop', () => {
       return out;
     });
     const N = 6000;
-    const { output } = await run(decoder, 'x', { do_sample: true, temperature: 0.7, top_k: 4, num_return_sequences: N, max_new_tokens: 1, seed: 5 });
+    const { output } = await run(decoder, 'x', {
+      do_sample: true,
+      temperature: 0.7,
+      top_k: 4,
+      num_return_sequences: N,
+      max_new_tokens: 1,
+      seed: 5,
+    });
     const counts = [0, 0, 0, 0, 0];
     for (const s of output.sequences) counts[s.tokens[0] - 97]++;
     const w = [2, 1.5, 1, 0.2].map((x) => Math.exp(x / 0.7));

@@ -1,6 +1,15 @@
 import { describe, it, expect } from 'vitest';
 import { Random } from '../../src/core/util/random.ts';
-import { repetitionPenalty, temperature, topK, topP, kthLargest, softmax, processorsFor, FILTERED } from '../../src/core/generate/processors.ts';
+import {
+  repetitionPenalty,
+  temperature,
+  topK,
+  topP,
+  kthLargest,
+  softmax,
+  processorsFor,
+  FILTERED,
+} from '../../src/core/generate/processors.ts';
 import { argmax, greedySampler, multinomialSampler } from '../../src/core/generate/samplers.ts';
 import { maxNewTokens, eosToken, stopStrings, firstReason } from '../../src/core/generate/stopping.ts';
 import { resolveOptions } from '../../src/core/generate/options.ts';
@@ -53,7 +62,12 @@ function expectedDistribution(logits: number[], o: { temperature?: number; topK?
   return p.map((x) => x / s);
 }
 
-function drawCounts(logits: number[], o: { doSample: boolean; temperature: number; topK: number; topP: number }, n: number, seed: number): number[] {
+function drawCounts(
+  logits: number[],
+  o: { doSample: boolean; temperature: number; topK: number; topP: number },
+  n: number,
+  seed: number,
+): number[] {
   const procs = processorsFor({ ...o, repetitionPenalty: 1 });
   const sampler = multinomialSampler(new Random(seed));
   const counts = new Array(logits.length).fill(0);
@@ -117,7 +131,12 @@ describe('logits processors (Hugging Face semantics)', () => {
 
   it('builds HF’s list in HF’s order, warpers only when sampling', () => {
     const o = { doSample: true, temperature: 0.7, topK: 50, topP: 0.9, repetitionPenalty: 1.2 };
-    expect(processorsFor(o).map((p) => p.name)).toEqual(['repetition_penalty(1.2)', 'temperature(0.7)', 'top_k(50)', 'top_p(0.9)']);
+    expect(processorsFor(o).map((p) => p.name)).toEqual([
+      'repetition_penalty(1.2)',
+      'temperature(0.7)',
+      'top_k(50)',
+      'top_p(0.9)',
+    ]);
     expect(processorsFor({ ...o, doSample: false }).map((p) => p.name)).toEqual(['repetition_penalty(1.2)']);
     expect(processorsFor({ doSample: true, temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 })).toEqual([]);
   });
@@ -158,7 +177,11 @@ describe('samplers', () => {
   for (const [i, s] of settings.entries()) {
     it(`chi-square: ${s.name} samples the distribution it should`, () => {
       const counts = drawCounts(LOGITS, { doSample: true, ...s }, N, 1000 + i);
-      const expected = expectedDistribution(LOGITS, { temperature: s.temperature, topK: s.topK || undefined, topP: s.topP < 1 ? s.topP : undefined });
+      const expected = expectedDistribution(LOGITS, {
+        temperature: s.temperature,
+        topK: s.topK || undefined,
+        topP: s.topP < 1 ? s.topP : undefined,
+      });
       const { stat, df } = chiSquare(counts, expected, N);
       expect(stat, `counts ${counts}, expected ${expected.map((p) => (p * N).toFixed(0))}`).toBeLessThan(CHI2_999[df]);
     });
@@ -201,7 +224,15 @@ describe('stopping criteria', () => {
 describe('options', () => {
   it('HF defaults: max_length 20, greedy, top_k 50; max_new_tokens wins over max_length', () => {
     const o = resolveOptions({}, 5, 50256, 1024);
-    expect(o).toMatchObject({ maxNewTokens: 15, doSample: false, topK: 50, topP: 1, temperature: 1, eosTokenIds: [50256], useCache: true });
+    expect(o).toMatchObject({
+      maxNewTokens: 15,
+      doSample: false,
+      topK: 50,
+      topP: 1,
+      temperature: 1,
+      eosTokenIds: [50256],
+      useCache: true,
+    });
     expect(resolveOptions({ max_length: 50, max_new_tokens: 4 }, 5, null, 1024).maxNewTokens).toBe(4);
     expect(resolveOptions({ max_length: 3 }, 5, null, 1024).maxNewTokens).toBe(0);
     expect(resolveOptions({ seed: 5 }, 1, null, 8).ignored).toEqual(['seed']);

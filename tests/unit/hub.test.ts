@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
 import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hf_folder.ts';
-import { browserHubCache, downloadFromHub, loadFromHub, normaliseRepoId, type HubCache, type HubProgress } from '../../src/core/checkpoint/hub.ts';
+import {
+  browserHubCache,
+  downloadFromHub,
+  loadFromHub,
+  normaliseRepoId,
+  type HubCache,
+  type HubProgress,
+} from '../../src/core/checkpoint/hub.ts';
 import { folderHubCache } from '../../src/core/checkpoint/node_folder.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
@@ -105,7 +112,8 @@ function memoryCache(): HubCache & { map: Map<string, Uint8Array> } {
 }
 
 function expectWeightsOf(ckpt: { weights: Map<string, { shape: number[]; data: Float32Array }> }, seed: number) {
-  for (const [name, t] of tinyCheckpoint({ seed }).weights) expect(bitwiseEqual(ckpt.weights.get(name)!, t), name).toBe(true);
+  for (const [name, t] of tinyCheckpoint({ seed }).weights)
+    expect(bitwiseEqual(ckpt.weights.get(name)!, t), name).toBe(true);
 }
 
 describe('Hub downloads', () => {
@@ -114,7 +122,11 @@ describe('Hub downloads', () => {
     try {
       const progress: HubProgress[] = [];
       requests.length = 0;
-      const ckpt = await loadFromHub('gpt2-tiny', { baseUrl, cache: folderHubCache(dir), onProgress: (p) => progress.push(p) });
+      const ckpt = await loadFromHub('gpt2-tiny', {
+        baseUrl,
+        cache: folderHubCache(dir),
+        onProgress: (p) => progress.push(p),
+      });
       expectWeightsOf(ckpt, 1);
       expect(requests).toEqual([
         '/gpt2-tiny/resolve/main/config.json',
@@ -126,17 +138,25 @@ describe('Hub downloads', () => {
       const weights = progress.filter((p) => p.file === 'model.safetensors');
       const size = repos.get('gpt2-tiny')!.files.get('model.safetensors')!.length;
       expect(weights.at(-1)).toMatchObject({ fileLoaded: size, fileTotal: size, fromCache: false });
-      for (let i = 1; i < progress.length; i++) expect(progress[i].loaded).toBeGreaterThanOrEqual(progress[i - 1].loaded);
+      for (let i = 1; i < progress.length; i++)
+        expect(progress[i].loaded).toBeGreaterThanOrEqual(progress[i - 1].loaded);
       const total = [...repos.get('gpt2-tiny')!.files.values()].reduce((n, b) => n + b.length, 0);
       expect(progress.at(-1)!.loaded).toBe(total);
 
       requests.length = 0;
       const offline: HubProgress[] = [];
-      const again = await loadFromHub('https://huggingface.co/gpt2-tiny', { baseUrl, cache: folderHubCache(dir), onProgress: (p) => offline.push(p), fetch: () => Promise.reject(new Error('offline')) });
+      const again = await loadFromHub('https://huggingface.co/gpt2-tiny', {
+        baseUrl,
+        cache: folderHubCache(dir),
+        onProgress: (p) => offline.push(p),
+        fetch: () => Promise.reject(new Error('offline')),
+      });
       expectWeightsOf(again, 1);
       expect(requests).toEqual([]);
       expect(offline.every((p) => p.fromCache)).toBe(true);
-      expect(await readdir(join(dir, baseUrl.slice(7).replace(':', '_'), 'gpt2-tiny', 'resolve', 'main'))).toContain('model.safetensors');
+      expect(await readdir(join(dir, baseUrl.slice(7).replace(':', '_'), 'gpt2-tiny', 'resolve', 'main'))).toContain(
+        'model.safetensors',
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -164,7 +184,9 @@ describe('Hub downloads', () => {
     }
     requests.length = 0;
     expectWeightsOf(await loadFromHub('gpt2-tiny', { baseUrl, cache }), 1);
-    expect(requests.filter((r) => r.endsWith('config.json') || r.endsWith('tokenizer.json'))).toEqual(['/gpt2-tiny/resolve/main/generation_config.json']);
+    expect(requests.filter((r) => r.endsWith('config.json') || r.endsWith('tokenizer.json'))).toEqual([
+      '/gpt2-tiny/resolve/main/generation_config.json',
+    ]);
   });
 
   it('falls back to vocab.json and merges.txt when there is no tokenizer.json', async () => {
@@ -178,11 +200,41 @@ describe('Hub downloads', () => {
   });
 
   it.each([
-    ['a missing or private repo', 'nobody/missing', {}, 'not-found', /no public model "nobody\/missing" on the Hub: check the name, or, if it is private, give an access token/],
-    ['a private repo with a wrong token', 'someone/private-model', { token: 'wrong' }, 'not-found', /no model "someone\/private-model" that this token can read/],
-    ['a gated repo', 'org/gated', {}, 'unauthorized', /org\/gated is a gated model: accept its terms on the Hub and give an access token/],
-    ['a repo with only PyTorch weights', 'old/pickle', {}, 'not-found', /old\/pickle has no model\.safetensors \(Hearth reads only safetensors weights, not pytorch_model\.bin\)/],
-    ['a model Hearth cannot run', 'meta/llama-tiny', {}, 'unsupported-model', /model_type "llama"; Hearth runs only GPT-2 models/],
+    [
+      'a missing or private repo',
+      'nobody/missing',
+      {},
+      'not-found',
+      /no public model "nobody\/missing" on the Hub: check the name, or, if it is private, give an access token/,
+    ],
+    [
+      'a private repo with a wrong token',
+      'someone/private-model',
+      { token: 'wrong' },
+      'not-found',
+      /no model "someone\/private-model" that this token can read/,
+    ],
+    [
+      'a gated repo',
+      'org/gated',
+      {},
+      'unauthorized',
+      /org\/gated is a gated model: accept its terms on the Hub and give an access token/,
+    ],
+    [
+      'a repo with only PyTorch weights',
+      'old/pickle',
+      {},
+      'not-found',
+      /old\/pickle has no model\.safetensors \(Hearth reads only safetensors weights, not pytorch_model\.bin\)/,
+    ],
+    [
+      'a model Hearth cannot run',
+      'meta/llama-tiny',
+      {},
+      'unsupported-model',
+      /model_type "llama"; Hearth runs only GPT-2 models/,
+    ],
     ['a name that is not a repo id', '../../etc/passwd', {}, 'not-found', /is not a Hub model id/],
   ])('refuses %s with a clear message', async (_label, repo, extra, code, message) => {
     requests.length = 0;

@@ -65,12 +65,13 @@ describe('safetensors write and read', () => {
     const f64 = new Uint8Array(new Float64Array([0.5, -1e300]).buffer);
     const f32b = f32Bytes([7.25]);
     const data = new Uint8Array([...bf16, ...f16, ...f32b, ...f64]);
-    const header = JSON.stringify({
-      c: { dtype: 'F32', shape: [1], data_offsets: [12, 16] }, // at an offset that is not a multiple of 4 in the file
-      b: { dtype: 'F16', shape: [3], data_offsets: [6, 12] },
-      a: { dtype: 'BF16', shape: [3], data_offsets: [0, 6] },
-      d: { dtype: 'F64', shape: [1, 2], data_offsets: [16, 32] },
-    }) + '   ';
+    const header =
+      JSON.stringify({
+        c: { dtype: 'F32', shape: [1], data_offsets: [12, 16] }, // at an offset that is not a multiple of 4 in the file
+        b: { dtype: 'F16', shape: [3], data_offsets: [6, 12] },
+        a: { dtype: 'BF16', shape: [3], data_offsets: [0, 6] },
+        d: { dtype: 'F64', shape: [1, 2], data_offsets: [16, 32] },
+      }) + '   ';
     const { tensors } = readSafetensors(raw(header, data), { requireFinite: false });
     expect(Array.from(tensors.get('a')!.data)).toEqual([1.5, -2, 0.15625]);
     expect(Array.from(tensors.get('b')!.data)).toEqual([1, -2, 2 ** -24]);
@@ -80,7 +81,10 @@ describe('safetensors write and read', () => {
   });
 
   it('skips names on request without decoding them', () => {
-    const bytes = writeSafetensors([['keep', { shape: [1], data: new Float32Array([1]) }], ['drop', { shape: [1], data: new Float32Array([NaN]) }]]);
+    const bytes = writeSafetensors([
+      ['keep', { shape: [1], data: new Float32Array([1]) }],
+      ['drop', { shape: [1], data: new Float32Array([NaN]) }],
+    ]);
     const { tensors } = readSafetensors(bytes, { skip: (n) => n === 'drop' });
     expect([...tensors.keys()]).toEqual(['keep']);
   });
@@ -127,25 +131,69 @@ describe('safetensors refuses malformed files with a clear message', () => {
   const cases: [string, () => Uint8Array, RegExp][] = [
     ['empty file', () => new Uint8Array(0), /truncated: 0 bytes/],
     ['shorter than the length field', () => new Uint8Array(5), /truncated: 5 bytes/],
-    ['header length past the end', () => raw(JSON.stringify({ a: good }), two, 5000), /header length 5000 runs past the end of the file/],
+    [
+      'header length past the end',
+      () => raw(JSON.stringify({ a: good }), two, 5000),
+      /header length 5000 runs past the end of the file/,
+    ],
     ['header length over 100 MB', () => raw('{}', new Uint8Array(0), 2 ** 40), /over the 100000000-byte limit/],
     ['non-JSON header', () => raw('{"a": {"dtype": F32}}'), /header is not valid JSON/],
     ['header not an object', () => raw('[1, 2]'), /header must be a JSON object/],
     ['invalid UTF-8 header', () => raw('{}').map((b, i) => (i === 9 ? 0xff : b)), /not valid UTF-8/],
     ['deeply nested header', () => raw('['.repeat(5000) + ']'.repeat(5000)), /not valid JSON \(nesting deeper/],
-    ['duplicate tensor names', () => raw(`{"a": ${JSON.stringify(good)}, "a": ${JSON.stringify(good)}}`, two), /duplicate key "a"/],
-    ['unknown dtype', () => raw(JSON.stringify({ a: { ...good, dtype: 'F17' } }), two), /tensor "a": unknown dtype "F17"/],
-    ['wrong shape for its bytes', () => raw(JSON.stringify({ a: { ...good, shape: [3] } }), two), /shape \(3\) of F32 needs 12 bytes but data_offsets span 8/],
+    [
+      'duplicate tensor names',
+      () => raw(`{"a": ${JSON.stringify(good)}, "a": ${JSON.stringify(good)}}`, two),
+      /duplicate key "a"/,
+    ],
+    [
+      'unknown dtype',
+      () => raw(JSON.stringify({ a: { ...good, dtype: 'F17' } }), two),
+      /tensor "a": unknown dtype "F17"/,
+    ],
+    [
+      'wrong shape for its bytes',
+      () => raw(JSON.stringify({ a: { ...good, shape: [3] } }), two),
+      /shape \(3\) of F32 needs 12 bytes but data_offsets span 8/,
+    ],
     ['negative shape', () => raw(JSON.stringify({ a: { ...good, shape: [-2] } }), two), /non-negative integers/],
     ['offsets backwards', () => raw(JSON.stringify({ a: { ...good, data_offsets: [8, 0] } }), two), /run backwards/],
-    ['offsets past the data (truncated file)', () => raw(JSON.stringify({ a: { ...good, shape: [4], data_offsets: [0, 16] } }), two), /run past the end of the data section \(8 bytes\)/],
-    ['overlapping offsets', () => raw(JSON.stringify({ a: good, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }), two), /tensors "a" and "b" overlap/],
-    ['a gap between tensors', () => raw(JSON.stringify({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }), two), /bytes 0..4 of the data section belong to no tensor/],
+    [
+      'offsets past the data (truncated file)',
+      () => raw(JSON.stringify({ a: { ...good, shape: [4], data_offsets: [0, 16] } }), two),
+      /run past the end of the data section \(8 bytes\)/,
+    ],
+    [
+      'overlapping offsets',
+      () => raw(JSON.stringify({ a: good, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }), two),
+      /tensors "a" and "b" overlap/,
+    ],
+    [
+      'a gap between tensors',
+      () => raw(JSON.stringify({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }), two),
+      /bytes 0..4 of the data section belong to no tensor/,
+    ],
     ['trailing bytes', () => raw(JSON.stringify({ a: good }), f32Bytes([1, 2, 3])), /4 bytes after the last tensor/],
-    ['NaN values', () => writeSafetensors([['h.0.attn.c_proj.weight', { shape: [3], data: new Float32Array([0, NaN, 1]) }]]), /tensor "h.0.attn.c_proj.weight" holds NaN at element 1/],
-    ['infinite values', () => writeSafetensors([['w', { shape: [1], data: new Float32Array([-Infinity]) }]]), /tensor "w" holds -Infinity/],
-    ['integer dtype where weights belong', () => raw(JSON.stringify({ a: { dtype: 'I32', shape: [2], data_offsets: [0, 8] } }), two), /dtype I32; Hearth reads float tensors only/],
-    ['metadata that is not strings', () => raw(JSON.stringify({ __metadata__: { n: 1 } })), /__metadata__ value for "n" must be a string/],
+    [
+      'NaN values',
+      () => writeSafetensors([['h.0.attn.c_proj.weight', { shape: [3], data: new Float32Array([0, NaN, 1]) }]]),
+      /tensor "h.0.attn.c_proj.weight" holds NaN at element 1/,
+    ],
+    [
+      'infinite values',
+      () => writeSafetensors([['w', { shape: [1], data: new Float32Array([-Infinity]) }]]),
+      /tensor "w" holds -Infinity/,
+    ],
+    [
+      'integer dtype where weights belong',
+      () => raw(JSON.stringify({ a: { dtype: 'I32', shape: [2], data_offsets: [0, 8] } }), two),
+      /dtype I32; Hearth reads float tensors only/,
+    ],
+    [
+      'metadata that is not strings',
+      () => raw(JSON.stringify({ __metadata__: { n: 1 } })),
+      /__metadata__ value for "n" must be a string/,
+    ],
   ];
   it.each(cases)('%s', (_label, make, message) => {
     let error: unknown;
@@ -163,7 +211,9 @@ describe('safetensors refuses malformed files with a clear message', () => {
   it('checks the header without reading any data', () => {
     const bytes = writeSafetensors([['w', { shape: [2, 2], data: new Float32Array(4) }]]);
     const index = parseSafetensorsHeader(bytes);
-    expect(index.entries).toEqual([{ name: 'w', dtype: 'F32', shape: [2, 2], begin: bytes.length - 16, end: bytes.length }]);
+    expect(index.entries).toEqual([
+      { name: 'w', dtype: 'F32', shape: [2, 2], begin: bytes.length - 16, end: bytes.length },
+    ]);
   });
 });
 

@@ -23,7 +23,12 @@ describe('character tokenizer', () => {
   it('streams whole characters', () => {
     const tok = charTokenizerFrom(TEXT);
     const stream = tok.createStreamDecoder();
-    expect(tok.encode(TEXT).map((id) => stream.push(id)).join('') + stream.flush()).toBe(TEXT);
+    expect(
+      tok
+        .encode(TEXT)
+        .map((id) => stream.push(id))
+        .join('') + stream.flush(),
+    ).toBe(TEXT);
     expect(tok.decode([0, 9999, -3])).toBe(tok.decode([0]));
   });
 

@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { encode as gptTokenizerEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ByteLevelBpeTokenizer, loadGpt2Tokenizer, tokenizerFromHfFiles, tokenizerFromJson } from '../../src/core/tokenizer/index.ts';
+import {
+  ByteLevelBpeTokenizer,
+  loadGpt2Tokenizer,
+  tokenizerFromHfFiles,
+  tokenizerFromJson,
+} from '../../src/core/tokenizer/index.ts';
 import { gpt2SplitRegex } from '../../src/core/tokenizer/byte_level.ts';
 import { gpt2PieceEnd } from '../../src/core/tokenizer/pretokenize.ts';
 
@@ -38,7 +43,46 @@ beforeAll(async () => {
 });
 
 function randomText(seed: number, length: number): string {
-  const pool = ["'re", "'ll", "'S", "'x", '𝐀𝐁', '٣', '\ud800', '\u2028', '\ufeff', '\u0085', '\u3000', 'a', 'b', 'Z', 'the', ' ', '  ', '\n', '\t', "'", "'s", '1', '22', '.', ',', '今', '天', '😀', '\u00a0', 'é', '\u0301', '-', '—', 'ß', '\r\n', '<|', 'endoftext', '|>'];
+  const pool = [
+    "'re",
+    "'ll",
+    "'S",
+    "'x",
+    '𝐀𝐁',
+    '٣',
+    '\ud800',
+    '\u2028',
+    '\ufeff',
+    '\u0085',
+    '\u3000',
+    'a',
+    'b',
+    'Z',
+    'the',
+    ' ',
+    '  ',
+    '\n',
+    '\t',
+    "'",
+    "'s",
+    '1',
+    '22',
+    '.',
+    ',',
+    '今',
+    '天',
+    '😀',
+    '\u00a0',
+    'é',
+    '\u0301',
+    '-',
+    '—',
+    'ß',
+    '\r\n',
+    '<|',
+    'endoftext',
+    '|>',
+  ];
   let s = seed >>> 0;
   let out = '';
   for (let i = 0; i < length; i++) {
@@ -62,7 +106,8 @@ describe('GPT-2 tokenizer', () => {
   it('splits text into the pieces the GPT-2 pattern matches', () => {
     const pieces = (text: string) => {
       const out: string[] = [];
-      for (let start = 0, end: number; start < text.length; start = end) out.push(text.slice(start, (end = gpt2PieceEnd(text, start))));
+      for (let start = 0, end: number; start < text.length; start = end)
+        out.push(text.slice(start, (end = gpt2PieceEnd(text, start))));
       return out;
     };
     const texts = [...CASES, ...Array.from({ length: 2000 }, (_, k) => randomText(k + 1000, k % 50))];
@@ -128,7 +173,11 @@ describe('GPT-2 tokenizer', () => {
     expect(out).toBe(text);
 
     const cut = ours.createStreamDecoder();
-    const partial = ours.encode('😀').slice(0, -1).map((id) => cut.push(id)).join('');
+    const partial = ours
+      .encode('😀')
+      .slice(0, -1)
+      .map((id) => cut.push(id))
+      .join('');
     expect(partial).toBe('');
     expect(cut.flush()).toBe('\ufffd');
   });

@@ -6,7 +6,28 @@ import { PieceCounter, tokenizerFromJson, trainBpe, type TrainProgress } from '.
 import { BYTE_TO_CHAR } from '../../src/core/tokenizer/byte_level.ts';
 import { handleTrainRequest, type TrainTokenizerReply } from '../../src/core/tokenizer/train_worker_protocol.ts';
 
-const WORDS = ['the', 'cat', 'sat', 'on', 'mat', 'and', 'dog', 'ran', 'far', 'away', 'today', 'weather', 'is', 'good', '今天', '天气', '很好', '我们', '可以', '去'];
+const WORDS = [
+  'the',
+  'cat',
+  'sat',
+  'on',
+  'mat',
+  'and',
+  'dog',
+  'ran',
+  'far',
+  'away',
+  'today',
+  'weather',
+  'is',
+  'good',
+  '今天',
+  '天气',
+  '很好',
+  '我们',
+  '可以',
+  '去',
+];
 
 function corpus(sentences: number, seed = 3): string {
   let s = seed;
@@ -23,7 +44,13 @@ function corpus(sentences: number, seed = 3): string {
   return lines.join('');
 }
 
-const SAMPLES = ['the cat sat on the mat.', 'unseen words: zebra, 🦓, ß', '今天天气很好,我们可以去', '  spaces\n\n\tand tabs ', 'a<|endoftext|>b'];
+const SAMPLES = [
+  'the cat sat on the mat.',
+  'unseen words: zebra, 🦓, ß',
+  '今天天气很好,我们可以去',
+  '  spaces\n\n\tand tabs ',
+  'a<|endoftext|>b',
+];
 
 describe('BPE training', () => {
   it('merges the most frequent pair first, then builds on it', async () => {
@@ -42,19 +69,27 @@ describe('BPE training', () => {
     counter.addText(text);
     const tok = await trainBpe([text], { vocabSize: 330 });
     // The slow, obvious trainer: words as token-text arrays, all pairs recounted each round.
-    const words = [...counter.counts].map(([piece, n]) => ({ n, syms: Array.from(new TextEncoder().encode(piece), (b) => BYTE_TO_CHAR[b]) }));
+    const words = [...counter.counts].map(([piece, n]) => ({
+      n,
+      syms: Array.from(new TextEncoder().encode(piece), (b) => BYTE_TO_CHAR[b]),
+    }));
     const idOf = new Map(tok.tokens.map((t, i) => [t, i]));
     const expected: [string, string][] = [];
     for (let m = 0; m < 330 - 257; m++) {
       const counts = new Map<string, number>();
-      for (const w of words) for (let i = 0; i + 1 < w.syms.length; i++) counts.set(w.syms[i] + ' ' + w.syms[i + 1], (counts.get(w.syms[i] + ' ' + w.syms[i + 1]) ?? 0) + w.n);
+      for (const w of words)
+        for (let i = 0; i + 1 < w.syms.length; i++)
+          counts.set(w.syms[i] + ' ' + w.syms[i + 1], (counts.get(w.syms[i] + ' ' + w.syms[i + 1]) ?? 0) + w.n);
       let best: [string, string] | null = null;
       let bestCount = 0;
       let bestIds = [0, 0];
       for (const [k, c] of counts) {
         const [a, b] = k.split(' ');
         const ids = [idOf.get(a)!, idOf.get(b)!];
-        if (c > bestCount || (c === bestCount && (ids[0] < bestIds[0] || (ids[0] === bestIds[0] && ids[1] < bestIds[1])))) {
+        if (
+          c > bestCount ||
+          (c === bestCount && (ids[0] < bestIds[0] || (ids[0] === bestIds[0] && ids[1] < bestIds[1])))
+        ) {
           best = [a, b];
           bestCount = c;
           bestIds = ids;
@@ -122,7 +157,10 @@ describe('BPE training', () => {
   it('trains in the worker handler from files, reporting progress and bad files', async () => {
     const replies: TrainTokenizerReply[] = [];
     const files = [new Blob([corpus(200)]), new Blob([new Uint8Array([0, 1, 2, 3])]), new Blob([corpus(100, 9)])];
-    await handleTrainRequest({ kind: 'train', id: 5, tokenizer: 'bpe', vocabSize: 300, files, names: ['a.txt', 'b.bin', 'c.txt'] }, (r) => replies.push(r));
+    await handleTrainRequest(
+      { kind: 'train', id: 5, tokenizer: 'bpe', vocabSize: 300, files, names: ['a.txt', 'b.bin', 'c.txt'] },
+      (r) => replies.push(r),
+    );
     const done = replies.find((r) => r.kind === 'done');
     expect(done, JSON.stringify(replies.filter((r) => r.kind === 'error'))).toBeDefined();
     expect(replies.some((r) => r.kind === 'progress' && r.progress.phase === 'counting')).toBe(true);
@@ -132,7 +170,9 @@ describe('BPE training', () => {
     if (done?.kind === 'done') expect(tokenizerFromJson(done.tokenizerJson).vocabSize).toBe(300);
 
     const charReplies: TrainTokenizerReply[] = [];
-    await handleTrainRequest({ kind: 'train', id: 6, tokenizer: 'char', files: [new Blob(['ab😀'])] }, (r) => charReplies.push(r));
+    await handleTrainRequest({ kind: 'train', id: 6, tokenizer: 'char', files: [new Blob(['ab😀'])] }, (r) =>
+      charReplies.push(r),
+    );
     const charDone = charReplies.find((r) => r.kind === 'done');
     if (charDone?.kind !== 'done') throw new Error('char training failed');
     expect(tokenizerFromJson(charDone.tokenizerJson).vocabSize).toBe(5);

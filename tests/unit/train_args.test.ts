@@ -1,6 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { lrLambda, warmupStepsFor } from '../../src/core/train/schedule.ts';
-import { resolveArguments, argumentProblems, DEFAULT_TRAINING_ARGUMENTS, ArgumentError } from '../../src/core/train/args.ts';
+import {
+  resolveArguments,
+  argumentProblems,
+  DEFAULT_TRAINING_ARGUMENTS,
+  ArgumentError,
+} from '../../src/core/train/args.ts';
 
 describe('learning-rate schedules (Hugging Face formulas)', () => {
   // Values worked out by hand from transformers.optimization for warmup 10, total 110.
@@ -61,15 +66,27 @@ describe('TrainingArguments', () => {
 
   it('load_best_model_at_end needs matching save and eval strategies, and saves on evaluation steps (as Hugging Face)', () => {
     const best = { load_best_model_at_end: true } as const;
-    expect(() => resolveArguments({ ...best })).toThrow(/load_best_model_at_end: requires the save and eval strategy to match, but found eval_strategy 'no' and save_strategy 'steps'/);
+    expect(() => resolveArguments({ ...best })).toThrow(
+      /load_best_model_at_end: requires the save and eval strategy to match, but found eval_strategy 'no' and save_strategy 'steps'/,
+    );
     expect(() => resolveArguments({ ...best, eval_strategy: 'steps', save_strategy: 'epoch' })).toThrow(ArgumentError);
     expect(() => resolveArguments({ ...best, eval_strategy: 'steps', eval_steps: 30, save_steps: 100 })).toThrow(
       /save_steps to be a round multiple of eval_steps, but found 100, which is not a round multiple of 30/,
     );
     // eval_steps empty means logging_steps
-    expect(() => resolveArguments({ ...best, eval_strategy: 'steps', logging_steps: 30, save_steps: 100 })).toThrow(/not a round multiple of 30/);
-    expect(resolveArguments({ ...best, eval_strategy: 'steps', eval_steps: 50, save_steps: 100 }).load_best_model_at_end).toBe(true);
-    expect(resolveArguments({ ...best, eval_strategy: 'epoch', save_strategy: 'epoch' }).load_best_model_at_end).toBe(true);
-    expect(argumentProblems({ ...DEFAULT_TRAINING_ARGUMENTS, load_best_model_at_end: 'yes' as unknown as boolean }).get('load_best_model_at_end')).toMatch(/true or false/);
+    expect(() => resolveArguments({ ...best, eval_strategy: 'steps', logging_steps: 30, save_steps: 100 })).toThrow(
+      /not a round multiple of 30/,
+    );
+    expect(
+      resolveArguments({ ...best, eval_strategy: 'steps', eval_steps: 50, save_steps: 100 }).load_best_model_at_end,
+    ).toBe(true);
+    expect(resolveArguments({ ...best, eval_strategy: 'epoch', save_strategy: 'epoch' }).load_best_model_at_end).toBe(
+      true,
+    );
+    expect(
+      argumentProblems({ ...DEFAULT_TRAINING_ARGUMENTS, load_best_model_at_end: 'yes' as unknown as boolean }).get(
+        'load_best_model_at_end',
+      ),
+    ).toMatch(/true or false/);
   });
 });

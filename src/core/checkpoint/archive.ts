@@ -17,7 +17,12 @@ import { unzip, zipFolder, type UnzipOptions } from './zip.ts';
 
 /** The files a checkpoint is made of; anything else in a zip or a drop is left unread. */
 export const CHECKPOINT_FILE_NAMES: ReadonlySet<string> = new Set([
-  CONFIG_FILE, WEIGHTS_FILE, GENERATION_CONFIG_FILE, ...TOKENIZER_FILES, STATE_FILE, OPTIMIZER_FILE,
+  CONFIG_FILE,
+  WEIGHTS_FILE,
+  GENERATION_CONFIG_FILE,
+  ...TOKENIZER_FILES,
+  STATE_FILE,
+  OPTIMIZER_FILE,
 ]);
 
 function baseName(path: string): string {
@@ -30,11 +35,17 @@ export function checkpointToZip(ckpt: HearthCheckpoint, folder: string, options:
 }
 
 /** Unpacks (guarded against zip bombs) and reads a checkpoint zip. */
-export function checkpointFromZip(bytes: Uint8Array, options: Pick<UnzipOptions, 'maxTotalBytes'> = {}): HearthCheckpoint {
+export function checkpointFromZip(
+  bytes: Uint8Array,
+  options: Pick<UnzipOptions, 'maxTotalBytes'> = {},
+): HearthCheckpoint {
   return checkpointFromFiles(checkpointFilesFromZip(bytes, options));
 }
 
-export function checkpointFilesFromZip(bytes: Uint8Array, options: Pick<UnzipOptions, 'maxTotalBytes'> = {}): CheckpointFiles {
+export function checkpointFilesFromZip(
+  bytes: Uint8Array,
+  options: Pick<UnzipOptions, 'maxTotalBytes'> = {},
+): CheckpointFiles {
   const { files, skipped } = unzip(bytes, { ...options, want: (p) => CHECKPOINT_FILE_NAMES.has(baseName(p)) });
   const flat = flattenFolder(files);
   if (!flat.has(WEIGHTS_FILE) && skipped.some((p) => baseName(p) === 'pytorch_model.bin')) {
@@ -54,7 +65,10 @@ export interface DroppedFile {
 }
 
 /** Loose files (or a dropped folder, or one .zip) dropped together: reads only the checkpoint's files. */
-export async function checkpointFilesFromDrop(dropped: Iterable<DroppedFile>, options: Pick<UnzipOptions, 'maxTotalBytes'> = {}): Promise<CheckpointFiles> {
+export async function checkpointFilesFromDrop(
+  dropped: Iterable<DroppedFile>,
+  options: Pick<UnzipOptions, 'maxTotalBytes'> = {},
+): Promise<CheckpointFiles> {
   const list = [...dropped];
   if (list.length === 1 && list[0].name.toLowerCase().endsWith('.zip')) {
     return checkpointFilesFromZip(new Uint8Array(await list[0].arrayBuffer()), options);
@@ -67,7 +81,10 @@ export async function checkpointFilesFromDrop(dropped: Iterable<DroppedFile>, op
   }
   const files = flattenFolder(entries);
   if (!files.has(WEIGHTS_FILE) && list.some((f) => f.name === 'pytorch_model.bin')) {
-    throw new CheckpointError('missing-file', 'pytorch_model.bin was dropped but no model.safetensors: Hearth reads only safetensors');
+    throw new CheckpointError(
+      'missing-file',
+      'pytorch_model.bin was dropped but no model.safetensors: Hearth reads only safetensors',
+    );
   }
   return files;
 }

@@ -122,12 +122,29 @@ export function parseGpt2Config(source: string | unknown): GPT2Config {
     if (r[key] !== undefined && r[key] !== null) overrides[key] = r[key];
   };
   for (const key of [
-    'vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head', 'activation_function',
-    'resid_pdrop', 'embd_pdrop', 'attn_pdrop', 'layer_norm_epsilon', 'initializer_range',
-    'bos_token_id', 'eos_token_id', 'use_cache', 'torch_dtype', 'transformers_version',
-    'task_specific_params', 'scale_attn_weights', 'scale_attn_by_inverse_layer_idx',
-    'reorder_and_upcast_attn', 'tie_word_embeddings',
-  ] as const) copy(key);
+    'vocab_size',
+    'n_positions',
+    'n_embd',
+    'n_layer',
+    'n_head',
+    'activation_function',
+    'resid_pdrop',
+    'embd_pdrop',
+    'attn_pdrop',
+    'layer_norm_epsilon',
+    'initializer_range',
+    'bos_token_id',
+    'eos_token_id',
+    'use_cache',
+    'torch_dtype',
+    'transformers_version',
+    'task_specific_params',
+    'scale_attn_weights',
+    'scale_attn_by_inverse_layer_idx',
+    'reorder_and_upcast_attn',
+    'tie_word_embeddings',
+  ] as const)
+    copy(key);
   if (overrides.n_positions === undefined && typeof r.n_ctx === 'number') overrides.n_positions = r.n_ctx;
   if (r.n_inner !== undefined) overrides.n_inner = r.n_inner;
   if (r.pad_token_id !== undefined) overrides.pad_token_id = r.pad_token_id;
@@ -149,22 +166,30 @@ export function validateGpt2Config(c: GPT2Config): void {
   if (c.n_inner !== null) positiveInt('n_inner', c.n_inner);
   if (c.model_type !== 'gpt2') throw unsupported(`model_type "${String(c.model_type)}" is not "gpt2"`);
   if (c.n_embd % c.n_head !== 0) {
-    throw unsupported(`n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head}): each head gets n_embd / n_head channels`);
+    throw unsupported(
+      `n_embd (${c.n_embd}) must be divisible by n_head (${c.n_head}): each head gets n_embd / n_head channels`,
+    );
   }
   if (!ACTIVATIONS.has(c.activation_function)) {
-    throw unsupported(`activation_function "${String(c.activation_function)}" is not supported; Hearth runs GPT-2's gelu_new`);
+    throw unsupported(
+      `activation_function "${String(c.activation_function)}" is not supported; Hearth runs GPT-2's gelu_new`,
+    );
   }
-  if (c.scale_attn_weights !== true) throw unsupported('scale_attn_weights false is not supported; Hearth scales attention by 1/sqrt(head size)');
-  if (c.scale_attn_by_inverse_layer_idx !== false) throw unsupported('scale_attn_by_inverse_layer_idx is not supported');
+  if (c.scale_attn_weights !== true)
+    throw unsupported('scale_attn_weights false is not supported; Hearth scales attention by 1/sqrt(head size)');
+  if (c.scale_attn_by_inverse_layer_idx !== false)
+    throw unsupported('scale_attn_by_inverse_layer_idx is not supported');
   if (c.reorder_and_upcast_attn !== false) throw unsupported('reorder_and_upcast_attn is not supported');
-  if (c.tie_word_embeddings !== true) throw unsupported('tie_word_embeddings false is not supported; Hearth ties lm_head to wte');
+  if (c.tie_word_embeddings !== true)
+    throw unsupported('tie_word_embeddings false is not supported; Hearth ties lm_head to wte');
   for (const key of ['resid_pdrop', 'embd_pdrop', 'attn_pdrop'] as const) {
     const p = c[key];
     if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw bad(`${key} must be in [0, 1), got ${JSON.stringify(p)}`);
   }
   for (const key of ['layer_norm_epsilon', 'initializer_range'] as const) {
     const v = c[key];
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(`${key} must be a positive number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+      throw bad(`${key} must be a positive number, got ${JSON.stringify(v)}`);
   }
   for (const key of ['bos_token_id', 'eos_token_id'] as const) {
     const id = c[key];

@@ -40,7 +40,9 @@ export function checkWeightIndex(names: Iterable<[string, number[]]>, c: GPT2Con
     seen.set(name, fileTensor);
     if (name === LM_HEAD) {
       if (!sameShape(shape, [c.vocab_size, c.n_embd])) {
-        throw invalid(`${fileName}: tensor "${fileTensor}" has shape ${formatShape(shape)}; config.json implies ${formatShape([c.vocab_size, c.n_embd])}`);
+        throw invalid(
+          `${fileName}: tensor "${fileTensor}" has shape ${formatShape(shape)}; config.json implies ${formatShape([c.vocab_size, c.n_embd])}`,
+        );
       }
       continue;
     }
@@ -50,18 +52,25 @@ export function checkWeightIndex(names: Iterable<[string, number[]]>, c: GPT2Con
       continue;
     }
     if (!sameShape(shape, want)) {
-      throw invalid(`${fileName}: tensor "${fileTensor}" has shape ${formatShape(shape)} but config.json implies ${formatShape(want)} (wrong shape)`);
+      throw invalid(
+        `${fileName}: tensor "${fileTensor}" has shape ${formatShape(shape)} but config.json implies ${formatShape(want)} (wrong shape)`,
+      );
     }
   }
   if (unknown.length > 0) {
     throw invalid(
-      `${fileName}: tensor${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 3).map((n) => `"${n}"`).join(', ')}${unknown.length > 3 ? ` and ${unknown.length - 3} more` : ''} ` +
+      `${fileName}: tensor${unknown.length > 1 ? 's' : ''} ${unknown
+        .slice(0, 3)
+        .map((n) => `"${n}"`)
+        .join(', ')}${unknown.length > 3 ? ` and ${unknown.length - 3} more` : ''} ` +
         `are not GPT-2 parameters (is this a plain GPT-2 model, with n_layer matching config.json?)`,
     );
   }
   const missing = [...expected.keys()].filter((n) => !seen.has(n));
   if (missing.length > 0) {
-    throw invalid(`${fileName}: missing tensor "${missing[0]}"${missing.length > 1 ? ` and ${missing.length - 1} more` : ''} that config.json implies`);
+    throw invalid(
+      `${fileName}: missing tensor "${missing[0]}"${missing.length > 1 ? ` and ${missing.length - 1} more` : ''} that config.json implies`,
+    );
   }
 }
 
@@ -79,7 +88,9 @@ export function toHearthWeights(decoded: NamedTensors, c: GPT2Config, fileName: 
   for (const name of gpt2ParameterShapes(c).keys()) out.set(name, byName.get(name)!);
   const head = byName.get(LM_HEAD);
   if (head && !bitwiseEqual(head, out.get('wte.weight')!)) {
-    throw invalid(`${fileName}: lm_head.weight differs from wte.weight; Hearth ties the output head to the token embedding and cannot load an untied head`);
+    throw invalid(
+      `${fileName}: lm_head.weight differs from wte.weight; Hearth ties the output head to the token embedding and cannot load an untied head`,
+    );
   }
   return out;
 }
@@ -91,10 +102,13 @@ export function checkHearthWeights(weights: NamedTensors, c: GPT2Config): void {
     const t = weights.get(name);
     if (!t) throw new Error(`cannot save: the model has no parameter "${name}"`);
     if (!sameShape(t.shape, shape) || t.data.length !== shape.reduce((a, b) => a * b, 1)) {
-      throw new Error(`cannot save: parameter "${name}" has shape ${formatShape(t.shape)} (${t.data.length} values), config implies ${formatShape(shape)}`);
+      throw new Error(
+        `cannot save: parameter "${name}" has shape ${formatShape(t.shape)} (${t.data.length} values), config implies ${formatShape(shape)}`,
+      );
     }
     const bad = firstNonFinite(t.data);
-    if (bad >= 0) throw new Error(`cannot save: parameter "${name}" holds ${t.data[bad]} at element ${bad} (training diverged?)`);
+    if (bad >= 0)
+      throw new Error(`cannot save: parameter "${name}" holds ${t.data[bad]} at element ${bad} (training diverged?)`);
   }
   for (const name of weights.keys()) {
     if (!expected.has(name)) throw new Error(`cannot save: "${name}" is not a GPT-2 parameter`);

@@ -26,7 +26,13 @@ export type CheckpointFiles = Map<string, Uint8Array>;
 
 /** Tokenizer files as text, kept opaque here: tokenizer.json, or vocab.json + merges.txt, and friends. */
 export type TokenizerFiles = Partial<Record<(typeof TOKENIZER_FILES)[number], string>>;
-export const TOKENIZER_FILES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'] as const;
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'vocab.json',
+  'merges.txt',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+] as const;
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -59,12 +65,16 @@ export function checkpointToFiles(ckpt: HearthCheckpoint, options: ToFilesOption
   const generation = ckpt.generationConfig ?? defaultGenerationConfig(ckpt.config);
   files.set(GENERATION_CONFIG_FILE, encoder.encode(JSON.stringify(generation, null, 2) + '\n'));
   // HF's loader checks format "pt" in the metadata before it reads a safetensors file.
-  files.set(WEIGHTS_FILE, writeSafetensors(ckpt.weights, { dtype: options.weightsDtype ?? 'F32', metadata: { format: 'pt' } }));
+  files.set(
+    WEIGHTS_FILE,
+    writeSafetensors(ckpt.weights, { dtype: options.weightsDtype ?? 'F32', metadata: { format: 'pt' } }),
+  );
   for (const name of TOKENIZER_FILES) {
     const text = ckpt.tokenizer[name];
     if (text !== undefined) files.set(name, encoder.encode(text));
   }
-  if (ckpt.training) for (const [name, bytes] of trainingStateToFiles(ckpt.training, ckpt.weights)) files.set(name, bytes);
+  if (ckpt.training)
+    for (const [name, bytes] of trainingStateToFiles(ckpt.training, ckpt.weights)) files.set(name, bytes);
   return files;
 }
 
@@ -82,7 +92,11 @@ export function checkpointFromFiles(files: CheckpointFiles): HearthCheckpoint {
     throw new CheckpointError('missing-file', `no model.safetensors${hint}`);
   }
   const index = parseSafetensorsHeader(weightBytes, WEIGHTS_FILE);
-  checkWeightIndex(index.entries.map((e) => [e.name, e.shape]), config, WEIGHTS_FILE);
+  checkWeightIndex(
+    index.entries.map((e) => [e.name, e.shape]),
+    config,
+    WEIGHTS_FILE,
+  );
   const { tensors } = readSafetensors(weightBytes, { fileName: WEIGHTS_FILE, skip: (n) => hearthName(n) === null });
   const weights = toHearthWeights(tensors, config, WEIGHTS_FILE);
 

@@ -4,7 +4,14 @@
 import { parseGpt2Config } from './config.ts';
 import { CheckpointError } from './errors.ts';
 import { concatChunks } from './zip.ts';
-import { checkpointFromFiles, CONFIG_FILE, GENERATION_CONFIG_FILE, WEIGHTS_FILE, type CheckpointFiles, type HearthCheckpoint } from './hf_folder.ts';
+import {
+  checkpointFromFiles,
+  CONFIG_FILE,
+  GENERATION_CONFIG_FILE,
+  WEIGHTS_FILE,
+  type CheckpointFiles,
+  type HearthCheckpoint,
+} from './hf_folder.ts';
 
 export const HUB_BASE_URL = 'https://huggingface.co';
 
@@ -42,10 +49,16 @@ const COMPLETE_MARKER = '.hearth-complete.json';
 const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 
 export function normaliseRepoId(input: string): string {
-  let id = input.trim().replace(/^https?:\/\/huggingface\.co\//, '').replace(/\/+$/, '');
+  let id = input
+    .trim()
+    .replace(/^https?:\/\/huggingface\.co\//, '')
+    .replace(/\/+$/, '');
   id = id.replace(/\/(tree|blob|resolve)\/.*$/, '');
   if (!REPO_ID.test(id) || id.includes('..')) {
-    throw new CheckpointError('not-found', `"${input}" is not a Hub model id (expected a name like gpt2 or user/model)`);
+    throw new CheckpointError(
+      'not-found',
+      `"${input}" is not a Hub model id (expected a name like gpt2 or user/model)`,
+    );
   }
   return id;
 }
@@ -67,7 +80,14 @@ export async function downloadFromHub(repoInput: string, options: HubOptions = {
   if (cached) {
     for (const [file, bytes] of cached) {
       loaded += bytes.byteLength;
-      options.onProgress?.({ repo, file, fileLoaded: bytes.byteLength, fileTotal: bytes.byteLength, loaded, fromCache: true });
+      options.onProgress?.({
+        repo,
+        file,
+        fileLoaded: bytes.byteLength,
+        fileTotal: bytes.byteLength,
+        loaded,
+        fromCache: true,
+      });
     }
     return cached;
   }
@@ -79,7 +99,14 @@ export async function downloadFromHub(repoInput: string, options: HubOptions = {
     const hit = await cache?.get(url);
     if (hit) {
       loaded += hit.byteLength;
-      options.onProgress?.({ repo, file, fileLoaded: hit.byteLength, fileTotal: hit.byteLength, loaded, fromCache: true });
+      options.onProgress?.({
+        repo,
+        file,
+        fileLoaded: hit.byteLength,
+        fileTotal: hit.byteLength,
+        loaded,
+        fromCache: true,
+      });
       files.set(file, hit);
       return hit;
     }
@@ -142,7 +169,11 @@ async function download(
     response = await doFetch(url, { signal: options.signal, headers });
   } catch (err) {
     if (options.signal?.aborted) throw cancelled();
-    throw new CheckpointError('network', `could not reach ${new URL(url).host} for ${repo}/${file} (${(err as Error).message}); check the connection`, { cause: err });
+    throw new CheckpointError(
+      'network',
+      `could not reach ${new URL(url).host} for ${repo}/${file} (${(err as Error).message}); check the connection`,
+      { cause: err },
+    );
   }
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
@@ -178,19 +209,33 @@ async function download(
     }
   } catch (err) {
     if (options.signal?.aborted) throw cancelled();
-    throw new CheckpointError('network', `download of ${repo}/${file} broke off after ${received} bytes (${(err as Error).message})`, { cause: err });
+    throw new CheckpointError(
+      'network',
+      `download of ${repo}/${file} broke off after ${received} bytes (${(err as Error).message})`,
+      { cause: err },
+    );
   }
   if (options.signal?.aborted) throw cancelled();
   if (whole) {
-    if (received !== total) throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
+    if (received !== total)
+      throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
     return whole;
   }
   return concatChunks(chunks);
 }
 
-function hubError(status: number, code: string | null, repo: string, file: string, withToken: boolean): CheckpointError {
+function hubError(
+  status: number,
+  code: string | null,
+  repo: string,
+  file: string,
+  withToken: boolean,
+): CheckpointError {
   if (code === 'GatedRepo') {
-    return new CheckpointError('unauthorized', `${repo} is a gated model: accept its terms on the Hub${withToken ? ' with the account of this token' : ' and give an access token'}`);
+    return new CheckpointError(
+      'unauthorized',
+      `${repo} is a gated model: accept its terms on the Hub${withToken ? ' with the account of this token' : ' and give an access token'}`,
+    );
   }
   if (code === 'RepoNotFound' || (status === 401 && !withToken)) {
     // The Hub answers 401 both for private repos and for repos that do not exist.
@@ -202,12 +247,16 @@ function hubError(status: number, code: string | null, repo: string, file: strin
     );
   }
   if (status === 401 || status === 403) {
-    return new CheckpointError('unauthorized', `the Hub refused access to ${repo} (${status}): the token cannot read this repo`);
+    return new CheckpointError(
+      'unauthorized',
+      `the Hub refused access to ${repo} (${status}): the token cannot read this repo`,
+    );
   }
   if (status === 404) {
-    const what = file === WEIGHTS_FILE
-      ? `${repo} has no model.safetensors (Hearth reads only safetensors weights, not pytorch_model.bin)`
-      : `${repo} has no ${file}`;
+    const what =
+      file === WEIGHTS_FILE
+        ? `${repo} has no model.safetensors (Hearth reads only safetensors weights, not pytorch_model.bin)`
+        : `${repo} has no ${file}`;
     return new CheckpointError('not-found', what);
   }
   return new CheckpointError('network', `the Hub answered ${status} for ${repo}/${file}; try again later`);

@@ -7,7 +7,13 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CHECKPOINT_FILE_NAMES } from './archive.ts';
 import { CheckpointError } from './errors.ts';
-import { checkpointToFiles, WEIGHTS_FILE, type CheckpointFiles, type HearthCheckpoint, type ToFilesOptions } from './hf_folder.ts';
+import {
+  checkpointToFiles,
+  WEIGHTS_FILE,
+  type CheckpointFiles,
+  type HearthCheckpoint,
+  type ToFilesOptions,
+} from './hf_folder.ts';
 import type { HubCache } from './hub.ts';
 import { checkpointsToDelete, type RotationCandidate } from './rotation.ts';
 import { STATE_FILE } from './training_state.ts';
@@ -57,7 +63,10 @@ export async function readCheckpointFolder(dir: string): Promise<CheckpointFiles
     if (CHECKPOINT_FILE_NAMES.has(name)) files.set(name, plain(await readFile(join(dir, name))));
   }
   if (!files.has(WEIGHTS_FILE) && names.includes('pytorch_model.bin')) {
-    throw new CheckpointError('missing-file', `${dir} has pytorch_model.bin but no model.safetensors: Hearth reads only safetensors`);
+    throw new CheckpointError(
+      'missing-file',
+      `${dir} has pytorch_model.bin but no model.safetensors: Hearth reads only safetensors`,
+    );
   }
   return files;
 }
@@ -71,7 +80,11 @@ export interface FolderSaveOptions extends ToFilesOptions {
  * Saves `outDir/checkpoint-{step}` as HF's Trainer does, then rotates the run's checkpoint folders
  * (the new one is complete before any old one goes). Returns the new folder.
  */
-export async function saveCheckpointFolder(outDir: string, ckpt: HearthCheckpoint, options: FolderSaveOptions = {}): Promise<string> {
+export async function saveCheckpointFolder(
+  outDir: string,
+  ckpt: HearthCheckpoint,
+  options: FolderSaveOptions = {},
+): Promise<string> {
   const step = ckpt.training?.step ?? 0;
   const dir = join(outDir, `checkpoint-${step}`);
   await writeCheckpointFolder(dir, checkpointToFiles(ckpt, options));

@@ -9,7 +9,11 @@ export interface RotationCandidate {
   evalLoss: number | null;
 }
 
-export function checkpointsToDelete(candidates: readonly RotationCandidate[], saveTotalLimit: number | null | undefined, keepBest = false): string[] {
+export function checkpointsToDelete(
+  candidates: readonly RotationCandidate[],
+  saveTotalLimit: number | null | undefined,
+  keepBest = false,
+): string[] {
   if (!saveTotalLimit || saveTotalLimit <= 0) return [];
   const sorted = [...candidates].sort((a, b) => (a.step ?? -1) - (b.step ?? -1) || a.createdAt - b.createdAt);
   let limit = saveTotalLimit;

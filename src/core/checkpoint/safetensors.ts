@@ -7,10 +7,21 @@ import { parseStrictJson, type JsonObject, type JsonValue } from './strict_json.
 import { copyBytes, elementCount, firstNonFinite, formatShape, type HostTensor, type NamedTensors } from './tensors.ts';
 
 export const DTYPE_BYTES = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4,
-  I64: 8, U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 } as const;
 export type SafetensorsDtype = keyof typeof DTYPE_BYTES;
 const FLOAT_DTYPES = new Set<SafetensorsDtype>(['F32', 'F16', 'BF16', 'F64']);
@@ -44,7 +55,9 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName = 'safetensor
     throw fail(`header length ${headerLen} bytes is over the ${MAX_HEADER_BYTES}-byte limit`);
   }
   if (8 + headerLen > bytes.length) {
-    throw fail(`header length ${headerLen} runs past the end of the file (${bytes.length} bytes): truncated or not safetensors`);
+    throw fail(
+      `header length ${headerLen} runs past the end of the file (${bytes.length} bytes): truncated or not safetensors`,
+    );
   }
   let text: string;
   try {
@@ -79,9 +92,12 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName = 'safetensor
   let previous: SafetensorsEntry | null = null;
   for (const e of sorted) {
     if (e.begin < cursor) {
-      throw fail(`tensors "${previous!.name}" and "${e.name}" overlap (data_offsets share bytes ${e.begin - dataStart}..${cursor - dataStart})`);
+      throw fail(
+        `tensors "${previous!.name}" and "${e.name}" overlap (data_offsets share bytes ${e.begin - dataStart}..${cursor - dataStart})`,
+      );
     }
-    if (e.begin > cursor) throw fail(`bytes ${cursor - dataStart}..${e.begin - dataStart} of the data section belong to no tensor`);
+    if (e.begin > cursor)
+      throw fail(`bytes ${cursor - dataStart}..${e.begin - dataStart} of the data section belong to no tensor`);
     cursor = e.end;
     previous = e;
   }
@@ -116,7 +132,8 @@ function parseEntry(name: string, raw: JsonValue, dataLength: number, fail: (m: 
   }
   const offsets = entry.data_offsets;
   if (
-    !Array.isArray(offsets) || offsets.length !== 2 ||
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
     !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
   ) {
     throw t(`data_offsets must be two non-negative integers, got ${JSON.stringify(offsets)}`);
@@ -124,7 +141,9 @@ function parseEntry(name: string, raw: JsonValue, dataLength: number, fail: (m: 
   const [begin, end] = offsets as number[];
   if (begin > end) throw t(`data_offsets [${begin}, ${end}] run backwards`);
   if (end > dataLength) {
-    throw t(`data_offsets [${begin}, ${end}] run past the end of the data section (${dataLength} bytes): file truncated?`);
+    throw t(
+      `data_offsets [${begin}, ${end}] run past the end of the data section (${dataLength} bytes): file truncated?`,
+    );
   }
   const itemBytes = DTYPE_BYTES[dtype as SafetensorsDtype];
   let bytesNeeded = itemBytes;
@@ -133,7 +152,9 @@ function parseEntry(name: string, raw: JsonValue, dataLength: number, fail: (m: 
     if (bytesNeeded > Number.MAX_SAFE_INTEGER) throw t(`shape ${formatShape(shape as number[])} is impossibly large`);
   }
   if (bytesNeeded !== end - begin) {
-    throw t(`shape ${formatShape(shape as number[])} of ${dtype} needs ${bytesNeeded} bytes but data_offsets span ${end - begin}`);
+    throw t(
+      `shape ${formatShape(shape as number[])} of ${dtype} needs ${bytesNeeded} bytes but data_offsets span ${end - begin}`,
+    );
   }
   return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end };
 }
@@ -147,13 +168,18 @@ export interface ReadOptions {
 }
 
 /** Validates the whole file, then decodes every float tensor to float32. */
-export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): { tensors: NamedTensors; metadata: Record<string, string>; dtypes: Map<string, SafetensorsDtype> } {
+export function readSafetensors(
+  bytes: Uint8Array,
+  options: ReadOptions = {},
+): { tensors: NamedTensors; metadata: Record<string, string>; dtypes: Map<string, SafetensorsDtype> } {
   const fileName = options.fileName ?? 'safetensors file';
   const { entries, metadata } = parseSafetensorsHeader(bytes, fileName);
   const wanted = entries.filter((e) => !options.skip?.(e.name));
   for (const e of wanted) {
     if (!FLOAT_DTYPES.has(e.dtype)) {
-      throw invalid(`${fileName}: tensor "${e.name}" has dtype ${e.dtype}; Hearth reads float tensors only (F32, F16, BF16, F64)`);
+      throw invalid(
+        `${fileName}: tensor "${e.name}" has dtype ${e.dtype}; Hearth reads float tensors only (F32, F16, BF16, F64)`,
+      );
     }
   }
   const tensors: NamedTensors = new Map();
@@ -163,7 +189,9 @@ export function readSafetensors(bytes: Uint8Array, options: ReadOptions = {}): {
     if (options.requireFinite !== false) {
       const bad = firstNonFinite(tensor.data);
       if (bad >= 0) {
-        throw invalid(`${fileName}: tensor "${e.name}" holds ${tensor.data[bad]} at element ${bad}; refusing weights that are not finite numbers`);
+        throw invalid(
+          `${fileName}: tensor "${e.name}" holds ${tensor.data[bad]} at element ${bad}; refusing weights that are not finite numbers`,
+        );
       }
     }
     tensors.set(e.name, tensor);
@@ -212,9 +240,11 @@ export function writeSafetensors(tensors: Iterable<[string, HostTensor]>, option
   const list: [string, HostTensor, number][] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (name === '__metadata__' || Object.hasOwn(header, name)) throw new Error(`cannot write tensor name "${name}" twice or as __metadata__`);
+    if (name === '__metadata__' || Object.hasOwn(header, name))
+      throw new Error(`cannot write tensor name "${name}" twice or as __metadata__`);
     const n = elementCount(t.shape);
-    if (n !== t.data.length) throw new Error(`tensor "${name}": shape ${formatShape(t.shape)} holds ${n} values, data has ${t.data.length}`);
+    if (n !== t.data.length)
+      throw new Error(`tensor "${name}": shape ${formatShape(t.shape)} holds ${n} values, data has ${t.data.length}`);
     const size = n * itemBytes;
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + size] };
     list.push([name, t, offset]);

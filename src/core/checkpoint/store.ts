@@ -7,7 +7,14 @@ import { checkpointFilesFromZip, safeFolderName } from './archive.ts';
 import type { GPT2Config } from './config.ts';
 import { CheckpointError } from './errors.ts';
 import { parameterCount } from './gpt2_weights.ts';
-import { checkpointFromFiles, checkpointToFiles, totalBytes, type CheckpointFiles, type HearthCheckpoint, type ToFilesOptions } from './hf_folder.ts';
+import {
+  checkpointFromFiles,
+  checkpointToFiles,
+  totalBytes,
+  type CheckpointFiles,
+  type HearthCheckpoint,
+  type ToFilesOptions,
+} from './hf_folder.ts';
 import { checkpointsToDelete } from './rotation.ts';
 import { copyBytes } from './tensors.ts';
 import { zipFolder, type UnzipOptions } from './zip.ts';
@@ -87,7 +94,10 @@ export class CheckpointStore {
   private readonly chunkBytes: number;
   private readonly now: () => number;
 
-  constructor(private readonly backend: KeyValueBackend = idbBackend(), options: StoreOptions = {}) {
+  constructor(
+    private readonly backend: KeyValueBackend = idbBackend(),
+    options: StoreOptions = {},
+  ) {
     this.storage = options.storage !== undefined ? options.storage : (globalThis.navigator?.storage ?? null);
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.now = options.now ?? Date.now;
@@ -117,7 +127,10 @@ export class CheckpointStore {
   }
 
   /** Reads, checks and stores a checkpoint zip; a bad archive is refused before anything is written. */
-  async importZip(bytes: Uint8Array, options: SaveOptions & Pick<UnzipOptions, 'maxTotalBytes'>): Promise<CheckpointSummary> {
+  async importZip(
+    bytes: Uint8Array,
+    options: SaveOptions & Pick<UnzipOptions, 'maxTotalBytes'>,
+  ): Promise<CheckpointSummary> {
     return this.importFiles(checkpointFilesFromZip(bytes, options), options);
   }
 
@@ -136,11 +149,19 @@ export class CheckpointStore {
       const bytes = new Uint8Array(f.bytes);
       let at = 0;
       for (const c of chunks) {
-        if (!c || at + c.byteLength > f.bytes) throw new CheckpointError('storage', `checkpoint "${entry.name}" is damaged: ${f.name} is incomplete in storage`);
+        if (!c || at + c.byteLength > f.bytes)
+          throw new CheckpointError(
+            'storage',
+            `checkpoint "${entry.name}" is damaged: ${f.name} is incomplete in storage`,
+          );
         bytes.set(c, at);
         at += c.byteLength;
       }
-      if (at !== f.bytes) throw new CheckpointError('storage', `checkpoint "${entry.name}" is damaged: ${f.name} is incomplete in storage`);
+      if (at !== f.bytes)
+        throw new CheckpointError(
+          'storage',
+          `checkpoint "${entry.name}" is damaged: ${f.name} is incomplete in storage`,
+        );
       files.set(f.name, bytes);
     }
     return files;
@@ -193,9 +214,15 @@ export class CheckpointStore {
     return orphans.length;
   }
 
-  private async saveFiles(files: CheckpointFiles, ckpt: HearthCheckpoint, options: SaveOptions): Promise<CheckpointSummary> {
+  private async saveFiles(
+    files: CheckpointFiles,
+    ckpt: HearthCheckpoint,
+    options: SaveOptions,
+  ): Promise<CheckpointSummary> {
     if (options.saveTotalLimit && !options.run) {
-      throw new Error('saveTotalLimit needs a run name, so that rotation never deletes checkpoints of other runs or imports');
+      throw new Error(
+        'saveTotalLimit needs a run name, so that rotation never deletes checkpoints of other runs or imports',
+      );
     }
     await this.sweep().catch(() => undefined); // best effort: space from an old crash helps this save
     const bytes = totalBytes(files);
@@ -275,8 +302,11 @@ export class CheckpointStore {
     await this.backend.update<CheckpointSummary[]>(MANIFEST, (list = []) =>
       list.filter((c) => (doomed.has(c.id) ? (removed.push(c), false) : true)),
     );
-    if (ids.length === 1 && removed.length === 0) throw new CheckpointError('not-found', `no checkpoint with id ${ids[0]}`);
-    const partKeys = removed.flatMap((c) => c.files.flatMap((f) => Array.from({ length: f.chunks }, (_, i) => partKey(c.id, f.name, i))));
+    if (ids.length === 1 && removed.length === 0)
+      throw new CheckpointError('not-found', `no checkpoint with id ${ids[0]}`);
+    const partKeys = removed.flatMap((c) =>
+      c.files.flatMap((f) => Array.from({ length: f.chunks }, (_, i) => partKey(c.id, f.name, i))),
+    );
     await this.backend.delMany(partKeys);
   }
 }

@@ -74,10 +74,16 @@ export function trainingStateToFiles(state: TrainingState, weights: NamedTensors
   files.set(STATE_FILE, new TextEncoder().encode(JSON.stringify(json, null, 1) + '\n'));
   if (state.optimizer) {
     checkMoments(state.optimizer, weights, (m) => new Error(`cannot save: ${m}`));
-    for (const [label, moments] of [['exp_avg', state.optimizer.expAvg], ['exp_avg_sq', state.optimizer.expAvgSq]] as const) {
+    for (const [label, moments] of [
+      ['exp_avg', state.optimizer.expAvg],
+      ['exp_avg_sq', state.optimizer.expAvgSq],
+    ] as const) {
       for (const [name, t] of moments) {
         const bad = firstNonFinite(t.data);
-        if (bad >= 0) throw new Error(`cannot save: ${label} of "${name}" holds ${t.data[bad]} at element ${bad} (training diverged?)`);
+        if (bad >= 0)
+          throw new Error(
+            `cannot save: ${label} of "${name}" holds ${t.data[bad]} at element ${bad} (training diverged?)`,
+          );
       }
     }
     const entries: [string, HostTensor][] = [];
@@ -90,7 +96,11 @@ export function trainingStateToFiles(state: TrainingState, weights: NamedTensors
 }
 
 /** Reads and checks hearth_state.json (+ optimizer.safetensors) against the loaded weights. */
-export function trainingStateFromFiles(stateBytes: Uint8Array, optimizerBytes: Uint8Array | undefined, weights: NamedTensors): TrainingState {
+export function trainingStateFromFiles(
+  stateBytes: Uint8Array,
+  optimizerBytes: Uint8Array | undefined,
+  weights: NamedTensors,
+): TrainingState {
   const fail = (m: string) => invalid(`${STATE_FILE}: ${m}`);
   let raw: Partial<StateJson>;
   try {
@@ -143,7 +153,10 @@ export function trainingStateFromFiles(stateBytes: Uint8Array, optimizerBytes: U
 }
 
 function checkMoments(m: AdamWMoments, weights: NamedTensors, fail: (m: string) => Error): void {
-  for (const [label, moments] of [['exp_avg', m.expAvg], ['exp_avg_sq', m.expAvgSq]] as const) {
+  for (const [label, moments] of [
+    ['exp_avg', m.expAvg],
+    ['exp_avg_sq', m.expAvgSq],
+  ] as const) {
     for (const [name, w] of weights) {
       const t = moments.get(name);
       if (!t) throw fail(`no ${label} for parameter "${name}"`);
@@ -151,6 +164,7 @@ function checkMoments(m: AdamWMoments, weights: NamedTensors, fail: (m: string) 
         throw fail(`${label} of "${name}" has shape ${formatShape(t.shape)}, the parameter ${formatShape(w.shape)}`);
       }
     }
-    for (const name of moments.keys()) if (!weights.has(name)) throw fail(`${label} for "${name}", which is not a parameter`);
+    for (const name of moments.keys())
+      if (!weights.has(name)) throw fail(`${label} for "${name}", which is not a parameter`);
   }
 }

@@ -27,7 +27,9 @@ export function zipFolder(files: Iterable<[string, Uint8Array]>, folder?: string
   for (const [name, bytes] of files) {
     total += bytes.byteLength;
     if (bytes.byteLength >= ZIP32_LIMIT || total >= ZIP32_LIMIT) {
-      throw new Error(`cannot export: the files pass 4 GiB, more than a zip without zip64 can hold (export the weights as F16, or without training state)`);
+      throw new Error(
+        `cannot export: the files pass 4 GiB, more than a zip without zip64 can hold (export the weights as F16, or without training state)`,
+      );
     }
     const path = folder ? `${folder}/${name}` : name;
     // Weights barely compress and deflating hundreds of MB takes seconds: store them as they are.
@@ -109,7 +111,10 @@ export function unzip(bytes: Uint8Array, options: UnzipOptions = {}): UnzipResul
     wanted.push(e);
   }
   if (declared > limit) {
-    throw new CheckpointError('zip-bomb', `zip: the archive would unpack to ${mb(declared)}, over the ${mb(limit)} limit; refusing it`);
+    throw new CheckpointError(
+      'zip-bomb',
+      `zip: the archive would unpack to ${mb(declared)}, over the ${mb(limit)} limit; refusing it`,
+    );
   }
   let produced = 0;
   for (const e of wanted) {
@@ -139,14 +144,16 @@ function readCentralDirectory(bytes: Uint8Array): CentralEntry[] {
   if (count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) {
     throw invalid('zip64 archives (over 4 GiB or 65535 files) are not supported');
   }
-  if (cdOffset + cdSize > eocd) throw invalid('zip: the central directory runs past the end of the archive (truncated?)');
+  if (cdOffset + cdSize > eocd)
+    throw invalid('zip: the central directory runs past the end of the archive (truncated?)');
 
   const entries: CentralEntry[] = [];
   const names = new Set<string>();
   const decoder = new TextDecoder();
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > cdOffset + cdSize || view.getUint32(p, true) !== 0x02014b50) throw invalid('zip: damaged central directory');
+    if (p + 46 > cdOffset + cdSize || view.getUint32(p, true) !== 0x02014b50)
+      throw invalid('zip: damaged central directory');
     const nameLen = view.getUint16(p + 28, true);
     const extraLen = view.getUint16(p + 30, true);
     const commentLen = view.getUint16(p + 32, true);
@@ -178,11 +185,13 @@ function readCentralDirectory(bytes: Uint8Array): CentralEntry[] {
 function readEntryData(bytes: Uint8Array, e: CentralEntry): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const p = e.localOffset;
-  if (p + 30 > bytes.length || view.getUint32(p, true) !== 0x04034b50) throw invalid(`zip: "${e.path}" has a damaged local header`);
+  if (p + 30 > bytes.length || view.getUint32(p, true) !== 0x04034b50)
+    throw invalid(`zip: "${e.path}" has a damaged local header`);
   const start = p + 30 + view.getUint16(p + 26, true) + view.getUint16(p + 28, true);
   const end = start + e.compressedSize;
   if (end > bytes.length) throw invalid(`zip: "${e.path}" runs past the end of the archive (truncated?)`);
-  if (e.method === 0 && e.compressedSize !== e.size) throw invalid(`zip: stored entry "${e.path}" has inconsistent sizes`);
+  if (e.method === 0 && e.compressedSize !== e.size)
+    throw invalid(`zip: stored entry "${e.path}" has inconsistent sizes`);
   return bytes.subarray(start, end);
 }
 
@@ -192,7 +201,10 @@ function inflateGuarded(data: Uint8Array, e: CentralEntry, budget: number): Uint
   let finished = false;
   const inflater = new Inflate((chunk, final) => {
     if (at + chunk.length > e.size || at + chunk.length > budget) {
-      throw new CheckpointError('zip-bomb', `zip: "${e.path}" inflates past its declared ${mb(e.size)}; refusing the archive (zip bomb?)`);
+      throw new CheckpointError(
+        'zip-bomb',
+        `zip: "${e.path}" inflates past its declared ${mb(e.size)}; refusing the archive (zip bomb?)`,
+      );
     }
     out.set(chunk, at);
     at += chunk.length;
@@ -208,7 +220,8 @@ function inflateGuarded(data: Uint8Array, e: CentralEntry, budget: number): Uint
     if (err instanceof CheckpointError) throw err;
     throw invalid(`zip: "${e.path}" is damaged (${(err as Error).message})`);
   }
-  if (!finished || at !== e.size) throw invalid(`zip: "${e.path}" inflated to ${at} bytes, not the ${e.size} it declares`);
+  if (!finished || at !== e.size)
+    throw invalid(`zip: "${e.path}" inflated to ${at} bytes, not the ${e.size} it declares`);
   return out;
 }
 

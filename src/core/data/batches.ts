@@ -87,7 +87,11 @@ export class BatchSampler {
     start: BatchPosition | { seed: number },
   ) {
     if (data.numBlocks === 0) throw new Error('no blocks to draw batches from');
-    this.pos = { seed: start.seed >>> 0, epoch: 'epoch' in start ? start.epoch : 0, index: 'index' in start ? start.index : 0 };
+    this.pos = {
+      seed: start.seed >>> 0,
+      epoch: 'epoch' in start ? start.epoch : 0,
+      index: 'index' in start ? start.index : 0,
+    };
     this.order = epochOrder(data.numBlocks, this.pos.seed, this.pos.epoch);
   }
 

@@ -62,7 +62,10 @@ export class DatasetError extends Error {
   }
 }
 
-export async function loadTextDataset(sources: readonly TextSource[], options: LoadDatasetOptions): Promise<LoadedDataset> {
+export async function loadTextDataset(
+  sources: readonly TextSource[],
+  options: LoadDatasetOptions,
+): Promise<LoadedDataset> {
   const { tokenizer, blockSize } = options;
   if (!(blockSize >= 2)) throw new Error(`block size ${blockSize} is too small`);
   const messages: FileMessage[] = [];
@@ -75,13 +78,24 @@ export async function loadTextDataset(sources: readonly TextSource[], options: L
     const docs: TokenArray[] = [];
     for (const source of list) {
       const report = (phase: LoadProgress['phase'], bytesDone: number) =>
-        options.onProgress?.({ file: source.name, phase, bytesDone, bytesTotal: source.size, allBytesDone: allBytesBefore + bytesDone, allBytesTotal });
+        options.onProgress?.({
+          file: source.name,
+          phase,
+          bytesDone,
+          bytesTotal: source.size,
+          allBytesDone: allBytesBefore + bytesDone,
+          allBytesTotal,
+        });
       try {
         const { tokens, cached } = await loadOne(source, options, messages, report);
         docs.push(tokens);
         files.push({ name: source.name, tokens: tokens.length, cached });
         if (tokens.length < blockSize) {
-          messages.push({ file: source.name, level: 'warning', message: `has only ${tokens.length} tokens, less than one block of ${blockSize}; it is joined with the other files` });
+          messages.push({
+            file: source.name,
+            level: 'warning',
+            message: `has only ${tokens.length} tokens, less than one block of ${blockSize}; it is joined with the other files`,
+          });
         }
       } catch (e) {
         // A file that cannot be read (refused, or failing mid-stream) is skipped; the rest load.
@@ -97,14 +111,22 @@ export async function loadTextDataset(sources: readonly TextSource[], options: L
   const joinedTrain = joinDocuments(trainDocs, tokenizer);
   const trainBlocks = Math.floor(joinedTrain.length / blockSize);
   if (trainBlocks === 0) {
-    const why = trainDocs.length === 0 ? 'no file could be read' : `the files hold ${joinedTrain.length} tokens, less than one block of ${blockSize}`;
+    const why =
+      trainDocs.length === 0
+        ? 'no file could be read'
+        : `the files hold ${joinedTrain.length} tokens, less than one block of ${blockSize}`;
     throw new DatasetError(`Nothing to train on: ${why}.`, messages);
   }
 
   if (evalDocs) {
     const joinedEval = joinDocuments(evalDocs, tokenizer);
     const evalBlocks = Math.floor(joinedEval.length / blockSize);
-    if (evalBlocks === 0) messages.push({ file: options.evalSources!.map((s) => s.name).join(', '), level: 'warning', message: `the evaluation files hold less than one block of ${blockSize} tokens; there will be no evaluation` });
+    if (evalBlocks === 0)
+      messages.push({
+        file: options.evalSources!.map((s) => s.name).join(', '),
+        level: 'warning',
+        message: `the evaluation files hold less than one block of ${blockSize} tokens; there will be no evaluation`,
+      });
     return {
       train: blocks(joinedTrain, blockSize, 0, trainBlocks),
       eval: evalBlocks > 0 ? blocks(joinedEval, blockSize, 0, evalBlocks) : null,
@@ -115,7 +137,8 @@ export async function loadTextDataset(sources: readonly TextSource[], options: L
 
   const fraction = options.evalFraction ?? 0.1;
   // Hold out at least one block when asked to hold out any, but never the only block.
-  const held = fraction > 0 && trainBlocks >= 2 ? Math.min(trainBlocks - 1, Math.max(1, Math.round(trainBlocks * fraction))) : 0;
+  const held =
+    fraction > 0 && trainBlocks >= 2 ? Math.min(trainBlocks - 1, Math.max(1, Math.round(trainBlocks * fraction))) : 0;
   return {
     train: blocks(joinedTrain, blockSize, 0, trainBlocks - held),
     eval: held > 0 ? blocks(joinedTrain, blockSize, trainBlocks - held, held) : null,
@@ -164,5 +187,9 @@ function joinDocuments(docs: readonly TokenArray[], tokenizer: Tokenizer): Token
 }
 
 function blocks(tokens: TokenArray, blockSize: number, firstBlock: number, numBlocks: number): BlockDataset {
-  return { blockSize, numBlocks, tokens: tokens.subarray(firstBlock * blockSize, (firstBlock + numBlocks) * blockSize) };
+  return {
+    blockSize,
+    numBlocks,
+    tokens: tokens.subarray(firstBlock * blockSize, (firstBlock + numBlocks) * blockSize),
+  };
 }

@@ -38,7 +38,13 @@ export function folderTokenCache(dir: string): TokenCache {
       await mkdir(dir, { recursive: true });
       const path = file(key);
       const partial = `${path}.partial`;
-      await writeFile(partial, Buffer.concat([Buffer.of(tokens.BYTES_PER_ELEMENT), new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength)]));
+      await writeFile(
+        partial,
+        Buffer.concat([
+          Buffer.of(tokens.BYTES_PER_ELEMENT),
+          new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength),
+        ]),
+      );
       await rename(partial, path); // a crash mid-write leaves no truncated entry behind
     },
   };

@@ -27,7 +27,8 @@ export class DataFileError extends Error {
 
 /** The FileMessage for a file that failed to load, whatever the error. */
 export function fileErrorMessage(file: string, e: unknown): FileMessage {
-  const message = e instanceof DataFileError ? e.detail : `could not be read (${e instanceof Error ? e.message : String(e)})`;
+  const message =
+    e instanceof DataFileError ? e.detail : `could not be read (${e instanceof Error ? e.message : String(e)})`;
   return { file, level: 'error', message };
 }
 
@@ -77,7 +78,10 @@ export async function* readTextChunks(
     };
     const first = emit(decoder.decode(start, { stream: !done }));
     if (decoder.encoding === 'utf-8' && invalid > Math.max(8, chars * MAX_INVALID_SHARE)) {
-      throw new DataFileError(source.name, 'is not UTF-8 text (most of its start is not valid UTF-8; is it a binary file?)');
+      throw new DataFileError(
+        source.name,
+        'is not UTF-8 text (most of its start is not valid UTF-8; is it a binary file?)',
+      );
     }
     if (first) yield first;
     while (!done) {

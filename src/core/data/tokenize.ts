@@ -37,7 +37,11 @@ export class TokenBuffer {
 /** Past this much text without a safe cut (one enormous word), cut anyway. */
 const MAX_CARRY = 1 << 20;
 
-export async function tokenizeSource(source: TextSource, tokenizer: Tokenizer, options: ReadTextOptions = {}): Promise<TokenArray> {
+export async function tokenizeSource(
+  source: TextSource,
+  tokenizer: Tokenizer,
+  options: ReadTextOptions = {},
+): Promise<TokenArray> {
   const out = new TokenBuffer(tokenizer.vocabSize);
   let carry = '';
   for await (const chunk of readTextChunks(source, options)) {

@@ -15,7 +15,10 @@ export interface TrainTokenizerOptions {
   onMessage?: (m: FileMessage) => void;
 }
 
-export async function trainTokenizerOnSources(sources: readonly TextSource[], options: TrainTokenizerOptions): Promise<Tokenizer> {
+export async function trainTokenizerOnSources(
+  sources: readonly TextSource[],
+  options: TrainTokenizerOptions,
+): Promise<Tokenizer> {
   const total = sources.reduce((s, f) => s + f.size, 0);
   const pieces = new PieceCounter();
   const chars = new CharCollector();

@@ -25,7 +25,8 @@ export async function readLogits(logits: tf.Tensor): Promise<Float32Array> {
   const data = (await logits.data()) as Float32Array;
   logits.dispose();
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new Error(`generate: the model produced a non-finite logit (${data[i]}) at index ${i}`);
+    if (!Number.isFinite(data[i]))
+      throw new Error(`generate: the model produced a non-finite logit (${data[i]}) at index ${i}`);
   }
   return data;
 }
@@ -64,13 +65,15 @@ export class FullPrefixDecoder implements CausalDecoder {
   }
 
   prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array> {
-    if (tokens.length !== B * T) throw new Error(`prefill: expected ${B * T} tokens for ${B} × ${T}, got ${tokens.length}`);
+    if (tokens.length !== B * T)
+      throw new Error(`prefill: expected ${B * T} tokens for ${B} × ${T}, got ${tokens.length}`);
     this.rows = Array.from({ length: B }, (_, b) => Array.from(tokens.subarray(b * T, (b + 1) * T)));
     return this.run();
   }
 
   step(tokens: Int32Array): Promise<Float32Array> {
-    if (tokens.length !== this.rows.length) throw new Error(`step: expected ${this.rows.length} tokens, got ${tokens.length}`);
+    if (tokens.length !== this.rows.length)
+      throw new Error(`step: expected ${this.rows.length} tokens, got ${tokens.length}`);
     this.rows.forEach((r, b) => r.push(tokens[b]));
     return this.run();
   }

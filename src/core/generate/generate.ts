@@ -9,7 +9,14 @@ import type { Ops } from '../model/ops.ts';
 import { eosTokenIds, resolveOptions, type GenerationOptions, type ResolvedOptions } from './options.ts';
 import { processorsFor } from './processors.ts';
 import { greedySampler, multinomialSampler } from './samplers.ts';
-import { eosToken, firstReason, maxNewTokens, stopStrings, type FinishReason, type StoppingCriterion } from './stopping.ts';
+import {
+  eosToken,
+  firstReason,
+  maxNewTokens,
+  stopStrings,
+  type FinishReason,
+  type StoppingCriterion,
+} from './stopping.ts';
 import { SequenceStreamer, type GenerationTokenizer } from './streamer.ts';
 import { FullPrefixDecoder, type CausalDecoder } from './decoder.ts';
 import { KVCacheDecoder } from './kv_cache.ts';
@@ -118,7 +125,9 @@ export async function* generateWith(
   const tokenizerEos = tokenizer.eosTokenId ?? null;
   const ids = promptIds(tokenizer, prompt, eosTokenIds(options.eos_token_id, tokenizerEos));
   const o: ResolvedOptions = resolveOptions(options, ids.length, tokenizerEos, maxPos);
-  for (const id of ids) if (!(Number.isInteger(id) && id >= 0 && id < decoder.vocabSize)) throw new Error(`generate: prompt token ${id} is outside the vocabulary (${decoder.vocabSize})`);
+  for (const id of ids)
+    if (!(Number.isInteger(id) && id >= 0 && id < decoder.vocabSize))
+      throw new Error(`generate: prompt token ${id} is outside the vocabulary (${decoder.vocabSize})`);
 
   const B = o.numReturnSequences;
   const processors = processorsFor(o);
@@ -150,7 +159,11 @@ export async function* generateWith(
   };
   const output = (): GenerationOutput => ({
     prompt: ids,
-    sequences: generated.map((tokens, b) => ({ tokens, text: streamers[b].text, finishReason: finished[b] ?? 'length' })),
+    sequences: generated.map((tokens, b) => ({
+      tokens,
+      text: streamers[b].text,
+      finishReason: finished[b] ?? 'length',
+    })),
     metadata: meta,
   });
   const windowTokens = (keep: number) => {
@@ -206,7 +219,12 @@ export async function* generateWith(
       const before = s.text.length;
       // As HF's text-generation pipeline (skip_special_tokens): the token is kept, its text is not.
       let text = o.eosTokenIds.includes(token) || tokenizer.specialTokenIds?.has(token) ? '' : s.push(token);
-      const reason = firstReason(criteria, { newTokens: generated[b].length, lastToken: token, text: s.text, previousTextLength: before });
+      const reason = firstReason(criteria, {
+        newTokens: generated[b].length,
+        lastToken: token,
+        text: s.text,
+        previousTextLength: before,
+      });
       if (reason) {
         finished[b] = reason;
         text += s.flush();
@@ -268,7 +286,10 @@ export async function generate(
 }
 
 /** Consumes a generation stream, passing each event on; its return value. */
-export async function drain(stream: AsyncGenerator<TokenEvent, GenerationOutput>, onToken?: (e: TokenEvent) => void): Promise<GenerationOutput> {
+export async function drain(
+  stream: AsyncGenerator<TokenEvent, GenerationOutput>,
+  onToken?: (e: TokenEvent) => void,
+): Promise<GenerationOutput> {
   for (;;) {
     const r = await stream.next();
     if (r.done) return r.value;

@@ -8,7 +8,14 @@
 // out.sequences[i] has tokens, text and finishReason ('length' | 'eos' | 'stop_string' | 'aborted');
 // out.metadata says whether the window slid past n_positions, the seed used, and prefill/decode timings.
 export { generate, streamGenerate, generateWith, drain } from './generate.ts';
-export type { TokenEvent, GeneratedSequence, GenerationMetadata, GenerationOutput, GenerationControl, GenerateModelOptions } from './generate.ts';
+export type {
+  TokenEvent,
+  GeneratedSequence,
+  GenerationMetadata,
+  GenerationOutput,
+  GenerationControl,
+  GenerateModelOptions,
+} from './generate.ts';
 export type { GenerationOptions } from './options.ts';
 export type { GenerationTokenizer } from './streamer.ts';
 export type { FinishReason } from './stopping.ts';

@@ -49,8 +49,10 @@ export class KVCacheDecoder implements CausalDecoder {
   }
 
   prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array> {
-    if (tokens.length !== B * T) throw new Error(`prefill: expected ${B * T} tokens for ${B} × ${T}, got ${tokens.length}`);
-    if (T < 1 || T > this.maxPositions) throw new Error(`prefill: ${T} tokens do not fit n_positions ${this.maxPositions}`);
+    if (tokens.length !== B * T)
+      throw new Error(`prefill: expected ${B * T} tokens for ${B} × ${T}, got ${tokens.length}`);
+    if (T < 1 || T > this.maxPositions)
+      throw new Error(`prefill: ${T} tokens do not fit n_positions ${this.maxPositions}`);
     if (B !== this.batch) this.allocate(B);
     this.filled = 0;
     return this.run(tokens, T);
@@ -60,7 +62,9 @@ export class KVCacheDecoder implements CausalDecoder {
     if (this.batch === 0) throw new Error('step: prefill first');
     if (tokens.length !== this.batch) throw new Error(`step: expected ${this.batch} tokens, got ${tokens.length}`);
     if (this.filled >= this.maxPositions) {
-      throw new Error(`step: the cache holds n_positions = ${this.maxPositions} positions already; slide the window first`);
+      throw new Error(
+        `step: the cache holds n_positions = ${this.maxPositions} positions already; slide the window first`,
+      );
     }
     return this.run(tokens, 1);
   }
@@ -70,7 +74,10 @@ export class KVCacheDecoder implements CausalDecoder {
     const d = this.model.dims;
     const hd = d.n_embd / d.n_head;
     for (let l = 0; l < d.n_layer; l++) {
-      this.caches.push({ k: createKvCache(B, d.n_head, d.n_positions, hd), v: createKvCache(B, d.n_head, d.n_positions, hd) });
+      this.caches.push({
+        k: createKvCache(B, d.n_head, d.n_positions, hd),
+        v: createKvCache(B, d.n_head, d.n_positions, hd),
+      });
     }
     this.batch = B;
   }

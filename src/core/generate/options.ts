@@ -61,13 +61,19 @@ export function eosTokenIds(option: GenerationOptions['eos_token_id'], tokenizer
 }
 
 /** Fills HF's defaults and throws on values HF refuses, with the option's name in the message. */
-export function resolveOptions(o: GenerationOptions, promptLength: number, tokenizerEos: number | null, maxPositions: number): ResolvedOptions {
+export function resolveOptions(
+  o: GenerationOptions,
+  promptLength: number,
+  tokenizerEos: number | null,
+  maxPositions: number,
+): ResolvedOptions {
   const fail = (name: string, want: string, got: unknown) => {
     throw new Error(`generate: ${name} ${want}, got ${JSON.stringify(got)}`);
   };
   let maxNewTokens: number;
   if (o.max_new_tokens !== undefined) {
-    if (!isInt(o.max_new_tokens) || o.max_new_tokens < 0) fail('max_new_tokens', 'must be an integer ≥ 0', o.max_new_tokens);
+    if (!isInt(o.max_new_tokens) || o.max_new_tokens < 0)
+      fail('max_new_tokens', 'must be an integer ≥ 0', o.max_new_tokens);
     maxNewTokens = o.max_new_tokens!;
   } else {
     const maxLength = o.max_length ?? 20;
@@ -89,7 +95,8 @@ export function resolveOptions(o: GenerationOptions, promptLength: number, token
   if (!(typeof repetitionPenalty === 'number' && repetitionPenalty > 0 && Number.isFinite(repetitionPenalty))) {
     fail('repetition_penalty', 'has to be a strictly positive float', repetitionPenalty);
   }
-  if (!isInt(numReturnSequences) || numReturnSequences < 1) fail('num_return_sequences', 'must be a positive integer', numReturnSequences);
+  if (!isInt(numReturnSequences) || numReturnSequences < 1)
+    fail('num_return_sequences', 'must be a positive integer', numReturnSequences);
   if (!doSample && numReturnSequences > 1) {
     throw new Error(
       `generate: greedy decoding (do_sample false) gives the same sequence every time, so num_return_sequences must be 1 (got ${numReturnSequences}); set do_sample: true to draw several`,
@@ -102,8 +109,10 @@ export function resolveOptions(o: GenerationOptions, promptLength: number, token
   const eos = eosTokenIds(o.eos_token_id, tokenizerEos);
   for (const id of eos) if (!isInt(id) || id < 0) fail('eos_token_id', 'must be a non-negative integer', id);
 
-  const stopStrings = o.stop_strings === undefined ? [] : typeof o.stop_strings === 'string' ? [o.stop_strings] : o.stop_strings;
-  for (const s of stopStrings) if (typeof s !== 'string' || s.length === 0) fail('stop_strings', 'must be non-empty strings', s);
+  const stopStrings =
+    o.stop_strings === undefined ? [] : typeof o.stop_strings === 'string' ? [o.stop_strings] : o.stop_strings;
+  for (const s of stopStrings)
+    if (typeof s !== 'string' || s.length === 0) fail('stop_strings', 'must be non-empty strings', s);
 
   const windowStride = o.window_stride ?? 1;
   if (!isInt(windowStride) || windowStride < 1 || windowStride >= maxPositions) {

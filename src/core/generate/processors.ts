@@ -127,7 +127,13 @@ export function softmax(scores: Float64Array): Float64Array {
  * The processors HF's generate() builds for these settings, in its order: repetition penalty (greedy or not),
  * then, only when sampling, temperature, top_k, top_p. Neutral values add nothing.
  */
-export function processorsFor(o: { doSample: boolean; temperature: number; topK: number; topP: number; repetitionPenalty: number }): LogitsProcessor[] {
+export function processorsFor(o: {
+  doSample: boolean;
+  temperature: number;
+  topK: number;
+  topP: number;
+  repetitionPenalty: number;
+}): LogitsProcessor[] {
   const list: LogitsProcessor[] = [];
   if (o.repetitionPenalty !== 1) list.push(repetitionPenalty(o.repetitionPenalty));
   if (o.doSample) {

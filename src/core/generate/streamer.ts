@@ -35,7 +35,9 @@ export class SequenceStreamer {
   text = '';
 
   constructor(tokenizer: GenerationTokenizer) {
-    this.decoder = tokenizer.createStreamDecoder ? tokenizer.createStreamDecoder() : decodeBasedStreamDecoder((ids) => tokenizer.decode(ids));
+    this.decoder = tokenizer.createStreamDecoder
+      ? tokenizer.createStreamDecoder()
+      : decodeBasedStreamDecoder((ids) => tokenizer.decode(ids));
   }
 
   /** The text this token completes ('' while a character is still incomplete). */

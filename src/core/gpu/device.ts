@@ -60,7 +60,8 @@ const WANTED_LIMITS = [
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 export const isNode = (): boolean =>
-  typeof process !== 'undefined' && !!(process as { versions?: { node?: string } }).versions?.node &&
+  typeof process !== 'undefined' &&
+  !!(process as { versions?: { node?: string } }).versions?.node &&
   typeof (globalThis as { window?: unknown }).window === 'undefined';
 
 async function nodeAdapter(powerPreference: GPUPowerPreference): Promise<{ gpu: GPU; adapter: GPUAdapter | null }> {

@@ -104,10 +104,17 @@ export function replaceRegions(source: string, regions: Record<string, string> =
   let out = source;
   for (const [name, text] of Object.entries(regions)) {
     const n = escapeRegExp(name);
-    const re = new RegExp(`(^[ \\t]*// #region ${n}(?![\\w-])[^\\n]*\\n)[\\s\\S]*?(^[ \\t]*// #endregion ${n}(?![\\w-]))`, 'gm');
+    const re = new RegExp(
+      `(^[ \\t]*// #region ${n}(?![\\w-])[^\\n]*\\n)[\\s\\S]*?(^[ \\t]*// #endregion ${n}(?![\\w-]))`,
+      'gm',
+    );
     const found = out.match(re)?.length ?? 0;
     if (found !== 1) {
-      throw new Error(found ? `shader has ${found} regions '${name}'` : `shader has no '// #region ${name}' … '// #endregion ${name}' to replace`);
+      throw new Error(
+        found
+          ? `shader has ${found} regions '${name}'`
+          : `shader has no '// #region ${name}' … '// #endregion ${name}' to replace`,
+      );
     }
     const body = text.endsWith('\n') ? text : `${text}\n`;
     // A function, so '$' in the WGSL is never read as a replacement pattern.
@@ -149,7 +156,10 @@ export function getPipeline(device: GPUDevice, spec: KernelSpec): GPUComputePipe
   const key = pipelineKey(spec);
   let p = cache.get(key);
   if (!p) {
-    const module = device.createShaderModule({ label: spec.name, code: specialise(replaceRegions(spec.source, spec.regions), spec.consts) });
+    const module = device.createShaderModule({
+      label: spec.name,
+      code: specialise(replaceRegions(spec.source, spec.regions), spec.consts),
+    });
     p = device.createComputePipeline({
       label: key,
       layout: 'auto',
@@ -278,7 +288,13 @@ export function dispatch(d: DispatchSpec): void {
  * order with the dispatches around it. A copy needs no pipeline or bind group: packing many small tensors into
  * one buffer this way lets one dispatch then work on all of them.
  */
-export function copyElements(src: TensorInfo, srcOffset: number, dst: TensorInfo, dstOffset: number, count: number): void {
+export function copyElements(
+  src: TensorInfo,
+  srcOffset: number,
+  dst: TensorInfo,
+  dstOffset: number,
+  count: number,
+): void {
   if (count === 0) return;
   const b = internals();
   const from = bufferOf(src);
@@ -313,7 +329,6 @@ export function grid1d(count: number, maxPerDim = 65535): [number, number] {
  * thread per row), so kernels with workgroup reductions pick a variant without barriers.
  */
 export function isSoftwareAdapter(): boolean {
-  const info = (webgpuBackend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } })
-    .adapterInfo;
+  const info = (webgpuBackend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
   return /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
 }

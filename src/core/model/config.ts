@@ -32,10 +32,26 @@ export interface Preset {
 /** From a toy that trains in seconds on a CPU emulation up to GPT-2 124M. vocab_size comes from the tokenizer
  * unless the preset fixes it (GPT-2's own sizes use GPT-2's vocabulary). */
 export const PRESETS: Preset[] = [
-  { id: 'toy', label: 'Toy (1 layer, 32 wide)', dims: { n_positions: 64, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 } },
-  { id: 'tiny', label: 'Tiny (2 layers, 128 wide)', dims: { n_positions: 128, n_embd: 128, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5 } },
-  { id: 'small', label: 'Small (4 layers, 256 wide)', dims: { n_positions: 256, n_embd: 256, n_layer: 4, n_head: 4, layer_norm_epsilon: 1e-5 } },
-  { id: 'mini', label: 'Mini (6 layers, 384 wide)', dims: { n_positions: 512, n_embd: 384, n_layer: 6, n_head: 6, layer_norm_epsilon: 1e-5 } },
+  {
+    id: 'toy',
+    label: 'Toy (1 layer, 32 wide)',
+    dims: { n_positions: 64, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 },
+  },
+  {
+    id: 'tiny',
+    label: 'Tiny (2 layers, 128 wide)',
+    dims: { n_positions: 128, n_embd: 128, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5 },
+  },
+  {
+    id: 'small',
+    label: 'Small (4 layers, 256 wide)',
+    dims: { n_positions: 256, n_embd: 256, n_layer: 4, n_head: 4, layer_norm_epsilon: 1e-5 },
+  },
+  {
+    id: 'mini',
+    label: 'Mini (6 layers, 384 wide)',
+    dims: { n_positions: 512, n_embd: 384, n_layer: 6, n_head: 6, layer_norm_epsilon: 1e-5 },
+  },
   {
     id: 'gpt2',
     label: 'GPT-2 124M (12 layers, 768 wide)',
@@ -152,7 +168,12 @@ export interface MemoryEstimate {
  * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
  * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
  */
-export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize: number, opts: MemoryOptions = {}): MemoryEstimate {
+export function estimateTrainingMemory(
+  d: GPTDims,
+  batchSize: number,
+  blockSize: number,
+  opts: MemoryOptions = {},
+): MemoryEstimate {
   const P = parameterCount(d);
   const M = batchSize * blockSize;
   const { n_embd: C, n_layer: L, n_head: nh, vocab_size: V } = d;
@@ -205,7 +226,11 @@ export function estimateTrainingMemory(d: GPTDims, batchSize: number, blockSize:
         gradients: headGrads + f32 * blockParams + accumulated,
       },
       // the embedding's backward: every parameter's gradient and wte's two
-      { activations: f32 * M * C, workspace: f32 * M * C + tiedExtra + embdDropoutGrad, gradients: f32 * P + accumulated },
+      {
+        activations: f32 * M * C,
+        workspace: f32 * M * C + tiedExtra + embdDropoutGrad,
+        gradients: f32 * P + accumulated,
+      },
     );
   }
   const sum = (p: Phase) => p.activations + p.workspace + p.gradients;

@@ -76,7 +76,8 @@ export class GPT {
   /** Copies every parameter back to the CPU. */
   async toArrays(): Promise<NamedArrays> {
     const out: NamedArrays = new Map();
-    for (const [name, v] of this.params) out.set(name, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
+    for (const [name, v] of this.params)
+      out.set(name, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
     return out;
   }
 
@@ -87,7 +88,8 @@ export class GPT {
   }
 
   private checkTokens(tokens: Int32Array, B: number, T: number): void {
-    if (tokens.length !== B * T) throw new Error(`expected ${B * T} tokens for batch ${B} × block ${T}, got ${tokens.length}`);
+    if (tokens.length !== B * T)
+      throw new Error(`expected ${B * T} tokens for batch ${B} × block ${T}, got ${tokens.length}`);
     if (T > this.dims.n_positions) throw new Error(`block of ${T} tokens exceeds n_positions ${this.dims.n_positions}`);
   }
 
@@ -95,13 +97,23 @@ export class GPT {
   private w2 = (n: string) => this.p(n) as unknown as tf.Tensor2D;
 
   /** x with dropout at rate p when training (a seed given) and p > 0; x itself otherwise. */
-  private drop(x: tf.Tensor2D, p: number | undefined, seed: number | undefined, layer: number, site: DropoutSite, ops: Ops): tf.Tensor2D {
+  private drop(
+    x: tf.Tensor2D,
+    p: number | undefined,
+    seed: number | undefined,
+    layer: number,
+    site: DropoutSite,
+    ops: Ops,
+  ): tf.Tensor2D {
     return seed !== undefined && p ? ops.dropout(x, p, siteSeed(seed, layer, site)) : x;
   }
 
   /** Token + position embeddings, (B·T, C), then embd_pdrop when training. */
   private embed(tokens: Int32Array, B: number, T: number, ops: Ops, seed?: number): tf.Tensor2D {
-    const x = tf.reshape(ops.embedding(tokens, B, T, this.w2('wte.weight'), this.w2('wpe.weight')), [B * T, this.dims.n_embd]) as tf.Tensor2D;
+    const x = tf.reshape(ops.embedding(tokens, B, T, this.w2('wte.weight'), this.w2('wpe.weight')), [
+      B * T,
+      this.dims.n_embd,
+    ]) as tf.Tensor2D;
     return this.drop(x, this.dims.embd_pdrop, seed, -1, 'embedding', ops);
   }
 
@@ -118,19 +130,33 @@ export class GPT {
     const att = ops.attention(tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, n_head, attnDropout); // (B, T, C)
     const resid = this.dims.resid_pdrop;
     const proj = this.drop(
-      ops.matmul(tf.reshape(att, [M, C]) as tf.Tensor2D, w2(n('attn.c_proj.weight')), { bias: w1(n('attn.c_proj.bias')) }),
-      resid, seed, l, 'attentionResidual', ops,
+      ops.matmul(tf.reshape(att, [M, C]) as tf.Tensor2D, w2(n('attn.c_proj.weight')), {
+        bias: w1(n('attn.c_proj.bias')),
+      }),
+      resid,
+      seed,
+      l,
+      'attentionResidual',
+      ops,
     );
     const [ln2w, ln2b] = [w1(n('ln_2.weight')), w1(n('ln_2.bias'))];
     let mid: tf.Tensor2D;
     let m: tf.Tensor2D;
-    if (ops.addLayerNorm) [mid, m] = ops.addLayerNorm(x, proj, ln2w, ln2b, eps); // the residual add and ln_2 in one kernel
+    if (ops.addLayerNorm)
+      [mid, m] = ops.addLayerNorm(x, proj, ln2w, ln2b, eps); // the residual add and ln_2 in one kernel
     else {
       mid = tf.add(x, proj) as tf.Tensor2D;
       m = ops.layerNorm(mid, ln2w, ln2b, eps);
     }
     const h = ops.matmul(m, w2(n('mlp.c_fc.weight')), { bias: w1(n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·T, 4C)
-    const mlp = this.drop(ops.matmul(h, w2(n('mlp.c_proj.weight')), { bias: w1(n('mlp.c_proj.bias')) }), resid, seed, l, 'mlpResidual', ops);
+    const mlp = this.drop(
+      ops.matmul(h, w2(n('mlp.c_proj.weight')), { bias: w1(n('mlp.c_proj.bias')) }),
+      resid,
+      seed,
+      l,
+      'mlpResidual',
+      ops,
+    );
     return tf.add(mid, mlp);
   }
 
@@ -161,12 +187,14 @@ export class GPT {
 
   /** Counts the targets that are not −100 and checks the rest are in the vocabulary. */
   private countTargets(tokens: Int32Array, targets: Int32Array): number {
-    if (targets.length !== tokens.length) throw new Error(`targets (${targets.length}) and tokens (${tokens.length}) differ in length`);
+    if (targets.length !== tokens.length)
+      throw new Error(`targets (${targets.length}) and tokens (${tokens.length}) differ in length`);
     let count = 0;
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (t === -100) continue;
-      if (t < 0 || t >= this.dims.vocab_size) throw new Error(`target id ${t} is outside the vocabulary (${this.dims.vocab_size})`);
+      if (t < 0 || t >= this.dims.vocab_size)
+        throw new Error(`target id ${t} is outside the vocabulary (${this.dims.vocab_size})`);
       count++;
     }
     return count;
@@ -193,9 +221,14 @@ export class GPT {
    * activation memory is one block's worth plus n_layer × (B·T, C), for about a third more compute.
    */
   lossAndGrads(
-    tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions & { checkpoint?: boolean } = {},
+    tokens: Int32Array,
+    targets: Int32Array,
+    B: number,
+    T: number,
+    opts: ForwardOptions & { checkpoint?: boolean } = {},
   ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
-    if (opts.checkpoint) return this.lossAndGradsRecomputed(tokens, targets, B, T, opts.ops ?? kernelOps, opts.dropoutSeed);
+    if (opts.checkpoint)
+      return this.lossAndGradsRecomputed(tokens, targets, B, T, opts.ops ?? kernelOps, opts.dropoutSeed);
     // tfjs keys gradients by its own (globally unique) variable names, which differ from GPT-2's names so that
     // several models can live side by side.
     const names = [...this.params.keys()];
@@ -205,7 +238,12 @@ export class GPT {
   }
 
   private lossAndGradsRecomputed(
-    tokens: Int32Array, targets: Int32Array, B: number, T: number, ops: Ops, seed?: number,
+    tokens: Int32Array,
+    targets: Int32Array,
+    B: number,
+    T: number,
+    ops: Ops,
+    seed?: number,
   ): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
     const count = this.countTargets(tokens, targets);
     this.checkTokens(tokens, B, T);
@@ -219,14 +257,20 @@ export class GPT {
     // Head: loss and gradients for the last block's output, ln_f and wte (as the head).
     const targetT = tf.tensor1d(targets, 'int32');
     const headNames = ['ln_f.weight', 'ln_f.bias', 'wte.weight'];
-    const head = tf.valueAndGrads((x: tf.Tensor) => this.head(x as tf.Tensor2D, targetT, count, ops))([xs[L], ...headNames.map((n) => this.p(n))]);
+    const head = tf.valueAndGrads((x: tf.Tensor) => this.head(x as tf.Tensor2D, targetT, count, ops))([
+      xs[L],
+      ...headNames.map((n) => this.p(n)),
+    ]);
     targetT.dispose();
     headNames.forEach((n, i) => grads.set(n, head.grads[i + 1]));
     let dx = head.grads[0] as tf.Tensor2D;
     // Blocks backwards: recompute block l from its input, then its gradients given dx.
     for (let l = L - 1; l >= 0; l--) {
       const names = blockParams(l);
-      const g = tf.grads((x: tf.Tensor) => this.block(l, x as tf.Tensor2D, B, T, ops, seed))([xs[l], ...names.map((n) => this.p(n))], dx);
+      const g = tf.grads((x: tf.Tensor) => this.block(l, x as tf.Tensor2D, B, T, ops, seed))(
+        [xs[l], ...names.map((n) => this.p(n))],
+        dx,
+      );
       tf.dispose([dx, xs[l + 1]]);
       names.forEach((n, i) => grads.set(n, g[i + 1]));
       dx = g[0] as tf.Tensor2D;

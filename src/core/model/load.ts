@@ -8,7 +8,11 @@ import { GPT } from './gpt.ts';
 
 /** The tokenizer a checkpoint's files hold. */
 export function tokenizerOf(files: TokenizerFiles): Tokenizer {
-  return tokenizerFromHfFiles({ tokenizerJson: files['tokenizer.json'], vocabJson: files['vocab.json'], mergesTxt: files['merges.txt'] });
+  return tokenizerFromHfFiles({
+    tokenizerJson: files['tokenizer.json'],
+    vocabJson: files['vocab.json'],
+    mergesTxt: files['merges.txt'],
+  });
 }
 
 /**
@@ -18,7 +22,9 @@ export function tokenizerOf(files: TokenizerFiles): Tokenizer {
 export function presetConfig(presetId: string, tokenizer: Tokenizer, dropout = DEFAULT_DROPOUT): GPT2Config {
   const d = presetDims(presetId, tokenizer.vocabSize);
   if (d.vocab_size < tokenizer.vocabSize) {
-    throw new Error(`preset '${presetId}' has ${d.vocab_size} token embeddings, fewer than the tokenizer's ${tokenizer.vocabSize} ids`);
+    throw new Error(
+      `preset '${presetId}' has ${d.vocab_size} token embeddings, fewer than the tokenizer's ${tokenizer.vocabSize} ids`,
+    );
   }
   return makeGpt2Config({
     vocab_size: d.vocab_size,

@@ -1,14 +1,27 @@
 // GPT-2 in plain float64 TypeScript, forward and hand-written backward: the golden model the GPU model is
 // checked against. Slow and obvious on purpose; no tfjs, no GPU. Shapes are in the comments.
 import { innerDim, parameterShapes, type GPTDims } from './config.ts';
-import { dropoutBits, dropoutForward, dropoutRowKey, dropoutThreshold, siteSeed } from '../kernels/dropout/reference.ts';
+import {
+  dropoutBits,
+  dropoutForward,
+  dropoutRowKey,
+  dropoutThreshold,
+  siteSeed,
+} from '../kernels/dropout/reference.ts';
 
 export type RefParams = Map<string, Float64Array>;
 
 const GELU_K = Math.sqrt(2 / Math.PI);
 
 /** y (M,N) = x (M,K) · w (K,N) + b (N) */
-function linear(x: Float64Array, w: Float64Array, b: Float64Array | null, M: number, K: number, N: number): Float64Array {
+function linear(
+  x: Float64Array,
+  w: Float64Array,
+  b: Float64Array | null,
+  M: number,
+  K: number,
+  N: number,
+): Float64Array {
   const y = new Float64Array(M * N);
   for (let m = 0; m < M; m++) {
     const row = y.subarray(m * N, (m + 1) * N);
@@ -25,8 +38,15 @@ function linear(x: Float64Array, w: Float64Array, b: Float64Array | null, M: num
 
 /** accumulates dx += dy·wᵀ, dw += xᵀ·dy, db += Σ_m dy */
 function linearBackward(
-  dy: Float64Array, x: Float64Array, w: Float64Array, M: number, K: number, N: number,
-  dx: Float64Array, dw: Float64Array, db: Float64Array | null,
+  dy: Float64Array,
+  x: Float64Array,
+  w: Float64Array,
+  M: number,
+  K: number,
+  N: number,
+  dx: Float64Array,
+  dw: Float64Array,
+  db: Float64Array | null,
 ): void {
   for (let m = 0; m < M; m++) {
     for (let k = 0; k < K; k++) {
@@ -43,9 +63,19 @@ function linearBackward(
   }
 }
 
-interface LNCache { xhat: Float64Array; rstd: Float64Array }
+interface LNCache {
+  xhat: Float64Array;
+  rstd: Float64Array;
+}
 
-function layerNorm(x: Float64Array, g: Float64Array, b: Float64Array, M: number, C: number, eps: number): [Float64Array, LNCache] {
+function layerNorm(
+  x: Float64Array,
+  g: Float64Array,
+  b: Float64Array,
+  M: number,
+  C: number,
+  eps: number,
+): [Float64Array, LNCache] {
   const y = new Float64Array(M * C);
   const xhat = new Float64Array(M * C);
   const rstd = new Float64Array(M);
@@ -66,7 +96,16 @@ function layerNorm(x: Float64Array, g: Float64Array, b: Float64Array, M: number,
   return [y, { xhat, rstd }];
 }
 
-function layerNormBackward(dy: Float64Array, cache: LNCache, g: Float64Array, M: number, C: number, dx: Float64Array, dg: Float64Array, db: Float64Array): void {
+function layerNormBackward(
+  dy: Float64Array,
+  cache: LNCache,
+  g: Float64Array,
+  M: number,
+  C: number,
+  dx: Float64Array,
+  dg: Float64Array,
+  db: Float64Array,
+): void {
   for (let m = 0; m < M; m++) {
     let sumD = 0;
     let sumDX = 0;
@@ -97,7 +136,14 @@ function attentionDropoutScales(B: number, T: number, nh: number, p: number, see
 }
 
 /** qkv (B,T,3C) → y (B,T,C), and the (undropped) attention probabilities (B,nh,T,T) for the backward; y uses P·Z */
-function attention(qkv: Float64Array, B: number, T: number, C: number, nh: number, Z: Float64Array): [Float64Array, Float64Array] {
+function attention(
+  qkv: Float64Array,
+  B: number,
+  T: number,
+  C: number,
+  nh: number,
+  Z: Float64Array,
+): [Float64Array, Float64Array] {
   const hd = C / nh;
   const scale = 1 / Math.sqrt(hd);
   const y = new Float64Array(B * T * C);
@@ -128,7 +174,16 @@ function attention(qkv: Float64Array, B: number, T: number, C: number, nh: numbe
   return [y, P];
 }
 
-function attentionBackward(dy: Float64Array, qkv: Float64Array, P: Float64Array, Z: Float64Array, B: number, T: number, C: number, nh: number): Float64Array {
+function attentionBackward(
+  dy: Float64Array,
+  qkv: Float64Array,
+  P: Float64Array,
+  Z: Float64Array,
+  B: number,
+  T: number,
+  C: number,
+  nh: number,
+): Float64Array {
   const hd = C / nh;
   const scale = 1 / Math.sqrt(hd);
   const dqkv = new Float64Array(qkv.length);
@@ -177,7 +232,13 @@ export interface RefResult {
  * masks (the same hash, seeds per (layer, site)).
  */
 export function referenceLossAndGrads(
-  d: GPTDims, params: RefParams, tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: { dropoutSeed?: number } = {},
+  d: GPTDims,
+  params: RefParams,
+  tokens: Int32Array,
+  targets: Int32Array,
+  B: number,
+  T: number,
+  opts: { dropoutSeed?: number } = {},
 ): RefResult {
   const C = d.n_embd;
   const H = innerDim(d);
@@ -195,7 +256,9 @@ export function referenceLossAndGrads(
   // Dropout is linear with its mask fixed by the seed: the same function carries the forward and the gradient.
   const drop = (x: Float64Array, p: number, layer: number, site: 'attentionResidual' | 'mlpResidual' | 'embedding') =>
     p > 0 ? dropoutForward(x, C, p, siteSeed(seed!, layer, site)) : x;
-  const grads: RefParams = new Map(parameterShapes(d).map(([n, s]) => [n, new Float64Array(s.reduce((a, b) => a * b, 1))]));
+  const grads: RefParams = new Map(
+    parameterShapes(d).map(([n, s]) => [n, new Float64Array(s.reduce((a, b) => a * b, 1))]),
+  );
   const g = (name: string) => grads.get(name)!;
 
   // forward ------------------------------------------------------------------------------------
@@ -208,8 +271,18 @@ export function referenceLossAndGrads(
   }
   x = drop(x, embdP, -1, 'embedding');
   const layers: {
-    xIn: Float64Array; ln1: Float64Array; ln1c: LNCache; qkv: Float64Array; P: Float64Array; Z: Float64Array; att: Float64Array;
-    xMid: Float64Array; ln2: Float64Array; ln2c: LNCache; pre: Float64Array; act: Float64Array;
+    xIn: Float64Array;
+    ln1: Float64Array;
+    ln1c: LNCache;
+    qkv: Float64Array;
+    P: Float64Array;
+    Z: Float64Array;
+    att: Float64Array;
+    xMid: Float64Array;
+    ln2: Float64Array;
+    ln2c: LNCache;
+    pre: Float64Array;
+    act: Float64Array;
   }[] = [];
   for (let l = 0; l < d.n_layer; l++) {
     const n = (s: string) => `h.${l}.${s}`;
@@ -218,7 +291,12 @@ export function referenceLossAndGrads(
     const qkv = linear(ln1, p(n('attn.c_attn.weight')), p(n('attn.c_attn.bias')), M, C, 3 * C);
     const Z = attentionDropoutScales(B, T, d.n_head, attnP, attnP > 0 ? siteSeed(seed!, l, 'attention') : 0);
     const [att, P] = attention(qkv, B, T, C, d.n_head, Z);
-    const proj = drop(linear(att, p(n('attn.c_proj.weight')), p(n('attn.c_proj.bias')), M, C, C), residP, l, 'attentionResidual');
+    const proj = drop(
+      linear(att, p(n('attn.c_proj.weight')), p(n('attn.c_proj.bias')), M, C, C),
+      residP,
+      l,
+      'attentionResidual',
+    );
     const xMid = new Float64Array(M * C);
     for (let i = 0; i < xMid.length; i++) xMid[i] = xIn[i] + proj[i];
     const [ln2, ln2c] = layerNorm(xMid, p(n('ln_2.weight')), p(n('ln_2.bias')), M, C, eps);
@@ -228,7 +306,12 @@ export function referenceLossAndGrads(
       const v = pre[i];
       act[i] = 0.5 * v * (1 + Math.tanh(GELU_K * (v + 0.044715 * v * v * v)));
     }
-    const mlp = drop(linear(act, p(n('mlp.c_proj.weight')), p(n('mlp.c_proj.bias')), M, H, C), residP, l, 'mlpResidual');
+    const mlp = drop(
+      linear(act, p(n('mlp.c_proj.weight')), p(n('mlp.c_proj.bias')), M, H, C),
+      residP,
+      l,
+      'mlpResidual',
+    );
     x = new Float64Array(M * C);
     for (let i = 0; i < x.length; i++) x[i] = xMid[i] + mlp[i];
     layers.push({ xIn, ln1, ln1c, qkv, P, Z, att, xMid, ln2, ln2c, pre, act });
@@ -280,7 +363,17 @@ export function referenceLossAndGrads(
     const L = layers[l];
     // x = xMid + mlp(ln2(xMid))
     const dact = new Float64Array(M * H);
-    linearBackward(drop(dx, residP, l, 'mlpResidual'), L.act, p(n('mlp.c_proj.weight')), M, H, C, dact, g(n('mlp.c_proj.weight')), g(n('mlp.c_proj.bias')));
+    linearBackward(
+      drop(dx, residP, l, 'mlpResidual'),
+      L.act,
+      p(n('mlp.c_proj.weight')),
+      M,
+      H,
+      C,
+      dact,
+      g(n('mlp.c_proj.weight')),
+      g(n('mlp.c_proj.bias')),
+    );
     const dpre = new Float64Array(M * H);
     for (let i = 0; i < dpre.length; i++) {
       const v = L.pre[i];
@@ -293,10 +386,30 @@ export function referenceLossAndGrads(
     layerNormBackward(dln2, L.ln2c, p(n('ln_2.weight')), M, C, dxMid, g(n('ln_2.weight')), g(n('ln_2.bias')));
     // xMid = xIn + c_proj(attn(c_attn(ln1(xIn))))
     const datt = new Float64Array(M * C);
-    linearBackward(drop(dxMid, residP, l, 'attentionResidual'), L.att, p(n('attn.c_proj.weight')), M, C, C, datt, g(n('attn.c_proj.weight')), g(n('attn.c_proj.bias')));
+    linearBackward(
+      drop(dxMid, residP, l, 'attentionResidual'),
+      L.att,
+      p(n('attn.c_proj.weight')),
+      M,
+      C,
+      C,
+      datt,
+      g(n('attn.c_proj.weight')),
+      g(n('attn.c_proj.bias')),
+    );
     const dqkv = attentionBackward(datt, L.qkv, L.P, L.Z, B, T, C, d.n_head);
     const dln1 = new Float64Array(M * C);
-    linearBackward(dqkv, L.ln1, p(n('attn.c_attn.weight')), M, C, 3 * C, dln1, g(n('attn.c_attn.weight')), g(n('attn.c_attn.bias')));
+    linearBackward(
+      dqkv,
+      L.ln1,
+      p(n('attn.c_attn.weight')),
+      M,
+      C,
+      3 * C,
+      dln1,
+      g(n('attn.c_attn.weight')),
+      g(n('attn.c_attn.bias')),
+    );
     const dxIn = dxMid.slice();
     layerNormBackward(dln1, L.ln1c, p(n('ln_1.weight')), M, C, dxIn, g(n('ln_1.weight')), g(n('ln_1.bias')));
     dx = dxIn;

@@ -89,7 +89,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       const ia = idOf.get(a);
       const ib = idOf.get(b);
       const im = idOf.get(a + b);
-      if (ia === undefined || ib === undefined || im === undefined) throw new Error(`merge "${a} ${b}" uses a token missing from the vocabulary`);
+      if (ia === undefined || ib === undefined || im === undefined)
+        throw new Error(`merge "${a} ${b}" uses a token missing from the vocabulary`);
       rankOf.setIfAbsent(ia, ib, rank);
       mergedId[rank] = im;
     }
@@ -101,7 +102,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   static fromJson(source: string | TokenizerJson, sourceText?: string): ByteLevelBpeTokenizer {
     const json: TokenizerJson = typeof source === 'string' ? JSON.parse(source) : source;
     sourceText ??= typeof source === 'string' ? source : undefined;
-    if (json.model?.type !== undefined && json.model.type !== 'BPE') throw new Error(`not a BPE tokenizer.json (model ${json.model.type})`);
+    if (json.model?.type !== undefined && json.model.type !== 'BPE')
+      throw new Error(`not a BPE tokenizer.json (model ${json.model.type})`);
     const tokens: string[] = [];
     const vocab = json.model.vocab;
     for (const t in vocab) tokens[vocab[t]] = t;
@@ -128,7 +130,11 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   encode(text: string): number[] {
     const out: number[] = [];
-    this.splitSpecial(text, (part) => this.encodeOrdinary(part, out), (id) => out.push(id));
+    this.splitSpecial(
+      text,
+      (part) => this.encodeOrdinary(part, out),
+      (id) => out.push(id),
+    );
     return out;
   }
 

@@ -47,7 +47,8 @@ export class CharTokenizer implements Tokenizer {
     const chars: string[] = [];
     for (const [t, id] of Object.entries(json.model.vocab)) if (t !== UNKNOWN && t !== END_OF_TEXT) chars[id] = t;
     const dense = chars.filter((c) => c !== undefined);
-    if (dense.length !== chars.length) throw new Error('character tokenizer.json: character ids must come first, without gaps');
+    if (dense.length !== chars.length)
+      throw new Error('character tokenizer.json: character ids must come first, without gaps');
     return new CharTokenizer(dense);
   }
 

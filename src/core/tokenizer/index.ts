@@ -20,7 +20,10 @@ export function tokenizerFromJson(source: string | TokenizerJson): Tokenizer {
   const json: TokenizerJson = typeof source === 'string' ? JSON.parse(source) : source;
   const type = json.model?.type ?? (json.model?.merges ? 'BPE' : undefined);
   if (type === 'BPE') {
-    if (json.pre_tokenizer?.type !== 'ByteLevel') throw new Error(`only byte-level BPE is supported (this one pre-tokenizes with ${json.pre_tokenizer?.type ?? 'nothing'})`);
+    if (json.pre_tokenizer?.type !== 'ByteLevel')
+      throw new Error(
+        `only byte-level BPE is supported (this one pre-tokenizes with ${json.pre_tokenizer?.type ?? 'nothing'})`,
+      );
     return ByteLevelBpeTokenizer.fromJson(json, typeof source === 'string' ? source : undefined);
   }
   if (type === 'WordLevel') return CharTokenizer.fromJson(json);
@@ -28,8 +31,13 @@ export function tokenizerFromJson(source: string | TokenizerJson): Tokenizer {
 }
 
 /** A tokenizer from the files of a Hugging Face model folder: tokenizer.json, else vocab.json + merges.txt. */
-export function tokenizerFromHfFiles(files: { tokenizerJson?: string; vocabJson?: string; mergesTxt?: string }): Tokenizer {
+export function tokenizerFromHfFiles(files: {
+  tokenizerJson?: string;
+  vocabJson?: string;
+  mergesTxt?: string;
+}): Tokenizer {
   if (files.tokenizerJson !== undefined) return tokenizerFromJson(files.tokenizerJson);
-  if (files.vocabJson !== undefined && files.mergesTxt !== undefined) return ByteLevelBpeTokenizer.fromVocabAndMerges(files.vocabJson, files.mergesTxt);
+  if (files.vocabJson !== undefined && files.mergesTxt !== undefined)
+    return ByteLevelBpeTokenizer.fromVocabAndMerges(files.vocabJson, files.mergesTxt);
   throw new Error('a tokenizer needs tokenizer.json, or vocab.json with merges.txt');
 }

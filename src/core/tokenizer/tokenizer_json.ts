@@ -82,7 +82,11 @@ export function byteLevelBpeJson(
  * WordLevel class but falls back to its plain vocabulary lookup, which gives the same ids
  * (pass { unk_token: '<|unk|>' } as its tokenizer config so unseen characters map to <|unk|>).
  */
-export function charLevelJson(tokens: readonly string[], special: readonly { id: number; content: string }[], unkToken: string): string {
+export function charLevelJson(
+  tokens: readonly string[],
+  special: readonly { id: number; content: string }[],
+  unkToken: string,
+): string {
   const json = {
     version: '1.0',
     truncation: null,

@@ -32,7 +32,11 @@ export class PieceCounter {
   /** A complete document. */
   addText(text: string): void {
     this.charsRead += text.length;
-    this.splitSpecial(text, (part) => this.countPieces(part), () => {});
+    this.splitSpecial(
+      text,
+      (part) => this.countPieces(part),
+      () => {},
+    );
   }
 
   /** Part of a document that may end mid-word: the unfinished end waits for the next chunk. */
@@ -74,9 +78,15 @@ export async function trainBpe(
 }
 
 /** The merge loop on counted pieces; synchronous, so run it in a worker in the browser. */
-export function trainBpeFromCounts(counts: ReadonlyMap<string, number>, options: TrainBpeOptions): ByteLevelBpeTokenizer {
+export function trainBpeFromCounts(
+  counts: ReadonlyMap<string, number>,
+  options: TrainBpeOptions,
+): ByteLevelBpeTokenizer {
   const { vocabSize, onProgress } = options;
-  if (!(vocabSize >= 257)) throw new Error(`vocabulary size ${vocabSize} is too small: byte-level BPE needs 256 byte tokens and <|endoftext|>`);
+  if (!(vocabSize >= 257))
+    throw new Error(
+      `vocabulary size ${vocabSize} is too small: byte-level BPE needs 256 byte tokens and <|endoftext|>`,
+    );
   const wantedMerges = vocabSize - 257;
 
   // Byte b starts as id BYTE_ORDER.indexOf(b), so ids 0..255 are GPT-2's byte tokens.
@@ -112,7 +122,8 @@ export function trainBpeFromCounts(counts: ReadonlyMap<string, number>, options:
     for (let i = s; i + 1 < s + wordLength[w]; i++) pairs.add(symbols[i], symbols[i + 1], wordFreq[w], w);
   }
   const heap = new PairHeap();
-  for (let p = 0; p < pairs.size; p++) if (pairs.count[p] > 0) heap.push(pairs.count[p], pairs.left[p], pairs.right[p], p);
+  for (let p = 0; p < pairs.size; p++)
+    if (pairs.count[p] > 0) heap.push(pairs.count[p], pairs.left[p], pairs.right[p], p);
 
   const merges: [string, string][] = [];
   const tokenText: string[] = tokenBytes.map(bytesToTokenText);
@@ -147,7 +158,7 @@ export function trainBpeFromCounts(counts: ReadonlyMap<string, number>, options:
       const n = wordLength[w];
       const f = wordFreq[w];
       let j = s;
-      for (let i = s; i < s + n; ) {
+      for (let i = s; i < s + n;) {
         if (i + 1 < s + n && symbols[i] === a && symbols[i + 1] === b) {
           if (j > s) {
             pairs.add(symbols[j - 1], a, -f, w);
@@ -168,7 +179,8 @@ export function trainBpeFromCounts(counts: ReadonlyMap<string, number>, options:
     pairs.count[p] = 0; // every occurrence merged (overlapping runs of one symbol leave none)
     for (const q of touched) if (pairs.count[q] > 0) heap.push(pairs.count[q], pairs.left[q], pairs.right[q], q);
     touched.length = 0;
-    if (merges.length % progressEvery === 0) onProgress?.({ phase: 'merging', done: merges.length, total: wantedMerges });
+    if (merges.length % progressEvery === 0)
+      onProgress?.({ phase: 'merging', done: merges.length, total: wantedMerges });
   }
   onProgress?.({ phase: 'merging', done: merges.length, total: wantedMerges });
 

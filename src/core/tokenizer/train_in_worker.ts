@@ -37,7 +37,14 @@ export function trainTokenizerInWorker(files: File[], options: TrainInWorkerOpti
         resolve(tokenizerFromJson(reply.tokenizerJson));
       }
     };
-    const request: TrainTokenizerRequest = { kind: 'train', id: 1, tokenizer: options.kind, vocabSize: options.vocabSize, files, names: files.map((f) => f.name) };
+    const request: TrainTokenizerRequest = {
+      kind: 'train',
+      id: 1,
+      tokenizer: options.kind,
+      vocabSize: options.vocabSize,
+      files,
+      names: files.map((f) => f.name),
+    };
     worker.postMessage(request);
   });
 }

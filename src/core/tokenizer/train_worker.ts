@@ -4,5 +4,6 @@ import { handleTrainRequest, type TrainTokenizerReply, type TrainTokenizerReques
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 scope.onmessage = (event: MessageEvent<TrainTokenizerRequest>) => {
-  if (event.data?.kind === 'train') void handleTrainRequest(event.data, (reply: TrainTokenizerReply) => scope.postMessage(reply));
+  if (event.data?.kind === 'train')
+    void handleTrainRequest(event.data, (reply: TrainTokenizerReply) => scope.postMessage(reply));
 };

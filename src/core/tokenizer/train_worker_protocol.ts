@@ -23,7 +23,10 @@ export type TrainTokenizerReply =
   | { kind: 'done'; id: number; tokenizerJson: string }
   | { kind: 'error'; id: number; error: string };
 
-export async function handleTrainRequest(request: TrainTokenizerRequest, post: (reply: TrainTokenizerReply) => void): Promise<void> {
+export async function handleTrainRequest(
+  request: TrainTokenizerRequest,
+  post: (reply: TrainTokenizerReply) => void,
+): Promise<void> {
   const { id } = request;
   try {
     const sources = request.files.map((f, i) => sourceFromBlob(f, request.names?.[i]));

@@ -69,21 +69,34 @@ export const DEFAULT_TRAINING_ARGUMENTS: TrainingArguments = {
 };
 
 export class ArgumentError extends Error {
-  constructor(readonly argument: keyof TrainingArguments, message: string) {
+  constructor(
+    readonly argument: keyof TrainingArguments,
+    message: string,
+  ) {
     super(`${argument}: ${message}`);
     this.name = 'ArgumentError';
   }
 }
 
 type Check = [keyof TrainingArguments, (v: never) => string | null];
-const int = (min: number) => (v: number) => (Number.isInteger(v) && v >= min ? null : `must be an integer ≥ ${min}, got ${v}`);
-const num = (min: number, max = Infinity, openMin = false) => (v: number) =>
-  Number.isFinite(v) && (openMin ? v > min : v >= min) && v <= max ? null : `must be a number ${openMin ? '>' : '≥'} ${min}${max < Infinity ? ` and ≤ ${max}` : ''}, got ${v}`;
-const oneOf = (xs: readonly string[]) => (v: string) => (xs.includes(v) ? null : `must be one of ${xs.join(', ')}, got '${v}'`);
+const int = (min: number) => (v: number) =>
+  Number.isInteger(v) && v >= min ? null : `must be an integer ≥ ${min}, got ${v}`;
+const num =
+  (min: number, max = Infinity, openMin = false) =>
+  (v: number) =>
+    Number.isFinite(v) && (openMin ? v > min : v >= min) && v <= max
+      ? null
+      : `must be a number ${openMin ? '>' : '≥'} ${min}${max < Infinity ? ` and ≤ ${max}` : ''}, got ${v}`;
+const oneOf = (xs: readonly string[]) => (v: string) =>
+  xs.includes(v) ? null : `must be one of ${xs.join(', ')}, got '${v}'`;
 
 const CHECKS: Check[] = [
   ['num_train_epochs', num(0, Infinity, true)],
-  ['max_steps', (v: number) => (Number.isInteger(v) && (v === -1 || v > 0) ? null : `must be -1 (use epochs) or a positive integer, got ${v}`)],
+  [
+    'max_steps',
+    (v: number) =>
+      Number.isInteger(v) && (v === -1 || v > 0) ? null : `must be -1 (use epochs) or a positive integer, got ${v}`,
+  ],
   ['per_device_train_batch_size', int(1)],
   ['per_device_eval_batch_size', int(1)],
   ['gradient_accumulation_steps', int(1)],
@@ -103,7 +116,10 @@ const CHECKS: Check[] = [
   ['save_steps', int(1)],
   ['save_total_limit', (v: number | null) => (v === null ? null : int(1)(v))],
   ['seed', int(0)],
-  ['load_best_model_at_end', (v: unknown) => (typeof v === 'boolean' ? null : `must be true or false, got ${JSON.stringify(v)}`)],
+  [
+    'load_best_model_at_end',
+    (v: unknown) => (typeof v === 'boolean' ? null : `must be true or false, got ${JSON.stringify(v)}`),
+  ],
   ['fp16', (v: unknown) => (typeof v === 'boolean' ? null : `must be true or false, got ${JSON.stringify(v)}`)],
   ['block_size', int(2)],
 ];
@@ -118,7 +134,12 @@ function loadBestModelProblem(a: TrainingArguments): string | null {
     return `requires the save and eval strategy to match, but found eval_strategy '${a.eval_strategy}' and save_strategy '${a.save_strategy}'`;
   }
   const evalSteps = a.eval_steps ?? a.logging_steps;
-  if (a.eval_strategy === 'steps' && Number.isInteger(a.save_steps) && Number.isInteger(evalSteps) && a.save_steps % evalSteps !== 0) {
+  if (
+    a.eval_strategy === 'steps' &&
+    Number.isInteger(a.save_steps) &&
+    Number.isInteger(evalSteps) &&
+    a.save_steps % evalSteps !== 0
+  ) {
     return `requires save_steps to be a round multiple of eval_steps, but found ${a.save_steps}, which is not a round multiple of ${evalSteps}`;
   }
   return null;
@@ -142,7 +163,8 @@ export function argumentProblems(args: TrainingArguments, nPositions?: number): 
 /** Defaults filled in, then validated; throws ArgumentError naming the first bad argument. */
 export function resolveArguments(partial: Partial<TrainingArguments>, nPositions?: number): TrainingArguments {
   const unknown = Object.keys(partial).filter((k) => !(k in DEFAULT_TRAINING_ARGUMENTS));
-  if (unknown.length) throw new Error(`unknown training argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+  if (unknown.length)
+    throw new Error(`unknown training argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
   const args = { ...DEFAULT_TRAINING_ARGUMENTS, ...partial };
   const problems = argumentProblems(args, nPositions);
   for (const [name, msg] of problems) throw new ArgumentError(name, msg);

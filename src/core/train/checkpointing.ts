@@ -9,7 +9,11 @@ import { resolveArguments, type TrainingArguments } from './args.ts';
 import type { EvalResult, LogEntry, TrainerSnapshot, TrainerState } from './trainer.ts';
 import type { LossScaleState } from './loss_scaler.ts';
 
-export function snapshotToCheckpoint(snap: TrainerSnapshot, config: GPT2Config, tokenizer: Tokenizer): HearthCheckpoint {
+export function snapshotToCheckpoint(
+  snap: TrainerSnapshot,
+  config: GPT2Config,
+  tokenizer: Tokenizer,
+): HearthCheckpoint {
   const moments = (src: Map<string, Float32Array>): NamedTensors =>
     new Map([...src].map(([name, data]) => [name, { shape: snap.weights.get(name)!.shape, data }]));
   return {
@@ -21,7 +25,10 @@ export function snapshotToCheckpoint(snap: TrainerSnapshot, config: GPT2Config, 
       epoch: snap.state.epoch,
       trainerArgs: { ...snap.args },
       dataPosition: snap.state.dataPosition,
-      rngState: { optimizer_step: snap.optimizer.step, ...(snap.state.lossScale ? { loss_scaler: snap.state.lossScale } : {}) },
+      rngState: {
+        optimizer_step: snap.optimizer.step,
+        ...(snap.state.lossScale ? { loss_scaler: snap.state.lossScale } : {}),
+      },
       lossHistory: snap.state.logHistory.map((e) => ({ ...e }) as unknown as { step: number; [k: string]: number }),
       bestEvalLoss: snap.state.bestEvalLoss,
       evalLoss: snap.state.lastEvalLoss,
@@ -58,6 +65,10 @@ export function resumePointOf(ckpt: HearthCheckpoint): ResumePoint | null {
       lastEvalLoss: t.evalLoss ?? null,
       ...(rng?.loss_scaler ? { lossScale: rng.loss_scaler } : {}),
     },
-    optimizer: { step: rng?.optimizer_step ?? t.step, m: toArrays(t.optimizer.expAvg), v: toArrays(t.optimizer.expAvgSq) },
+    optimizer: {
+      step: rng?.optimizer_step ?? t.step,
+      m: toArrays(t.optimizer.expAvg),
+      v: toArrays(t.optimizer.expAvgSq),
+    },
   };
 }

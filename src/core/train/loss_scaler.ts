@@ -27,7 +27,12 @@ export interface LossScalerOptions {
 }
 
 /** torch.amp.GradScaler's defaults. */
-export const GRAD_SCALER_DEFAULTS: LossScalerOptions = { initScale: 2 ** 16, growthFactor: 2, backoffFactor: 0.5, growthInterval: 2000 };
+export const GRAD_SCALER_DEFAULTS: LossScalerOptions = {
+  initScale: 2 ** 16,
+  growthFactor: 2,
+  backoffFactor: 0.5,
+  growthInterval: 2000,
+};
 
 /** A scaler's state before its first step; `appliedSteps` continues an optimizer's step count (a resume). */
 export function initialLossScale(opts: Partial<LossScalerOptions> = {}, appliedSteps = 0): LossScaleState {
@@ -36,9 +41,11 @@ export function initialLossScale(opts: Partial<LossScalerOptions> = {}, appliedS
 }
 
 function validate(o: LossScalerOptions): void {
-  if (!(Number.isFinite(o.initScale) && o.initScale > 0)) throw new Error(`loss scaler: initScale must be a positive number, got ${o.initScale}`);
+  if (!(Number.isFinite(o.initScale) && o.initScale > 0))
+    throw new Error(`loss scaler: initScale must be a positive number, got ${o.initScale}`);
   if (!(o.growthFactor > 1)) throw new Error(`loss scaler: growthFactor must be above 1, got ${o.growthFactor}`);
-  if (!(o.backoffFactor > 0 && o.backoffFactor < 1)) throw new Error(`loss scaler: backoffFactor must be in (0, 1), got ${o.backoffFactor}`);
+  if (!(o.backoffFactor > 0 && o.backoffFactor < 1))
+    throw new Error(`loss scaler: backoffFactor must be in (0, 1), got ${o.backoffFactor}`);
   if (!(Number.isInteger(o.growthInterval) && o.growthInterval >= 1)) {
     throw new Error(`loss scaler: growthInterval must be an integer ≥ 1, got ${o.growthInterval}`);
   }

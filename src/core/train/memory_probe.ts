@@ -18,7 +18,8 @@ interface BufferPool {
 }
 
 /** Bytes of GPU buffers tfjs's pool has handed out and not taken back. */
-export const buffersInUse = (): number => (tf.backend() as unknown as { bufferManager: BufferPool }).bufferManager.numBytesUsed;
+export const buffersInUse = (): number =>
+  (tf.backend() as unknown as { bufferManager: BufferPool }).bufferManager.numBytesUsed;
 
 /** Runs `work` and returns its result with the peak bytes of GPU buffers in use while it ran (held ones included). */
 export async function measurePeakBuffers<T>(work: () => Promise<T>): Promise<{ result: T; peakBytes: number }> {
@@ -52,17 +53,28 @@ export interface StepMemoryOptions {
  * finds them): the peak bytes of GPU buffers it holds, the model and optimizer included but not what was in use
  * before the model was made, and tfjs's peak count of tensor bytes (everything alive included).
  */
-export async function measureTrainingStep(dims: GPTDims, B: number, T: number, opts: StepMemoryOptions = {}): Promise<{ buffers: number; tensors: number }> {
+export async function measureTrainingStep(
+  dims: GPTDims,
+  B: number,
+  T: number,
+  opts: StepMemoryOptions = {},
+): Promise<{ buffers: number; tensors: number }> {
   const before = buffersInUse();
   const model = GPT.init(dims, 1);
-  const optimizer = new AdamW(model.params, { multiTensor: (opts.optimizer ?? adamwKindFor(dims, opts.fp16)) === 'packed' });
+  const optimizer = new AdamW(model.params, {
+    multiTensor: (opts.optimizer ?? adamwKindFor(dims, opts.fp16)) === 'packed',
+  });
   const mixed = opts.fp16 ? new MixedPrecision() : null;
   const rng = new Random(3);
   const tokens = Int32Array.from({ length: B * T }, () => rng.int(dims.vocab_size));
   const targets = Int32Array.from({ length: B * T }, () => rng.int(dims.vocab_size));
   const step = async () => {
     // a dropout seed, as in training: the model's dropouts (if any) run
-    const r = model.lossAndGrads(tokens, targets, B, T, { checkpoint: opts.checkpoint, dropoutSeed: 1, ...(mixed ? { ops: mixed.ops } : {}) });
+    const r = model.lossAndGrads(tokens, targets, B, T, {
+      checkpoint: opts.checkpoint,
+      dropoutSeed: 1,
+      ...(mixed ? { ops: mixed.ops } : {}),
+    });
     const norm = optimizer.apply(r.grads, 1e-4, mixed?.scaler);
     mixed?.endStep();
     await r.loss.data();

@@ -25,7 +25,14 @@ export interface AdamWOptions {
   multiTensor: boolean;
 }
 
-export const ADAMW_DEFAULTS: AdamWOptions = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1, multiTensor: true };
+export const ADAMW_DEFAULTS: AdamWOptions = {
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0,
+  maxGradNorm: 1,
+  multiTensor: true,
+};
 
 /** Hugging Face's grouping: no weight decay on biases and LayerNorm weights; everything else decays. */
 export function decays(name: string): boolean {
@@ -135,7 +142,12 @@ export class AdamW {
     return { lr, beta1, beta2, eps, weightDecay, step: this.step };
   }
 
-  private applyPacked(s: PackedState, gs: tf.Tensor[], lr: number, scaling?: { scaler: LossScaler; lrSchedule?: tf.Tensor1D }): tf.Scalar {
+  private applyPacked(
+    s: PackedState,
+    gs: tf.Tensor[],
+    lr: number,
+    scaling?: { scaler: LossScaler; lrSchedule?: tf.Tensor1D },
+  ): tf.Scalar {
     const names = [...this.params.keys()];
     names.forEach((name, i) => {
       const p = this.params.get(name)!;
@@ -149,7 +161,12 @@ export class AdamW {
       const { beta1, beta2, eps } = this.opts;
       const schedule = scaling.lrSchedule ?? tf.tensor1d([lr]);
       adamwLossScaled(s.param, s.grad, s.m, s.v, norm, scaling.scaler.state, schedule, {
-        beta1, beta2, eps, weightDecay: this.opts.weightDecay, decayEnd: s.layout.decayEnd, maxNorm: this.opts.maxGradNorm,
+        beta1,
+        beta2,
+        eps,
+        weightDecay: this.opts.weightDecay,
+        decayEnd: s.layout.decayEnd,
+        maxNorm: this.opts.maxGradNorm,
       });
       if (schedule !== scaling.lrSchedule) schedule.dispose();
       norm.dispose();
@@ -223,7 +240,8 @@ export class AdamW {
     const check = (src: Map<string, Float32Array>, what: string) => {
       for (const [n, p] of this.params) {
         const a = src.get(n);
-        if (!a || a.length !== p.size) throw new Error(`optimizer state: ${what} for '${n}' is missing or has the wrong size`);
+        if (!a || a.length !== p.size)
+          throw new Error(`optimizer state: ${what} for '${n}' is missing or has the wrong size`);
       }
     };
     check(state.m, 'first moment');

@@ -85,8 +85,13 @@ export interface BestModel {
 export type TrainerStatus = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
 
 export class TrainingDivergedError extends Error {
-  constructor(readonly step: number, what: string) {
-    super(`training stopped at step ${step}: the ${what} is not a finite number (the model diverged; try a lower learning_rate). The last checkpoint saved before this step is untouched.`);
+  constructor(
+    readonly step: number,
+    what: string,
+  ) {
+    super(
+      `training stopped at step ${step}: the ${what} is not a finite number (the model diverged; try a lower learning_rate). The last checkpoint saved before this step is untouched.`,
+    );
     this.name = 'TrainingDivergedError';
   }
 }
@@ -146,9 +151,12 @@ export class Trainer {
     this.callbacks = o.callbacks ?? {};
     this.now = o.now ?? (() => performance.now());
     const a = o.args;
-    if (a.block_size !== o.train.blockSize) throw new Error(`block_size ${a.block_size} differs from the dataset's blocks of ${o.train.blockSize} tokens`);
+    if (a.block_size !== o.train.blockSize)
+      throw new Error(`block_size ${a.block_size} differs from the dataset's blocks of ${o.train.blockSize} tokens`);
     if (a.block_size > o.model.dims.n_positions) {
-      throw new Error(`block_size: must not exceed the model's n_positions (${o.model.dims.n_positions}), got ${a.block_size}`);
+      throw new Error(
+        `block_size: must not exceed the model's n_positions (${o.model.dims.n_positions}), got ${a.block_size}`,
+      );
     }
     checkFits(o.model, a, o.limits);
     // As Hugging Face: batches per epoch = ceil(blocks / batch), updates per epoch = that // accumulation (at least 1).
@@ -170,12 +178,16 @@ export class Trainer {
     if (a.fp16) {
       // A resumed fp16 run restores its scaler; a run saved without fp16 starts one whose step count (AdamW's bias
       // correction) carries on from the optimizer's.
-      const resumed = o.resume ? (o.resume.state.lossScale ?? initialLossScale(o.lossScaler, o.resume.optimizer.step)) : undefined;
+      const resumed = o.resume
+        ? (o.resume.state.lossScale ?? initialLossScale(o.lossScaler, o.resume.optimizer.step))
+        : undefined;
       this.mixed = new MixedPrecision(o.lossScaler, resumed);
       // The schedule as a table on the GPU, so a skipped update does not advance it (4 bytes a step; beyond
       // MAX_SCHEDULE_TABLE steps the rate is set from the CPU each step and skipped updates advance it).
       if (this.totalSteps <= MAX_SCHEDULE_TABLE) {
-        this.mixed.setLearningRates(Float32Array.from({ length: Math.max(this.totalSteps, 1) }, (_, k) => this.learningRate(k)));
+        this.mixed.setLearningRates(
+          Float32Array.from({ length: Math.max(this.totalSteps, 1) }, (_, k) => this.learningRate(k)),
+        );
       }
     }
     if (o.resume) {
@@ -184,7 +196,14 @@ export class Trainer {
       this.sampler = new BatchSampler(o.train, a.per_device_train_batch_size, this.state.dataPosition);
     } else {
       this.sampler = new BatchSampler(o.train, a.per_device_train_batch_size, { seed: a.seed });
-      this.state = { step: 0, epoch: 0, dataPosition: this.sampler.position, logHistory: [], bestEvalLoss: null, lastEvalLoss: null };
+      this.state = {
+        step: 0,
+        epoch: 0,
+        dataPosition: this.sampler.position,
+        logHistory: [],
+        bestEvalLoss: null,
+        lastEvalLoss: null,
+      };
     }
   }
 
@@ -288,7 +307,8 @@ export class Trainer {
 
   /** eval_loss (mean next-token loss over every eval block) and perplexity = exp(eval_loss). */
   async evaluate(data: BlockDataset | null = this.evalData): Promise<EvalResult> {
-    if (!data || data.numBlocks === 0) throw new Error('no evaluation data (add an eval file or hold out a fraction of the blocks)');
+    if (!data || data.numBlocks === 0)
+      throw new Error('no evaluation data (add an eval file or hold out a fraction of the blocks)');
     let total = 0;
     let count = 0;
     for (const batch of evalBatches(data, this.args.per_device_eval_batch_size)) {
@@ -300,7 +320,13 @@ export class Trainer {
       count += n;
     }
     const evalLoss = total / Math.max(count, 1);
-    const result: EvalResult = { step: this.state.step, epoch: this.state.epoch, eval_loss: evalLoss, perplexity: Math.exp(evalLoss), eval_tokens: count };
+    const result: EvalResult = {
+      step: this.state.step,
+      epoch: this.state.epoch,
+      eval_loss: evalLoss,
+      perplexity: Math.exp(evalLoss),
+      eval_tokens: count,
+    };
     return result;
   }
 
@@ -311,10 +337,19 @@ export class Trainer {
     this.setStatus('running');
     if (a.load_best_model_at_end && !this.bestCheckpoint && this.evaluatedBestAt(this.state.step)) {
       // Resumed from the best checkpoint: the model holds its weights now.
-      this.bestCheckpoint = { step: this.state.step, evalLoss: this.state.bestEvalLoss!, weights: await this.model.toArrays() };
+      this.bestCheckpoint = {
+        step: this.state.step,
+        evalLoss: this.state.bestEvalLoss!,
+        weights: await this.model.toArrays(),
+      };
     }
     const tokensPerStep = a.per_device_train_batch_size * a.block_size * a.gradient_accumulation_steps;
-    const evalEvery = a.eval_strategy === 'steps' ? (a.eval_steps ?? a.logging_steps) : a.eval_strategy === 'epoch' ? this.stepsPerEpoch : 0;
+    const evalEvery =
+      a.eval_strategy === 'steps'
+        ? (a.eval_steps ?? a.logging_steps)
+        : a.eval_strategy === 'epoch'
+          ? this.stepsPerEpoch
+          : 0;
     const saveEvery = a.save_strategy === 'steps' ? a.save_steps : a.save_strategy === 'epoch' ? this.stepsPerEpoch : 0;
     const startStep = this.state.step;
     const t0 = this.now();
@@ -342,7 +377,11 @@ export class Trainer {
         const last = step === this.totalSteps;
         if (step % a.logging_steps === 0 || last || this.stopRequested) {
           // With fp16 the scaler's state is read at the same point (no extra wait inside a step).
-          const [lossSum, norm, scaling] = await Promise.all([lossAcc.data(), lastNorm.data(), this.mixed?.scaler.read()]);
+          const [lossSum, norm, scaling] = await Promise.all([
+            lossAcc.data(),
+            lastNorm.data(),
+            this.mixed?.scaler.read(),
+          ]);
           const meanLoss = lossSum[0] / windowSteps;
           if (!Number.isFinite(meanLoss)) throw new TrainingDivergedError(step, 'training loss');
           // An overflow that fp16's loss scaler caught (and skipped) is not a divergence.
@@ -355,7 +394,9 @@ export class Trainer {
             epoch: this.state.epoch,
             loss: meanLoss,
             // With fp16, the rate of the last update that ran (the next one's, if this one was skipped).
-            learning_rate: scaling ? this.learningRate(Math.max(0, scaling.appliedSteps - (scaling.foundInf ? 0 : 1))) : lastLr,
+            learning_rate: scaling
+              ? this.learningRate(Math.max(0, scaling.appliedSteps - (scaling.foundInf ? 0 : 1)))
+              : lastLr,
             grad_norm: norm[0],
             ...(scaling ? { loss_scale: scaling.scale, skipped_steps: scaling.skippedSteps } : {}),
             tokens_per_second: (windowSteps * tokensPerStep) / Math.max((now - windowStart) / 1000, 1e-9),
@@ -373,7 +414,8 @@ export class Trainer {
           const r = await this.evaluate();
           if (!Number.isFinite(r.eval_loss)) throw new TrainingDivergedError(step, 'evaluation loss');
           this.state.lastEvalLoss = r.eval_loss;
-          if (this.state.bestEvalLoss === null || r.eval_loss < this.state.bestEvalLoss) this.state.bestEvalLoss = r.eval_loss;
+          if (this.state.bestEvalLoss === null || r.eval_loss < this.state.bestEvalLoss)
+            this.state.bestEvalLoss = r.eval_loss;
           this.state.logHistory.push(r);
           this.callbacks.onEval?.(r);
         }
@@ -426,7 +468,9 @@ export class Trainer {
 
   /** Whether the evaluation at `step` gave the best eval_loss so far (the first to reach it: a tie is no better). */
   private evaluatedBestAt(step: number): boolean {
-    const best = this.state.logHistory.find((e): e is EvalResult => 'eval_loss' in e && e.eval_loss === this.state.bestEvalLoss);
+    const best = this.state.logHistory.find(
+      (e): e is EvalResult => 'eval_loss' in e && e.eval_loss === this.state.bestEvalLoss,
+    );
     return best?.step === step;
   }
 

@@ -31,7 +31,8 @@ self.addEventListener('fetch', (event) => {
     // The page itself comes from the network when it can (so a new build shows up), from the cache offline.
     event.respondWith(
       fetch(request).catch(async () => {
-        const cached = (await caches.match(request, { ignoreSearch: true })) ?? (await caches.match(self.registration.scope));
+        const cached =
+          (await caches.match(request, { ignoreSearch: true })) ?? (await caches.match(self.registration.scope));
         return cached ?? Response.error();
       }),
     );

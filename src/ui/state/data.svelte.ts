@@ -118,7 +118,10 @@ export class DataFiles {
     } catch (e) {
       if (!current()) return;
       f.status = 'refused';
-      f.refusal = e instanceof RequestError && e.code === 'refused' ? e.message : `could not be read (${e instanceof Error ? e.message : String(e)})`;
+      f.refusal =
+        e instanceof RequestError && e.code === 'refused'
+          ? e.message
+          : `could not be read (${e instanceof Error ? e.message : String(e)})`;
     }
   }
 }

@@ -33,7 +33,10 @@ export class GpuState {
     } catch (e) {
       const code = e instanceof RequestError ? e.code : 'failed';
       const detail = e instanceof Error ? e.message : String(e);
-      this.status = code === 'no-webgpu' ? { kind: 'unavailable', detail } : { kind: code === 'device-lost' ? 'lost' : 'failed', detail };
+      this.status =
+        code === 'no-webgpu'
+          ? { kind: 'unavailable', detail }
+          : { kind: code === 'device-lost' ? 'lost' : 'failed', detail };
     }
   }
 }

@@ -19,7 +19,9 @@ export class ModelChoice {
   /** a new model's embd_pdrop, attn_pdrop and resid_pdrop (HF's GPT2Config default); the field may hold anything */
   dropout = $state<number | null | undefined>(DEFAULT_DROPOUT);
   /** the dropout field's value when it is a probability in [0, 1), else null */
-  dropoutRate: number | null = $derived(typeof this.dropout === 'number' && this.dropout >= 0 && this.dropout < 1 ? this.dropout : null);
+  dropoutRate: number | null = $derived(
+    typeof this.dropout === 'number' && this.dropout >= 0 && this.dropout < 1 ? this.dropout : null,
+  );
   hubRepo = $state('gpt2');
   /** the Hub or a mirror of it (same URL layout) */
   hubEndpoint = $state(HUB_BASE_URL);
@@ -36,13 +38,20 @@ export class ModelChoice {
     return state?.kind === 'ready' ? state.info : null;
   });
   /** the tokenizer the files are counted with and the model will read */
-  tokenizer: TokenizerInfo | null = $derived.by(() => (this.source === 'preset' ? this.#newTokenizer() : (this.loaded?.tokenizer ?? null)));
+  tokenizer: TokenizerInfo | null = $derived.by(() =>
+    this.source === 'preset' ? this.#newTokenizer() : (this.loaded?.tokenizer ?? null),
+  );
   /** the model's shape; null until a Hub model or checkpoint is loaded */
   dims: GPTDims | null = $derived.by(() => {
     if (this.source !== 'preset') return this.loaded?.dims ?? null;
     // Until the tokenizer is ready, GPT-2's vocabulary stands in for the sizes shown.
     const d = this.dropoutRate ?? DEFAULT_DROPOUT;
-    return { ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? 50257), embd_pdrop: d, attn_pdrop: d, resid_pdrop: d };
+    return {
+      ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? 50257),
+      embd_pdrop: d,
+      attn_pdrop: d,
+      resid_pdrop: d,
+    };
   });
   resuming = $derived(this.source === 'checkpoint' && this.resume && (this.loaded?.resumable ?? false));
   label = $derived(this.source === 'preset' ? `new ${this.preset.label}` : (this.loaded?.label ?? null));
@@ -66,13 +75,21 @@ export class ModelChoice {
     try {
       const info = await this.#client.call(
         'loadModel',
-        { source: { kind: 'hub', repo: this.hubRepo.trim(), endpoint: endpoint && endpoint !== HUB_BASE_URL ? endpoint : undefined } },
+        {
+          source: {
+            kind: 'hub',
+            repo: this.hubRepo.trim(),
+            endpoint: endpoint && endpoint !== HUB_BASE_URL ? endpoint : undefined,
+          },
+        },
         { signal: controller.signal, onEvent: (progress) => (this.hub = { kind: 'loading', progress }) },
       );
       if (this.#download === controller) this.hub = { kind: 'ready', info };
     } catch (e) {
       if (this.#download !== controller) return;
-      this.hub = controller.signal.aborted ? { kind: 'idle' } : { kind: 'failed', message: e instanceof Error ? e.message : String(e) };
+      this.hub = controller.signal.aborted
+        ? { kind: 'idle' }
+        : { kind: 'failed', message: e instanceof Error ? e.message : String(e) };
     } finally {
       if (this.#download === controller) this.#download = null;
     }
@@ -95,7 +112,8 @@ export class ModelChoice {
       const info = await this.#client.call('loadModel', { source: { kind: 'checkpoint', id } });
       if (request === this.#checkpointRequest) this.checkpoint = { kind: 'ready', info };
     } catch (e) {
-      if (request === this.#checkpointRequest) this.checkpoint = { kind: 'failed', message: e instanceof Error ? e.message : String(e) };
+      if (request === this.#checkpointRequest)
+        this.checkpoint = { kind: 'failed', message: e instanceof Error ? e.message : String(e) };
     }
   }
 }

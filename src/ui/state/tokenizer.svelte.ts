@@ -29,7 +29,9 @@ export class TokenizerChoice {
     return Number.isInteger(v) && v >= MIN_BPE_VOCAB && v <= MAX_BPE_VOCAB ? v : null;
   });
   bpeVocabProblem = $derived(
-    this.bpeVocab === null ? `must be an integer from ${MIN_BPE_VOCAB} (the 256 bytes and end-of-text) to ${MAX_BPE_VOCAB}` : null,
+    this.bpeVocab === null
+      ? `must be an integer from ${MIN_BPE_VOCAB} (the 256 bytes and end-of-text) to ${MAX_BPE_VOCAB}`
+      : null,
   );
 
   readonly #client: EngineClient;
@@ -74,12 +76,18 @@ export class TokenizerChoice {
         vocabSize: this.bpeVocab ?? undefined,
         signal: controller.signal,
         onProgress: (p) => {
-          if (!stale()) this.status = { kind: 'training', phase: p.phase, fraction: p.total > 0 ? p.done / p.total : 0 };
+          if (!stale())
+            this.status = { kind: 'training', phase: p.phase, fraction: p.total > 0 ? p.done / p.total : 0 };
         },
       });
       if (stale()) return;
-      const label = kind === 'char' ? `characters of your files (${tokenizer.vocabSize} tokens)` : `BPE trained on your files (${tokenizer.vocabSize} tokens)`;
-      const info = await this.#client.call('useTokenizer', { spec: { kind: 'json', json: tokenizer.toTokenizerJson(), label } });
+      const label =
+        kind === 'char'
+          ? `characters of your files (${tokenizer.vocabSize} tokens)`
+          : `BPE trained on your files (${tokenizer.vocabSize} tokens)`;
+      const info = await this.#client.call('useTokenizer', {
+        spec: { kind: 'json', json: tokenizer.toTokenizerJson(), label },
+      });
       if (stale()) return;
       this.current = info;
       this.status = { kind: 'ready' };

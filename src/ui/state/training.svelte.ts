@@ -45,7 +45,9 @@ export class TrainRun {
 
   latest = $derived(this.logs.at(-1) ?? null);
   latestEval = $derived(this.evals.at(-1) ?? null);
-  active = $derived(this.status === 'preparing' || this.status === 'running' || this.status === 'paused' || this.status === 'stopping');
+  active = $derived(
+    this.status === 'preparing' || this.status === 'running' || this.status === 'paused' || this.status === 'stopping',
+  );
 
   prepare(): void {
     this.status = 'preparing';
@@ -71,7 +73,9 @@ export class TrainRun {
     this.evalBlocks = run.evalBlocks;
     // A resumed run shows its curve so far.
     this.logs = run.history.filter((h): h is TrainLogEntry => 'loss' in h);
-    this.evals = run.history.filter((h): h is EvalLogEntry & TrainLogEntry => 'eval_loss' in h).map((h) => ({ step: h.step, eval_loss: h.eval_loss }));
+    this.evals = run.history
+      .filter((h): h is EvalLogEntry & TrainLogEntry => 'eval_loss' in h)
+      .map((h) => ({ step: h.step, eval_loss: h.eval_loss }));
     this.notes = run.messages.map((m) => `${m.file}: ${m.message}`);
   }
 
@@ -84,7 +88,11 @@ export class TrainRun {
     this.evals = [...this.evals, entry];
   }
 
-  end(status: 'stopped' | 'finished' | 'failed', message: string | null = null, failure: ErrorCode | null = null): void {
+  end(
+    status: 'stopped' | 'finished' | 'failed',
+    message: string | null = null,
+    failure: ErrorCode | null = null,
+  ): void {
     this.status = status;
     this.message = message;
     this.failure = failure;

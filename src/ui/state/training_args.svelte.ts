@@ -1,7 +1,15 @@
 // The training-arguments form: the text in each field, read and checked on every keystroke.
 import { DEFAULT_TRAINING_ARGUMENTS } from '../../core/train/args.ts';
 import type { TrainingArguments } from '../../core/train/args.ts';
-import { ALL_FIELDS, defaultText, parseForm, valueToText, type ArgName, type FormText, type ParsedForm } from '../training_fields.ts';
+import {
+  ALL_FIELDS,
+  defaultText,
+  parseForm,
+  valueToText,
+  type ArgName,
+  type FormText,
+  type ParsedForm,
+} from '../training_fields.ts';
 
 export class TrainingArgsForm {
   text = $state<FormText>(defaultText());
@@ -25,7 +33,9 @@ export class TrainingArgsForm {
       : this.text.block_size,
   );
 
-  parsed: ParsedForm = $derived.by(() => parseForm({ ...this.text, block_size: this.blockSizeText }, this.#nPositions()));
+  parsed: ParsedForm = $derived.by(() =>
+    parseForm({ ...this.text, block_size: this.blockSizeText }, this.#nPositions()),
+  );
 
   valid = $derived(this.parsed.problems.size === 0);
 

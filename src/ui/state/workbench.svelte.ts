@@ -65,7 +65,8 @@ export class Workbench {
     if (gpu === 'checking') out.push('Waiting for the GPU.');
     else if (gpu !== 'ready') out.push('Generation needs a WebGPU device.');
     else if (!this.generationModel) out.push('Train a model first, or load a Hub model or a saved checkpoint.');
-    else if (this.run.status === 'running' || this.run.status === 'stopping' || this.run.status === 'preparing') out.push('Pause training to generate.');
+    else if (this.run.status === 'running' || this.run.status === 'stopping' || this.run.status === 'preparing')
+      out.push('Pause training to generate.');
     return out;
   });
 
@@ -84,17 +85,27 @@ export class Workbench {
     const m = this.model;
     if (m.source === 'preset' && !m.tokenizer) {
       const t = this.tokenizer.status;
-      out.push(t.kind === 'waiting' ? 'Drop training files: the tokenizer is trained on them.' : t.kind === 'failed' ? `The tokenizer failed: ${t.message}` : 'The tokenizer is getting ready.');
+      out.push(
+        t.kind === 'waiting'
+          ? 'Drop training files: the tokenizer is trained on them.'
+          : t.kind === 'failed'
+            ? `The tokenizer failed: ${t.message}`
+            : 'The tokenizer is getting ready.',
+      );
     }
-    if (m.source === 'preset' && m.dropoutRate === null) out.push('Dropout must be a number from 0 up to (not including) 1.');
+    if (m.source === 'preset' && m.dropoutRate === null)
+      out.push('Dropout must be a number from 0 up to (not including) 1.');
     if (m.source === 'hub' && !m.loaded) out.push('Download the model from the Hub first.');
-    if (m.source === 'checkpoint' && !m.loaded) out.push(m.checkpointId ? 'The checkpoint is loading.' : 'Choose a checkpoint.');
+    if (m.source === 'checkpoint' && !m.loaded)
+      out.push(m.checkpointId ? 'The checkpoint is loading.' : 'Choose a checkpoint.');
     // A resumed run trains on the blocks it stored when it began; dropped files matter only if it stored none.
     if (!m.resuming) {
       if (this.data.busy || (this.evalMode === 'files' && this.evalData.busy)) out.push('Files are still being read.');
       else if (this.data.usable.length === 0) out.push('Drop one or more text files to train on.');
-      if (this.evalMode === 'split' && this.evalFraction === null) out.push('The evaluation share must be a percentage from 0 to 99.');
-      if (this.evalMode === 'files' && this.evalData.usable.length === 0) out.push('Add evaluation files, or hold out a share of the training text.');
+      if (this.evalMode === 'split' && this.evalFraction === null)
+        out.push('The evaluation share must be a percentage from 0 to 99.');
+      if (this.evalMode === 'files' && this.evalData.usable.length === 0)
+        out.push('Add evaluation files, or hold out a share of the training text.');
     }
     const problems = this.args.parsed.problems.size;
     if (problems) out.push(`${problems} training ${problems === 1 ? 'argument needs' : 'arguments need'} fixing.`);
@@ -106,10 +117,12 @@ export class Workbench {
     if (this.run.active || this.trainBlockers.length) return;
     const m = this.model;
     let model: TrainModel;
-    if (m.source === 'preset') model = { kind: 'preset', presetId: m.presetId, tokenizer: m.tokenizer!.key, dropout: m.dropoutRate! };
+    if (m.source === 'preset')
+      model = { kind: 'preset', presetId: m.presetId, tokenizer: m.tokenizer!.key, dropout: m.dropoutRate! };
     else if (m.resuming) model = { kind: 'resume', checkpointId: m.checkpointId! };
     else model = { kind: 'loaded', key: m.loaded!.key };
-    const runName = (m.resuming && m.loaded?.run) || newRunName(m.source === 'preset' ? m.presetId : (m.loaded?.label ?? 'model'));
+    const runName =
+      (m.resuming && m.loaded?.run) || newRunName(m.source === 'preset' ? m.presetId : (m.loaded?.label ?? 'model'));
     this.interrupted = null;
     this.run.prepare();
     try {
@@ -128,12 +141,19 @@ export class Workbench {
         { onEvent: (e) => this.#onTrainEvent(e) },
       );
       forgetRun();
-      this.run.end(result.status === 'finished' ? 'finished' : 'stopped', result.status === 'finished' ? bestModelMessage(result.bestModel) : `Stopped at step ${result.step}.`);
+      this.run.end(
+        result.status === 'finished' ? 'finished' : 'stopped',
+        result.status === 'finished' ? bestModelMessage(result.bestModel) : `Stopped at step ${result.step}.`,
+      );
     } catch (e) {
       const code = e instanceof RequestError ? e.code : 'failed';
       const message = e instanceof Error ? e.message : String(e);
       if (code === 'device-lost') {
-        this.run.end('failed', `The GPU was lost at step ${this.run.step}. The checkpoints saved so far are kept.`, code);
+        this.run.end(
+          'failed',
+          `The GPU was lost at step ${this.run.step}. The checkpoints saved so far are kept.`,
+          code,
+        );
       } else {
         forgetRun();
         // A diverged model holds NaN weights: nothing to generate from.
@@ -144,7 +164,12 @@ export class Workbench {
     await this.checkpoints.refresh();
     if (this.run.failure === 'device-lost') this.interrupted = this.#lastCheckpointOf(this.run.runName, 'device-lost');
     // A resumed checkpoint may have been rotated out by save_total_limit: the choice moves to the run's newest.
-    if (this.run.failure !== 'device-lost' && m.source === 'checkpoint' && m.checkpointId && !this.checkpoints.entries.some((c) => c.id === m.checkpointId)) {
+    if (
+      this.run.failure !== 'device-lost' &&
+      m.source === 'checkpoint' &&
+      m.checkpointId &&
+      !this.checkpoints.entries.some((c) => c.id === m.checkpointId)
+    ) {
       void this.chooseCheckpoint(this.#lastCheckpointOf(this.run.runName, 'reload')?.checkpoint.id ?? null);
     }
   }
@@ -234,7 +259,8 @@ export class Workbench {
     this.generationModel = null;
     await this.gpu.check();
     void this.tokenizer.update(this.data.files.map((f) => f.file));
-    if (this.model.source === 'checkpoint' && this.model.checkpointId) await this.chooseCheckpoint(this.model.checkpointId);
+    if (this.model.source === 'checkpoint' && this.model.checkpointId)
+      await this.chooseCheckpoint(this.model.checkpointId);
     if (this.model.source === 'hub' && this.model.hub.kind === 'ready') await this.downloadFromHub();
   }
 
@@ -253,7 +279,9 @@ export class Workbench {
   }
 
   #lastCheckpointOf(run: string | null, reason: InterruptedRun['reason']): InterruptedRun | null {
-    const last = this.checkpoints.entries.filter((c) => c.run === run && c.resumable).sort((a, b) => (b.step ?? 0) - (a.step ?? 0))[0];
+    const last = this.checkpoints.entries
+      .filter((c) => c.run === run && c.resumable)
+      .sort((a, b) => (b.step ?? 0) - (a.step ?? 0))[0];
     return last ? { checkpoint: last, reason } : null;
   }
 

@@ -61,7 +61,11 @@ export function adamwKernel(
   h: AdamWHyper,
 ): [TensorInfo, TensorInfo, TensorInfo] {
   const n = size(param.shape);
-  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+  for (const [name, t] of [
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
   }
   if (!(Number.isInteger(h.step) && h.step >= 1)) throw new Error(`adamw: step must be an integer ≥ 1, got ${h.step}`);
@@ -135,9 +139,19 @@ export interface MultiTensorHyper extends AdamWHyper {
 }
 
 /** The packed updates' checks: grad, m and v as long as param, decayEnd within it. Returns n. */
-export function checkPackedOperands(param: TensorInfo, grad: TensorInfo, m: TensorInfo, v: TensorInfo, decayEnd: number): number {
+export function checkPackedOperands(
+  param: TensorInfo,
+  grad: TensorInfo,
+  m: TensorInfo,
+  v: TensorInfo,
+  decayEnd: number,
+): number {
   const n = size(param.shape);
-  for (const [name, t] of [['grad', grad], ['m', m], ['v', v]] as const) {
+  for (const [name, t] of [
+    ['grad', grad],
+    ['m', m],
+    ['v', v],
+  ] as const) {
     if (size(t.shape) !== n) throw new Error(`adamw: ${name} has shape (${t.shape}), param (${param.shape})`);
   }
   if (!(decayEnd >= 0 && decayEnd <= n)) throw new Error(`adamw: decayEnd ${decayEnd} outside [0, ${n}]`);
@@ -254,9 +268,20 @@ export function sumOfSquares(
 }
 
 /** adamwMultiTensorKernel as a tfjs operation (so profiles see it); updates param, m and v in place. */
-export function adamwMultiTensor(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, norm: Tensor, h: MultiTensorHyper): void {
+export function adamwMultiTensor(
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  norm: Tensor,
+  h: MultiTensorHyper,
+): void {
   const { lr, beta1, beta2, eps, weightDecay, step, decayEnd, maxNorm } = h;
-  runOp('HearthAdamWMultiTensor', { param, grad, m, v, norm }, { lr, beta1, beta2, eps, weightDecay, step, decayEnd, maxNorm });
+  runOp(
+    'HearthAdamWMultiTensor',
+    { param, grad, m, v, norm },
+    { lr, beta1, beta2, eps, weightDecay, step, decayEnd, maxNorm },
+  );
 }
 
 /** min(1, maxNorm / (sqrt(sumSq) + 1e-6)) as a scalar tensor on the GPU. */

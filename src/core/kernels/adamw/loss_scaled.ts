@@ -67,8 +67,19 @@ registerOp({
 
 /** adamwLossScaledKernel as a tfjs operation (so profiles see it); updates param, m and v in place. */
 export function adamwLossScaled(
-  param: Tensor, grad: Tensor, m: Tensor, v: Tensor, norm: Tensor, state: Tensor, lrSchedule: Tensor, h: LossScaledHyper,
+  param: Tensor,
+  grad: Tensor,
+  m: Tensor,
+  v: Tensor,
+  norm: Tensor,
+  state: Tensor,
+  lrSchedule: Tensor,
+  h: LossScaledHyper,
 ): void {
   const { beta1, beta2, eps, weightDecay, decayEnd, maxNorm } = h;
-  runOp('HearthAdamWLossScaled', { param, grad, m, v, norm, state, lrSchedule }, { beta1, beta2, eps, weightDecay, decayEnd, maxNorm });
+  runOp(
+    'HearthAdamWLossScaled',
+    { param, grad, m, v, norm, state, lrSchedule },
+    { beta1, beta2, eps, weightDecay, decayEnd, maxNorm },
+  );
 }

@@ -10,13 +10,19 @@
 import type { Tensor, Tensor3D } from '@tensorflow/tfjs-core';
 import { runOp } from '../op.ts';
 import {
-  attentionAttrs, attentionBackwardKernel, attentionForwardKernel, registerAttentionOps, type AttentionBlocks, type AttentionDropout,
+  attentionAttrs,
+  attentionBackwardKernel,
+  attentionForwardKernel,
+  registerAttentionOps,
+  type AttentionBlocks,
+  type AttentionDropout,
 } from './index.ts';
 
 registerAttentionOps(
   'HearthCausalSelfAttentionHalf',
   (qkv, nHead, blocks, dropout) => attentionForwardKernel(qkv, nHead, blocks, true, dropout),
-  (qkv, out, lse, dout, dlse, nHead, blocks, dropout) => attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, true, dropout),
+  (qkv, out, lse, dout, dlse, nHead, blocks, dropout) =>
+    attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, true, dropout),
 );
 
 /**
@@ -24,7 +30,10 @@ registerAttentionOps(
  * dropout.
  */
 export function causalSelfAttentionHalfWithLse(
-  qkv: Tensor3D, nHead: number, blocks?: AttentionBlocks, dropout?: AttentionDropout,
+  qkv: Tensor3D,
+  nHead: number,
+  blocks?: AttentionBlocks,
+  dropout?: AttentionDropout,
 ): { out: Tensor3D; lse: Tensor3D } {
   const [out, lse] = runOp<Tensor[]>('HearthCausalSelfAttentionHalf', { qkv }, attentionAttrs(nHead, blocks, dropout));
   return { out: out as Tensor3D, lse: lse as Tensor3D };

@@ -80,8 +80,11 @@ export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks, dropout?: 
 function uniformsOf(T: number, nHead: number, dropout?: AttentionDropout) {
   const on = dropoutOn(dropout);
   return [
-    { u32: T }, { u32: nHead },
-    { u32: on ? dropout.seed >>> 0 : 0 }, { u32: on ? dropoutThreshold(dropout.p) : 0 }, { f32: on ? 1 / (1 - dropout.p) : 1 },
+    { u32: T },
+    { u32: nHead },
+    { u32: on ? dropout.seed >>> 0 : 0 },
+    { u32: on ? dropoutThreshold(dropout.p) : 0 },
+    { f32: on ? 1 / (1 - dropout.p) : 1 },
   ];
 }
 
@@ -95,7 +98,11 @@ const kernelName = (name: string, half: boolean) => (half ? `${name}_f16` : name
 
 /** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C); `half` reads qkv in f16. lse never sees dropout. */
 export function attentionForwardKernel(
-  qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks, half = false, dropout?: AttentionDropout,
+  qkv: TensorInfo,
+  nHead: number,
+  blocks?: AttentionBlocks,
+  half = false,
+  dropout?: AttentionDropout,
 ): TensorInfo[] {
   const dims = dimsOf(qkv, nHead);
   const { B, T, C } = dims;
@@ -104,7 +111,12 @@ export function attentionForwardKernel(
   const lse = allocate([B, nHead, T]);
   const q = half ? castToHalfKernel(qkv) : qkv;
   dispatch({
-    kernel: { name: kernelName('attention_forward', half), source: forwardSource, regions: half ? { qkv: halfRegions.qkv } : undefined, consts: consts(dims, bl, dropout) },
+    kernel: {
+      name: kernelName('attention_forward', half),
+      source: forwardSource,
+      regions: half ? { qkv: halfRegions.qkv } : undefined,
+      consts: consts(dims, bl, dropout),
+    },
     buffers: [q, out, lse],
     uniforms: uniformsOf(T, nHead, dropout),
     workgroups: [ceilDiv(T, bl.rows), B * nHead],
@@ -142,9 +154,17 @@ export function attentionBackwardKernel(
   const q = half ? castToHalfKernel(qkv) : qkv;
   const dO = half ? castToHalfKernel(dout) : dout;
   const dqkv = allocate([B, T, 3 * C]);
-  for (const [name, source] of [['attention_backward_dq', dqSource], ['attention_backward_dkv', dkvSource]]) {
+  for (const [name, source] of [
+    ['attention_backward_dq', dqSource],
+    ['attention_backward_dkv', dkvSource],
+  ]) {
     dispatch({
-      kernel: { name: kernelName(name, half), source, regions: half ? halfRegions : undefined, consts: consts(dims, bl, dropout) },
+      kernel: {
+        name: kernelName(name, half),
+        source,
+        regions: half ? halfRegions : undefined,
+        consts: consts(dims, bl, dropout),
+      },
       buffers: [q, dO, lse, delta, dqkv],
       uniforms: uniformsOf(T, nHead, dropout),
       workgroups: [ceilDiv(T, bl.rows), B * nHead],
@@ -170,10 +190,21 @@ export function attentionAttrs(nHead: number, blocks?: AttentionBlocks, dropout?
   };
 }
 
-type ForwardKernel = (qkv: TensorInfo, nHead: number, blocks?: AttentionBlocks, dropout?: AttentionDropout) => TensorInfo[];
+type ForwardKernel = (
+  qkv: TensorInfo,
+  nHead: number,
+  blocks?: AttentionBlocks,
+  dropout?: AttentionDropout,
+) => TensorInfo[];
 type BackwardKernel = (
-  qkv: TensorInfo, out: TensorInfo, lse: TensorInfo, dout: TensorInfo, dlse: TensorInfo, nHead: number,
-  blocks?: AttentionBlocks, dropout?: AttentionDropout,
+  qkv: TensorInfo,
+  out: TensorInfo,
+  lse: TensorInfo,
+  dout: TensorInfo,
+  dlse: TensorInfo,
+  nHead: number,
+  blocks?: AttentionBlocks,
+  dropout?: AttentionDropout,
 ) => TensorInfo;
 
 /**
@@ -205,7 +236,8 @@ export function registerAttentionOps(name: string, forward: ForwardKernel, backw
 registerAttentionOps(
   'HearthCausalSelfAttention',
   (qkv, nHead, blocks, dropout) => attentionForwardKernel(qkv, nHead, blocks, false, dropout),
-  (qkv, out, lse, dout, dlse, nHead, blocks, dropout) => attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, false, dropout),
+  (qkv, out, lse, dout, dlse, nHead, blocks, dropout) =>
+    attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, false, dropout),
 );
 
 /** The op with both outputs, optionally a non-default cut of the work (tests run every variant) and dropout. */

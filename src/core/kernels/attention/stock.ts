@@ -22,7 +22,8 @@ export function stockCausalSelfAttention(qkv: tf.Tensor3D, nHead: number, dropou
     const masked = tf.where(causal, scores, tf.fill([T, T], -1e9));
     let probs = tf.softmax(masked); // (B·nh, T, T)
     // Rows of T·T elements: the mask of (b, h, i, j) is keyed by (b·nh + h, i·T + j), as in the kernels.
-    if (dropout && dropout.p > 0) probs = tf.mul(probs, dropoutOp(tf.ones([B * nHead, T, T]), dropout.p, dropout.seed, T * T));
+    if (dropout && dropout.p > 0)
+      probs = tf.mul(probs, dropoutOp(tf.ones([B * nHead, T, T]), dropout.p, dropout.seed, T * T));
     const y = tf.matMul(probs, toHeads(v)); // (B·nh, T, hd)
     return tf.reshape(tf.transpose(tf.reshape(y, [B, nHead, T, hd]), [0, 2, 1, 3]), [B, T, C]);
   });

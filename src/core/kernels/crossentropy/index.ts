@@ -45,7 +45,9 @@ function checkShapes(logits: TensorInfo, targets: TensorInfo): [number, number] 
   if (logits.shape.length !== 2) throw new Error(`softmaxCrossEntropy expects logits (M, V), got (${logits.shape})`);
   const [rows, vocab] = logits.shape;
   if (targets.shape.length !== 1 || targets.shape[0] !== rows || targets.dtype !== 'int32') {
-    throw new Error(`softmaxCrossEntropy expects int32 targets of shape (${rows}), got ${targets.dtype} (${targets.shape})`);
+    throw new Error(
+      `softmaxCrossEntropy expects int32 targets of shape (${rows}), got ${targets.dtype} (${targets.shape})`,
+    );
   }
   return [rows, vocab];
 }
@@ -122,14 +124,20 @@ registerOp({
   name: 'HearthCrossEntropyMean',
   inputs: ['logits', 'targets'],
   forward: ({ logits, targets }, attrs) =>
-    crossEntropyMeanKernel(logits, targets, attrs.count as number, CROSS_ENTROPY_VARIANTS[attrs.variant as CrossEntropyVariantName]),
+    crossEntropyMeanKernel(
+      logits,
+      targets,
+      attrs.count as number,
+      CROSS_ENTROPY_VARIANTS[attrs.variant as CrossEntropyVariantName],
+    ),
   gradient: {
     inputsToSave: ['logits', 'targets'],
     outputsToSave: [false, true],
     grad: (dys, [logits, targets, lse], attrs) => {
       const dy = (dys as Tensor[])[0];
       return {
-        logits: () => runOp('HearthCrossEntropyBackward', { logits, targets, lse, dy }, { meanOf: attrs.count as number }),
+        logits: () =>
+          runOp('HearthCrossEntropyBackward', { logits, targets, lse, dy }, { meanOf: attrs.count as number }),
         targets: () => zerosLike(targets),
       };
     },

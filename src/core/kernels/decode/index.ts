@@ -6,7 +6,14 @@
 // Caches are (B, nh, capacity, hd) float32 tensors written in place: they belong to one generation, nobody
 // differentiates through them, and copying a whole cache each step would make a step O(capacity) in memory
 // traffic for nothing.
-import { engine, type Tensor, type Tensor3D, type Tensor4D, type TensorInfo, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import {
+  engine,
+  type Tensor,
+  type Tensor3D,
+  type Tensor4D,
+  type TensorInfo,
+  type NamedAttrMap,
+} from '@tensorflow/tfjs-core';
 import writeSource from '../../../../shaders/kv_cache_write.wgsl?raw';
 import attentionSource from '../../../../shaders/decode_attention.wgsl?raw';
 import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
@@ -48,7 +55,13 @@ export function createKvCache(B: number, nHead: number, capacity: number, headDi
 }
 
 /** Writes k and v of qkv (B, Tq, 3C) into rows past .. past+Tq−1 of the caches, in place. */
-export function kvCacheWrite(qkv: TensorInfo, kCache: TensorInfo, vCache: TensorInfo, past: number, nHead: number): void {
+export function kvCacheWrite(
+  qkv: TensorInfo,
+  kCache: TensorInfo,
+  vCache: TensorInfo,
+  past: number,
+  nHead: number,
+): void {
   const dims = qkvDims(qkv, nHead);
   const capacity = checkCache(kCache, dims, nHead, past, dims.Tq);
   checkCache(vCache, dims, nHead, past, dims.Tq);
@@ -62,7 +75,14 @@ export function kvCacheWrite(qkv: TensorInfo, kCache: TensorInfo, vCache: Tensor
 }
 
 /** out (B, Tq, C) for queries of qkv (B, Tq, 3C) at positions past .. past+Tq−1 against the caches. */
-export function decodeAttentionKernel(qkv: TensorInfo, kCache: TensorInfo, vCache: TensorInfo, past: number, nHead: number, wg = DEFAULT_DECODE_WG): TensorInfo {
+export function decodeAttentionKernel(
+  qkv: TensorInfo,
+  kCache: TensorInfo,
+  vCache: TensorInfo,
+  past: number,
+  nHead: number,
+  wg = DEFAULT_DECODE_WG,
+): TensorInfo {
   const dims = qkvDims(qkv, nHead);
   const capacity = checkCache(kCache, dims, nHead, past, dims.Tq);
   checkCache(vCache, dims, nHead, past, dims.Tq);
@@ -84,7 +104,14 @@ registerOp({
 });
 
 /** Attention of the new positions against the cache (which must already hold them); not differentiable. */
-export function decodeAttention(qkv: Tensor3D, kCache: Tensor, vCache: Tensor, past: number, nHead: number, wg = DEFAULT_DECODE_WG): Tensor3D {
+export function decodeAttention(
+  qkv: Tensor3D,
+  kCache: Tensor,
+  vCache: Tensor,
+  past: number,
+  nHead: number,
+  wg = DEFAULT_DECODE_WG,
+): Tensor3D {
   const attrs: NamedAttrMap = { past, nHead, wg };
   return runOp<Tensor3D>('HearthDecodeAttention', { qkv, kCache, vCache }, attrs);
 }

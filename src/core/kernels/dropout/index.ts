@@ -11,7 +11,8 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** y = x·mask/(1 − p), with x seen as rows of `inner` elements (the mask's (row, index) coordinates). */
 export function dropoutKernel(x: TensorInfo, p: number, seed: number, inner: number): TensorInfo {
   const n = size(x.shape);
-  if (!Number.isInteger(inner) || inner < 1 || n % inner !== 0) throw new Error(`dropout: rows of ${inner} do not tile ${n} elements`);
+  if (!Number.isInteger(inner) || inner < 1 || n % inner !== 0)
+    throw new Error(`dropout: rows of ${inner} do not tile ${n} elements`);
   const y = allocate(x.shape);
   dispatch({
     kernel: { name: 'dropout', source: dropoutSource },

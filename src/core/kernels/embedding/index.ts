@@ -24,7 +24,8 @@ export function tokenPositions(tokens: Int32Array, vocab: number): TokenPosition
   const offsets = new Int32Array(vocab + 1);
   for (let p = 0; p < tokens.length; p++) {
     const id = tokens[p];
-    if (!(id >= 0 && id < vocab)) throw new Error(`embedding: token id ${id} at position ${p} is outside [0, ${vocab})`);
+    if (!(id >= 0 && id < vocab))
+      throw new Error(`embedding: token id ${id} at position ${p} is outside [0, ${vocab})`);
     offsets[id + 1]++;
   }
   for (let v = 0; v < vocab; v++) offsets[v + 1] += offsets[v];

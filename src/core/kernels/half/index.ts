@@ -47,7 +47,9 @@ export function castToHalfKernel(x: TensorInfo): TensorInfo {
 export function checkHalfOperand(what: string, packed: TensorInfo, shape: number[]): void {
   const want = Math.max(1, halfWords(size(shape)));
   if (packed.dtype !== 'int32' || size(packed.shape) !== want) {
-    throw new Error(`${what}: packed f16 data for shape [${shape}] must be ${want} int32 words, got ${packed.dtype} [${packed.shape}]`);
+    throw new Error(
+      `${what}: packed f16 data for shape [${shape}] must be ${want} int32 words, got ${packed.dtype} [${packed.shape}]`,
+    );
   }
 }
 

@@ -13,7 +13,16 @@ import layerNormBackwardSource from '../../../../shaders/layernorm_backward.wgsl
 import layerNormBackwardSubgroupSource from '../../../../shaders/layernorm_backward_subgroup.wgsl?raw';
 import partialsSource from '../../../../shaders/layernorm_param_grad_partials.wgsl?raw';
 import sumSource from '../../../../shaders/layernorm_param_grad_sum.wgsl?raw';
-import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter, hasSubgroups, type KernelSpec } from '../runtime.ts';
+import {
+  allocate,
+  release,
+  dispatch,
+  grid1d,
+  ceilDiv,
+  isSoftwareAdapter,
+  hasSubgroups,
+  type KernelSpec,
+} from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 /** How the row reductions are laid out; every variant gives the same result (up to rounding). */
@@ -35,7 +44,14 @@ export const LAYERNORM_VARIANTS = {
   /** for CPU emulation (SwiftShader), where barriers dominate: one thread per row, no barriers */
   threadPerRow: { rowThreads: 1, rowsPerWorkgroup: 16, tileCols: 64, rowLanes: 1, rowsPerChunk: 128 },
   /** for GPUs with subgroups: a workgroup per row, sums by subgroupAdd and two barriers */
-  subgroupReduce: { rowThreads: 128, rowsPerWorkgroup: 1, subgroups: true, tileCols: 32, rowLanes: 8, rowsPerChunk: 128 },
+  subgroupReduce: {
+    rowThreads: 128,
+    rowsPerWorkgroup: 1,
+    subgroups: true,
+    tileCols: 32,
+    rowLanes: 8,
+    rowsPerChunk: 128,
+  },
 } satisfies Record<string, LayerNormVariant>;
 
 export type LayerNormVariantName = keyof typeof LAYERNORM_VARIANTS;
@@ -143,8 +159,7 @@ export function layerNormParamGradKernel(
   return [dweight, dbias];
 }
 
-const variantOf = (attrs: NamedAttrMap): LayerNormVariant =>
-  LAYERNORM_VARIANTS[attrs.variant as LayerNormVariantName];
+const variantOf = (attrs: NamedAttrMap): LayerNormVariant => LAYERNORM_VARIANTS[attrs.variant as LayerNormVariantName];
 
 registerOp({
   name: 'HearthLayerNormBackwardX',
@@ -162,11 +177,21 @@ registerOp({
  * Gradients of x (or of s = x + residual, with ds), weight and bias. Each is computed once here: tfjs calls one
  * closure per input, each in its own tidy, and this function's own tidy disposes whatever is not returned.
  */
-function layerNormGradients(x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, dy: Tensor, ds: Tensor | null, variant: unknown) {
+function layerNormGradients(
+  x: Tensor,
+  weight: Tensor,
+  mean: Tensor,
+  rstd: Tensor,
+  dy: Tensor,
+  ds: Tensor | null,
+  variant: unknown,
+) {
   const inputs: Record<string, Tensor> = { x, weight, mean, rstd, dy };
   if (ds) inputs.ds = ds;
   const dx = runOp<Tensor>('HearthLayerNormBackwardX', inputs, { variant } as NamedAttrMap);
-  const [dweight, dbias] = runOp<Tensor[]>('HearthLayerNormParamGrad', { x, mean, rstd, dy }, { variant } as NamedAttrMap);
+  const [dweight, dbias] = runOp<Tensor[]>('HearthLayerNormParamGrad', { x, mean, rstd, dy }, {
+    variant,
+  } as NamedAttrMap);
   return { dx, dweight, dbias };
 }
 

@@ -61,7 +61,9 @@ export interface LossScaleUpdateOptions {
 
 const checkState = (state: TensorInfo) => {
   if (state.dtype !== 'int32' || state.shape.length !== 1 || state.shape[0] !== STATE_WORDS) {
-    throw new Error(`loss scale: the state must be an int32 tensor of ${STATE_WORDS} words, got ${state.dtype} [${state.shape}]`);
+    throw new Error(
+      `loss scale: the state must be an int32 tensor of ${STATE_WORDS} words, got ${state.dtype} [${state.shape}]`,
+    );
   }
 };
 
@@ -103,7 +105,11 @@ registerOp({
   inputs: ['norm', 'state'],
   forward: ({ norm, state }, attrs) => lossScaleUpdateKernel(norm, state, attrs as unknown as LossScaleUpdateOptions),
 });
-registerOp({ name: 'HearthMultiplyByLossScale', inputs: ['x', 'state'], forward: ({ x, state }) => multiplyByLossScaleKernel(x, state) });
+registerOp({
+  name: 'HearthMultiplyByLossScale',
+  inputs: ['x', 'state'],
+  forward: ({ x, state }) => multiplyByLossScaleKernel(x, state),
+});
 registerOp({
   name: 'HearthLossScaleGradient',
   inputs: ['x', 'state'],

@@ -2,11 +2,21 @@
 // with the step count AdamW's bias correction uses (PyTorch's optimizer never sees a skipped step).
 import type { LossScaleState, LossScaleUpdateOptions } from './index.ts';
 
-export function lossScaleUpdate(s: LossScaleState, gradientsFinite: boolean, o: LossScaleUpdateOptions): LossScaleState {
+export function lossScaleUpdate(
+  s: LossScaleState,
+  gradientsFinite: boolean,
+  o: LossScaleUpdateOptions,
+): LossScaleState {
   const used = s.scale;
   const next: LossScaleState = { ...s, invScaleUsed: Math.fround(1 / used) };
   if (!gradientsFinite) {
-    return { ...next, foundInf: true, skippedSteps: s.skippedSteps + 1, scale: Math.fround(used * o.backoffFactor), growthTracker: 0 };
+    return {
+      ...next,
+      foundInf: true,
+      skippedSteps: s.skippedSteps + 1,
+      scale: Math.fround(used * o.backoffFactor),
+      growthTracker: 0,
+    };
   }
   next.foundInf = false;
   next.appliedSteps = s.appliedSteps + 1;

@@ -97,7 +97,14 @@ function productGradients(dz: Tensor, a: Tensor, b: Tensor, bHalf: Tensor, attrs
 }
 
 /** The forward: A cast to f16 scratch for the one kernel, B already packed. */
-function forward(a: TensorInfo, b: TensorInfo, bHalf: TensorInfo, attrs: NamedAttrMap, epilogue: Epilogue, bias?: TensorInfo) {
+function forward(
+  a: TensorInfo,
+  b: TensorInfo,
+  bHalf: TensorInfo,
+  attrs: NamedAttrMap,
+  epilogue: Epilogue,
+  bias?: TensorInfo,
+) {
   const { transposeA, transposeB } = flags(attrs);
   const aHalf = castToHalfKernel(a);
   const out = matmulHalfKernel(aHalf, a.shape, bHalf, b.shape, transposeA, transposeB, epilogue, bias);
@@ -118,7 +125,8 @@ registerOp({
 registerOp({
   name: 'HearthMatmulHalfBias',
   inputs: ['a', 'b', 'bHalf', 'bias'],
-  forward: ({ a, b, bHalf, bias }, attrs) => forward(a, b, bHalf, attrs, attrs.activation === 'gelu' ? 'bias_gelu' : 'bias', bias),
+  forward: ({ a, b, bHalf, bias }, attrs) =>
+    forward(a, b, bHalf, attrs, attrs.activation === 'gelu' ? 'bias_gelu' : 'bias', bias),
   gradient: {
     inputsToSave: ['a', 'b', 'bHalf'],
     outputsToSave: [false, true],
@@ -142,8 +150,13 @@ export function matmulHalf(a: Tensor2D, b: Tensor2D, opts: MatmulOptions & { bHa
   try {
     if (!opts.bias && !gelu) return runOp('HearthMatmulHalf', { a, b, bHalf }, attrs);
     return tf.tidy(() => {
-      const bias = opts.bias ?? (tf.zeros([matmulShape(a.shape, b.shape, attrs.transposeA, attrs.transposeB).N]) as Tensor1D);
-      const out = runOp<Tensor | Tensor[]>('HearthMatmulHalfBias', { a, b, bHalf, bias }, { ...attrs, activation: gelu ? 'gelu' : 'none' });
+      const bias =
+        opts.bias ?? (tf.zeros([matmulShape(a.shape, b.shape, attrs.transposeA, attrs.transposeB).N]) as Tensor1D);
+      const out = runOp<Tensor | Tensor[]>(
+        'HearthMatmulHalfBias',
+        { a, b, bHalf, bias },
+        { ...attrs, activation: gelu ? 'gelu' : 'none' },
+      );
       return (Array.isArray(out) ? out[0] : out) as Tensor2D;
     });
   } finally {

@@ -159,15 +159,9 @@ function productGradients(dz: Tensor, a: Tensor, b: Tensor, attrs: NamedAttrMap)
   const { transposeA, transposeB } = flags(attrs);
   return {
     // A (M,K): dA = dZ·op(B)ᵀ.  A (K,M): dA = (dZ·op(B)ᵀ)ᵀ = op(B)·dZᵀ.
-    a: () =>
-      transposeA
-        ? product(b, dz, transposeB, true)
-        : product(dz, b, false, !transposeB),
+    a: () => (transposeA ? product(b, dz, transposeB, true) : product(dz, b, false, !transposeB)),
     // B (K,N): dB = op(A)ᵀ·dZ.  B (N,K): dB = (op(A)ᵀ·dZ)ᵀ = dZᵀ·op(A).
-    b: () =>
-      transposeB
-        ? product(dz, a, true, transposeA)
-        : product(a, dz, !transposeA, false),
+    b: () => (transposeB ? product(dz, a, true, transposeA) : product(a, dz, !transposeA, false)),
   };
 }
 
@@ -191,7 +185,15 @@ registerOp({
   inputs: ['a', 'b', 'bias'],
   forward: ({ a, b, bias }, attrs) => {
     const { transposeA, transposeB } = flags(attrs);
-    return matmulKernel(a, b, transposeA, transposeB, attrs.activation === 'gelu' ? 'bias_gelu' : 'bias', bias, variantOf(attrs));
+    return matmulKernel(
+      a,
+      b,
+      transposeA,
+      transposeB,
+      attrs.activation === 'gelu' ? 'bias_gelu' : 'bias',
+      bias,
+      variantOf(attrs),
+    );
   },
   gradient: {
     inputsToSave: ['a', 'b'],
@@ -213,7 +215,11 @@ export function matmul(a: Tensor2D, b: Tensor2D, opts: MatmulOptions = {}): Tens
   return tf.tidy(() => {
     // GELU without a bias runs the bias+GELU kernel with zeros: one shader instead of another variant.
     const bias = opts.bias ?? tf.zeros([matmulShape(a.shape, b.shape, attrs.transposeA, attrs.transposeB).N]);
-    const out = runOp<Tensor | Tensor[]>('HearthMatmulBias', { a, b, bias }, { ...attrs, activation: gelu ? 'gelu' : 'none' });
+    const out = runOp<Tensor | Tensor[]>(
+      'HearthMatmulBias',
+      { a, b, bias },
+      { ...attrs, activation: gelu ? 'gelu' : 'none' },
+    );
     // With GELU the second output is the pre-activation; the gradient has its own saved copy.
     return (Array.isArray(out) ? out[0] : out) as Tensor2D;
   });
