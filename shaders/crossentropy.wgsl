@@ -19,7 +19,7 @@ struct Params { rows: u32, vocab: u32, }
 
 const ROW_THREADS: u32 = 256u; // a power of two
 const ROWS_PER_WG: u32 = 1u;
-const IGNORE_INDEX: i32 = -100i;
+const IGNORE_INDEX: i32 = -100i; // Hugging Face's ignore_index, set by the caller (kernels/crossentropy)
 // A quiet NaN's bits; a `var` because WGSL refuses a NaN made by a constant expression.
 var<private> nan_bits: u32 = 0x7fc00000u;
 // Lowest finite f32: a start for the running max that, unlike −inf, never makes exp(−inf − (−inf)) = NaN.

@@ -17,7 +17,7 @@ struct Params { count: u32, vocab: u32, scale: f32, }
 
 const WG: u32 = 256u;
 const MEAN = false;
-const IGNORE_INDEX: i32 = -100i;
+const IGNORE_INDEX: i32 = -100i; // Hugging Face's ignore_index, set by the caller (kernels/crossentropy)
 // A quiet NaN's bits; a `var` because WGSL refuses a NaN made by a constant expression.
 var<private> nan_bits: u32 = 0x7fc00000u;
 

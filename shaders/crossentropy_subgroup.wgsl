@@ -17,7 +17,7 @@ struct Params { rows: u32, vocab: u32, }
 
 // A multiple of every subgroup size WebGPU allows (4..128), so every subgroup is full.
 const WG: u32 = 128u;
-const IGNORE_INDEX: i32 = -100i;
+const IGNORE_INDEX: i32 = -100i; // Hugging Face's ignore_index, set by the caller (kernels/crossentropy)
 // A quiet NaN's bits; a `var` because WGSL refuses a NaN made by a constant expression.
 var<private> nan_bits: u32 = 0x7fc00000u;
 // Lowest finite f32: a start for the running max that, unlike −inf, never makes exp(−inf − (−inf)) = NaN.

@@ -23,9 +23,9 @@ struct Params { M: u32, N: u32, K: u32, }
 const TRANSPOSE_A: bool = false;
 const TRANSPOSE_B: bool = false;
 
-const THREADS: u32 = 8u;    // threads along each edge of the workgroup
+const TILE: u32 = 64u;      // C tile edge per workgroup: a multiple of BLOCK (the caller's dispatch divides by it)
 const BLOCK: u32 = 8u;      // C block edge per thread (blockProduct is written out for 8)
-const TILE: u32 = THREADS * BLOCK;
+const THREADS: u32 = TILE / BLOCK; // threads along each edge of the workgroup
 const KT: u32 = 16u;        // K-slice staged in workgroup memory
 const TILE_VEC4S: u32 = TILE / 4u;
 // Row stride of the staged tiles in vec4s: TILE_VEC4S would do, one more keeps stores off a single bank.

@@ -1,6 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, tf } from '../helpers.ts';
-import { allocate, specialise, pipelineKey, replaceRegions } from '../../src/core/kernels/runtime.ts';
+import { allocate, pipelineKey, getPipeline, dispatch, defineKernel } from '../../src/core/kernels/runtime.ts';
+import { specialise, replaceRegions } from '../../src/core/kernels/shader_source.ts';
+import { checkContract, type KernelContract } from '../../src/core/kernels/contract.ts';
+import multiTensorSource from '../../shaders/adamw_multi_tensor.wgsl?raw';
+import matmulSource from '../../shaders/matmul.wgsl?raw';
+import geluSource from '../../shaders/gelu.wgsl?raw';
 
 describe('kernel runtime', () => {
   const gpu = useGpu();
@@ -23,11 +28,15 @@ describe('kernel runtime', () => {
   });
 
   it('keys pipelines by every specialisation field', () => {
-    const a = pipelineKey({ name: 'k', source: '', consts: { A: 1, B: 2 } });
-    const b = pipelineKey({ name: 'k', source: '', consts: { B: 2, A: 1 } });
-    const c = pipelineKey({ name: 'k', source: '', consts: { A: 1, B: 3 } });
+    const buffers = {};
+    const a = pipelineKey({ name: 'k', source: '', buffers, consts: { A: 1, B: 2 } });
+    const b = pipelineKey({ name: 'k', source: '', buffers, consts: { B: 2, A: 1 } });
+    const c = pipelineKey({ name: 'k', source: '', buffers, consts: { A: 1, B: 3 } });
     expect(a).toBe(b);
     expect(a).not.toBe(c);
+    expect(pipelineKey({ name: 'k', source: 'x', buffers, consts: { A: 1, B: 2 } })).not.toBe(a);
+    // Another contract for the same shader is another pipeline, checked against it in turn.
+    expect(pipelineKey({ name: 'k', source: '', buffers: {}, consts: { A: 1, B: 2 } })).not.toBe(a);
   });
 
   it('replaces marked regions, keeps the rest, and refuses unknown or repeated names', () => {
@@ -54,7 +63,7 @@ describe('kernel runtime', () => {
   });
 
   it('keys pipelines by their region replacements', () => {
-    const base = { name: 'k', source: '', consts: { A: 1 } };
+    const base = { name: 'k', source: '', buffers: {}, consts: { A: 1 } };
     const f16 = pipelineKey({ ...base, regions: { operands: 'array<u32>' } });
     expect(f16).not.toBe(pipelineKey(base));
     expect(f16).not.toBe(pipelineKey({ ...base, regions: { operands: 'array<f16>' } }));
@@ -62,6 +71,96 @@ describe('kernel runtime', () => {
     expect(pipelineKey({ ...base, regions: { x: '1', y: '2' } })).toBe(
       pipelineKey({ ...base, regions: { y: '2', x: '1' } }),
     );
+  });
+
+  // adamw_multi_tensor.wgsl's contract as its kernel declares it (kernels/adamw), to be spoiled one field at a time.
+  const MULTI_TENSOR: KernelContract = {
+    buffers: { param: 'read_write', grad: 'read', m: 'read_write', v: 'read_write', norm: 'read' },
+    uniforms: {
+      n: 'u32',
+      decay_end: 'u32',
+      beta1: 'f32',
+      beta2: 'f32',
+      eps: 'f32',
+      decay_factor: 'f32',
+      step_size: 'f32',
+      inv_sqrt_bc2: 'f32',
+      max_norm: 'f32',
+    },
+  };
+  const check =
+    (contract: KernelContract, source = multiTensorSource, entryPoint = 'main') =>
+    () =>
+      checkContract('adamw_multi_tensor', source, entryPoint, contract);
+
+  it('accepts a contract that matches the WGSL', () => {
+    expect(check(MULTI_TENSOR)).not.toThrow();
+  });
+
+  it('refuses uniforms out of order, misnamed, mistyped, missing or extra, naming the shader and the field', () => {
+    const { beta1, beta2, ...rest } = MULTI_TENSOR.uniforms!;
+    const swapped = { n: 'u32', decay_end: 'u32', beta2, beta1, ...rest } as const;
+    expect(check({ ...MULTI_TENSOR, uniforms: swapped })).toThrow(
+      /shader 'adamw_multi_tensor' \(entry point main\): uniform field 2 of struct Params is 'beta1: f32' in the WGSL but 'beta2: f32'/,
+    );
+    const typed = { ...MULTI_TENSOR.uniforms, decay_end: 'f32' } as const;
+    expect(check({ ...MULTI_TENSOR, uniforms: typed })).toThrow(/'decay_end: u32' in the WGSL but 'decay_end: f32'/);
+    const { max_norm: _, ...fewer } = MULTI_TENSOR.uniforms!;
+    expect(check({ ...MULTI_TENSOR, uniforms: fewer })).toThrow(
+      /field 8 .* is 'max_norm: f32' in the WGSL but missing/,
+    );
+    const more = { ...MULTI_TENSOR.uniforms, extra: 'u32' } as const;
+    expect(check({ ...MULTI_TENSOR, uniforms: more })).toThrow(/field 9 .* is missing in the WGSL but 'extra: u32'/);
+    expect(check({ buffers: MULTI_TENSOR.buffers })).toThrow(
+      /uses uniform 'params: Params', which TypeScript does not/,
+    );
+  });
+
+  it('refuses buffers out of order, with the wrong access, missing or extra', () => {
+    const { param, grad, ...rest } = MULTI_TENSOR.buffers;
+    expect(check({ ...MULTI_TENSOR, buffers: { grad, param, ...rest } })).toThrow(
+      /buffer 0 is 'param' in the WGSL but 'grad' in TypeScript: the WGSL binds \(param, grad, m, v, norm\)/,
+    );
+    expect(check({ ...MULTI_TENSOR, buffers: { ...MULTI_TENSOR.buffers, norm: 'read_write' } })).toThrow(
+      /buffer 'norm' is read in the WGSL but declared read_write/,
+    );
+    const { norm: _, ...four } = MULTI_TENSOR.buffers;
+    expect(check({ ...MULTI_TENSOR, buffers: four })).toThrow(/buffer 4 is 'norm' in the WGSL but missing/);
+    expect(check({ ...MULTI_TENSOR, buffers: { ...MULTI_TENSOR.buffers, extra: 'read' } })).toThrow(
+      /buffer 5 is missing in the WGSL but 'extra'/,
+    );
+    expect(check(MULTI_TENSOR, multiTensorSource, 'nope')).toThrow(/no function 'nope'/);
+  });
+
+  it("reads each entry point's own bindings, through the functions it calls", () => {
+    const uniforms = { M: 'u32', N: 'u32', K: 'u32' } as const;
+    const plain = { buffers: { a: 'read', b: 'read', c_plain: 'read_write' }, uniforms } as const;
+    const gelu = {
+      buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write', pre: 'read_write' },
+      uniforms,
+    } as const;
+    expect(check(plain, matmulSource, 'main')).not.toThrow();
+    expect(check(gelu, matmulSource, 'main_bias_gelu')).not.toThrow();
+    expect(check(plain, matmulSource, 'main_bias_gelu')).toThrow(/buffer 2 is 'bias' in the WGSL but 'c_plain'/);
+  });
+
+  it('checks the contract when the pipeline is built, once per pipeline key', () => {
+    const x = tf.ones([5]);
+    const y = tf.zeros([5]);
+    // gelu.wgsl's uniform field is `n`: a kernel that calls it `count` has drifted.
+    const drifted = defineKernel({
+      name: 'gelu_drifted',
+      source: geluSource,
+      buffers: { x: 'read', y: 'read_write' },
+      uniforms: { count: 'u32' },
+    });
+    expect(() => dispatch({ kernel: drifted, buffers: { x, y }, uniforms: { count: 5 }, workgroups: [1] })).toThrow(
+      /shader 'gelu_drifted' \(entry point main\): uniform field 0 of struct Params is 'n: u32' in the WGSL but 'count: u32'/,
+    );
+    const fine = defineKernel({ ...drifted, name: 'gelu_checked', uniforms: { n: 'u32' } });
+    const first = getPipeline(gpu().device, fine);
+    expect(getPipeline(gpu().device, { ...fine })).toBe(first);
+    tf.dispose([x, y]);
   });
 
   it('surfaces WebGPU validation errors instead of passing silently', async () => {

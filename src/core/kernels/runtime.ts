@@ -1,41 +1,38 @@
 // Running our own complete WGSL shaders on tfjs's device, inside tfjs's command stream.
 //
 // Each kernel is a `.wgsl` file in shaders/ with a `@compute` entry point, its storage buffers at
-// @group(0) @binding(0..n-1) in the order the caller lists them, and (if it has any) a uniform
-// struct of 4-byte scalars at the next binding. Specialisation is by `const` declarations in the
-// file: `specialise()` rewrites `const TILE: u32 = 64u;` to the value asked for, so the file is a
-// valid shader on its own and each variant is a pure function of its constants. A variant that differs in more
-// than constants (f16 operands: other bindings and loads) marks that part of the file as a region,
-// `// #region NAME` … `// #endregion NAME`, and `regions` swaps in another file's text for it, so each algorithm
-// is written once and the base file still compiles alone.
+// @group(0) @binding(0..n-1) and (if it has any) a uniform struct of 4-byte scalars at the next binding. Its
+// TypeScript definition (a KernelSpec) declares those buffers and uniforms by name, once; a dispatch passes them by
+// name, and the declaration is checked against the WGSL when the pipeline is built (contract.ts). Variants are
+// specialised by rewriting `const` declarations and replacing marked regions (shader_source.ts), so each variant is
+// a pure function of its specialisation, and its pipeline is cached under a key built from all of it.
 //
 // We record into tfjs-backend-webgpu's own command encoder and compute pass, so our dispatches and
 // tfjs's are ordered as issued, tensors we produce are ordinary tfjs tensors, and tfjs's deferred
 // release of buffers still in flight covers ours too.
 import type { TensorInfo, DataType } from '@tensorflow/tfjs-core';
 import { webgpuBackend } from '../gpu/tf.ts';
+import { checkContract, type KernelContract } from './contract.ts';
+import { buildShader, type ConstValue } from './shader_source.ts';
 
-export type ConstValue = number | boolean;
-
-export interface KernelSpec {
-  /** shader name, for the pipeline cache and the profiler */
+export interface KernelSpec<B extends string = string, U extends string = string> extends KernelContract<B, U> {
+  /** shader name, for the pipeline cache, the profiler and error messages */
   name: string;
-  /** the complete WGSL source (a shaders/*.wgsl file) */
+  /** the WGSL source (a shaders/*.wgsl file) */
   source: string;
   /** values for `const` declarations in the source */
   consts?: Record<string, ConstValue>;
-  /** replacement text (another shaders/*.wgsl file) for `// #region NAME` … `// #endregion NAME` in the source */
+  /** replacement text for `// #region NAME` … `// #endregion NAME` in the source */
   regions?: Record<string, string>;
   entryPoint?: string;
 }
 
-export type Uniform = { u32: number } | { i32: number } | { f32: number };
-
-export interface DispatchSpec {
-  kernel: KernelSpec;
-  /** storage buffers in binding order; the uniform struct (if any) takes the next binding */
-  buffers: TensorInfo[];
-  uniforms?: Uniform[];
+export interface DispatchSpec<B extends string, U extends string> {
+  kernel: KernelSpec<B, U>;
+  /** the storage buffers, by the names the kernel declares */
+  buffers: Record<NoInfer<B>, TensorInfo>;
+  /** the uniform struct's fields, by name */
+  uniforms: Record<NoInfer<U>, number>;
   workgroups: [number, number?, number?];
 }
 
@@ -76,54 +73,7 @@ export function poisoningOutputs(): boolean {
 /** How many dispatches to batch before submitting (tfjs's own default is 15). */
 const SUBMIT_BATCH = 32;
 
-/** Rewrites `const NAME[: T] = value;` declarations to the given values. */
-export function specialise(source: string, consts: Record<string, ConstValue> = {}): string {
-  let out = source;
-  for (const [name, value] of Object.entries(consts)) {
-    const re = new RegExp(`(^|\\n)(\\s*)const\\s+${name}\\s*(:\\s*(\\w+))?\\s*=\\s*[^;]+;`);
-    const m = re.exec(out);
-    if (!m) throw new Error(`shader has no 'const ${name}' to specialise`);
-    const type = m[4];
-    let lit: string;
-    if (typeof value === 'boolean') lit = String(value);
-    else if (type === 'f32') lit = Number.isInteger(value) ? `${value}.0` : `${value}`;
-    else if (type === 'i32') lit = `${Math.trunc(value)}i`;
-    else if (type === 'u32' || type === undefined) {
-      if (!Number.isInteger(value) || value < 0) throw new Error(`const ${name} must be a non-negative integer`);
-      lit = `${value}u`;
-    } else throw new Error(`const ${name} has type ${type}, which specialise() cannot set`);
-    out = out.replace(re, `$1$2const ${name}${type ? `: ${type}` : ''} = ${lit};`);
-  }
-  return out;
-}
-
-const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Replaces the lines between `// #region NAME` and `// #endregion NAME` (markers kept) with the given text. */
-export function replaceRegions(source: string, regions: Record<string, string> = {}): string {
-  let out = source;
-  for (const [name, text] of Object.entries(regions)) {
-    const n = escapeRegExp(name);
-    const re = new RegExp(
-      `(^[ \\t]*// #region ${n}(?![\\w-])[^\\n]*\\n)[\\s\\S]*?(^[ \\t]*// #endregion ${n}(?![\\w-]))`,
-      'gm',
-    );
-    const found = out.match(re)?.length ?? 0;
-    if (found !== 1) {
-      throw new Error(
-        found
-          ? `shader has ${found} regions '${name}'`
-          : `shader has no '// #region ${name}' … '// #endregion ${name}' to replace`,
-      );
-    }
-    const body = text.endsWith('\n') ? text : `${text}\n`;
-    // A function, so '$' in the WGSL is never read as a replacement pattern.
-    out = out.replace(re, (_m, open: string, close: string) => `${open}${body}${close}`);
-  }
-  return out;
-}
-
-// Region texts are the same few imported strings on every dispatch: hash each once.
+// Sources and region texts are the same few imported strings on every dispatch: hash each once.
 const textHashes = new Map<string, string>();
 function textHash(text: string): string {
   let h = textHashes.get(text);
@@ -133,6 +83,16 @@ function textHash(text: string): string {
     textHashes.set(text, (h = `${(x >>> 0).toString(16)}:${text.length}`));
   }
   return h;
+}
+
+// Each contract (a kernel definition's buffers object) gets a number for the pipeline key: the same shader bound
+// under another contract is checked again.
+const contractIds = new WeakMap<object, number>();
+let contractCount = 0;
+function contractId(spec: KernelSpec): number {
+  let id = contractIds.get(spec.buffers);
+  if (id === undefined) contractIds.set(spec.buffers, (id = ++contractCount));
+  return id;
 }
 
 /** The one function that builds a pipeline's cache key from every field of its specialisation. */
@@ -145,26 +105,23 @@ export function pipelineKey(spec: KernelSpec): string {
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${textHash(v)}`)
     .join(',');
-  return `${spec.name}|${spec.entryPoint ?? 'main'}|${consts}|${regions}`;
+  return `${spec.name}|${spec.entryPoint ?? 'main'}|${textHash(spec.source)}|${consts}|${regions}|#${contractId(spec)}`;
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
+/** The kernel's pipeline, built (and its contract checked against the WGSL) on first use of its key. */
 export function getPipeline(device: GPUDevice, spec: KernelSpec): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) pipelines.set(device, (cache = new Map()));
   const key = pipelineKey(spec);
   let p = cache.get(key);
   if (!p) {
-    const module = device.createShaderModule({
-      label: spec.name,
-      code: specialise(replaceRegions(spec.source, spec.regions), spec.consts),
-    });
-    p = device.createComputePipeline({
-      label: key,
-      layout: 'auto',
-      compute: { module, entryPoint: spec.entryPoint ?? 'main' },
-    });
+    const entryPoint = spec.entryPoint ?? 'main';
+    const code = buildShader(spec);
+    checkContract(spec.name, code, entryPoint, spec);
+    const module = device.createShaderModule({ label: spec.name, code });
+    p = device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint } });
     cache.set(key, p);
   }
   return p;
@@ -209,14 +166,17 @@ const MAX_CACHED = 4096;
 // Per backend, since the buffers come from (and die with) its pool.
 const uniformCaches = new WeakMap<BackendInternals, Map<string, GPUBuffer>>();
 
-function uniformBuffer(b: BackendInternals, uniforms: Uniform[]): GPUBuffer {
-  const bytes = Math.max(16, Math.ceil((uniforms.length * 4) / 16) * 16);
+function uniformBuffer(b: BackendInternals, spec: KernelSpec, values: Record<string, number>): GPUBuffer {
+  const fields = Object.entries(spec.uniforms ?? {});
+  const bytes = Math.max(16, Math.ceil((fields.length * 4) / 16) * 16);
   const data = new ArrayBuffer(bytes);
   const view = new DataView(data);
-  uniforms.forEach((u, i) => {
-    if ('u32' in u) view.setUint32(i * 4, u.u32 >>> 0, true);
-    else if ('i32' in u) view.setInt32(i * 4, u.i32 | 0, true);
-    else view.setFloat32(i * 4, u.f32, true);
+  fields.forEach(([name, type], i) => {
+    const v = values[name];
+    if (typeof v !== 'number') throw new Error(`${spec.name}: no value for uniform '${name}'`);
+    if (type === 'u32') view.setUint32(i * 4, v >>> 0, true);
+    else if (type === 'i32') view.setInt32(i * 4, v | 0, true);
+    else view.setFloat32(i * 4, v, true);
   });
   let cache = uniformCaches.get(b);
   if (!cache) uniformCaches.set(b, (cache = new Map()));
@@ -235,7 +195,7 @@ function uniformBuffer(b: BackendInternals, uniforms: Uniform[]): GPUBuffer {
 }
 
 /** Records one dispatch of one of our kernels into tfjs's command stream. */
-export function dispatch(d: DispatchSpec): void {
+export function dispatch<B extends string, U extends string>(d: DispatchSpec<B, U>): void {
   const [x, y = 1, z = 1] = d.workgroups;
   if (x === 0 || y === 0 || z === 0) return;
   const b = internals();
@@ -243,13 +203,20 @@ export function dispatch(d: DispatchSpec): void {
   if (x > maxPerDim || y > maxPerDim || z > maxPerDim) {
     throw new Error(`${d.kernel.name}: dispatch ${x}×${y}×${z} exceeds ${maxPerDim} workgroups per dimension`);
   }
-  const pipeline = getPipeline(b.device, d.kernel);
-  const entries: GPUBindGroupEntry[] = d.buffers.map((t, i) => ({ binding: i, resource: { buffer: bufferOf(t) } }));
-  if (d.uniforms && d.uniforms.length) {
-    entries.push({ binding: entries.length, resource: { buffer: uniformBuffer(b, d.uniforms) } });
+  const spec = d.kernel as KernelSpec;
+  const pipeline = getPipeline(b.device, spec);
+  const buffers = Object.keys(spec.buffers).map((name) => {
+    const t = (d.buffers as Record<string, TensorInfo>)[name];
+    if (!t) throw new Error(`${spec.name}: no tensor for buffer '${name}'`);
+    return t;
+  });
+  const entries: GPUBindGroupEntry[] = buffers.map((t, i) => ({ binding: i, resource: { buffer: bufferOf(t) } }));
+  if (spec.uniforms) {
+    const buffer = uniformBuffer(b, spec, d.uniforms as Record<string, number>);
+    entries.push({ binding: entries.length, resource: { buffer } });
   }
-  const bindGroup = b.device.createBindGroup({ label: d.kernel.name, layout: pipeline.getBindGroupLayout(0), entries });
-  for (const t of d.buffers) b.commandQueueOwnedIds.add(t.dataId);
+  const bindGroup = b.device.createBindGroup({ label: spec.name, layout: pipeline.getBindGroupLayout(0), entries });
+  for (const t of buffers) b.commandQueueOwnedIds.add(t.dataId);
 
   b.ensureCommandEncoderReady();
   const profiling = b.activeTimers != null;
@@ -332,3 +299,7 @@ export function isSoftwareAdapter(): boolean {
   const info = (webgpuBackend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
   return /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
 }
+
+/** A kernel's definition, its contract's names kept as types so that dispatches are checked by the compiler too. */
+export const defineKernel = <B extends string, U extends string = never>(spec: KernelSpec<B, U>): KernelSpec<B, U> =>
+  spec;

@@ -12,7 +12,16 @@ import partialsSource from '../../../../shaders/adamw_sum_of_squares_partials.wg
 import partialsSubgroupSource from '../../../../shaders/adamw_sum_of_squares_partials_subgroup.wgsl?raw';
 import finalSource from '../../../../shaders/adamw_sum_of_squares_final.wgsl?raw';
 import clipScaleSource from '../../../../shaders/adamw_clip_scale.wgsl?raw';
-import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter, hasSubgroups } from '../runtime.ts';
+import {
+  allocate,
+  release,
+  dispatch,
+  grid1d,
+  ceilDiv,
+  isSoftwareAdapter,
+  hasSubgroups,
+  defineKernel,
+} from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 export interface AdamWHyper {
@@ -25,6 +34,76 @@ export interface AdamWHyper {
 }
 
 const WG = 256;
+/** Threads of the final sum of sumOfSquares, one workgroup. */
+const FINAL_WG = 256;
+
+const ADAMW = defineKernel({
+  name: 'adamw',
+  source: adamwSource,
+  buffers: {
+    param: 'read',
+    grad: 'read',
+    m: 'read',
+    v: 'read',
+    grad_scale: 'read',
+    param_out: 'read_write',
+    m_out: 'read_write',
+    v_out: 'read_write',
+  },
+  uniforms: {
+    n: 'u32',
+    beta1: 'f32',
+    beta2: 'f32',
+    eps: 'f32',
+    decay_factor: 'f32',
+    step_size: 'f32',
+    inv_sqrt_bc2: 'f32',
+  },
+});
+
+const MULTI_TENSOR = defineKernel({
+  name: 'adamw_multi_tensor',
+  source: multiTensorSource,
+  buffers: { param: 'read_write', grad: 'read', m: 'read_write', v: 'read_write', norm: 'read' },
+  uniforms: {
+    n: 'u32',
+    decay_end: 'u32',
+    beta1: 'f32',
+    beta2: 'f32',
+    eps: 'f32',
+    decay_factor: 'f32',
+    step_size: 'f32',
+    inv_sqrt_bc2: 'f32',
+    max_norm: 'f32',
+  },
+});
+
+const SUM_OF_SQUARES_CONTRACT = {
+  buffers: { x: 'read', partials: 'read_write' },
+  uniforms: { n: 'u32', offset: 'u32' },
+} as const;
+const PARTIALS = defineKernel({
+  name: 'adamw_sum_of_squares_partials',
+  source: partialsSource,
+  ...SUM_OF_SQUARES_CONTRACT,
+});
+const PARTIALS_SUBGROUP = defineKernel({
+  name: 'adamw_sum_of_squares_partials_subgroup',
+  source: partialsSubgroupSource,
+  ...SUM_OF_SQUARES_CONTRACT,
+});
+const FINAL = defineKernel({
+  name: 'adamw_sum_of_squares_final',
+  source: finalSource,
+  buffers: { partials: 'read', out: 'read_write' },
+  uniforms: { count: 'u32' },
+});
+const CLIP_SCALE = defineKernel({
+  name: 'adamw_clip_scale',
+  source: clipScaleSource,
+  buffers: { sum_sq: 'read', scale: 'read_write' },
+  uniforms: { max_norm: 'f32' },
+});
 
 /** How sumOfSquares's first level is laid out; every variant gives the same result (up to rounding). */
 export interface SumOfSquaresVariant {
@@ -75,17 +154,17 @@ export function adamwKernel(
   const bc1 = 1 - h.beta1 ** h.step;
   const bc2 = 1 - h.beta2 ** h.step;
   dispatch({
-    kernel: { name: 'adamw', source: adamwSource, consts: { WG, HAS_GRAD_SCALE: gradScale !== null } },
-    buffers: [param, grad, m, v, gradScale ?? grad, paramOut, mOut, vOut],
-    uniforms: [
-      { u32: n },
-      { f32: h.beta1 },
-      { f32: h.beta2 },
-      { f32: h.eps },
-      { f32: 1 - h.lr * h.weightDecay },
-      { f32: h.lr / bc1 },
-      { f32: 1 / Math.sqrt(bc2) },
-    ],
+    kernel: { ...ADAMW, consts: { WG, HAS_GRAD_SCALE: gradScale !== null } },
+    buffers: { param, grad, m, v, grad_scale: gradScale ?? grad, param_out: paramOut, m_out: mOut, v_out: vOut },
+    uniforms: {
+      n,
+      beta1: h.beta1,
+      beta2: h.beta2,
+      eps: h.eps,
+      decay_factor: 1 - h.lr * h.weightDecay,
+      step_size: h.lr / bc1,
+      inv_sqrt_bc2: 1 / Math.sqrt(bc2),
+    },
     workgroups: grid1d(ceilDiv(n, WG)),
   });
   return [paramOut, mOut, vOut];
@@ -105,26 +184,21 @@ export function sumOfSquaresKernel(tensors: TensorInfo[], variant: SumOfSquaresV
   tensors.forEach((t, i) => {
     dispatch({
       kernel: subgroups
-        ? {
-            name: 'adamw_sum_of_squares_partials_subgroup',
-            source: partialsSubgroupSource,
-            consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread },
-          }
+        ? { ...PARTIALS_SUBGROUP, consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread } }
         : {
-            name: 'adamw_sum_of_squares_partials',
-            source: partialsSource,
+            ...PARTIALS,
             consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread, WORKGROUP_REDUCE: workgroupReduce },
           },
-      buffers: [t, partials],
-      uniforms: [{ u32: size(t.shape) }, { u32: offset }],
+      buffers: { x: t, partials },
+      uniforms: { n: size(t.shape), offset },
       workgroups: grid1d(chunks[i]),
     });
     offset += chunks[i] * partialsPerChunk;
   });
   dispatch({
-    kernel: { name: 'adamw_sum_of_squares_final', source: finalSource, consts: { SQRT: sqrt } },
-    buffers: [partials, out],
-    uniforms: [{ u32: total }],
+    kernel: { ...FINAL, consts: { WG: FINAL_WG, SQRT: sqrt } },
+    buffers: { partials, out },
+    uniforms: { count: total },
     workgroups: [1],
   });
   release(partials);
@@ -159,7 +233,7 @@ export function checkPackedOperands(
 }
 
 /** The max_norm uniform: 0 for no clipping (max_norm ≤ 0 or infinite). */
-export const maxNormUniform = (maxNorm: number) => ({ f32: maxNorm > 0 && Number.isFinite(maxNorm) ? maxNorm : 0 });
+export const maxNormUniform = (maxNorm: number) => (maxNorm > 0 && Number.isFinite(maxNorm) ? maxNorm : 0);
 
 /**
  * One AdamW step in place over flat param, m and v (n elements each) from the flat grad, clipped by the global
@@ -178,19 +252,19 @@ export function adamwMultiTensorKernel(
   const bc1 = 1 - h.beta1 ** h.step;
   const bc2 = 1 - h.beta2 ** h.step;
   dispatch({
-    kernel: { name: 'adamw_multi_tensor', source: multiTensorSource, consts: { WG } },
-    buffers: [param, grad, m, v, norm],
-    uniforms: [
-      { u32: n },
-      { u32: h.decayEnd },
-      { f32: h.beta1 },
-      { f32: h.beta2 },
-      { f32: h.eps },
-      { f32: 1 - h.lr * h.weightDecay },
-      { f32: h.lr / bc1 },
-      { f32: 1 / Math.sqrt(bc2) },
-      maxNormUniform(h.maxNorm),
-    ],
+    kernel: { ...MULTI_TENSOR, consts: { WG } },
+    buffers: { param, grad, m, v, norm },
+    uniforms: {
+      n,
+      decay_end: h.decayEnd,
+      beta1: h.beta1,
+      beta2: h.beta2,
+      eps: h.eps,
+      decay_factor: 1 - h.lr * h.weightDecay,
+      step_size: h.lr / bc1,
+      inv_sqrt_bc2: 1 / Math.sqrt(bc2),
+      max_norm: maxNormUniform(h.maxNorm),
+    },
     workgroups: grid1d(ceilDiv(n, WG)),
   });
 }
@@ -198,9 +272,9 @@ export function adamwMultiTensorKernel(
 export function clipScaleKernel(sumSq: TensorInfo, maxNorm: number): TensorInfo {
   const scale = allocate([]);
   dispatch({
-    kernel: { name: 'adamw_clip_scale', source: clipScaleSource },
-    buffers: [sumSq, scale],
-    uniforms: [{ f32: maxNorm }],
+    kernel: CLIP_SCALE,
+    buffers: { sum_sq: sumSq, scale },
+    uniforms: { max_norm: maxNorm },
     workgroups: [1],
   });
   return scale;

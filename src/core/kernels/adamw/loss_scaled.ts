@@ -4,11 +4,35 @@
 // is read from the scaler's state on the GPU, and so is the learning rate: from a schedule indexed by applied steps.
 import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import source from '../../../../shaders/adamw_multi_tensor_loss_scaled.wgsl?raw';
-import { dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { checkPackedOperands, maxNormUniform, type AdamWHyper } from './index.ts';
 
 const WG = 256;
+const LOSS_SCALED = defineKernel({
+  name: 'adamw_multi_tensor_loss_scaled',
+  source,
+  buffers: {
+    param: 'read_write',
+    grad: 'read',
+    m: 'read_write',
+    v: 'read_write',
+    norm: 'read',
+    state: 'read',
+    lr_schedule: 'read',
+  },
+  uniforms: {
+    n: 'u32',
+    decay_end: 'u32',
+    beta1: 'f32',
+    beta2: 'f32',
+    eps: 'f32',
+    weight_decay: 'f32',
+    ln_beta1: 'f32',
+    ln_beta2: 'f32',
+    max_norm: 'f32',
+  },
+});
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** AdamW's hyperparameters less the step and the learning rate, which come from the scaler's state. */
@@ -39,19 +63,19 @@ export function adamwLossScaledKernel(
   const n = checkPackedOperands(param, grad, m, v, h.decayEnd);
   if (size(lrSchedule.shape) < 1) throw new Error('adamw: the learning-rate schedule is empty');
   dispatch({
-    kernel: { name: 'adamw_multi_tensor_loss_scaled', source, consts: { WG } },
-    buffers: [param, grad, m, v, norm, state, lrSchedule],
-    uniforms: [
-      { u32: n },
-      { u32: h.decayEnd },
-      { f32: h.beta1 },
-      { f32: h.beta2 },
-      { f32: h.eps },
-      { f32: h.weightDecay },
-      { f32: lnBeta(h.beta1) },
-      { f32: lnBeta(h.beta2) },
-      maxNormUniform(h.maxNorm),
-    ],
+    kernel: { ...LOSS_SCALED, consts: { WG } },
+    buffers: { param, grad, m, v, norm, state, lr_schedule: lrSchedule },
+    uniforms: {
+      n,
+      decay_end: h.decayEnd,
+      beta1: h.beta1,
+      beta2: h.beta2,
+      eps: h.eps,
+      weight_decay: h.weightDecay,
+      ln_beta1: lnBeta(h.beta1),
+      ln_beta2: lnBeta(h.beta2),
+      max_norm: maxNormUniform(h.maxNorm),
+    },
     workgroups: grid1d(ceilDiv(n, WG)),
   });
 }

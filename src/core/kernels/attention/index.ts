@@ -13,7 +13,7 @@ import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
 import deltaSource from '../../../../shaders/attention_backward_delta.wgsl?raw';
 import dqSource from '../../../../shaders/attention_backward_dq.wgsl?raw';
 import dkvSource from '../../../../shaders/attention_backward_dkv.wgsl?raw';
-import { allocate, release, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { allocate, release, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel } from '../half/index.ts';
 import { dropoutThreshold } from '../dropout/reference.ts';
@@ -77,16 +77,48 @@ export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks, dropout?: 
 });
 
 /** T, nHead, then dropout's seed, threshold and 1/(1 − p) (read only by the DROPOUT variants). */
+const ATTENTION_UNIFORMS = { T: 'u32', nHead: 'u32', seed: 'u32', threshold: 'u32', scale: 'f32' } as const;
+
 function uniformsOf(T: number, nHead: number, dropout?: AttentionDropout) {
   const on = dropoutOn(dropout);
-  return [
-    { u32: T },
-    { u32: nHead },
-    { u32: on ? dropout.seed >>> 0 : 0 },
-    { u32: on ? dropoutThreshold(dropout.p) : 0 },
-    { f32: on ? 1 / (1 - dropout.p) : 1 },
-  ];
+  return {
+    T,
+    nHead,
+    seed: on ? dropout.seed >>> 0 : 0,
+    threshold: on ? dropoutThreshold(dropout.p) : 0,
+    scale: on ? 1 / (1 - dropout.p) : 1,
+  };
 }
+
+const FORWARD = defineKernel({
+  name: 'attention_forward',
+  source: forwardSource,
+  buffers: { qkv: 'read', out: 'read_write', lse: 'read_write' },
+  uniforms: ATTENTION_UNIFORMS,
+});
+/** Threads per workgroup of the delta pass, one row each. */
+const DELTA_WG = 64;
+const DELTA = defineKernel({
+  name: 'attention_backward_delta',
+  source: deltaSource,
+  buffers: { out: 'read', dout: 'read', dlse: 'read', delta: 'read_write' },
+  uniforms: { T: 'u32', nHead: 'u32', rowCount: 'u32' },
+});
+const BACKWARD_BUFFERS = { qkv: 'read', dout: 'read', lse: 'read', delta: 'read', dqkv: 'read_write' } as const;
+const BACKWARD = [
+  defineKernel({
+    name: 'attention_backward_dq',
+    source: dqSource,
+    buffers: BACKWARD_BUFFERS,
+    uniforms: ATTENTION_UNIFORMS,
+  }),
+  defineKernel({
+    name: 'attention_backward_dkv',
+    source: dkvSource,
+    buffers: BACKWARD_BUFFERS,
+    uniforms: ATTENTION_UNIFORMS,
+  }),
+];
 
 /**
  * Mixed precision (`half`): the same shaders with their qkv and dout regions swapped for
@@ -112,12 +144,12 @@ export function attentionForwardKernel(
   const q = half ? castToHalfKernel(qkv) : qkv;
   dispatch({
     kernel: {
-      name: kernelName('attention_forward', half),
-      source: forwardSource,
+      ...FORWARD,
+      name: kernelName(FORWARD.name, half),
       regions: half ? { qkv: halfRegions.qkv } : undefined,
       consts: consts(dims, bl, dropout),
     },
-    buffers: [q, out, lse],
+    buffers: { qkv: q, out, lse },
     uniforms: uniformsOf(T, nHead, dropout),
     workgroups: [ceilDiv(T, bl.rows), B * nHead],
   });
@@ -146,26 +178,23 @@ export function attentionBackwardKernel(
   const rowCount = B * nHead * T;
   const delta = allocate([B, nHead, T]);
   dispatch({
-    kernel: { name: 'attention_backward_delta', source: deltaSource, consts: { HD: dims.hd } },
-    buffers: [out, dout, dlse, delta],
-    uniforms: [{ u32: T }, { u32: nHead }, { u32: rowCount }],
-    workgroups: grid1d(ceilDiv(rowCount, 64)),
+    kernel: { ...DELTA, consts: { HD: dims.hd, WG: DELTA_WG } },
+    buffers: { out, dout, dlse, delta },
+    uniforms: { T, nHead, rowCount },
+    workgroups: grid1d(ceilDiv(rowCount, DELTA_WG)),
   });
   const q = half ? castToHalfKernel(qkv) : qkv;
   const dO = half ? castToHalfKernel(dout) : dout;
   const dqkv = allocate([B, T, 3 * C]);
-  for (const [name, source] of [
-    ['attention_backward_dq', dqSource],
-    ['attention_backward_dkv', dkvSource],
-  ]) {
+  for (const kernel of BACKWARD) {
     dispatch({
       kernel: {
-        name: kernelName(name, half),
-        source,
+        ...kernel,
+        name: kernelName(kernel.name, half),
         regions: half ? halfRegions : undefined,
         consts: consts(dims, bl, dropout),
       },
-      buffers: [q, dO, lse, delta, dqkv],
+      buffers: { qkv: q, dout: dO, lse, delta, dqkv },
       uniforms: uniformsOf(T, nHead, dropout),
       workgroups: [ceilDiv(T, bl.rows), B * nHead],
     });

@@ -10,7 +10,16 @@ import forwardSource from '../../../../shaders/crossentropy.wgsl?raw';
 import forwardSubgroupSource from '../../../../shaders/crossentropy_subgroup.wgsl?raw';
 import meanSource from '../../../../shaders/crossentropy_mean.wgsl?raw';
 import backwardSource from '../../../../shaders/crossentropy_backward.wgsl?raw';
-import { allocate, release, dispatch, grid1d, ceilDiv, isSoftwareAdapter, hasSubgroups } from '../runtime.ts';
+import {
+  allocate,
+  release,
+  dispatch,
+  grid1d,
+  ceilDiv,
+  isSoftwareAdapter,
+  hasSubgroups,
+  defineKernel,
+} from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 /** Hugging Face's ignore_index: rows with this target add nothing to the loss or the gradient. */
@@ -40,6 +49,31 @@ export const defaultCrossEntropyVariant = (): CrossEntropyVariantName =>
   isSoftwareAdapter() ? 'threadPerRow' : hasSubgroups() ? 'subgroupReduce' : 'workgroupPerRow';
 
 const WG = 256; // backward, one thread per logit
+/** Threads of crossentropy_mean.wgsl's one workgroup. */
+const MEAN_WG = 256;
+
+const FORWARD_CONTRACT = {
+  buffers: { logits: 'read', targets: 'read', loss: 'read_write', lse: 'read_write' },
+  uniforms: { rows: 'u32', vocab: 'u32' },
+} as const;
+const FORWARD = defineKernel({ name: 'crossentropy', source: forwardSource, ...FORWARD_CONTRACT });
+const FORWARD_SUBGROUP = defineKernel({
+  name: 'crossentropy_subgroup',
+  source: forwardSubgroupSource,
+  ...FORWARD_CONTRACT,
+});
+const MEAN = defineKernel({
+  name: 'crossentropy_mean',
+  source: meanSource,
+  buffers: { loss: 'read', out: 'read_write' },
+  uniforms: { rows: 'u32', inv_count: 'f32' },
+});
+const BACKWARD = defineKernel({
+  name: 'crossentropy_backward',
+  source: backwardSource,
+  buffers: { logits: 'read', targets: 'read', lse: 'read', dy: 'read', dlogits: 'read_write' },
+  uniforms: { count: 'u32', vocab: 'u32', scale: 'f32' },
+});
 
 function checkShapes(logits: TensorInfo, targets: TensorInfo): [number, number] {
   if (logits.shape.length !== 2) throw new Error(`softmaxCrossEntropy expects logits (M, V), got (${logits.shape})`);
@@ -62,14 +96,13 @@ export function crossEntropyForwardKernel(
   const lse = allocate([rows]);
   dispatch({
     kernel: variant.subgroups
-      ? { name: 'crossentropy_subgroup', source: forwardSubgroupSource, consts: { WG: variant.rowThreads } }
+      ? { ...FORWARD_SUBGROUP, consts: { WG: variant.rowThreads, IGNORE_INDEX } }
       : {
-          name: 'crossentropy',
-          source: forwardSource,
-          consts: { ROW_THREADS: variant.rowThreads, ROWS_PER_WG: variant.rowsPerWorkgroup },
+          ...FORWARD,
+          consts: { ROW_THREADS: variant.rowThreads, ROWS_PER_WG: variant.rowsPerWorkgroup, IGNORE_INDEX },
         },
-    buffers: [logits, targets, loss, lse],
-    uniforms: [{ u32: rows }, { u32: vocab }],
+    buffers: { logits, targets, loss, lse },
+    uniforms: { rows, vocab },
     workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
   });
   return [loss, lse];
@@ -86,9 +119,9 @@ export function crossEntropyMeanKernel(
   const [loss, lse] = crossEntropyForwardKernel(logits, targets, variant);
   const mean = allocate([]);
   dispatch({
-    kernel: { name: 'crossentropy_mean', source: meanSource },
-    buffers: [loss, mean],
-    uniforms: [{ u32: rows }, { f32: 1 / Math.max(count, 1) }],
+    kernel: { ...MEAN, consts: { WG: MEAN_WG } },
+    buffers: { loss, out: mean },
+    uniforms: { rows, inv_count: 1 / Math.max(count, 1) },
     workgroups: [1],
   });
   release(loss);
@@ -106,9 +139,9 @@ export function crossEntropyBackwardKernel(
   const [rows, vocab] = checkShapes(logits, targets);
   const dlogits = allocate([rows, vocab]);
   dispatch({
-    kernel: { name: 'crossentropy_backward', source: backwardSource, consts: { WG, MEAN: meanOf !== null } },
-    buffers: [logits, targets, lse, dy, dlogits],
-    uniforms: [{ u32: rows * vocab }, { u32: vocab }, { f32: meanOf !== null ? 1 / Math.max(meanOf, 1) : 1 }],
+    kernel: { ...BACKWARD, consts: { WG, MEAN: meanOf !== null, IGNORE_INDEX } },
+    buffers: { logits, targets, lse, dy, dlogits },
+    uniforms: { count: rows * vocab, vocab, scale: meanOf !== null ? 1 / Math.max(meanOf, 1) : 1 },
     workgroups: grid1d(ceilDiv(rows * vocab, WG)),
   });
   return dlogits;

@@ -16,8 +16,23 @@ import {
 } from '@tensorflow/tfjs-core';
 import writeSource from '../../../../shaders/kv_cache_write.wgsl?raw';
 import attentionSource from '../../../../shaders/decode_attention.wgsl?raw';
-import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { allocate, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
+
+/** Threads per workgroup of the cache write, one element each. */
+const WRITE_WG = 256;
+const WRITE = defineKernel({
+  name: 'kv_cache_write',
+  source: writeSource,
+  buffers: { qkv: 'read', kCache: 'read_write', vCache: 'read_write' },
+  uniforms: { n: 'u32', Tq: 'u32', past: 'u32', nHead: 'u32', capacity: 'u32' },
+});
+const ATTENTION = defineKernel({
+  name: 'decode_attention',
+  source: attentionSource,
+  buffers: { qkv: 'read', kCache: 'read', vCache: 'read', out: 'read_write' },
+  uniforms: { Tq: 'u32', past: 'u32', nHead: 'u32', capacity: 'u32' },
+});
 
 /** Threads per query row: one key each per tile; 64 fills a SIMD group on most GPUs and keeps the tile small. */
 export const DEFAULT_DECODE_WG = 64;
@@ -67,10 +82,10 @@ export function kvCacheWrite(
   checkCache(vCache, dims, nHead, past, dims.Tq);
   const n = dims.B * dims.Tq * dims.C;
   dispatch({
-    kernel: { name: 'kv_cache_write', source: writeSource, consts: { HD: dims.hd } },
-    buffers: [qkv, kCache, vCache],
-    uniforms: [{ u32: n }, { u32: dims.Tq }, { u32: past }, { u32: nHead }, { u32: capacity }],
-    workgroups: grid1d(ceilDiv(n, 256)),
+    kernel: { ...WRITE, consts: { HD: dims.hd, WG: WRITE_WG } },
+    buffers: { qkv, kCache, vCache },
+    uniforms: { n, Tq: dims.Tq, past, nHead, capacity },
+    workgroups: grid1d(ceilDiv(n, WRITE_WG)),
   });
 }
 
@@ -88,9 +103,9 @@ export function decodeAttentionKernel(
   checkCache(vCache, dims, nHead, past, dims.Tq);
   const out = allocate([dims.B, dims.Tq, dims.C]);
   dispatch({
-    kernel: { name: 'decode_attention', source: attentionSource, consts: { HD: dims.hd, WG: wg } },
-    buffers: [qkv, kCache, vCache, out],
-    uniforms: [{ u32: dims.Tq }, { u32: past }, { u32: nHead }, { u32: capacity }],
+    kernel: { ...ATTENTION, consts: { HD: dims.hd, WG: wg } },
+    buffers: { qkv, kCache, vCache, out },
+    uniforms: { Tq: dims.Tq, past, nHead, capacity },
     workgroups: [dims.Tq, nHead, dims.B],
   });
   return out;

@@ -2,11 +2,19 @@
 // seed is saved for the backward pass, and the mask is the one the float64 reference (reference.ts) computes.
 import type { Tensor, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
 import dropoutSource from '../../../../shaders/dropout.wgsl?raw';
-import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { allocate, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { dropoutThreshold } from './reference.ts';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+const WG = 256;
+const DROPOUT = defineKernel({
+  name: 'dropout',
+  source: dropoutSource,
+  buffers: { x: 'read', y: 'read_write' },
+  uniforms: { n: 'u32', inner: 'u32', seed: 'u32', threshold: 'u32', scale: 'f32' },
+});
 
 /** y = x·mask/(1 − p), with x seen as rows of `inner` elements (the mask's (row, index) coordinates). */
 export function dropoutKernel(x: TensorInfo, p: number, seed: number, inner: number): TensorInfo {
@@ -15,10 +23,10 @@ export function dropoutKernel(x: TensorInfo, p: number, seed: number, inner: num
     throw new Error(`dropout: rows of ${inner} do not tile ${n} elements`);
   const y = allocate(x.shape);
   dispatch({
-    kernel: { name: 'dropout', source: dropoutSource },
-    buffers: [x, y],
-    uniforms: [{ u32: n }, { u32: inner }, { u32: seed >>> 0 }, { u32: dropoutThreshold(p) }, { f32: 1 / (1 - p) }],
-    workgroups: grid1d(ceilDiv(n, 256)),
+    kernel: { ...DROPOUT, consts: { WG } },
+    buffers: { x, y },
+    uniforms: { n, inner, seed: seed >>> 0, threshold: dropoutThreshold(p), scale: 1 / (1 - p) },
+    workgroups: grid1d(ceilDiv(n, WG)),
   });
   return y;
 }

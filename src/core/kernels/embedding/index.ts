@@ -7,10 +7,29 @@ import { tensor1d, zerosLike } from '@tensorflow/tfjs-core';
 import forwardSource from '../../../../shaders/embedding.wgsl?raw';
 import wteBackwardSource from '../../../../shaders/embedding_backward_wte.wgsl?raw';
 import wpeBackwardSource from '../../../../shaders/embedding_backward_wpe.wgsl?raw';
-import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { allocate, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 const WG = 256;
+
+const FORWARD = defineKernel({
+  name: 'embedding',
+  source: forwardSource,
+  buffers: { tokens: 'read', wte: 'read', wpe: 'read', out: 'read_write' },
+  uniforms: { count: 'u32', seq_len: 'u32', channels: 'u32' },
+});
+const WTE_BACKWARD = defineKernel({
+  name: 'embedding_backward_wte',
+  source: wteBackwardSource,
+  buffers: { dout: 'read', offsets: 'read', positions: 'read', dwte: 'read_write' },
+  uniforms: { count: 'u32', channels: 'u32' },
+});
+const WPE_BACKWARD = defineKernel({
+  name: 'embedding_backward_wpe',
+  source: wpeBackwardSource,
+  buffers: { dout: 'read', dwpe: 'read_write' },
+  uniforms: { count: 'u32', batch: 'u32', seq_len: 'u32', channels: 'u32' },
+});
 
 export interface TokenPositions {
   /** (V + 1): positions of id v are positions[offsets[v] .. offsets[v+1]) */
@@ -46,9 +65,9 @@ export function embeddingForwardKernel(
   const out = allocate([batch, seqLen, channels]);
   const count = batch * seqLen * channels;
   dispatch({
-    kernel: { name: 'embedding', source: forwardSource, consts: { WG } },
-    buffers: [tokens, wte, wpe, out],
-    uniforms: [{ u32: count }, { u32: seqLen }, { u32: channels }],
+    kernel: { ...FORWARD, consts: { WG } },
+    buffers: { tokens, wte, wpe, out },
+    uniforms: { count, seq_len: seqLen, channels },
     workgroups: grid1d(ceilDiv(count, WG)),
   });
   return out;
@@ -60,9 +79,9 @@ export function embeddingWteGradKernel(dout: TensorInfo, offsets: TensorInfo, po
   const dwte = allocate([vocab, channels]);
   const count = vocab * channels;
   dispatch({
-    kernel: { name: 'embedding_backward_wte', source: wteBackwardSource, consts: { WG } },
-    buffers: [dout, offsets, positions, dwte],
-    uniforms: [{ u32: count }, { u32: channels }],
+    kernel: { ...WTE_BACKWARD, consts: { WG } },
+    buffers: { dout, offsets, positions, dwte },
+    uniforms: { count, channels },
     workgroups: grid1d(ceilDiv(count, WG)),
   });
   return dwte;
@@ -73,9 +92,9 @@ export function embeddingWpeGradKernel(dout: TensorInfo, nPositions: number): Te
   const dwpe = allocate([nPositions, channels]);
   const count = nPositions * channels;
   dispatch({
-    kernel: { name: 'embedding_backward_wpe', source: wpeBackwardSource, consts: { WG } },
-    buffers: [dout, dwpe],
-    uniforms: [{ u32: count }, { u32: batch }, { u32: seqLen }, { u32: channels }],
+    kernel: { ...WPE_BACKWARD, consts: { WG } },
+    buffers: { dout, dwpe },
+    uniforms: { count, batch, seq_len: seqLen, channels },
     workgroups: grid1d(ceilDiv(count, WG)),
   });
   return dwpe;

@@ -2,19 +2,33 @@
 import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import geluSource from '../../../../shaders/gelu.wgsl?raw';
 import geluBackwardSource from '../../../../shaders/gelu_backward.wgsl?raw';
-import { allocate, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { allocate, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+const WG = 256;
+const FORWARD = defineKernel({
+  name: 'gelu',
+  source: geluSource,
+  buffers: { x: 'read', y: 'read_write' },
+  uniforms: { n: 'u32' },
+});
+const BACKWARD = defineKernel({
+  name: 'gelu_backward',
+  source: geluBackwardSource,
+  buffers: { x: 'read', dy: 'read', dx: 'read_write' },
+  uniforms: { n: 'u32' },
+});
 
 export function geluForwardKernel(x: TensorInfo): TensorInfo {
   const n = size(x.shape);
   const y = allocate(x.shape);
   dispatch({
-    kernel: { name: 'gelu', source: geluSource },
-    buffers: [x, y],
-    uniforms: [{ u32: n }],
-    workgroups: grid1d(ceilDiv(n, 256)),
+    kernel: { ...FORWARD, consts: { WG } },
+    buffers: { x, y },
+    uniforms: { n },
+    workgroups: grid1d(ceilDiv(n, WG)),
   });
   return y;
 }
@@ -23,10 +37,10 @@ export function geluBackwardKernel(x: TensorInfo, dy: TensorInfo): TensorInfo {
   const n = size(x.shape);
   const dx = allocate(x.shape);
   dispatch({
-    kernel: { name: 'gelu_backward', source: geluBackwardSource },
-    buffers: [x, dy, dx],
-    uniforms: [{ u32: n }],
-    workgroups: grid1d(ceilDiv(n, 256)),
+    kernel: { ...BACKWARD, consts: { WG } },
+    buffers: { x, dy, dx },
+    uniforms: { n },
+    workgroups: grid1d(ceilDiv(n, WG)),
   });
   return dx;
 }

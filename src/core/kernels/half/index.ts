@@ -7,10 +7,16 @@
 import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf, webgpuBackend } from '../../gpu/tf.ts';
 import castSource from '../../../../shaders/half_cast.wgsl?raw';
-import { allocate, bufferOf, dispatch, grid1d, ceilDiv, poisoningOutputs } from '../runtime.ts';
+import { allocate, bufferOf, dispatch, grid1d, ceilDiv, poisoningOutputs, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 const WG = 256;
+const CAST = defineKernel({
+  name: 'half_cast',
+  source: castSource,
+  buffers: { x: 'read', packed: 'read_write' },
+  uniforms: { n: 'u32' },
+});
 /** Two f16 NaNs: what a packed output holds before a kernel writes it, in tests. */
 const PACKED_NAN = 0x7e007e00;
 
@@ -35,9 +41,9 @@ export function castToHalfKernel(x: TensorInfo): TensorInfo {
   const out = allocateHalf(n);
   if (n === 0) return out;
   dispatch({
-    kernel: { name: 'half_cast', source: castSource, consts: { WG } },
-    buffers: [x, out],
-    uniforms: [{ u32: n }],
+    kernel: { ...CAST, consts: { WG } },
+    buffers: { x, packed: out },
+    uniforms: { n },
     workgroups: grid1d(ceilDiv(halfWords(n), WG)),
   });
   return out;

@@ -21,6 +21,7 @@ import {
   ceilDiv,
   isSoftwareAdapter,
   hasSubgroups,
+  defineKernel,
   type KernelSpec,
 } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
@@ -61,11 +62,67 @@ export const defaultLayerNormVariant = (): LayerNormVariantName =>
 
 const SUM_WG = 64;
 
-function rowKernel(plain: string, subgroup: string, name: string, v: LayerNormVariant, add: boolean): KernelSpec {
+const FORWARD_BUFFERS = {
+  x: 'read',
+  weight: 'read',
+  bias: 'read',
+  y: 'read_write',
+  mean: 'read_write',
+  rstd: 'read_write',
+} as const;
+/** The forward's entry points: main, and main_add, which also takes the residual and writes s = x + residual. */
+const FORWARD = {
+  main: { buffers: FORWARD_BUFFERS, uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' } },
+  main_add: {
+    buffers: { ...FORWARD_BUFFERS, residual: 'read', s: 'read_write' },
+    uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
+  },
+} as const;
+const BACKWARD_BUFFERS = {
+  x: 'read',
+  weight: 'read',
+  mean: 'read',
+  rstd: 'read',
+  dy: 'read',
+  dx: 'read_write',
+} as const;
+/** The dx kernel's entry points: main, and main_add, which also adds ds. */
+const BACKWARD = {
+  main: { buffers: BACKWARD_BUFFERS, uniforms: { rows: 'u32', cols: 'u32' } },
+  main_add: { buffers: { ...BACKWARD_BUFFERS, ds: 'read' }, uniforms: { rows: 'u32', cols: 'u32' } },
+} as const;
+const PARAM_GRAD_PARTIALS = defineKernel({
+  name: 'layernorm_param_grad_partials',
+  source: partialsSource,
+  buffers: { x: 'read', mean: 'read', rstd: 'read', dy: 'read', partials_w: 'read_write', partials_b: 'read_write' },
+  uniforms: { rows: 'u32', cols: 'u32' },
+});
+const PARAM_GRAD_SUM = defineKernel({
+  name: 'layernorm_param_grad_sum',
+  source: sumSource,
+  buffers: { partials_w: 'read', partials_b: 'read', dweight: 'read_write', dbias: 'read_write' },
+  uniforms: { chunks: 'u32', cols: 'u32' },
+});
+
+function rowKernel(
+  plain: string,
+  subgroup: string,
+  name: string,
+  v: LayerNormVariant,
+  contracts: Record<'main' | 'main_add', Omit<KernelSpec, 'name' | 'source'>>,
+  add: boolean,
+): KernelSpec {
   const entryPoint = add ? 'main_add' : 'main';
+  const contract = contracts[entryPoint];
   return v.subgroups
-    ? { name: `${name}_subgroup`, source: subgroup, entryPoint, consts: { WG: v.rowThreads } }
-    : { name, source: plain, entryPoint, consts: { ROW_THREADS: v.rowThreads, ROWS_PER_WG: v.rowsPerWorkgroup } };
+    ? { ...contract, name: `${name}_subgroup`, source: subgroup, entryPoint, consts: { WG: v.rowThreads } }
+    : {
+        ...contract,
+        name,
+        source: plain,
+        entryPoint,
+        consts: { ROW_THREADS: v.rowThreads, ROWS_PER_WG: v.rowsPerWorkgroup },
+      };
 }
 
 function rowsCols(x: TensorInfo): [number, number] {
@@ -94,9 +151,9 @@ export function layerNormForwardKernel(
   const rstd = allocate([rows]);
   const s = residual ? allocate([rows, cols]) : null;
   dispatch({
-    kernel: rowKernel(layerNormSource, layerNormSubgroupSource, 'layernorm', variant, !!residual),
-    buffers: [x, weight, bias, y, mean, rstd, ...(residual ? [residual, s!] : [])],
-    uniforms: [{ u32: rows }, { u32: cols }, { f32: eps }],
+    kernel: rowKernel(layerNormSource, layerNormSubgroupSource, 'layernorm', variant, FORWARD, !!residual),
+    buffers: { x, weight, bias, y, mean, rstd, ...(residual ? { residual, s: s! } : {}) },
+    uniforms: { rows, cols, eps },
     workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
   });
   return s ? [s, y, mean, rstd] : [y, mean, rstd];
@@ -115,9 +172,16 @@ export function layerNormBackwardXKernel(
   const [rows, cols] = rowsCols(x);
   const dx = allocate([rows, cols]);
   dispatch({
-    kernel: rowKernel(layerNormBackwardSource, layerNormBackwardSubgroupSource, 'layernorm_backward', variant, !!ds),
-    buffers: [x, weight, mean, rstd, dy, dx, ...(ds ? [ds] : [])],
-    uniforms: [{ u32: rows }, { u32: cols }],
+    kernel: rowKernel(
+      layerNormBackwardSource,
+      layerNormBackwardSubgroupSource,
+      'layernorm_backward',
+      variant,
+      BACKWARD,
+      !!ds,
+    ),
+    buffers: { x, weight, mean, rstd, dy, dx, ...(ds ? { ds } : {}) },
+    uniforms: { rows, cols },
     workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
   });
   return dx;
@@ -138,20 +202,19 @@ export function layerNormParamGradKernel(
   const partialsB = allocate([chunks, cols]);
   dispatch({
     kernel: {
-      name: 'layernorm_param_grad_partials',
-      source: partialsSource,
+      ...PARAM_GRAD_PARTIALS,
       consts: { TILE_COLS: tileCols, ROW_LANES: rowLanes, ROWS_PER_CHUNK: rowsPerChunk },
     },
-    buffers: [x, mean, rstd, dy, partialsW, partialsB],
-    uniforms: [{ u32: rows }, { u32: cols }],
+    buffers: { x, mean, rstd, dy, partials_w: partialsW, partials_b: partialsB },
+    uniforms: { rows, cols },
     workgroups: [ceilDiv(cols, tileCols), chunks],
   });
   const dweight = allocate([cols]);
   const dbias = allocate([cols]);
   dispatch({
-    kernel: { name: 'layernorm_param_grad_sum', source: sumSource, consts: { WG: SUM_WG } },
-    buffers: [partialsW, partialsB, dweight, dbias],
-    uniforms: [{ u32: chunks }, { u32: cols }],
+    kernel: { ...PARAM_GRAD_SUM, consts: { WG: SUM_WG } },
+    buffers: { partials_w: partialsW, partials_b: partialsB, dweight, dbias },
+    uniforms: { chunks, cols },
     workgroups: [ceilDiv(cols, SUM_WG)],
   });
   release(partialsW);

@@ -7,8 +7,21 @@
 import type { Scalar, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import updateSource from '../../../../shaders/loss_scale_update.wgsl?raw';
 import gradientSource from '../../../../shaders/loss_scale_gradient.wgsl?raw';
-import { allocate, copyElements, dispatch, grid1d, ceilDiv } from '../runtime.ts';
+import { allocate, copyElements, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
+
+const UPDATE = defineKernel({
+  name: 'loss_scale_update',
+  source: updateSource,
+  buffers: { norm: 'read', state: 'read_write', unscaled_norm: 'read_write' },
+  uniforms: { growth_factor: 'f32', backoff_factor: 'f32', growth_interval: 'u32' },
+});
+const GRADIENT = defineKernel({
+  name: 'loss_scale_gradient',
+  source: gradientSource,
+  buffers: { x: 'read', state: 'read', y: 'read_write' },
+  uniforms: { n: 'u32' },
+});
 
 /** The scaler's state as plain numbers (the CPU's view of LossScaleState). */
 export interface LossScaleState {
@@ -75,9 +88,9 @@ export function lossScaleUpdateKernel(norm: TensorInfo, state: TensorInfo, o: Lo
   }
   const unscaled = allocate([]);
   dispatch({
-    kernel: { name: 'loss_scale_update', source: updateSource },
-    buffers: [norm, state, unscaled],
-    uniforms: [{ f32: o.growthFactor }, { f32: o.backoffFactor }, { u32: o.growthInterval }],
+    kernel: UPDATE,
+    buffers: { norm, state, unscaled_norm: unscaled },
+    uniforms: { growth_factor: o.growthFactor, backoff_factor: o.backoffFactor, growth_interval: o.growthInterval },
     workgroups: [1],
   });
   return unscaled;
@@ -92,9 +105,9 @@ export function multiplyByLossScaleKernel(x: TensorInfo, state: TensorInfo): Ten
   const n = size(x.shape);
   const y = allocate(x.shape);
   dispatch({
-    kernel: { name: 'loss_scale_gradient', source: gradientSource, consts: { WG } },
-    buffers: [x, state, y],
-    uniforms: [{ u32: n }],
+    kernel: { ...GRADIENT, consts: { WG } },
+    buffers: { x, state, y },
+    uniforms: { n },
     workgroups: grid1d(ceilDiv(n, WG)),
   });
   return y;

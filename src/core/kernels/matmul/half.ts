@@ -20,14 +20,19 @@ import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tens
 import { tf } from '../../gpu/tf.ts';
 import matmulSource from '../../../../shaders/matmul.wgsl?raw';
 import halfOperands from '../../../../shaders/matmul_operands_f16.wgsl?raw';
-import { release, dispatch, ceilDiv } from '../runtime.ts';
+import { release, dispatch, ceilDiv, type KernelSpec } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel, castToHalfUntracked, checkHalfOperand } from '../half/index.ts';
-import { matmulOutputs, matmulShape, type Epilogue, type MatmulOptions } from './index.ts';
+import {
+  matmulOutputs,
+  matmulShape,
+  epilogueBuffers,
+  EPILOGUE_CONTRACTS,
+  TILE,
+  type Epilogue,
+  type MatmulOptions,
+} from './index.ts';
 import '../gelu/index.ts'; // registers HearthGeluBackward, used by the GELU epilogue's gradient
-
-const TILE = 64;
-const ENTRY_POINTS: Record<Epilogue, string> = { none: 'main', bias: 'main_bias', bias_gelu: 'main_bias_gelu' };
 
 /**
  * Records the f16-operand matmul: aHalf and bHalf are packed f16 holding tensors of aShape and bShape. Returns
@@ -53,11 +58,11 @@ export function matmulHalfKernel(
       name: 'matmul_f16',
       source: matmulSource,
       regions: { operands: halfOperands },
-      entryPoint: ENTRY_POINTS[epilogue],
-      consts: { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB },
+      ...(EPILOGUE_CONTRACTS[epilogue] as Omit<KernelSpec, 'name' | 'source'>),
+      consts: { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, TILE },
     },
-    buffers: epilogue === 'none' ? [aHalf, bHalf, ...outputs] : [aHalf, bHalf, bias!, ...outputs],
-    uniforms: [{ u32: M }, { u32: N }, { u32: K }],
+    buffers: epilogueBuffers(epilogue, aHalf, bHalf, bias, outputs),
+    uniforms: { M, N, K },
     workgroups: [ceilDiv(N, TILE), ceilDiv(M, TILE)],
   });
   return outputs;

@@ -15,7 +15,7 @@ import { tf } from '../../gpu/tf.ts';
 import matmulSource from '../../../../shaders/matmul.wgsl?raw';
 import matmulRowsSource from '../../../../shaders/matmul_rows.wgsl?raw';
 import colsumSource from '../../../../shaders/matmul_colsum.wgsl?raw';
-import { allocate, release, dispatch, ceilDiv, grid1d } from '../runtime.ts';
+import { allocate, release, dispatch, ceilDiv, grid1d, defineKernel, type KernelSpec } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import '../gelu/index.ts'; // registers HearthGeluBackward, used by the GELU epilogue's gradient
 
@@ -44,13 +44,46 @@ export const matmulVariantFor = (M: number): MatmulVariant => (M <= ROWS_PER_PAS
 
 export type Epilogue = 'none' | 'bias' | 'bias_gelu';
 
-/** Output tile edge of one workgroup (shaders/matmul.wgsl's TILE). */
-const TILE = 64;
-/** Rows folded per colsum pass (shaders/matmul_colsum.wgsl's ROWS_PER_GROUP) and columns per workgroup. */
+/** Output tile edge of one workgroup of the tiled kernel (matmul.wgsl's TILE). */
+export const TILE = 64;
+/** Rows folded per colsum pass (matmul_colsum.wgsl's ROWS_PER_GROUP) and columns per workgroup (its COLS). */
 const COLSUM_ROWS = 256;
 const COLSUM_COLS = 64;
 
-const ENTRY_POINTS: Record<Epilogue, string> = { none: 'main', bias: 'main_bias', bias_gelu: 'main_bias_gelu' };
+const MATMUL_UNIFORMS = { M: 'u32', N: 'u32', K: 'u32' } as const;
+/** Each epilogue is an entry point of its own, with its own bindings (a resource interface is per entry point). */
+export const EPILOGUE_CONTRACTS = {
+  none: { entryPoint: 'main', buffers: { a: 'read', b: 'read', c_plain: 'read_write' }, uniforms: MATMUL_UNIFORMS },
+  bias: {
+    entryPoint: 'main_bias',
+    buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write' },
+    uniforms: MATMUL_UNIFORMS,
+  },
+  bias_gelu: {
+    entryPoint: 'main_bias_gelu',
+    buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write', pre: 'read_write' },
+    uniforms: MATMUL_UNIFORMS,
+  },
+} as const satisfies Record<Epilogue, Omit<KernelSpec, 'name' | 'source'>>;
+
+/** The epilogue's buffers by name: a, b, [bias,] then the outputs. */
+export function epilogueBuffers(
+  epilogue: Epilogue,
+  a: TensorInfo,
+  b: TensorInfo,
+  bias: TensorInfo | undefined,
+  outputs: TensorInfo[],
+): Record<string, TensorInfo> {
+  if (epilogue === 'none') return { a, b, c_plain: outputs[0] };
+  return { a, b, bias: bias!, c: outputs[0], ...(epilogue === 'bias_gelu' ? { pre: outputs[1] } : {}) };
+}
+
+const COLSUM = defineKernel({
+  name: 'matmul_colsum',
+  source: colsumSource,
+  buffers: { x: 'read', partial: 'read_write' },
+  uniforms: { rows: 'u32', cols: 'u32' },
+});
 
 export interface MatmulShape {
   M: number;
@@ -109,13 +142,13 @@ export function matmulKernel(
     kernel: {
       name: rows ? 'matmul_rows' : 'matmul',
       source: rows ? matmulRowsSource : matmulSource,
-      entryPoint: ENTRY_POINTS[epilogue],
+      ...(EPILOGUE_CONTRACTS[epilogue] as Omit<KernelSpec, 'name' | 'source'>),
       consts: rows
         ? { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, WG: ROWS_WG, MAX_ROWS: ROWS_PER_PASS }
-        : { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB },
+        : { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, TILE },
     },
-    buffers: epilogue === 'none' ? [a, b, ...outputs] : [a, b, bias!, ...outputs],
-    uniforms: [{ u32: M }, { u32: N }, { u32: K }],
+    buffers: epilogueBuffers(epilogue, a, b, bias, outputs),
+    uniforms: { M, N, K },
     workgroups: rows ? grid1d(ceilDiv(N, ROWS_WG)) : [ceilDiv(N, TILE), ceilDiv(M, TILE)],
   });
   return outputs;
@@ -131,9 +164,9 @@ export function columnSumKernel(x: TensorInfo): TensorInfo {
     const outRows = Math.max(1, ceilDiv(currentRows, COLSUM_ROWS));
     const out = allocate(outRows === 1 ? [cols] : [outRows, cols]);
     dispatch({
-      kernel: { name: 'matmul_colsum', source: colsumSource },
-      buffers: [current, out],
-      uniforms: [{ u32: currentRows }, { u32: cols }],
+      kernel: { ...COLSUM, consts: { COLS: COLSUM_COLS, ROWS_PER_GROUP: COLSUM_ROWS } },
+      buffers: { x: current, partial: out },
+      uniforms: { rows: currentRows, cols },
       workgroups: [ceilDiv(cols, COLSUM_COLS), outRows],
     });
     if (current !== x) release(current);
