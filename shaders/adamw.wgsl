@@ -1,7 +1,5 @@
-// One AdamW step, elementwise, with PyTorch's torch.optim.AdamW semantics (decoupled weight decay):
+// One AdamW step, elementwise, with PyTorch's torch.optim.AdamW semantics (common/adamw_update.wgsl), out of place:
 //   g = grad·grad_scale
-//   m' = β1·m + (1 − β1)·g,   v' = β2·v + (1 − β2)·g²
-//   p' = p·(1 − lr·wd) − (lr / bc1) · m' / (sqrt(v') / sqrt(bc2) + eps),   bcK = 1 − βK^step
 // The bias corrections are computed on the CPU in float64 and arrive as decay_factor = 1 − lr·wd,
 // step_size = lr / bc1 and inv_sqrt_bc2 = 1 / sqrt(bc2).
 // grad_scale (one float on the GPU, e.g. a global-norm clip factor) is read only when HAS_GRAD_SCALE;
@@ -32,16 +30,17 @@ struct Params {
 const WG: u32 = 256u;
 const HAS_GRAD_SCALE = true;
 
+// #include adamw_update
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
   var g = grad[i];
   if (HAS_GRAD_SCALE) { g = g * grad_scale[0]; }
-  let m_new = params.beta1 * m[i] + (1.0 - params.beta1) * g;
-  let v_new = params.beta2 * v[i] + (1.0 - params.beta2) * g * g;
-  let denom = sqrt(v_new) * params.inv_sqrt_bc2 + params.eps;
-  param_out[i] = param[i] * params.decay_factor - params.step_size * m_new / denom;
-  m_out[i] = m_new;
-  v_out[i] = v_new;
+  let h = AdamWStep(params.beta1, params.beta2, params.eps, params.decay_factor, params.step_size, params.inv_sqrt_bc2);
+  let e = adamwElement(param[i], g, m[i], v[i], h);
+  param_out[i] = e.param;
+  m_out[i] = e.m;
+  v_out[i] = e.v;
 }

@@ -2,10 +2,12 @@
 //   lse = log Σ_j exp(logits[j]),  loss = lse − logits[target]
 // Each thread keeps an online (running max, rescaled sum) over its strided share of the row, so the row
 // is read once and no probability matrix is stored; the pairs are then merged across the threads of a row.
-// target = −100 (Hugging Face's ignore_index) gives loss 0; any other target outside [0, V) gives NaN,
+// target = IGNORE_INDEX (Hugging Face's −100) gives loss 0; any other target outside [0, V) gives NaN,
 // so a bad label cannot pass unnoticed. lse is saved for the backward pass.
-// ROW_THREADS threads share a row (merging in workgroup memory); ROWS_PER_WG rows per workgroup.
-// Variants: (256, 1) for GPUs; (1, 16), one thread per row and no barrier, for CPU emulation.
+// ROW_THREADS threads share a row, ROWS_PER_WG rows per workgroup; the pairs are merged by the row_merge region.
+// Variants (kernels/crossentropy): (256, 1) merging by a tree in workgroup memory for GPUs; (128, 1) with the region
+// replaced by common/crossentropy_merge_subgroup.wgsl for GPUs with subgroups; (1, 16), one thread per row and no
+// barrier, for CPU emulation.
 // bindings: logits (rows, V), targets i32 (rows), loss (rows), lse (rows); uniform.
 // Dispatch: ceil(rows / ROWS_PER_WG) workgroups, split over x and y when above 65535.
 
@@ -25,15 +27,40 @@ var<private> nan_bits: u32 = 0x7fc00000u;
 // Lowest finite f32: a start for the running max that, unlike −inf, never makes exp(−inf − (−inf)) = NaN.
 const LOWEST: f32 = -3.4028234663852886e38;
 
+// #region row_merge: a tree in workgroup memory; common/crossentropy_merge_subgroup.wgsl replaces it
+struct RowLanes {
+  @builtin(local_invocation_id) id: vec3<u32>,
+}
+
 var<workgroup> wg_max: array<array<f32, ROW_THREADS>, ROWS_PER_WG>;
 var<workgroup> wg_sum: array<array<f32, ROW_THREADS>, ROWS_PER_WG>;
 
+// The row's (max, sum) from each thread's pair, the sums rescaled to the common max; valid in lane 0.
+fn row_merge(lanes: RowLanes, pair: vec2<f32>) -> vec2<f32> {
+  if (ROW_THREADS == 1u) { return pair; }
+  let lane = lanes.id.x;
+  let slot = lanes.id.y;
+  wg_max[slot][lane] = pair.x;
+  wg_sum[slot][lane] = pair.y;
+  workgroupBarrier();
+  for (var stride = ROW_THREADS / 2u; stride > 0u; stride = stride / 2u) {
+    if (lane < stride) {
+      let m1 = wg_max[slot][lane];
+      let m2 = wg_max[slot][lane + stride];
+      let mm = max(m1, m2);
+      wg_sum[slot][lane] = wg_sum[slot][lane] * exp(m1 - mm) + wg_sum[slot][lane + stride] * exp(m2 - mm);
+      wg_max[slot][lane] = mm;
+    }
+    workgroupBarrier();
+  }
+  return vec2(wg_max[slot][0], wg_sum[slot][0]);
+}
+// #endregion row_merge
+
 @compute @workgroup_size(ROW_THREADS, ROWS_PER_WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let lane = lid.x;
-  let slot = lid.y;
-  let row_unclamped = (wid.x + wid.y * nwg.x) * ROWS_PER_WG + slot;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lanes: RowLanes) {
+  let lane = lanes.id.x;
+  let row_unclamped = (wid.x + wid.y * nwg.x) * ROWS_PER_WG + lanes.id.y;
   // Threads past the last row work on the last row (all must meet the barriers) but write nothing.
   let in_range = row_unclamped < params.rows;
   let row = min(row_unclamped, params.rows - 1u);
@@ -51,27 +78,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       s = s + exp(v - m);
     }
   }
-
-  if (ROW_THREADS > 1u) {
-    wg_max[slot][lane] = m;
-    wg_sum[slot][lane] = s;
-    workgroupBarrier();
-    for (var stride = ROW_THREADS / 2u; stride > 0u; stride = stride / 2u) {
-      if (lane < stride) {
-        let m1 = wg_max[slot][lane];
-        let m2 = wg_max[slot][lane + stride];
-        let mm = max(m1, m2);
-        wg_sum[slot][lane] = wg_sum[slot][lane] * exp(m1 - mm) + wg_sum[slot][lane + stride] * exp(m2 - mm);
-        wg_max[slot][lane] = mm;
-      }
-      workgroupBarrier();
-    }
-    m = wg_max[slot][0];
-    s = wg_sum[slot][0];
-  }
+  let total = row_merge(lanes, vec2(m, s));
 
   if (lane == 0u && in_range) {
-    let row_lse = m + log(s);
+    let row_lse = total.x + log(total.y);
     lse[row] = row_lse;
     let t = targets[row];
     if (t == IGNORE_INDEX) {

@@ -1,6 +1,6 @@
 // Softmax cross-entropy backward, fused, one thread per logit:
 //   dlogits[r, j] = dy[r] · (exp(logits[r, j] − lse[r]) − [j == target[r]])
-// With MEAN the forward was the mean over rows (crossentropy_mean.wgsl): dy is one value, dy[0] · scale per row.
+// With MEAN the forward was the mean over rows (crossentropy_mean: sum.wgsl): dy is one value, dy[0] · scale per row.
 // Rows whose target is −100 (ignore_index) get zeros; a target outside [0, V) gives NaN, as in the forward.
 // Flat indexing with selects rather than branches and a loop over rows: on SwiftShader it ran ~1.5× faster.
 // bindings: logits (rows, V), targets i32 (rows), lse (rows), dy (rows, or 1 with MEAN), dlogits (rows, V); uniform.

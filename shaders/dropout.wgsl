@@ -1,9 +1,8 @@
-// Inverted dropout, elementwise, with masks from a counter-based hash (src/core/kernels/dropout/reference.ts holds
-// the same hash in TypeScript): x is seen as rows of `inner` elements; element (row, index) is kept when
-// dropoutBits(dropoutRowKey(seed, row), index) ≥ threshold, and then scaled by 1/(1 − p). No mask is stored: the
-// gradient is this kernel again on dy with the same seed.
+// Inverted dropout, elementwise, with masks from a counter-based hash (common/dropout_hash.wgsl): x is seen as rows
+// of `inner` elements; element (row, index) is kept when dropoutBits(dropoutRowKey(seed, row), index) ≥ threshold,
+// and then scaled by 1/(1 − p). No mask is stored: the gradient is this kernel again on dy with the same seed.
 // bindings: x, y; uniform (n = element count, inner, seed, threshold, scale).
-// Dispatch: ceil(n / 256) workgroups, split over x and y when above 65535.
+// Dispatch: ceil(n / WG) workgroups, split over x and y when above 65535.
 
 struct Params { n: u32, inner: u32, seed: u32, threshold: u32, scale: f32, }
 
@@ -13,21 +12,7 @@ struct Params { n: u32, inner: u32, seed: u32, threshold: u32, scale: f32, }
 
 const WG: u32 = 256u;
 
-// #region dropout_hash: the same three functions in attention_forward/_backward_dq/_backward_dkv.wgsl
-fn lowbias32(v: u32) -> u32 {
-  var x = v;
-  x ^= x >> 16u;
-  x *= 0x7feb352du;
-  x ^= x >> 15u;
-  x *= 0x846ca68bu;
-  x ^= x >> 16u;
-  return x;
-}
-
-fn dropoutRowKey(seed: u32, group: u32) -> u32 { return lowbias32(seed ^ lowbias32(group + 0x9e3779b9u)); }
-
-fn dropoutBits(key: u32, index: u32) -> u32 { return lowbias32(lowbias32(index ^ key) + key); }
-// #endregion dropout_hash
+// #include dropout_hash
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

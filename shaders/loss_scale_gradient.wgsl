@@ -3,16 +3,7 @@
 // bindings: x (n), state (LossScaleState), y (n); uniform (n).
 // Dispatch: ceil(n / WG) workgroups, split over x and y when above 65535.
 
-struct LossScaleState {
-  scale: f32,
-  inv_scale_used: f32,
-  growth_tracker: u32,
-  found_inf: u32,
-  applied_steps: u32,
-  skipped_steps: u32,
-  reserved0: u32,
-  reserved1: u32,
-}
+// #include loss_scale_state
 
 struct Params { n: u32, }
 

@@ -9,16 +9,7 @@
 // bindings: norm (1: ‖scaled gradients‖), state (LossScaleState, read-write), unscaled_norm (1: norm / scale,
 // for logging); uniform. Dispatch: 1 workgroup.
 
-struct LossScaleState {
-  scale: f32,
-  inv_scale_used: f32,
-  growth_tracker: u32,
-  found_inf: u32,
-  applied_steps: u32,
-  skipped_steps: u32,
-  reserved0: u32,
-  reserved1: u32,
-}
+// #include loss_scale_state
 
 struct Params { growth_factor: f32, backoff_factor: f32, growth_interval: u32, }
 

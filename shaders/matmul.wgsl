@@ -3,15 +3,14 @@
 //   op(B) is (K, N): B is (K, N), or (N, K) when TRANSPOSE_B
 // The backward products (dX = dY·Wᵀ, dW = Xᵀ·dY) are this same kernel with the flags set, so no
 // transpose is ever materialised. The mixed-precision matmul (f16 operands, f32 accumulation) is this file with
-// its operands region replaced (shaders/matmul_operands_f16.wgsl), so the tiling exists once.
+// its operands region replaced (common/matmul_operands_f16.wgsl), so the tiling exists once.
 //
-// Entry points, one per epilogue; each has its own bindings (a resource interface is per entry point):
-//   main            (a, b, c)             uniform at 3
-//   main_bias       (a, b, bias, c)       uniform at 4
-//   main_bias_gelu  (a, b, bias, c, pre)  uniform at 5; pre = op(A)·op(B) + bias, kept for the backward
-// Dispatch: (ceil(N / 64), ceil(M / 64)) workgroups of 8×8 threads. A workgroup owns a 64×64 tile of C,
-// a thread an 8×8 block of it in registers, accumulated over K-slices of 16 staged in workgroup memory
-// (2 × 16 × 17 vec4 ≈ 8.5 KiB, half the 16 KiB portable limit). An 8×8 block reads 4 vec4s from
+// The epilogue region writes the result: here C alone (bindings a, b, c; uniform at 3); the bias and bias + GELU
+// epilogues replace it (common/matmul_epilogue_bias.wgsl, common/matmul_epilogue_bias_gelu.wgsl), shared with
+// matmul_rows.wgsl.
+// Dispatch: (ceil(N / TILE), ceil(M / TILE)) workgroups of (TILE / 8)² threads. A workgroup owns a TILE×TILE tile
+// of C (64×64: 8×8 threads), a thread an 8×8 block of it in registers, accumulated over K-slices of 16 staged in
+// workgroup memory (2 × 16 × 17 vec4 ≈ 8.5 KiB, half the 16 KiB portable limit). An 8×8 block reads 4 vec4s from
 // workgroup memory per 64 multiply-adds; on SwiftShader it ran 2× faster than 16×16 threads of 4×4.
 // The block product is written out by hand: SwiftShader keeps loop-indexed private arrays in memory.
 // Global loads are scalar and bounds-checked (any M, K, N, including 1). vec4 loads would need every row
@@ -32,24 +31,18 @@ const TILE_VEC4S: u32 = TILE / 4u;
 const STRIDE: u32 = TILE_VEC4S + 1u;
 // vec4s each thread stages into each tile per K-slice
 const STAGED_PER_THREAD: u32 = KT * TILE_VEC4S / (THREADS * THREADS);
-const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
 // a and b (bindings 0 and 1) are declared with their loads, in the operands region below.
-@group(0) @binding(2) var<storage, read_write> c_plain: array<f32>;
-@group(0) @binding(3) var<uniform> params_plain: Params;
 
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> params_bias: Params;
-
-@group(0) @binding(4) var<storage, read_write> pre: array<f32>;
-@group(0) @binding(5) var<uniform> params_bias_gelu: Params;
+// #region epilogue: C alone; common/matmul_epilogue_bias.wgsl and _bias_gelu.wgsl replace it
+// #include matmul_epilogue_none
+// #endregion epilogue
 
 // tileA[k * STRIDE + i][r] = op(A)[m0 + 4i + r, k0 + k]; tileB[k * STRIDE + j][r] = op(B)[k0 + k, n0 + 4j + r]
 var<workgroup> tileA: array<vec4<f32>, KT * STRIDE>;
 var<workgroup> tileB: array<vec4<f32>, KT * STRIDE>;
 
-// #region operands: the f32 operands; shaders/matmul_operands_f16.wgsl replaces this region for f16 ones
+// #region operands: the f32 operands; common/matmul_operands_f16.wgsl replaces this region for f16 ones
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 
@@ -112,55 +105,16 @@ fn blockProduct(p: Params, lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 1
   return acc;
 }
 
-// gelu_new(v) = 0.5·v·(1 + tanh(u)) = v·σ(2u): the same function, written so that the far negative tail
-// keeps its relative accuracy (1 + tanh(u) cancels there in f32; exp(−2u) → ∞ just gives −0).
-fn geluNew(v: f32) -> f32 {
-  let u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-  return v / (1.0 + exp(-2.0 * u));
-}
-
 @compute @workgroup_size(THREADS, THREADS)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let p = params_plain;
+  let p = params;
   let acc = blockProduct(p, lid, wid);
   let n = wid.x * TILE + lid.x * BLOCK;
   for (var r = 0u; r < BLOCK; r++) {
     let m = wid.y * TILE + lid.y * BLOCK + r;
     if (m >= p.M) { break; }
     for (var j = 0u; j < BLOCK; j++) {
-      if (n + j < p.N) { c_plain[m * p.N + n + j] = acc[2u * r + j / 4u][j % 4u]; }
-    }
-  }
-}
-
-@compute @workgroup_size(THREADS, THREADS)
-fn main_bias(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let p = params_bias;
-  let acc = blockProduct(p, lid, wid);
-  let n = wid.x * TILE + lid.x * BLOCK;
-  for (var r = 0u; r < BLOCK; r++) {
-    let m = wid.y * TILE + lid.y * BLOCK + r;
-    if (m >= p.M) { break; }
-    for (var j = 0u; j < BLOCK; j++) {
-      if (n + j < p.N) { c[m * p.N + n + j] = acc[2u * r + j / 4u][j % 4u] + bias[n + j]; }
-    }
-  }
-}
-
-@compute @workgroup_size(THREADS, THREADS)
-fn main_bias_gelu(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let p = params_bias_gelu;
-  let acc = blockProduct(p, lid, wid);
-  let n = wid.x * TILE + lid.x * BLOCK;
-  for (var r = 0u; r < BLOCK; r++) {
-    let m = wid.y * TILE + lid.y * BLOCK + r;
-    if (m >= p.M) { break; }
-    for (var j = 0u; j < BLOCK; j++) {
-      if (n + j < p.N) {
-        let v = acc[2u * r + j / 4u][j % 4u] + bias[n + j];
-        pre[m * p.N + n + j] = v;
-        c[m * p.N + n + j] = geluNew(v);
-      }
+      if (n + j < p.N) { store(p, m, n + j, acc[2u * r + j / 4u][j % 4u]); }
     }
   }
 }

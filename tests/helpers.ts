@@ -3,7 +3,7 @@
 import { afterEach, beforeAll, expect, type TestContext } from 'vitest';
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import type { GpuContext } from '../src/core/gpu/device.ts';
-import { setPoisonOutputs, hasSubgroups } from '../src/core/kernels/runtime.ts';
+import { setPoisonOutputs, hasSubgroups, type Reduction } from '../src/core/kernels/runtime.ts';
 
 export { tf };
 
@@ -86,6 +86,6 @@ export function expectClose(actual: ArrayLike<number>, reference: ArrayLike<numb
 export const ODD_SIZES = [1, 7, 33, 65, 130];
 
 /** Skips (visibly, with the reason) a test of a subgroup variant on a device without the `subgroups` feature. */
-export function skipWithoutSubgroups(test: TestContext): void {
-  if (!hasSubgroups()) test.skip('the device has no subgroups feature');
+export function skipUnsupported(test: TestContext, variant: { reduction: Reduction }): void {
+  if (variant.reduction === 'subgroup' && !hasSubgroups()) test.skip('the device has no subgroups feature');
 }

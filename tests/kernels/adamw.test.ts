@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { useGpu, rng, expectClose, relError, tf, ODD_SIZES, skipWithoutSubgroups } from '../helpers.ts';
+import { useGpu, rng, expectClose, relError, tf, ODD_SIZES, skipUnsupported } from '../helpers.ts';
 import {
   adamw,
   adamwMultiTensor,
@@ -95,7 +95,7 @@ describe('adamw', () => {
 
   for (const variant of Object.keys(SUM_OF_SQUARES_VARIANTS) as SumOfSquaresVariantName[]) {
     it(`${variant}: sumOfSquares over many tensors of odd sizes matches the reference`, async (test) => {
-      if ('subgroups' in SUM_OF_SQUARES_VARIANTS[variant]) skipWithoutSubgroups(test);
+      skipUnsupported(test, SUM_OF_SQUARES_VARIANTS[variant]);
       const r = rng();
       // 1 100 007 elements: more partials than the final kernel's workgroup has threads.
       const sizes = [1, 7, 33, 65, 130, 4097, 1_100_007];

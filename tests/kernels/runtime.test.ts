@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, tf } from '../helpers.ts';
 import { allocate, pipelineKey, getPipeline, dispatch, defineKernel } from '../../src/core/kernels/runtime.ts';
-import { specialise, replaceRegions } from '../../src/core/kernels/shader_source.ts';
+import { specialise, replaceRegions, buildShader } from '../../src/core/kernels/shader_source.ts';
 import { checkContract, type KernelContract } from '../../src/core/kernels/contract.ts';
 import multiTensorSource from '../../shaders/adamw_multi_tensor.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
@@ -129,19 +129,31 @@ describe('kernel runtime', () => {
     expect(check({ ...MULTI_TENSOR, buffers: { ...MULTI_TENSOR.buffers, extra: 'read' } })).toThrow(
       /buffer 5 is missing in the WGSL but 'extra'/,
     );
-    expect(check(MULTI_TENSOR, multiTensorSource, 'nope')).toThrow(/no function 'nope'/);
+    expect(check(MULTI_TENSOR, undefined, 'nope')).toThrow(/no function 'nope'/);
   });
 
   it("reads each entry point's own bindings, through the functions it calls", () => {
     const uniforms = { M: 'u32', N: 'u32', K: 'u32' } as const;
-    const plain = { buffers: { a: 'read', b: 'read', c_plain: 'read_write' }, uniforms } as const;
-    const gelu = {
-      buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write', pre: 'read_write' },
-      uniforms,
+    const plain = { buffers: { a: 'read', b: 'read', c: 'read_write' }, uniforms } as const;
+    // matmul.wgsl's bindings are in its included epilogue and its operands region, used through store() and loadA().
+    expect(check(plain, buildShader({ source: matmulSource }), 'main')).not.toThrow();
+    const lossScaled = {
+      buffers: { ...MULTI_TENSOR.buffers, state: 'read', lr_schedule: 'read' },
+      uniforms: {
+        n: 'u32',
+        decay_end: 'u32',
+        beta1: 'f32',
+        beta2: 'f32',
+        eps: 'f32',
+        weight_decay: 'f32',
+        ln_beta1: 'f32',
+        ln_beta2: 'f32',
+        max_norm: 'f32',
+      },
     } as const;
-    expect(check(plain, matmulSource, 'main')).not.toThrow();
-    expect(check(gelu, matmulSource, 'main_bias_gelu')).not.toThrow();
-    expect(check(plain, matmulSource, 'main_bias_gelu')).toThrow(/buffer 2 is 'bias' in the WGSL but 'c_plain'/);
+    const multiTensor = buildShader({ source: multiTensorSource });
+    expect(check(lossScaled, multiTensor, 'main_loss_scaled')).not.toThrow();
+    expect(check(MULTI_TENSOR, multiTensor, 'main_loss_scaled')).toThrow(/buffer 5 is 'state' in the WGSL but missing/);
   });
 
   it('checks the contract when the pipeline is built, once per pipeline key', () => {

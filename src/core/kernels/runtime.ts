@@ -3,9 +3,10 @@
 // Each kernel is a `.wgsl` file in shaders/ with a `@compute` entry point, its storage buffers at
 // @group(0) @binding(0..n-1) and (if it has any) a uniform struct of 4-byte scalars at the next binding. Its
 // TypeScript definition (a KernelSpec) declares those buffers and uniforms by name, once; a dispatch passes them by
-// name, and the declaration is checked against the WGSL when the pipeline is built (contract.ts). Variants are
-// specialised by rewriting `const` declarations and replacing marked regions (shader_source.ts), so each variant is
-// a pure function of its specialisation, and its pipeline is cached under a key built from all of it.
+// name, and the declaration is checked against the WGSL when the pipeline is built (contract.ts). WGSL that kernels
+// share is included (`// #include NAME`, from shaders/common); variants are specialised by rewriting `const`
+// declarations and replacing marked regions (shader_source.ts), so each variant is a pure function of its
+// specialisation, and its pipeline is cached under a key built from all of it, included text too.
 //
 // We record into tfjs-backend-webgpu's own command encoder and compute pass, so our dispatches and
 // tfjs's are ordered as issued, tensors we produce are ordinary tfjs tensors, and tfjs's deferred
@@ -13,16 +14,16 @@
 import type { TensorInfo, DataType } from '@tensorflow/tfjs-core';
 import { webgpuBackend } from '../gpu/tf.ts';
 import { checkContract, type KernelContract } from './contract.ts';
-import { buildShader, type ConstValue } from './shader_source.ts';
+import { buildShader, expandIncludes, type ConstValue } from './shader_source.ts';
 
 export interface KernelSpec<B extends string = string, U extends string = string> extends KernelContract<B, U> {
   /** shader name, for the pipeline cache, the profiler and error messages */
   name: string;
-  /** the WGSL source (a shaders/*.wgsl file) */
+  /** the WGSL source (a shaders/*.wgsl file), its `// #include` lines resolved from shaders/common */
   source: string;
   /** values for `const` declarations in the source */
   consts?: Record<string, ConstValue>;
-  /** replacement text for `// #region NAME` … `// #endregion NAME` in the source */
+  /** replacement text for `// #region NAME` … `// #endregion NAME` in the source (often include(FRAGMENT)) */
   regions?: Record<string, string>;
   entryPoint?: string;
 }
@@ -73,14 +74,16 @@ export function poisoningOutputs(): boolean {
 /** How many dispatches to batch before submitting (tfjs's own default is 15). */
 const SUBMIT_BATCH = 32;
 
-// Sources and region texts are the same few imported strings on every dispatch: hash each once.
+// Sources and region texts are the same few imported strings on every dispatch: each is hashed once, with its
+// includes resolved, so a key changes with the text of any fragment it includes.
 const textHashes = new Map<string, string>();
 function textHash(text: string): string {
   let h = textHashes.get(text);
   if (h === undefined) {
+    const resolved = expandIncludes(text);
     let x = 0x811c9dc5; // FNV-1a
-    for (let i = 0; i < text.length; i++) x = Math.imul(x ^ text.charCodeAt(i), 0x01000193);
-    textHashes.set(text, (h = `${(x >>> 0).toString(16)}:${text.length}`));
+    for (let i = 0; i < resolved.length; i++) x = Math.imul(x ^ resolved.charCodeAt(i), 0x01000193);
+    textHashes.set(text, (h = `${(x >>> 0).toString(16)}:${resolved.length}`));
   }
   return h;
 }
@@ -290,12 +293,8 @@ export function grid1d(count: number, maxPerDim = 65535): [number, number] {
   return [Math.ceil(count / y), y];
 }
 
-/**
- * true when tfjs runs on a CPU emulation of a GPU (SwiftShader and the like). There a workgroup barrier
- * costs far more than the arithmetic around it (a 256-thread row reduction ran ~60× slower than one
- * thread per row), so kernels with workgroup reductions pick a variant without barriers.
- */
-export function isSoftwareAdapter(): boolean {
+/** true when tfjs runs on a CPU emulation of a GPU (SwiftShader and the like). */
+function isSoftwareAdapter(): boolean {
   const info = (webgpuBackend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
   return /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
 }
@@ -303,3 +302,21 @@ export function isSoftwareAdapter(): boolean {
 /** A kernel's definition, its contract's names kept as types so that dispatches are checked by the compiler too. */
 export const defineKernel = <B extends string, U extends string = never>(spec: KernelSpec<B, U>): KernelSpec<B, U> =>
   spec;
+
+/**
+ * How a kernel combines values across threads: each thread alone ('perThread', no barriers), in workgroup memory
+ * ('workgroup'), or by subgroup operations ('subgroup', where the device has the `subgroups` feature).
+ */
+export type Reduction = 'perThread' | 'workgroup' | 'subgroup';
+
+/**
+ * The variant of a kernel family that reduces the way this device does best. On a CPU emulation a workgroup barrier
+ * costs far more than the arithmetic around it (a 256-thread row reduction ran ~60× slower than one thread per
+ * row), so there no barriers; on a GPU subgroup operations where it has them, else workgroup memory.
+ */
+export function preferredVariant<K extends string>(variants: Record<K, { reduction: Reduction }>): K {
+  const want: Reduction = isSoftwareAdapter() ? 'perThread' : hasSubgroups() ? 'subgroup' : 'workgroup';
+  const name = (Object.keys(variants) as K[]).find((k) => variants[k].reduction === want);
+  if (!name) throw new Error(`no kernel variant reduces by '${want}'`);
+  return name;
+}

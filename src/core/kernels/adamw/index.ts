@@ -9,8 +9,6 @@ import type { Scalar, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import adamwSource from '../../../../shaders/adamw.wgsl?raw';
 import multiTensorSource from '../../../../shaders/adamw_multi_tensor.wgsl?raw';
 import partialsSource from '../../../../shaders/adamw_sum_of_squares_partials.wgsl?raw';
-import partialsSubgroupSource from '../../../../shaders/adamw_sum_of_squares_partials_subgroup.wgsl?raw';
-import finalSource from '../../../../shaders/adamw_sum_of_squares_final.wgsl?raw';
 import clipScaleSource from '../../../../shaders/adamw_clip_scale.wgsl?raw';
 import {
   allocate,
@@ -18,11 +16,13 @@ import {
   dispatch,
   grid1d,
   ceilDiv,
-  isSoftwareAdapter,
-  hasSubgroups,
   defineKernel,
+  preferredVariant,
+  type Reduction,
 } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
+import { include } from '../shader_source.ts';
+import { sumKernel } from '../sum/index.ts';
 
 export interface AdamWHyper {
   lr: number;
@@ -34,8 +34,6 @@ export interface AdamWHyper {
 }
 
 const WG = 256;
-/** Threads of the final sum of sumOfSquares, one workgroup. */
-const FINAL_WG = 256;
 
 const ADAMW = defineKernel({
   name: 'adamw',
@@ -87,17 +85,6 @@ const PARTIALS = defineKernel({
   source: partialsSource,
   ...SUM_OF_SQUARES_CONTRACT,
 });
-const PARTIALS_SUBGROUP = defineKernel({
-  name: 'adamw_sum_of_squares_partials_subgroup',
-  source: partialsSubgroupSource,
-  ...SUM_OF_SQUARES_CONTRACT,
-});
-const FINAL = defineKernel({
-  name: 'adamw_sum_of_squares_final',
-  source: finalSource,
-  buffers: { partials: 'read', out: 'read_write' },
-  uniforms: { count: 'u32' },
-});
 const CLIP_SCALE = defineKernel({
   name: 'adamw_clip_scale',
   source: clipScaleSource,
@@ -109,25 +96,21 @@ const CLIP_SCALE = defineKernel({
 export interface SumOfSquaresVariant {
   workgroupSize: number;
   elementsPerThread: number;
-  /** one partial per workgroup, summed with barriers; otherwise one partial per thread, no barriers */
-  workgroupReduce: boolean;
-  /** one partial per workgroup, summed by subgroupAdd and one barrier; needs the `subgroups` feature */
-  subgroups?: boolean;
+  /** one partial per thread, no barriers ('perThread'), or one per workgroup, summed in workgroup memory or by
+   * subgroupAdd and one barrier ('subgroup': needs the `subgroups` feature) */
+  reduction: Reduction;
 }
 
 export const SUM_OF_SQUARES_VARIANTS = {
   /** for GPUs without subgroups */
-  workgroupReduce: { workgroupSize: 256, elementsPerThread: 16, workgroupReduce: true },
-  /** for CPU emulation (SwiftShader) without subgroups, where barriers dominate */
-  partialPerThread: { workgroupSize: 64, elementsPerThread: 64, workgroupReduce: false },
+  workgroupReduce: { workgroupSize: 256, elementsPerThread: 16, reduction: 'workgroup' },
+  /** for CPU emulation (SwiftShader), where barriers dominate */
+  partialPerThread: { workgroupSize: 64, elementsPerThread: 64, reduction: 'perThread' },
   /** where the device has subgroups */
-  subgroupReduce: { workgroupSize: 128, elementsPerThread: 16, workgroupReduce: true, subgroups: true },
+  subgroupReduce: { workgroupSize: 128, elementsPerThread: 16, reduction: 'subgroup' },
 } satisfies Record<string, SumOfSquaresVariant>;
 
 export type SumOfSquaresVariantName = keyof typeof SUM_OF_SQUARES_VARIANTS;
-
-export const defaultSumOfSquaresVariant = (): SumOfSquaresVariantName =>
-  isSoftwareAdapter() ? 'partialPerThread' : hasSubgroups() ? 'subgroupReduce' : 'workgroupReduce';
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -172,35 +155,31 @@ export function adamwKernel(
 
 /** Σ x² over all the tensors (or its square root when `sqrt`), as a scalar on the GPU. */
 export function sumOfSquaresKernel(tensors: TensorInfo[], variant: SumOfSquaresVariant, sqrt = false): TensorInfo {
-  const { workgroupSize, elementsPerThread, workgroupReduce, subgroups = false } = variant;
+  const { workgroupSize, elementsPerThread, reduction } = variant;
+  const workgroupReduce = reduction !== 'perThread';
   const chunkSize = workgroupSize * elementsPerThread;
   const partialsPerChunk = workgroupReduce ? 1 : workgroupSize;
   const chunks = tensors.map((t) => ceilDiv(size(t.shape), chunkSize));
   const total = chunks.reduce((a, b) => a + b, 0) * partialsPerChunk;
-  const out = allocate([]);
-  // An empty list (or only empty tensors) still gets a written 0 from the final kernel.
+  // An empty list (or only empty tensors) still gets a written 0 from the final sum.
   const partials = allocate([Math.max(1, total)]);
   let offset = 0;
   tensors.forEach((t, i) => {
     dispatch({
-      kernel: subgroups
-        ? { ...PARTIALS_SUBGROUP, consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread } }
-        : {
-            ...PARTIALS,
-            consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread, WORKGROUP_REDUCE: workgroupReduce },
-          },
+      kernel: {
+        ...PARTIALS,
+        ...(reduction === 'subgroup'
+          ? { name: `${PARTIALS.name}_subgroup`, regions: { row_sum: include('row_sum_subgroup') } }
+          : {}),
+        consts: { WG: workgroupSize, ELEMENTS_PER_THREAD: elementsPerThread, WORKGROUP_REDUCE: workgroupReduce },
+      },
       buffers: { x: t, partials },
       uniforms: { n: size(t.shape), offset },
       workgroups: grid1d(chunks[i]),
     });
     offset += chunks[i] * partialsPerChunk;
   });
-  dispatch({
-    kernel: { ...FINAL, consts: { WG: FINAL_WG, SQRT: sqrt } },
-    buffers: { partials, out },
-    uniforms: { count: total },
-    workgroups: [1],
-  });
+  const out = sumKernel(partials, total, { name: 'adamw_sum_of_squares_final', sqrt });
   release(partials);
   return out;
 }
@@ -333,7 +312,7 @@ export function adamw(
  * clipping without readback). `variant` is for tests and benchmarks; by default the device chooses. */
 export function sumOfSquares(
   tensors: Tensor[],
-  variant: SumOfSquaresVariantName = defaultSumOfSquaresVariant(),
+  variant: SumOfSquaresVariantName = preferredVariant(SUM_OF_SQUARES_VARIANTS),
   sqrt = false,
 ): Scalar {
   const inputs: Record<string, Tensor> = {};

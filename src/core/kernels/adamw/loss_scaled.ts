@@ -1,9 +1,10 @@
 // The packed AdamW step (index.ts's adamwMultiTensor) for loss-scaled gradients: it unscales them by the scale they
 // carry, clips on the unscaled norm, and skips the whole update when the loss scaler found an inf or NaN
-// (shaders/adamw_multi_tensor_loss_scaled.wgsl). Everything it needs from the step (skip, scale, its step count t)
-// is read from the scaler's state on the GPU, and so is the learning rate: from a schedule indexed by applied steps.
+// (shaders/adamw_multi_tensor.wgsl's main_loss_scaled). Everything it needs from the step (skip, scale, its step
+// count t) is read from the scaler's state on the GPU, and so is the learning rate: from a schedule indexed by
+// applied steps.
 import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
-import source from '../../../../shaders/adamw_multi_tensor_loss_scaled.wgsl?raw';
+import source from '../../../../shaders/adamw_multi_tensor.wgsl?raw';
 import { dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { checkPackedOperands, maxNormUniform, type AdamWHyper } from './index.ts';
@@ -12,6 +13,7 @@ const WG = 256;
 const LOSS_SCALED = defineKernel({
   name: 'adamw_multi_tensor_loss_scaled',
   source,
+  entryPoint: 'main_loss_scaled',
   buffers: {
     param: 'read_write',
     grad: 'read',

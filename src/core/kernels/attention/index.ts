@@ -17,8 +17,7 @@ import { allocate, release, dispatch, grid1d, ceilDiv, defineKernel } from '../r
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel } from '../half/index.ts';
 import { dropoutThreshold } from '../dropout/reference.ts';
-import qkvHalfRegion from '../../../../shaders/attention_qkv_f16.wgsl?raw';
-import doutHalfRegion from '../../../../shaders/attention_dout_f16.wgsl?raw';
+import { include } from '../shader_source.ts';
 
 /** How the work is cut: `rows` threads per workgroup, one query (or key) row each; `tile` rows of the
  * other side staged in workgroup memory at a time. */
@@ -122,10 +121,10 @@ const BACKWARD = [
 
 /**
  * Mixed precision (`half`): the same shaders with their qkv and dout regions swapped for
- * shaders/attention_qkv_f16.wgsl and attention_dout_f16.wgsl, reading operands cast to packed f16 into scratch
+ * shaders/common/attention_qkv_f16.wgsl and attention_dout_f16.wgsl, reading operands cast to packed f16 into scratch
  * (see half.ts); scores, softmax, sums and outputs stay f32.
  */
-const halfRegions = { qkv: qkvHalfRegion, dout: doutHalfRegion };
+const halfRegions = { qkv: include('attention_qkv_f16'), dout: include('attention_dout_f16') };
 const kernelName = (name: string, half: boolean) => (half ? `${name}_f16` : name);
 
 /** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C); `half` reads qkv in f16. lse never sees dropout. */

@@ -7,66 +7,28 @@
 import type { Scalar, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { zerosLike } from '@tensorflow/tfjs-core';
 import forwardSource from '../../../../shaders/crossentropy.wgsl?raw';
-import forwardSubgroupSource from '../../../../shaders/crossentropy_subgroup.wgsl?raw';
-import meanSource from '../../../../shaders/crossentropy_mean.wgsl?raw';
 import backwardSource from '../../../../shaders/crossentropy_backward.wgsl?raw';
-import {
-  allocate,
-  release,
-  dispatch,
-  grid1d,
-  ceilDiv,
-  isSoftwareAdapter,
-  hasSubgroups,
-  defineKernel,
-} from '../runtime.ts';
+import { allocate, release, dispatch, grid1d, ceilDiv, defineKernel, preferredVariant } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
+import { include } from '../shader_source.ts';
+import { ROW_LAYOUTS, rowKernel, rowWorkgroups, type RowLayout } from '../rows.ts';
+import { sumKernel } from '../sum/index.ts';
 
 /** Hugging Face's ignore_index: rows with this target add nothing to the loss or the gradient. */
 export const IGNORE_INDEX = -100;
 
-/** How the forward's row reduction is laid out; every variant gives the same result (up to rounding). */
-export interface CrossEntropyVariant {
-  /** threads sharing one row (a power of two; with subgroups a multiple of 128) */
-  rowThreads: number;
-  rowsPerWorkgroup: number;
-  /** (max, sum) merged by subgroup operations (one row per workgroup); needs the `subgroups` feature */
-  subgroups?: boolean;
-}
-
-export const CROSS_ENTROPY_VARIANTS = {
-  /** for GPUs without subgroups: a workgroup per row, (max, sum) pairs merged by a tree in workgroup memory */
-  workgroupPerRow: { rowThreads: 256, rowsPerWorkgroup: 1 },
-  /** for CPU emulation (SwiftShader), where barriers dominate: one thread per row, no barriers */
-  threadPerRow: { rowThreads: 1, rowsPerWorkgroup: 16 },
-  /** for GPUs with subgroups: a workgroup per row, pairs merged by subgroupMax/subgroupAdd and one barrier */
-  subgroupReduce: { rowThreads: 128, rowsPerWorkgroup: 1, subgroups: true },
-} satisfies Record<string, CrossEntropyVariant>;
+/** How the forward's rows are cut and their (max, sum) pairs merged: rows.ts's layouts. */
+export const CROSS_ENTROPY_VARIANTS = ROW_LAYOUTS;
 
 export type CrossEntropyVariantName = keyof typeof CROSS_ENTROPY_VARIANTS;
 
-export const defaultCrossEntropyVariant = (): CrossEntropyVariantName =>
-  isSoftwareAdapter() ? 'threadPerRow' : hasSubgroups() ? 'subgroupReduce' : 'workgroupPerRow';
-
 const WG = 256; // backward, one thread per logit
-/** Threads of crossentropy_mean.wgsl's one workgroup. */
-const MEAN_WG = 256;
 
-const FORWARD_CONTRACT = {
+const FORWARD = defineKernel({
+  name: 'crossentropy',
+  source: forwardSource,
   buffers: { logits: 'read', targets: 'read', loss: 'read_write', lse: 'read_write' },
   uniforms: { rows: 'u32', vocab: 'u32' },
-} as const;
-const FORWARD = defineKernel({ name: 'crossentropy', source: forwardSource, ...FORWARD_CONTRACT });
-const FORWARD_SUBGROUP = defineKernel({
-  name: 'crossentropy_subgroup',
-  source: forwardSubgroupSource,
-  ...FORWARD_CONTRACT,
-});
-const MEAN = defineKernel({
-  name: 'crossentropy_mean',
-  source: meanSource,
-  buffers: { loss: 'read', out: 'read_write' },
-  uniforms: { rows: 'u32', inv_count: 'f32' },
 });
 const BACKWARD = defineKernel({
   name: 'crossentropy_backward',
@@ -89,21 +51,18 @@ function checkShapes(logits: TensorInfo, targets: TensorInfo): [number, number] 
 export function crossEntropyForwardKernel(
   logits: TensorInfo,
   targets: TensorInfo,
-  variant: CrossEntropyVariant,
+  variant: RowLayout,
 ): [TensorInfo, TensorInfo] {
   const [rows, vocab] = checkShapes(logits, targets);
   const loss = allocate([rows]);
   const lse = allocate([rows]);
   dispatch({
-    kernel: variant.subgroups
-      ? { ...FORWARD_SUBGROUP, consts: { WG: variant.rowThreads, IGNORE_INDEX } }
-      : {
-          ...FORWARD,
-          consts: { ROW_THREADS: variant.rowThreads, ROWS_PER_WG: variant.rowsPerWorkgroup, IGNORE_INDEX },
-        },
+    kernel: rowKernel({ ...FORWARD, consts: { IGNORE_INDEX } }, variant, {
+      row_merge: include('crossentropy_merge_subgroup'),
+    }),
     buffers: { logits, targets, loss, lse },
     uniforms: { rows, vocab },
-    workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
+    workgroups: rowWorkgroups(rows, variant),
   });
   return [loss, lse];
 }
@@ -113,17 +72,11 @@ export function crossEntropyMeanKernel(
   logits: TensorInfo,
   targets: TensorInfo,
   count: number,
-  variant: CrossEntropyVariant,
+  variant: RowLayout,
 ): [TensorInfo, TensorInfo] {
   const [rows] = checkShapes(logits, targets);
   const [loss, lse] = crossEntropyForwardKernel(logits, targets, variant);
-  const mean = allocate([]);
-  dispatch({
-    kernel: { ...MEAN, consts: { WG: MEAN_WG } },
-    buffers: { loss, out: mean },
-    uniforms: { rows, inv_count: 1 / Math.max(count, 1) },
-    workgroups: [1],
-  });
+  const mean = sumKernel(loss, rows, { name: 'crossentropy_mean', scale: 1 / Math.max(count, 1) });
   release(loss);
   return [mean, lse];
 }
@@ -200,7 +153,7 @@ registerOp({
 export function softmaxCrossEntropy(
   logits: Tensor2D,
   targets: Tensor1D,
-  variant: CrossEntropyVariantName = defaultCrossEntropyVariant(),
+  variant: CrossEntropyVariantName = preferredVariant(CROSS_ENTROPY_VARIANTS),
 ): Tensor1D {
   const [loss, lse] = runOp<Tensor[]>('HearthCrossEntropy', { logits, targets }, { variant });
   lse.dispose(); // the tape keeps its own copy for the backward pass
@@ -213,7 +166,7 @@ export function crossEntropyMean(
   logits: Tensor2D,
   targets: Tensor1D,
   count: number,
-  variant: CrossEntropyVariantName = defaultCrossEntropyVariant(),
+  variant: CrossEntropyVariantName = preferredVariant(CROSS_ENTROPY_VARIANTS),
 ): Scalar {
   const [mean, lse] = runOp<Tensor[]>('HearthCrossEntropyMean', { logits, targets }, { count, variant });
   lse.dispose();

@@ -8,31 +8,17 @@
 import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { clone } from '@tensorflow/tfjs-core';
 import layerNormSource from '../../../../shaders/layernorm.wgsl?raw';
-import layerNormSubgroupSource from '../../../../shaders/layernorm_subgroup.wgsl?raw';
 import layerNormBackwardSource from '../../../../shaders/layernorm_backward.wgsl?raw';
-import layerNormBackwardSubgroupSource from '../../../../shaders/layernorm_backward_subgroup.wgsl?raw';
 import partialsSource from '../../../../shaders/layernorm_param_grad_partials.wgsl?raw';
 import sumSource from '../../../../shaders/layernorm_param_grad_sum.wgsl?raw';
-import {
-  allocate,
-  release,
-  dispatch,
-  grid1d,
-  ceilDiv,
-  isSoftwareAdapter,
-  hasSubgroups,
-  defineKernel,
-  type KernelSpec,
-} from '../runtime.ts';
+import { allocate, release, dispatch, ceilDiv, preferredVariant, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
+import { include } from '../shader_source.ts';
+import { ROW_LAYOUTS, rowKernel, rowWorkgroups, type RowLayout } from '../rows.ts';
 
-/** How the row reductions are laid out; every variant gives the same result (up to rounding). */
-export interface LayerNormVariant {
-  /** threads sharing one row in the forward and dx kernels (a power of two; with subgroups a multiple of 128) */
-  rowThreads: number;
-  rowsPerWorkgroup: number;
-  /** row sums by subgroup operations (one row per workgroup); needs the `subgroups` feature */
-  subgroups?: boolean;
+/** How the rows are cut (rows.ts) and the weight/bias reduction laid out; every variant gives the same result (up
+ * to rounding). */
+export interface LayerNormVariant extends RowLayout {
   /** weight/bias reduction: columns per workgroup, threads splitting a chunk's rows, rows per chunk */
   tileCols: number;
   rowLanes: number;
@@ -40,25 +26,12 @@ export interface LayerNormVariant {
 }
 
 export const LAYERNORM_VARIANTS = {
-  /** for GPUs without subgroups: a workgroup per row, sums combined by a tree in workgroup memory */
-  workgroupPerRow: { rowThreads: 256, rowsPerWorkgroup: 1, tileCols: 32, rowLanes: 8, rowsPerChunk: 128 },
-  /** for CPU emulation (SwiftShader), where barriers dominate: one thread per row, no barriers */
-  threadPerRow: { rowThreads: 1, rowsPerWorkgroup: 16, tileCols: 64, rowLanes: 1, rowsPerChunk: 128 },
-  /** for GPUs with subgroups: a workgroup per row, sums by subgroupAdd and two barriers */
-  subgroupReduce: {
-    rowThreads: 128,
-    rowsPerWorkgroup: 1,
-    subgroups: true,
-    tileCols: 32,
-    rowLanes: 8,
-    rowsPerChunk: 128,
-  },
-} satisfies Record<string, LayerNormVariant>;
+  workgroupPerRow: { ...ROW_LAYOUTS.workgroupPerRow, tileCols: 32, rowLanes: 8, rowsPerChunk: 128 },
+  threadPerRow: { ...ROW_LAYOUTS.threadPerRow, tileCols: 64, rowLanes: 1, rowsPerChunk: 128 },
+  subgroupReduce: { ...ROW_LAYOUTS.subgroupReduce, tileCols: 32, rowLanes: 8, rowsPerChunk: 128 },
+} satisfies Record<keyof typeof ROW_LAYOUTS, LayerNormVariant>;
 
 export type LayerNormVariantName = keyof typeof LAYERNORM_VARIANTS;
-
-export const defaultLayerNormVariant = (): LayerNormVariantName =>
-  isSoftwareAdapter() ? 'threadPerRow' : hasSubgroups() ? 'subgroupReduce' : 'workgroupPerRow';
 
 const SUM_WG = 64;
 
@@ -70,14 +43,18 @@ const FORWARD_BUFFERS = {
   mean: 'read_write',
   rstd: 'read_write',
 } as const;
-/** The forward's entry points: main, and main_add, which also takes the residual and writes s = x + residual. */
-const FORWARD = {
-  main: { buffers: FORWARD_BUFFERS, uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' } },
-  main_add: {
-    buffers: { ...FORWARD_BUFFERS, residual: 'read', s: 'read_write' },
-    uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
-  },
-} as const;
+const FORWARD = defineKernel({
+  name: 'layernorm',
+  source: layerNormSource,
+  buffers: FORWARD_BUFFERS,
+  uniforms: { rows: 'u32', cols: 'u32', eps: 'f32' },
+});
+/** With the residual add fused in: the input region takes the residual and writes s = x + residual. */
+const ADD_FORWARD = defineKernel({
+  ...FORWARD,
+  buffers: { ...FORWARD_BUFFERS, residual: 'read', s: 'read_write' },
+  regions: { input: include('layernorm_residual_add') },
+});
 const BACKWARD_BUFFERS = {
   x: 'read',
   weight: 'read',
@@ -86,11 +63,18 @@ const BACKWARD_BUFFERS = {
   dy: 'read',
   dx: 'read_write',
 } as const;
-/** The dx kernel's entry points: main, and main_add, which also adds ds. */
-const BACKWARD = {
-  main: { buffers: BACKWARD_BUFFERS, uniforms: { rows: 'u32', cols: 'u32' } },
-  main_add: { buffers: { ...BACKWARD_BUFFERS, ds: 'read' }, uniforms: { rows: 'u32', cols: 'u32' } },
-} as const;
+const BACKWARD = defineKernel({
+  name: 'layernorm_backward',
+  source: layerNormBackwardSource,
+  buffers: BACKWARD_BUFFERS,
+  uniforms: { rows: 'u32', cols: 'u32' },
+});
+/** The backward of the fused residual add: the output region adds ds. */
+const ADD_BACKWARD = defineKernel({
+  ...BACKWARD,
+  buffers: { ...BACKWARD_BUFFERS, ds: 'read' },
+  regions: { output: include('layernorm_backward_residual_add') },
+});
 const PARAM_GRAD_PARTIALS = defineKernel({
   name: 'layernorm_param_grad_partials',
   source: partialsSource,
@@ -104,26 +88,7 @@ const PARAM_GRAD_SUM = defineKernel({
   uniforms: { chunks: 'u32', cols: 'u32' },
 });
 
-function rowKernel(
-  plain: string,
-  subgroup: string,
-  name: string,
-  v: LayerNormVariant,
-  contracts: Record<'main' | 'main_add', Omit<KernelSpec, 'name' | 'source'>>,
-  add: boolean,
-): KernelSpec {
-  const entryPoint = add ? 'main_add' : 'main';
-  const contract = contracts[entryPoint];
-  return v.subgroups
-    ? { ...contract, name: `${name}_subgroup`, source: subgroup, entryPoint, consts: { WG: v.rowThreads } }
-    : {
-        ...contract,
-        name,
-        source: plain,
-        entryPoint,
-        consts: { ROW_THREADS: v.rowThreads, ROWS_PER_WG: v.rowsPerWorkgroup },
-      };
-}
+const SUBGROUP_ROW_SUM = { row_sum: include('row_sum_subgroup') };
 
 function rowsCols(x: TensorInfo): [number, number] {
   if (x.shape.length !== 2) throw new Error(`layerNorm expects x of shape (M, C), got (${x.shape.join(', ')})`);
@@ -150,12 +115,19 @@ export function layerNormForwardKernel(
   const mean = allocate([rows]);
   const rstd = allocate([rows]);
   const s = residual ? allocate([rows, cols]) : null;
-  dispatch({
-    kernel: rowKernel(layerNormSource, layerNormSubgroupSource, 'layernorm', variant, FORWARD, !!residual),
-    buffers: { x, weight, bias, y, mean, rstd, ...(residual ? { residual, s: s! } : {}) },
-    uniforms: { rows, cols, eps },
-    workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
-  });
+  const common = { x, weight, bias, y, mean, rstd };
+  const uniforms = { rows, cols, eps };
+  const workgroups = rowWorkgroups(rows, variant);
+  if (residual) {
+    dispatch({
+      kernel: rowKernel(ADD_FORWARD, variant, SUBGROUP_ROW_SUM),
+      buffers: { ...common, residual, s: s! },
+      uniforms,
+      workgroups,
+    });
+  } else {
+    dispatch({ kernel: rowKernel(FORWARD, variant, SUBGROUP_ROW_SUM), buffers: common, uniforms, workgroups });
+  }
   return s ? [s, y, mean, rstd] : [y, mean, rstd];
 }
 
@@ -171,19 +143,23 @@ export function layerNormBackwardXKernel(
 ): TensorInfo {
   const [rows, cols] = rowsCols(x);
   const dx = allocate([rows, cols]);
-  dispatch({
-    kernel: rowKernel(
-      layerNormBackwardSource,
-      layerNormBackwardSubgroupSource,
-      'layernorm_backward',
-      variant,
-      BACKWARD,
-      !!ds,
-    ),
-    buffers: { x, weight, mean, rstd, dy, dx, ...(ds ? { ds } : {}) },
-    uniforms: { rows, cols },
-    workgroups: grid1d(ceilDiv(rows, variant.rowsPerWorkgroup)),
-  });
+  const common = { x, weight, mean, rstd, dy, dx };
+  const workgroups = rowWorkgroups(rows, variant);
+  if (ds) {
+    dispatch({
+      kernel: rowKernel(ADD_BACKWARD, variant, SUBGROUP_ROW_SUM),
+      buffers: { ...common, ds },
+      uniforms: { rows, cols },
+      workgroups,
+    });
+  } else {
+    dispatch({
+      kernel: rowKernel(BACKWARD, variant, SUBGROUP_ROW_SUM),
+      buffers: common,
+      uniforms: { rows, cols },
+      workgroups,
+    });
+  }
   return dx;
 }
 
@@ -297,7 +273,7 @@ export function layerNorm(
   weight: Tensor1D,
   bias: Tensor1D,
   eps: number,
-  variant: LayerNormVariantName = defaultLayerNormVariant(),
+  variant: LayerNormVariantName = preferredVariant(LAYERNORM_VARIANTS),
 ): Tensor2D {
   const [y, mean, rstd] = runOp<Tensor[]>('HearthLayerNorm', { x, weight, bias }, { eps, variant });
   // Only the tape's saved copies of mean and rstd are needed (for the backward pass).
@@ -314,7 +290,7 @@ export function addLayerNorm(
   weight: Tensor1D,
   bias: Tensor1D,
   eps: number,
-  variant: LayerNormVariantName = defaultLayerNormVariant(),
+  variant: LayerNormVariantName = preferredVariant(LAYERNORM_VARIANTS),
 ): [Tensor2D, Tensor2D] {
   const [s, y, mean, rstd] = runOp<Tensor[]>('HearthAddLayerNorm', { x, residual, weight, bias }, { eps, variant });
   mean.dispose();

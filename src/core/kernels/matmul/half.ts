@@ -19,15 +19,15 @@
 import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../gpu/tf.ts';
 import matmulSource from '../../../../shaders/matmul.wgsl?raw';
-import halfOperands from '../../../../shaders/matmul_operands_f16.wgsl?raw';
-import { release, dispatch, ceilDiv, type KernelSpec } from '../runtime.ts';
+import { release, dispatch, ceilDiv } from '../runtime.ts';
+import { include } from '../shader_source.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel, castToHalfUntracked, checkHalfOperand } from '../half/index.ts';
 import {
   matmulOutputs,
   matmulShape,
   epilogueBuffers,
-  EPILOGUE_CONTRACTS,
+  epilogueKernel,
   TILE,
   type Epilogue,
   type MatmulOptions,
@@ -53,12 +53,11 @@ export function matmulHalfKernel(
   checkHalfOperand('matmul (f16) b', bHalf, bShape);
   const outputs = matmulOutputs(M, N, epilogue, bias);
   if (M === 0 || N === 0) return outputs;
+  const kernel = epilogueKernel('matmul_f16', matmulSource, epilogue);
   dispatch({
     kernel: {
-      name: 'matmul_f16',
-      source: matmulSource,
-      regions: { operands: halfOperands },
-      ...(EPILOGUE_CONTRACTS[epilogue] as Omit<KernelSpec, 'name' | 'source'>),
+      ...kernel,
+      regions: { ...kernel.regions, operands: include('matmul_operands_f16') },
       consts: { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, TILE },
     },
     buffers: epilogueBuffers(epilogue, aHalf, bHalf, bias, outputs),

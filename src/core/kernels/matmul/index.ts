@@ -16,6 +16,8 @@ import matmulSource from '../../../../shaders/matmul.wgsl?raw';
 import matmulRowsSource from '../../../../shaders/matmul_rows.wgsl?raw';
 import colsumSource from '../../../../shaders/matmul_colsum.wgsl?raw';
 import { allocate, release, dispatch, ceilDiv, grid1d, defineKernel, type KernelSpec } from '../runtime.ts';
+import { include } from '../shader_source.ts';
+import type { KernelContract } from '../contract.ts';
 import { registerOp, runOp } from '../op.ts';
 import '../gelu/index.ts'; // registers HearthGeluBackward, used by the GELU epilogue's gradient
 
@@ -51,20 +53,15 @@ const COLSUM_ROWS = 256;
 const COLSUM_COLS = 64;
 
 const MATMUL_UNIFORMS = { M: 'u32', N: 'u32', K: 'u32' } as const;
-/** Each epilogue is an entry point of its own, with its own bindings (a resource interface is per entry point). */
-export const EPILOGUE_CONTRACTS = {
-  none: { entryPoint: 'main', buffers: { a: 'read', b: 'read', c_plain: 'read_write' }, uniforms: MATMUL_UNIFORMS },
-  bias: {
-    entryPoint: 'main_bias',
-    buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write' },
-    uniforms: MATMUL_UNIFORMS,
-  },
+/** Each epilogue replaces the shaders' epilogue region (and so binds its own buffers after a and b). */
+export const EPILOGUES = {
+  none: { buffers: { a: 'read', b: 'read', c: 'read_write' }, uniforms: MATMUL_UNIFORMS },
+  bias: { buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write' }, uniforms: MATMUL_UNIFORMS },
   bias_gelu: {
-    entryPoint: 'main_bias_gelu',
     buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write', pre: 'read_write' },
     uniforms: MATMUL_UNIFORMS,
   },
-} as const satisfies Record<Epilogue, Omit<KernelSpec, 'name' | 'source'>>;
+} as const satisfies Record<Epilogue, KernelContract>;
 
 /** The epilogue's buffers by name: a, b, [bias,] then the outputs. */
 export function epilogueBuffers(
@@ -74,9 +71,17 @@ export function epilogueBuffers(
   bias: TensorInfo | undefined,
   outputs: TensorInfo[],
 ): Record<string, TensorInfo> {
-  if (epilogue === 'none') return { a, b, c_plain: outputs[0] };
+  if (epilogue === 'none') return { a, b, c: outputs[0] };
   return { a, b, bias: bias!, c: outputs[0], ...(epilogue === 'bias_gelu' ? { pre: outputs[1] } : {}) };
 }
+
+/** The kernel spec of one epilogue on a matmul shader (matmul.wgsl or matmul_rows.wgsl). */
+export const epilogueKernel = (name: string, source: string, epilogue: Epilogue): KernelSpec => ({
+  name,
+  source,
+  ...(EPILOGUES[epilogue] as KernelContract),
+  regions: { epilogue: include(`matmul_epilogue_${epilogue}`) },
+});
 
 const COLSUM = defineKernel({
   name: 'matmul_colsum',
@@ -140,9 +145,9 @@ export function matmulKernel(
   const rows = (variant ?? matmulVariantFor(M)) === 'rows';
   dispatch({
     kernel: {
-      name: rows ? 'matmul_rows' : 'matmul',
-      source: rows ? matmulRowsSource : matmulSource,
-      ...(EPILOGUE_CONTRACTS[epilogue] as Omit<KernelSpec, 'name' | 'source'>),
+      ...(rows
+        ? epilogueKernel('matmul_rows', matmulRowsSource, epilogue)
+        : epilogueKernel('matmul', matmulSource, epilogue)),
       consts: rows
         ? { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, WG: ROWS_WG, MAX_ROWS: ROWS_PER_PASS }
         : { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, TILE },

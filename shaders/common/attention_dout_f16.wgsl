@@ -1,5 +1,5 @@
-// Replaces the `dout` region of attention_backward_dq.wgsl and attention_backward_dkv.wgsl (runtime.ts,
-// KernelSpec.regions) for mixed precision: dout in f16, packed two per u32 (shaders/half_cast.wgsl),
+// Region replacement for the `dout` of attention_backward.wgsl (regions: { dout: include('attention_dout_f16') }),
+// in the backward attention kernels, for mixed precision: dout in f16, packed two per u32 (shaders/half_cast.wgsl),
 // ceil(B·T·C / 2) u32, read with core WGSL's unpack2x16float; the arithmetic stays f32. As in
 // attention_qkv_f16.wgsl, with HD a multiple of 4 four head dims are two whole words.
 

@@ -1,6 +1,6 @@
-// Replaces the `operands` region of matmul.wgsl (runtime.ts, KernelSpec.regions): a and b in f16, packed two per
-// u32 (shaders/half_cast.wgsl), for Hearth's mixed-precision matmul; bias, c and pre stay f32, and so does the
-// rest of matmul.wgsl (layout, transposes, entry points, tiling, dispatch).
+// Region replacement for the `operands` of matmul.wgsl (regions: { operands: include('matmul_operands_f16') }): a and
+// b in f16, packed two per u32 (shaders/half_cast.wgsl), for Hearth's mixed-precision matmul; bias, c and pre stay
+// f32, and so does the rest of matmul.wgsl (layout, transposes, epilogues, tiling, dispatch).
 //
 // Only the global loads differ: element e of a packed operand is half e & 1 of word e >> 1, unpacked with core
 // WGSL's unpack2x16float (no `shader-f16` needed). Neighbouring threads still read neighbouring elements, so two

@@ -1,7 +1,7 @@
-// Replaces the `qkv` region of attention_forward.wgsl, attention_backward_dq.wgsl and attention_backward_dkv.wgsl
-// (runtime.ts, KernelSpec.regions) for mixed precision: qkv in f16, packed two per u32 (shaders/half_cast.wgsl),
-// ceil(B·T·3C / 2) u32. Everything after the loads (scores, softmax, sums, workgroup tiles, outputs) stays the f32
-// kernel's: a product of two f16 values is exact in f32, so only f32 rounding remains.
+// Region replacement for the `qkv` of attention_head.wgsl (regions: { qkv: include('attention_qkv_f16') }), in the
+// forward and backward attention kernels, for mixed precision: qkv in f16, packed two per u32
+// (shaders/half_cast.wgsl), ceil(B·T·3C / 2) u32. Everything after the loads (scores, softmax, sums, workgroup
+// tiles, outputs) stays the f32 kernel's: a product of two f16 values is exact in f32, so only f32 rounding remains.
 //
 // Packed f16 is read with core WGSL's unpack2x16float (no `shader-f16` needed); with HD a multiple of 4 every head
 // row starts on an even element (C = nHead·HD and 3C are multiples of 4), so four head dims are two whole words.
