@@ -11,7 +11,6 @@ import { kernelOps } from '../src/core/model/kernel_ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
 import { matmul } from '../src/core/kernels/matmul/index.ts';
-import { matmulHalf } from '../src/core/kernels/matmul/half.ts';
 import { castToHalfUntracked } from '../src/core/kernels/half/index.ts';
 import { parameterCount, presetDims, type GPTDims } from '../src/core/model/config.ts';
 import { Random } from '../src/core/util/random.ts';
@@ -103,7 +102,7 @@ async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Pr
     const wHalf = castToHalfUntracked(w);
     const gflops = (s: number) => (2 * M * K * N) / s / 1e9;
     const f32 = gflops(await secondsPerCall(ctx, () => matmul(x, w), batch));
-    const fp16 = gflops(await secondsPerCall(ctx, () => matmulHalf(x, w, { bHalf: wHalf }), batch));
+    const fp16 = gflops(await secondsPerCall(ctx, () => matmul(x, w, { half: true, bHalf: wHalf }), batch));
     report(
       `    ${`${M}×${K}×${N}`.padEnd(14)} f32 ${f32.toFixed(2).padStart(8)}   fp16 ${fp16.toFixed(2).padStart(8)}   ×${(fp16 / f32).toFixed(2)}`,
     );

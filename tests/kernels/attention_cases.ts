@@ -6,7 +6,6 @@ import {
   type AttentionBlocks,
   type AttentionDropout,
 } from '../../src/core/kernels/attention/index.ts';
-import { causalSelfAttentionHalfWithLse } from '../../src/core/kernels/attention/half.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { roundArrayToHalf } from '../../src/core/kernels/half/reference.ts';
 
@@ -51,9 +50,9 @@ export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', d
   const doutValues = round(r.normals(B * T * C));
   const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
   const dout = tf.tensor3d(doutValues, [B, T, C]);
-  const op = variant === 'f16' ? causalSelfAttentionHalfWithLse : causalSelfAttentionWithLse;
-  const { out, lse } = op(qkv, nHead, c.blocks, dropout);
-  const dqkv = tf.grad((x: tf.Tensor) => op(x as tf.Tensor3D, nHead, c.blocks, dropout).out)(qkv, dout);
+  const options = { blocks: c.blocks, dropout, half: variant === 'f16' };
+  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, options);
+  const dqkv = tf.grad((x: tf.Tensor) => causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, options).out)(qkv, dout);
   const ref = attentionForward(qkvValues, shape, dropout);
   const what = `seed ${r.seed}` + (dropout ? ` mask seed ${dropout.seed}` : '');
   expectClose(await out.data(), ref.out, 1e-4, `${what} out`);

@@ -39,7 +39,7 @@ describe('causal self-attention with attention dropout', () => {
     const dout = tf.tensor3d(doutValues, [B, T, C]);
     const dlse = tf.tensor3d(dlseValues, [B, nHead, T]);
     const dqkv = tf.grad((x: tf.Tensor) => {
-      const { out, lse } = causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, undefined, dropout);
+      const { out, lse } = causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, { dropout });
       return tf.add(tf.sum(tf.mul(out, dout)), tf.sum(tf.mul(lse, dlse)));
     })(qkv);
     expectClose(

@@ -3,7 +3,7 @@
 // f32, so the kernels' error is that of the f32 kernels: the same 1e-4.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { causalSelfAttentionHalf, causalSelfAttentionHalfWithLse } from '../../src/core/kernels/attention/half.ts';
+import { causalSelfAttention, causalSelfAttentionWithLse } from '../../src/core/kernels/attention/index.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { roundArrayToHalf } from '../../src/core/kernels/half/reference.ts';
 import { ATTENTION_CASES, caseLabel, checkAttention } from './attention_cases.ts';
@@ -29,7 +29,7 @@ describe('causal self-attention with f16 operands', () => {
     const dlse = tf.tensor3d(dlseValues, [B, nHead, T]);
     const before = tf.memory().numTensors;
     const dqkv = tf.grad((x: tf.Tensor) => {
-      const { out, lse } = causalSelfAttentionHalfWithLse(x as tf.Tensor3D, nHead);
+      const { out, lse } = causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, { half: true });
       return tf.add(tf.sum(tf.mul(out, dout)), tf.sum(tf.mul(lse, dlse)));
     })(qkv);
     expectClose(
@@ -40,7 +40,7 @@ describe('causal self-attention with f16 operands', () => {
     );
     dqkv.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    const out = causalSelfAttentionHalf(qkv, nHead);
+    const out = causalSelfAttention(qkv, nHead, undefined, { half: true });
     expectClose(await out.data(), attentionForward(qkvValues, shape).out, 1e-4, `seed ${r.seed} out`);
     tf.dispose([qkv, dout, dlse, out]);
   });

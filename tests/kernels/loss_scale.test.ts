@@ -6,8 +6,7 @@ import { useGpu, rng, expectClose, relError, tf, ODD_SIZES } from '../helpers.ts
 import { LossScaler } from '../../src/core/train/loss_scaler.ts';
 import { lossScaleUpdate } from '../../src/core/kernels/loss_scale/reference.ts';
 import type { LossScaleState } from '../../src/core/kernels/loss_scale/index.ts';
-import { adamwLossScaled } from '../../src/core/kernels/adamw/loss_scaled.ts';
-import { sumOfSquares, type AdamWHyper } from '../../src/core/kernels/adamw/index.ts';
+import { adamwLossScaled, sumOfSquares, type AdamWHyper } from '../../src/core/kernels/adamw/index.ts';
 import { adamwMultiTensorStep } from '../../src/core/kernels/adamw/reference.ts';
 import { allocate, copyElements } from '../../src/core/kernels/runtime.ts';
 

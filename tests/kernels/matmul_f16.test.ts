@@ -6,7 +6,7 @@
 // one f16 ulp (2⁻¹⁰) of one term, ≲ 2⁻¹⁰/√N of the sum: those gradients are held to 2e-3.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { matmulHalf } from '../../src/core/kernels/matmul/half.ts';
+import { matmul } from '../../src/core/kernels/matmul/index.ts';
 import { castToHalfUntracked } from '../../src/core/kernels/half/index.ts';
 import * as ref from '../../src/core/kernels/matmul/reference.ts';
 import { geluBackward } from '../../src/core/kernels/gelu/reference.ts';
@@ -34,6 +34,7 @@ describe('matmul with f16 operands: every transpose combination and epilogue, fo
         const bias = tf.tensor1d(biasv);
         const dc = tf.tensor2d(dcv, [M, N]);
         const opts = {
+          half: true,
           transposeA,
           transposeB,
           ...(withBias ? { bias } : {}),
@@ -41,12 +42,12 @@ describe('matmul with f16 operands: every transpose combination and epilogue, fo
         };
         const refOpts = { transposeA, transposeB, ...(withBias ? { bias: biasv } : {}), gelu };
 
-        const c = matmulHalf(a, b, opts);
+        const c = matmul(a, b, opts);
         expect(c.shape).toEqual([M, N]);
         expectClose(await c.data(), ref.matmulForward(av, bv, M, K, N, refOpts), 1e-4, `seed ${r.seed} C`);
 
         const f = (x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor) =>
-          matmulHalf(x as tf.Tensor2D, w as tf.Tensor2D, { ...opts, ...(withBias ? { bias: bb as tf.Tensor1D } : {}) });
+          matmul(x as tf.Tensor2D, w as tf.Tensor2D, { ...opts, ...(withBias ? { bias: bb as tf.Tensor1D } : {}) });
         const grads = withBias
           ? tf.grads(f)([a, b, bias], dc)
           : tf.grads((x: tf.Tensor, w: tf.Tensor) => f(x, w, bias))([a, b], dc);
@@ -75,7 +76,7 @@ describe('matmul with f16 operands: every transpose combination and epilogue, fo
     const wHalf = castToHalfUntracked(w);
     const before = tf.memory().numTensors;
     const { value, grads } = tf.variableGrads(
-      () => tf.sum(matmulHalf(x, w, { bias, bHalf: wHalf })) as tf.Scalar,
+      () => tf.sum(matmul(x, w, { half: true, bias, bHalf: wHalf })) as tf.Scalar,
       [x, w, bias],
     );
     const ones = new Float64Array(M * N).fill(1);
@@ -95,7 +96,7 @@ describe('matmul with f16 operands: every transpose combination and epilogue, fo
     const a = tf.zeros([3, 4]) as tf.Tensor2D;
     const w = tf.zeros([4, 6]) as tf.Tensor2D;
     const wrong = castToHalfUntracked(tf.zeros([4, 5]));
-    expect(() => matmulHalf(a, w, { bHalf: wrong })).toThrow(/packed f16 data for shape \[4,6\]/);
+    expect(() => matmul(a, w, { half: true, bHalf: wrong })).toThrow(/packed f16 data for shape \[4,6\]/);
     tf.dispose([a, w, wrong]);
   });
 });

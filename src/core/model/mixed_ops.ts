@@ -5,7 +5,7 @@
 // Casts. Weights are cast to f16 once per training step: HalfWeightCache keeps one packed copy per weight
 // (variable), made on the first matmul that reads it and reused by the backward products and, with gradient
 // accumulation, by every micro-batch; the trainer clears it after each update. Activations and gradients are
-// cast by each op just before its kernels (see kernels/matmul/half.ts for why tensors stay f32 between ops).
+// cast by each op just before its kernels (see kernels/matmul/index.ts for why tensors stay f32 between ops).
 //
 // Loss scaling enters at the loss: the cross-entropy's result passes through an op whose gradient multiplies by
 // the scaler's current scale, so every gradient behind it carries the scale (that is where f16 would underflow)
@@ -13,8 +13,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Ops } from './ops.ts';
 import { kernelOps } from './kernel_ops.ts';
-import { matmulHalf } from '../kernels/matmul/half.ts';
-import { causalSelfAttentionHalf } from '../kernels/attention/half.ts';
+import { matmul } from '../kernels/matmul/index.ts';
+import { causalSelfAttention } from '../kernels/attention/index.ts';
 import { castToHalfUntracked } from '../kernels/half/index.ts';
 
 /** Packed f16 copies of the weights, each made once per version of the weight's data. */
@@ -60,8 +60,8 @@ export function mixedPrecisionOps(weights: HalfWeightCache, scaler?: GradientSca
   return {
     ...kernelOps,
     name: 'hearth kernels, f16 operands',
-    matmul: (a, b, opts = {}) => matmulHalf(a, b, { ...opts, bHalf: weights.get(b) }),
-    attention: causalSelfAttentionHalf,
+    matmul: (a, b, opts = {}) => matmul(a, b, { ...opts, half: true, bHalf: weights.get(b) }),
+    attention: (qkv, nHead, dropout) => causalSelfAttention(qkv, nHead, dropout, { half: true }),
     crossEntropy: (logits, targets) => scaled(kernelOps.crossEntropy(logits, targets)),
     crossEntropyMean: mean && ((logits, targets, count) => scaled(mean(logits, targets, count))),
   };

@@ -9,9 +9,8 @@
 // variable whose data changed behind the optimizer's back (a load, an `assign` elsewhere) is noticed by its data
 // id and packed again before the update. `multiTensor: false` keeps the per-tensor kernels, for comparison.
 import * as tf from '@tensorflow/tfjs-core';
-import { adamw, adamwMultiTensor, clipScale, sumOfSquares } from '../kernels/adamw/index.ts';
+import { adamw, adamwLossScaled, adamwMultiTensor, clipScale, sumOfSquares } from '../kernels/adamw/index.ts';
 import { allocate, copyElements } from '../kernels/runtime.ts';
-import { adamwLossScaled } from '../kernels/adamw/loss_scaled.ts';
 import type { LossScaler } from './loss_scaler.ts';
 
 export interface AdamWOptions {

@@ -8,6 +8,13 @@
 // also returns each row's logsumexp (B, nh, T) so the backward can recompute probabilities exactly.
 // Backward (FlashAttention-2 style, no atomics, deterministic): delta = rowsum(dO ∘ O) − dlse, then dQ
 // parallel over query rows and dK, dV parallel over key rows, both writing into one packed dqkv.
+//
+// Mixed precision (`half`): the kernels read q, k, v (and, backward, dO) in f16, packed two per u32, with every
+// score, softmax, sum and output in f32. As for the matmul, tensors stay float32 at the op's boundary and the op
+// casts its operands: qkv once per pass (forward, backward) and dout once, into scratch released as soon as the
+// kernels are recorded. The kernels read every K/V row once per block of query rows (ceil(T / 32) times), so
+// halving those bytes outweighs the one cast pass. The backward's first pass, delta = rowsum(dO ∘ O) − dlse, reads
+// f32 O and dO once each.
 import type { Tensor, Tensor3D, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
 import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
 import deltaSource from '../../../../shaders/attention_backward_delta.wgsl?raw';
@@ -119,25 +126,29 @@ const BACKWARD = [
   }),
 ];
 
+/** How one attention call runs. */
+export interface AttentionOptions {
+  /** a non-default cut of the work (tests run every variant) */
+  blocks?: AttentionBlocks;
+  dropout?: AttentionDropout;
+  /** read q, k, v (and, backward, dO) in f16; scores, softmax, sums and outputs stay f32 */
+  half?: boolean;
+}
+
 /**
  * Mixed precision (`half`): the same shaders with their qkv and dout regions swapped for
- * shaders/common/attention_qkv_f16.wgsl and attention_dout_f16.wgsl, reading operands cast to packed f16 into scratch
- * (see half.ts); scores, softmax, sums and outputs stay f32.
+ * shaders/common/attention_qkv_f16.wgsl and attention_dout_f16.wgsl, reading operands cast to packed f16 into
+ * scratch; scores, softmax, sums and outputs stay f32.
  */
 const halfRegions = { qkv: include('attention_qkv_f16'), dout: include('attention_dout_f16') };
 const kernelName = (name: string, half: boolean) => (half ? `${name}_f16` : name);
 
-/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C); `half` reads qkv in f16. lse never sees dropout. */
-export function attentionForwardKernel(
-  qkv: TensorInfo,
-  nHead: number,
-  blocks?: AttentionBlocks,
-  half = false,
-  dropout?: AttentionDropout,
-): TensorInfo[] {
+/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C). lse never sees dropout. */
+export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: AttentionOptions = {}): TensorInfo[] {
+  const { dropout, half = false } = o;
   const dims = dimsOf(qkv, nHead);
   const { B, T, C } = dims;
-  const bl = blocks ?? defaultBlocks(dims.hd);
+  const bl = o.blocks ?? defaultBlocks(dims.hd);
   const out = allocate([B, T, C]);
   const lse = allocate([B, nHead, T]);
   const q = half ? castToHalfKernel(qkv) : qkv;
@@ -161,19 +172,14 @@ export function attentionForwardKernel(
  * dout in f16 in the dQ and dK/dV passes; the delta pass reads f32 O and dO once each either way.
  */
 export function attentionBackwardKernel(
-  qkv: TensorInfo,
-  out: TensorInfo,
-  lse: TensorInfo,
-  dout: TensorInfo,
-  dlse: TensorInfo,
+  { qkv, out, lse, dout, dlse }: Record<'qkv' | 'out' | 'lse' | 'dout' | 'dlse', TensorInfo>,
   nHead: number,
-  blocks?: AttentionBlocks,
-  half = false,
-  dropout?: AttentionDropout,
+  o: AttentionOptions = {},
 ): TensorInfo {
+  const { dropout, half = false } = o;
   const dims = dimsOf(qkv, nHead);
   const { B, T, C } = dims;
-  const bl = blocks ?? defaultBlocks(dims.hd);
+  const bl = o.blocks ?? defaultBlocks(dims.hd);
   const rowCount = B * nHead * T;
   const delta = allocate([B, nHead, T]);
   dispatch({
@@ -203,52 +209,42 @@ export function attentionBackwardKernel(
   return dqkv;
 }
 
-const blockAttrs = (attrs: NamedAttrMap): AttentionBlocks | undefined =>
-  attrs.rows ? { rows: attrs.rows as number, tile: attrs.tile as number } : undefined;
-const dropoutAttrs = (attrs: NamedAttrMap): AttentionDropout | undefined =>
-  attrs.dropoutP ? { p: attrs.dropoutP as number, seed: attrs.dropoutSeed as number } : undefined;
-
-/** The op's attributes: nHead, and the non-default cut and dropout when given. */
-export function attentionAttrs(nHead: number, blocks?: AttentionBlocks, dropout?: AttentionDropout): NamedAttrMap {
+/** The op's attributes: nHead, the non-default cut and dropout when given, and whether operands are f16. */
+function attentionAttrs(nHead: number, { blocks, dropout, half = false }: AttentionOptions): NamedAttrMap {
   if (dropout) dropoutThreshold(dropout.p); // refuses p outside [0, 1) before anything runs
   return {
     nHead,
+    half,
     ...(blocks ? { rows: blocks.rows, tile: blocks.tile } : {}),
     ...(dropoutOn(dropout) ? { dropoutP: dropout.p, dropoutSeed: dropout.seed >>> 0 } : {}),
   };
 }
 
-type ForwardKernel = (
-  qkv: TensorInfo,
-  nHead: number,
-  blocks?: AttentionBlocks,
-  dropout?: AttentionDropout,
-) => TensorInfo[];
-type BackwardKernel = (
-  qkv: TensorInfo,
-  out: TensorInfo,
-  lse: TensorInfo,
-  dout: TensorInfo,
-  dlse: TensorInfo,
-  nHead: number,
-  blocks?: AttentionBlocks,
-  dropout?: AttentionDropout,
-) => TensorInfo;
+const optionsOf = (attrs: NamedAttrMap): AttentionOptions => ({
+  blocks: attrs.rows ? { rows: attrs.rows as number, tile: attrs.tile as number } : undefined,
+  dropout: attrs.dropoutP ? { p: attrs.dropoutP as number, seed: attrs.dropoutSeed as number } : undefined,
+  half: attrs.half === true,
+});
 
-/**
- * Registers an attention op `name` (outputs out and lse) and `${name}Backward`, its gradient; f32 and f16 share this.
- */
-export function registerAttentionOps(name: string, forward: ForwardKernel, backward: BackwardKernel): void {
+// One op, registered under a second name for f16 operands so that profiles tell the two apart.
+const opName = (half: boolean) => (half ? 'HearthCausalSelfAttentionHalf' : 'HearthCausalSelfAttention');
+
+for (const half of [false, true]) {
+  const name = opName(half);
   registerOp({
     name: `${name}Backward`,
     inputs: ['qkv', 'out', 'lse', 'dout', 'dlse'],
-    forward: ({ qkv, out, lse, dout, dlse }, attrs) =>
-      backward(qkv, out, lse, dout, dlse, attrs.nHead as number, blockAttrs(attrs), dropoutAttrs(attrs)),
+    forward: (inputs, attrs) =>
+      attentionBackwardKernel(
+        inputs as Record<'qkv' | 'out' | 'lse' | 'dout' | 'dlse', TensorInfo>,
+        attrs.nHead as number,
+        optionsOf(attrs),
+      ),
   });
   registerOp({
     name,
     inputs: ['qkv'],
-    forward: ({ qkv }, attrs) => forward(qkv, attrs.nHead as number, blockAttrs(attrs), dropoutAttrs(attrs)),
+    forward: ({ qkv }, attrs) => attentionForwardKernel(qkv, attrs.nHead as number, optionsOf(attrs)),
     gradient: {
       inputsToSave: ['qkv'],
       outputsToSave: [true, true],
@@ -261,29 +257,26 @@ export function registerAttentionOps(name: string, forward: ForwardKernel, backw
   });
 }
 
-registerAttentionOps(
-  'HearthCausalSelfAttention',
-  (qkv, nHead, blocks, dropout) => attentionForwardKernel(qkv, nHead, blocks, false, dropout),
-  (qkv, out, lse, dout, dlse, nHead, blocks, dropout) =>
-    attentionBackwardKernel(qkv, out, lse, dout, dlse, nHead, blocks, false, dropout),
-);
-
-/** The op with both outputs, optionally a non-default cut of the work (tests run every variant) and dropout. */
+/** The op with both outputs (out and the logsumexp). */
 export function causalSelfAttentionWithLse(
   qkv: Tensor3D,
   nHead: number,
-  blocks?: AttentionBlocks,
-  dropout?: AttentionDropout,
+  o: AttentionOptions = {},
 ): { out: Tensor3D; lse: Tensor3D } {
-  const [out, lse] = runOp<Tensor[]>('HearthCausalSelfAttention', { qkv }, attentionAttrs(nHead, blocks, dropout));
+  const [out, lse] = runOp<Tensor[]>(opName(o.half === true), { qkv }, attentionAttrs(nHead, o));
   return { out: out as Tensor3D, lse: lse as Tensor3D };
 }
 
 /** GPT-2 attention core. qkv: (B, T, 3C) as produced by c_attn (q = cols [0,C), k = [C,2C), v = [2C,3C);
  * head h uses cols h·hd..(h+1)·hd of each, hd = C / nHead). Returns (B, T, C) with heads merged the same way
- * (what HF's _merge_heads gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). */
-export function causalSelfAttention(qkv: Tensor3D, nHead: number, dropout?: AttentionDropout): Tensor3D {
-  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, undefined, dropout);
+ * (what HF's _merge_heads gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). `half`: f16 operands. */
+export function causalSelfAttention(
+  qkv: Tensor3D,
+  nHead: number,
+  dropout?: AttentionDropout,
+  { half = false }: Pick<AttentionOptions, 'half'> = {},
+): Tensor3D {
+  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, { dropout, half });
   // The tape keeps its own reference to lse for the backward; the caller only wants out.
   lse.dispose();
   return out;

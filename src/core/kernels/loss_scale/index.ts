@@ -3,7 +3,7 @@
 //   lossScaleUpdateKernel: once per step, after the gradient norm: found_inf, skip count, the next scale
 //   HearthLossScaleGradient: identity forward; its gradient is dy·scale, so placed on the loss it scales every
 //                            gradient behind it while the loss itself (what is logged) stays unscaled
-// The AdamW step that consults found_inf is adamw/loss_scaled.ts.
+// The AdamW step that consults found_inf is adamw/index.ts's adamwLossScaled.
 import type { Scalar, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import updateSource from '../../../../shaders/loss_scale_update.wgsl?raw';
 import gradientSource from '../../../../shaders/loss_scale_gradient.wgsl?raw';

@@ -10,6 +10,20 @@
 // HearthMatmulBias (a, b, bias). With GELU the latter has a second output, the pre-activation Z, which
 // only its gradient uses. tfjs hands that gradient a zero dy for Z, made lazily on the CPU and never
 // uploaded, since we ignore it.
+//
+// Mixed precision (`half`): the same ops reading A and B in f16 (packed two per u32, shaders/half_cast.wgsl) and
+// accumulating in f32, on matmul.wgsl with its operands region replaced (common/matmul_operands_f16.wgsl). tfjs
+// tensors stay float32 at every op boundary: tfjs autograd wants float32 gradients shaped like each input, and sums
+// the gradients of a tensor with several users, which packed data cannot take. So the op casts its operands itself,
+// just before its kernels:
+// - B, the weight, arrives already packed as the `bHalf` input, cast once per training step by the caller (see
+//   model/mixed_ops.ts) and shared by the forward and both backward products. bHalf is made off the tape, so
+//   tfjs never asks for its gradient; B itself is an input too, to receive its gradient. The half ops are
+//   registered as HearthMatmulHalf and HearthMatmulHalfBias, since they save bHalf too.
+// - A, the activation, and dZ are cast by the op (half_cast.wgsl, one pass: 4 bytes read, 2 written per element)
+//   into scratch that is released as soon as the products are recorded. The GELU backward stays f32.
+// The matmul then reads A ceil(N / 64) times and B ceil(M / 64) times (once per output tile), at 2 bytes instead
+// of 4; beyond a few tiles that saves far more than the cast costs (GPT-2's N is 768 to 3072).
 import type { NamedAttrMap, Tensor, Tensor1D, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../gpu/tf.ts';
 import matmulSource from '../../../../shaders/matmul.wgsl?raw';
@@ -19,6 +33,7 @@ import { allocate, release, dispatch, ceilDiv, grid1d, defineKernel, type Kernel
 import { include } from '../shader_source.ts';
 import type { KernelContract } from '../contract.ts';
 import { registerOp, runOp } from '../op.ts';
+import { castToHalfKernel, castToHalfUntracked, checkHalfOperand } from '../half/index.ts';
 import '../gelu/index.ts'; // registers HearthGeluBackward, used by the GELU epilogue's gradient
 
 export interface MatmulOptions {
@@ -28,6 +43,10 @@ export interface MatmulOptions {
   activation?: 'none' | 'gelu';
   /** for tests and benchmarks; by default the shape chooses (see matmulVariantFor) */
   variant?: MatmulVariant;
+  /** read A and B in f16, accumulating in f32 (mixed precision; the tiled variant) */
+  half?: boolean;
+  /** with `half`: B already cast (castToHalfUntracked), e.g. a weight cast once per step; else B is cast per call */
+  bHalf?: Tensor;
 }
 
 /**
@@ -126,33 +145,44 @@ export function matmulShape(aShape: number[], bShape: number[], transposeA: bool
   return { M, K, N };
 }
 
-/**
- * Records the matmul kernel; returns [C] or, for 'bias_gelu', [C, Z] with Z the pre-activation.
- * `bias` is required for the 'bias' and 'bias_gelu' epilogues.
- */
-export function matmulKernel(
-  a: TensorInfo,
-  b: TensorInfo,
-  transposeA: boolean,
-  transposeB: boolean,
-  epilogue: Epilogue = 'none',
-  bias?: TensorInfo,
-  variant?: MatmulVariant,
-): TensorInfo[] {
-  const { M, K, N } = matmulShape(a.shape, b.shape, transposeA, transposeB);
-  const outputs = matmulOutputs(M, N, epilogue, bias);
+/** One product: the transposes, the epilogue (its bias), the variant, and for f16 operands the shapes they hold. */
+export interface Product {
+  transposeA: boolean;
+  transposeB: boolean;
+  epilogue?: Epilogue;
+  bias?: TensorInfo;
+  variant?: MatmulVariant;
+  /** a and b are packed f16 holding tensors of these shapes */
+  half?: { aShape: number[]; bShape: number[] };
+}
+
+/** Records the matmul kernel; returns [C] or, for 'bias_gelu', [C, Z] with Z the pre-activation (all f32). */
+export function matmulKernel(a: TensorInfo, b: TensorInfo, p: Product): TensorInfo[] {
+  const { transposeA, transposeB, epilogue = 'none', half } = p;
+  const { M, K, N } = matmulShape(half?.aShape ?? a.shape, half?.bShape ?? b.shape, transposeA, transposeB);
+  if (half) {
+    checkHalfOperand('matmul (f16) a', a, half.aShape);
+    checkHalfOperand('matmul (f16) b', b, half.bShape);
+    if (p.variant === 'rows') throw new Error("matmul: f16 operands have the 'tiled' variant only");
+  }
+  const outputs = matmulOutputs(M, N, epilogue, p.bias);
   if (M === 0 || N === 0) return outputs;
-  const rows = (variant ?? matmulVariantFor(M)) === 'rows';
+  const flags = { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB };
+  const rows = !half && (p.variant ?? matmulVariantFor(M)) === 'rows';
+  let kernel: KernelSpec;
+  if (rows) {
+    kernel = {
+      ...epilogueKernel('matmul_rows', matmulRowsSource, epilogue),
+      consts: { ...flags, WG: ROWS_WG, MAX_ROWS: ROWS_PER_PASS },
+    };
+  } else {
+    const tiled = epilogueKernel(half ? 'matmul_f16' : 'matmul', matmulSource, epilogue);
+    const regions = half ? { ...tiled.regions, operands: include('matmul_operands_f16') } : tiled.regions;
+    kernel = { ...tiled, regions, consts: { ...flags, TILE } };
+  }
   dispatch({
-    kernel: {
-      ...(rows
-        ? epilogueKernel('matmul_rows', matmulRowsSource, epilogue)
-        : epilogueKernel('matmul', matmulSource, epilogue)),
-      consts: rows
-        ? { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, WG: ROWS_WG, MAX_ROWS: ROWS_PER_PASS }
-        : { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB, TILE },
-    },
-    buffers: epilogueBuffers(epilogue, a, b, bias, outputs),
+    kernel,
+    buffers: epilogueBuffers(epilogue, a, b, p.bias, outputs),
     uniforms: { M, N, K },
     workgroups: rows ? grid1d(ceilDiv(N, ROWS_WG)) : [ceilDiv(N, TILE), ceilDiv(M, TILE)],
   });
@@ -188,79 +218,114 @@ const flags = (attrs: NamedAttrMap) => ({
 
 const variantOf = (attrs: NamedAttrMap) => (attrs.variant as MatmulVariant | undefined) || undefined;
 
-// The backward products have other shapes than the forward, so each chooses its own variant.
-const product = (a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Tensor2D =>
-  runOp('HearthMatmul', { a, b }, { transposeA, transposeB });
+type Operand = 'a' | 'b' | 'dz';
 
-/** Gradients of a and b from dZ, the gradient of op(a)·op(b). */
-function productGradients(dz: Tensor, a: Tensor, b: Tensor, attrs: NamedAttrMap) {
+/**
+ * Gradients of a and b from dZ, the gradient of op(a)·op(b). In f32 each backward product is the op again (so it
+ * chooses its variant by its own shape); with bHalf each reads f16 operands: B as bHalf, dZ cast once here for both
+ * products, A cast for dB alone.
+ */
+function productGradients(dz: Tensor, a: Tensor, b: Tensor, bHalf: Tensor | undefined, attrs: NamedAttrMap) {
   const { transposeA, transposeB } = flags(attrs);
+  const tensors = { a, b, dz };
+  // tfjs's backward tidy disposes dzHalf; the products' results are tidied the same way.
+  const dzHalf = bHalf && castToHalfUntracked(dz);
+  const product = (x: Operand, y: Operand, tx: boolean, ty: boolean): Tensor => {
+    if (!bHalf) return runOp('HearthMatmul', { a: tensors[x], b: tensors[y] }, { transposeA: tx, transposeB: ty });
+    const aHalf = x === 'a' || y === 'a' ? castToHalfKernel(a) : undefined;
+    const packed = (o: Operand): TensorInfo => (o === 'a' ? aHalf! : o === 'b' ? bHalf : dzHalf!);
+    const half = { aShape: tensors[x].shape, bShape: tensors[y].shape };
+    const [out] = matmulKernel(packed(x), packed(y), { transposeA: tx, transposeB: ty, half });
+    if (aHalf) release(aHalf);
+    return tf.engine().makeTensorFromTensorInfo(out);
+  };
   return {
     // A (M,K): dA = dZ·op(B)ᵀ.  A (K,M): dA = (dZ·op(B)ᵀ)ᵀ = op(B)·dZᵀ.
-    a: () => (transposeA ? product(b, dz, transposeB, true) : product(dz, b, false, !transposeB)),
+    a: () => (transposeA ? product('b', 'dz', transposeB, true) : product('dz', 'b', false, !transposeB)),
     // B (K,N): dB = op(A)ᵀ·dZ.  B (N,K): dB = (op(A)ᵀ·dZ)ᵀ = dZᵀ·op(A).
-    b: () => (transposeB ? product(dz, a, true, transposeA) : product(a, dz, !transposeA, false)),
+    b: () => (transposeB ? product('dz', 'a', true, transposeA) : product('a', 'dz', !transposeA, false)),
   };
 }
 
-registerOp({ name: 'HearthColumnSum', inputs: ['x'], forward: ({ x }) => columnSumKernel(x) });
+/** The forward: f32, or A cast to f16 scratch for the one kernel with B already packed (bHalf). */
+function forward(
+  { a, b, bHalf, bias }: Record<string, TensorInfo>,
+  attrs: NamedAttrMap,
+  epilogue: Epilogue,
+): TensorInfo[] {
+  const product = { ...flags(attrs), epilogue, bias, variant: variantOf(attrs) };
+  if (!bHalf) return matmulKernel(a, b, product);
+  const aHalf = castToHalfKernel(a);
+  const out = matmulKernel(aHalf, bHalf, { ...product, half: { aShape: a.shape, bShape: b.shape } });
+  release(aHalf);
+  return out;
+}
 
-registerOp({
-  name: 'HearthMatmul',
-  inputs: ['a', 'b'],
-  forward: ({ a, b }, attrs) => {
-    const { transposeA, transposeB } = flags(attrs);
-    return matmulKernel(a, b, transposeA, transposeB, 'none', undefined, variantOf(attrs))[0];
-  },
-  gradient: {
-    inputsToSave: ['a', 'b'],
-    grad: (dy, [a, b], attrs) => productGradients(dy as Tensor, a, b, attrs),
-  },
-});
-
-registerOp({
-  name: 'HearthMatmulBias',
-  inputs: ['a', 'b', 'bias'],
-  forward: ({ a, b, bias }, attrs) => {
-    const { transposeA, transposeB } = flags(attrs);
-    return matmulKernel(
-      a,
-      b,
-      transposeA,
-      transposeB,
-      attrs.activation === 'gelu' ? 'bias_gelu' : 'bias',
-      bias,
-      variantOf(attrs),
-    );
-  },
-  gradient: {
-    inputsToSave: ['a', 'b'],
-    outputsToSave: [false, true],
-    grad: (dy, [a, b, preActivation], attrs) => {
-      const dc = Array.isArray(dy) ? dy[0] : dy;
-      // Computed once here rather than in each closure below; tfjs's backward tidy disposes it.
-      const dz: Tensor = attrs.activation === 'gelu' ? runOp('HearthGeluBackward', { x: preActivation, dy: dc }) : dc;
-      return { ...productGradients(dz, a, b, attrs), bias: () => runOp('HearthColumnSum', { x: dz }) };
+/** HearthMatmul and HearthMatmulBias, or with `half` HearthMatmulHalf and HearthMatmulHalfBias (which take bHalf). */
+function registerMatmulOps(half: boolean): void {
+  const name = half ? 'HearthMatmulHalf' : 'HearthMatmul';
+  const operands = half ? ['a', 'b', 'bHalf'] : ['a', 'b'];
+  registerOp({
+    name,
+    inputs: operands,
+    forward: (inputs, attrs) => forward(inputs, attrs, 'none')[0],
+    gradient: {
+      inputsToSave: operands,
+      grad: (dy, [a, b, bHalf], attrs) => productGradients(dy as Tensor, a, b, half ? bHalf : undefined, attrs),
     },
-  },
-});
+  });
+  registerOp({
+    name: `${name}Bias`,
+    inputs: [...operands, 'bias'],
+    forward: (inputs, attrs) => forward(inputs, attrs, attrs.activation === 'gelu' ? 'bias_gelu' : 'bias'),
+    gradient: {
+      inputsToSave: operands,
+      outputsToSave: [false, true],
+      grad: (dy, saved, attrs) => {
+        const [a, b] = saved;
+        const bHalf = half ? saved[2] : undefined;
+        const preActivation = saved[operands.length];
+        const dc = Array.isArray(dy) ? dy[0] : dy;
+        // Computed once here rather than in each closure below; tfjs's backward tidy disposes it. With f16
+        // operands the GELU backward stays f32 (from the saved f32 pre-activation); only the products read f16.
+        const dz: Tensor = attrs.activation === 'gelu' ? runOp('HearthGeluBackward', { x: preActivation, dy: dc }) : dc;
+        return { ...productGradients(dz, a, b, bHalf, attrs), bias: () => runOp('HearthColumnSum', { x: dz }) };
+      },
+    },
+  });
+}
 
-/** C = op(A)·op(B) [+ bias] [then gelu_new], A (M,K) or (K,M) when transposeA, B (K,N) or (N,K) when transposeB. */
+registerOp({ name: 'HearthColumnSum', inputs: ['x'], forward: ({ x }) => columnSumKernel(x) });
+registerMatmulOps(false);
+registerMatmulOps(true);
+
+/**
+ * C = op(A)·op(B) [+ bias] [then gelu_new], A (M,K) or (K,M) when transposeA, B (K,N) or (N,K) when transposeB.
+ * With `half`, A and B are read in f16 and the products accumulate in f32.
+ */
 export function matmul(a: Tensor2D, b: Tensor2D, opts: MatmulOptions = {}): Tensor2D {
   const attrs = { transposeA: !!opts.transposeA, transposeB: !!opts.transposeB, variant: opts.variant ?? '' };
   const gelu = opts.activation === 'gelu';
-  if (!opts.bias && !gelu) return runOp('HearthMatmul', { a, b }, attrs);
-  return tf.tidy(() => {
-    // GELU without a bias runs the bias+GELU kernel with zeros: one shader instead of another variant.
-    const bias = opts.bias ?? tf.zeros([matmulShape(a.shape, b.shape, attrs.transposeA, attrs.transposeB).N]);
-    const out = runOp<Tensor | Tensor[]>(
-      'HearthMatmulBias',
-      { a, b, bias },
-      { ...attrs, activation: gelu ? 'gelu' : 'none' },
-    );
-    // With GELU the second output is the pre-activation; the gradient has its own saved copy.
-    return (Array.isArray(out) ? out[0] : out) as Tensor2D;
-  });
+  const bHalf = opts.half ? (opts.bHalf ?? castToHalfUntracked(b)) : undefined;
+  const name = bHalf ? 'HearthMatmulHalf' : 'HearthMatmul';
+  const operands: Record<string, Tensor> = bHalf ? { a, b, bHalf } : { a, b };
+  try {
+    if (!opts.bias && !gelu) return runOp(name, operands, attrs);
+    return tf.tidy(() => {
+      // GELU without a bias runs the bias+GELU kernel with zeros: one shader instead of another variant.
+      const bias = opts.bias ?? tf.zeros([matmulShape(a.shape, b.shape, attrs.transposeA, attrs.transposeB).N]);
+      const out = runOp<Tensor | Tensor[]>(
+        `${name}Bias`,
+        { ...operands, bias },
+        { ...attrs, activation: gelu ? 'gelu' : 'none' },
+      );
+      // With GELU the second output is the pre-activation; the gradient has its own saved copy.
+      return (Array.isArray(out) ? out[0] : out) as Tensor2D;
+    });
+  } finally {
+    // A tape that needs bHalf for the backward holds its own reference (tfjs saves a clone).
+    if (bHalf && !opts.bHalf) bHalf.dispose();
+  }
 }
 
 /** Σ_m x[m, :] of x (M, N) → (N), deterministic. */

@@ -38,16 +38,9 @@ export function matmulPreActivation(
 }
 
 /** C = op(A)·op(B) [+ bias] [then gelu_new], (M, N). */
-export function matmulForward(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  M: number,
-  K: number,
-  N: number,
-  o: MatmulRefOptions = {},
-): Float64Array {
-  const z = matmulPreActivation(a, b, M, K, N, o);
-  return o.gelu ? geluForward(z) : z;
+export function matmulForward(...args: Parameters<typeof matmulPreActivation>): Float64Array {
+  const z = matmulPreActivation(...args);
+  return args[5]?.gelu ? geluForward(z) : z;
 }
 
 /** Σ_m x[m, n] of x (M, N). */
