@@ -3,13 +3,8 @@ import { readFileSync } from 'node:fs';
 import { useGpu, rng, expectClose, tf, ODD_SIZES } from '../helpers.ts';
 import { dropout } from '../../src/core/kernels/dropout/index.ts';
 import { buildShader } from '../../src/core/kernels/shader_source.ts';
-import {
-  dropoutForward,
-  dropoutThreshold,
-  keeps,
-  siteSeed,
-  stepSeed,
-} from '../../src/core/kernels/dropout/reference.ts';
+import { dropoutForward, keeps } from '../../src/core/kernels/dropout/reference.ts';
+import { dropoutThreshold, siteSeed, stepSeed } from '../../src/core/kernels/dropout/seeds.ts';
 
 describe('dropout (counter-based hash masks)', () => {
   useGpu();

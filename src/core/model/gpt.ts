@@ -5,7 +5,7 @@ import { innerDim, parameterShapes, validateDims, type GPTDims } from './config.
 import type { Ops } from './ops.ts';
 import { kernelOps } from './kernel_ops.ts';
 import { Random } from '../util/random.ts';
-import { siteSeed, type DropoutSite } from '../kernels/dropout/reference.ts';
+import { siteSeed, type DropoutSite } from '../kernels/dropout/seeds.ts';
 
 export type NamedArrays = Map<string, { shape: number[]; data: Float32Array }>;
 

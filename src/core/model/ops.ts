@@ -22,7 +22,7 @@ export interface Ops {
   /** [s, layerNorm(s)] with s = x + residual, fused; without it the model adds, then normalises */
   addLayerNorm?(x: Tensor2D, residual: Tensor2D, weight: Tensor1D, bias: Tensor1D, eps: number): [Tensor2D, Tensor2D];
   /** qkv (B, T, 3C) packed as c_attn gives it → (B, T, C), causal; with `dropout`, attn_pdrop on the probabilities
-   * (mask of score (i, j) of head (b, h) hashed from (seed, b·nHead + h, i·T + j), as kernels/dropout/reference.ts) */
+   * (mask of score (i, j) of head (b, h) hashed from (seed, b·nHead + h, i·T + j), as kernels/dropout/seeds.ts) */
   attention(qkv: Tensor3D, nHead: number, dropout?: AttentionDropout): Tensor3D;
   /** inverted dropout of x (M, C): element (m, c) kept, times 1/(1 − p), when the hash of (seed, m, c) says so */
   dropout(x: Tensor2D, p: number, seed: number): Tensor2D;

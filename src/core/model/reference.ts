@@ -1,13 +1,8 @@
 // GPT-2 in plain float64 TypeScript, forward and hand-written backward: the golden model the GPU model is
 // checked against. Slow and obvious on purpose; no tfjs, no GPU. Shapes are in the comments.
 import { innerDim, parameterShapes, type GPTDims } from './config.ts';
-import {
-  dropoutBits,
-  dropoutForward,
-  dropoutRowKey,
-  dropoutThreshold,
-  siteSeed,
-} from '../kernels/dropout/reference.ts';
+import { dropoutBits, dropoutRowKey, dropoutThreshold, siteSeed } from '../kernels/dropout/seeds.ts';
+import { dropoutForward } from '../kernels/dropout/reference.ts';
 
 export type RefParams = Map<string, Float64Array>;
 

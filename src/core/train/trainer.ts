@@ -13,7 +13,7 @@ import { initialLossScale, type LossScalerOptions, type LossScaleState } from '.
 import { lrLambda, warmupStepsFor } from './schedule.ts';
 import type { TrainingArguments } from './args.ts';
 import { checkFits, type AdapterLimits } from './fits.ts';
-import { stepSeed } from '../kernels/dropout/reference.ts';
+import { stepSeed } from '../kernels/dropout/seeds.ts';
 
 export { checkFits };
 

@@ -23,7 +23,7 @@ import dkvSource from '../../../../shaders/attention_backward_dkv.wgsl?raw';
 import { allocate, release, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel } from '../half/index.ts';
-import { dropoutThreshold } from '../dropout/reference.ts';
+import { dropoutThreshold } from '../dropout/seeds.ts';
 import { include } from '../shader_source.ts';
 
 /** How the work is cut: `rows` threads per workgroup, one query (or key) row each; `tile` rows of the
@@ -66,7 +66,7 @@ export function dimsOf(qkv: TensorInfo, nHead: number): Dims {
 
 /**
  * Attention dropout (attn_pdrop, training only): probability p of dropping each attention probability, with the mask
- * of score (i, j) of head (b, h) hashed from (seed, b·nHead + h, i·T + j) as in kernels/dropout/reference.ts.
+ * of score (i, j) of head (b, h) hashed from (seed, b·nHead + h, i·T + j) as in kernels/dropout/seeds.ts.
  */
 export interface AttentionDropout {
   p: number;

@@ -2,7 +2,7 @@
 // T×T score matrix per (b, h), softmax, then the textbook backward. The kernels must agree with this.
 // Layouts as in index.ts: qkv (B, T, 3C) packed [q | k | v], out (B, T, C) heads merged, lse (B, nh, T).
 // With dropout (p, seed), out_i = Σ_j p_ij·z_ij·v_j with z_ij = m_ij/(1 − p) and m from the shared hash.
-import { dropoutRowKey, dropoutBits, dropoutThreshold } from '../dropout/reference.ts';
+import { dropoutRowKey, dropoutBits, dropoutThreshold } from '../dropout/seeds.ts';
 
 export interface AttentionShape {
   B: number;

@@ -1,12 +1,11 @@
 // Dropout as a tfjs op whose gradient regenerates the mask from the seed (shaders/dropout.wgsl): nothing but the
-// seed is saved for the backward pass, and the mask is the one the float64 reference (reference.ts) computes.
-import type { Tensor, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
+// seed is saved for the backward pass, and the mask is the one the float64 reference (reference.ts) computes from
+// the same hash (seeds.ts).
+import { util, type Tensor, type TensorInfo, type NamedAttrMap } from '@tensorflow/tfjs-core';
 import dropoutSource from '../../../../shaders/dropout.wgsl?raw';
 import { allocate, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
-import { dropoutThreshold } from './reference.ts';
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+import { dropoutThreshold } from './seeds.ts';
 
 const WG = 256;
 const DROPOUT = defineKernel({
@@ -18,7 +17,7 @@ const DROPOUT = defineKernel({
 
 /** y = x·mask/(1 − p), with x seen as rows of `inner` elements (the mask's (row, index) coordinates). */
 export function dropoutKernel(x: TensorInfo, p: number, seed: number, inner: number): TensorInfo {
-  const n = size(x.shape);
+  const n = util.sizeFromShape(x.shape);
   if (!Number.isInteger(inner) || inner < 1 || n % inner !== 0)
     throw new Error(`dropout: rows of ${inner} do not tile ${n} elements`);
   const y = allocate(x.shape);

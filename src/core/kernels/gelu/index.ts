@@ -1,11 +1,9 @@
 // GELU (`gelu_new`) as a tfjs op with its gradient.
-import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import geluSource from '../../../../shaders/gelu.wgsl?raw';
 import geluBackwardSource from '../../../../shaders/gelu_backward.wgsl?raw';
 import { allocate, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
-
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 const WG = 256;
 const FORWARD = defineKernel({
@@ -22,7 +20,7 @@ const BACKWARD = defineKernel({
 });
 
 export function geluForwardKernel(x: TensorInfo): TensorInfo {
-  const n = size(x.shape);
+  const n = util.sizeFromShape(x.shape);
   const y = allocate(x.shape);
   dispatch({
     kernel: { ...FORWARD, consts: { WG } },
@@ -34,7 +32,7 @@ export function geluForwardKernel(x: TensorInfo): TensorInfo {
 }
 
 export function geluBackwardKernel(x: TensorInfo, dy: TensorInfo): TensorInfo {
-  const n = size(x.shape);
+  const n = util.sizeFromShape(x.shape);
   const dx = allocate(x.shape);
   dispatch({
     kernel: { ...BACKWARD, consts: { WG } },

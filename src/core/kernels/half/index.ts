@@ -4,7 +4,7 @@
 // A packed tensor is an int32 tensor of ceil(n / 2) words standing for n f16 values; its logical shape travels
 // separately (the kernels that read it are told). It is never a tfjs float tensor: tfjs autograd wants float32
 // gradients shaped like each input, so packed data stays inside our ops and at the edges of the tape.
-import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import { tf, webgpuBackend } from '../../gpu/tf.ts';
 import castSource from '../../../../shaders/half_cast.wgsl?raw';
 import { allocate, bufferOf, dispatch, grid1d, ceilDiv, poisoningOutputs, defineKernel } from '../runtime.ts';
@@ -22,8 +22,6 @@ const PACKED_NAN = 0x7e007e00;
 
 export const halfWords = (n: number): number => Math.ceil(n / 2);
 
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
 /** Storage for n packed f16 values (at least one word, so that a binding is never empty). */
 export function allocateHalf(n: number): TensorInfo {
   const info = allocate([Math.max(1, halfWords(n))], 'int32');
@@ -37,7 +35,7 @@ export function allocateHalf(n: number): TensorInfo {
 
 /** x (any shape, float32) as packed f16: ceil(size / 2) words; overflow becomes ±inf, NaN stays NaN. */
 export function castToHalfKernel(x: TensorInfo): TensorInfo {
-  const n = size(x.shape);
+  const n = util.sizeFromShape(x.shape);
   const out = allocateHalf(n);
   if (n === 0) return out;
   dispatch({
@@ -51,8 +49,8 @@ export function castToHalfKernel(x: TensorInfo): TensorInfo {
 
 /** Checks that `packed` holds the f16 values of a tensor of `shape`. */
 export function checkHalfOperand(what: string, packed: TensorInfo, shape: number[]): void {
-  const want = Math.max(1, halfWords(size(shape)));
-  if (packed.dtype !== 'int32' || size(packed.shape) !== want) {
+  const want = Math.max(1, halfWords(util.sizeFromShape(shape)));
+  if (packed.dtype !== 'int32' || util.sizeFromShape(packed.shape) !== want) {
     throw new Error(
       `${what}: packed f16 data for shape [${shape}] must be ${want} int32 words, got ${packed.dtype} [${packed.shape}]`,
     );

@@ -4,7 +4,7 @@
 //   HearthLossScaleGradient: identity forward; its gradient is dy·scale, so placed on the loss it scales every
 //                            gradient behind it while the loss itself (what is logged) stays unscaled
 // The AdamW step that consults found_inf is adamw/index.ts's adamwLossScaled.
-import type { Scalar, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type Scalar, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import updateSource from '../../../../shaders/loss_scale_update.wgsl?raw';
 import gradientSource from '../../../../shaders/loss_scale_gradient.wgsl?raw';
 import { allocate, copyElements, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
@@ -97,12 +97,11 @@ export function lossScaleUpdateKernel(norm: TensorInfo, state: TensorInfo, o: Lo
 }
 
 const WG = 256;
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** x · scale (a new tensor). */
 export function multiplyByLossScaleKernel(x: TensorInfo, state: TensorInfo): TensorInfo {
   checkState(state);
-  const n = size(x.shape);
+  const n = util.sizeFromShape(x.shape);
   const y = allocate(x.shape);
   dispatch({
     kernel: { ...GRADIENT, consts: { WG } },
@@ -128,7 +127,7 @@ registerOp({
   inputs: ['x', 'state'],
   forward: ({ x }) => {
     const y = allocate(x.shape);
-    copyElements(x, 0, y, 0, size(x.shape));
+    copyElements(x, 0, y, 0, util.sizeFromShape(x.shape));
     return y;
   },
   gradient: {
