@@ -1,8 +1,10 @@
 // Shared by the kernel and model tests: a real WebGPU device (Dawn; SwiftShader without a GPU),
-// fresh random inputs, poisoned outputs, and a comparison against float64 references.
-import { afterEach, beforeAll, expect, type TestContext } from 'vitest';
+// fresh random inputs (reproducible with HEARTH_TEST_SEED), poisoned outputs, and a comparison against float64
+// references.
+import { afterEach, beforeAll, beforeEach, expect, type TestContext } from 'vitest';
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import type { GpuContext } from '../src/core/gpu/device.ts';
+import { Random } from '../src/core/util/random.ts';
 import { setPoisonOutputs, hasSubgroups, type Reduction } from '../src/core/kernels/runtime.ts';
 
 export { tf };
@@ -26,33 +28,64 @@ export function useGpu(): () => GpuContext {
   };
 }
 
-/** A seeded generator (mulberry32); seeds come from the clock so each run draws fresh inputs. */
-export function rng(seed = (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => {
-    const u = Math.max(next(), 1e-12);
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
-  };
+/**
+ * The run's seed. Every rng() without a seed of its own derives one from it, the test's name and how many it drew
+ * before in that test, so a test draws the same inputs whenever the run seed is the same, alone or among others.
+ * From HEARTH_TEST_SEED when set, else from the clock, so each run draws fresh inputs; a failing test prints it.
+ */
+export const RUN_SEED = parseRunSeed(process.env.HEARTH_TEST_SEED);
+
+/** HEARTH_TEST_SEED's value, or a seed from the clock when it is unset. */
+export function parseRunSeed(env: string | undefined): number {
+  if (env === undefined || env === '') return (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
+  if (!/^\d+$/.test(env) || Number(env) > 0xffffffff) {
+    throw new Error(`HEARTH_TEST_SEED must be an integer in [0, 4294967295], got '${env}'`);
+  }
+  return Number(env);
+}
+
+/** The seed of draw `k` in the test named `testName` under `runSeed`: FNV-1a of the three. */
+export function seedFor(runSeed: number, testName: string, k: number): number {
+  const text = `${runSeed}|${testName}|${k}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+const draws = new Map<string, number>();
+
+/** A seed for the current test's next rng(). */
+function testSeed(): number {
+  const name = expect.getState().currentTestName ?? '(collecting)';
+  const k = draws.get(name) ?? 0;
+  draws.set(name, k + 1);
+  return seedFor(RUN_SEED, name, k);
+}
+
+// Registered in each test file that imports this module: a failure says how to draw its inputs again.
+beforeEach(({ onTestFailed, task }) => {
+  onTestFailed(() => {
+    // -t takes a regular expression, and the shell a single-quoted word.
+    const pattern = task.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/'/g, `'\\''`);
+    console.error(
+      `[hearth] inputs drawn from run seed ${RUN_SEED}; to draw them again: ` +
+        `HEARTH_TEST_SEED=${RUN_SEED} npx vitest run ${task.file.name} -t '${pattern}'`,
+    );
+  });
+});
+
+/** A seeded generator (mulberry32, util/random.ts); by default seeded for the current test from RUN_SEED. */
+export function rng(seed = testSeed()) {
+  const r = new Random(seed);
   return {
     seed,
-    uniform: next,
-    normal,
+    uniform: () => r.next(),
+    normal: () => r.normal(),
     /** n normal values times scale, as float32 (what the GPU will see) */
-    normals(n: number, scale = 1): Float32Array {
-      const a = new Float32Array(n);
-      for (let i = 0; i < n; i++) a[i] = normal() * scale;
-      return a;
-    },
+    normals: (n: number, scale = 1): Float32Array => r.normals(n, scale),
     ints(n: number, hi: number): Int32Array {
       const a = new Int32Array(n);
-      for (let i = 0; i < n; i++) a[i] = Math.floor(next() * hi);
+      for (let i = 0; i < n; i++) a[i] = r.int(hi);
       return a;
     },
   };

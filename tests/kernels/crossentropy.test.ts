@@ -8,6 +8,7 @@ import {
   type CrossEntropyVariantName,
 } from '../../src/core/kernels/crossentropy/index.ts';
 import { crossEntropyForward, crossEntropyBackward } from '../../src/core/kernels/crossentropy/reference.ts';
+import { ceilDiv, grid1d } from '../../src/core/kernels/runtime.ts';
 
 // (rows, vocab): odd sizes, a vocabulary of a few thousand, and GPT-2's 50257 for a few rows.
 const SHAPES: [number, number][] = [
@@ -22,35 +23,42 @@ const SHAPES: [number, number][] = [
 
 const VARIANTS = Object.keys(CROSS_ENTROPY_VARIANTS) as CrossEntropyVariantName[];
 
+/** Loss and dlogits of a variant against the float64 reference, about one row in five ignored. */
+async function checkAgainstReference(variant: CrossEntropyVariantName, rows: number, vocab: number) {
+  const r = rng();
+  const lv = r.normals(rows * vocab, 3);
+  const tv = r.ints(rows, vocab);
+  // About one row in five is ignored (never every row, so the gradient is not trivially zero).
+  for (let i = 1; i < rows; i++) if (r.uniform() < 0.2) tv[i] = IGNORE_INDEX;
+  const dyv = r.normals(rows);
+  const logits = tf.tensor2d(lv, [rows, vocab]);
+  const targets = tf.tensor1d(tv, 'int32');
+  const dy = tf.tensor1d(dyv);
+  const loss = softmaxCrossEntropy(logits, targets, variant);
+  const dlogits = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, targets, variant))(logits, dy);
+  expect(loss.shape).toEqual([rows]);
+  expectClose(await loss.data(), crossEntropyForward(lv, tv, rows, vocab), 1e-4, `seed ${r.seed} loss`);
+  expectClose(await dlogits.data(), crossEntropyBackward(lv, tv, dyv, rows, vocab), 1e-4, `seed ${r.seed} dlogits`);
+  tf.dispose([logits, targets, dy, loss, dlogits]);
+}
+
 describe('softmaxCrossEntropy', () => {
   useGpu();
   for (const variant of VARIANTS) {
     for (const [rows, vocab] of SHAPES) {
-      it(`${variant}: loss and dlogits match the float64 reference, (${rows}, ${vocab}), some targets −100`, async (test) => {
+      it(`${variant}: loss and dlogits match the float64 reference, (${rows}, ${vocab}), some targets −100`, (test) => {
         skipUnsupported(test, CROSS_ENTROPY_VARIANTS[variant]);
-        const r = rng();
-        const lv = r.normals(rows * vocab, 3);
-        const tv = r.ints(rows, vocab);
-        // About one row in five is ignored (never every row, so the gradient is not trivially zero).
-        for (let i = 1; i < rows; i++) if (r.uniform() < 0.2) tv[i] = IGNORE_INDEX;
-        const dyv = r.normals(rows);
-        const logits = tf.tensor2d(lv, [rows, vocab]);
-        const targets = tf.tensor1d(tv, 'int32');
-        const dy = tf.tensor1d(dyv);
-        const loss = softmaxCrossEntropy(logits, targets, variant);
-        const dlogits = tf.grad((l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, targets, variant))(logits, dy);
-        expect(loss.shape).toEqual([rows]);
-        expectClose(await loss.data(), crossEntropyForward(lv, tv, rows, vocab), 1e-4, `seed ${r.seed} loss`);
-        expectClose(
-          await dlogits.data(),
-          crossEntropyBackward(lv, tv, dyv, rows, vocab),
-          1e-4,
-          `seed ${r.seed} dlogits`,
-        );
-        tf.dispose([logits, targets, dy, loss, dlogits]);
+        return checkAgainstReference(variant, rows, vocab);
       });
     }
   }
+
+  it('threadPerRow past 65,535 workgroups: the grid splits over y, and every row is right', async () => {
+    const { rowsPerWorkgroup } = CROSS_ENTROPY_VARIANTS.threadPerRow;
+    const rows = 65_535 * rowsPerWorkgroup + 17; // 65,537 workgroups, more than one dimension of a dispatch takes
+    expect(grid1d(ceilDiv(rows, rowsPerWorkgroup))).toEqual([32_769, 2]);
+    await checkAgainstReference('threadPerRow', rows, 3);
+  });
 
   for (const variant of VARIANTS) {
     for (const [rows, vocab] of [

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, tf } from '../helpers.ts';
-import { allocate, pipelineKey, getPipeline, dispatch, defineKernel } from '../../src/core/kernels/runtime.ts';
+import { allocate, pipelineKey, getPipeline, dispatch, defineKernel, grid1d } from '../../src/core/kernels/runtime.ts';
 import { specialise, replaceRegions, buildShader } from '../../src/core/kernels/shader_source.ts';
 import { checkContract, type KernelContract } from '../../src/core/kernels/contract.ts';
 import multiTensorSource from '../../shaders/adamw_multi_tensor.wgsl?raw';
@@ -16,6 +16,16 @@ describe('kernel runtime', () => {
     const v = await t.data();
     expect(Array.from(v).every(Number.isNaN)).toBe(true);
     t.dispose();
+  });
+
+  it('splits a 1-D grid over x and y only past the per-dimension limit, covering every workgroup', () => {
+    expect(grid1d(1)).toEqual([1, 1]);
+    expect(grid1d(65_535)).toEqual([65_535, 1]);
+    for (const count of [65_536, 65_537, 1_000_003, 65_535 * 65_535]) {
+      const [x, y] = grid1d(count);
+      expect(x <= 65_535 && y <= 65_535 && y > 1, `${count}: ${x}×${y}`).toBe(true);
+      expect(x * y >= count && x * (y - 1) < count, `${count}: ${x}×${y}`).toBe(true);
+    }
   });
 
   it('specialises const declarations and refuses unknown names', () => {
@@ -137,20 +147,12 @@ describe('kernel runtime', () => {
     const plain = { buffers: { a: 'read', b: 'read', c: 'read_write' }, uniforms } as const;
     // matmul.wgsl's bindings are in its included epilogue and its operands region, used through store() and loadA().
     expect(check(plain, buildShader({ source: matmulSource }), 'main')).not.toThrow();
-    const lossScaled = {
+    // The loss-scaled entry point binds two buffers more, and reads the bias corrections' inputs instead.
+    const { decay_factor: _d, step_size: _s, inv_sqrt_bc2: _i, max_norm, ...head } = MULTI_TENSOR.uniforms!;
+    const lossScaled: KernelContract = {
       buffers: { ...MULTI_TENSOR.buffers, state: 'read', lr_schedule: 'read' },
-      uniforms: {
-        n: 'u32',
-        decay_end: 'u32',
-        beta1: 'f32',
-        beta2: 'f32',
-        eps: 'f32',
-        weight_decay: 'f32',
-        ln_beta1: 'f32',
-        ln_beta2: 'f32',
-        max_norm: 'f32',
-      },
-    } as const;
+      uniforms: { ...head, weight_decay: 'f32', ln_beta1: 'f32', ln_beta2: 'f32', max_norm },
+    };
     const multiTensor = buildShader({ source: multiTensorSource });
     expect(check(lossScaled, multiTensor, 'main_loss_scaled')).not.toThrow();
     expect(check(MULTI_TENSOR, multiTensor, 'main_loss_scaled')).toThrow(/buffer 5 is 'state' in the WGSL but missing/);
