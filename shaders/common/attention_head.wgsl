@@ -38,26 +38,29 @@ struct HeadBlock {
   T: u32,
   C: u32,
   bh: u32,
-  b: u32,
-  h: u32,
   row: u32,      // this thread's row
   safe_row: u32, // row, or T − 1 past the end
   scale: f32,    // 1/√hd
   row_key: u32,  // the dropout hash's key for this (b, h)
+  qkv0: u32,     // where the head's q of position 0 starts in qkv (k is C further, v 2C)
+  out0: u32,     // where the head's dims of position 0 start in a (B, T, C) tensor (out, dout)
 }
 
 fn headBlock(wg: vec3<u32>, lid: u32) -> HeadBlock {
   let T = params.T;
   let nHead = params.nHead;
+  let C = nHead * HD;
   let bh = wg.y;
+  let b = bh / nHead;
+  let h = bh % nHead;
   let row = wg.x * ROWS + lid;
   let scale = 1.0 / sqrt(f32(HD));
-  return HeadBlock(T, nHead * HD, bh, bh / nHead, bh % nHead, row, min(row, T - 1u), scale,
-                   dropoutRowKey(params.seed, bh));
+  return HeadBlock(T, C, bh, row, min(row, T - 1u), scale, dropoutRowKey(params.seed, bh),
+                   b * T * 3u * C + h * HD, b * T * C + h * HD);
 }
 
 // Where head h's q of position t starts in qkv (k is C further, v 2C).
-fn qkvBase(hb: HeadBlock, t: u32) -> u32 { return (hb.b * hb.T + t) * 3u * hb.C + hb.h * HD; }
+fn qkvBase(hb: HeadBlock, t: u32) -> u32 { return hb.qkv0 + t * 3u * hb.C; }
 
 // Where head h's dims of position t start in a (B, T, C) tensor (out, dout).
-fn rowBase(hb: HeadBlock, t: u32) -> u32 { return (hb.b * hb.T + t) * hb.C + hb.h * HD; }
+fn rowBase(hb: HeadBlock, t: u32) -> u32 { return hb.out0 + t * hb.C; }

@@ -45,8 +45,13 @@ describe('kernel runtime', () => {
     expect(a).toBe(b);
     expect(a).not.toBe(c);
     expect(pipelineKey({ name: 'k', source: 'x', buffers, consts: { A: 1, B: 2 } })).not.toBe(a);
-    // Another contract for the same shader is another pipeline, checked against it in turn.
-    expect(pipelineKey({ name: 'k', source: '', buffers: {}, consts: { A: 1, B: 2 } })).not.toBe(a);
+    // Another contract for the same shader is another pipeline, checked against it in turn; the same contract
+    // written out again is the same pipeline.
+    const other = { x: 'read' } as const;
+    expect(pipelineKey({ name: 'k', source: '', buffers: other, consts: { A: 1, B: 2 } })).not.toBe(a);
+    expect(pipelineKey({ name: 'k', source: '', buffers: {}, consts: { A: 1, B: 2 } })).toBe(a);
+    const uniforms = { n: 'u32' } as const;
+    expect(pipelineKey({ name: 'k', source: '', buffers, uniforms, consts: { A: 1, B: 2 } })).not.toBe(a);
   });
 
   it('replaces marked regions, keeps the rest, and refuses unknown or repeated names', () => {

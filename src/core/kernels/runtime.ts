@@ -37,6 +37,10 @@ export interface DispatchSpec<B extends string, U extends string> {
   workgroups: [number, number?, number?];
 }
 
+/** A kernel's definition, its contract's names kept as types so that dispatches are checked by the compiler too. */
+export const defineKernel = <B extends string, U extends string = never>(spec: KernelSpec<B, U>): KernelSpec<B, U> =>
+  spec;
+
 /** Minimal view of tfjs-backend-webgpu internals that we rely on (stable in 4.x). */
 interface BackendInternals {
   device: GPUDevice;
@@ -88,14 +92,14 @@ function textHash(text: string): string {
   return h;
 }
 
-// Each contract (a kernel definition's buffers object) gets a number for the pipeline key: the same shader bound
-// under another contract is checked again.
-const contractIds = new WeakMap<object, number>();
-let contractCount = 0;
-function contractId(spec: KernelSpec): number {
-  let id = contractIds.get(spec.buffers);
-  if (id === undefined) contractIds.set(spec.buffers, (id = ++contractCount));
-  return id;
+// A contract's buffers and uniforms as text for the pipeline key, worked out once per object (a kernel definition's,
+// shared by all its dispatches): the same shader bound under another contract is another pipeline, checked in turn.
+const contractTexts = new WeakMap<object, string>();
+function contractText(o: Record<string, string> | undefined): string {
+  if (!o) return '';
+  let text = contractTexts.get(o);
+  if (text === undefined) contractTexts.set(o, (text = Object.entries(o).join(';')));
+  return text;
 }
 
 /** The one function that builds a pipeline's cache key from every field of its specialisation. */
@@ -108,7 +112,7 @@ export function pipelineKey(spec: KernelSpec): string {
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${textHash(v)}`)
     .join(',');
-  return `${spec.name}|${spec.entryPoint ?? 'main'}|${textHash(spec.source)}|${consts}|${regions}|#${contractId(spec)}`;
+  return `${spec.name}|${spec.entryPoint ?? 'main'}|${textHash(spec.source)}|${consts}|${regions}|${contractText(spec.buffers)}|${contractText(spec.uniforms)}`;
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -298,10 +302,6 @@ function isSoftwareAdapter(): boolean {
   const info = (webgpuBackend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
   return /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
 }
-
-/** A kernel's definition, its contract's names kept as types so that dispatches are checked by the compiler too. */
-export const defineKernel = <B extends string, U extends string = never>(spec: KernelSpec<B, U>): KernelSpec<B, U> =>
-  spec;
 
 /**
  * How a kernel combines values across threads: each thread alone ('perThread', no barriers), in workgroup memory

@@ -66,14 +66,14 @@ export const matmulVariantFor = (M: number): MatmulVariant => (M <= ROWS_PER_PAS
 export type Epilogue = 'none' | 'bias' | 'bias_gelu';
 
 /** Output tile edge of one workgroup of the tiled kernel (matmul.wgsl's TILE). */
-export const TILE = 64;
+const TILE = 64;
 /** Rows folded per colsum pass (matmul_colsum.wgsl's ROWS_PER_GROUP) and columns per workgroup (its COLS). */
 const COLSUM_ROWS = 256;
 const COLSUM_COLS = 64;
 
 const MATMUL_UNIFORMS = { M: 'u32', N: 'u32', K: 'u32' } as const;
 /** Each epilogue replaces the shaders' epilogue region (and so binds its own buffers after a and b). */
-export const EPILOGUES = {
+const EPILOGUES = {
   none: { buffers: { a: 'read', b: 'read', c: 'read_write' }, uniforms: MATMUL_UNIFORMS },
   bias: { buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write' }, uniforms: MATMUL_UNIFORMS },
   bias_gelu: {
@@ -83,7 +83,7 @@ export const EPILOGUES = {
 } as const satisfies Record<Epilogue, KernelContract>;
 
 /** The epilogue's buffers by name: a, b, [bias,] then the outputs. */
-export function epilogueBuffers(
+function epilogueBuffers(
   epilogue: Epilogue,
   a: TensorInfo,
   b: TensorInfo,
@@ -95,7 +95,7 @@ export function epilogueBuffers(
 }
 
 /** The kernel spec of one epilogue on a matmul shader (matmul.wgsl or matmul_rows.wgsl). */
-export const epilogueKernel = (name: string, source: string, epilogue: Epilogue): KernelSpec => ({
+const epilogueKernel = (name: string, source: string, epilogue: Epilogue): KernelSpec => ({
   name,
   source,
   ...(EPILOGUES[epilogue] as KernelContract),
@@ -117,9 +117,9 @@ export interface MatmulShape {
 
 /**
  * The product's outputs, (M, N), and for bias + GELU also the pre-activation its gradient needs; checks the bias an
- * epilogue reads. Shared by the f32 and f16-operand kernels.
+ * epilogue reads.
  */
-export function matmulOutputs(M: number, N: number, epilogue: Epilogue, bias?: TensorInfo): TensorInfo[] {
+function matmulOutputs(M: number, N: number, epilogue: Epilogue, bias?: TensorInfo): TensorInfo[] {
   if (epilogue !== 'none') {
     if (!bias) throw new Error(`matmul: the ${epilogue} epilogue needs a bias`);
     if (bias.shape.length !== 1 || bias.shape[0] !== N) {
@@ -146,7 +146,7 @@ export function matmulShape(aShape: number[], bShape: number[], transposeA: bool
 }
 
 /** One product: the transposes, the epilogue (its bias), the variant, and for f16 operands the shapes they hold. */
-export interface Product {
+interface Product {
   transposeA: boolean;
   transposeB: boolean;
   epilogue?: Epilogue;
