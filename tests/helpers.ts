@@ -118,6 +118,15 @@ export function expectClose(actual: ArrayLike<number>, reference: ArrayLike<numb
 /** Odd sizes, none a multiple of a tile. */
 export const ODD_SIZES = [1, 7, 33, 65, 130];
 
+/** (rows, cols) from the odd sizes: a single element, short and long rows, more rows than a tile or two. */
+export const ODD_SHAPES: [number, number][] = [
+  [1, 1],
+  [7, 33],
+  [33, 7],
+  [65, 130],
+  [130, 65],
+];
+
 /** Skips (visibly, with the reason) a test of a subgroup variant on a device without the `subgroups` feature. */
 export function skipUnsupported(test: TestContext, variant: { reduction: Reduction }): void {
   if (variant.reduction === 'subgroup' && !hasSubgroups()) test.skip('the device has no subgroups feature');

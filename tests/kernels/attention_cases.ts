@@ -1,5 +1,6 @@
 // The cases and the check that the attention kernel tests share (f32 operands, f16 operands, attention dropout):
 // out, the logsumexp and dqkv against the float64 reference on fresh random qkv and dO.
+import { expect } from 'vitest';
 import { expectClose, rng, tf } from '../helpers.ts';
 import {
   causalSelfAttentionWithLse,
@@ -64,4 +65,32 @@ export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', d
     `${what} dqkv`,
   );
   tf.dispose([qkv, dout, out, lse, dqkv]);
+}
+
+/**
+ * dqkv through both outputs, out and the logsumexp (dlse enters the f32 delta only), against the reference; and
+ * nothing left behind once the gradient is disposed.
+ */
+export async function checkLogsumexpGradient(o: { half?: boolean; dropout?: AttentionDropout } = {}): Promise<void> {
+  const [B, T, nHead, hd] = [1, 11, 2, 5]; // hd as in an earlier case: reuses its compiled pipelines
+  const C = nHead * hd;
+  const shape = { B, T, C, nHead };
+  const r = rng();
+  const round = o.half ? roundArrayToHalf : (a: Float32Array) => a;
+  const qkvValues = round(r.normals(B * T * 3 * C));
+  const doutValues = round(r.normals(B * T * C));
+  const dlseValues = r.normals(B * nHead * T);
+  const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
+  const dout = tf.tensor3d(doutValues, [B, T, C]);
+  const dlse = tf.tensor3d(dlseValues, [B, nHead, T]);
+  const before = tf.memory().numTensors;
+  const dqkv = tf.grad((x: tf.Tensor) => {
+    const { out, lse } = causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, o);
+    return tf.add(tf.sum(tf.mul(out, dout)), tf.sum(tf.mul(lse, dlse)));
+  })(qkv);
+  const want = attentionBackward(qkvValues, doutValues, shape, dlseValues, o.dropout);
+  expectClose(await dqkv.data(), want, 1e-4, `seed ${r.seed} dqkv`);
+  dqkv.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  tf.dispose([qkv, dout, dlse]);
 }

@@ -2,10 +2,10 @@
 // reference with the same hashed masks: out, the (undropped) logsumexp and dqkv, with p in {0, 0.1, 0.5}.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { causalSelfAttention, causalSelfAttentionWithLse } from '../../src/core/kernels/attention/index.ts';
+import { causalSelfAttention } from '../../src/core/kernels/attention/index.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { stockCausalSelfAttention } from '../../src/core/kernels/attention/stock.ts';
-import { ATTENTION_CASES, caseLabel, checkAttention } from './attention_cases.ts';
+import { ATTENTION_CASES, caseLabel, checkAttention, checkLogsumexpGradient } from './attention_cases.ts';
 
 // Every case but hd = 128 (the same dropout code at every hd) and the last non-default cut, to keep the file short.
 const CASES = ATTENTION_CASES.filter((c) => c.hd !== 128).slice(0, 5);
@@ -26,30 +26,8 @@ describe('causal self-attention with attention dropout', () => {
     }
   }
 
-  it('the logsumexp output stays differentiable with dropout on', async () => {
-    const [B, T, nHead, hd] = [1, 11, 2, 5];
-    const C = nHead * hd;
-    const shape = { B, T, C, nHead };
-    const r = rng();
-    const dropout = { p: 0.5, seed: 99 };
-    const qkvValues = r.normals(B * T * 3 * C);
-    const doutValues = r.normals(B * T * C);
-    const dlseValues = r.normals(B * nHead * T);
-    const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
-    const dout = tf.tensor3d(doutValues, [B, T, C]);
-    const dlse = tf.tensor3d(dlseValues, [B, nHead, T]);
-    const dqkv = tf.grad((x: tf.Tensor) => {
-      const { out, lse } = causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, { dropout });
-      return tf.add(tf.sum(tf.mul(out, dout)), tf.sum(tf.mul(lse, dlse)));
-    })(qkv);
-    expectClose(
-      await dqkv.data(),
-      attentionBackward(qkvValues, doutValues, shape, dlseValues, dropout),
-      1e-4,
-      `seed ${r.seed} dqkv`,
-    );
-    tf.dispose([qkv, dout, dlse, dqkv]);
-  });
+  it('the logsumexp output stays differentiable with dropout on', () =>
+    checkLogsumexpGradient({ dropout: { p: 0.5, seed: 99 } }));
 
   it('the stock-ops attention applies the same masks; another seed gives another output', async () => {
     const [B, T, nHead, hd] = [2, 9, 3, 4];

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { matmul, columnSum, matmulVariantFor, type MatmulVariant } from '../../src/core/kernels/matmul/index.ts';
+import { matmul, columnSum } from '../../src/core/kernels/matmul/index.ts';
 import * as ref from '../../src/core/kernels/matmul/reference.ts';
-import { MATMUL_SHAPES as SHAPES, MATMUL_VARIANTS as VARIANTS } from './matmul_cases.ts';
+import { MATMUL_SHAPES as SHAPES, productCases } from './matmul_cases.ts';
 
 // The few-rows variant at one pass (M ≤ 8), just past it and at several passes.
 const ROWS_SHAPES: [number, number, number][] = [
@@ -12,63 +12,6 @@ const ROWS_SHAPES: [number, number, number][] = [
   [33, 130, 1],
   [8, 1, 65],
 ];
-
-function productCases(
-  variant: MatmulVariant | undefined,
-  shapeList: [number, number, number][],
-  lone: [number, number, number] | null,
-) {
-  VARIANTS.forEach(({ transposeA, transposeB, epilogue }, v) => {
-    // Two shapes per variant, spread so that each shape meets several epilogues. The 1×1×1 case skips
-    // GELU: a lone element is judged relative to itself, and GELU's gradient in f32 (1 + tanh(u), in
-    // HearthGeluBackward) keeps only its absolute accuracy in the far negative tail.
-    const useLone = lone && epilogue !== 'gelu' && v % 2 === 0;
-    const k = shapeList.length;
-    const shapes = [shapeList[v % k], useLone ? lone : shapeList[(v + 3) % k]];
-    for (const [M, K, N] of shapes) {
-      const name = `${variant ?? matmulVariantFor(M)}: ${transposeA ? 'Aᵀ' : 'A'}·${transposeB ? 'Bᵀ' : 'B'} ${epilogue}, M=${M} K=${K} N=${N}`;
-      it(name, async () => {
-        const r = rng();
-        const withBias = epilogue !== 'none';
-        const gelu = epilogue === 'gelu';
-        // A scaled by 1/√K keeps the pre-activation near unit scale, where GELU bends.
-        const av = r.normals(M * K, 1 / Math.sqrt(K));
-        const bv = r.normals(K * N);
-        const biasv = r.normals(N, 0.5);
-        const dcv = r.normals(M * N);
-        const a = tf.tensor2d(av, transposeA ? [K, M] : [M, K]);
-        const b = tf.tensor2d(bv, transposeB ? [N, K] : [K, N]);
-        const bias = tf.tensor1d(biasv);
-        const dc = tf.tensor2d(dcv, [M, N]);
-        const opts = {
-          transposeA,
-          transposeB,
-          variant,
-          ...(withBias ? { bias } : {}),
-          ...(gelu ? { activation: 'gelu' as const } : {}),
-        };
-        const refOpts = { transposeA, transposeB, ...(withBias ? { bias: biasv } : {}), gelu };
-
-        const c = matmul(a, b, opts);
-        expect(c.shape).toEqual([M, N]);
-        expectClose(await c.data(), ref.matmulForward(av, bv, M, K, N, refOpts), 1e-4, `seed ${r.seed} C`);
-
-        const f = (x: tf.Tensor, w: tf.Tensor, bb: tf.Tensor) =>
-          matmul(x as tf.Tensor2D, w as tf.Tensor2D, { ...opts, ...(withBias ? { bias: bb as tf.Tensor1D } : {}) });
-        const grads = withBias
-          ? tf.grads(f)([a, b, bias], dc)
-          : tf.grads((x: tf.Tensor, w: tf.Tensor) => f(x, w, bias))([a, b], dc);
-        const want = ref.matmulBackward(av, bv, dcv, M, K, N, refOpts);
-        expect(grads[0].shape).toEqual(a.shape);
-        expect(grads[1].shape).toEqual(b.shape);
-        expectClose(await grads[0].data(), want.da, 1e-4, `seed ${r.seed} dA`);
-        expectClose(await grads[1].data(), want.db, 1e-4, `seed ${r.seed} dB`);
-        if (withBias) expectClose(await grads[2].data(), want.dbias, 1e-4, `seed ${r.seed} dbias`);
-        tf.dispose([a, b, bias, dc, c, ...grads]);
-      });
-    }
-  });
-}
 
 describe('matmul: every transpose combination and epilogue, forward and gradients', () => {
   useGpu();
