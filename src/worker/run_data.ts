@@ -2,7 +2,7 @@
 // survive a reload, so resuming a run after one (or after a lost GPU) reads its blocks from here: the same
 // blocks in the same order, so the resumed run continues exactly. Runs with no checkpoint left are swept.
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
-import type { BlockDataset } from '../core/data/dataset.ts';
+import { residentBlocks, type BlockDataset } from '../core/data/blocks.ts';
 import type { TokenArray } from '../core/data/tokenize.ts';
 
 interface StoredRun {
@@ -28,10 +28,11 @@ export class RunDataStore {
 
   async put(run: string, data: RunDataset): Promise<void> {
     // Copies of exactly the blocks' tokens: IndexedDB would otherwise store each view's whole buffer.
+    const copy = async (d: BlockDataset) => (await residentBlocks(d, (n) => new Uint32Array(n))).tokens.slice();
     const value: StoredRun = {
       blockSize: data.train.blockSize,
-      train: data.train.tokens.slice(),
-      eval: data.eval?.tokens.slice() ?? null,
+      train: await copy(data.train),
+      eval: data.eval ? await copy(data.eval) : null,
     };
     await set(run, value, this.open());
   }

@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   BatchSampler,
-  collate,
   epochOrder,
   evalBatches,
   IGNORE_INDEX,
+  readBatch,
   type BlockDataset,
 } from '../../src/core/data/index.ts';
 
@@ -15,9 +15,15 @@ function dataset(numBlocks: number, blockSize: number): BlockDataset {
   return { numBlocks, blockSize, tokens };
 }
 
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of items) out.push(x);
+  return out;
+}
+
 describe('collate', () => {
-  it('gives HF inputIds/labels and shifted inputs/targets', () => {
-    const b = collate(dataset(5, 4), [3, 1]);
+  it('gives HF inputIds/labels and shifted inputs/targets', async () => {
+    const b = await readBatch(dataset(5, 4), [3, 1]);
     expect(b).toMatchObject({ batchSize: 2, blockSize: 4 });
     expect(Array.from(b.inputIds)).toEqual([30, 31, 32, 33, 10, 11, 12, 13]);
     expect(Array.from(b.labels)).toEqual(Array.from(b.inputIds));
@@ -59,12 +65,12 @@ describe('BatchSampler', () => {
 });
 
 describe('evalBatches', () => {
-  it('covers every block once, in order, with a smaller last batch', () => {
-    const batches = [...evalBatches(dataset(7, 2), 3)];
+  it('covers every block once, in order, with a smaller last batch', async () => {
+    const batches = await collect(evalBatches(dataset(7, 2), 3));
     expect(batches.map((b) => b.batchSize)).toEqual([3, 3, 1]);
     expect(batches.flatMap((b) => Array.from(b.inputs.filter((_, i) => i % 2 === 0)))).toEqual([
       0, 10, 20, 30, 40, 50, 60,
     ]);
-    expect([...evalBatches(dataset(7, 2), 3, 2)]).toHaveLength(2);
+    expect(await collect(evalBatches(dataset(7, 2), 3, 2))).toHaveLength(2);
   });
 });

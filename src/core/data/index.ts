@@ -1,21 +1,31 @@
-// Training data: files streamed and tokenized (cached), TextDataset blocks, batches. Node-only
-// helpers (paths, folder cache) are in ./node.ts, outside this index for the browser's sake.
-export { sourceFromBlob, sourceFromBytes, sourceFromText, type TextSource } from './sources.ts';
+// Training data: files streamed and tokenized into the token cache, TextDataset blocks, batches. Node-only helpers
+// (paths, folder cache) are in ./node.ts, outside this index for the browser's sake.
+export { sourceFromBlob, sourceFromBytes, sourceFromText, readAllBytes, type TextSource } from './sources.ts';
 export { readTextChunks, DataFileError, fileErrorMessage, type FileMessage, type MessageLevel } from './read_text.ts';
-export { tokenizeSource, TokenBuffer, type TokenArray } from './tokenize.ts';
+export { fileFormatOf, isRecordFormat, documentTextChunks, type FileFormat } from './documents.ts';
+export { tokenizeSource, tokenizeChunks, type TokenArray } from './tokenize.ts';
 export {
   indexedDbTokenCache,
   memoryTokenCache,
-  noTokenCache,
   cacheKey,
   contentHash,
+  type ArrayReader,
+  type ArrayWriter,
   type TokenCache,
 } from './cache.ts';
 export {
-  loadTextDataset,
   blockOf,
-  DatasetError,
+  readBlocks,
+  isTokenBlocks,
+  type Block,
   type BlockDataset,
+  type StoredBlocks,
+  type TokenBlocks,
+} from './blocks.ts';
+export {
+  loadTextDataset,
+  documentTokens,
+  DatasetError,
   type LoadedDataset,
   type LoadDatasetOptions,
   type LoadProgress,
@@ -23,6 +33,7 @@ export {
 export {
   BatchSampler,
   collate,
+  readBatch,
   evalBatches,
   epochOrder,
   IGNORE_INDEX,

@@ -1,0 +1,63 @@
+// The text layer of a PDF through pdfjs-dist. Its legacy build runs in Node (the modern one needs a newer Node)
+// and in browsers alike. PDF.js parses in a "worker": importing its worker module here sets
+// globalThis.pdfjsWorker, and PDF.js then runs that code on this thread (in the page, that is already the engine
+// worker) instead of starting a Worker from a URL, so nothing is fetched and no second worker starts. Both modules
+// are imported on first use, so only a PDF pays for loading them.
+import { DataFileError } from './read_text.ts';
+
+type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
+
+let loading: Promise<PdfJs> | null = null;
+
+function pdfjs(): Promise<PdfJs> {
+  return (loading ??= (async () => {
+    await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
+    return import('pdfjs-dist/legacy/build/pdf.mjs');
+  })());
+}
+
+/** The text of every page, lines as PDF.js finds them, pages apart by a blank line. */
+export async function pdfText(name: string, bytes: Uint8Array): Promise<string> {
+  const lib = await pdfjs();
+  const task = lib.getDocument({
+    data: bytes.slice(), // PDF.js takes the buffer over
+    isEvalSupported: false,
+    disableFontFace: true,
+    useSystemFonts: false,
+    verbosity: 0,
+  });
+  let doc: Awaited<typeof task.promise>;
+  try {
+    doc = await task.promise;
+  } catch (e) {
+    await task.destroy().catch(() => undefined);
+    const kind = (e as Error).name;
+    if (kind === 'PasswordException')
+      throw new DataFileError(name, 'is encrypted (it asks for a password): save a copy without protection to use it');
+    throw new DataFileError(name, `is not a PDF that can be read (${(e as Error).message})`);
+  }
+  try {
+    const pages: string[] = [];
+    for (let p = 1; p <= doc.numPages; p++) {
+      const page = await doc.getPage(p);
+      const content = await page.getTextContent();
+      let text = '';
+      for (const item of content.items) {
+        if (!('str' in item)) continue;
+        text += item.str;
+        if (item.hasEOL) text += '\n';
+      }
+      page.cleanup();
+      pages.push(text.trim());
+    }
+    const all = pages.filter((t) => t.length > 0).join('\n\n');
+    if (!all)
+      throw new DataFileError(
+        name,
+        `has no text layer on any of its ${doc.numPages} page(s): a scanned or image-only PDF (Hearth reads no text from images)`,
+      );
+    return all;
+  } finally {
+    await doc.destroy();
+  }
+}
