@@ -32,7 +32,8 @@ export class HtmlTextExtractor {
   private pre = 0;
   /** newlines owed before the next text (the larger request wins) */
   private breaks = 0;
-  private space = false;
+  /** what separates the next text from the last on the same line: a space, or a tab between table cells */
+  private separator: '' | ' ' | '\t' = '';
   /** nothing written yet, or the last thing written was a newline */
   private lineStart = true;
   private written = false;
@@ -83,9 +84,7 @@ export class HtmlTextExtractor {
   }
 
   private cell(): void {
-    if (this.skipping || this.lineStart) return;
-    this.out += '\t';
-    this.space = false;
+    if (!this.skipping && this.written) this.separator = '\t';
   }
 
   /** Asks for n newlines before the next text; a <br> (forced) writes its newline even between empty lines. */
@@ -95,7 +94,7 @@ export class HtmlTextExtractor {
       this.flushBreaks();
       this.out += '\n';
       this.lineStart = true;
-      this.space = false;
+      this.separator = '';
     } else this.breaks = Math.max(this.breaks, n);
   }
 
@@ -105,7 +104,7 @@ export class HtmlTextExtractor {
       this.out += '\n'.repeat(Math.max(0, this.breaks - already));
       this.breaks = 0;
       this.lineStart = true;
-      this.space = false;
+      this.separator = '';
     }
   }
 
@@ -115,19 +114,20 @@ export class HtmlTextExtractor {
       if (!raw) return;
       this.flushBreaks();
       this.out += raw;
+      this.separator = '';
       this.written = true;
       this.lineStart = raw.endsWith('\n');
       return;
     }
     const words = raw.split(/[ \t\n\r\f]+/);
     for (let i = 0; i < words.length; i++) {
-      if (i > 0) this.space = true;
+      if (i > 0 && this.separator === '') this.separator = ' ';
       const w = words[i];
       if (!w) continue;
       this.flushBreaks();
-      if (this.space && !this.lineStart) this.out += ' ';
+      if (!this.lineStart) this.out += this.separator;
       this.out += w;
-      this.space = false;
+      this.separator = '';
       this.lineStart = false;
       this.written = true;
     }
