@@ -1,6 +1,6 @@
 // `npm run bench [-- section...]`: speed of Hearth's kernels, model step, tokenizer and generation, each against
 // a baseline measured in the same run on the same device.
-// Sections: matmul, attention, train, generate, tokenizer, memory, fp16.
+// Sections: matmul, attention, train, generate, tokenizer, memory, fp16, corpus.
 import { benchMatmul } from './matmul.ts';
 import { benchAttention } from './attention.ts';
 import { benchTrainStep } from './train.ts';
@@ -9,6 +9,7 @@ import { benchTokenizer } from './tokenizer.ts';
 import { benchProfile } from './profile.ts';
 import { benchMemory } from './memory.ts';
 import { benchMixedPrecision } from './mixed_precision.ts';
+import { benchCorpus } from './corpus.ts';
 import { closeGpu } from '../src/core/gpu/device.ts';
 
 const sections: Record<string, (report: (line: string) => void) => Promise<void>> = {
@@ -19,6 +20,7 @@ const sections: Record<string, (report: (line: string) => void) => Promise<void>
   tokenizer: benchTokenizer,
   memory: benchMemory,
   fp16: benchMixedPrecision,
+  corpus: benchCorpus,
 };
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));

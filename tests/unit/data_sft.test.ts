@@ -8,6 +8,7 @@ import {
   collate,
   IGNORE_INDEX,
   loadSftDataset,
+  previewRows,
   sourceFromText,
   type ChatMessage,
   type SftConfig,
@@ -293,6 +294,10 @@ describe('SFT examples and rows equal the TRL reference', () => {
     );
     expect(block.lossMask![39]).toBe(1);
     expect(loaded.files[0]).toMatchObject({ truncated: 1, truncatedTokens: full.length - 40, dropped: 0 });
+    // The preview marks the tokens whose prediction counts: the assistant's, as the model sees them.
+    const [row] = await previewRows(loaded.train, 1);
+    expect(row.ids).toEqual(full.slice(0, 40));
+    expect(row.counts).toEqual(Array.from(block.lossMask!, (m) => m === 1));
   });
 
   it('packs in groups of 1,000 examples, as datasets.map(batched=True) hands them to TRL', async () => {

@@ -202,3 +202,25 @@ export async function* evalBatches(
     yield await readBatch(data, indices);
   }
 }
+
+/** One row as the model sees it: its tokens (no padding), and whether each is a target of the loss. */
+export interface PreviewRow {
+  ids: number[];
+  /** counts[t]: token t is predicted and its loss counts (its label is not −100); the first token never is */
+  counts: boolean[];
+}
+
+/** The first rows of a dataset as the model sees them, for a preview that marks the tokens that count. */
+export async function previewRows(data: BlockDataset, count: number): Promise<PreviewRow[]> {
+  const n = Math.min(count, data.numBlocks);
+  const blocks = await readBlocks(
+    data,
+    Array.from({ length: n }, (_, i) => i),
+  );
+  const batch = collate(blocks, data.blockSize, padOf(data));
+  const T = data.blockSize;
+  return blocks.map((block, b) => ({
+    ids: Array.from(block.ids),
+    counts: Array.from(block.ids, (_, t) => t > 0 && batch.targets[b * T + t - 1] !== IGNORE_INDEX),
+  }));
+}

@@ -42,9 +42,11 @@ export {
   collate,
   readBatch,
   evalBatches,
+  previewRows,
   epochOrder,
   IGNORE_INDEX,
   type Batch,
   type BatchPosition,
+  type PreviewRow,
 } from './batches.ts';
 export { trainTokenizerOnSources, type TrainTokenizerOptions } from './train_tokenizer.ts';

@@ -1,8 +1,10 @@
 // The text layer of a PDF through pdfjs-dist. Its legacy build runs in Node (the modern one needs a newer Node)
-// and in browsers alike. PDF.js parses in a "worker": importing its worker module here sets
-// globalThis.pdfjsWorker, and PDF.js then runs that code on this thread (in the page, that is already the engine
-// worker) instead of starting a Worker from a URL, so nothing is fetched and no second worker starts. Both modules
-// are imported on first use, so only a PDF pays for loading them.
+// and in browsers alike, and is imported on first use, so only a PDF pays for loading it. PDF.js parses in a
+// worker of its own. In Node it runs that code on this thread: importing the worker module sets
+// globalThis.pdfjsWorker, where PDF.js finds it. In a browser, importing that module in a worker (the page's engine
+// worker) would make it answer that worker's messages as PDF.js's own worker, so it runs in a worker of its own,
+// started from the bundled file: same origin and precached with the rest of the page, nothing fetched from elsewhere.
+import { isNode } from '../gpu/device.ts';
 import { DataFileError } from './read_text.ts';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
@@ -11,8 +13,17 @@ let loading: Promise<PdfJs> | null = null;
 
 function pdfjs(): Promise<PdfJs> {
   return (loading ??= (async () => {
-    await import('pdfjs-dist/legacy/build/pdf.worker.mjs');
-    return import('pdfjs-dist/legacy/build/pdf.mjs');
+    const lib = await import('pdfjs-dist/legacy/build/pdf.mjs');
+    if (isNode()) {
+      // A variable name keeps the bundler from copying the worker code into the page as a second, unused chunk.
+      const workerModule = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
+      await import(/* @vite-ignore */ workerModule);
+    } else {
+      // Started here, not by PDF.js: it reads window.location first, which a worker has not.
+      const { default: PdfJsWorker } = await import('pdfjs-dist/legacy/build/pdf.worker.mjs?worker');
+      lib.GlobalWorkerOptions.workerPort = new PdfJsWorker();
+    }
+    return lib;
   })());
 }
 
