@@ -97,14 +97,12 @@ export class JoinedArray {
   }
 }
 
-/** Text blocks [first, first + count) of blockSize tokens cut from a joined sequence. */
-export function textBlocks(
-  tokens: JoinedArray,
-  makeArray: (length: number) => TokenArray,
+/** Blocks 0..count−1, each read by `read` when a batch needs it. */
+export function storedBlocks(
   blockSize: number,
-  first: number,
   count: number,
   padTokenId: number,
+  read: (i: number) => Promise<Block>,
 ): StoredBlocks {
   return {
     blockSize,
@@ -114,14 +112,28 @@ export function textBlocks(
       const out: Block[] = [];
       for (const i of Array.from(indices)) {
         if (!(i >= 0 && i < count)) throw new RangeError(`block ${i} of ${count}`);
-        const ids = makeArray(blockSize);
-        const start = (first + i) * blockSize;
-        await tokens.readInto(start, start + blockSize, ids);
-        out.push({ ids, lossMask: null, sequenceStarts: null });
+        out.push(await read(i));
       }
       return out;
     },
   };
+}
+
+/** Text blocks [first, first + count) of blockSize tokens cut from a joined sequence. */
+export function textBlocks(
+  tokens: JoinedArray,
+  makeArray: (length: number) => TokenArray,
+  blockSize: number,
+  first: number,
+  count: number,
+  padTokenId: number,
+): StoredBlocks {
+  return storedBlocks(blockSize, count, padTokenId, async (i) => {
+    const ids = makeArray(blockSize);
+    const start = (first + i) * blockSize;
+    await tokens.readInto(start, start + blockSize, ids);
+    return { ids, lossMask: null, sequenceStarts: null };
+  });
 }
 
 /** Text blocks copied into memory (for a store that keeps a run's blocks whole); not for fine-tuning rows. */

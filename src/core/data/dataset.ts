@@ -81,6 +81,28 @@ export class ProgressReporter {
   done(source: TextSource): void {
     this.before += source.size;
   }
+
+  /**
+   * Loads the files in turn with `load`, reporting progress; a file that cannot be read (refused, or failing
+   * mid-stream) is skipped with its message, and the rest load. `load` may return null to keep nothing.
+   */
+  async each<T>(
+    list: readonly TextSource[],
+    messages: FileMessage[],
+    load: (source: TextSource, report: (phase: LoadProgress['phase'], bytesDone: number) => void) => Promise<T | null>,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    for (const source of list) {
+      try {
+        const loaded = await load(source, this.file(source));
+        if (loaded !== null) out.push(loaded);
+      } catch (e) {
+        messages.push(fileErrorMessage(source.name, e));
+      }
+      this.done(source);
+    }
+    return out;
+  }
 }
 
 export async function loadTextDataset(
@@ -94,31 +116,22 @@ export async function loadTextDataset(
   const cache = options.cache ?? null;
   const progress = new ProgressReporter([...sources, ...(options.evalSources ?? [])], options.onProgress);
 
-  const load = async (list: readonly TextSource[]): Promise<ArrayReader[]> => {
-    const docs: ArrayReader[] = [];
-    for (const source of list) {
-      try {
-        const { tokens, cached } = await documentTokens(source, tokenizer, cache, {
-          report: progress.file(source),
-          onMessage: (m) => messages.push(m),
+  const load = (list: readonly TextSource[]) =>
+    progress.each(list, messages, async (source, report) => {
+      const { tokens, cached } = await documentTokens(source, tokenizer, cache, {
+        report,
+        onMessage: (m) => messages.push(m),
+      });
+      files.push({ name: source.name, tokens: tokens.length, cached });
+      if (tokens.length < blockSize) {
+        messages.push({
+          file: source.name,
+          level: 'warning',
+          message: `has only ${tokens.length} tokens, less than one block of ${blockSize}; it is joined with the other files`,
         });
-        docs.push(tokens);
-        files.push({ name: source.name, tokens: tokens.length, cached });
-        if (tokens.length < blockSize) {
-          messages.push({
-            file: source.name,
-            level: 'warning',
-            message: `has only ${tokens.length} tokens, less than one block of ${blockSize}; it is joined with the other files`,
-          });
-        }
-      } catch (e) {
-        // A file that cannot be read (refused, or failing mid-stream) is skipped; the rest load.
-        messages.push(fileErrorMessage(source.name, e));
       }
-      progress.done(source);
-    }
-    return docs;
-  };
+      return tokens;
+    });
 
   const trainDocs = await load(sources);
   const evalDocs = options.evalSources?.length ? await load(options.evalSources) : null;

@@ -3,7 +3,7 @@
 // rows planned from the lengths alone (packing.ts), and read from the cache a batch at a time. Document files
 // (text, Markdown, HTML, PDF, Word) are one text record each.
 import type { Tokenizer } from '../tokenizer/types.ts';
-import { JoinedArray, type Block, type JoinedPart, type StoredBlocks } from './blocks.ts';
+import { JoinedArray, storedBlocks, type JoinedPart, type StoredBlocks } from './blocks.ts';
 import {
   contentHash,
   GrowingArray,
@@ -18,7 +18,7 @@ import type { ChatFormatter } from './chat.ts';
 import { DatasetError, heldOut, ProgressReporter, type LoadProgress } from './dataset.ts';
 import { documentTextChunks, fileFormatOf, isRecordFormat } from './documents.ts';
 import { planRows, type RowPlan } from './packing.ts';
-import { DataFileError, fileErrorMessage, type FileMessage } from './read_text.ts';
+import { DataFileError, type FileMessage } from './read_text.ts';
 import { RecordProblems } from './record_problems.ts';
 import { readRecords } from './records.ts';
 import {
@@ -109,21 +109,13 @@ export async function loadSftDataset(
   const messages: FileMessage[] = [];
   const progress = new ProgressReporter([...sources, ...(options.evalSources ?? [])], options.onProgress);
 
-  const load = async (list: readonly TextSource[]): Promise<PreparedFile[]> => {
-    const out: PreparedFile[] = [];
-    for (const source of list) {
-      try {
-        const prepared = await prepareFile(source, maker, cache, progress.file(source), messages);
-        if (prepared.lengths.length === 0)
-          messages.push({ file: source.name, level: 'error', message: 'gave no examples' });
-        else out.push(prepared);
-      } catch (e) {
-        messages.push(fileErrorMessage(source.name, e));
-      }
-      progress.done(source);
-    }
-    return out;
-  };
+  const load = (list: readonly TextSource[]) =>
+    progress.each(list, messages, async (source, report) => {
+      const prepared = await prepareFile(source, maker, cache, report, messages);
+      if (prepared.lengths.length > 0) return prepared;
+      messages.push({ file: source.name, level: 'error', message: 'gave no examples' });
+      return null;
+    });
 
   const trainFiles = await load(sources);
   const evalFiles = options.evalSources?.length ? await load(options.evalSources) : null;
@@ -451,32 +443,22 @@ function sftBlocks(
   makeIds: (n: number) => TokenArray,
 ): StoredBlocks {
   const { plan } = r;
-  return {
-    blockSize,
-    numBlocks: count,
-    padTokenId,
-    async readBlocks(indices) {
-      const out: Block[] = [];
-      for (const i of Array.from(indices)) {
-        if (!(i >= 0 && i < count)) throw new RangeError(`row ${i} of ${count}`);
-        const row = first + i;
-        const p0 = plan.rowStart[row];
-        const p1 = plan.rowStart[row + 1];
-        let total = 0;
-        for (let p = p0; p < p1; p++) total += plan.length[p];
-        const ids = makeIds(total);
-        const lossMask = r.mask ? new Uint8Array(total) : null;
-        const starts: number[] = [];
-        for (let p = p0, at = 0; p < p1; p++) {
-          const from = r.exampleStart[plan.example[p]] + plan.offset[p];
-          await r.ids.readInto(from, from + plan.length[p], ids, at);
-          if (lossMask) await r.mask!.readInto(from, from + plan.length[p], lossMask, at);
-          starts.push(at);
-          at += plan.length[p];
-        }
-        out.push({ ids, lossMask, sequenceStarts: plan.piecesAreSequences ? starts : null });
-      }
-      return out;
-    },
-  };
+  return storedBlocks(blockSize, count, padTokenId, async (i) => {
+    const row = first + i;
+    const p0 = plan.rowStart[row];
+    const p1 = plan.rowStart[row + 1];
+    let total = 0;
+    for (let p = p0; p < p1; p++) total += plan.length[p];
+    const ids = makeIds(total);
+    const lossMask = r.mask ? new Uint8Array(total) : null;
+    const starts: number[] = [];
+    for (let p = p0, at = 0; p < p1; p++) {
+      const from = r.exampleStart[plan.example[p]] + plan.offset[p];
+      await r.ids.readInto(from, from + plan.length[p], ids, at);
+      if (lossMask) await r.mask!.readInto(from, from + plan.length[p], lossMask, at);
+      starts.push(at);
+      at += plan.length[p];
+    }
+    return { ids, lossMask, sequenceStarts: plan.piecesAreSequences ? starts : null };
+  });
 }
