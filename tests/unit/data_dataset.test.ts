@@ -17,7 +17,7 @@ import {
   type BlockDataset,
   type LoadProgress,
 } from '../../src/core/data/index.ts';
-import { residentBlocks } from '../../src/core/data/blocks.ts';
+import { openTextBlocks, residentBlocks, type StoredBlocks } from '../../src/core/data/blocks.ts';
 import { folderTokenCache, sourceFromPath } from '../../src/core/data/node.ts';
 import { charTokenizerFrom, loadGpt2Tokenizer } from '../../src/core/tokenizer/index.ts';
 
@@ -168,6 +168,25 @@ describe('token cache', () => {
       expect(third.files.map((f) => f.cached)).toEqual([false, false]);
     });
   }
+});
+
+describe('manifest', () => {
+  it('opens the same blocks again from the cache (a run resumed after a reload), or null once an entry is gone', async () => {
+    const cache = folderTokenCache(mkdtempSync(join(tmpdir(), 'hearth-cache-')));
+    const files = [sourceFromText('a.txt', 'abcdefghij'.repeat(7)), sourceFromText('b.txt', 'jihg'.repeat(9))];
+    const data = await loadTextDataset(files, { tokenizer: chars, blockSize: 8, cache, evalFraction: 0.2 });
+    for (const part of [data.train, data.eval!]) {
+      const manifest = JSON.parse(JSON.stringify((part as StoredBlocks).manifest));
+      const again = (await openTextBlocks(manifest, cache))!;
+      expect(again.numBlocks).toBe(part.numBlocks);
+      expect(await allTokens(again)).toEqual(await allTokens(part));
+    }
+    const manifest = data.train.manifest!;
+    expect(await openTextBlocks({ ...manifest, parts: [{ key: 'v1:gone' }] }, cache)).toBeNull();
+    // Blocks held only in memory have no manifest.
+    const resident = await loadTextDataset(files, { tokenizer: chars, blockSize: 8 });
+    expect(resident.train.manifest).toBeUndefined();
+  });
 });
 
 describe('Node sources', () => {

@@ -2,8 +2,8 @@
 // tokens; fine-tuning data (TRL SFTTrainer) is rows of up to blockSize tokens, right-padded, with the tokens that
 // count for the loss marked. Either kind is held in memory or read from the token cache a block at a time, so a
 // corpus larger than memory trains with memory flat in its size.
-import type { ArrayReader, StoredArray } from './cache.ts';
-import type { TokenArray } from './tokenize.ts';
+import type { ArrayReader, StoredArray, TokenCache } from './cache.ts';
+import { tokenArrayFor, type TokenArray } from './tokenize.ts';
 
 /** One block as the collator needs it. */
 export interface Block {
@@ -34,6 +34,19 @@ export interface StoredBlocks {
   /** the id right padding uses (its label is −100 whatever it is); TRL pads with pad_token, else eos_token */
   readonly padTokenId: number;
   readBlocks(indices: ArrayLike<number>): Promise<Block[]>;
+  /** how to open these blocks again from the token cache, when they are read from one */
+  readonly manifest?: TextBlocksManifest;
+}
+
+/** Text blocks as the token cache holds them: plain JSON, kept with a run so that it resumes on the same blocks. */
+export interface TextBlocksManifest {
+  blockSize: number;
+  first: number;
+  count: number;
+  padTokenId: number;
+  vocabSize: number;
+  /** the joined sequence: cache entries by key, and the <|endoftext|> between them */
+  parts: ({ key: string } | { value: number; length: number })[];
 }
 
 export type BlockDataset = TokenBlocks | StoredBlocks;
@@ -56,8 +69,11 @@ export async function readBlocks(data: BlockDataset, indices: ArrayLike<number>)
   return isTokenBlocks(data) ? tokenBlocksAt(data, indices) : data.readBlocks(indices);
 }
 
-/** A piece of a joined sequence: a cached array, or one value repeated (the <|endoftext|> between documents). */
-export type JoinedPart = { reader: ArrayReader } | { value: number; length: number };
+/**
+ * A piece of a joined sequence: a cached array (with its key when the cache keeps it), or one value repeated (the
+ * <|endoftext|> between documents).
+ */
+export type JoinedPart = { reader: ArrayReader; key?: string } | { value: number; length: number };
 
 /** Several arrays read as one, by range. */
 export class JoinedArray {
@@ -65,7 +81,7 @@ export class JoinedArray {
   private readonly starts: Float64Array;
   readonly length: number;
 
-  constructor(private readonly parts: readonly JoinedPart[]) {
+  constructor(readonly parts: readonly JoinedPart[]) {
     this.starts = new Float64Array(parts.length + 1);
     parts.forEach((p, i) => (this.starts[i + 1] = this.starts[i] + ('reader' in p ? p.reader.length : p.length)));
     this.length = this.starts[parts.length];
@@ -119,21 +135,43 @@ export function storedBlocks(
   };
 }
 
-/** Text blocks [first, first + count) of blockSize tokens cut from a joined sequence. */
+/** Text blocks [first, first + count) of blockSize tokens cut from a joined sequence of a vocabulary's ids. */
 export function textBlocks(
   tokens: JoinedArray,
-  makeArray: (length: number) => TokenArray,
+  vocabSize: number,
   blockSize: number,
   first: number,
   count: number,
   padTokenId: number,
 ): StoredBlocks {
-  return storedBlocks(blockSize, count, padTokenId, async (i) => {
-    const ids = makeArray(blockSize);
+  const blocks = storedBlocks(blockSize, count, padTokenId, async (i) => {
+    const ids = tokenArrayFor(vocabSize, blockSize);
     const start = (first + i) * blockSize;
     await tokens.readInto(start, start + blockSize, ids);
     return { ids, lossMask: null, sequenceStarts: null };
   });
+  const parts: TextBlocksManifest['parts'] = [];
+  for (const p of tokens.parts) {
+    if ('value' in p) parts.push(p);
+    else if (p.key !== undefined) parts.push({ key: p.key });
+    else return blocks; // held in memory only: nothing to open again
+  }
+  return { ...blocks, manifest: { blockSize, first, count, padTokenId, vocabSize, parts } };
+}
+
+/** The blocks a manifest describes, or null when the cache no longer holds all of them. */
+export async function openTextBlocks(manifest: TextBlocksManifest, cache: TokenCache): Promise<StoredBlocks | null> {
+  const parts: JoinedPart[] = [];
+  for (const p of manifest.parts) {
+    if ('value' in p) parts.push(p);
+    else {
+      const reader = await cache.open(p.key);
+      if (!reader) return null;
+      parts.push({ reader, key: p.key });
+    }
+  }
+  const m = manifest;
+  return textBlocks(new JoinedArray(parts), m.vocabSize, m.blockSize, m.first, m.count, m.padTokenId);
 }
 
 /** Text blocks copied into memory (for a store that keeps a run's blocks whole); not for fine-tuning rows. */

@@ -10,7 +10,7 @@ import { fileErrorMessage, type FileMessage } from './read_text.ts';
 import type { TextSource } from './sources.ts';
 
 export type { BlockDataset } from './blocks.ts';
-import { tokenArrayFor, tokenizeChunks, tokenWidth } from './tokenize.ts';
+import { tokenizeChunks, tokenWidth } from './tokenize.ts';
 
 export interface LoadProgress {
   file: string;
@@ -118,7 +118,7 @@ export async function loadTextDataset(
 
   const load = (list: readonly TextSource[]) =>
     progress.each(list, messages, async (source, report) => {
-      const { tokens, cached } = await documentTokens(source, tokenizer, cache, {
+      const { tokens, cached, key } = await documentTokens(source, tokenizer, cache, {
         report,
         onMessage: (m) => messages.push(m),
       });
@@ -130,7 +130,7 @@ export async function loadTextDataset(
           message: `has only ${tokens.length} tokens, less than one block of ${blockSize}; it is joined with the other files`,
         });
       }
-      return tokens;
+      return { reader: tokens, ...(key !== null ? { key } : {}) };
     });
 
   const trainDocs = await load(sources);
@@ -145,7 +145,7 @@ export async function loadTextDataset(
     throw new DatasetError(`Nothing to train on: ${why}.`, messages);
   }
   const blocks = (tokens: JoinedArray, first: number, count: number) =>
-    textBlocks(tokens, (n) => tokenArrayFor(tokenizer.vocabSize, n), blockSize, first, count, tokenizer.eosTokenId);
+    textBlocks(tokens, tokenizer.vocabSize, blockSize, first, count, tokenizer.eosTokenId);
 
   if (evalDocs) {
     const joinedEval = joinDocuments(evalDocs, tokenizer);
@@ -190,7 +190,7 @@ export async function documentTokens(
     report?: (phase: LoadProgress['phase'], bytesDone: number) => void;
     onMessage?: (m: FileMessage) => void;
   } = {},
-): Promise<{ tokens: ArrayReader; cached: boolean }> {
+): Promise<{ tokens: ArrayReader; cached: boolean; /** null when not cached */ key: string | null }> {
   const report = options.report ?? (() => {});
   let key = 'document';
   if (cache) {
@@ -201,7 +201,7 @@ export async function documentTokens(
     const hit = await cache.open(key);
     if (hit) {
       report('cached', source.size);
-      return { tokens: hit, cached: true };
+      return { tokens: hit, cached: true, key };
     }
   }
   const writer = (cache ?? memoryTokenCache()).create(key, tokenWidth(tokenizer.vocabSize));
@@ -212,16 +212,16 @@ export async function documentTokens(
     await writer.abort();
     throw e;
   }
-  return { tokens: await writer.finish(), cached: false };
+  return { tokens: await writer.finish(), cached: false, key: cache ? key : null };
 }
 
 /** Documents joined with <|endoftext|> between them (empty ones left out). */
-function joinDocuments(docs: readonly ArrayReader[], tokenizer: Tokenizer): JoinedArray {
+function joinDocuments(docs: readonly { reader: ArrayReader; key?: string }[], tokenizer: Tokenizer): JoinedArray {
   const parts: JoinedPart[] = [];
   for (const d of docs) {
-    if (d.length === 0) continue;
+    if (d.reader.length === 0) continue;
     if (parts.length > 0) parts.push({ value: tokenizer.eosTokenId, length: 1 });
-    parts.push({ reader: d });
+    parts.push(d);
   }
   return new JoinedArray(parts);
 }
