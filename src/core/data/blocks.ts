@@ -55,7 +55,7 @@ export function isTokenBlocks(data: BlockDataset): data is TokenBlocks {
   return 'tokens' in data;
 }
 
-export function blockOf(data: TokenBlocks, i: number): TokenArray {
+function blockOf(data: TokenBlocks, i: number): TokenArray {
   return data.tokens.subarray(i * data.blockSize, (i + 1) * data.blockSize);
 }
 

@@ -43,7 +43,7 @@ export function slicePart(values: ArrayLike<number>, start: number, end: number)
 }
 
 /** A reader over an array in memory. */
-export function memoryReader(data: StoredArray): ArrayReader {
+function memoryReader(data: StoredArray): ArrayReader {
   return {
     length: data.length,
     width: data.BYTES_PER_ELEMENT as ElementWidth,

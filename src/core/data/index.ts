@@ -1,12 +1,12 @@
 // Training data: files streamed and tokenized into the token cache, TextDataset blocks, TRL SFTTrainer examples
 // (records, chats, packing), batches. Node-only helpers (paths, folder cache) are in ./node.ts, outside this index
 // for the browser's sake.
-export { sourceFromBlob, sourceFromBytes, sourceFromText, readAllBytes, type TextSource } from './sources.ts';
+export { sourceFromBlob, sourceFromBytes, sourceFromText, type TextSource } from './sources.ts';
 export { readTextChunks, DataFileError, fileErrorMessage, type FileMessage, type MessageLevel } from './read_text.ts';
 export { fileFormatOf, isRecordFormat, documentTextChunks, type FileFormat } from './documents.ts';
 export { readRecords, type DataRecord, type Fields } from './records.ts';
 export { RecordProblems, type RecordUnit } from './record_problems.ts';
-export { tokenizeSource, tokenizeChunks, type TokenArray } from './tokenize.ts';
+export { tokenizeSource, type TokenArray } from './tokenize.ts';
 export {
   indexedDbTokenCache,
   memoryTokenCache,
@@ -17,7 +17,6 @@ export {
   type TokenCache,
 } from './cache.ts';
 export {
-  blockOf,
   readBlocks,
   isTokenBlocks,
   type Block,
@@ -33,9 +32,9 @@ export {
   type LoadDatasetOptions,
   type LoadProgress,
 } from './dataset.ts';
-export { chatTokens, type ChatFormatter, type ChatMessage, type ChatTokens } from './chat.ts';
-export { DEFAULT_SFT_CONFIG, makeExample, exampleMaker, RecordError, type Example, type SftConfig } from './sft.ts';
-export { planRows, bestFitDecreasing, PACKING_GROUP, type RowPlan, type PackingOptions } from './packing.ts';
+export type { ChatFormatter, ChatMessage } from './chat.ts';
+export { DEFAULT_SFT_CONFIG, type SftConfig } from './sft.ts';
+export { bestFitDecreasing } from './packing.ts';
 export { loadSftDataset, type LoadSftOptions, type LoadedSftDataset, type SftFileStats } from './sft_dataset.ts';
 export {
   BatchSampler,

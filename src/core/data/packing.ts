@@ -9,7 +9,7 @@
 // Only lengths are needed: the rows say which pieces to read, and the tokens stay in the cache.
 
 /** The examples a dataset's map() hands to each packing call (datasets' default batch size). */
-export const PACKING_GROUP = 1000;
+const PACKING_GROUP = 1000;
 
 /** Rows as runs of pieces: row r is pieces rowStart[r] .. rowStart[r+1]−1, each `length` tokens of an example. */
 export interface RowPlan {
