@@ -6,11 +6,12 @@ import {
   evalBatches,
   IGNORE_INDEX,
   readBatch,
-  type BlockDataset,
+  type TokenBlocks,
 } from '../../src/core/data/index.ts';
+import { storedBlocks } from '../../src/core/data/blocks.ts';
 
 /** Block i holds i*10, i*10+1, ... so every token says where it came from. */
-function dataset(numBlocks: number, blockSize: number): BlockDataset {
+function dataset(numBlocks: number, blockSize: number): TokenBlocks {
   const tokens = new Uint16Array(numBlocks * blockSize).map((_, k) => Math.floor(k / blockSize) * 10 + (k % blockSize));
   return { numBlocks, blockSize, tokens };
 }
@@ -61,6 +62,31 @@ describe('BatchSampler', () => {
     const expected = Array.from({ length: 8 }, () => Array.from(sampler.next().inputs));
     const resumed = new BatchSampler(data, 4, saved);
     expect(Array.from({ length: 8 }, () => Array.from(resumed.next().inputs))).toEqual(expected);
+  });
+});
+
+describe('BatchSampler over blocks read from storage', () => {
+  it('hands out the batches it read ahead, in order, and resumes exactly from a position saved between them', async () => {
+    const resident = dataset(11, 3);
+    const stored = storedBlocks(3, 11, 0, async (i) => ({
+      ids: resident.tokens.subarray(i * 3, (i + 1) * 3),
+      lossMask: null,
+      sequenceStarts: null,
+    }));
+    const want = new BatchSampler(resident, 4, { seed: 9 });
+    const got = new BatchSampler(stored, 4, { seed: 9 });
+    expect(() => got.next()).toThrow(/prefetch/);
+    await got.prefetch(3);
+    for (let i = 0; i < 2; i++) expect(Array.from(got.next().inputs)).toEqual(Array.from(want.next().inputs));
+    const saved = got.position;
+    const resumed = new BatchSampler(stored, 4, saved);
+    for (let i = 0; i < 6; i++) {
+      await Promise.all([got.prefetch(1), resumed.prefetch(2)]);
+      const expected = Array.from(want.next().inputs);
+      expect(Array.from(got.next().inputs)).toEqual(expected);
+      expect(Array.from(resumed.next().inputs)).toEqual(expected);
+    }
+    expect(got.position).toEqual(want.position);
   });
 });
 

@@ -309,6 +309,28 @@ describe('SFT examples and rows equal the TRL reference', () => {
   });
 });
 
+describe('SFT evaluation split', () => {
+  it('holds out the last rows, or reads separate eval files with the same options', async () => {
+    const gpt2 = await loadGpt2Tokenizer();
+    const jsonl = (n: number, from = 0) =>
+      Array.from({ length: n }, (_, i) =>
+        JSON.stringify({ prompt: `Q${from + i}?`, completion: ` A${from + i}` }),
+      ).join('\n');
+    const split = await loadSftDataset([sourceFromText('d.jsonl', jsonl(8))], { tokenizer: gpt2, evalFraction: 0.25 });
+    expect([split.train.numBlocks, split.eval?.numBlocks]).toEqual([6, 2]);
+    const [last] = await (split.eval as StoredBlocks).readBlocks([1]);
+    expect(gpt2.decode(Array.from(last.ids))).toBe('Q7? A7<|endoftext|>');
+    const apart = await loadSftDataset([sourceFromText('d.jsonl', jsonl(8))], {
+      tokenizer: gpt2,
+      evalSources: [sourceFromText('e.jsonl', jsonl(3, 100))],
+    });
+    expect([apart.train.numBlocks, apart.eval?.numBlocks]).toEqual([8, 3]);
+    expect(apart.files.map((f) => f.name)).toEqual(['d.jsonl', 'e.jsonl']);
+    const [first] = await (apart.eval as StoredBlocks).readBlocks([0]);
+    expect(gpt2.decode(Array.from(first.ids).filter((_, t) => first.lossMask![t]))).toBe(' A100<|endoftext|>');
+  });
+});
+
 describe('bestFitDecreasing', () => {
   it('matches the plain best-fit-decreasing on random lengths', () => {
     for (let seed = 1; seed <= 50; seed++) {

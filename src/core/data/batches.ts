@@ -1,7 +1,7 @@
 // Batches for training and evaluation. The training order is a seeded shuffle of the blocks,
 // reshuffled each epoch; its position (seed, epoch, index) is all a checkpoint needs to resume
 // on exactly the batch that would have come next.
-import { isTokenBlocks, readBlocks, tokenBlocksAt, type Block, type BlockDataset } from './blocks.ts';
+import { isTokenBlocks, readBlocks, tokenBlocksAt, type Block, type BlockDataset, type TokenBlocks } from './blocks.ts';
 
 /** Target value for positions without a next token, as PyTorch's cross-entropy ignore_index. */
 export const IGNORE_INDEX = -100;
@@ -181,13 +181,13 @@ export class BatchSampler {
   }
 
   next(): Batch {
+    if (this.ready.length === 0 && !isTokenBlocks(this.data))
+      throw new Error('blocks read from storage must be prefetched (await prefetch()) before next()');
     const indices = this.nextIndices();
     const batch = this.ready.shift();
     if (this.ready.length === 0) this.ahead = null;
     if (batch) return batch;
-    if (!isTokenBlocks(this.data))
-      throw new Error('blocks read from storage must be prefetched (await prefetch()) before next()');
-    return collate(tokenBlocksAt(this.data, indices), this.data.blockSize);
+    return collate(tokenBlocksAt(this.data as TokenBlocks, indices), this.data.blockSize);
   }
 }
 
