@@ -237,6 +237,15 @@ describe('bad input: a message per file, the rest still loads', () => {
     expect((other as DatasetError).messages.at(-1)).toMatchObject({ file: 'd.jsonl', message: 'gave no examples' });
   });
 
+  it('record files in plain language modelling are their text as it is, as before', async () => {
+    const text = '{"text": "hi"}\n{"text": "yo"}\n';
+    const chars = charTokenizerFrom([...new Set(text + 'a,b\n1,2')].join(''));
+    const sources = [sourceFromText('d.jsonl', text), sourceFromText('t.csv', 'a,b\n1,2')];
+    const data = await loadTextDataset(sources, { tokenizer: chars, blockSize: 4, evalFraction: 0 });
+    expect(data.messages).toEqual([]);
+    expect(data.files.map((f) => f.tokens)).toEqual([text.length, 7]);
+  });
+
   it('documents for plain language modelling: a locked and a scanned PDF are named, the rest trains', async () => {
     const chars = charTokenizerFrom('abcdefghijklmnopqrstuvwxyzHPW .\n');
     const sources = [

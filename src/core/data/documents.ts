@@ -32,14 +32,14 @@ export function isRecordFormat(format: FileFormat): boolean {
   return format === 'jsonl' || format === 'json' || format === 'csv' || format === 'tsv' || format === 'parquet';
 }
 
-/** The text of a document file in chunks; errors name the file (DataFileError). */
+/** The text of a document file in chunks; errors name the file (DataFileError). Record files give their raw text. */
 export async function* documentTextChunks(
   source: TextSource,
   options: ReadTextOptions = {},
   format: FileFormat = fileFormatOf(source.name),
 ): AsyncGenerator<string> {
-  if (isRecordFormat(format)) throw new DataFileError(source.name, `holds records (${format}), not a document`);
-  if (format === 'text') {
+  if (format === 'text' || isRecordFormat(format)) {
+    // A record file read as a document is its text as it is (plain language modelling on it, as before).
     yield* readTextChunks(source, options);
   } else if (format === 'html') {
     const html = new HtmlTextExtractor();

@@ -361,7 +361,7 @@ async function documentExample(
   maker: ExampleMaker,
   onBytes: (n: number) => void,
   onMessage: (m: FileMessage) => void,
-): Promise<number[]> {
+): Promise<ArrayLike<number>> {
   if (maker.config.assistant_only_loss)
     throw new DataFileError(
       source.name,
@@ -377,7 +377,7 @@ async function documentExample(
   }
   await tokenizeChunks(watched(), maker.tokenizer, (piece) => ids.push(piece));
   if (tail !== maker.eos) ids.push(maker.tokenizer.encode(maker.eos));
-  return Array.from(ids.finish());
+  return ids.finish();
 }
 
 interface PlannedRows {
