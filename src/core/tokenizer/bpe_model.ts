@@ -7,14 +7,15 @@ import { BYTE_TO_CHAR, bytesToTokenText } from './byte_level.ts';
 import { mergePiece, PairRanks, type MergeTable } from './bpe_merge.ts';
 import type { FileField } from './errors.ts';
 import { PieceCache } from './pretokenize.ts';
+import { TokenTable } from './token_table.ts';
 
 type Json = Record<string, unknown>;
 
 /** A BPE model's settings, named as in tokenizer.json; `field` is where errors point. */
 export interface BpeConfig {
-  vocab: ReadonlyMap<string, number>;
-  /** in priority order */
-  merges: readonly (readonly [string, string])[];
+  vocab: TokenTable;
+  /** in priority order: "a b" strings (older files) or [a, b] pairs */
+  merges: readonly (string | readonly [string, string])[];
   byteLevel: boolean;
   field: FileField;
   unkToken?: string | null;
@@ -23,6 +24,13 @@ export interface BpeConfig {
   continuingSubwordPrefix?: string;
   endOfWordSuffix?: string;
   ignoreMerges?: boolean;
+  /**
+   * The character a space becomes ("▁" in SentencePiece files): pieces are cut before it into words merged
+   * apart, which is exact where no merge result holds the character before the cut followed by it (the
+   * characters that do are remembered and no cut follows them). A whole sentence then merges word by word,
+   * through the cache, instead of as one long piece.
+   */
+  wordCutBefore?: string;
 }
 
 /** Pieces longer than this are merged without the cache (the Rust library's limit too). */
@@ -31,7 +39,7 @@ const BYTE_TOKEN = /^<0x[0-9A-F]{2}>$/;
 
 export class BpeModel {
   /** token text -> id, the model's own vocabulary (added tokens are the tokenizer's) */
-  readonly vocab: ReadonlyMap<string, number>;
+  readonly vocab: TokenTable;
   readonly byteLevel: boolean;
   readonly unkToken: string | null;
   private readonly unkId: number;
@@ -47,9 +55,9 @@ export class BpeModel {
   private readonly encoder = new TextEncoder();
   private bytes = new Uint8Array(1024);
   private symbols = new Int32Array(1024);
-  /** code unit before which a piece may be cut into words merged apart (see wordCut) */
-  private cutBefore = -1;
-  private bridged: ReadonlySet<number> = new Set();
+  /** code unit that pieces are cut before (-1: no cuts), and the code units no cut may follow */
+  private readonly cutBefore: number;
+  private readonly bridged = new Set<number>();
 
   constructor(c: BpeConfig) {
     const { vocab, field } = c;
@@ -59,7 +67,7 @@ export class BpeModel {
     this.unkToken = c.unkToken ?? null;
     this.unkId = this.unkToken === null ? -1 : (vocab.get(this.unkToken) ?? -1);
     this.fuseUnk = c.fuseUnk ?? false;
-    this.prefix = c.continuingSubwordPrefix ?? '';
+    const prefix = (this.prefix = c.continuingSubwordPrefix ?? '');
     this.suffix = c.endOfWordSuffix ?? '';
     this.ignoreMerges = c.ignoreMerges ?? false;
     if (c.byteFallback) {
@@ -68,33 +76,70 @@ export class BpeModel {
         this.byteFallback[b] = vocab.get(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`) ?? -1;
     } else this.byteFallback = null;
 
-    const merges = c.merges;
+    const space = c.wordCutBefore ?? '';
+    let cutBefore =
+      space.length === 1 && vocab.has(space) && !prefix && !this.suffix && !this.ignoreMerges && !this.byteLevel
+        ? space.charCodeAt(0)
+        : -1;
+    const bridge = (t: string, start: number, end: number, before: number) => {
+      for (let k = start; k < end; k++) {
+        if (t.charCodeAt(k) === cutBefore && (k > start || before >= 0))
+          this.bridged.add(k > start ? t.charCodeAt(k - 1) : before);
+      }
+    };
+
+    const { merges } = c;
     const mergesField = field.at('merges');
     const rankOf = new PairRanks(merges.length);
     const mergedId = new Int32Array(merges.length);
-    let byteTokenMerges = false;
-    const results: string[] = [];
     for (let rank = 0; rank < merges.length; rank++) {
-      const [a, b] = merges[rank];
-      const ia = vocab.get(a);
-      const ib = vocab.get(b);
-      const merged = a + (this.prefix && b.startsWith(this.prefix) ? b.slice(this.prefix.length) : b);
-      const im = vocab.get(merged);
-      for (const [t, id] of [
-        [a, ia],
-        [b, ib],
-        [merged, im],
-      ] as const)
-        if (id === undefined)
-          throw mergesField
-            .at(rank)
-            .error(`the merge ${JSON.stringify(`${a} ${b}`)} names ${JSON.stringify(t)}, which model.vocab lacks`);
-      rankOf.setIfAbsent(ia!, ib!, rank);
-      mergedId[rank] = im!;
-      if (BYTE_TOKEN.test(a) || BYTE_TOKEN.test(b)) byteTokenMerges = true;
-      results.push(merged);
+      const m = merges[rank];
+      let a: string;
+      let b: string;
+      const aStart = 0;
+      let aEnd: number;
+      let bStart = 0;
+      if (typeof m === 'string') {
+        // "a b": tokens never hold a space in files of this form, so the first space splits.
+        const space = m.indexOf(' ', 1);
+        if (space < 0) throw mergesField.at(rank).error(`${JSON.stringify(m)} is not two tokens separated by a space`);
+        a = b = m;
+        aEnd = space;
+        bStart = space + 1;
+      } else {
+        if (!Array.isArray(m) || m.length !== 2 || typeof m[0] !== 'string' || typeof m[1] !== 'string')
+          throw mergesField.at(rank).error(`${JSON.stringify(m)} is not a pair of tokens`);
+        [a, b] = m;
+        aEnd = a.length;
+      }
+      const bEnd = b.length;
+      const ia = vocab.getRange(a, aStart, aEnd);
+      const ib = vocab.getRange(b, bStart, bEnd);
+      // The merged token drops the second part's continuing_subword_prefix.
+      const skip = prefix && b.startsWith(prefix, bStart) ? prefix.length : 0;
+      const im = vocab.getJoined(a, aStart, aEnd, b, bStart + skip, bEnd);
+      if (ia < 0 || ib < 0 || im < 0) {
+        const [x, y] = [a.slice(aStart, aEnd), b.slice(bStart, bEnd)];
+        const missing = ia < 0 ? x : ib < 0 ? y : x + y.slice(skip);
+        throw mergesField
+          .at(rank)
+          .error(`the merge ${JSON.stringify(`${x} ${y}`)} names ${JSON.stringify(missing)}, which model.vocab lacks`);
+      }
+      rankOf.setIfAbsent(ia, ib, rank);
+      mergedId[rank] = im;
+      if (cutBefore >= 0) {
+        // Byte tokens that merge would make cuts inexact (they spell characters of their own).
+        if (
+          (a.charCodeAt(aStart) === 0x3c && BYTE_TOKEN.test(a.slice(aStart, aEnd))) ||
+          (b.charCodeAt(bStart) === 0x3c && BYTE_TOKEN.test(b.slice(bStart, bEnd)))
+        )
+          cutBefore = -1;
+        bridge(a, aStart, aEnd, -1);
+        bridge(b, bStart + skip, bEnd, aEnd > aStart ? a.charCodeAt(aEnd - 1) : -1);
+      }
     }
     this.table = { rankOf, mergedId };
+    this.cutBefore = cutBefore;
 
     if (this.byteLevel) {
       const ids = new Int32Array(256);
@@ -106,13 +151,7 @@ export class BpeModel {
       }
       this.byteIds = all ? ids : null;
     } else this.byteIds = null;
-
-    this.mergeFree = !byteTokenMerges && !this.prefix && !this.suffix && !this.ignoreMerges && !this.byteLevel;
-    this.mergeResults = results;
   }
-
-  private readonly mergeFree: boolean;
-  private mergeResults: string[] | null;
 
   /** A byte-level vocabulary missing one of the 256 byte tokens, or undefined when it has them all. */
   missingByte(): number | undefined {
@@ -121,7 +160,7 @@ export class BpeModel {
     return undefined;
   }
 
-  static fromJson(json: unknown, byteLevel: boolean, field: FileField): BpeModel {
+  static fromJson(json: unknown, byteLevel: boolean, field: FileField, wordCutBefore?: string): BpeModel {
     const m = json as Json | null;
     if (m === null || typeof m !== 'object') throw field.error('missing: a tokenizer.json needs a model');
     const type = m.type ?? (m.merges !== undefined ? 'BPE' : undefined);
@@ -134,8 +173,11 @@ export class BpeModel {
     const vocabJson = m.vocab;
     if (vocabJson === null || typeof vocabJson !== 'object' || Array.isArray(vocabJson))
       throw field.at('vocab').error('must be an object of token -> id');
-    const vocab = new Map<string, number>();
-    for (const [token, id] of Object.entries(vocabJson as Record<string, unknown>)) {
+    const entries = vocabJson as Record<string, unknown>;
+    const keys = Object.keys(entries);
+    const vocab = new TokenTable(keys.length);
+    for (const token of keys) {
+      const id = entries[token];
       if (!Number.isInteger(id) || (id as number) < 0)
         throw field.at('vocab').error(`the id of ${JSON.stringify(token)} is ${JSON.stringify(id)}, not an id`);
       vocab.set(token, id as number);
@@ -145,18 +187,8 @@ export class BpeModel {
       throw field.at('dropout').error(`BPE dropout (${dropout}) makes encoding random; Hearth encodes without it`);
     const unk = m.unk_token ?? null;
     if (unk !== null && typeof unk !== 'string') throw field.at('unk_token').error('must be a string or null');
-    const mergesField = field.at('merges');
-    const list = m.merges ?? [];
-    if (!Array.isArray(list)) throw mergesField.error('must be a list');
-    const merges = list.map((x: unknown, rank): [string, string] => {
-      if (typeof x === 'string') {
-        // "a b": tokens never hold a space in files of this form, so the first space splits.
-        const space = x.indexOf(' ', 1);
-        if (space >= 0) return [x.slice(0, space), x.slice(space + 1)];
-      } else if (Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string')
-        return [x[0], x[1]];
-      throw mergesField.at(rank).error(`${JSON.stringify(x)} is not a pair of tokens`);
-    });
+    const merges = m.merges ?? [];
+    if (!Array.isArray(merges)) throw field.at('merges').error('must be a list');
     return new BpeModel({
       vocab,
       merges,
@@ -168,27 +200,8 @@ export class BpeModel {
       continuingSubwordPrefix: typeof m.continuing_subword_prefix === 'string' ? m.continuing_subword_prefix : '',
       endOfWordSuffix: typeof m.end_of_word_suffix === 'string' ? m.end_of_word_suffix : '',
       ignoreMerges: m.ignore_merges === true,
+      wordCutBefore,
     });
-  }
-
-  /**
-   * Lets pieces be cut before `space` (the character a space normalizes to, "▁" in SentencePiece files) into
-   * words merged apart, which is exact when no merge result holds the character before the cut followed by
-   * `space`: the characters that do are remembered and no cut follows them. Pieces of a whole sentence then
-   * merge word by word, through the cache, instead of as one long piece.
-   */
-  enableWordCuts(space: string): void {
-    const results = this.mergeResults;
-    this.mergeResults = null;
-    if (!this.mergeFree || !results || space.length !== 1 || !this.vocab.has(space)) return;
-    const bridged = new Set<number>();
-    for (const r of results) {
-      for (let k = r.indexOf(space, 1); k > 0; k = r.indexOf(space, k + 1)) bridged.add(r.codePointAt(k - 1)!);
-    }
-    // A low surrogate's code point is its own: astral characters before the cut compare by their low half.
-    for (const cp of [...bridged]) if (cp > 0xffff) bridged.add(String.fromCodePoint(cp).charCodeAt(1));
-    this.cutBefore = space.charCodeAt(0);
-    this.bridged = bridged;
   }
 
   /** Whether a cut between these two characters of normalized text never changes the merges. */

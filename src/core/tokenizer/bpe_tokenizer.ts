@@ -6,6 +6,7 @@ import { gpt2PieceEnd } from './pretokenize.ts';
 import { BpeModel } from './bpe_model.ts';
 import { cuttingChunkEncoder } from './chunked.ts';
 import { FileField } from './errors.ts';
+import { TokenTable } from './token_table.ts';
 import { byteLevelBpeJson, parseMerges, type TokenizerJson } from './tokenizer_json.ts';
 import type { ChunkEncoder, DecodeOptions, StreamDecoder, Tokenizer, TokenizerSummary } from './types.ts';
 
@@ -64,7 +65,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
     // One byte array for the whole vocabulary: 50,000 small typed arrays cost more to allocate
     // and collect than the rest of loading together.
-    const idOf = new Map<string, number>();
+    const idOf = new TokenTable(tokens.length);
     const specialIds = new Set(specialTokens.values());
     this.byteStart = new Int32Array(tokens.length + 1);
     let total = 0;
@@ -169,13 +170,13 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       if (!(id >= 0 && id < vocabSize)) continue; // as Hugging Face: unknown ids are skipped
       for (let k = byteStart[id]; k < byteStart[id + 1]; k++) out[at++] = allBytes[k];
     }
-    return new TextDecoder().decode(out);
+    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(out);
   }
 
   createStreamDecoder(): StreamDecoder {
     // TextDecoder's stream mode holds back an incomplete character until its last byte arrives
     // and replaces impossible sequences with U+FFFD as soon as they are seen.
-    const td = new TextDecoder();
+    const td = new TextDecoder('utf-8', { ignoreBOM: true });
     const empty = new Uint8Array(0);
     return {
       push: (id) => td.decode(this.bytesOf(id) ?? empty, { stream: true }),

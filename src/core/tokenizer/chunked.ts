@@ -49,7 +49,8 @@ export function windowStreamDecoder(decode: (ids: number[]) => string): StreamDe
       return '';
     }
   };
-  // The last few emitted ids, decoded again as context for the next ones.
+  // The ids last emitted, decoded again as context for the next ones. They start where a character starts (the
+  // text before them was complete), so a run of byte tokens read from there is what the whole text holds.
   let prefix: number[] = [];
   return {
     push(id) {
@@ -57,7 +58,7 @@ export function windowStreamDecoder(decode: (ids: number[]) => string): StreamDe
       const before = safeDecode(prefix);
       const after = safeDecode(prefix.concat(ids));
       if (after.length <= before.length || after.endsWith('\uFFFD')) return '';
-      prefix = prefix.concat(ids).slice(-4);
+      prefix = ids;
       ids = [];
       return after.slice(before.length);
     },

@@ -30,7 +30,7 @@ function byteLevelDecoder(tokens: string[]): string[] {
       for (const b of utf8.encode(t)) bytes.push(b);
     }
   }
-  return [new TextDecoder().decode(Uint8Array.from(bytes))];
+  return [new TextDecoder('utf-8', { ignoreBOM: true }).decode(Uint8Array.from(bytes))];
 }
 
 /** Runs of <0xNN> tokens become their text; a run that is not UTF-8 becomes one U+FFFD per byte. */
@@ -40,7 +40,7 @@ function byteFallbackDecoder(tokens: string[]): string[] {
   const flush = () => {
     if (!run.length) return;
     try {
-      out.push(new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(run)));
+      out.push(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(run)));
     } catch {
       for (let k = 0; k < run.length; k++) out.push('\uFFFD');
     }

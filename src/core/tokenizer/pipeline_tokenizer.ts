@@ -84,12 +84,15 @@ export class PipelineTokenizer implements Tokenizer {
 
     this.normalizer = normalizerFromJson(json.normalizer, root.at('normalizer'));
     this.preTokenizer = preTokenizerFromJson(json.pre_tokenizer, root.at('pre_tokenizer'));
-    this.model = BpeModel.fromJson(json.model, this.preTokenizer?.byteLevel ?? false, root.at('model'));
+    // What a space becomes inside text (continuing text: no Prepend), for cutting pieces into words.
+    const space = this.normalizer ? this.normalizer.normalize(' ', { atStart: false, continued: true }) : ' ';
+    this.spaceUnit = space.length === 1 ? space.charCodeAt(0) : -1;
+    this.model = BpeModel.fromJson(json.model, this.preTokenizer?.byteLevel ?? false, root.at('model'), space);
     this.decoder = decoderFromJson(json.decoder, root.at('decoder'));
     this.added = addedTokensFromJson(json.added_tokens, root.at('added_tokens'));
 
     const tokens: (string | undefined)[] = [];
-    for (const [t, id] of this.model.vocab) tokens[id] = t;
+    for (const [t, id] of this.model.vocab.entries()) tokens[id] = t;
     const addedByContent = new Map<string, number>();
     for (const a of this.added) {
       tokens[a.id] = a.content;
@@ -166,9 +169,6 @@ export class PipelineTokenizer implements Tokenizer {
       maxLength: c.modelMaxLength,
     };
 
-    const space = this.normalizer ? this.normalizer.normalize(' ', { atStart: false, continued: true }) : ' ';
-    this.model.enableWordCuts(space);
-    this.spaceUnit = space.length === 1 ? space.charCodeAt(0) : -1;
     this.cutMode = this.learnCutMode();
   }
 
