@@ -145,7 +145,7 @@ async function train(argv: string[]): Promise<void> {
       throw new UsageError('--dropout is for new models; a checkpoint keeps the dropout rates of its config.json');
     const ckpt = await loadCheckpoint(modelSpec);
     config = ckpt.config;
-    tokenizer = tokenizerOf(ckpt.tokenizer);
+    tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
     if (resumeDir) {
       resume = resumePointOf(ckpt);
       if (!resume)
@@ -290,7 +290,7 @@ async function evaluate(argv: string[]): Promise<void> {
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file');
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer);
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
   const model = modelFromCheckpoint(ckpt);
   const blockSize = number(p, 'block_size') ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, ckpt.config.n_positions);
   const args = resolveArguments(
@@ -334,7 +334,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   const prompt = one(p, 'prompt') ?? '';
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer);
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
   const model = modelFromCheckpoint(ckpt);
   const n = number(p, 'num_return_sequences') ?? 1;
   const stream = n === 1;

@@ -61,7 +61,7 @@ export async function loadModel(
     });
     label = `${source.repo} (Hugging Face Hub)`;
   }
-  const tokenizer = tokenizerOf(checkpoint.tokenizer);
+  const tokenizer = tokenizerOf(checkpoint.tokenizer, checkpoint.generationConfig);
   if (tokenizer.vocabSize > checkpoint.config.vocab_size) {
     throw new Error(
       `the tokenizer has ${tokenizer.vocabSize} ids but the model only ${checkpoint.config.vocab_size} embeddings`,
