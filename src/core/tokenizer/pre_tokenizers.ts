@@ -108,8 +108,11 @@ function splitter(segmentsOf: (s: string) => Segments, behavior: Behavior): PreT
   };
 }
 
-/** Split with a regex, Isolated or Removed, not inverted (Llama 3's and Qwen's): emits matches as they are found. */
-function isolatingRegex(regex: RegExp, keepGaps: boolean): PreTokenizer {
+/**
+ * Split by a regex without inverting (Llama 3's and Qwen's): emits the text between matches and/or the matches as
+ * they are found (Isolated keeps both, Removed the text between, Whitespace's inverted Removed the matches).
+ */
+function regexPieces(regex: RegExp, keepGaps: boolean, keepMatches: boolean): PreTokenizer {
   return {
     byteLevel: false,
     split(text, start, end, atStart, emit) {
@@ -120,8 +123,9 @@ function isolatingRegex(regex: RegExp, keepGaps: boolean): PreTokenizer {
         const a = r.index;
         const b = a + r[0].length;
         if (keepGaps && prev < a) emit(s, prev, a, atStart && prev === 0);
-        if (a < b) emit(s, a, b, atStart && a === 0);
-        else regex.lastIndex = b + (s.codePointAt(b)! > 0xffff ? 2 : 1);
+        if (a < b) {
+          if (keepMatches) emit(s, a, b, atStart && a === 0);
+        } else regex.lastIndex = b + (s.codePointAt(b)! > 0xffff ? 2 : 1);
         prev = b;
       }
       if (keepGaps && prev < s.length) emit(s, prev, s.length, atStart && prev === 0);
@@ -210,7 +214,7 @@ export function preTokenizerFromJson(json: unknown, field: FileField): PreTokeni
       const behavior = behaviorOf(p, field, 'Isolated');
       const invert = p.invert === true;
       if (!invert && (behavior === 'Isolated' || behavior === 'Removed'))
-        return isolatingRegex(regex, behavior === 'Isolated');
+        return regexPieces(regex, true, behavior === 'Isolated');
       return splitter((s) => regexSegments(regex, s, invert), behavior);
     }
     case 'Digits':
@@ -218,7 +222,7 @@ export function preTokenizerFromJson(json: unknown, field: FileField): PreTokeni
     case 'Punctuation':
       return splitter((s) => charSegments(isPunctuation, s, false), behaviorOf(p, field, 'Isolated'));
     case 'Whitespace':
-      return isolatingRegex(WHITESPACE_PATTERN, false);
+      return regexPieces(WHITESPACE_PATTERN, false, true);
     case 'WhitespaceSplit':
       return splitter((s) => charSegments(isWhiteSpace, s, false), 'Removed');
     case 'Sequence': {
