@@ -67,10 +67,7 @@ export async function loadModel(
       `the tokenizer has ${tokenizer.vocabSize} ids but the model only ${checkpoint.config.vocab_size} embeddings`,
     );
   }
-  const tokenizerInfo = await tokenizers.register(
-    tokenizer,
-    `the model's own tokenizer (${tokenizer.kind === 'char' ? 'characters' : 'byte-level BPE'})`,
-  );
+  const tokenizerInfo = await tokenizers.register(tokenizer, `the model's own tokenizer (${tokenizer.summary.model})`);
   // A checkpoint whose training state cannot resume is still a model to fine-tune.
   let resume: ResumePoint | null;
   try {

@@ -51,7 +51,14 @@ export class TokenizerRegistry {
     const entry = this.byKey.get(key);
     if (!entry) throw new EngineError('failed', `no tokenizer '${key}' in the worker`);
     const t = entry.tokenizer;
-    return { key, kind: t.kind, vocabSize: t.vocabSize, eosTokenId: t.eosTokenId, label: entry.label };
+    return {
+      key,
+      kind: t.kind,
+      vocabSize: t.vocabSize,
+      eosTokenId: t.eosTokenId,
+      label: entry.label,
+      summary: t.summary,
+    };
   }
 
   /** Tokens in one file, from the cache when it was seen with this tokenizer before. */
