@@ -9,20 +9,11 @@ import { generationEosIds, readTokenizerConfig } from './tokenizer_config.ts';
 import type { TokenizerJson } from './tokenizer_json.ts';
 import type { Tokenizer } from './types.ts';
 
-export type {
-  ChunkEncoder,
-  DecodeOptions,
-  EncodeOptions,
-  StreamDecoder,
-  Tokenizer,
-  TokenizerKind,
-  TokenizerSummary,
-} from './types.ts';
+export type { StreamDecoder, Tokenizer, TokenizerKind } from './types.ts';
 export { describeTokenizer } from './types.ts';
 export { ByteLevelBpeTokenizer, END_OF_TEXT } from './bpe_tokenizer.ts';
 export { CharTokenizer, CharCollector, charTokenizerFrom, UNKNOWN } from './char_tokenizer.ts';
-export { PipelineTokenizer, type ChatMessage, type ChatTemplateOptions } from './pipeline_tokenizer.ts';
-export { TokenizerFileError } from './errors.ts';
+export { PipelineTokenizer, type ChatMessage } from './pipeline_tokenizer.ts';
 export { loadGpt2Tokenizer } from './gpt2.ts';
 export { trainBpe, trainBpeFromCounts, PieceCounter, type TrainBpeOptions, type TrainProgress } from './train_bpe.ts';
 export type { TokenizerJson } from './tokenizer_json.ts';

@@ -7,7 +7,7 @@ import type { FileField } from './errors.ts';
 import { patternOf } from './normalizers.ts';
 
 /** Receives one piece: text.slice(start, end); `atStart` when the piece begins the whole text. */
-export type Emit = (text: string, start: number, end: number, atStart: boolean) => void;
+type Emit = (text: string, start: number, end: number, atStart: boolean) => void;
 
 export interface PreTokenizer {
   split(text: string, start: number, end: number, atStart: boolean, emit: Emit): void;
