@@ -1,7 +1,7 @@
 // Decoders of a tokenizer.json, as the Rust library chains them: each takes the list of token strings and gives
 // a new list; the last list is joined. ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip and Sequence.
 import { CHAR_TO_BYTE } from './byte_level.ts';
-import type { FileField } from './errors.ts';
+import { readStages, type FileField } from './errors.ts';
 import { patternOf } from './normalizers.ts';
 
 export type Decoder = (tokens: string[]) => string[];
@@ -103,11 +103,7 @@ export function decoderFromJson(json: unknown, field: FileField): Decoder | null
       return (tokens) => tokens.map((t, i) => t.replaceAll(replacement, i === 0 && scheme !== 'never' ? '' : ' '));
     }
     case 'Sequence': {
-      const list = d.decoders;
-      if (!Array.isArray(list)) throw field.at('decoders').error('must be a list');
-      const parts = list
-        .map((x, k) => decoderFromJson(x, field.at('decoders').at(k)))
-        .filter((x): x is Decoder => x !== null);
+      const parts = readStages(d.decoders, field.at('decoders'), decoderFromJson);
       return (tokens) => parts.reduce((t, p) => p(t), tokens);
     }
     default:

@@ -39,3 +39,9 @@ export function parseJsonObject(text: string, file: string): Record<string, unkn
     throw new TokenizerFileError(file, '', 'does not hold a JSON object');
   return value as Record<string, unknown>;
 }
+
+/** The stages a Sequence lists under `field`, each read by `read`; stages that read as null are left out. */
+export function readStages<T>(list: unknown, field: FileField, read: (item: unknown, at: FileField) => T | null): T[] {
+  if (!Array.isArray(list)) throw field.error('must be a list');
+  return list.map((item, k) => read(item, field.at(k))).filter((x): x is T => x !== null);
+}

@@ -1,6 +1,6 @@
 // Normalizers of a tokenizer.json, applied to each stretch of text between added tokens as Hugging Face does:
 // NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace (string or regex), Strip and Sequence.
-import type { FileField } from './errors.ts';
+import { readStages, type FileField } from './errors.ts';
 import { translateOniguruma } from './oniguruma.ts';
 
 /** Where a stretch of text sits: a continuation of text already encoded skips what only a start gets. */
@@ -83,11 +83,7 @@ export function normalizerFromJson(json: unknown, field: FileField): Normalizer 
       };
     }
     case 'Sequence': {
-      const list = n.normalizers;
-      if (!Array.isArray(list)) throw field.at('normalizers').error('must be a list');
-      const parts = list
-        .map((item, k) => normalizerFromJson(item, field.at('normalizers').at(k)))
-        .filter((x): x is Normalizer => x !== null);
+      const parts = readStages(n.normalizers, field.at('normalizers'), normalizerFromJson);
       return {
         normalize: (s, at) => parts.reduce((t, p) => p.normalize(t, at), s),
         cuttable: parts.every((p) => p.cuttable),

@@ -1,6 +1,6 @@
 // Post-processors of a tokenizer.json for one sequence: TemplateProcessing (Llama's BOS), ByteLevel (nothing to do
 // to ids) and Sequence. Each becomes the ids to put before and after the encoded text.
-import type { FileField } from './errors.ts';
+import { readStages, type FileField } from './errors.ts';
 
 export interface Template {
   before: number[];
@@ -48,11 +48,7 @@ export function templateFromJson(
       return t;
     }
     case 'Sequence': {
-      const list = p.processors;
-      if (!Array.isArray(list)) throw field.at('processors').error('must be a list');
-      const parts = list
-        .map((x, k) => templateFromJson(x, idOf, field.at('processors').at(k)))
-        .filter((x): x is Template => x !== null);
+      const parts = readStages(p.processors, field.at('processors'), (x, at) => templateFromJson(x, idOf, at));
       // Each processor wraps what the previous one made.
       return parts.reduce<Template>(
         (acc, t) => ({ before: [...t.before, ...acc.before], after: [...acc.after, ...t.after] }),

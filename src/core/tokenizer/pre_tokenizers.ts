@@ -3,7 +3,7 @@
 // Rust library (tokenizers.js differs on Split's merge behaviours, Digits, Punctuation, Whitespace and Metaspace's
 // split; see each).
 import { gpt2PieceEnd } from './pretokenize.ts';
-import type { FileField } from './errors.ts';
+import { readStages, type FileField } from './errors.ts';
 import { patternOf } from './normalizers.ts';
 
 /** Receives one piece: text.slice(start, end); `atStart` when the piece begins the whole text. */
@@ -226,12 +226,7 @@ export function preTokenizerFromJson(json: unknown, field: FileField): PreTokeni
     case 'WhitespaceSplit':
       return splitter((s) => charSegments(isWhiteSpace, s, false), 'Removed');
     case 'Sequence': {
-      const list = p.pretokenizers;
-      if (!Array.isArray(list)) throw field.at('pretokenizers').error('must be a list');
-      const stages = list
-        .map((item, k) => preTokenizerFromJson(item, field.at('pretokenizers').at(k)))
-        .filter((x): x is PreTokenizer => x !== null);
-      return sequence(stages);
+      return sequence(readStages(p.pretokenizers, field.at('pretokenizers'), preTokenizerFromJson));
     }
     default:
       throw field
