@@ -68,9 +68,14 @@ export interface Tokenizer {
   toTokenizerJson(): string;
 }
 
+/** Its special tokens by role: "bos <s> (1), eos </s> (2)". */
+export function describeSpecialTokens(s: TokenizerSummary): string {
+  return s.special.map((t) => `${t.role} ${t.content} (${t.id})`).join(', ');
+}
+
 /** One line about a tokenizer: "byte-level BPE, 50,257 tokens; eos <|endoftext|> (50256)". */
 export function describeTokenizer(s: TokenizerSummary): string {
-  const special = s.special.map((t) => `${t.role} ${t.content} (${t.id})`).join(', ');
+  const special = describeSpecialTokens(s);
   const extraEos = s.eosTokenIds.filter((id) => !s.special.some((t) => t.role === 'eos' && t.id === id));
   const parts = [`${s.model}, ${s.vocabSize.toLocaleString('en-US')} tokens`];
   if (special) parts.push(special);
