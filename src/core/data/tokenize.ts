@@ -1,6 +1,5 @@
-// Tokenizes one source as it streams in: text is cut where cutting cannot change the tokens
-// (see safeCutIndex), so a 1 GB file never has to be one string.
-import { safeCutIndex } from '../tokenizer/byte_level.ts';
+// Tokenizes one source as it streams in: the tokenizer's chunk encoder cuts text where cutting cannot change the
+// tokens, so a 1 GB file never has to be one string. Training text gets no template tokens (Llama's BOS).
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { readTextChunks, type ReadTextOptions } from './read_text.ts';
 import type { TextSource } from './sources.ts';
@@ -34,23 +33,14 @@ export class TokenBuffer {
   }
 }
 
-/** Past this much text without a safe cut (one enormous word), cut anyway. */
-const MAX_CARRY = 1 << 20;
-
 export async function tokenizeSource(
   source: TextSource,
   tokenizer: Tokenizer,
   options: ReadTextOptions = {},
 ): Promise<TokenArray> {
   const out = new TokenBuffer(tokenizer.vocabSize);
-  let carry = '';
-  for await (const chunk of readTextChunks(source, options)) {
-    const text = carry + chunk;
-    let cut = safeCutIndex(text);
-    if (cut === 0 && text.length > MAX_CARRY) cut = text.length;
-    carry = text.slice(cut);
-    if (cut > 0) out.push(tokenizer.encode(text.slice(0, cut)));
-  }
-  if (carry) out.push(tokenizer.encode(carry));
+  const encoder = tokenizer.createChunkEncoder();
+  for await (const chunk of readTextChunks(source, options)) out.push(encoder.push(chunk));
+  out.push(encoder.finish());
   return out.finish();
 }
