@@ -80,11 +80,14 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
     await new Promise((ok) => hub?.server.close(ok));
   });
 
-  it('trains a BPE tokenizer on the dropped files and sizes a new model by it', async () => {
-    const { page } = browser;
-    await dropFiles(page, '[data-testid="dropzone"]', [
+  const dropLetters = () =>
+    dropFiles(browser.page, '[data-testid="dropzone"]', [
       { name: 'letters.txt', content: 'the cat sat on the mat. the dog ate the log.\n'.repeat(80) },
     ]);
+
+  it('trains a BPE tokenizer on the dropped files and sizes a new model by it', async () => {
+    const { page } = browser;
+    await dropLetters();
     await page.getByRole('radio', { name: /^BPE trained on these files/ }).check();
     await page.getByRole('textbox', { name: 'BPE vocabulary size' }).fill('300');
     const ready = page
@@ -102,13 +105,15 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
     await screenshot(page, 'hub-01-bpe-tokenizer');
   });
 
-  it('cancels a download in progress', async () => {
+  it('cancels a download in progress (from a mirror, which the page allows after a reload)', async () => {
     const { page } = browser;
     await page.getByRole('radio', { name: 'Hugging Face Hub' }).check();
     await page.getByTestId('model-panel').getByText('Mirror').click();
     await page.getByLabel('Hub address').fill(hub.url);
     await page.getByLabel('Model id on the Hub').fill('tiny/slow');
     await page.getByRole('button', { name: 'Download' }).click();
+    // The page's security policy names the mirror only once it has reloaded; the download then goes on by itself.
+    await page.getByTestId('hub-reload').getByRole('button', { name: 'Reload and download' }).click();
     const progress = page.getByTestId('hub-progress').filter({ hasText: /model\.safetensors: \d.* of 4\.2 MB/ });
     await progress.waitFor({ timeout: 60_000 });
     await screenshot(page, 'hub-02-downloading');
@@ -116,6 +121,7 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
     await page.getByRole('button', { name: 'Download' }).waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('hub-progress').count()).toBe(0);
     expect(await page.getByTestId('hub-error').count()).toBe(0);
+    await dropLetters(); // the reload let go of the files dropped before it
   });
 
   it('says so when the Hub has no such model', async () => {
