@@ -19,7 +19,7 @@
 export const HUB_MIRROR_KEY = 'hearth.hubMirror';
 
 /** The Hub and the hosts it redirects downloads to (LFS and Xet storage). */
-export const HUB_SOURCES = ['https://huggingface.co', 'https://*.huggingface.co', 'https://*.hf.co'];
+const HUB_SOURCES = ['https://huggingface.co', 'https://*.huggingface.co', 'https://*.hf.co'];
 
 /** Stands for the mirror's origin in the policy that `policyScript` completes. */
 const MIRROR = '{mirror}';

@@ -1,22 +1,18 @@
 // The page's Content-Security-Policy, enforced by Chromium: a request to any other origin is refused, from the page
 // and from its workers, before it leaves; a Hub mirror the user chooses is allowed after the reload that installs it,
 // and still nothing else.
-import { createServer, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, serveDist, type Browser, type StaticServer } from './page.ts';
+import { launchBrowser, serveDist, serveLocal, waitForGpu, type Browser, type StaticServer } from './page.ts';
 
 /** A server that counts what reaches it and answers everyone (CORS included), so only the policy can stop a request. */
-async function countingServer(): Promise<{ url: string; hits: string[]; server: Server }> {
+async function countingServer(): Promise<StaticServer & { hits: string[] }> {
   const hits: string[] = [];
-  const server = createServer((req, res) => {
+  const server = await serveLocal((req, res) => {
     hits.push(req.url ?? '');
     res.writeHead(404, { 'Access-Control-Allow-Origin': '*', 'x-error-code': 'RepoNotFound' }).end();
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return { url: `http://127.0.0.1:${address.port}`, hits, server };
+  return { ...server, hits };
 }
 
 /** Tries a fetch from the page and from the engine worker; says 'sent' (an answer came) or 'refused' for each. */
@@ -49,18 +45,11 @@ describe('the Content-Security-Policy', () => {
     mirror = await countingServer();
     browser = await launchBrowser();
     await browser.page.goto(server.url);
-    await browser.page
-      .getByTestId('gpu-status')
-      .filter({ hasText: /swiftshader/i })
-      .waitFor({ timeout: 120_000 });
+    await waitForGpu(browser.page);
   });
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
-    for (const s of [elsewhere, mirror]) {
-      s?.server.closeAllConnections();
-      await new Promise((ok) => s?.server.close(ok));
-    }
+    for (const s of [server, elsewhere, mirror]) await s?.close();
   });
 
   it('is in force from the start, allowing connections to the page itself and to the Hub only', async () => {

@@ -22,7 +22,7 @@ const HEAD_STEP = 1024;
  * The most a large entry may expand. Weights barely compress (about 1.1:1) and tokenizer files reach about 4:1; only
  * long runs of one byte come near deflate's own limit of about 1032:1, and a checkpoint has no reason to hold those.
  */
-export const MAX_COMPRESSION_RATIO = 100;
+const MAX_COMPRESSION_RATIO = 100;
 /** Entries that declare at most this many bytes may compress as well as they like: they cost nothing to inflate. */
 const RATIO_FREE_BYTES = 1024 * 1024;
 
