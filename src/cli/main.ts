@@ -18,6 +18,7 @@ import { loadFromHub } from '../core/checkpoint/hub.ts';
 import {
   folderHubCache,
   readCheckpointFolder,
+  recoverInterruptedWrites,
   saveCheckpointFolder,
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
@@ -128,6 +129,8 @@ async function train(argv: string[]): Promise<void> {
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
+  // Folders an earlier run left half-written when it was killed: a cut replace is finished, the rest removed.
+  await recoverInterruptedWrites(outDir);
   const ctx = await initTf();
   err(`device: ${describeGpu(ctx)}`);
 
