@@ -207,14 +207,13 @@ async function main(): Promise<number> {
   const resultsPath = join(o.out, 'kit_results.json');
   const manifestPath = join(o.kit, 'manifest.json');
 
-  const nvidiaSmi = spawnSync(
-    'nvidia-smi',
-    [
-      '--query-gpu=name,driver_version,memory.total,memory.used,clocks.sm,clocks.max.sm,temperature.gpu,power.draw',
-      '--format=csv',
-    ],
-    { encoding: 'utf8', timeout: 20_000 },
+  // The GPU as its driver sees it; the plain list where a field of the query is unknown to this driver.
+  const nvidiaSmi = (...args: string[]) => spawnSync('nvidia-smi', args, { encoding: 'utf8', timeout: 20_000 });
+  let gpus = nvidiaSmi(
+    '--query-gpu=name,driver_version,memory.total,memory.used,clocks.sm,clocks.max.sm,temperature.gpu,power.draw',
+    '--format=csv',
   );
+  if (gpus.status !== 0 && !gpus.error) gpus = nvidiaSmi('-L');
   const results = {
     format: 'hearth-kit',
     version: 1,
@@ -229,7 +228,7 @@ async function main(): Promise<number> {
       kernel: release(),
       cpus: cpus().length,
       memory_bytes: totalmem(),
-      nvidia_smi: nvidiaSmi.status === 0 ? nvidiaSmi.stdout.trim().split('\n') : null,
+      nvidia_smi: gpus.status === 0 ? gpus.stdout.trim().split('\n') : null,
       kit_libraries: o.kitLibs,
       vulkan_driver: null as string | null,
       driver_probes: [] as Probe[],

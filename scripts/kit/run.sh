@@ -9,7 +9,7 @@ set -uo pipefail
 usage() {
   cat <<'EOF'
 usage: run.sh [--out DIR] [--budget SECONDS] [--sections LIST] [--section-limit SECONDS] [--quick]
-              [--train-args "ARGS"] [--swiftshader[=ICD]] [--kit-libs missing|all] [--keep]
+              [--train-args "ARGS"] [--swiftshader[=ICD]] [--kit-libs missing|all] [--work DIR] [--keep]
 
   --out DIR            results folder (default: $OUT); gets kit_report.txt and kit_results.json
   --budget S           seconds for the whole run, unpacking included (default 300); sections that would start
@@ -25,6 +25,7 @@ usage: run.sh [--out DIR] [--budget SECONDS] [--sections LIST] [--section-limit 
                        without one (default ICD /usr/lib/chromium/vk_swiftshader_icd.json; or HEARTH_KIT_DRIVER=swiftshader)
   --kit-libs WHICH     the kit's Vulkan loader and libraries: 'missing' (default) uses those the system lacks,
                        'all' uses every one
+  --work DIR           unpack into a new folder under DIR (default: $TMPDIR or /tmp; it must allow executables)
   --keep               keep the unpacked folder (its path is printed)
 
 The Vulkan driver: VK_DRIVER_FILES or VK_ICD_FILENAMES when set; else NVIDIA's ICD files under /usr/share/vulkan,
@@ -45,6 +46,7 @@ train_args_given=0
 swiftshader=''
 [ "${HEARTH_KIT_DRIVER:-}" = swiftshader ] && swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 kit_libs=missing
+work_root=${TMPDIR:-/tmp}
 keep=0
 while [ $# -gt 0 ]; do
   case $1 in
@@ -63,6 +65,8 @@ while [ $# -gt 0 ]; do
     --swiftshader=*) swiftshader=${1#*=} ;;
     --kit-libs) kit_libs=${2:?--kit-libs needs missing or all}; shift ;;
     --kit-libs=*) kit_libs=${1#*=} ;;
+    --work) work_root=${2:?--work needs a folder}; shift ;;
+    --work=*) work_root=${1#*=} ;;
     --keep) keep=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (run.sh --help lists them)" >&2; exit 2 ;;
@@ -111,7 +115,7 @@ main() {
   echo "kit: $kit"
   echo "results: $out; budget ${budget} s"
   local work
-  work=$(mktemp -d "${TMPDIR:-/tmp}/hearth-kit.XXXXXX") || return 2
+  work=$(mktemp -d "$work_root/hearth-kit.XXXXXX") || return 2
   if [ "$keep" = 1 ]; then echo "unpacked in $work (kept)"; else trap 'rm -rf "$work"' EXIT; fi
 
   mkdir -p "$work/bin" "$work/lib" "$work/icd" "$work/node_modules/webgpu/dist/linux-x64"
@@ -124,7 +128,11 @@ main() {
   for f in bench hearth driver; do
     gunzip_to "$kit/js/$f.mjs.gz" "$work/$f.mjs" || { echo "could not unpack $f.mjs"; return 2; }
   done
-  echo "node: $("$work/bin/node" --version 2>&1)"
+  if ! "$work/bin/node" --version >/dev/null; then
+    echo "the kit's Node does not run from $work (a folder mounted noexec? pass --work DIR)"
+    return 2
+  fi
+  echo "node: $("$work/bin/node" --version)"
 
   # The kit's libraries (the Vulkan loader, and what NVIDIA's Vulkan driver links against) where the system lacks them.
   local cache used='' name
