@@ -245,12 +245,12 @@ async function main(): Promise<number> {
 
   // The adapter: each Vulkan driver in turn until one gives a GPU (or, with --software, any adapter).
   let env: NodeJS.ProcessEnv = { ...process.env };
-  for (const icd of o.icds) {
+  for (const [i, icd] of o.icds.entries()) {
     const remaining = deadline - now();
     if (remaining < MIN_SECTION_S) break;
     console.log(`\nprobing the Vulkan driver ${icd}`);
     const probeEnv = { ...process.env, VK_DRIVER_FILES: icd, VK_ICD_FILENAMES: icd, VK_LOADER_DEBUG: 'error,warn' };
-    const json = join(here, 'adapter.json');
+    const json = join(here, `adapter-${i}.json`);
     const t0 = now();
     const run = await runNode(
       [join(here, 'bench.mjs'), 'adapter', '--json', json],
@@ -289,7 +289,7 @@ async function main(): Promise<number> {
   }
   save();
 
-  for (const name of o.sections) {
+  for (const [k, name] of o.sections.entries()) {
     const remaining = deadline - now();
     if (remaining < MIN_SECTION_S) {
       console.log(`\n== ${name} == skipped: ${Math.max(0, remaining).toFixed(0)} s of the budget left`);
@@ -311,7 +311,7 @@ async function main(): Promise<number> {
     if (name === 'hearth_train') {
       section = await hearthTrain(here, env, limit, o);
     } else {
-      const json = join(here, `${name}.json`);
+      const json = join(here, `section-${k}.json`);
       const args = [join(here, 'bench.mjs'), name === 'profile' ? '--profile' : name];
       if (o.quick) args.push('--quick');
       const run = await runNode([...args, '--json', json], env, limit);

@@ -116,7 +116,7 @@ main() {
   echo "results: $out; budget ${budget} s"
   local work
   work=$(mktemp -d "$work_root/hearth-kit.XXXXXX") || return 2
-  if [ "$keep" = 1 ]; then echo "unpacked in $work (kept)"; else trap 'rm -rf "$work"' EXIT; fi
+  if [ "$keep" = 1 ]; then echo "unpacked in $work (kept)"; else trap "rm -rf '$work'" EXIT; fi
 
   mkdir -p "$work/bin" "$work/lib" "$work/icd" "$work/node_modules/webgpu/dist/linux-x64"
   local f

@@ -31,6 +31,7 @@ describe('device kit (npm run kit, kit/run.sh)', () => {
   let dir = '';
   let kit = '';
   let bin = '';
+  let work = '';
   const runKit = (out: string, ...args: string[]) => {
     const r = spawnSync(join(bin, 'bash'), [join(kit, 'run.sh'), '--swiftshader', '--kit-libs', 'all', '--out', out, ...args], {
       cwd: dir,
@@ -52,7 +53,9 @@ describe('device kit (npm run kit, kit/run.sh)', () => {
     );
     expect(built.status, built.stdout + built.stderr).toBe(0);
     bin = join(dir, 'bin');
+    work = join(dir, 'work');
     mkdirSync(bin);
+    mkdirSync(work);
     for (const tool of [...TOOLS, 'ldconfig']) {
       const found = spawnSync('sh', ['-c', `command -v ${tool} || ls /sbin/${tool}`], { encoding: 'utf8' });
       const path = found.stdout.trim().split('\n')[0];
@@ -111,6 +114,8 @@ describe('device kit (npm run kit, kit/run.sh)', () => {
     for (const line of [...matmul.lines, ...train.lines.slice(1)]) expect(report).toContain(line);
     expect(report).toMatch(/kit libraries used: .*libvulkan\.so\.1/);
     expect(report).toMatch(/== summary ==\nadapter: ok/);
+    // What it unpacked (Node, Dawn, a GPT checkpoint) is gone.
+    expect(readdirSync(work)).toEqual([]);
   }, 900_000);
 
   it('stops a section at its time limit and keeps going, and says so', () => {
