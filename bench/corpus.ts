@@ -1,99 +1,84 @@
-// Memory while training on a corpus: the peak resident memory of a process that tokenizes a generated text file
-// into the token cache, draws 500 training batches (8 × 1024) from it and evaluates, for 100 MB and 1 GB of text
-// (HEARTH_BENCH_CORPUS_MB="100,1000" by default). Reading blocks from the cache keeps the peak flat in the
-// corpus's size: the ratio of the two peaks is the figure (the target is at most 1.2). The same 100 MB loaded
-// without a cache (all tokens in memory, as Hearth kept them before) is measured beside it.
-import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { once } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Generated text for benchmarks and the device kit's training run: deterministic, mixed English and Chinese, with
+// Zipf-distributed words, so that tokenizers and training see something like real text without shipping any.
+const ENGLISH = `the of and to a in is it you that he was for on are with as I his they be at one have this
+from or had by hot word but what some we can out other were all there when up use your how said an each
+she which do their time if will way about many then them write would like so these her long make thing see
+him two has look more day could go come did number sound no most people my over know water than call first
+who may down side been now find any new work part take get place made live where after back little only
+round man year came show every good me give our under name very through just form sentence great think say
+help low line differ turn cause much mean before move right boy old too same tell does set three want air
+well also play small end put home read hand port large spell add even land here must big high such follow
+act why ask men change went light kind off need house picture try us again animal point mother world near
+build self earth father head stand own page should country found answer school grow study still learn plant
+cover food sun four between state keep eye never last let thought city tree cross farm hard start might
+story saw far sea draw left late run don't while press close night real life few north open seem together
+next white children begin got walk example ease paper group always music those both mark often letter until
+mile river car feet care second book carry took science eat room friend began idea fish mountain stop once
+base hear horse cut sure watch color face wood main enough plain girl usual young ready above ever red list
+though feel talk bird soon body dog family direct pose leave song measure door product black short numeral
+class wind question happen complete ship area half rock order fire south problem piece told knew pass since
+top whole king space heard best hour better true during hundred five remember step early hold west ground
+interest reach fast verb sing listen six table travel less morning ten simple several vowel toward war lay
+against pattern slow center love person money serve appear road map rain rule govern pull cold notice voice
+unit power town fine certain fly fall lead cry dark machine note wait plan figure star box noun field rest
+correct able pound done beauty drive stood contain front teach week final gave green oh quick develop ocean
+warm free minute strong special mind behind clear tail produce fact street inch multiply nothing course stay
+wheel full force blue object decide surface deep moon island foot system busy test record boat common gold
+possible plane stead dry wonder laugh thousand ago ran check game shape equate hot miss brought heat snow
+tire bring yes distant fill east paint language among`.split(/\s+/);
 
-const MB = 1e6;
+const CHINESE = `今天 天气 很好 我们 可以 去 公园 散步 学习 工作 朋友 家人 时间 问题 发展 经济 社会 文化 历史
+科学 技术 教育 学生 老师 学校 城市 国家 世界 生活 吃饭 喝茶 喜欢 希望 知道 觉得 开始 已经 现在 明天
+昨天 早上 晚上 中国 北京 上海 电脑 手机 音乐 电影 书 字 人 山 水 火 风 雨 花 月 天 地 大 小 多 少 好`.split(/\s+/);
 
-/** Text of about `bytes` bytes: sentences of pseudo-words from a few thousand syllable pairs, seeded. */
-async function writeCorpus(path: string, bytes: number): Promise<void> {
-  const syllables = [
-    'ka',
-    'lo',
-    'mi',
-    'ne',
-    'ru',
-    'ta',
-    'shi',
-    'po',
-    'an',
-    'el',
-    'or',
-    'ven',
-    'qui',
-    'dra',
-    'st',
-    'ble',
-  ];
-  let s = 0x2f6b1d3;
-  const rand = (n: number) => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % n) as number;
-  const words = Array.from({ length: 4000 }, () =>
-    Array.from({ length: 1 + rand(3) }, () => syllables[rand(syllables.length)]).join(''),
-  );
-  const out = createWriteStream(path);
-  let written = 0;
-  while (written < bytes) {
-    let chunk = '';
-    while (chunk.length < 1 << 20) {
-      const n = 5 + rand(15);
-      const sentence = Array.from({ length: n }, () => words[rand(words.length)]).join(' ');
-      chunk += sentence[0].toUpperCase() + sentence.slice(1) + (rand(8) === 0 ? '.\n\n' : '. ');
-    }
-    written += chunk.length;
-    if (!out.write(chunk)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-}
+const SYLLABLES = 'ka lo mi ne tru spa qui ez ber ton al vin dor es ma rel chi ung pho ix'.split(' ');
 
-interface Measured {
-  peakMiB: number;
-  tokens: number;
-  loadSeconds: number;
-  batchSeconds: number;
-}
-
-function measure(path: string, cacheDir: string): Measured {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', './scripts/node_register.mjs', 'bench/corpus_child.ts', path, cacheDir],
-    { encoding: 'utf8', maxBuffer: 1 << 20 },
-  );
-  if (r.status !== 0) throw new Error(`corpus measurement failed: ${r.stderr || r.stdout}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Measured;
-}
-
-export async function benchCorpus(report: (line: string) => void): Promise<void> {
-  const sizes = (process.env.HEARTH_BENCH_CORPUS_MB ?? '100,1000').split(',').map(Number);
-  const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-corpus-'));
-  report('peak process memory: GPT-2 tokens into the token cache, 500 batches of 8 × 1024 read from it, evaluation');
-  try {
-    const peaks: number[] = [];
-    for (const mb of sizes) {
-      const path = join(dir, `corpus-${mb}.txt`);
-      if (!existsSync(path)) await writeCorpus(path, mb * MB);
-      const m = measure(path, join(dir, `cache-${mb}`));
-      peaks.push(m.peakMiB);
-      report(
-        `  ${(statSync(path).size / MB).toFixed(0)} MB of text, ${(m.tokens / 1e6).toFixed(1)} M tokens: ` +
-          `peak ${m.peakMiB.toFixed(0)} MiB (tokenized in ${m.loadSeconds.toFixed(0)} s, batches ${m.batchSeconds.toFixed(1)} s)`,
-      );
-      if (mb === sizes[0]) {
-        const resident = measure(path, 'memory');
-        report(`  the same without a cache (every token in memory): peak ${resident.peakMiB.toFixed(0)} MiB`);
+/**
+ * Deterministic text: Zipf-distributed words in sentences and paragraphs, a share of them Chinese,
+ * and some made-up words for the long tail of rare words that real text has (it is what makes
+ * BPE training and the encoder's cache work hard).
+ */
+export function makeCorpus(chars: number, chineseShare = 0.2, seed = 1): string {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const zipf = (n: number) =>
+    Math.min(n - 1, Math.floor(n ** rand()) - 1 + (rand() < 0.5 ? 0 : Math.floor(rand() * 3)));
+  const parts: string[] = [];
+  let length = 0;
+  while (length < chars) {
+    let paragraph = '';
+    const sentences = 1 + Math.floor(rand() * 6);
+    for (let k = 0; k < sentences; k++) {
+      if (rand() < chineseShare) {
+        let sentence = '';
+        const words = 4 + Math.floor(rand() * 12);
+        for (let w = 0; w < words; w++) sentence += CHINESE[zipf(CHINESE.length)] + (rand() < 0.15 ? '，' : '');
+        paragraph += sentence + '。';
+      } else {
+        const words: string[] = [];
+        const count = 5 + Math.floor(rand() * 15);
+        for (let w = 0; w < count; w++) {
+          let word = ENGLISH[zipf(ENGLISH.length)];
+          if (rand() < 0.12)
+            word = Array.from(
+              { length: 2 + Math.floor(rand() * 3) },
+              () => SYLLABLES[Math.floor(rand() * SYLLABLES.length)],
+            ).join('');
+          if (rand() < 0.03) word = String(Math.floor(rand() * 2000));
+          if (rand() < 0.08) word += ',';
+          words.push(word);
+        }
+        words[0] = words[0][0].toUpperCase() + words[0].slice(1);
+        paragraph += (paragraph ? ' ' : '') + words.join(' ') + (rand() < 0.1 ? '?' : '.');
       }
     }
-    if (peaks.length >= 2)
-      report(
-        `  peak at ${sizes.at(-1)} MB / peak at ${sizes[0]} MB: ${(peaks.at(-1)! / peaks[0]).toFixed(2)} (target at most 1.2)`,
-      );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    parts.push(paragraph, rand() < 0.7 ? '\n\n' : '\n');
+    length += paragraph.length + 2;
   }
+  return parts.join('');
 }

@@ -9,7 +9,7 @@ import { DEFAULT_DROPOUT, PRESETS, parameterCount } from '../core/model/config.t
 import { estimateRunMemory } from '../core/train/fits.ts';
 import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
 import { GPT } from '../core/model/gpt.ts';
-import { loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
+import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
 import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
 import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
@@ -18,6 +18,7 @@ import { loadFromHub } from '../core/checkpoint/hub.ts';
 import {
   folderHubCache,
   readCheckpointFolder,
+  recoverInterruptedWrites,
   saveCheckpointFolder,
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
@@ -128,6 +129,8 @@ async function train(argv: string[]): Promise<void> {
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
+  // Folders an earlier run left half-written when it was killed: a cut replace is finished, the rest removed.
+  await recoverInterruptedWrites(outDir);
   const ctx = await initTf();
   err(`device: ${describeGpu(ctx)}`);
 
@@ -145,7 +148,7 @@ async function train(argv: string[]): Promise<void> {
       throw new UsageError('--dropout is for new models; a checkpoint keeps the dropout rates of its config.json');
     const ckpt = await loadCheckpoint(modelSpec);
     config = ckpt.config;
-    tokenizer = tokenizerOf(ckpt.tokenizer);
+    tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
     if (resumeDir) {
       resume = resumePointOf(ckpt);
       if (!resume)
@@ -194,8 +197,9 @@ async function train(argv: string[]): Promise<void> {
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
   const mem = estimateRunMemory(config, args);
   err(
-    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only); vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`,
+    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`,
   );
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   err(
     `data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`,
   );
@@ -290,7 +294,8 @@ async function evaluate(argv: string[]): Promise<void> {
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file');
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer);
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const model = modelFromCheckpoint(ckpt);
   const blockSize = number(p, 'block_size') ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, ckpt.config.n_positions);
   const args = resolveArguments(
@@ -334,7 +339,8 @@ async function generateCommand(argv: string[]): Promise<void> {
   const prompt = one(p, 'prompt') ?? '';
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer);
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const model = modelFromCheckpoint(ckpt);
   const n = number(p, 'num_return_sequences') ?? 1;
   const stream = n === 1;

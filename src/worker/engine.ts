@@ -290,7 +290,7 @@ export class Engine {
         `${summary.name} holds no training state to resume from; fine-tune it instead`,
       );
     const loaded = this.loaded?.info.key === `checkpoint:${m.checkpointId}` ? this.loaded : null;
-    const tokenizer = loaded?.tokenizer ?? tokenizerOf(ckpt.tokenizer);
+    const tokenizer = loaded?.tokenizer ?? tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
     return {
       runName: summary.run ?? req.runName,
       modelLabel: summary.name,

@@ -31,9 +31,13 @@ export class TokenizerRegistry {
     return this.register(tokenizerFromJson(spec.json), spec.label);
   }
 
-  /** Keys by content, so the same vocabulary registered twice is one entry. */
+  /**
+   * Keys by content, so the same vocabulary registered twice is one entry; the summary is part of it, since two
+   * models may share a tokenizer.json but not their special tokens or end-of-text ids.
+   */
   async register(tokenizer: Tokenizer, label: string): Promise<TokenizerInfo> {
-    const key = `json:${(await sha256Hex(tokenizer.toTokenizerJson())).slice(0, 24)}`;
+    const content = tokenizer.toTokenizerJson() + JSON.stringify(tokenizer.summary);
+    const key = `json:${(await sha256Hex(content)).slice(0, 24)}`;
     if (!this.byKey.has(key)) this.byKey.set(key, { tokenizer, label });
     return this.info(key);
   }
@@ -51,7 +55,14 @@ export class TokenizerRegistry {
     const entry = this.byKey.get(key);
     if (!entry) throw new EngineError('failed', `no tokenizer '${key}' in the worker`);
     const t = entry.tokenizer;
-    return { key, kind: t.kind, vocabSize: t.vocabSize, eosTokenId: t.eosTokenId, label: entry.label };
+    return {
+      key,
+      kind: t.kind,
+      vocabSize: t.vocabSize,
+      eosTokenId: t.eosTokenId,
+      label: entry.label,
+      summary: t.summary,
+    };
   }
 
   /** Tokens in one file, from the cache when it was seen with this tokenizer before. */

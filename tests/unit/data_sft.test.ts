@@ -64,8 +64,8 @@ function refTokenize(rec: Rec, tok: Tokenizer, model: ChatModel | null, c: SftCo
     if (isChat(rec.prompt)) {
       const prompt = rec.prompt as ChatMessage[];
       const all = [...prompt, ...(rec.completion as ChatMessage[])];
-      promptIds = model!.chat.encode(model!.render(prompt, true));
-      input_ids = model!.chat.encode(model!.render(all, false));
+      promptIds = model!.refEncode(model!.render(prompt, true));
+      input_ids = model!.refEncode(model!.render(all, false));
       if (c.assistant_only_loss) masks.push(refAssistantMask(model!, all, input_ids));
     } else {
       let completion = rec.completion as string;
@@ -76,7 +76,7 @@ function refTokenize(rec: Rec, tok: Tokenizer, model: ChatModel | null, c: SftCo
     if (completionOnly) masks.push(input_ids.map((_, i) => (i < promptIds.length ? 0 : 1)));
   } else if ('messages' in rec) {
     const messages = rec.messages as ChatMessage[];
-    input_ids = model!.chat.encode(model!.render(messages, false));
+    input_ids = model!.refEncode(model!.render(messages, false));
     if (c.assistant_only_loss) masks.push(refAssistantMask(model!, messages, input_ids));
   } else {
     let text = rec[c.dataset_text_field] as string;
@@ -285,7 +285,7 @@ describe('SFT examples and rows equal the TRL reference', () => {
       evalFraction: 0,
     });
     const [block] = await (loaded.train as StoredBlocks).readBlocks([0]);
-    const full = q.chat.encode(q.render(chats[0], false));
+    const full = q.refEncode(q.render(chats[0], false));
     expect(full.length).toBeGreaterThan(40);
     expect(Array.from(block.ids)).toEqual(full.slice(0, 40));
     // The first turn whole; of the second only its first token (<think>) is left, and it counts.

@@ -1,17 +1,20 @@
 // A real chat model's tokenizer and chat template for the data tests: Qwen 3's tokenizer.json and
-// tokenizer_config.json (npm test data), read by Hugging Face's tokenizers.js and rendered by @huggingface/jinja,
-// behind the interfaces the data layer takes (Tokenizer, ChatFormatter).
+// tokenizer_config.json (npm test data), read by Hearth's tokenizer (what the data layer uses), and by Hugging
+// Face's tokenizers.js with the template rendered by @huggingface/jinja (what the reference uses).
 import { readFileSync } from 'node:fs';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import type { ChatFormatter, ChatMessage } from '../../src/core/data/index.ts';
+import { chatFormatterOf, type ChatFormatter, type ChatMessage } from '../../src/core/data/index.ts';
+import { tokenizerFromHfFiles } from '../../src/core/tokenizer/index.ts';
 import type { Tokenizer } from '../../src/core/tokenizer/types.ts';
 
 export interface ChatModel {
   tokenizer: Tokenizer;
   chat: ChatFormatter;
   hf: HfTokenizer;
-  /** apply_chat_template(tokenize=False) */
+  /** tokenizers.js's ids of rendered template text (no special tokens added) */
+  refEncode(text: string): number[];
+  /** apply_chat_template(tokenize=False), rendered by @huggingface/jinja */
   render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string;
   /** the tokens' text pieces as tokenizers.js names them (byte-level characters; added tokens as written) */
   pieces(text: string): string[];
@@ -36,27 +39,13 @@ export function qwen3(): ChatModel {
       eos_token: eos,
       pad_token: config.pad_token,
     });
-  const encode = (text: string, specials: boolean) => hf.encode(text, { add_special_tokens: specials }).ids;
-  const tokenizer: Tokenizer = {
-    kind: 'bpe',
-    vocabSize: Math.max(...parsed.added_tokens.map((t) => t.id)) + 1,
-    eosTokenId: hf.token_to_id(eos)!,
-    specialTokenIds: new Set(parsed.added_tokens.map((t) => t.id)),
-    encode: (text) => encode(text, true),
-    decode: (ids) => hf.decode(Array.from(ids)),
-    createStreamDecoder: () => ({ push: (id) => hf.decode([id]), flush: () => '' }),
-    toTokenizerJson: () => json,
-  };
-  const chat: ChatFormatter = {
-    apply: (messages, o) => render(messages, o.addGenerationPrompt),
-    encode: (text) => encode(text, false),
-    template: config.chat_template,
-    endOfTurnToken: '<|im_end|>',
-  };
+  const tokenizer = tokenizerFromHfFiles({ tokenizerJson: json, tokenizerConfig: JSON.stringify(config) });
+  const chat = chatFormatterOf(tokenizer)!;
   qwen = {
     tokenizer,
     chat,
     hf,
+    refEncode: (text) => hf.encode(text, { add_special_tokens: false }).ids,
     render,
     pieces: (text) => hf.encode(text, { add_special_tokens: false }).tokens,
     addedTokens: new Set(parsed.added_tokens.map((t) => t.content)),

@@ -87,6 +87,27 @@ export interface BatchPosition {
   index: number;
 }
 
+/**
+ * What is wrong with a saved position, or null: seed, epoch and index must be whole numbers (a seed fits 32 bits),
+ * and with `numBlocks` (the data it meets) the index must lie within one epoch's blocks. The text follows
+ * "data_position" in a message.
+ */
+export function batchPositionProblem(position: unknown, numBlocks?: number): string | null {
+  if (typeof position !== 'object' || position === null || Array.isArray(position))
+    return ` must be an object {seed, epoch, index}, got ${JSON.stringify(position) ?? String(position)}`;
+  const p = position as Record<string, unknown>;
+  const whole = (key: string, max: number) =>
+    typeof p[key] === 'number' && Number.isInteger(p[key]) && (p[key] as number) >= 0 && (p[key] as number) <= max;
+  if (!whole('seed', 0xffffffff)) return `.seed must be a whole number from 0 to 2³²−1, got ${JSON.stringify(p.seed)}`;
+  if (!whole('epoch', Number.MAX_SAFE_INTEGER))
+    return `.epoch must be a whole number ≥ 0, got ${JSON.stringify(p.epoch)}`;
+  if (!whole('index', Number.MAX_SAFE_INTEGER))
+    return `.index must be a whole number of blocks ≥ 0, got ${JSON.stringify(p.index)}`;
+  if (numBlocks !== undefined && (p.index as number) > numBlocks)
+    return `.index ${p.index} lies beyond the ${numBlocks} blocks of an epoch of this data`;
+  return null;
+}
+
 /** splitmix32-style mixing: a well-spread 32-bit state from (seed, epoch). */
 function mix(seed: number, epoch: number): number {
   let h = (seed ^ Math.imul(epoch + 1, 0x9e3779b9)) >>> 0;
@@ -134,6 +155,10 @@ export class BatchSampler {
     start: BatchPosition | { seed: number },
   ) {
     if (data.numBlocks === 0) throw new Error('no blocks to draw batches from');
+    if ('index' in start) {
+      const problem = batchPositionProblem(start, data.numBlocks);
+      if (problem) throw new Error(`data_position${problem}`);
+    }
     this.pos = {
       seed: start.seed >>> 0,
       epoch: 'epoch' in start ? start.epoch : 0,

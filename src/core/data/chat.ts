@@ -1,6 +1,8 @@
 // Conversations as the model sees them: rendered by the model's chat template, and which of their tokens are the
 // assistant's. The template itself belongs to the tokenizer (apply_chat_template); this layer needs only what the
 // ChatFormatter interface below says.
+import { PipelineTokenizer } from '../tokenizer/pipeline_tokenizer.ts';
+import type { Tokenizer } from '../tokenizer/types.ts';
 
 /** One message of a conversation, as in a dataset's "messages" column (further keys pass to the template). */
 export interface ChatMessage {
@@ -76,4 +78,17 @@ export function chatTokens(messages: readonly ChatMessage[], chat: ChatFormatter
     }
   });
   return { ids, assistantMask, assistantTurns, prefixMismatch };
+}
+
+/** The ChatFormatter of a tokenizer with a chat template (tokenizer_config.json's), or null without one. */
+export function chatFormatterOf(tokenizer: Tokenizer): ChatFormatter | null {
+  if (!(tokenizer instanceof PipelineTokenizer)) return null;
+  const { chatTemplate, eosToken } = tokenizer.config;
+  if (chatTemplate === null) return null;
+  return {
+    apply: (messages, options) => tokenizer.applyChatTemplate(messages, options),
+    encode: (text) => tokenizer.encode(text, { addSpecialTokens: false }),
+    template: chatTemplate,
+    endOfTurnToken: eosToken ?? tokenizer.decode([tokenizer.eosTokenId]),
+  };
 }

@@ -1,6 +1,6 @@
-// Tokenizes text as it streams in: text is cut where cutting cannot change the tokens (see safeCutIndex), so a
-// 1 GB file never has to be one string, and its ids go on to a sink (a cache entry) as they come.
-import { safeCutIndex } from '../tokenizer/byte_level.ts';
+// Tokenizes text as it streams in: the tokenizer's chunk encoder cuts text where cutting cannot change the tokens,
+// so a 1 GB file never has to be one string, and its ids go on to a sink (a cache entry) as they come. Training
+// text gets no template tokens (Llama's BOS).
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { GrowingArray } from './cache.ts';
 import { readTextChunks, type ReadTextOptions } from './read_text.ts';
@@ -17,30 +17,20 @@ export function tokenArrayFor(vocabSize: number, length: number): TokenArray {
   return tokenWidth(vocabSize) === 2 ? new Uint16Array(length) : new Uint32Array(length);
 }
 
-/** Past this much text without a safe cut (one enormous word), cut anyway. */
-const MAX_CARRY = 1 << 20;
-
 /** Ids of text arriving in chunks, handed to `sink` piece by piece; resolves with how many. */
 export async function tokenizeChunks(
   chunks: AsyncIterable<string>,
   tokenizer: Tokenizer,
   sink: (ids: number[]) => void | Promise<void>,
 ): Promise<number> {
+  const encoder = tokenizer.createChunkEncoder();
   let count = 0;
-  let carry = '';
-  const emit = async (text: string) => {
-    const ids = tokenizer.encode(text);
+  const emit = async (ids: number[]) => {
     count += ids.length;
     if (ids.length) await sink(ids);
   };
-  for await (const chunk of chunks) {
-    const text = carry + chunk;
-    let cut = safeCutIndex(text);
-    if (cut === 0 && text.length > MAX_CARRY) cut = text.length;
-    carry = text.slice(cut);
-    if (cut > 0) await emit(text.slice(0, cut));
-  }
-  if (carry) await emit(carry);
+  for await (const chunk of chunks) await emit(encoder.push(chunk));
+  await emit(encoder.finish());
   return count;
 }
 

@@ -1,17 +1,21 @@
 // Making a model and its tokenizer from what a user picks: a preset (new model) or a checkpoint (imported,
 // downloaded or saved). Shared by the CLI and the page's worker.
-import { makeGpt2Config, type GPT2Config } from '../checkpoint/config.ts';
+import { makeGpt2Config, type GenerationConfig, type GPT2Config } from '../checkpoint/config.ts';
 import type { HearthCheckpoint, TokenizerFiles } from '../checkpoint/hf_folder.ts';
 import { tokenizerFromHfFiles, type Tokenizer } from '../tokenizer/index.ts';
 import { DEFAULT_DROPOUT, presetDims } from './config.ts';
 import { GPT } from './gpt.ts';
 
-/** The tokenizer a checkpoint's files hold. */
-export function tokenizerOf(files: TokenizerFiles): Tokenizer {
+/** The tokenizer a checkpoint's files hold; generation_config.json's eos_token_id lists where generation stops. */
+export function tokenizerOf(files: TokenizerFiles, generationConfig?: GenerationConfig): Tokenizer {
   return tokenizerFromHfFiles({
     tokenizerJson: files['tokenizer.json'],
     vocabJson: files['vocab.json'],
     mergesTxt: files['merges.txt'],
+    tokenizerConfig: files['tokenizer_config.json'],
+    specialTokensMap: files['special_tokens_map.json'],
+    chatTemplate: files['chat_template.jinja'],
+    generationConfig,
   });
 }
 

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT, NamedArrays } from '../model/gpt.ts';
 import { adamwKindFor, PACKED_ADAMW_MAX_PARAMETERS } from '../model/config.ts';
-import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
+import { BatchSampler, batchPositionProblem, evalBatches, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
 import { MixedPrecision } from './mixed_precision.ts';
@@ -151,6 +151,13 @@ export class Trainer {
     this.callbacks = o.callbacks ?? {};
     this.now = o.now ?? (() => performance.now());
     const a = o.args;
+    if (o.resume) {
+      const problem = batchPositionProblem(o.resume.state.dataPosition, o.train.numBlocks);
+      if (problem)
+        throw new Error(
+          `cannot resume: the checkpoint's data_position${problem} (hearth_state.json is damaged, or this is not the data it was trained on)`,
+        );
+    }
     if (a.block_size !== o.train.blockSize)
       throw new Error(`block_size ${a.block_size} differs from the dataset's blocks of ${o.train.blockSize} tokens`);
     if (a.block_size > o.model.dims.n_positions) {

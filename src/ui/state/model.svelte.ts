@@ -4,6 +4,7 @@
 import { DEFAULT_DROPOUT, PRESETS, presetDims, type GPTDims } from '../../core/model/config.ts';
 import { HUB_BASE_URL, type HubProgress } from '../../core/checkpoint/hub.ts';
 import type { EngineClient, ModelInfo, TokenizerInfo } from '../../worker/client.ts';
+import { mirrorAccess, reloadForMirror, savedMirror } from '../hub_mirror.ts';
 
 export type ModelSourceKind = 'preset' | 'hub' | 'checkpoint';
 
@@ -11,7 +12,9 @@ export type LoadState =
   | { kind: 'idle' }
   | { kind: 'loading'; progress: HubProgress | null }
   | { kind: 'ready'; info: ModelInfo }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; message: string }
+  /** the page's security policy allows this mirror only after a reload */
+  | { kind: 'reload'; origin: string };
 
 export class ModelChoice {
   source = $state<ModelSourceKind>('preset');
@@ -23,8 +26,8 @@ export class ModelChoice {
     typeof this.dropout === 'number' && this.dropout >= 0 && this.dropout < 1 ? this.dropout : null,
   );
   hubRepo = $state('gpt2');
-  /** the Hub or a mirror of it (same URL layout) */
-  hubEndpoint = $state(HUB_BASE_URL);
+  /** the Hub or a mirror of it (same URL layout); the mirror chosen on an earlier visit, if any */
+  hubEndpoint = $state(savedMirror() ?? HUB_BASE_URL);
   hub = $state.raw<LoadState>({ kind: 'idle' });
   checkpointId = $state<string | null>(null);
   checkpoint = $state.raw<LoadState>({ kind: 'idle' });
@@ -68,10 +71,16 @@ export class ModelChoice {
 
   async downloadFromHub(): Promise<void> {
     this.#download?.abort();
+    const endpoint = this.hubEndpoint.trim().replace(/\/+$/, '');
+    const access = mirrorAccess(endpoint);
+    if (access.kind !== 'allowed') {
+      this.#download = null;
+      this.hub = access.kind === 'reload' ? access : { kind: 'failed', message: access.message };
+      return;
+    }
     const controller = new AbortController();
     this.#download = controller;
     this.hub = { kind: 'loading', progress: null };
-    const endpoint = this.hubEndpoint.trim().replace(/\/+$/, '');
     try {
       const info = await this.#client.call(
         'loadModel',
@@ -97,6 +106,11 @@ export class ModelChoice {
 
   cancelDownload(): void {
     this.#download?.abort();
+  }
+
+  /** Reloads the page with the mirror allowed; the download then starts by itself. */
+  reloadToDownload(): void {
+    reloadForMirror({ repo: this.hubRepo.trim(), endpoint: this.hubEndpoint.trim().replace(/\/+$/, '') });
   }
 
   /** Loads a stored checkpoint into the worker (so it can also generate at once). */

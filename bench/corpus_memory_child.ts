@@ -1,6 +1,6 @@
-// One measurement of the corpus section (corpus.ts), alone in its process so that its peak memory is its own:
-// load a text file into blocks through a token cache folder (or with no cache: in memory, as before), draw
-// training batches as the trainer does (read ahead, then handed out) and run one pass of evaluation batches,
+// One measurement of the corpus-memory section (corpus_memory.ts), alone in its process so that its peak memory
+// is its own: load a text file into blocks through a token cache folder (or with no cache: in memory, as before),
+// draw training batches as the trainer does (read ahead, then handed out), run one pass of evaluation batches,
 // then print the process's peak resident memory as JSON.
 import { BatchSampler, evalBatches, loadTextDataset } from '../src/core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../src/core/data/node.ts';
