@@ -5,6 +5,7 @@
 // worker) would make it answer that worker's messages as PDF.js's own worker, so it runs in a worker of its own,
 // started from the bundled file: same origin and precached with the rest of the page, nothing fetched from elsewhere.
 import { isNode } from '../gpu/device.ts';
+import { startModuleWorker } from '../util/module_worker.ts';
 import { DataFileError } from './read_text.ts';
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
@@ -19,9 +20,10 @@ function pdfjs(): Promise<PdfJs> {
       const workerModule = 'pdfjs-dist/legacy/build/pdf.worker.mjs';
       await import(/* @vite-ignore */ workerModule);
     } else {
-      // Started here, not by PDF.js: it reads window.location first, which a worker has not.
-      const { default: PdfJsWorker } = await import('pdfjs-dist/legacy/build/pdf.worker.mjs?worker');
-      lib.GlobalWorkerOptions.workerPort = new PdfJsWorker();
+      // Started here, not by PDF.js: it reads window.location first, which a worker has not; and from a blob, so
+      // that it lives under the page's Content-Security-Policy as every worker of the page does.
+      const { default: url } = await import('pdfjs-dist/legacy/build/pdf.worker.mjs?worker&url');
+      lib.GlobalWorkerOptions.workerPort = startModuleWorker(url, { name: 'pdf.js' });
     }
     return lib;
   })());
