@@ -1,7 +1,8 @@
 // `npm run bench [-- section...]`: speed of Hearth's kernels, model step, tokenizer and generation, each against
 // a baseline measured in the same run on the same device.
-// Sections: matmul, attention, train, generate, tokenizer, memory, fp16 (all of them when none is named), and
-// adapter (what the device is, its features and limits; only when named).
+// Sections: matmul, attention, train, generate, tokenizer, memory, fp16 (all of them when none is named); adapter
+// (what the device is, its features and limits) and corpus-memory (peak memory training on 100 MB and 1 GB of
+// text: minutes of tokenizing) only when named.
 // Flags: --profile (the per-kernel profile of one train step, alone or after the sections named), --peak-tflops=N,
 // --quick (matmul at one small shape: a check that a setup runs, not a figure), and --json FILE (every line and its
 // figures also as JSON, rewritten after each line; the device kit reads it).
@@ -14,6 +15,7 @@ import { benchTokenizer } from './tokenizer.ts';
 import { benchProfile } from './profile.ts';
 import { benchMemory } from './memory.ts';
 import { benchMixedPrecision } from './mixed_precision.ts';
+import { benchCorpusMemory } from './corpus_memory.ts';
 import { ResultsFile, type Section } from './report.ts';
 import { closeGpu } from '../src/core/gpu/device.ts';
 
@@ -26,7 +28,7 @@ const sections: Record<string, Section> = {
   memory: benchMemory,
   fp16: benchMixedPrecision,
 };
-const namedOnly: Record<string, Section> = { adapter: benchAdapter };
+const namedOnly: Record<string, Section> = { adapter: benchAdapter, 'corpus-memory': benchCorpusMemory };
 
 const argv = process.argv.slice(2);
 let jsonPath: string | undefined;

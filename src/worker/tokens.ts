@@ -2,11 +2,11 @@
 // counting of dropped files. Tokens go to the IndexedDB token cache, keyed by content and tokenizer, where
 // loading the dataset for training finds them again: a file is tokenized once.
 import {
-  cacheKey,
   DataFileError,
+  documentTokens,
   indexedDbTokenCache,
   sourceFromBlob,
-  tokenizeSource,
+  type FileMessage,
   type TokenCache,
 } from '../core/data/index.ts';
 import { loadGpt2Tokenizer, tokenizerFromJson, type Tokenizer } from '../core/tokenizer/index.ts';
@@ -69,25 +69,28 @@ export class TokenizerRegistry {
   async count(file: File, key: string, emit: (e: CountEvent) => void): Promise<{ tokens: number; cached: boolean }> {
     const tokenizer = await this.get(key);
     const source = sourceFromBlob(file);
+    let last = 0;
+    const options = {
+      report: (_: unknown, done: number) => {
+        // A chunk is 64 KiB: a few updates a second are enough for a progress bar.
+        const now = performance.now();
+        if (now - last > 100) {
+          last = now;
+          emit({ kind: 'bytes', done });
+        }
+      },
+      onMessage: (m: FileMessage) => emit({ kind: 'warning', message: m.message }),
+    };
     try {
-      const id = await cacheKey(source, tokenizer);
-      const hit = await this.cache.get(id);
-      if (hit) return { tokens: hit.length, cached: true };
-      let last = 0;
-      const tokens = await tokenizeSource(source, tokenizer, {
-        onBytes: (done) => {
-          // A chunk is 64 KiB: a few updates a second are enough for a progress bar.
-          const now = performance.now();
-          if (now - last > 100) {
-            last = now;
-            emit({ kind: 'bytes', done });
-          }
-        },
-        onMessage: (m) => emit({ kind: 'warning', message: m.message }),
-      });
-      // A full cache only costs a second tokenization at training time.
-      if (tokens.length > 0) await this.cache.set(id, tokens).catch(() => undefined);
-      return { tokens: tokens.length, cached: false };
+      try {
+        const { tokens, cached } = await documentTokens(source, tokenizer, this.cache, options);
+        return { tokens: tokens.length, cached };
+      } catch (e) {
+        if (e instanceof DataFileError) throw e;
+        // A full cache only costs a second tokenization at training time: count without it.
+        const { tokens } = await documentTokens(source, tokenizer, null, options);
+        return { tokens: tokens.length, cached: false };
+      }
     } catch (e) {
       if (e instanceof DataFileError) throw new EngineError('refused', e.detail);
       throw e;

@@ -318,7 +318,7 @@ export class Trainer {
       throw new Error('no evaluation data (add an eval file or hold out a fraction of the blocks)');
     let total = 0;
     let count = 0;
-    for (const batch of evalBatches(data, this.args.per_device_eval_batch_size)) {
+    for await (const batch of evalBatches(data, this.args.per_device_eval_batch_size)) {
       let n = 0;
       for (const t of batch.targets) if (t !== -100) n++;
       const loss = this.model.loss(batch.inputs, batch.targets, batch.batchSize, batch.blockSize);
@@ -373,6 +373,7 @@ export class Trainer {
           windowStart = this.now();
         }
         lastLr = this.learningRate();
+        await this.sampler.prefetch(a.gradient_accumulation_steps); // blocks read from the token cache
         const { loss, gradNorm } = this.trainStep();
         const acc: tf.Scalar = lossAcc ? (tf.add(lossAcc, loss) as tf.Scalar) : loss;
         if (lossAcc) tf.dispose([lossAcc, loss]);
