@@ -1,11 +1,11 @@
 // Records (rows of named fields) from the files Hugging Face datasets come in: JSON Lines and CSV/TSV streamed
-// line by line, Parquet a row group at a time (hyparquet, with hyparquet-compressors for the codecs the Hub
-// uses), a JSON document whole. A record that cannot be read is noted (RecordProblems) and skipped; a file that
-// cannot be read at all throws a DataFileError naming it, and the other files go on loading.
+// line by line, Parquet a row group at a time (hyparquet, with the codecs of parquet_codecs.ts), a JSON
+// document whole. A record that cannot be read is noted (RecordProblems) and skipped; a file that cannot be read
+// at all throws a DataFileError naming it, and the other files go on loading.
 import Papa from 'papaparse';
 import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
 import { fileFormatOf, type FileFormat } from './documents.ts';
+import { parquetCodecs } from './parquet_codecs.ts';
 import { DataFileError, readTextChunks, type ReadTextOptions } from './read_text.ts';
 import type { RecordProblems } from './record_problems.ts';
 import type { TextSource } from './sources.ts';
@@ -220,7 +220,8 @@ async function* parquetRows(source: TextSource, options: ReadRecordsOptions): As
     const rowEnd = rowStart + Number(group.num_rows);
     let rows: Fields[];
     try {
-      rows = (await parquetReadObjects({ file, metadata, columns, rowStart, rowEnd, compressors })) as Fields[];
+      const read = { file, metadata, columns, rowStart, rowEnd, compressors: parquetCodecs };
+      rows = (await parquetReadObjects(read)) as Fields[];
     } catch (e) {
       throw new DataFileError(
         source.name,
