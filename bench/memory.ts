@@ -4,15 +4,17 @@
 // gradient checkpointing, beside the estimate the page shows and its ratio to the measured buffers.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { estimateTrainingMemory, presetDims, type GPTDims } from '../src/core/model/config.ts';
-import { measureTrainingStep } from '../src/core/train/memory_probe.ts';
+import { estimateTrainingMemory } from '../src/core/model/memory.ts';
+import { presetDims } from '../src/core/model/presets.ts';
+import type { ModelDims } from '../src/core/model/families/index.ts';
+import { measureTrainingStep } from './memory_probe.ts';
 
 const MiB = 2 ** 20;
 
 export async function benchMemory(report: (line: string) => void): Promise<void> {
   const ctx = await initTf();
   report(`training-step memory on ${describeGpu(ctx)} (AdamW as the trainer chooses: packed up to 50 M parameters)`);
-  const cases: { label: string; dims: GPTDims; B: number; T: number }[] = [
+  const cases: { label: string; dims: ModelDims; B: number; T: number }[] = [
     {
       label: 'small (2 × 128, vocab 96), batch 8 × block 64',
       dims: { vocab_size: 96, n_positions: 64, n_embd: 128, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5 },

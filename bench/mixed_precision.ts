@@ -6,19 +6,20 @@
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { secondsPerCall } from './timing.ts';
 import { describeGpu, type GpuContext } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
+import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
+import { presetDims } from '../src/core/model/presets.ts';
 import { kernelOps } from '../src/core/model/kernel_ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
 import { matmul } from '../src/core/kernels/matmul/index.ts';
 import { matmulHalf } from '../src/core/kernels/matmul/half.ts';
 import { castToHalfUntracked } from '../src/core/kernels/half/index.ts';
-import { parameterCount, presetDims, type GPTDims } from '../src/core/model/config.ts';
 import { Random } from '../src/core/util/random.ts';
 
 interface Case {
   label: string;
-  dims: GPTDims;
+  dims: ModelDims;
   B: number;
   T: number;
 }
@@ -32,7 +33,7 @@ const SMALL: Case = {
 
 /** A training run that can take one step at a time, f32 or fp16, on fixed random data. */
 function trainer(c: Case, fp16: boolean) {
-  const model = GPT.init(c.dims, 1);
+  const model = CausalLM.init(c.dims, 1);
   const opt = new AdamW(model.params, { weightDecay: 0.01 });
   const mp = fp16 ? new MixedPrecision() : null;
   const rng = new Random(2);

@@ -8,7 +8,7 @@
 // add up to more than an untimed step takes; the shares are what to read.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { Random } from '../src/core/util/random.ts';
 import { SMALL_CONFIG, unfusedKernelOps, type BenchCase } from './train.ts';
@@ -58,7 +58,7 @@ export async function profileStep(
   opts: { ops?: Ops; multiTensor?: boolean; warmup?: number } = {},
 ): Promise<StepProfile> {
   const { ops, multiTensor = true, warmup = 1 } = opts;
-  const model = GPT.init(c.dims, 1);
+  const model = CausalLM.init(c.dims, 1);
   const opt = new AdamW(model.params, { weightDecay: 0.01, multiTensor });
   const rng = new Random(2);
   const tokens = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));

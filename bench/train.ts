@@ -4,18 +4,19 @@
 // batch 8, a character-level vocabulary. On a real GPU (never on SwiftShader) also GPT-2 124M at batch 4 × block 128.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
+import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
+import { presetDims } from '../src/core/model/presets.ts';
 import { kernelOps } from '../src/core/model/kernel_ops.ts';
 import { stockOps } from '../src/core/model/stock_ops.ts';
 import type { Ops } from '../src/core/model/ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
-import { parameterCount, presetDims, type GPTDims } from '../src/core/model/config.ts';
 import { Random } from '../src/core/util/random.ts';
 import { describePeak, peakOf, shareOfPeak, trainingFlopsPerToken } from './peak.ts';
 
 export interface BenchCase {
   label: string;
-  dims: GPTDims;
+  dims: ModelDims;
   B: number;
   T: number;
 }
@@ -66,7 +67,7 @@ async function stepTimes(c: BenchCase, contenders: Contender[], warmup: number, 
   const tokens = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
   const targets = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
   const runs = contenders.map((k) => {
-    const model = GPT.init(c.dims, 1);
+    const model = CausalLM.init(c.dims, 1);
     const opt = new AdamW(model.params, { weightDecay: 0.01, multiTensor: k.multiTensor });
     return { model, opt, ops: k.ops, best: { ms: Infinity, recordMs: 0, loss: NaN } as Timing };
   });

@@ -5,10 +5,12 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
-import { DEFAULT_DROPOUT, PRESETS, parameterCount } from '../core/model/config.ts';
+import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
+import { parameterCount, type ModelConfig } from '../core/model/families/index.ts';
+import { PRESETS, presetConfig } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
-import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
-import { GPT } from '../core/model/gpt.ts';
+import { tokenizerOf } from '../core/train/run_setup.ts';
+import { CausalLM } from '../core/model/causal_lm.ts';
 import { loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
 import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
@@ -22,7 +24,6 @@ import {
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
 import { checkpointToFiles } from '../core/checkpoint/hf_folder.ts';
-import type { GPT2Config } from '../core/checkpoint/config.ts';
 import { resolveArguments, DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { resumePointOf, snapshotToCheckpoint } from '../core/train/checkpointing.ts';
@@ -131,9 +132,9 @@ async function train(argv: string[]): Promise<void> {
   const ctx = await initTf();
   err(`device: ${describeGpu(ctx)}`);
 
-  let config: GPT2Config;
+  let config: ModelConfig;
   let tokenizer: Tokenizer;
-  let model: GPT;
+  let model: CausalLM;
   let resume: ReturnType<typeof resumePointOf> = null;
   const resumeDir = one(p, 'resume');
   const modelSpec = resumeDir ?? one(p, 'model') ?? 'toy';
@@ -153,7 +154,7 @@ async function train(argv: string[]): Promise<void> {
           `${resumeDir} holds no training state to resume from (it is a plain model; use --model to fine-tune it)`,
         );
     }
-    model = modelFromCheckpoint(ckpt);
+    model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   } else {
     const tok = one(p, 'tokenizer') ?? 'gpt2';
     if (tok === 'gpt2') tokenizer = await loadGpt2Tokenizer();
@@ -170,7 +171,7 @@ async function train(argv: string[]): Promise<void> {
     if (!(dropout >= 0 && dropout < 1))
       throw new UsageError(`--dropout takes a probability from 0 up to (not including) 1, got ${dropout}`);
     config = presetConfig(modelSpec, tokenizer, dropout);
-    model = GPT.init(config, p.training.seed ?? DEFAULT_TRAINING_ARGUMENTS.seed);
+    model = CausalLM.init(config, p.training.seed ?? DEFAULT_TRAINING_ARGUMENTS.seed);
   }
   const args = resume
     ? resolveArguments({ ...resume.args, ...p.training }, config.n_positions)
@@ -291,7 +292,7 @@ async function evaluate(argv: string[]): Promise<void> {
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
   const tokenizer = tokenizerOf(ckpt.tokenizer);
-  const model = modelFromCheckpoint(ckpt);
+  const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const blockSize = number(p, 'block_size') ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, ckpt.config.n_positions);
   const args = resolveArguments(
     { block_size: blockSize, per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
@@ -335,7 +336,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
   const tokenizer = tokenizerOf(ckpt.tokenizer);
-  const model = modelFromCheckpoint(ckpt);
+  const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const n = number(p, 'num_return_sequences') ?? 1;
   const stream = n === 1;
   if (stream) process.stdout.write(prompt);

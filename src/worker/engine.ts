@@ -7,9 +7,10 @@ import { CheckpointError } from '../core/checkpoint/errors.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import { CheckpointStore } from '../core/checkpoint/store.ts';
 import { streamGenerate } from '../core/generate/index.ts';
-import { GPT } from '../core/model/gpt.ts';
-import { PRESETS } from '../core/model/config.ts';
-import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
+import { CausalLM } from '../core/model/causal_lm.ts';
+import { ModelConfigError } from '../core/model/config_error.ts';
+import { PRESETS, presetConfig } from '../core/model/presets.ts';
+import { tokenizerOf } from '../core/train/run_setup.ts';
 import { resumePointOf } from '../core/train/checkpointing.ts';
 import { ArgumentError } from '../core/train/args.ts';
 import { TrainingDivergedError, type Trainer } from '../core/train/trainer.ts';
@@ -36,7 +37,7 @@ type Handler<K extends keyof Requests> = (
 
 /** The model generation uses: the one training (or trained), or the last one loaded. */
 interface ActiveModel {
-  model: GPT;
+  model: CausalLM;
   tokenizer: Tokenizer;
   label: string;
 }
@@ -103,7 +104,7 @@ export class Engine {
     if (e instanceof NoWebGPUError) return { code: 'no-webgpu', message };
     if (e instanceof TrainingDivergedError) return { code: 'diverged', message };
     if (e instanceof ArgumentError) return { code: 'invalid-argument', message };
-    if (e instanceof CheckpointError) return { code: 'checkpoint', message };
+    if (e instanceof CheckpointError || e instanceof ModelConfigError) return { code: 'checkpoint', message };
     return { code: 'failed', message };
   }
 
@@ -156,7 +157,7 @@ export class Engine {
       await this.gpu();
       // On the GPU at once, so that generation can start from it.
       this.setActive({
-        model: modelFromCheckpoint(loaded.checkpoint),
+        model: CausalLM.fromArrays(loaded.checkpoint.config, loaded.checkpoint.weights),
         tokenizer: loaded.tokenizer,
         label: loaded.info.label,
       });
@@ -264,7 +265,7 @@ export class Engine {
         config,
         tokenizer,
         resume: null,
-        makeModel: (args) => GPT.init(config, args.seed),
+        makeModel: (args) => CausalLM.init(config, args.seed),
       };
     }
     if (m.kind === 'loaded') {
@@ -278,7 +279,7 @@ export class Engine {
         config: ckpt.config,
         tokenizer: loaded.tokenizer,
         resume: null,
-        makeModel: () => modelFromCheckpoint(ckpt),
+        makeModel: () => CausalLM.fromArrays(ckpt.config, ckpt.weights),
       };
     }
     const summary = await this.store.summary(m.checkpointId);
@@ -297,7 +298,7 @@ export class Engine {
       config: ckpt.config,
       tokenizer,
       resume,
-      makeModel: () => modelFromCheckpoint(ckpt),
+      makeModel: () => CausalLM.fromArrays(ckpt.config, ckpt.weights),
     };
   }
 }

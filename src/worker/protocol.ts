@@ -1,7 +1,8 @@
 // Messages between the page and the engine worker. Every message is `{ kind, id, payload }`: the page sends a
 // request of one of the kinds in `Requests`; the worker answers it with any number of `event`s, then one
 // `result` or one `error` under the same id. A lost GPU is announced once, unasked, as `deviceLost`.
-import type { GPTDims, MemoryEstimate } from '../core/model/config.ts';
+import type { ModelDims } from '../core/model/families/index.ts';
+import type { MemoryEstimate } from '../core/model/memory.ts';
 import type { CheckpointSummary } from '../core/checkpoint/store.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import type { TrainingArguments } from '../core/train/args.ts';
@@ -41,7 +42,7 @@ export interface ModelInfo {
   /** names this loaded model in a train request */
   key: string;
   label: string;
-  dims: GPTDims;
+  dims: ModelDims;
   parameters: number;
   tokenizer: TokenizerInfo;
   /** the checkpoint holds optimizer state and a data position: training can continue exactly */

@@ -4,8 +4,8 @@
 import { estimateRunMemory } from '../core/train/fits.ts';
 import { loadTextDataset, sourceFromBlob, DatasetError } from '../core/data/index.ts';
 import type { CheckpointStore } from '../core/checkpoint/store.ts';
-import type { GPT2Config } from '../core/checkpoint/config.ts';
-import type { GPT } from '../core/model/gpt.ts';
+import type { CausalLM } from '../core/model/causal_lm.ts';
+import type { ModelConfig } from '../core/model/families/index.ts';
 import type { Tokenizer } from '../core/tokenizer/types.ts';
 import { argumentProblems, type TrainingArguments } from '../core/train/args.ts';
 import { checkFits, Trainer, type BestModel, type TrainerStatus } from '../core/train/trainer.ts';
@@ -13,16 +13,15 @@ import { snapshotToCheckpoint, type ResumePoint } from '../core/train/checkpoint
 import { EngineError, type TrainEvent, type TrainRequest } from './protocol.ts';
 import type { RunDataStore, RunDataset } from './run_data.ts';
 import type { TokenizerRegistry } from './tokens.ts';
-import { dimsOf } from './models.ts';
 
 export interface RunSetup {
   runName: string;
   modelLabel: string;
-  config: GPT2Config;
+  config: ModelConfig;
   tokenizer: Tokenizer;
   resume: ResumePoint | null;
   /** builds the model on the GPU, once every check has passed */
-  makeModel: (args: TrainingArguments) => GPT;
+  makeModel: (args: TrainingArguments) => CausalLM;
 }
 
 export interface RunContext {
@@ -36,11 +35,11 @@ export interface RunContext {
 }
 
 /** Every check before anything is put on the GPU: arguments, the adapter's limits. */
-export function checkArguments(args: TrainingArguments, config: GPT2Config, limits: Record<string, number>): void {
+export function checkArguments(args: TrainingArguments, config: ModelConfig, limits: Record<string, number>): void {
   const problems = argumentProblems(args, config.n_positions);
   for (const [name, message] of problems) throw new EngineError('invalid-argument', `${name}: ${message}`);
   try {
-    checkFits({ dims: dimsOf(config) }, args, limits);
+    checkFits({ dims: config }, args, limits);
   } catch (e) {
     throw new EngineError('does-not-fit', (e as Error).message);
   }
@@ -90,7 +89,7 @@ export async function runTraining(
   req: TrainRequest,
   setup: RunSetup,
   ctx: RunContext,
-  onTrainer: (trainer: Trainer, model: GPT) => void,
+  onTrainer: (trainer: Trainer, model: CausalLM) => void,
 ): Promise<{ status: TrainerStatus; step: number; bestModel?: BestModel }> {
   const args = req.args;
   checkArguments(args, setup.config, ctx.limits);

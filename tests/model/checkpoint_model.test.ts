@@ -2,11 +2,10 @@
 // PyTorch-style Hugging Face checkpoint (transformer. prefix, attention mask buffers, tied lm_head) runs.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
-import { modelFromCheckpoint } from '../../src/core/model/load.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
 import { checkpointToZip, checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
 import { checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
-import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
@@ -27,7 +26,7 @@ describe('checkpoints and the model', () => {
   useGpu();
 
   it('export then import gives identical weights and identical logits', async () => {
-    const model = GPT.init(config, rng().seed);
+    const model = CausalLM.init(config, rng().seed);
     const weights = await model.toArrays();
     const tokenizer = charTokenizerFrom('abcdefghij');
     const zip = concat(
@@ -35,7 +34,7 @@ describe('checkpoints and the model', () => {
     );
     const back = checkpointFromZip(zip);
     for (const [n, t] of weights) expect(bitwiseEqual(t, back.weights.get(n)!), n).toBe(true);
-    const again = modelFromCheckpoint(back);
+    const again = CausalLM.fromArrays(back.config, back.weights);
     const tokens = rng().ints(2 * 7, config.vocab_size);
     const a = await model.forward(tokens, 2, 7).data();
     const b = await again.forward(tokens, 2, 7).data();
@@ -45,7 +44,7 @@ describe('checkpoints and the model', () => {
   });
 
   it('imports a PyTorch-style checkpoint (transformer. prefix, mask buffers, lm_head) and runs it', async () => {
-    const model = GPT.init(config, 9);
+    const model = CausalLM.init(config, 9);
     const weights = await model.toArrays();
     const entries: [string, { shape: number[]; data: Float32Array }][] = [];
     for (const [n, t] of weights) entries.push([`transformer.${n}`, t]);
@@ -62,7 +61,8 @@ describe('checkpoints and the model', () => {
       ['model.safetensors', writeSafetensors(entries, { dtype: 'F32', metadata: { format: 'pt' } })],
       ['tokenizer.json', enc.encode(charTokenizerFrom('abc').toTokenizerJson())],
     ]);
-    const imported = modelFromCheckpoint(checkpointFromFiles(files));
+    const ckpt = checkpointFromFiles(files);
+    const imported = CausalLM.fromArrays(ckpt.config, ckpt.weights);
     const tokens = rng().ints(5, config.vocab_size);
     const a = await model.forward(tokens, 1, 5).data();
     const b = await imported.forward(tokens, 1, 5).data();

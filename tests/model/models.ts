@@ -1,13 +1,13 @@
 // Models for the model tests.
 import { rng } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
-import { parameterShapes, type GPTDims } from '../../src/core/model/config.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { parameterShapes, type ModelDims } from '../../src/core/model/families/index.ts';
 
 /**
  * A model with random parameters spread wider than GPT-2's initialisation (LayerNorm weights 1 ± 0.2, the rest
  * N(0, 0.3)), so logits are far apart and every path through the model carries signal.
  */
-export function randomModel(d: GPTDims, seed: number): GPT {
+export function randomModel(d: ModelDims, seed: number): CausalLM {
   const r = rng(seed);
   const arrays = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, shape] of parameterShapes(d)) {
@@ -17,5 +17,5 @@ export function randomModel(d: GPTDims, seed: number): GPT {
     if (isLnWeight) for (let i = 0; i < n; i++) data[i] += 1;
     arrays.set(name, { shape, data });
   }
-  return GPT.fromArrays(d, arrays);
+  return CausalLM.fromArrays(d, arrays);
 }

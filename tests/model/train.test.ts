@@ -1,14 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, tf } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { AdamW } from '../../src/core/train/optimizer.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
 
 describe('training step (forward, backward, AdamW) on our kernels', () => {
   useGpu();
 
   it('learns a repeating sequence to a loss under 0.1', async () => {
-    const dims: GPTDims = {
+    const dims: ModelDims = {
       vocab_size: 11,
       n_positions: 32,
       n_embd: 32,
@@ -30,7 +30,7 @@ describe('training step (forward, backward, AdamW) on our kernels', () => {
     // The first positions cannot be predicted from one token (1 is followed by 4 and by 5): ignore them.
     for (let b = 0; b < B; b++) targets[b * T] = -100;
 
-    const model = GPT.init(dims, 42);
+    const model = CausalLM.init(dims, 42);
     const opt = new AdamW(model.params, { weightDecay: 0.01, maxGradNorm: 1 });
     let first = NaN;
     let last = NaN;

@@ -13,7 +13,8 @@ import {
   type KeyValueBackend,
   type StorageLike,
 } from '../../src/core/checkpoint/store.ts';
-import { bitwiseEqual, type HostTensor } from '../../src/core/checkpoint/tensors.ts';
+import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
+import type { HostTensor } from '../../src/core/model/host_tensors.ts';
 import { concatChunks, crc32 } from '../../src/core/checkpoint/zip.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 

@@ -3,10 +3,9 @@
 // never shows a checkpoint that is not whole. Old checkpoints are rotated out only after the new
 // one is listed. Anything a failed or interrupted save left behind is swept up later.
 import { createStore, delMany, get, getMany, keys, set, update, type UseStore } from 'idb-keyval';
+import { parameterCount, type ModelConfig } from '../model/families/index.ts';
 import { checkpointFilesFromZip, safeFolderName } from './archive.ts';
-import type { GPT2Config } from './config.ts';
 import { CheckpointError } from './errors.ts';
-import { parameterCount } from './gpt2_weights.ts';
 import {
   checkpointFromFiles,
   checkpointToFiles,
@@ -59,7 +58,7 @@ export interface CheckpointSummary {
   evalLoss: number | null;
   bytes: number;
   resumable: boolean;
-  model: Pick<GPT2Config, 'n_layer' | 'n_head' | 'n_embd' | 'vocab_size' | 'n_positions'> & { parameters: number };
+  model: Pick<ModelConfig, 'n_layer' | 'n_head' | 'n_embd' | 'vocab_size' | 'n_positions'> & { parameters: number };
   files: { name: string; bytes: number; chunks: number }[];
 }
 

@@ -1,8 +1,8 @@
-// Between the trainer's snapshots and the checkpoint format: a snapshot becomes a Hugging Face GPT-2 checkpoint
+// Between the trainer's snapshots and the checkpoint format: a snapshot becomes a Hugging Face checkpoint
 // with Hearth's training state beside it, and a checkpoint gives back what an exact resume needs.
-import type { GPT2Config } from '../checkpoint/config.ts';
 import type { HearthCheckpoint } from '../checkpoint/hf_folder.ts';
-import type { NamedTensors } from '../checkpoint/tensors.ts';
+import type { ModelConfig } from '../model/families/index.ts';
+import type { NamedTensors } from '../model/host_tensors.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { BatchPosition } from '../data/batches.ts';
 import { resolveArguments, type TrainingArguments } from './args.ts';
@@ -11,7 +11,7 @@ import type { LossScaleState } from './loss_scaler.ts';
 
 export function snapshotToCheckpoint(
   snap: TrainerSnapshot,
-  config: GPT2Config,
+  config: ModelConfig,
   tokenizer: Tokenizer,
 ): HearthCheckpoint {
   const moments = (src: Map<string, Float32Array>): NamedTensors =>

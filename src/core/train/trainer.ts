@@ -3,8 +3,9 @@
 // own schedules, pause / resume / stop, and an exact resume from a checkpoint. It runs wherever the core runs (a
 // worker in the browser, the main thread in Node); saving is the caller's (IndexedDB store or folders).
 import * as tf from '@tensorflow/tfjs-core';
-import type { GPT, NamedArrays } from '../model/gpt.ts';
-import { adamwKindFor, PACKED_ADAMW_MAX_PARAMETERS } from '../model/config.ts';
+import type { CausalLM } from '../model/causal_lm.ts';
+import type { NamedTensors } from '../model/host_tensors.ts';
+import { adamwKindFor, PACKED_ADAMW_MAX_PARAMETERS } from '../model/memory.ts';
 import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
@@ -55,7 +56,7 @@ export interface TrainerState {
 export interface TrainerSnapshot {
   state: TrainerState;
   args: TrainingArguments;
-  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  weights: NamedTensors;
   optimizer: { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> };
 }
 
@@ -97,7 +98,7 @@ export class TrainingDivergedError extends Error {
 }
 
 export interface TrainerOptions {
-  model: GPT;
+  model: CausalLM;
   args: TrainingArguments;
   train: BlockDataset;
   eval?: BlockDataset | null;
@@ -118,7 +119,7 @@ export { PACKED_ADAMW_MAX_PARAMETERS };
 const MAX_SCHEDULE_TABLE = 1 << 22;
 
 export class Trainer {
-  readonly model: GPT;
+  readonly model: CausalLM;
   readonly args: TrainingArguments;
   readonly totalSteps: number;
   readonly stepsPerEpoch: number;
@@ -139,7 +140,7 @@ export class Trainer {
    * With load_best_model_at_end, the weights of the best checkpoint saved so far (as Hugging Face, a checkpoint
    * whose step's evaluation was the best so far): the snapshot the save read back anyway, kept on the CPU.
    */
-  private bestCheckpoint: { step: number; evalLoss: number; weights: NamedArrays } | null = null;
+  private bestCheckpoint: { step: number; evalLoss: number; weights: NamedTensors } | null = null;
   /** what load_best_model_at_end loaded when the run finished; null before, or when there was nothing to load */
   bestModel: BestModel | null = null;
 
@@ -153,11 +154,9 @@ export class Trainer {
     const a = o.args;
     if (a.block_size !== o.train.blockSize)
       throw new Error(`block_size ${a.block_size} differs from the dataset's blocks of ${o.train.blockSize} tokens`);
-    if (a.block_size > o.model.dims.n_positions) {
-      throw new Error(
-        `block_size: must not exceed the model's n_positions (${o.model.dims.n_positions}), got ${a.block_size}`,
-      );
-    }
+    const positions = o.model.sizes.max_position_embeddings;
+    if (a.block_size > positions)
+      throw new Error(`block_size: must not exceed the model's n_positions (${positions}), got ${a.block_size}`);
     checkFits(o.model, a, o.limits);
     // As Hugging Face: batches per epoch = ceil(blocks / batch), updates per epoch = that // accumulation (at least 1).
     const batchesPerEpoch = Math.ceil(o.train.numBlocks / a.per_device_train_batch_size);
