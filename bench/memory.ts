@@ -6,6 +6,7 @@ import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
 import { estimateTrainingMemory } from '../src/core/model/memory.ts';
 import { presetDims } from '../src/core/model/presets.ts';
+import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import type { ModelDims } from '../src/core/model/families/index.ts';
 import { measureTrainingStep } from './memory_probe.ts';
 
@@ -21,10 +22,15 @@ export async function benchMemory(report: (line: string) => void): Promise<void>
       B: 8,
       T: 64,
     },
-    { label: 'mini (6 × 384, GPT-2 vocab), batch 4 × block 128', dims: { ...presetDims('mini', 50257) }, B: 4, T: 128 },
+    {
+      label: 'mini (6 × 384, GPT-2 vocab), batch 4 × block 128',
+      dims: { ...presetDims('mini', GPT2_VOCAB_SIZE) },
+      B: 4,
+      T: 128,
+    },
   ];
   if (!ctx.info.software || process.env.HEARTH_BENCH_GPT2)
-    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
   for (const c of cases) {
     for (const checkpoint of [false, true]) {
       const m = await measureTrainingStep(c.dims, c.B, c.T, { checkpoint });

@@ -9,6 +9,7 @@ import { describeGpu, type GpuContext } from '../src/core/gpu/device.ts';
 import { CausalLM } from '../src/core/model/causal_lm.ts';
 import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
 import { presetDims } from '../src/core/model/presets.ts';
+import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import { kernelOps } from '../src/core/model/kernel_ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
@@ -117,7 +118,7 @@ export async function benchMixedPrecision(report: (line: string) => void): Promi
   report(`fp16 (packed f16 operands, f32 accumulation, dynamic loss scaling) vs f32 on ${describeGpu(ctx)}`);
   const cases = [SMALL];
   if (!ctx.info.software)
-    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
   for (const c of cases) await benchSteps(c, ctx.info.software, report);
   await benchMatmuls(ctx, report);
   ctx.throwIfErrors();

@@ -7,6 +7,7 @@ import { describeGpu } from '../src/core/gpu/device.ts';
 import { CausalLM } from '../src/core/model/causal_lm.ts';
 import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
 import { presetDims } from '../src/core/model/presets.ts';
+import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import { kernelOps } from '../src/core/model/kernel_ops.ts';
 import { stockOps } from '../src/core/model/stock_ops.ts';
 import type { Ops } from '../src/core/model/ops.ts';
@@ -100,7 +101,7 @@ export async function benchTrainStep(report: (line: string) => void, opts: { ste
   );
   const cases: BenchCase[] = [SMALL_CONFIG];
   if (!ctx.info.software)
-    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
   for (const c of cases) {
     const steps = opts.steps ?? (ctx.info.software ? 3 : 20);
     const warmup = ctx.info.software ? 1 : 3;

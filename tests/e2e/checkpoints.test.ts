@@ -14,6 +14,7 @@ import { unzip } from '../../src/core/checkpoint/zip.ts';
 import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { formatCount } from '../../src/ui/format.ts';
 import { launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+import { concatBytes } from '../../src/core/util/bytes.ts';
 
 /** A one-layer GPT-2 over a 13-character vocabulary, with fixed weights. */
 function tinyCheckpoint(): HearthCheckpoint {
@@ -28,16 +29,6 @@ function tinyCheckpoint(): HearthCheckpoint {
   const tokenizer = charLevelJson(tokens, [{ id: 12, content: '<|endoftext|>' }], '<|unk|>');
   return { config, weights, tokenizer: { 'tokenizer.json': tokenizer } };
 }
-
-const concat = (chunks: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-};
 
 describe('checkpoints in the page', () => {
   let server: StaticServer;
@@ -56,7 +47,7 @@ describe('checkpoints in the page', () => {
 
   it('imports a zip and lists it, still there after a reload', async () => {
     const { page } = browser;
-    const zip = concat(checkpointToZip(ckpt, 'tiny-model'));
+    const zip = concatBytes(checkpointToZip(ckpt, 'tiny-model'));
     await page
       .getByTestId('checkpoint-zip-input')
       .setInputFiles({ name: 'tiny-model.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });

@@ -19,11 +19,8 @@ describe('embedding from a position', () => {
     it(`forward and both gradients match the reference shifted by ${position}, B=${B} T=${T} C=${C} n_positions=${P}`, async () => {
       const r = rng();
       const tokens = new Int32Array(r.ints(B * T, V));
-      const wteV = r.normals(V * C);
-      const wpeV = r.normals(P * C);
-      const doutV = r.normals(B * T * C);
-      const wte = tf.tensor2d(wteV, [V, C]);
-      const wpe = tf.tensor2d(wpeV, [P, C]);
+      const [wteV, wpeV, doutV] = [r.normals(V * C), r.normals(P * C), r.normals(B * T * C)];
+      const [wte, wpe] = [tf.tensor2d(wteV, [V, C]), tf.tensor2d(wpeV, [P, C])];
       const dout = tf.tensor3d(doutV, [B, T, C]);
       const out = embedding(tokens, B, T, wte, wpe, position);
       const stock = stockOps.embedding(tokens, B, T, wte, wpe, position);

@@ -9,18 +9,9 @@ import { checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
+import { concatBytes } from '../../src/core/util/bytes.ts';
 
 const config = makeGpt2Config({ vocab_size: 23, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 3 });
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 describe('checkpoints and the model', () => {
   useGpu();
@@ -29,7 +20,7 @@ describe('checkpoints and the model', () => {
     const model = CausalLM.init(config, rng().seed);
     const weights = await model.toArrays();
     const tokenizer = charTokenizerFrom('abcdefghij');
-    const zip = concat(
+    const zip = concatBytes(
       checkpointToZip({ config, weights, tokenizer: { 'tokenizer.json': tokenizer.toTokenizerJson() } }, 'my model'),
     );
     const back = checkpointFromZip(zip);

@@ -3,7 +3,7 @@
 // plain backward, and the f16 ops passing dropout through.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel } from './models.ts';
+import { randomModel, SMALL_DIMS } from './models.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
 import type { ModelDims } from '../../src/core/model/families/index.ts';
@@ -12,17 +12,7 @@ import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 import { HalfWeightCache, mixedPrecisionOps } from '../../src/core/model/mixed_ops.ts';
 
 // As gpt.test.ts, with a different rate at each kind of site so that a mask applied at the wrong one shows.
-const dims: ModelDims = {
-  vocab_size: 37,
-  n_positions: 16,
-  n_embd: 12,
-  n_layer: 2,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-  embd_pdrop: 0.2,
-  attn_pdrop: 0.3,
-  resid_pdrop: 0.25,
-};
+const dims: ModelDims = { ...SMALL_DIMS, embd_pdrop: 0.2, attn_pdrop: 0.3, resid_pdrop: 0.25 };
 const B = 2;
 const T = 9;
 

@@ -2,7 +2,7 @@
 // the sliding window, and the seed's own Chinese example through GPT-2's tokenizer.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel } from './models.ts';
+import { randomModel, SMALL_DIMS } from './models.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
@@ -14,14 +14,7 @@ import { argmax } from '../../src/core/generate/samplers.ts';
 import { loadGpt2Tokenizer } from '../../src/core/tokenizer/gpt2.ts';
 
 // Odd vocabulary, head_dim 6, a short n_positions so that the window slides within a test.
-const dims: ModelDims = {
-  vocab_size: 37,
-  n_positions: 16,
-  n_embd: 12,
-  n_layer: 2,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-};
+const dims = SMALL_DIMS;
 
 /** Ids are letters; no end-of-text, so generation runs to its length. */
 const letters = {

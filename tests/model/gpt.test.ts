@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel } from './models.ts';
+import { randomModel, SMALL_DIMS } from './models.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
 import { parameterCount, type ModelDims } from '../../src/core/model/families/index.ts';
@@ -9,15 +9,7 @@ import { presetDims } from '../../src/core/model/presets.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 
-// Small but not trivially so: odd vocabulary and block, two layers, head_dim 6.
-const dims: ModelDims = {
-  vocab_size: 37,
-  n_positions: 16,
-  n_embd: 12,
-  n_layer: 2,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-};
+const dims = SMALL_DIMS;
 const B = 2;
 const T = 9;
 

@@ -3,30 +3,11 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, relError, tf } from '../helpers.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
-import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { AdamW } from '../../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../../src/core/train/mixed_precision.ts';
+import { repeatingSequence } from './models.ts';
 
-const dims: ModelDims = {
-  vocab_size: 11,
-  n_positions: 32,
-  n_embd: 32,
-  n_layer: 1,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-};
-const B = 4;
-const T = 24;
-const pattern = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
-const tokens = new Int32Array(B * T);
-const targets = new Int32Array(B * T);
-for (let b = 0; b < B; b++) {
-  for (let t = 0; t < T; t++) {
-    tokens[b * T + t] = pattern[(b * 3 + t) % pattern.length];
-    targets[b * T + t] = pattern[(b * 3 + t + 1) % pattern.length];
-  }
-  targets[b * T] = -100;
-}
+const { dims, B, T, tokens, targets } = repeatingSequence();
 
 interface Run {
   losses: number[];

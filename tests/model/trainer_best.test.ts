@@ -3,19 +3,12 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu } from '../helpers.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
-import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { Trainer, type EvalResult, type TrainerSnapshot } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
+import { TRAINER_DIMS } from './models.ts';
 
-const dims: ModelDims = {
-  vocab_size: 19,
-  n_positions: 16,
-  n_embd: 16,
-  n_layer: 1,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-};
+const dims = TRAINER_DIMS;
 const T = 12;
 
 /** Blocks where each token is followed by token + stride (mod vocab). */

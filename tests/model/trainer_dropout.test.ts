@@ -7,15 +7,9 @@ import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { Trainer, type LogEntry } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
+import { TRAINER_DIMS } from './models.ts';
 
-const plainDims: ModelDims = {
-  vocab_size: 19,
-  n_positions: 16,
-  n_embd: 16,
-  n_layer: 1,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-};
+const plainDims = TRAINER_DIMS;
 const dims: ModelDims = { ...plainDims, embd_pdrop: 0.3, attn_pdrop: 0.3, resid_pdrop: 0.3 };
 const T = 12;
 

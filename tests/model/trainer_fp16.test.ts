@@ -4,22 +4,15 @@ import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
-import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { Trainer, type LogEntry } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import { snapshotToCheckpoint, resumePointOf } from '../../src/core/train/checkpointing.ts';
 import { checkpointToFiles, checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
+import { TRAINER_DIMS } from './models.ts';
 
-const dims: ModelDims = {
-  vocab_size: 19,
-  n_positions: 16,
-  n_embd: 16,
-  n_layer: 1,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-};
+const dims = TRAINER_DIMS;
 const T = 12;
 // 2²⁴ times the logits' gradient (up to 1/36 with 3 × 12 targets) is far past f16's 65504: the first steps overflow.
 const OVERFLOWING = { initScale: 2 ** 24 };

@@ -15,7 +15,8 @@ import {
 } from '../../src/core/checkpoint/hf_folder.ts';
 import { readSafetensors, writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
-import { concatChunks, crc32, unzip } from '../../src/core/checkpoint/zip.ts';
+import { crc32, unzip } from '../../src/core/checkpoint/zip.ts';
+import { concatBytes } from '../../src/core/util/bytes.ts';
 import { TOKENIZER_JSON, tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 function expectSameWeights(a: NamedTensors, b: NamedTensors) {
@@ -248,7 +249,7 @@ describe('Hugging Face folder', () => {
 describe('zip', () => {
   it('export then import gives identical weights and training state; entries sit in one folder', () => {
     const ckpt = tinyCheckpoint({ training: true });
-    const bytes = concatChunks(checkpointToZip(ckpt, 'my run / step 40'));
+    const bytes = concatBytes(checkpointToZip(ckpt, 'my run / step 40'));
     const { files } = unzip(bytes);
     expect(files.map(([p]) => p)).toContain('my-run-step-40/model.safetensors');
     expectSameCheckpoint(checkpointFromZip(bytes), ckpt);
@@ -271,7 +272,7 @@ describe('zip', () => {
     const back = checkpointFromFiles(await checkpointFilesFromDrop(dropped));
     expectSameWeights(back.weights, tinyCheckpoint().weights);
     expect(readmeRead).toBe(false);
-    const zipped = concatChunks(checkpointToZip(tinyCheckpoint(), 'x'));
+    const zipped = concatBytes(checkpointToZip(tinyCheckpoint(), 'x'));
     const fromZip = await checkpointFilesFromDrop([{ name: 'x.zip', arrayBuffer: async () => zipped.slice().buffer }]);
     expect(fromZip.has('model.safetensors')).toBe(true);
   });

@@ -1,13 +1,7 @@
 // The collator's two label conventions, the seeded batch order, and exact resume from a saved position.
 import { describe, expect, it } from 'vitest';
-import {
-  BatchSampler,
-  collate,
-  epochOrder,
-  evalBatches,
-  IGNORE_INDEX,
-  type BlockDataset,
-} from '../../src/core/data/index.ts';
+import { BatchSampler, collate, epochOrder, evalBatches, type BlockDataset } from '../../src/core/data/index.ts';
+import { IGNORE_INDEX } from '../../src/core/util/targets.ts';
 
 /** Block i holds i*10, i*10+1, ... so every token says where it came from. */
 function dataset(numBlocks: number, blockSize: number): BlockDataset {

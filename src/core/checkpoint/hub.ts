@@ -3,7 +3,7 @@
 // model Hearth cannot run is refused before its weights are downloaded.
 import { readModelConfig } from './config.ts';
 import { CheckpointError } from './errors.ts';
-import { concatChunks } from './zip.ts';
+import { concatBytes } from '../util/bytes.ts';
 import {
   checkpointFromFiles,
   CONFIG_FILE,
@@ -221,7 +221,7 @@ async function download(
       throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
     return whole;
   }
-  return concatChunks(chunks);
+  return concatBytes(chunks);
 }
 
 function hubError(

@@ -62,16 +62,6 @@ class StoredEntry implements ZipInputFile {
 
 export { crc32 };
 
-export function concatChunks(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 export interface UnzipOptions {
   /** Refuse archives whose wanted entries would inflate past this many bytes in all. */
   maxTotalBytes?: number;

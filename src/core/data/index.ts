@@ -20,13 +20,5 @@ export {
   type LoadDatasetOptions,
   type LoadProgress,
 } from './dataset.ts';
-export {
-  BatchSampler,
-  collate,
-  evalBatches,
-  epochOrder,
-  IGNORE_INDEX,
-  type Batch,
-  type BatchPosition,
-} from './batches.ts';
+export { BatchSampler, collate, evalBatches, epochOrder, type Batch, type BatchPosition } from './batches.ts';
 export { trainTokenizerOnSources, type TrainTokenizerOptions } from './train_tokenizer.ts';

@@ -15,6 +15,7 @@ import { lrLambda, warmupStepsFor } from './schedule.ts';
 import type { TrainingArguments } from './args.ts';
 import { checkFits, type AdapterLimits } from './fits.ts';
 import { stepSeed } from '../kernels/dropout/reference.ts';
+import { countTargets } from '../util/targets.ts';
 
 export { checkFits };
 
@@ -311,8 +312,7 @@ export class Trainer {
     let total = 0;
     let count = 0;
     for (const batch of evalBatches(data, this.args.per_device_eval_batch_size)) {
-      let n = 0;
-      for (const t of batch.targets) if (t !== -100) n++;
+      const n = countTargets(batch.targets);
       const loss = this.model.loss(batch.inputs, batch.targets, batch.batchSize, batch.blockSize);
       total += (await loss.data())[0] * n;
       loss.dispose();

@@ -1,7 +1,7 @@
 // The model the run will train, from one of three places: a new model from a preset (its vocabulary from the
 // chosen tokenizer), a GPT-2 from the Hugging Face Hub (downloaded by the worker with progress, cancellable),
 // or a checkpoint in this browser (fine-tuned, or resumed exactly when it holds its training state).
-import { DEFAULT_DROPOUT } from '../../core/model/families/gpt2_config.ts';
+import { DEFAULT_DROPOUT, GPT2_VOCAB_SIZE } from '../../core/model/families/gpt2_config.ts';
 import { PRESETS, presetDims } from '../../core/model/presets.ts';
 import type { ModelDims } from '../../core/model/families/index.ts';
 import { HUB_BASE_URL, type HubProgress } from '../../core/checkpoint/hub.ts';
@@ -49,7 +49,7 @@ export class ModelChoice {
     // Until the tokenizer is ready, GPT-2's vocabulary stands in for the sizes shown.
     const d = this.dropoutRate ?? DEFAULT_DROPOUT;
     return {
-      ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? 50257),
+      ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? GPT2_VOCAB_SIZE),
       embd_pdrop: d,
       attn_pdrop: d,
       resid_pdrop: d,
