@@ -7,6 +7,9 @@ import type { CheckpointSummary } from '../core/checkpoint/store.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import type { TrainingArguments } from '../core/train/args.ts';
 import type { BestModel, EvalResult, LogEntry, TrainerStatus } from '../core/train/trainer.ts';
+
+/** What a training run reports to the page, as the trainer makes it. */
+export type { BestModel, EvalResult, LogEntry, TrainerStatus };
 import type { GenerationOptions } from '../core/generate/options.ts';
 import type { GenerationMetadata, TokenEvent } from '../core/generate/generate.ts';
 import type { FinishReason } from '../core/generate/stopping.ts';

@@ -1,7 +1,7 @@
 // Between the trainer's snapshots and the checkpoint format: a snapshot becomes a Hugging Face checkpoint
 // with Hearth's training state beside it, and a checkpoint gives back what an exact resume needs.
 import type { HearthCheckpoint } from '../checkpoint/hf_folder.ts';
-import type { ModelConfig } from '../model/families/index.ts';
+import { sizesOf, type ModelConfig } from '../model/families/index.ts';
 import type { NamedTensors } from '../model/host_tensors.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { BatchPosition } from '../data/batches.ts';
@@ -47,7 +47,10 @@ export interface ResumePoint {
 export function resumePointOf(ckpt: HearthCheckpoint): ResumePoint | null {
   const t = ckpt.training;
   if (!t || !t.optimizer) return null;
-  const args = resolveArguments(t.trainerArgs as Partial<TrainingArguments>, ckpt.config.n_positions);
+  const args = resolveArguments(
+    t.trainerArgs as Partial<TrainingArguments>,
+    sizesOf(ckpt.config).max_position_embeddings,
+  );
   const pos = t.dataPosition as BatchPosition | null;
   if (!pos || typeof pos.seed !== 'number' || typeof pos.epoch !== 'number' || typeof pos.index !== 'number') {
     throw new Error('the checkpoint has no data position, so training cannot resume exactly');

@@ -6,16 +6,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../model/causal_lm.ts';
 import type { NamedTensors } from '../model/host_tensors.ts';
 import { adamwKindFor, PACKED_ADAMW_MAX_PARAMETERS } from '../model/memory.ts';
-import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
+import { BatchSampler, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
 import { MixedPrecision } from './mixed_precision.ts';
 import { initialLossScale, type LossScalerOptions, type LossScaleState } from './loss_scaler.ts';
 import { lrLambda, warmupStepsFor } from './schedule.ts';
 import type { TrainingArguments } from './args.ts';
+import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { checkFits, type AdapterLimits } from './fits.ts';
 import { stepSeed } from '../kernels/dropout/reference.ts';
-import { countTargets } from '../util/targets.ts';
 
 export { checkFits };
 
@@ -34,12 +34,9 @@ export interface LogEntry {
   skipped_steps?: number;
 }
 
-export interface EvalResult {
+export interface EvalResult extends EvalMetrics {
   step: number;
   epoch: number;
-  eval_loss: number;
-  perplexity: number;
-  eval_tokens: number;
 }
 
 /** Everything besides the weights that an exact resume needs; plain JSON. */
@@ -305,28 +302,10 @@ export class Trainer {
     return { loss: lossSum!, gradNorm };
   }
 
-  /** eval_loss (mean next-token loss over every eval block) and perplexity = exp(eval_loss). */
+  /** eval_loss (mean next-token loss over every eval block) and perplexity = exp(eval_loss), at this step. */
   async evaluate(data: BlockDataset | null = this.evalData): Promise<EvalResult> {
-    if (!data || data.numBlocks === 0)
-      throw new Error('no evaluation data (add an eval file or hold out a fraction of the blocks)');
-    let total = 0;
-    let count = 0;
-    for (const batch of evalBatches(data, this.args.per_device_eval_batch_size)) {
-      const n = countTargets(batch.targets);
-      const loss = this.model.loss(batch.inputs, batch.targets, batch.batchSize, batch.blockSize);
-      total += (await loss.data())[0] * n;
-      loss.dispose();
-      count += n;
-    }
-    const evalLoss = total / Math.max(count, 1);
-    const result: EvalResult = {
-      step: this.state.step,
-      epoch: this.state.epoch,
-      eval_loss: evalLoss,
-      perplexity: Math.exp(evalLoss),
-      eval_tokens: count,
-    };
-    return result;
+    const metrics = await evaluate(this.model, data, this.args);
+    return { step: this.state.step, epoch: this.state.epoch, ...metrics };
   }
 
   /** Runs until totalSteps, or until stop(). Resolves with the final status. */

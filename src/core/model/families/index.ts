@@ -1,7 +1,7 @@
 // The model families Hearth runs, by Hugging Face's model_type, and what is asked of a config before the family that
 // reads it is known: which family it is, its parameter count, its config.json.
 import { ModelConfigError } from '../config_error.ts';
-import type { ModelFamily } from '../family.ts';
+import type { ModelFamily, ModelSizes } from '../family.ts';
 import { gpt2 } from './gpt2.ts';
 import type { GPT2Config, GPT2Dims } from './gpt2_config.ts';
 
@@ -24,6 +24,11 @@ export function familyOf(d: { model_type?: unknown }): ModelFamily<ModelDims, Mo
   const family = FAMILIES.find((f) => f.modelType === modelType);
   if (!family) throw unknownModelType(modelType);
   return family;
+}
+
+/** The sizes under Hugging Face's common names. */
+export function sizesOf(d: ModelDims): ModelSizes {
+  return familyOf(d).sizes(d);
 }
 
 /** Every parameter of the model by its Hugging Face name, with its shape. */
