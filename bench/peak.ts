@@ -1,5 +1,5 @@
-// The card's float32 peak, so the bench can print issue 8's two real-GPU targets: matmul as a share of the f32 peak,
-// and the train step's model-FLOP utilisation (MFU). WebGPU does not report a peak, so it comes from
+// The card's float32 peak, so the bench can print two real-GPU figures: matmul as a share of the f32 peak, and the
+// train step's model-FLOP utilisation (MFU). WebGPU does not report a peak, so it comes from
 // `--peak-tflops=N` (or HEARTH_PEAK_TFLOPS=N), else from a short table of vendors' published figures matched
 // against the adapter's description. Unknown cards get no percentage rather than a guess.
 import type { GpuInfo } from '../src/core/gpu/device.ts';

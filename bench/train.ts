@@ -1,7 +1,8 @@
 // Train-step benchmark: the same GPT-2 step (forward, backward, AdamW) with Hearth's kernels, with Hearth's kernels
 // but without the step-level fusions (residual add + LayerNorm, the fused mean loss, the one-dispatch AdamW), and
-// with stock tfjs ops, on the same device in one run. Config from issue 8: 2 layers, 128 wide, 4 heads, block 64,
-// batch 8, a character-level vocabulary. On a real GPU (never on SwiftShader) also GPT-2 124M at batch 4 × block 128.
+// with stock tfjs ops, on the same device in one run. The small config (2 layers, 128 wide, 4 heads, block 64, batch
+// 8, a character-level vocabulary) runs everywhere, SwiftShader included; on a real GPU also GPT-2 124M at batch 4 ×
+// block 128, where the kernels' share of the card's peak means something.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
 import { CausalLM } from '../src/core/model/causal_lm.ts';
@@ -35,7 +36,7 @@ interface Contender {
   multiTensor: boolean;
 }
 
-/** Hearth's kernels with the step-level fusions taken out: what the step was before them. */
+/** Hearth's kernels with the step-level fusions taken out, so the bench shows what the fusions are worth. */
 export const unfusedKernelOps: Ops = {
   ...kernelOps,
   name: 'hearth kernels, unfused',

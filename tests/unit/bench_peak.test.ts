@@ -1,4 +1,4 @@
-// The bench's f32 peak lookup and model-FLOP count, which turn its real-GPU figures into issue 8's percentages.
+// The bench's f32 peak lookup and model-FLOP count, which turn its real-GPU timings into shares of the card's peak.
 import { describe, it, expect } from 'vitest';
 import { peakOf, shareOfPeak, trainingFlopsPerToken } from '../../bench/peak.ts';
 import { presetDims } from '../../src/core/model/presets.ts';
