@@ -122,17 +122,11 @@ export class CausalLM {
     return tf.div(tf.sum(ctx.ops.crossEntropy(logits, targets)), Math.max(count, 1));
   }
 
-  /** Final hidden states after the final norm, (B·T, hidden). tokens: (B, T) row-major. */
-  hidden(tokens: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Tensor2D {
-    const ctx = this.context(opts.ops, opts.dropoutSeed);
-    this.checkTokens(tokens, B, T);
-    return tf.tidy(() => this.family.finalNorm(ctx, this.blocks(ctx, tokens, B, T)));
-  }
-
-  /** Logits (B·T, V). */
+  /** Logits (B·T, V) of every position. tokens: (B, T) row-major. */
   forward(tokens: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Tensor2D {
     const ctx = this.context(opts.ops, opts.dropoutSeed);
-    return tf.tidy(() => this.family.logits(ctx, this.hidden(tokens, B, T, opts)));
+    this.checkTokens(tokens, B, T);
+    return tf.tidy(() => this.family.logits(ctx, this.family.finalNorm(ctx, this.blocks(ctx, tokens, B, T))));
   }
 
   /**

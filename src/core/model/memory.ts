@@ -3,7 +3,7 @@ import { innerDim } from './families/gpt2_config.ts';
 import { parameterCount, parameterShapes, type ModelDims } from './families/index.ts';
 
 /** Above this many parameters the trainer's AdamW updates tensor by tensor instead of packed (see trainer.ts). */
-export const PACKED_ADAMW_MAX_PARAMETERS = 50_000_000;
+const PACKED_ADAMW_MAX_PARAMETERS = 50_000_000;
 
 export type AdamWKind = 'packed' | 'per-tensor';
 

@@ -9,8 +9,7 @@ export interface Preset {
   dims: Omit<ModelDims, 'vocab_size'> & { vocab_size?: number };
 }
 
-/** From a toy that trains in seconds on a CPU emulation up to GPT-2 124M. vocab_size comes from the tokenizer
- * unless the preset fixes it (GPT-2's own sizes use GPT-2's vocabulary). */
+/** vocab_size comes from the tokenizer unless the preset fixes it (GPT-2's own sizes use GPT-2's vocabulary). */
 export const PRESETS: Preset[] = [
   {
     id: 'toy',

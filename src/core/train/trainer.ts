@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../model/causal_lm.ts';
 import type { NamedTensors } from '../model/host_tensors.ts';
-import { adamwKindFor, PACKED_ADAMW_MAX_PARAMETERS } from '../model/memory.ts';
+import { adamwKindFor } from '../model/memory.ts';
 import { BatchSampler, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
@@ -16,8 +16,6 @@ import type { TrainingArguments } from './args.ts';
 import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { checkFits, type AdapterLimits } from './fits.ts';
 import { stepSeed } from '../kernels/dropout/reference.ts';
-
-export { checkFits };
 
 export interface LogEntry {
   step: number;
@@ -109,9 +107,6 @@ export interface TrainerOptions {
   lossScaler?: Partial<LossScalerOptions>;
   now?: () => number;
 }
-
-/** Above this many parameters AdamW updates tensor by tensor (see the constructor). */
-export { PACKED_ADAMW_MAX_PARAMETERS };
 
 /** The most steps whose fp16 learning rates go to the GPU as a table: 16 MiB, within every adapter's binding limit. */
 const MAX_SCHEDULE_TABLE = 1 << 22;
