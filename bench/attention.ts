@@ -5,6 +5,7 @@ import { describeGpu } from '../src/core/gpu/device.ts';
 import { causalSelfAttention } from '../src/core/kernels/attention/index.ts';
 import { stockCausalSelfAttention } from '../src/core/kernels/attention/stock.ts';
 import { maxRelDiff } from './timing.ts';
+import type { Report } from './report.ts';
 
 type Attention = (qkv: tf.Tensor3D, nHead: number) => tf.Tensor3D;
 
@@ -47,7 +48,7 @@ async function timePair(ours: () => tf.Tensor, stock: () => tf.Tensor): Promise<
   return [a, b];
 }
 
-export async function benchAttention(report: (line: string) => void): Promise<void> {
+export async function benchAttention(report: Report): Promise<void> {
   const ctx = await initTf();
   report(`attention on ${describeGpu(ctx)}; ms per call, best of ${ITERATIONS} after ${WARMUP} warmup`);
   for (const { B, T, C, nHead } of SHAPES) {
@@ -72,6 +73,17 @@ export async function benchAttention(report: (line: string) => void): Promise<vo
       `  B=${B} T=${T} C=${C} nh=${nHead}  forward: ours ${f(oursFwd)}  stock ${f(stockFwd)}  ×${(stockFwd / oursFwd).toFixed(2)}` +
         `   fwd+bwd: ours ${f(oursStep)}  stock ${f(stockStep)}  ×${(stockStep / oursStep).toFixed(2)}` +
         `   (dqkv max rel diff ${diff.toExponential(1)})`,
+      {
+        B,
+        T,
+        C,
+        n_head: nHead,
+        forward_ms: oursFwd,
+        stock_forward_ms: stockFwd,
+        forward_backward_ms: oursStep,
+        stock_forward_backward_ms: stockStep,
+        max_rel_diff: diff,
+      },
     );
     tf.dispose([qkv, dout]);
   }

@@ -12,6 +12,7 @@ import { KVCacheDecoder } from '../src/core/generate/kv_cache.ts';
 import { FullPrefixDecoder, type CausalDecoder } from '../src/core/generate/decoder.ts';
 import { argmax } from '../src/core/generate/samplers.ts';
 import { Random } from '../src/core/util/random.ts';
+import type { Report } from './report.ts';
 
 // Small enough that the uncached side at 512 tokens finishes a few tokens within a minute on SwiftShader.
 const DIMS: ModelDims = {
@@ -47,7 +48,7 @@ async function decodeRate(decoder: CausalDecoder, prompt: Int32Array): Promise<R
   return { tokens, ms, tokensPerSecond: (tokens * 1000) / ms };
 }
 
-export async function benchGenerate(report: (line: string) => void): Promise<void> {
+export async function benchGenerate(report: Report): Promise<void> {
   const ctx = await initTf();
   const d = DIMS;
   report(
@@ -70,6 +71,13 @@ export async function benchGenerate(report: (line: string) => void): Promise<voi
         `  context ${String(context).padStart(3)}: KV cache ${cached.tokensPerSecond.toFixed(2)} tok/s (${cached.tokens} tokens, ${(cached.ms / cached.tokens).toFixed(1)} ms/token), ` +
           `full prefix ${full.tokensPerSecond.toFixed(2)} tok/s (${full.tokens} tokens, ${(full.ms / full.tokens).toFixed(1)} ms/token), ` +
           `cache ${(cached.tokensPerSecond / full.tokensPerSecond).toFixed(1)}× faster`,
+        {
+          context,
+          kv_cache_tokens_per_s: cached.tokensPerSecond,
+          full_prefix_tokens_per_s: full.tokensPerSecond,
+          kv_cache_tokens: cached.tokens,
+          full_prefix_tokens: full.tokens,
+        },
       );
     }
   } finally {

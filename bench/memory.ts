@@ -9,10 +9,11 @@ import { presetDims } from '../src/core/model/presets.ts';
 import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import type { ModelDims } from '../src/core/model/families/index.ts';
 import { measureTrainingStep } from './memory_probe.ts';
+import type { Report } from './report.ts';
 
 const MiB = 2 ** 20;
 
-export async function benchMemory(report: (line: string) => void): Promise<void> {
+export async function benchMemory(report: Report): Promise<void> {
   const ctx = await initTf();
   report(`training-step memory on ${describeGpu(ctx)} (AdamW as the trainer chooses: packed up to 50 M parameters)`);
   const cases: { label: string; dims: ModelDims; B: number; T: number }[] = [
@@ -40,6 +41,17 @@ export async function benchMemory(report: (line: string) => void): Promise<void>
         `  ${c.label}${checkpoint ? ', gradient checkpointing' : ''}: peak ${(m.buffers / MiB).toFixed(1)} MiB of buffers ` +
           `(${(m.tensors / MiB).toFixed(1)} MiB of tensors), buffer pool ${(pool / MiB).toFixed(1)} MiB; ` +
           `estimate ${(est.total / MiB).toFixed(1)} MiB, ${(est.total / m.buffers).toFixed(2)}× the buffers`,
+        {
+          case: c.label,
+          B: c.B,
+          T: c.T,
+          checkpointing: checkpoint,
+          peak_buffer_bytes: m.buffers,
+          peak_tensor_bytes: m.tensors,
+          pool_bytes: pool,
+          estimate_bytes: est.total,
+          estimate_over_peak: est.total / m.buffers,
+        },
       );
     }
   }

@@ -17,6 +17,7 @@ import { matmul } from '../src/core/kernels/matmul/index.ts';
 import { matmulHalf } from '../src/core/kernels/matmul/half.ts';
 import { castToHalfUntracked } from '../src/core/kernels/half/index.ts';
 import { Random } from '../src/core/util/random.ts';
+import type { Report } from './report.ts';
 
 interface Case {
   label: string;
@@ -59,7 +60,7 @@ function trainer(c: Case, fp16: boolean) {
   };
 }
 
-async function benchSteps(c: Case, software: boolean, report: (line: string) => void): Promise<void> {
+async function benchSteps(c: Case, software: boolean, report: Report): Promise<void> {
   const f32 = trainer(c, false);
   const fp16 = trainer(c, true);
   const steps = software ? 4 : 20;
@@ -79,14 +80,28 @@ async function benchSteps(c: Case, software: boolean, report: (line: string) => 
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const tokens = c.B * c.T;
   const line = (label: string, ms: number, loss: number) =>
-    `    ${label}: ${ms.toFixed(1)} ms/step, ${(tokens / (ms / 1000)).toFixed(0)} tokens/s, loss after ${steps} steps ${loss.toFixed(4)}`;
+    report(
+      `    ${label}: ${ms.toFixed(1)} ms/step, ${(tokens / (ms / 1000)).toFixed(0)} tokens/s, loss after ${steps} steps ${loss.toFixed(4)}`,
+      {
+        case: c.label,
+        params: parameterCount(c.dims),
+        precision: label.trim(),
+        ms_per_step: ms,
+        tokens_per_s: tokens / (ms / 1000),
+        steps,
+        loss,
+      },
+    );
   report(`  ${c.label} (${(parameterCount(c.dims) / 1e6).toFixed(2)} M params)`);
-  report(line('f32 ', mean(times.f32), losses.f32));
-  report(line('fp16', mean(times.fp16), losses.fp16));
-  report(`    fp16 speed-up: ×${(mean(times.f32) / mean(times.fp16)).toFixed(2)}`);
+  line('f32 ', mean(times.f32), losses.f32);
+  line('fp16', mean(times.fp16), losses.fp16);
+  report(`    fp16 speed-up: ×${(mean(times.f32) / mean(times.fp16)).toFixed(2)}`, {
+    case: c.label,
+    fp16_speedup: mean(times.f32) / mean(times.fp16),
+  });
 }
 
-async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Promise<void> {
+async function benchMatmuls(ctx: GpuContext, report: Report): Promise<void> {
   const shapes = ctx.info.software
     ? [
         { M: 512, C: 128 },
@@ -108,12 +123,13 @@ async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Pr
     const fp16 = gflops(await secondsPerCall(ctx, () => matmulHalf(x, w, { bHalf: wHalf }), batch));
     report(
       `    ${`${M}×${K}×${N}`.padEnd(14)} f32 ${f32.toFixed(2).padStart(8)}   fp16 ${fp16.toFixed(2).padStart(8)}   ×${(fp16 / f32).toFixed(2)}`,
+      { M, K, N, f32_gflops: f32, fp16_gflops: fp16, fp16_speedup: fp16 / f32 },
     );
     tf.dispose([x, w, wHalf]);
   }
 }
 
-export async function benchMixedPrecision(report: (line: string) => void): Promise<void> {
+export async function benchMixedPrecision(report: Report): Promise<void> {
   const ctx = await initTf();
   report(`fp16 (packed f16 operands, f32 accumulation, dynamic loss scaling) vs f32 on ${describeGpu(ctx)}`);
   const cases = [SMALL];

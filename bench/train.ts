@@ -15,6 +15,7 @@ import type { Ops } from '../src/core/model/ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { Random } from '../src/core/util/random.ts';
 import { describePeak, peakOf, shareOfPeak, trainingFlopsPerToken } from './peak.ts';
+import type { Report } from './report.ts';
 
 export interface BenchCase {
   label: string;
@@ -93,7 +94,7 @@ async function stepTimes(c: BenchCase, contenders: Contender[], warmup: number, 
   return runs.map((r) => r.best);
 }
 
-export async function benchTrainStep(report: (line: string) => void, opts: { steps?: number } = {}): Promise<void> {
+export async function benchTrainStep(report: Report): Promise<void> {
   const ctx = await initTf();
   const peak = peakOf(ctx.info);
   report(`train step on ${describeGpu(ctx)}; best of the timed steps, contenders alternating step by step`);
@@ -104,7 +105,7 @@ export async function benchTrainStep(report: (line: string) => void, opts: { ste
   if (!ctx.info.software)
     cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
   for (const c of cases) {
-    const steps = opts.steps ?? (ctx.info.software ? 3 : 20);
+    const steps = ctx.info.software ? 3 : 20;
     const warmup = ctx.info.software ? 1 : 3;
     const times = await stepTimes(c, CONTENDERS, warmup, steps);
     const tokens = c.B * c.T;
@@ -117,6 +118,19 @@ export async function benchTrainStep(report: (line: string) => void, opts: { ste
       report(
         `    ${k.label.padEnd(20)} ${t.ms.toFixed(1).padStart(8)} ms/step (${t.recordMs.toFixed(1)} ms recording), ` +
           `${(tokens / (t.ms / 1000)).toFixed(0)} tokens/s, ${gflops.toFixed(2)} GFLOP/s model${mfu}, loss ${t.loss.toFixed(4)}`,
+        {
+          case: c.label,
+          params: parameterCount(c.dims),
+          B: c.B,
+          T: c.T,
+          contender: k.label,
+          ms_per_step: t.ms,
+          record_ms: t.recordMs,
+          tokens_per_s: tokens / (t.ms / 1000),
+          model_gflops: gflops,
+          mfu: peak ? gflops / (peak.tflops * 1000) : null,
+          loss: t.loss,
+        },
       );
     });
     report(

@@ -12,7 +12,7 @@ import { estimateRunMemory } from '../core/train/fits.ts';
 import { NoTrainingStateError, runArguments, setUpRun, tokenizerOf, type RunSetup } from '../core/train/run_setup.ts';
 import { evaluate } from '../core/train/evaluate.ts';
 import { CausalLM } from '../core/model/causal_lm.ts';
-import { loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
+import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
 import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
 import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
@@ -21,6 +21,7 @@ import { loadFromHub } from '../core/checkpoint/hub.ts';
 import {
   folderHubCache,
   readCheckpointFolder,
+  recoverInterruptedWrites,
   saveCheckpointFolder,
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
@@ -144,6 +145,8 @@ async function train(argv: string[]): Promise<void> {
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
+  // Folders an earlier run left half-written when it was killed: a cut replace is finished, the rest removed.
+  await recoverInterruptedWrites(outDir);
   const ctx = await initTf();
   err(`device: ${describeGpu(ctx)}`);
 
@@ -186,8 +189,9 @@ async function train(argv: string[]): Promise<void> {
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
   const mem = estimateRunMemory(config, args);
   err(
-    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only); vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`,
+    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`,
   );
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   err(
     `data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`,
   );
@@ -282,7 +286,8 @@ async function evalCommand(argv: string[]): Promise<void> {
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file');
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer);
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const args = runArguments(
     { block_size: number(p, 'block_size'), per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
     { config: ckpt.config, resume: null },
@@ -327,7 +332,8 @@ async function generateCommand(argv: string[]): Promise<void> {
   const prompt = one(p, 'prompt') ?? '';
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer);
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const n = number(p, 'num_return_sequences') ?? 1;
   const stream = n === 1;

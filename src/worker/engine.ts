@@ -46,8 +46,8 @@ export class Engine {
   private deviceGone = false;
   private closing = false;
   private readonly store = new CheckpointStore();
-  private readonly runData = new RunDataStore();
   private readonly tokenizers = new TokenizerRegistry();
+  private readonly runData = new RunDataStore(this.tokenizers.cache);
   /** the last model loaded from the store or the Hub, kept on the CPU for fine-tuning */
   private loaded: LoadedModel | null = null;
   private active: ActiveModel | null = null;

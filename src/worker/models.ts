@@ -45,16 +45,13 @@ export async function loadModel(
     });
     label = `${source.repo} (Hugging Face Hub)`;
   }
-  const tokenizer = tokenizerOf(checkpoint.tokenizer);
+  const tokenizer = tokenizerOf(checkpoint.tokenizer, checkpoint.generationConfig);
   if (tokenizer.vocabSize > checkpoint.config.vocab_size) {
     throw new Error(
       `the tokenizer has ${tokenizer.vocabSize} ids but the model only ${checkpoint.config.vocab_size} embeddings`,
     );
   }
-  const tokenizerInfo = await tokenizers.register(
-    tokenizer,
-    `the model's own tokenizer (${tokenizer.kind === 'char' ? 'characters' : 'byte-level BPE'})`,
-  );
+  const tokenizerInfo = await tokenizers.register(tokenizer, `the model's own tokenizer (${tokenizer.summary.model})`);
   // A checkpoint whose training state cannot resume is still a model to fine-tune.
   let resume: ResumePoint | null;
   try {

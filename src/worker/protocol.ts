@@ -13,7 +13,7 @@ export type { BestModel, EvalResult, LogEntry, TrainerStatus };
 import type { GenerationOptions } from '../core/generate/options.ts';
 import type { GenerationMetadata, TokenEvent } from '../core/generate/generate.ts';
 import type { FinishReason } from '../core/generate/stopping.ts';
-import type { TokenizerKind } from '../core/tokenizer/types.ts';
+import type { TokenizerKind, TokenizerSummary } from '../core/tokenizer/types.ts';
 
 export interface GpuSummary {
   /** the adapter as people know it */
@@ -33,6 +33,8 @@ export interface TokenizerInfo {
   eosTokenId: number;
   /** "GPT-2's tokenizer", "characters (83)", ... */
   label: string;
+  /** what it is: kind, vocabulary size, special tokens */
+  summary: TokenizerSummary;
 }
 
 /** A tokenizer for new models: GPT-2's shipped one, or one trained on the page (as its tokenizer.json). */

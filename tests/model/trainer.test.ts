@@ -136,6 +136,33 @@ describe('Trainer', () => {
     [full, first, second].forEach((m) => m.dispose());
   });
 
+  it('refuses to resume from a data position that the data cannot hold, or that is no position at all', async () => {
+    const model = CausalLM.init(dims, 3);
+    const common = { per_device_train_batch_size: 3, max_steps: 4, seed: 7 };
+    const first = new Trainer({ model, train: dataset(10, 1), args: args(common) });
+    for (let i = 0; i < 2; i++) tf.dispose(Object.values(first.trainStep()));
+    const config = makeGpt2Config({ ...dims });
+    const snap = await first.snapshot();
+    expect(snap.state.dataPosition.index).toBe(6);
+    const resume = resumePointOf(snapshotToCheckpoint(snap, config, charTokenizerFrom('abcdefghijklmnop')))!;
+    const resumeOn = (train: BlockDataset, dataPosition = resume.state.dataPosition) =>
+      new Trainer({ model, train, args: resume.args, resume: { ...resume, state: { ...resume.state, dataPosition } } });
+    expect(() => resumeOn(dataset(4, 2))).toThrow(
+      /^cannot resume: the checkpoint's data_position\.index 6 lies beyond the 4 blocks of an epoch of this data \(hearth_state\.json is damaged, or this is not the data it was trained on\)$/,
+    );
+    for (const index of [-1000, 2.5]) {
+      expect(() => resumeOn(dataset(10, 2), { ...resume.state.dataPosition, index })).toThrow(
+        new RegExp(
+          `cannot resume: the checkpoint's data_position\\.index must be a whole number of blocks ≥ 0, got ${index}`,
+        ),
+      );
+    }
+    const resumed = resumeOn(dataset(10, 2));
+    expect(resumed.step).toBe(2);
+    [first, resumed].forEach((t) => t.dispose());
+    model.dispose();
+  });
+
   it('clips the global gradient norm to max_grad_norm', async () => {
     const data = dataset(4, rng().seed);
     const model = CausalLM.init(dims, 3);

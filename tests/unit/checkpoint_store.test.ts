@@ -155,6 +155,7 @@ describe('checkpoint store', () => {
       ...backend,
       // The tab dies before the manifest is written: no manifest update, no cleanup.
       update: async (key, fn) => (closed ? Promise.reject(new Error('tab closed')) : backend.update(key, fn)),
+      transact: async (body) => (closed ? Promise.reject(new Error('tab closed')) : backend.transact(body)),
       delMany: async (keys) => (closed ? Promise.reject(new Error('tab closed')) : backend.delMany(keys)),
     };
     const store = new CheckpointStore(closing, { storage: null, now: () => now });

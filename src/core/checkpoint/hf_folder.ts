@@ -27,6 +27,7 @@ export const TOKENIZER_FILES = [
   'merges.txt',
   'tokenizer_config.json',
   'special_tokens_map.json',
+  'chat_template.jinja',
 ] as const;
 
 export const CONFIG_FILE = 'config.json';

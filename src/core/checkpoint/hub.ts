@@ -126,6 +126,9 @@ export async function downloadFromHub(repoInput: string, options: HubOptions = {
     await fetchFile('vocab.json', true);
     await fetchFile('merges.txt', true);
   }
+  // The tokenizer's special tokens, template switches and chat template, where the repository has them.
+  for (const name of ['tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'])
+    await fetchFile(name, false);
   await fetchFile(GENERATION_CONFIG_FILE, false);
   await fetchFile(WEIGHTS_FILE, true);
   await cache?.put(prefix + COMPLETE_MARKER, new TextEncoder().encode(JSON.stringify([...files.keys()])));

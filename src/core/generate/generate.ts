@@ -122,7 +122,7 @@ export async function* generateWith(
   signal?: AbortSignal,
 ): AsyncGenerator<TokenEvent, GenerationOutput> {
   const maxPos = decoder.maxPositions;
-  const tokenizerEos = tokenizer.eosTokenId ?? null;
+  const tokenizerEos = tokenizer.eosTokenIds ?? tokenizer.eosTokenId ?? null;
   const ids = promptIds(tokenizer, prompt, eosTokenIds(options.eos_token_id, tokenizerEos));
   const o: ResolvedOptions = resolveOptions(options, ids.length, tokenizerEos, maxPos);
   for (const id of ids)

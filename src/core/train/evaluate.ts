@@ -25,7 +25,7 @@ export async function evaluate(
     throw new Error('no evaluation data (add an eval file or hold out a fraction of the blocks)');
   let total = 0;
   let count = 0;
-  for (const batch of evalBatches(data, args.per_device_eval_batch_size)) {
+  for await (const batch of evalBatches(data, args.per_device_eval_batch_size)) {
     // Each batch's mean loss, weighted by its targets: the mean over all of them.
     const n = countTargets(batch.targets);
     const loss = model.loss(batch.inputs, batch.targets, batch.batchSize, batch.blockSize);

@@ -1,5 +1,6 @@
 // What a training run starts from, decided in one place for the CLI and the page's worker: a new model from a
 // preset, a checkpoint's weights to fine-tune with a fresh optimizer, or a checkpoint's run to continue exactly.
+import type { GenerationConfig } from '../checkpoint/config.ts';
 import type { HearthCheckpoint, TokenizerFiles } from '../checkpoint/hf_folder.ts';
 import { CausalLM } from '../model/causal_lm.ts';
 import { sizesOf, type ModelConfig } from '../model/families/index.ts';
@@ -33,12 +34,16 @@ export class NoTrainingStateError extends Error {
   }
 }
 
-/** The tokenizer a checkpoint's files hold. */
-export function tokenizerOf(files: TokenizerFiles): Tokenizer {
+/** The tokenizer a checkpoint's files hold; generation_config.json's eos_token_id lists where generation stops. */
+export function tokenizerOf(files: TokenizerFiles, generationConfig?: GenerationConfig): Tokenizer {
   return tokenizerFromHfFiles({
     tokenizerJson: files['tokenizer.json'],
     vocabJson: files['vocab.json'],
     mergesTxt: files['merges.txt'],
+    tokenizerConfig: files['tokenizer_config.json'],
+    specialTokensMap: files['special_tokens_map.json'],
+    chatTemplate: files['chat_template.jinja'],
+    generationConfig,
   });
 }
 
@@ -55,7 +60,7 @@ export function setUpRun(start: RunSource): RunSetup {
   }
   return {
     config: ckpt.config,
-    tokenizer: start.tokenizer ?? tokenizerOf(ckpt.tokenizer),
+    tokenizer: start.tokenizer ?? tokenizerOf(ckpt.tokenizer, ckpt.generationConfig),
     resume,
     makeModel: () => CausalLM.fromArrays(ckpt.config, ckpt.weights),
   };

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../model/causal_lm.ts';
 import type { NamedTensors } from '../model/host_tensors.ts';
 import { adamwKindFor } from '../model/memory.ts';
-import { BatchSampler, type BatchPosition } from '../data/batches.ts';
+import { BatchSampler, batchPositionProblem, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
 import { MixedPrecision } from './mixed_precision.ts';
@@ -145,6 +145,13 @@ export class Trainer {
     this.callbacks = o.callbacks ?? {};
     this.now = o.now ?? (() => performance.now());
     const a = o.args;
+    if (o.resume) {
+      const problem = batchPositionProblem(o.resume.state.dataPosition, o.train.numBlocks);
+      if (problem)
+        throw new Error(
+          `cannot resume: the checkpoint's data_position${problem} (hearth_state.json is damaged, or this is not the data it was trained on)`,
+        );
+    }
     if (a.block_size !== o.train.blockSize)
       throw new Error(`block_size ${a.block_size} differs from the dataset's blocks of ${o.train.blockSize} tokens`);
     const positions = o.model.sizes.max_position_embeddings;
@@ -339,6 +346,7 @@ export class Trainer {
           windowStart = this.now();
         }
         lastLr = this.learningRate();
+        await this.sampler.prefetch(a.gradient_accumulation_steps); // blocks read from the token cache
         const { loss, gradNorm } = this.trainStep();
         const acc: tf.Scalar = lossAcc ? (tf.add(lossAcc, loss) as tf.Scalar) : loss;
         if (lossAcc) tf.dispose([lossAcc, loss]);
