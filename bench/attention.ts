@@ -4,6 +4,7 @@ import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
 import { causalSelfAttention } from '../src/core/kernels/attention/index.ts';
 import { stockCausalSelfAttention } from '../src/core/kernels/attention/stock.ts';
+import { maxRelDiff } from './timing.ts';
 import type { Report } from './report.ts';
 
 type Attention = (qkv: tf.Tensor3D, nHead: number) => tf.Tensor3D;
@@ -45,15 +46,6 @@ async function timePair(ours: () => tf.Tensor, stock: () => tf.Tensor): Promise<
     b = Math.min(b, await timeOnce(stock));
   }
   return [a, b];
-}
-
-async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  let scale = 0;
-  for (const v of y) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  return worst / (scale || 1);
 }
 
 export async function benchAttention(report: Report): Promise<void> {

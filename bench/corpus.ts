@@ -1,5 +1,7 @@
 // Generated text for benchmarks and the device kit's training run: deterministic, mixed English and Chinese, with
 // Zipf-distributed words, so that tokenizers and training see something like real text without shipping any.
+import { Random } from '../src/core/util/random.ts';
+
 const ENGLISH = `the of and to a in is it you that he was for on are with as I his they be at one have this
 from or had by hot word but what some we can out other were all there when up use your how said an each
 she which do their time if will way about many then them write would like so these her long make thing see
@@ -39,13 +41,8 @@ const SYLLABLES = 'ka lo mi ne tru spa qui ez ber ton al vin dor es ma rel chi u
  * BPE training and the encoder's cache work hard).
  */
 export function makeCorpus(chars: number, chineseShare = 0.2, seed = 1): string {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  const rand = () => random.next();
   const zipf = (n: number) =>
     Math.min(n - 1, Math.floor(n ** rand()) - 1 + (rand() < 0.5 ? 0 : Math.floor(rand() * 3)));
   const parts: string[] = [];

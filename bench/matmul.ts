@@ -3,7 +3,7 @@
 // thing made of stock ops (matMul, add, gelu_new from elementwise ops), as the stock-ops model runs it.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { secondsPerCall } from './timing.ts';
+import { maxRelDiff, secondsPerCall } from './timing.ts';
 import { matmul } from '../src/core/kernels/matmul/index.ts';
 import { stockOps } from '../src/core/model/stock_ops.ts';
 import { describePeak, peakOf, shareOfPeak } from './peak.ts';
@@ -28,15 +28,6 @@ const GPU_SHAPES: Shape[] = [
   { M: 4096, C: 768 },
 ];
 const QUICK_SHAPES: Shape[] = [{ M: 64, C: 64 }];
-
-async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  let scale = 0;
-  for (const v of y) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  return worst / (scale || 1);
-}
 
 export async function benchMatmul(report: Report, { quick }: SectionOptions = { quick: false }): Promise<void> {
   const ctx = await initTf();

@@ -6,20 +6,22 @@
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { secondsPerCall } from './timing.ts';
 import { describeGpu, type GpuContext } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
+import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
+import { presetDims } from '../src/core/model/presets.ts';
+import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import { kernelOps } from '../src/core/model/kernel_ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
 import { matmul } from '../src/core/kernels/matmul/index.ts';
 import { matmulHalf } from '../src/core/kernels/matmul/half.ts';
 import { castToHalfUntracked } from '../src/core/kernels/half/index.ts';
-import { parameterCount, presetDims, type GPTDims } from '../src/core/model/config.ts';
 import { Random } from '../src/core/util/random.ts';
 import type { Report } from './report.ts';
 
 interface Case {
   label: string;
-  dims: GPTDims;
+  dims: ModelDims;
   B: number;
   T: number;
 }
@@ -33,7 +35,7 @@ const SMALL: Case = {
 
 /** A training run that can take one step at a time, f32 or fp16, on fixed random data. */
 function trainer(c: Case, fp16: boolean) {
-  const model = GPT.init(c.dims, 1);
+  const model = CausalLM.init(c.dims, 1);
   const opt = new AdamW(model.params, { weightDecay: 0.01 });
   const mp = fp16 ? new MixedPrecision() : null;
   const rng = new Random(2);
@@ -132,7 +134,7 @@ export async function benchMixedPrecision(report: Report): Promise<void> {
   report(`fp16 (packed f16 operands, f32 accumulation, dynamic loss scaling) vs f32 on ${describeGpu(ctx)}`);
   const cases = [SMALL];
   if (!ctx.info.software)
-    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
   for (const c of cases) await benchSteps(c, ctx.info.software, report);
   await benchMatmuls(ctx, report);
   ctx.throwIfErrors();

@@ -8,12 +8,13 @@
 // add up to more than an untimed step takes; the shares are what to read.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { Random } from '../src/core/util/random.ts';
 import { SMALL_CONFIG, unfusedKernelOps, type BenchCase } from './train.ts';
 import type { Ops } from '../src/core/model/ops.ts';
-import { presetDims } from '../src/core/model/config.ts';
+import { presetDims } from '../src/core/model/presets.ts';
+import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import type { Report } from './report.ts';
 
 export interface ProfileRow {
@@ -60,7 +61,7 @@ export async function profileStep(
   opts: { ops?: Ops; multiTensor?: boolean; warmup?: number } = {},
 ): Promise<StepProfile> {
   const { ops, multiTensor = true, warmup = 1 } = opts;
-  const model = GPT.init(c.dims, 1);
+  const model = CausalLM.init(c.dims, 1);
   const opt = new AdamW(model.params, { weightDecay: 0.01, multiTensor });
   const rng = new Random(2);
   const tokens = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
@@ -107,7 +108,7 @@ export async function benchProfile(report: Report): Promise<void> {
   const cases: BenchCase[] = [SMALL_CONFIG];
   // On a real GPU the step that matters is GPT-2's: where its time goes is what to tune.
   if (!ctx.info.software)
-    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
   for (const c of cases) {
     report(`  ${c.label}`);
     const { rows, stepMs, recordMs, ops, dispatches } = await profileStep(c);

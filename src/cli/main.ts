@@ -5,10 +5,13 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
-import { DEFAULT_DROPOUT, PRESETS, parameterCount } from '../core/model/config.ts';
+import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
+import { parameterCount } from '../core/model/families/index.ts';
+import { PRESETS } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
-import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
-import { GPT } from '../core/model/gpt.ts';
+import { NoTrainingStateError, runArguments, setUpRun, tokenizerOf, type RunSetup } from '../core/train/run_setup.ts';
+import { evaluate } from '../core/train/evaluate.ts';
+import { CausalLM } from '../core/model/causal_lm.ts';
 import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
 import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
@@ -23,10 +26,9 @@ import {
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
 import { checkpointToFiles } from '../core/checkpoint/hf_folder.ts';
-import type { GPT2Config } from '../core/checkpoint/config.ts';
-import { resolveArguments, DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
+import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
-import { resumePointOf, snapshotToCheckpoint } from '../core/train/checkpointing.ts';
+import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import { generate } from '../core/generate/index.ts';
 import { parseArgs, one, number, UsageError, type FlagSpec } from './args.ts';
 
@@ -109,6 +111,20 @@ function bar(done: number, total: number, width = 24): string {
 const fmtTime = (s: number) =>
   s < 90 ? `${s.toFixed(0)}s` : s < 5400 ? `${(s / 60).toFixed(1)}m` : `${(s / 3600).toFixed(1)}h`;
 
+/** A new model's tokenizer: GPT-2's, or one trained on the training files (bpe:N, char). */
+async function newTokenizer(spec: string, trainSources: TextSource[]): Promise<Tokenizer> {
+  if (spec === 'gpt2') return loadGpt2Tokenizer();
+  if (spec !== 'char' && !/^bpe:\d+$/.test(spec))
+    throw new UsageError(`--tokenizer takes gpt2, bpe:N or char, got '${spec}'`);
+  const kind = spec === 'char' ? 'char' : 'bpe';
+  err(`training a ${kind} tokenizer on ${trainSources.length} file(s)…`);
+  return trainTokenizerOnSources(trainSources, {
+    kind,
+    vocabSize: kind === 'bpe' ? Number(spec.slice(4)) : undefined,
+    onMessage: (m) => err(`${m.file}: ${m.message}`),
+  });
+}
+
 async function train(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
     data: { many: true },
@@ -134,56 +150,32 @@ async function train(argv: string[]): Promise<void> {
   const ctx = await initTf();
   err(`device: ${describeGpu(ctx)}`);
 
-  let config: GPT2Config;
-  let tokenizer: Tokenizer;
-  let model: GPT;
-  let resume: ReturnType<typeof resumePointOf> = null;
   const resumeDir = one(p, 'resume');
   const modelSpec = resumeDir ?? one(p, 'model') ?? 'toy';
   const trainSources = await sources(dataPaths);
+  let setup: RunSetup;
   if (resumeDir || !PRESETS.some((x) => x.id === modelSpec)) {
     if (one(p, 'tokenizer'))
       throw new UsageError('--tokenizer is for new models; a checkpoint brings its own tokenizer');
     if (one(p, 'dropout'))
       throw new UsageError('--dropout is for new models; a checkpoint keeps the dropout rates of its config.json');
-    const ckpt = await loadCheckpoint(modelSpec);
-    config = ckpt.config;
-    tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
-    if (resumeDir) {
-      resume = resumePointOf(ckpt);
-      if (!resume)
-        throw new UsageError(
-          `${resumeDir} holds no training state to resume from (it is a plain model; use --model to fine-tune it)`,
-        );
+    const checkpoint = await loadCheckpoint(modelSpec);
+    try {
+      setup = setUpRun(resumeDir ? { kind: 'resume', checkpoint, name: resumeDir } : { kind: 'fine-tune', checkpoint });
+    } catch (e) {
+      if (e instanceof NoTrainingStateError) throw new UsageError(`${e.message} with --model`);
+      throw e;
     }
-    model = modelFromCheckpoint(ckpt);
   } else {
-    const tok = one(p, 'tokenizer') ?? 'gpt2';
-    if (tok === 'gpt2') tokenizer = await loadGpt2Tokenizer();
-    else if (tok === 'char' || /^bpe:\d+$/.test(tok)) {
-      const kind = tok === 'char' ? 'char' : 'bpe';
-      err(`training a ${kind} tokenizer on ${trainSources.length} file(s)…`);
-      tokenizer = await trainTokenizerOnSources(trainSources, {
-        kind,
-        vocabSize: kind === 'bpe' ? Number(tok.slice(4)) : undefined,
-        onMessage: (m) => err(`${m.file}: ${m.message}`),
-      });
-    } else throw new UsageError(`--tokenizer takes gpt2, bpe:N or char, got '${tok}'`);
     const dropout = number(p, 'dropout') ?? DEFAULT_DROPOUT;
     if (!(dropout >= 0 && dropout < 1))
       throw new UsageError(`--dropout takes a probability from 0 up to (not including) 1, got ${dropout}`);
-    config = presetConfig(modelSpec, tokenizer, dropout);
-    model = GPT.init(config, p.training.seed ?? DEFAULT_TRAINING_ARGUMENTS.seed);
+    const tokenizer = await newTokenizer(one(p, 'tokenizer') ?? 'gpt2', trainSources);
+    setup = setUpRun({ kind: 'preset', presetId: modelSpec, tokenizer, dropout });
   }
-  const args = resume
-    ? resolveArguments({ ...resume.args, ...p.training }, config.n_positions)
-    : resolveArguments(
-        {
-          ...p.training,
-          block_size: p.training.block_size ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, config.n_positions),
-        },
-        config.n_positions,
-      );
+  const { config, tokenizer, resume } = setup;
+  const args = runArguments(p.training, setup);
+  const model = setup.makeModel(args.seed);
 
   const evalPaths = p.flags.get('eval');
   const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
@@ -271,7 +263,7 @@ async function train(argv: string[]): Promise<void> {
   model.dispose();
 }
 
-async function evaluate(argv: string[]): Promise<void> {
+async function evalCommand(argv: string[]): Promise<void> {
   const p = parseArgs(
     argv,
     {
@@ -296,20 +288,21 @@ async function evaluate(argv: string[]): Promise<void> {
   const ckpt = await loadCheckpoint(modelSpec);
   const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
-  const model = modelFromCheckpoint(ckpt);
-  const blockSize = number(p, 'block_size') ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, ckpt.config.n_positions);
-  const args = resolveArguments(
-    { block_size: blockSize, per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
-    ckpt.config.n_positions,
+  const args = runArguments(
+    { block_size: number(p, 'block_size'), per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
+    { config: ckpt.config, resume: null },
   );
-  const data = await loadTextDataset(await sources(dataPaths), { tokenizer, blockSize, evalFraction: 0 });
+  const data = await loadTextDataset(await sources(dataPaths), {
+    tokenizer,
+    blockSize: args.block_size,
+    evalFraction: 0,
+  });
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
-  const trainer = new Trainer({ model, args, train: data.train });
-  const r = await trainer.evaluate(data.train);
+  const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
+  const r = await evaluate(model, data.train, args);
   if (p.switches.has('json'))
     out(JSON.stringify({ eval_loss: r.eval_loss, perplexity: r.perplexity, eval_tokens: r.eval_tokens }));
   else out(`eval_loss ${r.eval_loss.toFixed(4)}\nperplexity ${r.perplexity.toFixed(3)}\neval_tokens ${r.eval_tokens}`);
-  trainer.dispose();
   model.dispose();
 }
 
@@ -341,7 +334,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   const ckpt = await loadCheckpoint(modelSpec);
   const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
-  const model = modelFromCheckpoint(ckpt);
+  const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const n = number(p, 'num_return_sequences') ?? 1;
   const stream = n === 1;
   if (stream) process.stdout.write(prompt);
@@ -379,7 +372,7 @@ export async function main(argv: string[]): Promise<number> {
         await train(rest);
         break;
       case 'eval':
-        await evaluate(rest);
+        await evalCommand(rest);
         break;
       case 'generate':
         await generateCommand(rest);

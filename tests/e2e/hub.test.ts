@@ -3,9 +3,11 @@
 // generates, a fine-tuning run from it, and a name the Hub does not know. Also a BPE tokenizer trained on the page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointToFiles, type HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
-import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
-import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2_weights.ts';
-import { elementCount, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
+import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
+import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
+import { parameterCount } from '../../src/core/model/families/index.ts';
+import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
+import { elementCount } from '../../src/core/checkpoint/tensors.ts';
 import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { formatCount } from '../../src/ui/format.ts';
 import {
@@ -25,7 +27,7 @@ function tinyGpt2(): HearthCheckpoint {
   const config = makeGpt2Config({ vocab_size: CHARS.length + 2, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 });
   const weights: NamedTensors = new Map();
   let k = 0;
-  for (const [name, shape] of gpt2ParameterShapes(config))
+  for (const [name, shape] of modelParameterShapes(config))
     weights.set(name, { shape, data: Float32Array.from({ length: elementCount(shape) }, () => Math.sin(++k) * 0.05) });
   const tokenizer = charLevelJson(
     [...CHARS, '<|unk|>'],

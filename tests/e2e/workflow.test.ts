@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { gpt2ParameterShapes } from '../../src/core/checkpoint/gpt2_weights.ts';
-import { parseGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
+import { parseModelConfig } from '../../src/core/model/families/index.ts';
 import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
 import { unzip } from '../../src/core/checkpoint/zip.ts';
 import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
@@ -223,7 +223,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
       'optimizer.safetensors',
     ])
       expect(byName.has(file), file).toBe(true);
-    const config = parseGpt2Config(new TextDecoder().decode(byName.get('config.json')));
+    const config = parseModelConfig(new TextDecoder().decode(byName.get('config.json')));
     expect(config).toMatchObject({ n_layer: 1, n_embd: 32, n_head: 2, n_positions: 64, vocab_size: CHAR_VOCAB });
     const shapes = new Map(
       parseSafetensorsHeader(byName.get('model.safetensors')!).entries.map((e) => [
@@ -231,7 +231,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
         e.shape,
       ]),
     );
-    for (const [param, shape] of gpt2ParameterShapes(config)) expect(shapes.get(param), param).toEqual(shape);
+    for (const [param, shape] of modelParameterShapes(config)) expect(shapes.get(param), param).toEqual(shape);
     const tokenizer = JSON.parse(new TextDecoder().decode(byName.get('tokenizer.json')));
     expect(tokenizer.model.type).toBe('WordLevel');
     expect(Object.keys(tokenizer.model.vocab)).toContain('天');

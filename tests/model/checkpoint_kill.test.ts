@@ -15,9 +15,9 @@ import {
   writeCheckpointFolder,
 } from '../../src/core/checkpoint/node_folder.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
-import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
+import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 import { resolveArguments } from '../../src/core/train/args.ts';
 import { resumePointOf, snapshotToCheckpoint } from '../../src/core/train/checkpointing.ts';
@@ -25,7 +25,14 @@ import { Trainer } from '../../src/core/train/trainer.ts';
 import { rng, tf, useGpu } from '../helpers.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
-const dims: GPTDims = { vocab_size: 17, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const dims: ModelDims = {
+  vocab_size: 17,
+  n_positions: 16,
+  n_embd: 16,
+  n_layer: 1,
+  n_head: 2,
+  layer_norm_epsilon: 1e-5,
+};
 const T = 8;
 const data: BlockDataset = { blockSize: T, numBlocks: 12, tokens: Uint16Array.from(rng(5).ints(12 * T, 17)) };
 
@@ -97,7 +104,7 @@ describe('checkpoint folders under SIGKILL', () => {
     // In memory where there is a tmpfs: what is tested is what a kill leaves, not how fast a disk flushes.
     dir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'hearth-kill-'));
     // A real checkpoint of a toy model after two training steps: the template every writer saves.
-    const model = GPT.init(dims, 9);
+    const model = CausalLM.init(dims, 9);
     const args = resolveArguments(
       { block_size: T, per_device_train_batch_size: 2, max_steps: 100, save_strategy: 'no' },
       dims.n_positions,
@@ -184,7 +191,7 @@ describe('checkpoint folders under SIGKILL', () => {
       const ckpt = checkpointFromFiles(await readCheckpointFolder(join(out, c.id)));
       const resume = resumePointOf(ckpt)!;
       expect(resume.state.step).toBe(c.step);
-      const model = GPT.fromArrays(dims, ckpt.weights);
+      const model = CausalLM.fromArrays(dims, ckpt.weights);
       const trainer = new Trainer({ model, args: resume.args, train: data, resume });
       const { loss, gradNorm } = trainer.trainStep();
       expect(Number.isFinite((await loss.data())[0])).toBe(true);

@@ -4,10 +4,18 @@
 import { describe, expect, it } from 'vitest';
 import { useGpu, rng } from '../helpers.ts';
 import { randomModel } from './models.ts';
-import { collate, IGNORE_INDEX, type Block } from '../../src/core/data/index.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
+import { collate, type Block } from '../../src/core/data/index.ts';
+import type { ModelDims } from '../../src/core/model/families/index.ts';
+import { countTargets } from '../../src/core/util/targets.ts';
 
-const dims: GPTDims = { vocab_size: 23, n_positions: 24, n_embd: 16, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5 };
+const dims: ModelDims = {
+  vocab_size: 23,
+  n_positions: 24,
+  n_embd: 16,
+  n_layer: 2,
+  n_head: 2,
+  layer_norm_epsilon: 1e-5,
+};
 
 describe('right padding', () => {
   useGpu();
@@ -33,12 +41,12 @@ describe('right padding', () => {
     let count = 0;
     for (const block of blocks) {
       const alone = collate([block], block.ids.length, pad);
-      const n = alone.targets.filter((t) => t !== IGNORE_INDEX).length;
+      const n = countTargets(alone.targets);
       const loss = (await model.loss(alone.inputs, alone.targets, 1, block.ids.length).data())[0];
       total += loss * n;
       count += n;
     }
-    expect(count).toBe(padded.targets.filter((t) => t !== IGNORE_INDEX).length);
+    expect(count).toBe(countTargets(padded.targets));
     expect(Math.abs(paddedLoss - total / count), `seed ${r.seed}`).toBeLessThan(1e-5 * Math.max(1, total / count));
 
     // The padding's ids do not matter either: other padding, same loss.

@@ -13,8 +13,10 @@ import {
   type KeyValueBackend,
   type StorageLike,
 } from '../../src/core/checkpoint/store.ts';
-import { bitwiseEqual, type HostTensor } from '../../src/core/checkpoint/tensors.ts';
-import { concatChunks, crc32 } from '../../src/core/checkpoint/zip.ts';
+import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
+import type { HostTensor } from '../../src/core/model/host_tensors.ts';
+import { crc32 } from '../../src/core/checkpoint/zip.ts';
+import { concatBytes } from '../../src/core/util/bytes.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 let dbCount = 0;
@@ -63,7 +65,7 @@ describe('checkpoint store', () => {
     expect((await store.list())[0].name).toBe('renamed');
     const { fileName, chunks } = await store.exportZip(saved.id);
     expect(fileName).toBe('renamed.zip');
-    expectSameWeights(checkpointFromZip(concatChunks(chunks)).weights, ckpt.weights);
+    expectSameWeights(checkpointFromZip(concatBytes(chunks)).weights, ckpt.weights);
 
     await store.delete(saved.id);
     expect(await store.list()).toEqual([]);

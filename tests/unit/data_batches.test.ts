@@ -1,14 +1,8 @@
 // The collator's two label conventions, the seeded batch order, and exact resume from a saved position.
 import { describe, expect, it } from 'vitest';
-import {
-  BatchSampler,
-  epochOrder,
-  evalBatches,
-  IGNORE_INDEX,
-  readBatch,
-  type TokenBlocks,
-} from '../../src/core/data/index.ts';
+import { BatchSampler, epochOrder, evalBatches, readBatch, type TokenBlocks } from '../../src/core/data/index.ts';
 import { storedBlocks } from '../../src/core/data/blocks.ts';
+import { IGNORE_INDEX } from '../../src/core/util/targets.ts';
 
 /** Block i holds i*10, i*10+1, ... so every token says where it came from. */
 function dataset(numBlocks: number, blockSize: number): TokenBlocks {

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import {
   bestFitDecreasing,
   collate,
-  IGNORE_INDEX,
   loadSftDataset,
   previewRows,
   sourceFromText,
@@ -15,6 +14,7 @@ import {
   type StoredBlocks,
 } from '../../src/core/data/index.ts';
 import { loadGpt2Tokenizer } from '../../src/core/tokenizer/index.ts';
+import { IGNORE_INDEX } from '../../src/core/util/targets.ts';
 import type { Tokenizer } from '../../src/core/tokenizer/types.ts';
 import { qwen3, tokenOffsets, type ChatModel } from './sft_fixtures.ts';
 
@@ -115,7 +115,7 @@ function refPrepare(records: Rec[], tok: Tokenizer, model: ChatModel | null, c: 
   if (!c.packing)
     return examples
       .map((e) => ({ input_ids: e.input_ids.slice(0, T), labels: e.labels.slice(0, T) }))
-      .filter((e) => e.labels.some((l) => l !== -100));
+      .filter((e) => e.labels.some((l) => l !== IGNORE_INDEX));
   const rows: RefRow[] = [];
   for (let g = 0; g < examples.length; g += 1000) {
     const group = examples.slice(g, g + 1000);

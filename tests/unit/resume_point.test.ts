@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkpointFromFiles, checkpointToFiles, type HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
-import type { HostTensor } from '../../src/core/checkpoint/tensors.ts';
+import type { HostTensor } from '../../src/core/model/host_tensors.ts';
 import { BatchSampler } from '../../src/core/data/batches.ts';
 import { resumePointOf } from '../../src/core/train/checkpointing.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';

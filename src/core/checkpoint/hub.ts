@@ -1,9 +1,9 @@
 // Pretrained GPT-2 models from the Hugging Face Hub: {base}/{repo}/resolve/{revision}/{file}, with
 // progress, cancel, and a cache so a second load needs no network. config.json comes first so a
 // model Hearth cannot run is refused before its weights are downloaded.
-import { parseGpt2Config } from './config.ts';
+import { readModelConfig } from './config.ts';
 import { CheckpointError } from './errors.ts';
-import { concatChunks } from './zip.ts';
+import { concatBytes } from '../util/bytes.ts';
 import {
   checkpointFromFiles,
   CONFIG_FILE,
@@ -121,7 +121,7 @@ export async function downloadFromHub(repoInput: string, options: HubOptions = {
   };
 
   const config = await fetchFile(CONFIG_FILE, true);
-  parseGpt2Config(new TextDecoder().decode(config)); // refuse a model Hearth cannot run before the big download
+  readModelConfig(new TextDecoder().decode(config)); // refuse a model Hearth cannot run before the big download
   if (!(await fetchFile('tokenizer.json', false))) {
     await fetchFile('vocab.json', true);
     await fetchFile('merges.txt', true);
@@ -224,7 +224,7 @@ async function download(
       throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
     return whole;
   }
-  return concatChunks(chunks);
+  return concatBytes(chunks);
 }
 
 function hubError(

@@ -4,7 +4,8 @@
 import { decodeBF16, decodeF16, encodeF16 } from './float16.ts';
 import { invalid } from './errors.ts';
 import { parseStrictJson, type JsonObject, type JsonValue } from './strict_json.ts';
-import { copyBytes, elementCount, firstNonFinite, formatShape, type HostTensor, type NamedTensors } from './tensors.ts';
+import type { HostTensor, NamedTensors } from '../model/host_tensors.ts';
+import { copyBytes, elementCount, firstNonFinite, formatShape } from './tensors.ts';
 
 export const DTYPE_BYTES = {
   BOOL: 1,

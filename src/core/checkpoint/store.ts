@@ -8,10 +8,9 @@
 // one transaction, and a save whose mark is gone is never listed, so a sweep that misjudged a save
 // (a tab asleep for an hour, where there are no Web Locks) costs that save, never a listed checkpoint.
 import { createStore, delMany, get, getMany, keys, promisifyRequest, set, update, type UseStore } from 'idb-keyval';
+import { parameterCount, type ModelConfig } from '../model/families/index.ts';
 import { checkpointFilesFromZip, safeFolderName } from './archive.ts';
-import type { GPT2Config } from './config.ts';
 import { CheckpointError } from './errors.ts';
-import { parameterCount } from './gpt2_weights.ts';
 import {
   checkpointFromFiles,
   checkpointToFiles,
@@ -93,7 +92,7 @@ export interface CheckpointSummary {
   evalLoss: number | null;
   bytes: number;
   resumable: boolean;
-  model: Pick<GPT2Config, 'n_layer' | 'n_head' | 'n_embd' | 'vocab_size' | 'n_positions'> & { parameters: number };
+  model: Pick<ModelConfig, 'n_layer' | 'n_head' | 'n_embd' | 'vocab_size' | 'n_positions'> & { parameters: number };
   files: { name: string; bytes: number; chunks: number }[];
 }
 

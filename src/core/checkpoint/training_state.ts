@@ -3,7 +3,8 @@
 // same random stream, same AdamW moments. Hugging Face tools ignore these two files.
 import { invalid } from './errors.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
-import { firstNonFinite, formatShape, sameShape, type HostTensor, type NamedTensors } from './tensors.ts';
+import type { HostTensor, NamedTensors } from '../model/host_tensors.ts';
+import { firstNonFinite, formatShape, sameShape } from './tensors.ts';
 
 export const STATE_FILE = 'hearth_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';

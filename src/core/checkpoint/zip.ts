@@ -8,6 +8,7 @@ import { Inflate, Zip, ZipDeflate, type AsyncFlateStreamHandler, type ZipInputFi
 import { crc32 } from './crc32.ts';
 import { CheckpointError, invalid } from './errors.ts';
 import { copyBytes } from './tensors.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 /** Zip without the zip64 extension (fflate writes none) cannot describe 4 GiB or more. */
 const ZIP32_LIMIT = 0xffffffff;
@@ -72,16 +73,6 @@ class StoredEntry implements ZipInputFile {
 }
 
 export { crc32 };
-
-export function concatChunks(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 export interface UnzipOptions {
   /** Refuse archives whose wanted entries would inflate past this many bytes in all. */
@@ -267,10 +258,10 @@ function inflateGuarded(
   };
   inspect?.(e.path, e.size, (n) => {
     pump(n, HEAD_STEP);
-    return concatChunks(early).subarray(0, n);
+    return concatBytes(early).subarray(0, n);
   });
   out = new Uint8Array(e.size);
-  out.set(concatChunks(early));
+  out.set(concatBytes(early));
   early = [];
   pump(Infinity, INFLATE_STEP);
   if (!finished || at !== e.size)

@@ -1,10 +1,9 @@
 // Batches for training and evaluation. The training order is a seeded shuffle of the blocks,
 // reshuffled each epoch; its position (seed, epoch, index) is all a checkpoint needs to resume
 // on exactly the batch that would have come next.
+import { Random } from '../util/random.ts';
+import { IGNORE_INDEX } from '../util/targets.ts';
 import { isTokenBlocks, readBlocks, tokenBlocksAt, type Block, type BlockDataset, type TokenBlocks } from './blocks.ts';
-
-/** Target value for positions without a next token, as PyTorch's cross-entropy ignore_index. */
-export const IGNORE_INDEX = -100;
 
 /**
  * One batch in both conventions:
@@ -118,22 +117,9 @@ function mix(seed: number, epoch: number): number {
 
 /** A permutation of 0..n-1 fixed by (seed, epoch): Fisher-Yates driven by mulberry32. */
 export function epochOrder(n: number, seed: number, epoch: number): Uint32Array {
-  let s = mix(seed, epoch);
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
+  return new Random(mix(seed, epoch)).shuffle(order) as Uint32Array;
 }
 
 /**

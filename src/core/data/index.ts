@@ -43,7 +43,6 @@ export {
   evalBatches,
   previewRows,
   epochOrder,
-  IGNORE_INDEX,
   type Batch,
   type BatchPosition,
   type PreviewRow,

@@ -1,8 +1,8 @@
-// Between the trainer's snapshots and the checkpoint format: a snapshot becomes a Hugging Face GPT-2 checkpoint
+// Between the trainer's snapshots and the checkpoint format: a snapshot becomes a Hugging Face checkpoint
 // with Hearth's training state beside it, and a checkpoint gives back what an exact resume needs.
-import type { GPT2Config } from '../checkpoint/config.ts';
 import type { HearthCheckpoint } from '../checkpoint/hf_folder.ts';
-import type { NamedTensors } from '../checkpoint/tensors.ts';
+import { sizesOf, type ModelConfig } from '../model/families/index.ts';
+import type { NamedTensors } from '../model/host_tensors.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { batchPositionProblem, type BatchPosition } from '../data/batches.ts';
 import { invalid } from '../checkpoint/errors.ts';
@@ -13,7 +13,7 @@ import type { LossScaleState } from './loss_scaler.ts';
 
 export function snapshotToCheckpoint(
   snap: TrainerSnapshot,
-  config: GPT2Config,
+  config: ModelConfig,
   tokenizer: Tokenizer,
 ): HearthCheckpoint {
   const moments = (src: Map<string, Float32Array>): NamedTensors =>
@@ -54,7 +54,10 @@ export function resumePointOf(ckpt: HearthCheckpoint): ResumePoint | null {
   const t = ckpt.training;
   if (!t || !t.optimizer) return null;
   const fail = (m: string) => invalid(`${STATE_FILE}: ${m}`);
-  const args = resolveArguments(t.trainerArgs as Partial<TrainingArguments>, ckpt.config.n_positions);
+  const args = resolveArguments(
+    t.trainerArgs as Partial<TrainingArguments>,
+    sizesOf(ckpt.config).max_position_embeddings,
+  );
   if (t.dataPosition === null || t.dataPosition === undefined) {
     throw new Error('the checkpoint has no data position, so training cannot resume exactly');
   }

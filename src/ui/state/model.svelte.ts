@@ -1,7 +1,9 @@
 // The model the run will train, from one of three places: a new model from a preset (its vocabulary from the
 // chosen tokenizer), a GPT-2 from the Hugging Face Hub (downloaded by the worker with progress, cancellable),
 // or a checkpoint in this browser (fine-tuned, or resumed exactly when it holds its training state).
-import { DEFAULT_DROPOUT, PRESETS, presetDims, type GPTDims } from '../../core/model/config.ts';
+import { DEFAULT_DROPOUT, GPT2_VOCAB_SIZE } from '../../core/model/families/gpt2_config.ts';
+import { PRESETS, presetDims } from '../../core/model/presets.ts';
+import type { ModelDims } from '../../core/model/families/index.ts';
 import { HUB_BASE_URL, type HubProgress } from '../../core/checkpoint/hub.ts';
 import type { EngineClient, ModelInfo, TokenizerInfo } from '../../worker/client.ts';
 import { mirrorAccess, reloadForMirror, savedMirror } from '../hub_mirror.ts';
@@ -45,12 +47,12 @@ export class ModelChoice {
     this.source === 'preset' ? this.#newTokenizer() : (this.loaded?.tokenizer ?? null),
   );
   /** the model's shape; null until a Hub model or checkpoint is loaded */
-  dims: GPTDims | null = $derived.by(() => {
+  dims: ModelDims | null = $derived.by(() => {
     if (this.source !== 'preset') return this.loaded?.dims ?? null;
     // Until the tokenizer is ready, GPT-2's vocabulary stands in for the sizes shown.
     const d = this.dropoutRate ?? DEFAULT_DROPOUT;
     return {
-      ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? 50257),
+      ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? GPT2_VOCAB_SIZE),
       embd_pdrop: d,
       attn_pdrop: d,
       resid_pdrop: d,

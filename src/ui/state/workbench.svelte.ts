@@ -3,8 +3,7 @@
 // flight (localStorage), so a reload or a lost GPU can offer to continue from the run's last checkpoint.
 import { checkFits } from '../../core/train/fits.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
-import { EngineClient, RequestError, type TrainEvent, type TrainModel } from '../../worker/client.ts';
-import type { BestModel } from '../../core/train/trainer.ts';
+import { EngineClient, RequestError, type BestModel, type TrainEvent, type TrainModel } from '../../worker/client.ts';
 import { GpuState } from './gpu.svelte.ts';
 import { TokenizerChoice } from './tokenizer.svelte.ts';
 import { ModelChoice } from './model.svelte.ts';
