@@ -32,6 +32,4 @@ export default tseslint.config(
   },
   // Prettier lays out markup and may leave a line of it longer; it is the formatter's call there.
   { files: ['**/*.svelte'], rules: { 'max-len': 'off' } },
-  // Prettier lays out markup and may leave a line of it longer; it is the formatter's call there.
-  { files: ['**/*.svelte'], rules: { 'max-len': 'off' } },
 );

@@ -3,11 +3,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { policyScript } from './src/ui/content_security_policy.ts';
 
 export default defineConfig({
   // Relative URLs, so dist/ works from any folder of any static server (or a sub-path of one).
   base: './',
-  plugins: [svelte({ compilerOptions: { runes: true } }), precacheServiceWorker()],
+  plugins: [svelte({ compilerOptions: { runes: true } }), precacheServiceWorker(), contentSecurityPolicy()],
   worker: {
     // The trainer runs in a module worker (`new Worker(new URL(...), { type: 'module' })`).
     format: 'es',
@@ -20,6 +21,26 @@ export default defineConfig({
     rolldownOptions: { checks: { pluginTimings: false } },
   },
 });
+
+/**
+ * Puts the script that installs the page's Content-Security-Policy (src/ui/content_security_policy.ts) where
+ * index.html marks its place, right after the charset and before anything the policy governs, in the dev server's
+ * page and in the build's.
+ */
+function contentSecurityPolicy(): Plugin {
+  const PLACE = '<!-- content-security-policy -->';
+  let dev = false;
+  return {
+    name: 'hearth-content-security-policy',
+    configResolved(config) {
+      dev = config.command === 'serve';
+    },
+    transformIndexHtml(html) {
+      if (!html.includes(PLACE)) throw new Error(`index.html has no ${PLACE} for the Content-Security-Policy`);
+      return html.replace(PLACE, () => `<script>${policyScript({ dev })}</script>`);
+    },
+  };
+}
 
 /**
  * Writes dist/sw.js: src/ui/offline/service_worker.js preceded by the list of every file the build wrote

@@ -4,7 +4,12 @@ import { defineConfig } from 'vitest/config';
 // core, so test files run one at a time; timeouts are generous because the CPU is the GPU here.
 export default defineConfig({
   test: {
-    include: ['tests/unit/**/*.test.ts', 'tests/kernels/**/*.test.ts', 'tests/model/**/*.test.ts'],
+    include: [
+      'tests/unit/**/*.test.ts',
+      'tests/kernels/**/*.test.ts',
+      'tests/model/**/*.test.ts',
+      'tests/kit/**/*.test.ts',
+    ],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 300_000,

@@ -4,6 +4,8 @@ import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
 import { causalSelfAttention } from '../src/core/kernels/attention/index.ts';
 import { stockCausalSelfAttention } from '../src/core/kernels/attention/stock.ts';
+import { maxRelDiff } from './timing.ts';
+import type { Report } from './report.ts';
 
 type Attention = (qkv: tf.Tensor3D, nHead: number) => tf.Tensor3D;
 
@@ -46,16 +48,7 @@ async function timePair(ours: () => tf.Tensor, stock: () => tf.Tensor): Promise<
   return [a, b];
 }
 
-async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  let scale = 0;
-  for (const v of y) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  return worst / (scale || 1);
-}
-
-export async function benchAttention(report: (line: string) => void): Promise<void> {
+export async function benchAttention(report: Report): Promise<void> {
   const ctx = await initTf();
   report(`attention on ${describeGpu(ctx)}; ms per call, best of ${ITERATIONS} after ${WARMUP} warmup`);
   for (const { B, T, C, nHead } of SHAPES) {
@@ -80,6 +73,17 @@ export async function benchAttention(report: (line: string) => void): Promise<vo
       `  B=${B} T=${T} C=${C} nh=${nHead}  forward: ours ${f(oursFwd)}  stock ${f(stockFwd)}  ×${(stockFwd / oursFwd).toFixed(2)}` +
         `   fwd+bwd: ours ${f(oursStep)}  stock ${f(stockStep)}  ×${(stockStep / oursStep).toFixed(2)}` +
         `   (dqkv max rel diff ${diff.toExponential(1)})`,
+      {
+        B,
+        T,
+        C,
+        n_head: nHead,
+        forward_ms: oursFwd,
+        stock_forward_ms: stockFwd,
+        forward_backward_ms: oursStep,
+        stock_forward_backward_ms: stockStep,
+        max_rel_diff: diff,
+      },
     );
     tf.dispose([qkv, dout]);
   }

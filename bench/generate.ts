@@ -6,15 +6,16 @@
 // the same for both and small). Each side is warmed up by its prefill and one step before the clock starts.
 import { initTf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
-import type { GPTDims } from '../src/core/model/config.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
+import type { ModelDims } from '../src/core/model/families/index.ts';
 import { KVCacheDecoder } from '../src/core/generate/kv_cache.ts';
 import { FullPrefixDecoder, type CausalDecoder } from '../src/core/generate/decoder.ts';
 import { argmax } from '../src/core/generate/samplers.ts';
 import { Random } from '../src/core/util/random.ts';
+import type { Report } from './report.ts';
 
 // Small enough that the uncached side at 512 tokens finishes a few tokens within a minute on SwiftShader.
-const DIMS: GPTDims = {
+const DIMS: ModelDims = {
   vocab_size: 4096,
   n_positions: 640,
   n_embd: 128,
@@ -47,14 +48,14 @@ async function decodeRate(decoder: CausalDecoder, prompt: Int32Array): Promise<R
   return { tokens, ms, tokensPerSecond: (tokens * 1000) / ms };
 }
 
-export async function benchGenerate(report: (line: string) => void): Promise<void> {
+export async function benchGenerate(report: Report): Promise<void> {
   const ctx = await initTf();
   const d = DIMS;
   report(
-    `generation on ${describeGpu(ctx)}; GPT ${d.n_layer} layers × ${d.n_embd} wide, ${d.n_head} heads, vocab ${d.vocab_size}, ` +
+    `generation on ${describeGpu(ctx)}; GPT-2 ${d.n_layer} layers × ${d.n_embd} wide, ${d.n_head} heads, vocab ${d.vocab_size}, ` +
       `n_positions ${d.n_positions}; one sequence, tokens/s after a warm-up step (up to ${MAX_TOKENS} tokens or ${TIME_BOX_MS / 1000} s each)`,
   );
-  const model = GPT.init(d, 1);
+  const model = CausalLM.init(d, 1);
   const rng = new Random(7);
   try {
     for (const context of CONTEXTS) {
@@ -70,6 +71,13 @@ export async function benchGenerate(report: (line: string) => void): Promise<voi
         `  context ${String(context).padStart(3)}: KV cache ${cached.tokensPerSecond.toFixed(2)} tok/s (${cached.tokens} tokens, ${(cached.ms / cached.tokens).toFixed(1)} ms/token), ` +
           `full prefix ${full.tokensPerSecond.toFixed(2)} tok/s (${full.tokens} tokens, ${(full.ms / full.tokens).toFixed(1)} ms/token), ` +
           `cache ${(cached.tokensPerSecond / full.tokensPerSecond).toFixed(1)}× faster`,
+        {
+          context,
+          kv_cache_tokens_per_s: cached.tokensPerSecond,
+          full_prefix_tokens_per_s: full.tokensPerSecond,
+          kv_cache_tokens: cached.tokens,
+          full_prefix_tokens: full.tokens,
+        },
       );
     }
   } finally {

@@ -3,10 +3,11 @@
 // thing made of stock ops (matMul, add, gelu_new from elementwise ops), as the stock-ops model runs it.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { secondsPerCall } from './timing.ts';
+import { maxRelDiff, secondsPerCall } from './timing.ts';
 import { matmul } from '../src/core/kernels/matmul/index.ts';
 import { stockOps } from '../src/core/model/stock_ops.ts';
 import { describePeak, peakOf, shareOfPeak } from './peak.ts';
+import type { Report, SectionOptions } from './report.ts';
 
 interface Shape {
   M: number; // B·T
@@ -26,20 +27,12 @@ const GPU_SHAPES: Shape[] = [
   { M: 512, C: 768 },
   { M: 4096, C: 768 },
 ];
+const QUICK_SHAPES: Shape[] = [{ M: 64, C: 64 }];
 
-async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  let scale = 0;
-  for (const v of y) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  return worst / (scale || 1);
-}
-
-export async function benchMatmul(report: (line: string) => void): Promise<void> {
+export async function benchMatmul(report: Report, { quick }: SectionOptions = { quick: false }): Promise<void> {
   const ctx = await initTf();
-  const shapes = ctx.info.software ? SOFTWARE_SHAPES : GPU_SHAPES;
-  const batch = { seconds: ctx.info.software ? 1 : 0.5 };
+  const shapes = quick ? QUICK_SHAPES : ctx.info.software ? SOFTWARE_SHAPES : GPU_SHAPES;
+  const batch = quick ? { calls: 2 } : { seconds: ctx.info.software ? 1 : 0.5 };
   const peak = peakOf(ctx.info);
   report(
     `matmul on ${describeGpu(ctx)}; (B·T, C)×(C, 4C), GFLOP/s = 2·M·K·N / time, synced, after warmup; ${describePeak(peak)}`,
@@ -78,6 +71,17 @@ export async function benchMatmul(report: (line: string) => void): Promise<void>
       `  ${`${M}×${K}×${N}`.padEnd(16)} ${g(o, 8)} ${g(s, 10)} ${`×${(o / s).toFixed(2)}`.padStart(7)}` +
         `   ${g(of, 14)} ${g(sf, 10)} ${`×${(of / sf).toFixed(2)}`.padStart(7)}   ${diff.toExponential(1)}` +
         (peak ? `   ours ${shareOfPeak(o, peak)}` : ''),
+      {
+        M,
+        K,
+        N,
+        ours_gflops: o,
+        tf_matmul_gflops: s,
+        ours_bias_gelu_gflops: of,
+        stock_bias_gelu_gflops: sf,
+        max_rel_diff: diff,
+        ours_share_of_peak: peak ? o / (peak.tflops * 1000) : null,
+      },
     );
     tf.dispose([x, w, bias]);
   }

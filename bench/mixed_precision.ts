@@ -6,18 +6,21 @@
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { secondsPerCall } from './timing.ts';
 import { describeGpu, type GpuContext } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
+import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
+import { presetDims } from '../src/core/model/presets.ts';
+import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import { kernelOps } from '../src/core/model/kernel_ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
 import { matmul } from '../src/core/kernels/matmul/index.ts';
 import { castToHalfUntracked } from '../src/core/kernels/half/index.ts';
-import { parameterCount, presetDims, type GPTDims } from '../src/core/model/config.ts';
 import { Random } from '../src/core/util/random.ts';
+import type { Report } from './report.ts';
 
 interface Case {
   label: string;
-  dims: GPTDims;
+  dims: ModelDims;
   B: number;
   T: number;
 }
@@ -31,7 +34,7 @@ const SMALL: Case = {
 
 /** A training run that can take one step at a time, f32 or fp16, on fixed random data. */
 function trainer(c: Case, fp16: boolean) {
-  const model = GPT.init(c.dims, 1);
+  const model = CausalLM.init(c.dims, 1);
   const opt = new AdamW(model.params, { weightDecay: 0.01 });
   const mp = fp16 ? new MixedPrecision() : null;
   const rng = new Random(2);
@@ -56,7 +59,7 @@ function trainer(c: Case, fp16: boolean) {
   };
 }
 
-async function benchSteps(c: Case, software: boolean, report: (line: string) => void): Promise<void> {
+async function benchSteps(c: Case, software: boolean, report: Report): Promise<void> {
   const f32 = trainer(c, false);
   const fp16 = trainer(c, true);
   const steps = software ? 4 : 20;
@@ -76,14 +79,28 @@ async function benchSteps(c: Case, software: boolean, report: (line: string) => 
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   const tokens = c.B * c.T;
   const line = (label: string, ms: number, loss: number) =>
-    `    ${label}: ${ms.toFixed(1)} ms/step, ${(tokens / (ms / 1000)).toFixed(0)} tokens/s, loss after ${steps} steps ${loss.toFixed(4)}`;
+    report(
+      `    ${label}: ${ms.toFixed(1)} ms/step, ${(tokens / (ms / 1000)).toFixed(0)} tokens/s, loss after ${steps} steps ${loss.toFixed(4)}`,
+      {
+        case: c.label,
+        params: parameterCount(c.dims),
+        precision: label.trim(),
+        ms_per_step: ms,
+        tokens_per_s: tokens / (ms / 1000),
+        steps,
+        loss,
+      },
+    );
   report(`  ${c.label} (${(parameterCount(c.dims) / 1e6).toFixed(2)} M params)`);
-  report(line('f32 ', mean(times.f32), losses.f32));
-  report(line('fp16', mean(times.fp16), losses.fp16));
-  report(`    fp16 speed-up: ×${(mean(times.f32) / mean(times.fp16)).toFixed(2)}`);
+  line('f32 ', mean(times.f32), losses.f32);
+  line('fp16', mean(times.fp16), losses.fp16);
+  report(`    fp16 speed-up: ×${(mean(times.f32) / mean(times.fp16)).toFixed(2)}`, {
+    case: c.label,
+    fp16_speedup: mean(times.f32) / mean(times.fp16),
+  });
 }
 
-async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Promise<void> {
+async function benchMatmuls(ctx: GpuContext, report: Report): Promise<void> {
   const shapes = ctx.info.software
     ? [
         { M: 512, C: 128 },
@@ -105,17 +122,18 @@ async function benchMatmuls(ctx: GpuContext, report: (line: string) => void): Pr
     const fp16 = gflops(await secondsPerCall(ctx, () => matmul(x, w, { half: true, bHalf: wHalf }), batch));
     report(
       `    ${`${M}×${K}×${N}`.padEnd(14)} f32 ${f32.toFixed(2).padStart(8)}   fp16 ${fp16.toFixed(2).padStart(8)}   ×${(fp16 / f32).toFixed(2)}`,
+      { M, K, N, f32_gflops: f32, fp16_gflops: fp16, fp16_speedup: fp16 / f32 },
     );
     tf.dispose([x, w, wHalf]);
   }
 }
 
-export async function benchMixedPrecision(report: (line: string) => void): Promise<void> {
+export async function benchMixedPrecision(report: Report): Promise<void> {
   const ctx = await initTf();
   report(`fp16 (packed f16 operands, f32 accumulation, dynamic loss scaling) vs f32 on ${describeGpu(ctx)}`);
   const cases = [SMALL];
   if (!ctx.info.software)
-    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
   for (const c of cases) await benchSteps(c, ctx.info.software, report);
   await benchMatmuls(ctx, report);
   ctx.throwIfErrors();

@@ -1,9 +1,9 @@
-// The card's float32 peak, so the bench can print issue 8's two real-GPU targets: matmul as a share of the f32 peak,
-// and the train step's model-FLOP utilisation (MFU). WebGPU does not report a peak, so it comes from
+// The card's float32 peak, so the bench can print two real-GPU figures: matmul as a share of the f32 peak, and the
+// train step's model-FLOP utilisation (MFU). WebGPU does not report a peak, so it comes from
 // `--peak-tflops=N` (or HEARTH_PEAK_TFLOPS=N), else from a short table of vendors' published figures matched
 // against the adapter's description. Unknown cards get no percentage rather than a guess.
 import type { GpuInfo } from '../src/core/gpu/device.ts';
-import { parameterCount, type GPTDims } from '../src/core/model/config.ts';
+import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
 
 export interface Peak {
   tflops: number;
@@ -57,6 +57,6 @@ export function shareOfPeak(gflops: number, peak: Peak | null): string {
  * (forward 2, backward 4; wte counts for the tied head, wpe is a lookup) plus 12·n_layer·n_embd·T for attention's
  * two T-long products, counted as if not causal (the convention, so MFUs compare).
  */
-export function trainingFlopsPerToken(d: GPTDims, T: number): number {
+export function trainingFlopsPerToken(d: ModelDims, T: number): number {
   return 6 * (parameterCount(d) - d.n_positions * d.n_embd) + 12 * d.n_layer * d.n_embd * T;
 }

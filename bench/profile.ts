@@ -1,18 +1,21 @@
-// `npm run bench -- --profile`: where one training step of the small config spends its GPU time, kernel by
-// kernel. With timestamp-query each dispatch (tfjs's programs and ours) runs in its own timed compute pass under
-// tf.profile; the table groups the dispatches by the tfjs operation that issued them and the shader or tfjs
-// program that ran. Without timestamp-query there are no per-dispatch times: the table lists the operations and
-// their dispatch counts, and the step is timed whole.
+// `npm run bench -- --profile`: where one training step of the small config (and of GPT-2 124M on a real GPU) spends
+// its GPU time, kernel by kernel. With timestamp-query each dispatch (tfjs's programs and ours) runs in its own timed
+// compute pass under tf.profile; the table groups the dispatches by the tfjs operation that issued them and the
+// shader or tfjs program that ran. Without timestamp-query there are no per-dispatch times: the table lists the
+// operations and their dispatch counts, and the step is timed whole.
 //
 // Timing each dispatch in its own pass (and reading each timestamp pair back) serialises the GPU, so the times
 // add up to more than an untimed step takes; the shares are what to read.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { Random } from '../src/core/util/random.ts';
 import { SMALL_CONFIG, unfusedKernelOps, type BenchCase } from './train.ts';
 import type { Ops } from '../src/core/model/ops.ts';
+import { presetDims } from '../src/core/model/presets.ts';
+import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
+import type { Report } from './report.ts';
 
 export interface ProfileRow {
   /** the tfjs operation (our Hearth* ops or tfjs's own, e.g. Add) */
@@ -58,7 +61,7 @@ export async function profileStep(
   opts: { ops?: Ops; multiTensor?: boolean; warmup?: number } = {},
 ): Promise<StepProfile> {
   const { ops, multiTensor = true, warmup = 1 } = opts;
-  const model = GPT.init(c.dims, 1);
+  const model = CausalLM.init(c.dims, 1);
   const opt = new AdamW(model.params, { weightDecay: 0.01, multiTensor });
   const rng = new Random(2);
   const tokens = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
@@ -99,32 +102,57 @@ export async function profileStep(
   return { rows: sorted, stepMs, recordMs: untimedRecordMs, ops: profile.kernels.length, dispatches };
 }
 
-export async function benchProfile(report: (line: string) => void): Promise<void> {
+export async function benchProfile(report: Report): Promise<void> {
   const ctx = await initTf();
-  const c = SMALL_CONFIG;
   report(`profile of one train step on ${describeGpu(ctx)}`);
-  report(`  ${c.label}`);
-  const { rows, stepMs, recordMs, ops, dispatches } = await profileStep(c);
-  const unfused = await profileStep(c, { ops: unfusedKernelOps, multiTensor: false });
-  const line = (p: { stepMs: number; recordMs: number; ops: number; dispatches: number }) =>
-    `${p.stepMs.toFixed(1)} ms (${p.recordMs.toFixed(1)} ms of it recording on the CPU); ${p.ops} tfjs operations, ${p.dispatches} dispatches`;
-  report(`  whole step, untimed: ${line({ stepMs, recordMs, ops, dispatches })}`);
-  report(`  the same without the step-level fusions: ${line(unfused)}`);
-  const total = rows.reduce((s, r) => s + r.ms, 0);
-  if (!ctx.features.timestampQuery) {
-    report('  no timestamp-query on this adapter: operations and dispatch counts only');
-  } else {
-    report(`  sum of per-dispatch GPU times: ${total.toFixed(1)} ms (each dispatch timed alone; read the shares)`);
-  }
-  const opWidth = Math.max(9, ...rows.map((r) => r.op.length));
-  const programWidth = Math.max(6, ...rows.map((r) => r.program.length));
-  report(
-    `  ${'operation'.padEnd(opWidth)} ${'kernel'.padEnd(programWidth)} ${'calls'.padStart(5)} ${'ms'.padStart(9)} ${'share'.padStart(6)}`,
-  );
-  for (const r of rows) {
-    const share = total > 0 ? `${((100 * r.ms) / total).toFixed(1)}%` : '';
+  const cases: BenchCase[] = [SMALL_CONFIG];
+  // On a real GPU the step that matters is GPT-2's: where its time goes is what to tune.
+  if (!ctx.info.software)
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
+  for (const c of cases) {
+    report(`  ${c.label}`);
+    const { rows, stepMs, recordMs, ops, dispatches } = await profileStep(c);
+    const unfused = await profileStep(c, { ops: unfusedKernelOps, multiTensor: false });
+    const line = (p: { stepMs: number; recordMs: number; ops: number; dispatches: number }) =>
+      `${p.stepMs.toFixed(1)} ms (${p.recordMs.toFixed(1)} ms of it recording on the CPU); ${p.ops} tfjs operations, ${p.dispatches} dispatches`;
+    report(`  whole step, untimed: ${line({ stepMs, recordMs, ops, dispatches })}`, {
+      case: c.label,
+      step_ms: stepMs,
+      record_ms: recordMs,
+      operations: ops,
+      dispatches,
+    });
+    report(`  the same without the step-level fusions: ${line(unfused)}`, {
+      case: `${c.label}, no fusions`,
+      step_ms: unfused.stepMs,
+      record_ms: unfused.recordMs,
+      operations: unfused.ops,
+      dispatches: unfused.dispatches,
+    });
+    const total = rows.reduce((s, r) => s + r.ms, 0);
+    if (!ctx.features.timestampQuery) {
+      report('  no timestamp-query on this adapter: operations and dispatch counts only');
+    } else {
+      report(`  sum of per-dispatch GPU times: ${total.toFixed(1)} ms (each dispatch timed alone; read the shares)`);
+    }
+    const opWidth = Math.max(9, ...rows.map((r) => r.op.length));
+    const programWidth = Math.max(6, ...rows.map((r) => r.program.length));
     report(
-      `  ${r.op.padEnd(opWidth)} ${r.program.padEnd(programWidth)} ${String(r.calls).padStart(5)} ${r.ms.toFixed(2).padStart(9)} ${share.padStart(6)}`,
+      `  ${'operation'.padEnd(opWidth)} ${'kernel'.padEnd(programWidth)} ${'calls'.padStart(5)} ${'ms'.padStart(9)} ${'share'.padStart(6)}`,
     );
+    for (const r of rows) {
+      const share = total > 0 ? `${((100 * r.ms) / total).toFixed(1)}%` : '';
+      report(
+        `  ${r.op.padEnd(opWidth)} ${r.program.padEnd(programWidth)} ${String(r.calls).padStart(5)} ${r.ms.toFixed(2).padStart(9)} ${share.padStart(6)}`,
+        {
+          case: c.label,
+          op: r.op,
+          kernel: r.program,
+          calls: r.calls,
+          ms: r.ms,
+          share: total > 0 ? r.ms / total : null,
+        },
+      );
+    }
   }
 }

@@ -1,4 +1,5 @@
-// Timing GPU work for the benchmarks: the clock is read only after the GPU has run what was queued.
+// Timing GPU work for the benchmarks (the clock is read only after the GPU has run what was queued), and checking
+// that the contenders timed computed the same thing.
 import { finishQueuedWork, type tf } from '../src/core/gpu/tf.ts';
 import type { GpuContext } from '../src/core/gpu/device.ts';
 
@@ -26,4 +27,14 @@ export async function secondsPerCall(
   for (let i = 0; i < calls; i++) run().dispose();
   await finishQueuedWork(ctx);
   return (performance.now() - start) / 1000 / calls;
+}
+
+/** The largest difference between a and b, relative to b's largest magnitude. */
+export async function maxRelDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  const [x, y] = await Promise.all([a.data(), b.data()]);
+  let scale = 0;
+  for (const v of y) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  return worst / (scale || 1);
 }

@@ -1,21 +1,25 @@
 // Train-step benchmark: the same GPT-2 step (forward, backward, AdamW) with Hearth's kernels, with Hearth's kernels
 // but without the step-level fusions (residual add + LayerNorm, the fused mean loss, the one-dispatch AdamW), and
-// with stock tfjs ops, on the same device in one run. Config from issue 8: 2 layers, 128 wide, 4 heads, block 64,
-// batch 8, a character-level vocabulary. On a real GPU (never on SwiftShader) also GPT-2 124M at batch 4 × block 128.
+// with stock tfjs ops, on the same device in one run. The small config (2 layers, 128 wide, 4 heads, block 64, batch
+// 8, a character-level vocabulary) runs everywhere, SwiftShader included; on a real GPU also GPT-2 124M at batch 4 ×
+// block 128, where the kernels' share of the card's peak means something.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
-import { GPT } from '../src/core/model/gpt.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
+import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
+import { presetDims } from '../src/core/model/presets.ts';
+import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import { kernelOps } from '../src/core/model/kernel_ops.ts';
 import { stockOps } from '../src/core/model/stock_ops.ts';
 import type { Ops } from '../src/core/model/ops.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
-import { parameterCount, presetDims, type GPTDims } from '../src/core/model/config.ts';
 import { Random } from '../src/core/util/random.ts';
 import { describePeak, peakOf, shareOfPeak, trainingFlopsPerToken } from './peak.ts';
+import type { Report } from './report.ts';
 
 export interface BenchCase {
   label: string;
-  dims: GPTDims;
+  dims: ModelDims;
   B: number;
   T: number;
 }
@@ -33,7 +37,7 @@ interface Contender {
   multiTensor: boolean;
 }
 
-/** Hearth's kernels with the step-level fusions taken out: what the step was before them. */
+/** Hearth's kernels with the step-level fusions taken out, so the bench shows what the fusions are worth. */
 export const unfusedKernelOps: Ops = {
   ...kernelOps,
   name: 'hearth kernels, unfused',
@@ -66,7 +70,7 @@ async function stepTimes(c: BenchCase, contenders: Contender[], warmup: number, 
   const tokens = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
   const targets = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
   const runs = contenders.map((k) => {
-    const model = GPT.init(c.dims, 1);
+    const model = CausalLM.init(c.dims, 1);
     const opt = new AdamW(model.params, { weightDecay: 0.01, multiTensor: k.multiTensor });
     return { model, opt, ops: k.ops, best: { ms: Infinity, recordMs: 0, loss: NaN } as Timing };
   });
@@ -90,7 +94,7 @@ async function stepTimes(c: BenchCase, contenders: Contender[], warmup: number, 
   return runs.map((r) => r.best);
 }
 
-export async function benchTrainStep(report: (line: string) => void, opts: { steps?: number } = {}): Promise<void> {
+export async function benchTrainStep(report: Report): Promise<void> {
   const ctx = await initTf();
   const peak = peakOf(ctx.info);
   report(`train step on ${describeGpu(ctx)}; best of the timed steps, contenders alternating step by step`);
@@ -99,9 +103,9 @@ export async function benchTrainStep(report: (line: string) => void, opts: { ste
   );
   const cases: BenchCase[] = [SMALL_CONFIG];
   if (!ctx.info.software)
-    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', 50257), B: 4, T: 128 });
+    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
   for (const c of cases) {
-    const steps = opts.steps ?? (ctx.info.software ? 3 : 20);
+    const steps = ctx.info.software ? 3 : 20;
     const warmup = ctx.info.software ? 1 : 3;
     const times = await stepTimes(c, CONTENDERS, warmup, steps);
     const tokens = c.B * c.T;
@@ -114,6 +118,19 @@ export async function benchTrainStep(report: (line: string) => void, opts: { ste
       report(
         `    ${k.label.padEnd(20)} ${t.ms.toFixed(1).padStart(8)} ms/step (${t.recordMs.toFixed(1)} ms recording), ` +
           `${(tokens / (t.ms / 1000)).toFixed(0)} tokens/s, ${gflops.toFixed(2)} GFLOP/s model${mfu}, loss ${t.loss.toFixed(4)}`,
+        {
+          case: c.label,
+          params: parameterCount(c.dims),
+          B: c.B,
+          T: c.T,
+          contender: k.label,
+          ms_per_step: t.ms,
+          record_ms: t.recordMs,
+          tokens_per_s: tokens / (t.ms / 1000),
+          model_gflops: gflops,
+          mfu: peak ? gflops / (peak.tflops * 1000) : null,
+          loss: t.loss,
+        },
       );
     });
     report(

@@ -5,11 +5,14 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
-import { DEFAULT_DROPOUT, PRESETS, parameterCount } from '../core/model/config.ts';
+import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
+import { parameterCount } from '../core/model/families/index.ts';
+import { PRESETS } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
-import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
-import { GPT } from '../core/model/gpt.ts';
-import { loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
+import { NoTrainingStateError, runArguments, setUpRun, tokenizerOf, type RunSetup } from '../core/train/run_setup.ts';
+import { evaluate } from '../core/train/evaluate.ts';
+import { CausalLM } from '../core/model/causal_lm.ts';
+import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
 import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
 import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
@@ -18,14 +21,14 @@ import { loadFromHub } from '../core/checkpoint/hub.ts';
 import {
   folderHubCache,
   readCheckpointFolder,
+  recoverInterruptedWrites,
   saveCheckpointFolder,
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
 import { checkpointToFiles } from '../core/checkpoint/hf_folder.ts';
-import type { GPT2Config } from '../core/checkpoint/config.ts';
-import { resolveArguments, DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
+import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
-import { resumePointOf, snapshotToCheckpoint } from '../core/train/checkpointing.ts';
+import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import { generate } from '../core/generate/index.ts';
 import { parseArgs, one, number, UsageError, type FlagSpec } from './args.ts';
 
@@ -108,6 +111,20 @@ function bar(done: number, total: number, width = 24): string {
 const fmtTime = (s: number) =>
   s < 90 ? `${s.toFixed(0)}s` : s < 5400 ? `${(s / 60).toFixed(1)}m` : `${(s / 3600).toFixed(1)}h`;
 
+/** A new model's tokenizer: GPT-2's, or one trained on the training files (bpe:N, char). */
+async function newTokenizer(spec: string, trainSources: TextSource[]): Promise<Tokenizer> {
+  if (spec === 'gpt2') return loadGpt2Tokenizer();
+  if (spec !== 'char' && !/^bpe:\d+$/.test(spec))
+    throw new UsageError(`--tokenizer takes gpt2, bpe:N or char, got '${spec}'`);
+  const kind = spec === 'char' ? 'char' : 'bpe';
+  err(`training a ${kind} tokenizer on ${trainSources.length} file(s)…`);
+  return trainTokenizerOnSources(trainSources, {
+    kind,
+    vocabSize: kind === 'bpe' ? Number(spec.slice(4)) : undefined,
+    onMessage: (m) => err(`${m.file}: ${m.message}`),
+  });
+}
+
 async function train(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
     data: { many: true },
@@ -128,59 +145,37 @@ async function train(argv: string[]): Promise<void> {
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
+  // Folders an earlier run left half-written when it was killed: a cut replace is finished, the rest removed.
+  await recoverInterruptedWrites(outDir);
   const ctx = await initTf();
   err(`device: ${describeGpu(ctx)}`);
 
-  let config: GPT2Config;
-  let tokenizer: Tokenizer;
-  let model: GPT;
-  let resume: ReturnType<typeof resumePointOf> = null;
   const resumeDir = one(p, 'resume');
   const modelSpec = resumeDir ?? one(p, 'model') ?? 'toy';
   const trainSources = await sources(dataPaths);
+  let setup: RunSetup;
   if (resumeDir || !PRESETS.some((x) => x.id === modelSpec)) {
     if (one(p, 'tokenizer'))
       throw new UsageError('--tokenizer is for new models; a checkpoint brings its own tokenizer');
     if (one(p, 'dropout'))
       throw new UsageError('--dropout is for new models; a checkpoint keeps the dropout rates of its config.json');
-    const ckpt = await loadCheckpoint(modelSpec);
-    config = ckpt.config;
-    tokenizer = tokenizerOf(ckpt.tokenizer);
-    if (resumeDir) {
-      resume = resumePointOf(ckpt);
-      if (!resume)
-        throw new UsageError(
-          `${resumeDir} holds no training state to resume from (it is a plain model; use --model to fine-tune it)`,
-        );
+    const checkpoint = await loadCheckpoint(modelSpec);
+    try {
+      setup = setUpRun(resumeDir ? { kind: 'resume', checkpoint, name: resumeDir } : { kind: 'fine-tune', checkpoint });
+    } catch (e) {
+      if (e instanceof NoTrainingStateError) throw new UsageError(`${e.message} with --model`);
+      throw e;
     }
-    model = modelFromCheckpoint(ckpt);
   } else {
-    const tok = one(p, 'tokenizer') ?? 'gpt2';
-    if (tok === 'gpt2') tokenizer = await loadGpt2Tokenizer();
-    else if (tok === 'char' || /^bpe:\d+$/.test(tok)) {
-      const kind = tok === 'char' ? 'char' : 'bpe';
-      err(`training a ${kind} tokenizer on ${trainSources.length} file(s)…`);
-      tokenizer = await trainTokenizerOnSources(trainSources, {
-        kind,
-        vocabSize: kind === 'bpe' ? Number(tok.slice(4)) : undefined,
-        onMessage: (m) => err(`${m.file}: ${m.message}`),
-      });
-    } else throw new UsageError(`--tokenizer takes gpt2, bpe:N or char, got '${tok}'`);
     const dropout = number(p, 'dropout') ?? DEFAULT_DROPOUT;
     if (!(dropout >= 0 && dropout < 1))
       throw new UsageError(`--dropout takes a probability from 0 up to (not including) 1, got ${dropout}`);
-    config = presetConfig(modelSpec, tokenizer, dropout);
-    model = GPT.init(config, p.training.seed ?? DEFAULT_TRAINING_ARGUMENTS.seed);
+    const tokenizer = await newTokenizer(one(p, 'tokenizer') ?? 'gpt2', trainSources);
+    setup = setUpRun({ kind: 'preset', presetId: modelSpec, tokenizer, dropout });
   }
-  const args = resume
-    ? resolveArguments({ ...resume.args, ...p.training }, config.n_positions)
-    : resolveArguments(
-        {
-          ...p.training,
-          block_size: p.training.block_size ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, config.n_positions),
-        },
-        config.n_positions,
-      );
+  const { config, tokenizer, resume } = setup;
+  const args = runArguments(p.training, setup);
+  const model = setup.makeModel(args.seed);
 
   const evalPaths = p.flags.get('eval');
   const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
@@ -194,8 +189,9 @@ async function train(argv: string[]): Promise<void> {
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
   const mem = estimateRunMemory(config, args);
   err(
-    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only); vocabulary ${tokenizer.vocabSize} (${tokenizer.kind})`,
+    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`,
   );
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   err(
     `data: ${data.train.numBlocks} training blocks of ${args.block_size} tokens${data.eval ? `, ${data.eval.numBlocks} eval blocks` : ''}`,
   );
@@ -267,7 +263,7 @@ async function train(argv: string[]): Promise<void> {
   model.dispose();
 }
 
-async function evaluate(argv: string[]): Promise<void> {
+async function evalCommand(argv: string[]): Promise<void> {
   const p = parseArgs(
     argv,
     {
@@ -290,21 +286,23 @@ async function evaluate(argv: string[]): Promise<void> {
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file');
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer);
-  const model = modelFromCheckpoint(ckpt);
-  const blockSize = number(p, 'block_size') ?? Math.min(DEFAULT_TRAINING_ARGUMENTS.block_size, ckpt.config.n_positions);
-  const args = resolveArguments(
-    { block_size: blockSize, per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
-    ckpt.config.n_positions,
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
+  const args = runArguments(
+    { block_size: number(p, 'block_size'), per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
+    { config: ckpt.config, resume: null },
   );
-  const data = await loadTextDataset(await sources(dataPaths), { tokenizer, blockSize, evalFraction: 0 });
+  const data = await loadTextDataset(await sources(dataPaths), {
+    tokenizer,
+    blockSize: args.block_size,
+    evalFraction: 0,
+  });
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
-  const trainer = new Trainer({ model, args, train: data.train });
-  const r = await trainer.evaluate(data.train);
+  const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
+  const r = await evaluate(model, data.train, args);
   if (p.switches.has('json'))
     out(JSON.stringify({ eval_loss: r.eval_loss, perplexity: r.perplexity, eval_tokens: r.eval_tokens }));
   else out(`eval_loss ${r.eval_loss.toFixed(4)}\nperplexity ${r.perplexity.toFixed(3)}\neval_tokens ${r.eval_tokens}`);
-  trainer.dispose();
   model.dispose();
 }
 
@@ -334,8 +332,9 @@ async function generateCommand(argv: string[]): Promise<void> {
   const prompt = one(p, 'prompt') ?? '';
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer);
-  const model = modelFromCheckpoint(ckpt);
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
+  const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const n = number(p, 'num_return_sequences') ?? 1;
   const stream = n === 1;
   if (stream) process.stdout.write(prompt);
@@ -373,7 +372,7 @@ export async function main(argv: string[]): Promise<number> {
         await train(rest);
         break;
       case 'eval':
-        await evaluate(rest);
+        await evalCommand(rest);
         break;
       case 'generate':
         await generateCommand(rest);

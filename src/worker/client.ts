@@ -1,6 +1,8 @@
 // The page's side of the engine worker: one async method per request kind, events through a callback, a
 // signal to cancel, and a fresh worker (so a fresh GPU device) after the device was lost.
 import { type ErrorCode, type ReplyMessage, type RequestKind, type RequestMessage, type Requests } from './protocol.ts';
+import engineWorkerUrl from './worker.ts?worker&url';
+import { startModuleWorker } from '../core/util/module_worker.ts';
 
 export * from './protocol.ts';
 
@@ -120,5 +122,5 @@ export class EngineClient {
 }
 
 function defaultWorker(): Worker {
-  return new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  return startModuleWorker(engineWorkerUrl, { name: 'hearth-engine' });
 }

@@ -7,10 +7,10 @@ import { CheckpointError } from '../core/checkpoint/errors.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import { CheckpointStore } from '../core/checkpoint/store.ts';
 import { streamGenerate } from '../core/generate/index.ts';
-import { GPT } from '../core/model/gpt.ts';
-import { PRESETS } from '../core/model/config.ts';
-import { modelFromCheckpoint, presetConfig, tokenizerOf } from '../core/model/load.ts';
-import { resumePointOf } from '../core/train/checkpointing.ts';
+import { CausalLM } from '../core/model/causal_lm.ts';
+import { ModelConfigError } from '../core/model/config_error.ts';
+import { PRESETS } from '../core/model/presets.ts';
+import { NoTrainingStateError, setUpRun } from '../core/train/run_setup.ts';
 import { ArgumentError } from '../core/train/args.ts';
 import { TrainingDivergedError, type Trainer } from '../core/train/trainer.ts';
 import type { Tokenizer } from '../core/tokenizer/types.ts';
@@ -26,7 +26,7 @@ import {
 import { TokenizerRegistry } from './tokens.ts';
 import { loadModel, type LoadedModel } from './models.ts';
 import { RunDataStore } from './run_data.ts';
-import { runTraining, type RunSetup } from './training.ts';
+import { runTraining, type WorkerRun } from './training.ts';
 
 type Handler<K extends keyof Requests> = (
   payload: Requests[K]['payload'],
@@ -36,7 +36,7 @@ type Handler<K extends keyof Requests> = (
 
 /** The model generation uses: the one training (or trained), or the last one loaded. */
 interface ActiveModel {
-  model: GPT;
+  model: CausalLM;
   tokenizer: Tokenizer;
   label: string;
 }
@@ -46,8 +46,8 @@ export class Engine {
   private deviceGone = false;
   private closing = false;
   private readonly store = new CheckpointStore();
-  private readonly runData = new RunDataStore();
   private readonly tokenizers = new TokenizerRegistry();
+  private readonly runData = new RunDataStore(this.tokenizers.cache);
   /** the last model loaded from the store or the Hub, kept on the CPU for fine-tuning */
   private loaded: LoadedModel | null = null;
   private active: ActiveModel | null = null;
@@ -103,7 +103,8 @@ export class Engine {
     if (e instanceof NoWebGPUError) return { code: 'no-webgpu', message };
     if (e instanceof TrainingDivergedError) return { code: 'diverged', message };
     if (e instanceof ArgumentError) return { code: 'invalid-argument', message };
-    if (e instanceof CheckpointError) return { code: 'checkpoint', message };
+    if (e instanceof CheckpointError || e instanceof ModelConfigError || e instanceof NoTrainingStateError)
+      return { code: 'checkpoint', message };
     return { code: 'failed', message };
   }
 
@@ -156,7 +157,7 @@ export class Engine {
       await this.gpu();
       // On the GPU at once, so that generation can start from it.
       this.setActive({
-        model: modelFromCheckpoint(loaded.checkpoint),
+        model: CausalLM.fromArrays(loaded.checkpoint.config, loaded.checkpoint.weights),
         tokenizer: loaded.tokenizer,
         label: loaded.info.label,
       });
@@ -177,10 +178,10 @@ export class Engine {
           {
             ...setup,
             // The previous model leaves the GPU just before the new one arrives (after every check has passed).
-            makeModel: (args) => {
+            makeModel: (seed) => {
               this.trainer = null;
               this.setActive(null);
-              return build(args);
+              return build(seed);
             },
           },
           {
@@ -252,52 +253,25 @@ export class Engine {
   };
 
   /** Where the run's model, tokenizer and (when resuming) training state come from. */
-  private async runSetup(req: TrainRequest): Promise<RunSetup> {
+  private async runSetup(req: TrainRequest): Promise<WorkerRun> {
     const m = req.model;
     if (m.kind === 'preset') {
       const tokenizer = await this.tokenizers.get(m.tokenizer);
-      const config = presetConfig(m.presetId, tokenizer, m.dropout);
+      const setup = setUpRun({ kind: 'preset', presetId: m.presetId, tokenizer, dropout: m.dropout });
       const preset = PRESETS.find((p) => p.id === m.presetId)!;
-      return {
-        runName: req.runName,
-        modelLabel: `new ${preset.label}`,
-        config,
-        tokenizer,
-        resume: null,
-        makeModel: (args) => GPT.init(config, args.seed),
-      };
+      return { ...setup, runName: req.runName, modelLabel: `new ${preset.label}` };
     }
     if (m.kind === 'loaded') {
       const loaded = this.loaded;
       if (!loaded || loaded.info.key !== m.key)
         throw new EngineError('no-model', 'the chosen model is no longer loaded: choose it again');
-      const ckpt = loaded.checkpoint;
-      return {
-        runName: req.runName,
-        modelLabel: loaded.info.label,
-        config: ckpt.config,
-        tokenizer: loaded.tokenizer,
-        resume: null,
-        makeModel: () => modelFromCheckpoint(ckpt),
-      };
+      const setup = setUpRun({ kind: 'fine-tune', checkpoint: loaded.checkpoint, tokenizer: loaded.tokenizer });
+      return { ...setup, runName: req.runName, modelLabel: loaded.info.label };
     }
     const summary = await this.store.summary(m.checkpointId);
-    const ckpt = await this.store.load(m.checkpointId);
-    const resume = resumePointOf(ckpt);
-    if (!resume)
-      throw new EngineError(
-        'checkpoint',
-        `${summary.name} holds no training state to resume from; fine-tune it instead`,
-      );
+    const checkpoint = await this.store.load(m.checkpointId);
     const loaded = this.loaded?.info.key === `checkpoint:${m.checkpointId}` ? this.loaded : null;
-    const tokenizer = loaded?.tokenizer ?? tokenizerOf(ckpt.tokenizer);
-    return {
-      runName: summary.run ?? req.runName,
-      modelLabel: summary.name,
-      config: ckpt.config,
-      tokenizer,
-      resume,
-      makeModel: () => modelFromCheckpoint(ckpt),
-    };
+    const setup = setUpRun({ kind: 'resume', checkpoint, name: summary.name, tokenizer: loaded?.tokenizer });
+    return { ...setup, runName: summary.run ?? req.runName, modelLabel: summary.name };
   }
 }

@@ -4,9 +4,8 @@ import { browserHubCache, loadFromHub } from '../core/checkpoint/hub.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import type { HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import type { CheckpointStore } from '../core/checkpoint/store.ts';
-import type { GPT2Config } from '../core/checkpoint/config.ts';
-import { parameterCount, type GPTDims } from '../core/model/config.ts';
-import { tokenizerOf } from '../core/model/load.ts';
+import { parameterCount } from '../core/model/families/index.ts';
+import { tokenizerOf } from '../core/train/run_setup.ts';
 import { resumePointOf, type ResumePoint } from '../core/train/checkpointing.ts';
 import type { Tokenizer } from '../core/tokenizer/types.ts';
 import type { ModelInfo, ModelSource } from './protocol.ts';
@@ -16,21 +15,6 @@ export interface LoadedModel {
   info: ModelInfo;
   checkpoint: HearthCheckpoint;
   tokenizer: Tokenizer;
-}
-
-export function dimsOf(c: GPT2Config): GPTDims {
-  return {
-    vocab_size: c.vocab_size,
-    n_positions: c.n_positions,
-    n_embd: c.n_embd,
-    n_layer: c.n_layer,
-    n_head: c.n_head,
-    layer_norm_epsilon: c.layer_norm_epsilon,
-    n_inner: c.n_inner,
-    embd_pdrop: c.embd_pdrop,
-    attn_pdrop: c.attn_pdrop,
-    resid_pdrop: c.resid_pdrop,
-  };
 }
 
 export function sourceKey(source: ModelSource): string {
@@ -61,16 +45,13 @@ export async function loadModel(
     });
     label = `${source.repo} (Hugging Face Hub)`;
   }
-  const tokenizer = tokenizerOf(checkpoint.tokenizer);
+  const tokenizer = tokenizerOf(checkpoint.tokenizer, checkpoint.generationConfig);
   if (tokenizer.vocabSize > checkpoint.config.vocab_size) {
     throw new Error(
       `the tokenizer has ${tokenizer.vocabSize} ids but the model only ${checkpoint.config.vocab_size} embeddings`,
     );
   }
-  const tokenizerInfo = await tokenizers.register(
-    tokenizer,
-    `the model's own tokenizer (${tokenizer.kind === 'char' ? 'characters' : 'byte-level BPE'})`,
-  );
+  const tokenizerInfo = await tokenizers.register(tokenizer, `the model's own tokenizer (${tokenizer.summary.model})`);
   // A checkpoint whose training state cannot resume is still a model to fine-tune.
   let resume: ResumePoint | null;
   try {
@@ -81,8 +62,8 @@ export async function loadModel(
   const info: ModelInfo = {
     key: sourceKey(source),
     label,
-    dims: dimsOf(checkpoint.config),
-    parameters: parameterCount(dimsOf(checkpoint.config)),
+    dims: checkpoint.config,
+    parameters: parameterCount(checkpoint.config),
     tokenizer: tokenizerInfo,
     resumable: resume !== null,
     step: checkpoint.training?.step ?? null,

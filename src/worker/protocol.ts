@@ -1,15 +1,19 @@
 // Messages between the page and the engine worker. Every message is `{ kind, id, payload }`: the page sends a
 // request of one of the kinds in `Requests`; the worker answers it with any number of `event`s, then one
 // `result` or one `error` under the same id. A lost GPU is announced once, unasked, as `deviceLost`.
-import type { GPTDims, MemoryEstimate } from '../core/model/config.ts';
+import type { ModelDims } from '../core/model/families/index.ts';
+import type { MemoryEstimate } from '../core/model/memory.ts';
 import type { CheckpointSummary } from '../core/checkpoint/store.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import type { TrainingArguments } from '../core/train/args.ts';
 import type { BestModel, EvalResult, LogEntry, TrainerStatus } from '../core/train/trainer.ts';
+
+/** What a training run reports to the page, as the trainer makes it. */
+export type { BestModel, EvalResult, LogEntry, TrainerStatus };
 import type { GenerationOptions } from '../core/generate/options.ts';
 import type { GenerationMetadata, TokenEvent } from '../core/generate/generate.ts';
 import type { FinishReason } from '../core/generate/stopping.ts';
-import type { TokenizerKind } from '../core/tokenizer/types.ts';
+import type { TokenizerKind, TokenizerSummary } from '../core/tokenizer/types.ts';
 
 export interface GpuSummary {
   /** the adapter as people know it */
@@ -29,6 +33,8 @@ export interface TokenizerInfo {
   eosTokenId: number;
   /** "GPT-2's tokenizer", "characters (83)", ... */
   label: string;
+  /** what it is: kind, vocabulary size, special tokens */
+  summary: TokenizerSummary;
 }
 
 /** A tokenizer for new models: GPT-2's shipped one, or one trained on the page (as its tokenizer.json). */
@@ -41,7 +47,7 @@ export interface ModelInfo {
   /** names this loaded model in a train request */
   key: string;
   label: string;
-  dims: GPTDims;
+  dims: ModelDims;
   parameters: number;
   tokenizer: TokenizerInfo;
   /** the checkpoint holds optimizer state and a data position: training can continue exactly */

@@ -2,11 +2,11 @@
 // counting of dropped files. Tokens go to the IndexedDB token cache, keyed by content and tokenizer, where
 // loading the dataset for training finds them again: a file is tokenized once.
 import {
-  cacheKey,
   DataFileError,
+  documentTokens,
   indexedDbTokenCache,
   sourceFromBlob,
-  tokenizeSource,
+  type FileMessage,
   type TokenCache,
 } from '../core/data/index.ts';
 import { loadGpt2Tokenizer, tokenizerFromJson, type Tokenizer } from '../core/tokenizer/index.ts';
@@ -31,9 +31,13 @@ export class TokenizerRegistry {
     return this.register(tokenizerFromJson(spec.json), spec.label);
   }
 
-  /** Keys by content, so the same vocabulary registered twice is one entry. */
+  /**
+   * Keys by content, so the same vocabulary registered twice is one entry; the summary is part of it, since two
+   * models may share a tokenizer.json but not their special tokens or end-of-text ids.
+   */
   async register(tokenizer: Tokenizer, label: string): Promise<TokenizerInfo> {
-    const key = `json:${(await sha256Hex(tokenizer.toTokenizerJson())).slice(0, 24)}`;
+    const content = tokenizer.toTokenizerJson() + JSON.stringify(tokenizer.summary);
+    const key = `json:${(await sha256Hex(content)).slice(0, 24)}`;
     if (!this.byKey.has(key)) this.byKey.set(key, { tokenizer, label });
     return this.info(key);
   }
@@ -51,32 +55,42 @@ export class TokenizerRegistry {
     const entry = this.byKey.get(key);
     if (!entry) throw new EngineError('failed', `no tokenizer '${key}' in the worker`);
     const t = entry.tokenizer;
-    return { key, kind: t.kind, vocabSize: t.vocabSize, eosTokenId: t.eosTokenId, label: entry.label };
+    return {
+      key,
+      kind: t.kind,
+      vocabSize: t.vocabSize,
+      eosTokenId: t.eosTokenId,
+      label: entry.label,
+      summary: t.summary,
+    };
   }
 
   /** Tokens in one file, from the cache when it was seen with this tokenizer before. */
   async count(file: File, key: string, emit: (e: CountEvent) => void): Promise<{ tokens: number; cached: boolean }> {
     const tokenizer = await this.get(key);
     const source = sourceFromBlob(file);
+    let last = 0;
+    const options = {
+      report: (_: unknown, done: number) => {
+        // A chunk is 64 KiB: a few updates a second are enough for a progress bar.
+        const now = performance.now();
+        if (now - last > 100) {
+          last = now;
+          emit({ kind: 'bytes', done });
+        }
+      },
+      onMessage: (m: FileMessage) => emit({ kind: 'warning', message: m.message }),
+    };
     try {
-      const id = await cacheKey(source, tokenizer);
-      const hit = await this.cache.get(id);
-      if (hit) return { tokens: hit.length, cached: true };
-      let last = 0;
-      const tokens = await tokenizeSource(source, tokenizer, {
-        onBytes: (done) => {
-          // A chunk is 64 KiB: a few updates a second are enough for a progress bar.
-          const now = performance.now();
-          if (now - last > 100) {
-            last = now;
-            emit({ kind: 'bytes', done });
-          }
-        },
-        onMessage: (m) => emit({ kind: 'warning', message: m.message }),
-      });
-      // A full cache only costs a second tokenization at training time.
-      if (tokens.length > 0) await this.cache.set(id, tokens).catch(() => undefined);
-      return { tokens: tokens.length, cached: false };
+      try {
+        const { tokens, cached } = await documentTokens(source, tokenizer, this.cache, options);
+        return { tokens: tokens.length, cached };
+      } catch (e) {
+        if (e instanceof DataFileError) throw e;
+        // A full cache only costs a second tokenization at training time: count without it.
+        const { tokens } = await documentTokens(source, tokenizer, null, options);
+        return { tokens: tokens.length, cached: false };
+      }
     } catch (e) {
       if (e instanceof DataFileError) throw new EngineError('refused', e.detail);
       throw e;

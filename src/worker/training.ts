@@ -4,25 +4,21 @@
 import { estimateRunMemory } from '../core/train/fits.ts';
 import { loadTextDataset, sourceFromBlob, DatasetError } from '../core/data/index.ts';
 import type { CheckpointStore } from '../core/checkpoint/store.ts';
-import type { GPT2Config } from '../core/checkpoint/config.ts';
-import type { GPT } from '../core/model/gpt.ts';
-import type { Tokenizer } from '../core/tokenizer/types.ts';
+import type { CausalLM } from '../core/model/causal_lm.ts';
+import { sizesOf, type ModelConfig } from '../core/model/families/index.ts';
 import { argumentProblems, type TrainingArguments } from '../core/train/args.ts';
-import { checkFits, Trainer, type BestModel, type TrainerStatus } from '../core/train/trainer.ts';
-import { snapshotToCheckpoint, type ResumePoint } from '../core/train/checkpointing.ts';
+import { checkFits } from '../core/train/fits.ts';
+import { Trainer, type BestModel, type TrainerStatus } from '../core/train/trainer.ts';
+import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
+import type { RunSetup } from '../core/train/run_setup.ts';
 import { EngineError, type TrainEvent, type TrainRequest } from './protocol.ts';
 import type { RunDataStore, RunDataset } from './run_data.ts';
 import type { TokenizerRegistry } from './tokens.ts';
-import { dimsOf } from './models.ts';
 
-export interface RunSetup {
+/** A run as the page asked for it: what it starts from, and the names it goes by. */
+export interface WorkerRun extends RunSetup {
   runName: string;
   modelLabel: string;
-  config: GPT2Config;
-  tokenizer: Tokenizer;
-  resume: ResumePoint | null;
-  /** builds the model on the GPU, once every check has passed */
-  makeModel: (args: TrainingArguments) => GPT;
 }
 
 export interface RunContext {
@@ -36,11 +32,11 @@ export interface RunContext {
 }
 
 /** Every check before anything is put on the GPU: arguments, the adapter's limits. */
-export function checkArguments(args: TrainingArguments, config: GPT2Config, limits: Record<string, number>): void {
-  const problems = argumentProblems(args, config.n_positions);
+export function checkArguments(args: TrainingArguments, config: ModelConfig, limits: Record<string, number>): void {
+  const problems = argumentProblems(args, sizesOf(config).max_position_embeddings);
   for (const [name, message] of problems) throw new EngineError('invalid-argument', `${name}: ${message}`);
   try {
-    checkFits({ dims: dimsOf(config) }, args, limits);
+    checkFits({ dims: config }, args, limits);
   } catch (e) {
     throw new EngineError('does-not-fit', (e as Error).message);
   }
@@ -48,7 +44,7 @@ export function checkArguments(args: TrainingArguments, config: GPT2Config, limi
 
 async function loadData(
   req: TrainRequest,
-  setup: RunSetup,
+  setup: WorkerRun,
   args: TrainingArguments,
   ctx: RunContext,
 ): Promise<
@@ -88,9 +84,9 @@ async function loadData(
 /** A training run from its setup to its end; the trainer is handed out as soon as it exists (for pause and stop). */
 export async function runTraining(
   req: TrainRequest,
-  setup: RunSetup,
+  setup: WorkerRun,
   ctx: RunContext,
-  onTrainer: (trainer: Trainer, model: GPT) => void,
+  onTrainer: (trainer: Trainer, model: CausalLM) => void,
 ): Promise<{ status: TrainerStatus; step: number; bestModel?: BestModel }> {
   const args = req.args;
   checkArguments(args, setup.config, ctx.limits);
@@ -99,7 +95,7 @@ export async function runTraining(
   const runs = new Set((await ctx.store.list()).map((c) => c.run).filter((r): r is string => r !== null));
   await ctx.runData.sweep(runs.add(setup.runName)).catch(() => undefined);
 
-  const model = setup.makeModel(args);
+  const model = setup.makeModel(args.seed);
   let lastSaved = setup.resume?.state.step ?? -1;
   let lastStepEvent = 0;
   const trainer = new Trainer({

@@ -1,6 +1,6 @@
-// The engine worker's entry: the page creates it with
-// `new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })` (see client.ts) and talks to it in
-// the messages of protocol.ts. Everything that touches the GPU runs here, so the page stays responsive.
+// The engine worker's entry: the page starts it as a module worker (under the page's Content-Security-Policy;
+// see client.ts) and talks to it in the messages of protocol.ts. Everything that touches the GPU runs here, so the
+// page stays responsive.
 import { Engine } from './engine.ts';
 import type { RequestMessage } from './protocol.ts';
 

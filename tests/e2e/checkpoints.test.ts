@@ -3,22 +3,25 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointToZip } from '../../src/core/checkpoint/archive.ts';
-import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
-import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2_weights.ts';
+import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
+import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
+import { parameterCount } from '../../src/core/model/families/index.ts';
+import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
 import type { HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
-import { elementCount, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
+import { elementCount } from '../../src/core/checkpoint/tensors.ts';
 import { unzip } from '../../src/core/checkpoint/zip.ts';
 import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { formatCount } from '../../src/ui/format.ts';
 import { launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+import { concatBytes } from '../../src/core/util/bytes.ts';
 
 /** A one-layer GPT-2 over a 13-character vocabulary, with fixed weights. */
 function tinyCheckpoint(): HearthCheckpoint {
   const config = makeGpt2Config({ vocab_size: 13, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 });
   const weights: NamedTensors = new Map();
   let k = 0;
-  for (const [name, shape] of gpt2ParameterShapes(config)) {
+  for (const [name, shape] of modelParameterShapes(config)) {
     const data = Float32Array.from({ length: elementCount(shape) }, () => Math.sin(++k) * 0.1);
     weights.set(name, { shape, data });
   }
@@ -26,16 +29,6 @@ function tinyCheckpoint(): HearthCheckpoint {
   const tokenizer = charLevelJson(tokens, [{ id: 12, content: '<|endoftext|>' }], '<|unk|>');
   return { config, weights, tokenizer: { 'tokenizer.json': tokenizer } };
 }
-
-const concat = (chunks: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-};
 
 describe('checkpoints in the page', () => {
   let server: StaticServer;
@@ -54,7 +47,7 @@ describe('checkpoints in the page', () => {
 
   it('imports a zip and lists it, still there after a reload', async () => {
     const { page } = browser;
-    const zip = concat(checkpointToZip(ckpt, 'tiny-model'));
+    const zip = concatBytes(checkpointToZip(ckpt, 'tiny-model'));
     await page
       .getByTestId('checkpoint-zip-input')
       .setInputFiles({ name: 'tiny-model.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) });
@@ -94,7 +87,7 @@ describe('checkpoints in the page', () => {
         e.shape,
       ]),
     );
-    for (const [name, shape] of gpt2ParameterShapes(ckpt.config)) expect(shapes.get(name), name).toEqual(shape);
+    for (const [name, shape] of modelParameterShapes(ckpt.config)) expect(shapes.get(name), name).toEqual(shape);
     expect(new TextDecoder().decode(byName.get('tokenizer.json'))).toBe(ckpt.tokenizer['tokenizer.json']);
   });
 

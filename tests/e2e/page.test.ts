@@ -1,13 +1,12 @@
 // The page as a person meets it: it finds the GPU, lists the presets with their sizes, takes dropped files,
 // flags a bad training argument at its field, says plainly when there is no WebGPU, and opens offline.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { PRESETS, parameterCount, presetDims } from '../../src/core/model/config.ts';
+import { PRESETS, presetDims } from '../../src/core/model/presets.ts';
+import { parameterCount } from '../../src/core/model/families/index.ts';
+import { GPT2_VOCAB_SIZE } from '../../src/core/model/families/gpt2_config.ts';
 import { loadGpt2Tokenizer } from '../../src/core/tokenizer/gpt2.ts';
 import { formatBytes, formatCount, formatInteger } from '../../src/ui/format.ts';
 import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
-
-/** The vocabulary the page assumes until a tokenizer is chosen: GPT-2's. */
-const GPT2_VOCAB_SIZE = 50257;
 
 describe('the page in Chromium with WebGPU on SwiftShader', () => {
   let server: StaticServer;

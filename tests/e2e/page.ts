@@ -1,6 +1,6 @@
 // The end-to-end harness: serve the built page (dist/) on 127.0.0.1, drive Debian's Chromium with WebGPU on
 // SwiftShader (the flags of shared/WEBGPU_ON_CPU.md), drop files as a person would, and keep screenshots.
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,7 +54,7 @@ export async function serveDist(root = DIST): Promise<StaticServer> {
     throw new Error(`${root}/index.html is missing: run \`npx vite build\` before the end-to-end tests`);
   }
   const base = resolve(root);
-  const server = createServer((req, res) => {
+  const server = await serveLocal((req, res) => {
     void (async () => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
       let file = resolve(base, `.${path}`);
@@ -76,20 +76,31 @@ export async function serveDist(root = DIST): Promise<StaticServer> {
       }
     })();
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', ok);
-  });
+  return { url: `${server.url}/`, close: server.close };
+}
+
+/** A server of a test's own on 127.0.0.1 at a free port: a Hub mirror, or a host the page must never reach. */
+export async function serveLocal(handler: RequestListener): Promise<StaticServer> {
+  const server = createServer(handler);
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('static server has no port');
+  if (!address || typeof address === 'string') throw new Error('local server has no port');
   return {
-    url: `http://127.0.0.1:${address.port}/`,
+    url: `http://127.0.0.1:${address.port}`,
     close: () =>
       new Promise<void>((ok) => {
         server.closeAllConnections();
         server.close(() => ok());
       }),
   };
+}
+
+/** Waits until the page has found its GPU (SwiftShader on a machine without one). */
+export async function waitForGpu(page: Page): Promise<void> {
+  await page
+    .getByTestId('gpu-status')
+    .filter({ hasText: /swiftshader/i })
+    .waitFor({ timeout: 120_000 });
 }
 
 export interface Browser {

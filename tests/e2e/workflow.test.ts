@@ -1,13 +1,14 @@
 // The whole workflow as a person goes through it, in Chromium with WebGPU on SwiftShader: drop a text file, choose
 // the toy preset with a character tokenizer (a tiny model: SwiftShader is slow), train a few steps and watch the
 // progress and the loss chart move, generate, reload and find the checkpoints, export one and check the zip, import
-// it back; then a run interrupted by a reload and resumed, paused for a generation, and stopped; a run whose loss
-// becomes NaN; and a lost GPU, restarted from the last checkpoint.
+// it back, with not one request off the page's own origin in all of that; then a run interrupted by a reload and
+// resumed, paused for a generation, and stopped; a run whose loss becomes NaN; and a lost GPU, restarted from the
+// last checkpoint.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { gpt2ParameterShapes } from '../../src/core/checkpoint/gpt2_weights.ts';
-import { parseGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
+import { parseModelConfig } from '../../src/core/model/families/index.ts';
 import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
 import { unzip } from '../../src/core/checkpoint/zip.ts';
 import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
@@ -78,26 +79,22 @@ async function waitForSaves(page: Page, atLeast: number): Promise<void> {
   );
 }
 
-/** The engine worker (the tokenizer-training worker comes and goes). */
-function engineWorker(page: Page) {
-  const worker = page.workers().find((w) => /\/worker-[^/]*\.js$/.test(w.url()));
-  if (!worker)
-    throw new Error(
-      `no engine worker among ${page
-        .workers()
-        .map((w) => w.url())
-        .join(', ')}`,
-    );
-  return worker;
+/** The engine worker (the tokenizer-training worker comes and goes), known by its name: both start from a blob. */
+async function engineWorker(page: Page) {
+  for (const worker of page.workers()) if ((await worker.evaluate(() => self.name)) === 'hearth-engine') return worker;
+  throw new Error(`no engine worker among ${page.workers().length} workers`);
 }
 
 describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   let server: StaticServer;
   let browser: Browser;
+  /** every request the page, its workers and its service worker made, as Chromium saw it */
+  const requests: string[] = [];
 
   beforeAll(async () => {
     server = await serveDist();
     browser = await launchBrowser();
+    browser.context.on('request', (r) => requests.push(r.url()));
     await browser.page.goto(server.url);
   });
   afterAll(async () => {
@@ -226,7 +223,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
       'optimizer.safetensors',
     ])
       expect(byName.has(file), file).toBe(true);
-    const config = parseGpt2Config(new TextDecoder().decode(byName.get('config.json')));
+    const config = parseModelConfig(new TextDecoder().decode(byName.get('config.json')));
     expect(config).toMatchObject({ n_layer: 1, n_embd: 32, n_head: 2, n_positions: 64, vocab_size: CHAR_VOCAB });
     const shapes = new Map(
       parseSafetensorsHeader(byName.get('model.safetensors')!).entries.map((e) => [
@@ -234,7 +231,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
         e.shape,
       ]),
     );
-    for (const [param, shape] of gpt2ParameterShapes(config)) expect(shapes.get(param), param).toEqual(shape);
+    for (const [param, shape] of modelParameterShapes(config)) expect(shapes.get(param), param).toEqual(shape);
     const tokenizer = JSON.parse(new TextDecoder().decode(byName.get('tokenizer.json')));
     expect(tokenizer.model.type).toBe('WordLevel');
     expect(Object.keys(tokenizer.model.vocab)).toContain('天');
@@ -263,6 +260,15 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await page.getByTestId('checkpoints-panel').scrollIntoViewIfNeeded();
     await screenshot(page, 'workflow-05-imported');
     expect(browser.errors).toEqual([]);
+  });
+
+  it('sent nothing off its own origin from the drop to the export and the import', () => {
+    const origin = new URL(server.url).origin;
+    const elsewhere = requests.filter((url) => !url.startsWith('blob:') && !url.startsWith('data:'));
+    expect(elsewhere.filter((url) => new URL(url).origin !== origin)).toEqual([]);
+    // The record holds the workers' requests too: the engine worker's module, loaded from inside its blob.
+    expect(elsewhere.some((url) => /\/assets\/worker-[^/]*\.js$/.test(url))).toBe(true);
+    expect(elsewhere.length).toBeGreaterThan(5);
   });
 
   it('offers to resume a run interrupted by a reload; the resumed run pauses for a generation and stops', async () => {
@@ -343,7 +349,9 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await page.getByTestId('start-training').click();
     await waitForSaves(page, 1);
     // What a driver reset does to the page: the device is destroyed under the running step.
-    await engineWorker(page).evaluate(() =>
+    await (
+      await engineWorker(page)
+    ).evaluate(() =>
       self.dispatchEvent(new MessageEvent('message', { data: { kind: 'loseDevice', id: 1e9, payload: {} } })),
     );
     await page.getByTestId('gpu-problem').waitFor({ timeout: 60_000 });

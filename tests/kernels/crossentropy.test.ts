@@ -3,12 +3,12 @@ import { useGpu, rng, expectClose, relError, tf, skipUnsupported, ODD_SHAPES } f
 import {
   softmaxCrossEntropy,
   crossEntropyMean,
-  IGNORE_INDEX,
   CROSS_ENTROPY_VARIANTS,
   type CrossEntropyVariantName,
 } from '../../src/core/kernels/crossentropy/index.ts';
 import { crossEntropyForward, crossEntropyBackward } from '../../src/core/kernels/crossentropy/reference.ts';
 import { ceilDiv, grid1d } from '../../src/core/kernels/runtime.ts';
+import { IGNORE_INDEX } from '../../src/core/util/targets.ts';
 
 // (rows, vocab): odd sizes, a vocabulary of a few thousand, and GPT-2's 50257 for a few rows.
 const SHAPES: [number, number][] = [...ODD_SHAPES, [33, 3001], [3, 50257]];

@@ -2,40 +2,30 @@
 // PyTorch-style Hugging Face checkpoint (transformer. prefix, attention mask buffers, tied lm_head) runs.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
-import { modelFromCheckpoint } from '../../src/core/model/load.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
 import { checkpointToZip, checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
 import { checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
-import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
+import { concatBytes } from '../../src/core/util/bytes.ts';
 
 const config = makeGpt2Config({ vocab_size: 23, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 3 });
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 describe('checkpoints and the model', () => {
   useGpu();
 
   it('export then import gives identical weights and identical logits', async () => {
-    const model = GPT.init(config, rng().seed);
+    const model = CausalLM.init(config, rng().seed);
     const weights = await model.toArrays();
     const tokenizer = charTokenizerFrom('abcdefghij');
-    const zip = concat(
+    const zip = concatBytes(
       checkpointToZip({ config, weights, tokenizer: { 'tokenizer.json': tokenizer.toTokenizerJson() } }, 'my model'),
     );
     const back = checkpointFromZip(zip);
     for (const [n, t] of weights) expect(bitwiseEqual(t, back.weights.get(n)!), n).toBe(true);
-    const again = modelFromCheckpoint(back);
+    const again = CausalLM.fromArrays(back.config, back.weights);
     const tokens = rng().ints(2 * 7, config.vocab_size);
     const a = await model.forward(tokens, 2, 7).data();
     const b = await again.forward(tokens, 2, 7).data();
@@ -45,7 +35,7 @@ describe('checkpoints and the model', () => {
   });
 
   it('imports a PyTorch-style checkpoint (transformer. prefix, mask buffers, lm_head) and runs it', async () => {
-    const model = GPT.init(config, 9);
+    const model = CausalLM.init(config, 9);
     const weights = await model.toArrays();
     const entries: [string, { shape: number[]; data: Float32Array }][] = [];
     for (const [n, t] of weights) entries.push([`transformer.${n}`, t]);
@@ -62,7 +52,8 @@ describe('checkpoints and the model', () => {
       ['model.safetensors', writeSafetensors(entries, { dtype: 'F32', metadata: { format: 'pt' } })],
       ['tokenizer.json', enc.encode(charTokenizerFrom('abc').toTokenizerJson())],
     ]);
-    const imported = modelFromCheckpoint(checkpointFromFiles(files));
+    const ckpt = checkpointFromFiles(files);
+    const imported = CausalLM.fromArrays(ckpt.config, ckpt.weights);
     const tokens = rng().ints(5, config.vocab_size);
     const a = await model.forward(tokens, 1, 5).data();
     const b = await imported.forward(tokens, 1, 5).data();

@@ -1,19 +1,9 @@
 // The CLI end to end, as a user runs it: train a tiny model on a text file, evaluate it, generate from it.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const root = new URL('../../', import.meta.url).pathname;
-function hearth(...args: string[]) {
-  const r = spawnSync('node', [join(root, 'bin/hearth.js'), ...args], {
-    encoding: 'utf8',
-    cwd: root,
-    timeout: 400_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { hearth } from './hearth_cli.ts';
 
 describe('hearth CLI', () => {
   let dir = '';

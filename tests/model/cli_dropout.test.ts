@@ -1,19 +1,9 @@
 // `hearth train --dropout P`: a new model's three dropout rates, written to its config.json.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const root = new URL('../../', import.meta.url).pathname;
-function hearth(...args: string[]) {
-  const r = spawnSync('node', [join(root, 'bin/hearth.js'), ...args], {
-    encoding: 'utf8',
-    cwd: root,
-    timeout: 400_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { hearth } from './hearth_cli.ts';
 
 describe('hearth train --dropout', () => {
   let dir = '';

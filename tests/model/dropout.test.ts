@@ -3,26 +3,16 @@
 // plain backward, and the f16 ops passing dropout through.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel } from './models.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { randomModel, SMALL_DIMS } from './models.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
+import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 import { HalfWeightCache, mixedPrecisionOps } from '../../src/core/model/mixed_ops.ts';
-import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
 
 // As gpt.test.ts, with a different rate at each kind of site so that a mask applied at the wrong one shows.
-const dims: GPTDims = {
-  vocab_size: 37,
-  n_positions: 16,
-  n_embd: 12,
-  n_layer: 2,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-  embd_pdrop: 0.2,
-  attn_pdrop: 0.3,
-  resid_pdrop: 0.25,
-};
+const dims: ModelDims = { ...SMALL_DIMS, embd_pdrop: 0.2, attn_pdrop: 0.3, resid_pdrop: 0.25 };
 const B = 2;
 const T = 9;
 
@@ -34,7 +24,7 @@ function batch(seed: number) {
   return { tokens, targets };
 }
 
-async function referenceOf(model: GPT, tokens: Int32Array, targets: Int32Array, dropoutSeed?: number) {
+async function referenceOf(model: CausalLM, tokens: Int32Array, targets: Int32Array, dropoutSeed?: number) {
   const ref: RefParams = new Map();
   for (const [n, a] of await model.toArrays()) ref.set(n, Float64Array.from(a.data));
   return referenceLossAndGrads(model.dims, ref, tokens, targets, B, T, { dropoutSeed });

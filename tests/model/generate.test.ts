@@ -1,12 +1,12 @@
-// Generation on a tiny random GPT on the GPU: the KV cache against full forward passes, sampling options,
+// Generation on a tiny random GPT-2 on the GPU: the KV cache against full forward passes, sampling options,
 // the sliding window, and the seed's own Chinese example through GPT-2's tokenizer.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel } from './models.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { randomModel, SMALL_DIMS } from './models.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
 import type { Ops } from '../../src/core/model/ops.ts';
 import { KVCacheDecoder } from '../../src/core/generate/kv_cache.ts';
 import { generate, type GenerateModelOptions } from '../../src/core/generate/generate.ts';
@@ -14,7 +14,7 @@ import { argmax } from '../../src/core/generate/samplers.ts';
 import { loadGpt2Tokenizer } from '../../src/core/tokenizer/gpt2.ts';
 
 // Odd vocabulary, head_dim 6, a short n_positions so that the window slides within a test.
-const dims: GPTDims = { vocab_size: 37, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5 };
+const dims = SMALL_DIMS;
 
 /** Ids are letters; no end-of-text, so generation runs to its length. */
 const letters = {
@@ -24,7 +24,7 @@ const letters = {
 
 /** Greedy by a full forward over the (cropped to n_positions) prefix each step: the definition the cache must meet. */
 async function greedyByFullForward(
-  model: GPT,
+  model: CausalLM,
   prompt: number[],
   newTokens: number,
   ops: Ops = kernelOps,
@@ -40,7 +40,7 @@ async function greedyByFullForward(
   return seq.slice(prompt.length);
 }
 
-const tokensOf = async (model: GPT, prompt: number[], o: GenerateModelOptions) =>
+const tokensOf = async (model: CausalLM, prompt: number[], o: GenerateModelOptions) =>
   (await generate(model, letters, prompt, { eos_token_id: null, ...o })).sequences.map((s) => s.tokens);
 
 describe('generation with a KV cache', () => {
@@ -133,7 +133,7 @@ describe('generation with a KV cache', () => {
 
   it('the seed’s example: a Chinese prompt, GPT-2’s tokenizer, streamed text equal to the decoded tokens', async () => {
     const tokenizer = await loadGpt2Tokenizer();
-    const d: GPTDims = {
+    const d: ModelDims = {
       vocab_size: tokenizer.vocabSize,
       n_positions: 64,
       n_embd: 16,
@@ -141,7 +141,7 @@ describe('generation with a KV cache', () => {
       n_head: 2,
       layer_norm_epsilon: 1e-5,
     };
-    const model = GPT.init(d, 5);
+    const model = CausalLM.init(d, 5);
     const prompt = '今天天气很好,我们可以去';
     const streamed = ['', '', ''];
     const out = await generate(

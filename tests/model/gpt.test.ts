@@ -1,14 +1,15 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel } from './models.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { randomModel, SMALL_DIMS } from './models.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
+import { parameterCount, type ModelDims } from '../../src/core/model/families/index.ts';
+import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
+import { presetDims } from '../../src/core/model/presets.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
-import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference.ts';
-import { parameterCount, estimateTrainingMemory, presetDims, type GPTDims } from '../../src/core/model/config.ts';
 
-// Small but not trivially so: odd vocabulary and block, two layers, head_dim 6.
-const dims: GPTDims = { vocab_size: 37, n_positions: 16, n_embd: 12, n_layer: 2, n_head: 2, layer_norm_epsilon: 1e-5 };
+const dims = SMALL_DIMS;
 const B = 2;
 const T = 9;
 
@@ -90,7 +91,7 @@ describe('GPT-2 model', () => {
   });
 
   it('initialises as GPT-2 does: N(0, 0.02), residual projections scaled by 1/√(2·n_layer)', async () => {
-    const big: GPTDims = {
+    const big: ModelDims = {
       vocab_size: 64,
       n_positions: 32,
       n_embd: 64,
@@ -98,7 +99,7 @@ describe('GPT-2 model', () => {
       n_head: 4,
       layer_norm_epsilon: 1e-5,
     };
-    const model = GPT.init(big, 3);
+    const model = CausalLM.init(big, 3);
     const std = async (n: string) => {
       const d = await model.p(n).data();
       let s = 0;

@@ -2,24 +2,12 @@
 // scaling) against the same run in f32: the tiny model of train.test.ts, same data, same seed.
 import { describe, it, expect } from 'vitest';
 import { useGpu, relError, tf } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { AdamW } from '../../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../../src/core/train/mixed_precision.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
+import { repeatingSequence } from './models.ts';
 
-const dims: GPTDims = { vocab_size: 11, n_positions: 32, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
-const B = 4;
-const T = 24;
-const pattern = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
-const tokens = new Int32Array(B * T);
-const targets = new Int32Array(B * T);
-for (let b = 0; b < B; b++) {
-  for (let t = 0; t < T; t++) {
-    tokens[b * T + t] = pattern[(b * 3 + t) % pattern.length];
-    targets[b * T + t] = pattern[(b * 3 + t + 1) % pattern.length];
-  }
-  targets[b * T] = -100;
-}
+const { dims, B, T, tokens, targets } = repeatingSequence();
 
 interface Run {
   losses: number[];
@@ -29,7 +17,7 @@ interface Run {
 }
 
 async function train(steps: number, fp16: boolean, initScale?: number): Promise<Run> {
-  const model = GPT.init(dims, 42);
+  const model = CausalLM.init(dims, 42);
   const opt = new AdamW(model.params, { weightDecay: 0.01, maxGradNorm: 1 });
   const mp = fp16 ? new MixedPrecision(initScale ? { initScale } : {}) : null;
   const run: Run = { losses: [], skipped: [], scale: NaN };
@@ -98,7 +86,7 @@ describe('mixed-precision training (fp16)', () => {
   });
 
   it('casts each matmul weight once per step, and gives the same scaled gradients with gradient checkpointing', async () => {
-    const model = GPT.init(dims, 42);
+    const model = CausalLM.init(dims, 42);
     const mp = new MixedPrecision();
     const plain = model.lossAndGrads(tokens, targets, B, T, { ops: mp.ops });
     // c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj and the tied head (wte): cast once, shared by both passes.

@@ -1,16 +1,16 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
 import { Trainer, TrainingDivergedError, type LogEntry } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import { snapshotToCheckpoint, resumePointOf } from '../../src/core/train/checkpointing.ts';
 import { checkpointToFiles, checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
-import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
+import { TRAINER_DIMS } from './models.ts';
 
-const dims: GPTDims = { vocab_size: 19, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const dims = TRAINER_DIMS;
 const T = 12;
 
 function dataset(blocks: number, seed: number): BlockDataset {
@@ -22,7 +22,7 @@ function args(over: Partial<TrainingArguments>): TrainingArguments {
   return resolveArguments({ block_size: T, logging_steps: 1, save_strategy: 'no', ...over }, dims.n_positions);
 }
 
-async function weightsOf(model: GPT): Promise<Map<string, Float32Array>> {
+async function weightsOf(model: CausalLM): Promise<Map<string, Float32Array>> {
   return new Map([...(await model.toArrays())].map(([n, t]) => [n, t.data]));
 }
 
@@ -34,8 +34,8 @@ describe('Trainer', () => {
     // adam_epsilon 1 makes the first AdamW update nearly proportional to the gradient, so the comparison sees the
     // gradient itself (with the default epsilon, Adam's first step is lr·sign(g), blind to the gradient's size).
     const common = { max_steps: 1, learning_rate: 0.1, adam_epsilon: 1, max_grad_norm: 0, weight_decay: 0.01 };
-    const a = GPT.init(dims, 5);
-    const b = GPT.init(dims, 5);
+    const a = CausalLM.init(dims, 5);
+    const b = CausalLM.init(dims, 5);
     const logs: LogEntry[][] = [[], []];
     const ta = new Trainer({
       model: a,
@@ -55,7 +55,7 @@ describe('Trainer', () => {
     expect(Math.abs(logs[0][0].grad_norm - logs[1][0].grad_norm) / logs[1][0].grad_norm).toBeLessThan(1e-5);
     const wa = await weightsOf(a);
     const wb = await weightsOf(b);
-    const w0 = await weightsOf(GPT.init(dims, 5));
+    const w0 = await weightsOf(CausalLM.init(dims, 5));
     for (const [n, x] of wa) {
       expect(relError(x, wb.get(n)!), n).toBeLessThan(1e-5);
     }
@@ -77,7 +77,7 @@ describe('Trainer', () => {
       max_steps: 2 * N,
       seed: 7,
     };
-    const full = GPT.init(dims, 11);
+    const full = CausalLM.init(dims, 11);
     const fullLogs: LogEntry[] = [];
     const tf1 = new Trainer({
       model: full,
@@ -87,7 +87,7 @@ describe('Trainer', () => {
     });
     await tf1.trainLoop();
 
-    const first = GPT.init(dims, 11);
+    const first = CausalLM.init(dims, 11);
     const partLogs: LogEntry[] = [];
     const tp = new Trainer({
       model: first,
@@ -112,7 +112,7 @@ describe('Trainer', () => {
     const files = checkpointToFiles(snapshotToCheckpoint(await tp.snapshot(), config, tokenizer));
     const ckpt = checkpointFromFiles(files);
     const resume = resumePointOf(ckpt)!;
-    const second = GPT.fromArrays(dims, ckpt.weights);
+    const second = CausalLM.fromArrays(dims, ckpt.weights);
     const tr = new Trainer({
       model: second,
       train: data,
@@ -136,9 +136,36 @@ describe('Trainer', () => {
     [full, first, second].forEach((m) => m.dispose());
   });
 
+  it('refuses to resume from a data position that the data cannot hold, or that is no position at all', async () => {
+    const model = CausalLM.init(dims, 3);
+    const common = { per_device_train_batch_size: 3, max_steps: 4, seed: 7 };
+    const first = new Trainer({ model, train: dataset(10, 1), args: args(common) });
+    for (let i = 0; i < 2; i++) tf.dispose(Object.values(first.trainStep()));
+    const config = makeGpt2Config({ ...dims });
+    const snap = await first.snapshot();
+    expect(snap.state.dataPosition.index).toBe(6);
+    const resume = resumePointOf(snapshotToCheckpoint(snap, config, charTokenizerFrom('abcdefghijklmnop')))!;
+    const resumeOn = (train: BlockDataset, dataPosition = resume.state.dataPosition) =>
+      new Trainer({ model, train, args: resume.args, resume: { ...resume, state: { ...resume.state, dataPosition } } });
+    expect(() => resumeOn(dataset(4, 2))).toThrow(
+      /^cannot resume: the checkpoint's data_position\.index 6 lies beyond the 4 blocks of an epoch of this data \(hearth_state\.json is damaged, or this is not the data it was trained on\)$/,
+    );
+    for (const index of [-1000, 2.5]) {
+      expect(() => resumeOn(dataset(10, 2), { ...resume.state.dataPosition, index })).toThrow(
+        new RegExp(
+          `cannot resume: the checkpoint's data_position\\.index must be a whole number of blocks ≥ 0, got ${index}`,
+        ),
+      );
+    }
+    const resumed = resumeOn(dataset(10, 2));
+    expect(resumed.step).toBe(2);
+    [first, resumed].forEach((t) => t.dispose());
+    model.dispose();
+  });
+
   it('clips the global gradient norm to max_grad_norm', async () => {
     const data = dataset(4, rng().seed);
-    const model = GPT.init(dims, 3);
+    const model = CausalLM.init(dims, 3);
     const logs: LogEntry[] = [];
     const t = new Trainer({
       model,
@@ -159,7 +186,7 @@ describe('Trainer', () => {
 
   it('stops with a clear message on a NaN loss and does not save the broken weights', async () => {
     const data = dataset(4, rng().seed);
-    const model = GPT.init(dims, 3);
+    const model = CausalLM.init(dims, 3);
     const nan = tf.fill([dims.n_embd], NaN);
     model.p('ln_f.weight').assign(nan);
     nan.dispose();
@@ -179,7 +206,7 @@ describe('Trainer', () => {
   });
 
   it('refuses block_size above n_positions and reports the learning-rate schedule it will follow', () => {
-    const model = GPT.init(dims, 1);
+    const model = CausalLM.init(dims, 1);
     expect(
       () =>
         new Trainer({

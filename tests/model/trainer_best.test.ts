@@ -2,13 +2,13 @@
 // whose evaluation was best, not the last step's, so evaluate() (and generation, export) after train() use them.
 import { describe, it, expect } from 'vitest';
 import { useGpu } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { Trainer, type EvalResult, type TrainerSnapshot } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
+import { TRAINER_DIMS } from './models.ts';
 
-const dims: GPTDims = { vocab_size: 19, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const dims = TRAINER_DIMS;
 const T = 12;
 
 /** Blocks where each token is followed by token + stride (mod vocab). */
@@ -46,7 +46,7 @@ describe('load_best_model_at_end', () => {
   useGpu();
 
   it("leaves the best-eval checkpoint's weights in the model after train(), not the last step's", async () => {
-    const model = GPT.init(dims, 7);
+    const model = CausalLM.init(dims, 7);
     const saved = new Map<number, Map<string, Float32Array>>();
     const evals: EvalResult[] = [];
     const trainer = new Trainer({
@@ -80,7 +80,7 @@ describe('load_best_model_at_end', () => {
   });
 
   it('a run resumed from the best checkpoint loads it at the end when no later evaluation beats it', async () => {
-    const first = GPT.init(dims, 7);
+    const first = CausalLM.init(dims, 7);
     let atTwo: TrainerSnapshot | null = null;
     const t1 = new Trainer({
       model: first,
@@ -93,7 +93,7 @@ describe('load_best_model_at_end', () => {
     t1.dispose();
     first.dispose();
     const snap = atTwo!;
-    const model = GPT.fromArrays(dims, snap.weights);
+    const model = CausalLM.fromArrays(dims, snap.weights);
     const t2 = new Trainer({
       model,
       args: args(),
@@ -111,7 +111,7 @@ describe('load_best_model_at_end', () => {
 
   it('loads nothing when the run is stopped (it may resume) or the option is off', async () => {
     for (const over of [{ load_best_model_at_end: false }, {}]) {
-      const model = GPT.init(dims, 7);
+      const model = CausalLM.init(dims, 7);
       let last: Map<string, Float32Array> | null = null;
       const trainer: Trainer = new Trainer({
         model,

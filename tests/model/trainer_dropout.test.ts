@@ -2,21 +2,15 @@
 // steps are not, and a resumed run replays the masks of the uninterrupted one.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { Trainer, type LogEntry } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
+import { TRAINER_DIMS } from './models.ts';
 
-const plainDims: GPTDims = {
-  vocab_size: 19,
-  n_positions: 16,
-  n_embd: 16,
-  n_layer: 1,
-  n_head: 2,
-  layer_norm_epsilon: 1e-5,
-};
-const dims: GPTDims = { ...plainDims, embd_pdrop: 0.3, attn_pdrop: 0.3, resid_pdrop: 0.3 };
+const plainDims = TRAINER_DIMS;
+const dims: ModelDims = { ...plainDims, embd_pdrop: 0.3, attn_pdrop: 0.3, resid_pdrop: 0.3 };
 const T = 12;
 
 function dataset(blocks: number, seed: number): BlockDataset {
@@ -32,8 +26,8 @@ function args(over: Partial<TrainingArguments>): TrainingArguments {
 }
 
 /** The same weights under other dims (the dropout rates are not weights). */
-async function withDims(model: GPT, d: GPTDims): Promise<GPT> {
-  return GPT.fromArrays(d, await model.toArrays());
+async function withDims(model: CausalLM, d: ModelDims): Promise<CausalLM> {
+  return CausalLM.fromArrays(d, await model.toArrays());
 }
 
 describe('Trainer with dropout', () => {
@@ -41,7 +35,7 @@ describe('Trainer with dropout', () => {
 
   it('eval loss is deterministic and unaffected by dropout; training steps drop', async () => {
     const data = dataset(6, rng().seed);
-    const dropping = GPT.init(dims, 3);
+    const dropping = CausalLM.init(dims, 3);
     const plain = await withDims(dropping, plainDims);
     const a = new Trainer({ model: dropping, train: data, eval: data, args: args({ max_steps: 1 }) });
     const b = new Trainer({ model: plain, train: data, eval: data, args: args({ max_steps: 1 }) });
@@ -64,7 +58,7 @@ describe('Trainer with dropout', () => {
     const data = dataset(8, rng().seed);
     const N = 2;
     const common = { learning_rate: 3e-3, max_steps: 2 * N, gradient_accumulation_steps: 2, seed: 5 };
-    const full = GPT.init(dims, 11);
+    const full = CausalLM.init(dims, 11);
     const fullLogs: LogEntry[] = [];
     const t1 = new Trainer({
       model: full,
@@ -74,7 +68,7 @@ describe('Trainer with dropout', () => {
     });
     await t1.trainLoop();
 
-    const first = GPT.init(dims, 11);
+    const first = CausalLM.init(dims, 11);
     const losses: number[] = [];
     const tp = new Trainer({ model: first, train: data, args: args(common) });
     for (let i = 0; i < N; i++) {
@@ -83,7 +77,7 @@ describe('Trainer with dropout', () => {
       tf.dispose([loss, gradNorm]);
     }
     const snap = await tp.snapshot();
-    const second = GPT.fromArrays(dims, snap.weights);
+    const second = CausalLM.fromArrays(dims, snap.weights);
     const resume = { state: snap.state, optimizer: snap.optimizer };
     const tr = new Trainer({
       model: second,

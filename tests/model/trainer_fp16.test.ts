@@ -2,17 +2,17 @@
 // exact resume that carries the loss scaler's state through the checkpoint files.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { GPT } from '../../src/core/model/gpt.ts';
+import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
 import { Trainer, type LogEntry } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import { snapshotToCheckpoint, resumePointOf } from '../../src/core/train/checkpointing.ts';
 import { checkpointToFiles, checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
-import { makeGpt2Config } from '../../src/core/checkpoint/config.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
-import type { GPTDims } from '../../src/core/model/config.ts';
+import { TRAINER_DIMS } from './models.ts';
 
-const dims: GPTDims = { vocab_size: 19, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const dims = TRAINER_DIMS;
 const T = 12;
 // 2²⁴ times the logits' gradient (up to 1/36 with 3 × 12 targets) is far past f16's 65504: the first steps overflow.
 const OVERFLOWING = { initScale: 2 ** 24 };
@@ -29,7 +29,7 @@ function args(over: Partial<TrainingArguments>): TrainingArguments {
   );
 }
 
-async function weightsOf(model: GPT): Promise<Map<string, Float32Array>> {
+async function weightsOf(model: CausalLM): Promise<Map<string, Float32Array>> {
   return new Map([...(await model.toArrays())].map(([n, t]) => [n, t.data]));
 }
 
@@ -38,7 +38,7 @@ describe('Trainer with fp16', () => {
 
   it('logs the loss scale; overflowing steps are skipped (not a divergence) and the scale backs off', async () => {
     const data = dataset(6, rng().seed);
-    const model = GPT.init(dims, 3);
+    const model = CausalLM.init(dims, 3);
     const logs: LogEntry[] = [];
     const t = new Trainer({
       model,
@@ -86,7 +86,7 @@ describe('Trainer with fp16', () => {
       max_steps: 2 * N,
       seed: 7,
     };
-    const full = GPT.init(dims, 11);
+    const full = CausalLM.init(dims, 11);
     const fullLogs: LogEntry[] = [];
     const tf1 = new Trainer({
       model: full,
@@ -97,7 +97,7 @@ describe('Trainer with fp16', () => {
     });
     await tf1.trainLoop();
 
-    const first = GPT.init(dims, 11);
+    const first = CausalLM.init(dims, 11);
     const partLogs: LogEntry[] = [];
     const tp = new Trainer({ model: first, train: data, lossScaler: OVERFLOWING, args: args(common) });
     for (let i = 0; i < N; i++) {
@@ -118,7 +118,7 @@ describe('Trainer with fp16', () => {
     const ckpt = checkpointFromFiles(checkpointToFiles(snapshotToCheckpoint(snap, config, tokenizer)));
     const resume = resumePointOf(ckpt)!;
     expect(resume.state.lossScale).toEqual(snap.state.lossScale);
-    const second = GPT.fromArrays(dims, ckpt.weights);
+    const second = CausalLM.fromArrays(dims, ckpt.weights);
     // The scaler's settings are the run's, its state the checkpoint's.
     const tr = new Trainer({
       model: second,

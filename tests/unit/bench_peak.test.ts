@@ -1,7 +1,7 @@
-// The bench's f32 peak lookup and model-FLOP count, which turn its real-GPU figures into issue 8's percentages.
+// The bench's f32 peak lookup and model-FLOP count, which turn its real-GPU timings into shares of the card's peak.
 import { describe, it, expect } from 'vitest';
 import { peakOf, shareOfPeak, trainingFlopsPerToken } from '../../bench/peak.ts';
-import { presetDims } from '../../src/core/model/config.ts';
+import { presetDims } from '../../src/core/model/presets.ts';
 import type { GpuInfo } from '../../src/core/gpu/device.ts';
 
 const card = (description: string, software = false): GpuInfo => ({

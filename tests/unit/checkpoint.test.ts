@@ -2,9 +2,11 @@
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { checkpointFromZip, checkpointToZip, checkpointFilesFromDrop } from '../../src/core/checkpoint/archive.ts';
-import { gpt2ConfigToJson, innerDim, makeGpt2Config, parseGpt2Config } from '../../src/core/checkpoint/config.ts';
+import { modelConfigToJson, parseModelConfig, parameterCount } from '../../src/core/model/families/index.ts';
+import { innerDim, makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
+import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
+import type { HostTensor, NamedTensors } from '../../src/core/model/host_tensors.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
-import { gpt2ParameterShapes, parameterCount } from '../../src/core/checkpoint/gpt2_weights.ts';
 import {
   checkpointFromFiles,
   checkpointToFiles,
@@ -12,8 +14,9 @@ import {
   type HearthCheckpoint,
 } from '../../src/core/checkpoint/hf_folder.ts';
 import { readSafetensors, writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
-import { bitwiseEqual, type HostTensor, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
-import { concatChunks, crc32, unzip } from '../../src/core/checkpoint/zip.ts';
+import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
+import { crc32, unzip } from '../../src/core/checkpoint/zip.ts';
+import { concatBytes } from '../../src/core/util/bytes.ts';
 import { TOKENIZER_JSON, tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 function expectSameWeights(a: NamedTensors, b: NamedTensors) {
@@ -67,7 +70,7 @@ function hfConfigJson(overrides: Record<string, unknown> = {}): string {
 
 describe('config.json', () => {
   it('reads a Hugging Face GPT-2 config and writes it back with n_ctx', () => {
-    const c = parseGpt2Config(hfConfigJson());
+    const c = parseModelConfig(hfConfigJson());
     expect(c).toMatchObject({
       n_layer: 2,
       n_head: 2,
@@ -78,7 +81,7 @@ describe('config.json', () => {
       n_inner: null,
     });
     expect(innerDim(c)).toBe(32);
-    const written = JSON.parse(gpt2ConfigToJson(c));
+    const written = JSON.parse(modelConfigToJson(c));
     expect(written).toMatchObject({
       model_type: 'gpt2',
       architectures: ['GPT2LMHeadModel'],
@@ -86,7 +89,7 @@ describe('config.json', () => {
       n_positions: 9,
       activation_function: 'gelu_new',
     });
-    expect(parseGpt2Config(gpt2ConfigToJson(c))).toEqual(c);
+    expect(parseModelConfig(modelConfigToJson(c))).toEqual(c);
   });
 
   it('fills defaults: HF GPT-2 small, n_positions from n_ctx in old configs', () => {
@@ -102,7 +105,7 @@ describe('config.json', () => {
       bos_token_id: 50256,
     });
     expect(parameterCount(c)).toBe(124439808); // GPT-2 small without the tied head
-    expect(parseGpt2Config('{"n_ctx": 64, "vocab_size": 100}')).toMatchObject({ n_positions: 64, bos_token_id: 99 });
+    expect(parseModelConfig('{"n_ctx": 64, "vocab_size": 100}')).toMatchObject({ n_positions: 64, bos_token_id: 99 });
   });
 
   it.each([
@@ -118,9 +121,9 @@ describe('config.json', () => {
     [{ tie_word_embeddings: false }, /tie_word_embeddings false/],
     [{ add_cross_attention: true }, /cross-attention/],
   ])('refuses what Hearth cannot run: %j', (overrides, message) => {
-    expect(() => parseGpt2Config(hfConfigJson(overrides))).toThrow(message);
+    expect(() => parseModelConfig(hfConfigJson(overrides))).toThrow(message);
     try {
-      parseGpt2Config(hfConfigJson(overrides));
+      parseModelConfig(hfConfigJson(overrides));
     } catch (e) {
       expect((e as CheckpointError).code).toBe('unsupported-model');
     }
@@ -137,7 +140,7 @@ describe('config.json', () => {
     ],
     ['dropout above 1', hfConfigJson({ attn_pdrop: 1.5 }), /attn_pdrop must be in \[0, 1\)/],
   ])('refuses a malformed config: %s', (_label, text, message) => {
-    expect(() => parseGpt2Config(text)).toThrow(message);
+    expect(() => parseModelConfig(text)).toThrow(message);
   });
 });
 
@@ -163,7 +166,7 @@ describe('Hugging Face folder', () => {
     // the weights file is what transformers expects: GPT-2 names, no lm_head, format "pt"
     const { tensors, metadata } = readSafetensors(files.get('model.safetensors')!);
     expect(metadata).toEqual({ format: 'pt' });
-    expect([...tensors.keys()]).toEqual([...gpt2ParameterShapes(ckpt.config).keys()]);
+    expect([...tensors.keys()]).toEqual([...modelParameterShapes(ckpt.config).keys()]);
     expect(tensors.get('h.1.mlp.c_fc.weight')!.shape).toEqual([8, 32]); // Conv1D: [in, out]
   });
 
@@ -246,7 +249,7 @@ describe('Hugging Face folder', () => {
 describe('zip', () => {
   it('export then import gives identical weights and training state; entries sit in one folder', () => {
     const ckpt = tinyCheckpoint({ training: true });
-    const bytes = concatChunks(checkpointToZip(ckpt, 'my run / step 40'));
+    const bytes = concatBytes(checkpointToZip(ckpt, 'my run / step 40'));
     const { files } = unzip(bytes);
     expect(files.map(([p]) => p)).toContain('my-run-step-40/model.safetensors');
     expectSameCheckpoint(checkpointFromZip(bytes), ckpt);
@@ -269,7 +272,7 @@ describe('zip', () => {
     const back = checkpointFromFiles(await checkpointFilesFromDrop(dropped));
     expectSameWeights(back.weights, tinyCheckpoint().weights);
     expect(readmeRead).toBe(false);
-    const zipped = concatChunks(checkpointToZip(tinyCheckpoint(), 'x'));
+    const zipped = concatBytes(checkpointToZip(tinyCheckpoint(), 'x'));
     const fromZip = await checkpointFilesFromDrop([{ name: 'x.zip', arrayBuffer: async () => zipped.slice().buffer }]);
     expect(fromZip.has('model.safetensors')).toBe(true);
   });

@@ -1,9 +1,10 @@
 // Small checkpoints for the checkpoint tests: a 2-layer GPT-2 with random weights, a stand-in
 // tokenizer (opaque here) and a training state with AdamW moments.
-import { makeGpt2Config, type GPT2Config } from '../../src/core/checkpoint/config.ts';
-import { gpt2ParameterShapes } from '../../src/core/checkpoint/gpt2_weights.ts';
+import { makeGpt2Config, type GPT2Config } from '../../src/core/model/families/gpt2_config.ts';
+import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
+import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
 import type { HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
-import { elementCount, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
+import { elementCount } from '../../src/core/checkpoint/tensors.ts';
 import type { TrainingState } from '../../src/core/checkpoint/training_state.ts';
 import { rng } from '../helpers.ts';
 
@@ -28,7 +29,7 @@ export function tinyCheckpoint(
 ): HearthCheckpoint {
   const seed = options.seed ?? 1234;
   const config = tinyConfig(options.config);
-  const shapes = gpt2ParameterShapes(config);
+  const shapes = modelParameterShapes(config);
   const weights = randomTensors(shapes, seed);
   const ckpt: HearthCheckpoint = { config, weights, tokenizer: { 'tokenizer.json': TOKENIZER_JSON } };
   if (options.training) ckpt.training = tinyTrainingState(shapes, seed + 1);

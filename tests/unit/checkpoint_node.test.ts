@@ -1,4 +1,6 @@
-// Checkpoints as Hugging Face folders on disk (the CLI's store): atomic replace, rotation.
+// Checkpoints as Hugging Face folders on disk (the CLI's store): atomic replace, rotation, and what a process killed
+// mid-write leaves behind (made here as such a kill leaves it, with the pid of a process that has exited).
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import { checkpointFromFiles, checkpointToFiles } from '../../src/core/checkpoin
 import {
   listCheckpointFolders,
   readCheckpointFolder,
+  recoverInterruptedWrites,
   saveCheckpointFolder,
   writeCheckpointFolder,
 } from '../../src/core/checkpoint/node_folder.ts';
@@ -82,3 +85,65 @@ describe('checkpoint folders', () => {
     await expect(readCheckpointFolder(join(root, 'nothing'))).rejects.toThrow(/cannot read folder/);
   });
 });
+
+/** The pid of a process that has exited, as in the names a killed writer leaves. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid!;
+}
+
+function stepOf(ckpt: ReturnType<typeof checkpointFromFiles>): number {
+  return ckpt.training!.step;
+}
+
+async function checkpointAt(step: number, seed = step) {
+  const ckpt = tinyCheckpoint({ seed, training: true });
+  ckpt.training!.step = step;
+  return checkpointToFiles(ckpt);
+}
+
+describe('what a killed writer leaves', () => {
+  it('finishes a replace cut between its two renames: the checkpoint is never absent', async () => {
+    const pid = deadPid();
+    // The new folder was complete and the old one renamed aside when the kill came.
+    await writeCheckpointFolder(join(root, `checkpoint-30.tmp-${pid}-0a1b2c3d`), await checkpointAt(30, 2));
+    await writeCheckpointFolder(join(root, `checkpoint-30.old-${pid}-0a1b2c3d`), await checkpointAt(30, 1));
+    const back = checkpointFromFiles(await readCheckpointFolder(join(root, 'checkpoint-30')));
+    expect(bitwiseEqual(back.weights.get('wte.weight')!, tinyCheckpoint({ seed: 2 }).weights.get('wte.weight')!)).toBe(
+      true,
+    );
+    expect(await readdir(root)).toEqual(['checkpoint-30']);
+  });
+
+  it('lists the checkpoint a cut replace left aside, and sweeps the rest of a dead writer at start', async () => {
+    const pid = deadPid();
+    await writeCheckpointFolder(join(root, 'checkpoint-10'), await checkpointAt(10));
+    await writeCheckpointFolder(join(root, `checkpoint-20.tmp-${pid}-00000001`), await checkpointAt(20, 7));
+    await writeCheckpointFolder(join(root, `checkpoint-20.old-${pid}-00000001`), await checkpointAt(20, 6));
+    // half-written, and half-deleted by rotation: neither has its model files
+    await mkdir(join(root, `checkpoint-30.tmp-${pid}-00000002`));
+    await writeFile(join(root, `checkpoint-30.tmp-${pid}-00000002`, 'config.json'), '{');
+    await mkdir(join(root, `checkpoint-5.old-${pid}-00000003`));
+    // a write in progress in a live process (this one's parent) is left alone
+    const live = `checkpoint-40.tmp-${process.ppid}-00000004`;
+    await mkdir(join(root, live));
+
+    const listed = await listCheckpointFolders(root);
+    expect(listed.map((c) => c.id).sort()).toEqual(['checkpoint-10', 'checkpoint-20']);
+    expect((await readdir(root)).sort()).toEqual(['checkpoint-10', 'checkpoint-20', live]);
+    expect(stepOf(checkpointFromFiles(await readCheckpointFolder(join(root, 'checkpoint-20'))))).toBe(20);
+    expect(await recoverInterruptedWrites(root)).toEqual([]);
+  });
+
+  it('a save sweeps what earlier runs left when they were killed', async () => {
+    const pid = deadPid();
+    await mkdir(join(root, `checkpoint-1.tmp-${pid}-0000000a`));
+    for (const step of [10, 20, 30]) await saveCheckpointFolder(root, tinyState(step), { saveTotalLimit: 2 });
+    expect((await readdir(root)).sort()).toEqual(['checkpoint-20', 'checkpoint-30']);
+  });
+});
+
+function tinyState(step: number) {
+  const ckpt = tinyCheckpoint({ training: true });
+  ckpt.training!.step = step;
+  return ckpt;
+}

@@ -13,8 +13,10 @@ import {
   type KeyValueBackend,
   type StorageLike,
 } from '../../src/core/checkpoint/store.ts';
-import { bitwiseEqual, type HostTensor } from '../../src/core/checkpoint/tensors.ts';
-import { concatChunks, crc32 } from '../../src/core/checkpoint/zip.ts';
+import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
+import type { HostTensor } from '../../src/core/model/host_tensors.ts';
+import { crc32 } from '../../src/core/checkpoint/zip.ts';
+import { concatBytes } from '../../src/core/util/bytes.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 let dbCount = 0;
@@ -63,7 +65,7 @@ describe('checkpoint store', () => {
     expect((await store.list())[0].name).toBe('renamed');
     const { fileName, chunks } = await store.exportZip(saved.id);
     expect(fileName).toBe('renamed.zip');
-    expectSameWeights(checkpointFromZip(concatChunks(chunks)).weights, ckpt.weights);
+    expectSameWeights(checkpointFromZip(concatBytes(chunks)).weights, ckpt.weights);
 
     await store.delete(saved.id);
     expect(await store.list()).toEqual([]);
@@ -153,6 +155,7 @@ describe('checkpoint store', () => {
       ...backend,
       // The tab dies before the manifest is written: no manifest update, no cleanup.
       update: async (key, fn) => (closed ? Promise.reject(new Error('tab closed')) : backend.update(key, fn)),
+      transact: async (body) => (closed ? Promise.reject(new Error('tab closed')) : backend.transact(body)),
       delMany: async (keys) => (closed ? Promise.reject(new Error('tab closed')) : backend.delMany(keys)),
     };
     const store = new CheckpointStore(closing, { storage: null, now: () => now });

@@ -6,22 +6,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  blockOf,
   DatasetError,
   indexedDbTokenCache,
   loadTextDataset,
   memoryTokenCache,
+  readBlocks,
   sourceFromBytes,
   sourceFromText,
   tokenizeSource,
+  type BlockDataset,
   type LoadProgress,
 } from '../../src/core/data/index.ts';
+import { openTextBlocks, residentBlocks, type StoredBlocks } from '../../src/core/data/blocks.ts';
 import { folderTokenCache, sourceFromPath } from '../../src/core/data/node.ts';
 import { charTokenizerFrom, loadGpt2Tokenizer } from '../../src/core/tokenizer/index.ts';
 
 const ALPHABET = 'abcdefghij \n';
 const chars = charTokenizerFrom(ALPHABET);
 const bytes = (...b: number[]) => new Uint8Array(b);
+/** Every token of the blocks, end to end, as read from where they are kept. */
+const allTokens = async (data: BlockDataset) =>
+  Array.from((await residentBlocks(data, (n) => new Uint32Array(n))).tokens);
+const blockAt = async (data: BlockDataset, i: number) => Array.from((await readBlocks(data, [i]))[0].ids);
 
 describe('streaming tokenization', () => {
   it('gives the same GPT-2 ids as encoding the whole text, however the bytes are chunked', async () => {
@@ -47,8 +53,8 @@ describe('loadTextDataset', () => {
     const joined = [...chars.encode(a), chars.eosTokenId, ...chars.encode(b)]; // 51 tokens -> 6 blocks
     expect(data.train.numBlocks).toBe(6);
     expect(data.eval).toBeNull();
-    expect(Array.from(data.train.tokens)).toEqual(joined.slice(0, 48));
-    expect(Array.from(blockOf(data.train, 3))).toEqual(joined.slice(24, 32));
+    expect(await allTokens(data.train)).toEqual(joined.slice(0, 48));
+    expect(await blockAt(data.train, 3)).toEqual(joined.slice(24, 32));
     expect(data.files.map((f) => f.tokens)).toEqual([30, 20]);
   });
 
@@ -61,7 +67,7 @@ describe('loadTextDataset', () => {
     });
     expect(split.train.numBlocks).toBe(9);
     expect(split.eval?.numBlocks).toBe(3);
-    expect(Array.from(blockOf(split.eval!, 0))).toEqual(chars.encode(text).slice(72, 80));
+    expect(await blockAt(split.eval!, 0)).toEqual(chars.encode(text).slice(72, 80));
 
     const separate = await loadTextDataset([sourceFromText('a.txt', text)], {
       tokenizer: chars,
@@ -107,7 +113,7 @@ describe('loadTextDataset', () => {
     expect(data.files.map((f) => f.name)).toEqual(['good.txt', 'utf16.txt', 'bom.txt', 'short.txt']);
     expect(data.files.map((f) => f.tokens)).toEqual([50, 3, 3, 2]);
     expect(data.train.numBlocks).toBe(Math.floor((50 + 3 + 3 + 2 + 3) / 8));
-    const text = chars.decode(data.train.tokens);
+    const text = chars.decode(await allTokens(data.train));
     expect(text.endsWith('j<|endoftext|>ab\n<|endoftext|>a')).toBe(true); // the rest is the dropped remainder
   });
 
@@ -155,13 +161,32 @@ describe('token cache', () => {
       const second = await loadTextDataset(files(), { tokenizer: chars, blockSize: 8, cache });
       expect(first.files.map((f) => f.cached)).toEqual([false, false]);
       expect(second.files.map((f) => f.cached)).toEqual([true, true]);
-      expect(Array.from(second.train.tokens)).toEqual(Array.from(first.train.tokens));
+      expect(await allTokens(second.train)).toEqual(await allTokens(first.train));
       // A different tokenizer or different content misses.
       const other = charTokenizerFrom(ALPHABET + 'z');
       const third = await loadTextDataset(files(), { tokenizer: other, blockSize: 8, cache });
       expect(third.files.map((f) => f.cached)).toEqual([false, false]);
     });
   }
+});
+
+describe('manifest', () => {
+  it('opens the same blocks again from the cache (a run resumed after a reload), or null once an entry is gone', async () => {
+    const cache = folderTokenCache(mkdtempSync(join(tmpdir(), 'hearth-cache-')));
+    const files = [sourceFromText('a.txt', 'abcdefghij'.repeat(7)), sourceFromText('b.txt', 'jihg'.repeat(9))];
+    const data = await loadTextDataset(files, { tokenizer: chars, blockSize: 8, cache, evalFraction: 0.2 });
+    for (const part of [data.train, data.eval!]) {
+      const manifest = JSON.parse(JSON.stringify((part as StoredBlocks).manifest));
+      const again = (await openTextBlocks(manifest, cache))!;
+      expect(again.numBlocks).toBe(part.numBlocks);
+      expect(await allTokens(again)).toEqual(await allTokens(part));
+    }
+    const manifest = data.train.manifest!;
+    expect(await openTextBlocks({ ...manifest, parts: [{ key: 'v1:gone' }] }, cache)).toBeNull();
+    // Blocks held only in memory have no manifest.
+    const resident = await loadTextDataset(files, { tokenizer: chars, blockSize: 8 });
+    expect(resident.train.manifest).toBeUndefined();
+  });
 });
 
 describe('Node sources', () => {

@@ -1,10 +1,9 @@
 // Dropout rates travel with the model: new models take HF's 0.1 (or the rate asked for), imports keep theirs, exports
 // write them, and the page's model description carries them.
 import { describe, it, expect } from 'vitest';
-import { presetConfig } from '../../src/core/model/load.ts';
-import { DEFAULT_DROPOUT, validateDims, presetDims } from '../../src/core/model/config.ts';
-import { gpt2ConfigToJson, parseGpt2Config, makeGpt2Config } from '../../src/core/checkpoint/config.ts';
-import { dimsOf } from '../../src/worker/models.ts';
+import { presetConfig, presetDims } from '../../src/core/model/presets.ts';
+import { DEFAULT_DROPOUT, validateGpt2Dims, makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
+import { modelConfigToJson, parseModelConfig } from '../../src/core/model/families/index.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 
 const rates = (c: { embd_pdrop?: number; attn_pdrop?: number; resid_pdrop?: number }) => [
@@ -23,8 +22,8 @@ describe('dropout rates in model configs', () => {
     expect(() => presetConfig('toy', tok, 1)).toThrow(/pdrop must be in \[0, 1\)/);
   });
 
-  it('an imported config.json keeps its rates; an export writes them; the model dims carry them', () => {
-    const text = gpt2ConfigToJson(
+  it('an imported config.json keeps its rates; an export writes them', () => {
+    const text = modelConfigToJson(
       makeGpt2Config({
         vocab_size: 13,
         n_positions: 9,
@@ -36,16 +35,15 @@ describe('dropout rates in model configs', () => {
         resid_pdrop: 0.05,
       }),
     );
-    const c = parseGpt2Config(text);
+    const c = parseModelConfig(text);
     expect(rates(c)).toEqual([0, 0.2, 0.05]);
-    expect(rates(JSON.parse(gpt2ConfigToJson(c)))).toEqual([0, 0.2, 0.05]);
-    expect(rates(dimsOf(c))).toEqual([0, 0.2, 0.05]);
+    expect(rates(JSON.parse(modelConfigToJson(c)))).toEqual([0, 0.2, 0.05]);
   });
 
   it('model dims refuse a rate outside [0, 1) and accept none (no dropout)', () => {
     const d = presetDims('toy', 10);
-    expect(() => validateDims(d)).not.toThrow();
-    expect(() => validateDims({ ...d, attn_pdrop: 1 })).toThrow(/attn_pdrop must be in \[0, 1\)/);
-    expect(() => validateDims({ ...d, resid_pdrop: -0.1 })).toThrow(/resid_pdrop/);
+    expect(() => validateGpt2Dims(d)).not.toThrow();
+    expect(() => validateGpt2Dims({ ...d, attn_pdrop: 1 })).toThrow(/attn_pdrop must be in \[0, 1\)/);
+    expect(() => validateGpt2Dims({ ...d, resid_pdrop: -0.1 })).toThrow(/resid_pdrop/);
   });
 });

@@ -106,6 +106,19 @@ describe('generation loop', () => {
     expect(events.map((e) => e.text)).toEqual(['a', '', 'b', '']);
   });
 
+  it("stops at any of the tokenizer's end-of-text ids (generation_config.json may list several)", async () => {
+    const tok = { ...byteTokenizer, eosTokenIds: [EOS, 0x21] }; // "!" ends a sequence too
+    const decoder = new ScriptedDecoder(64, spell('hi!there', 1));
+    const output = await drain(generateWith(decoder, tok, 'x', { max_new_tokens: 20 }), () => {});
+    expect(output.sequences[0]).toMatchObject({ text: 'hi', tokens: [0x68, 0x69, 0x21], finishReason: 'eos' });
+    // An eos_token_id option still overrides the tokenizer's.
+    const own = await drain(
+      generateWith(new ScriptedDecoder(64, spell('hi!there', 1)), tok, 'x', { eos_token_id: 0x74 }),
+      () => {},
+    );
+    expect(own.sequences[0]).toMatchObject({ text: 'hi!', finishReason: 'eos' });
+  });
+
   it('stops at a stop string, keeping it, and at max_new_tokens / max_length', async () => {
     const stopped = await run(new ScriptedDecoder(64, spell('hello\n\nworld', 1)), 'x', { stop_strings: ['\n\n'] });
     expect(stopped.output.sequences[0]).toMatchObject({ text: 'hello\n\n', finishReason: 'stop_string' });

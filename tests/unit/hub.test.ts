@@ -131,7 +131,10 @@ describe('Hub downloads', () => {
       expect(requests).toEqual([
         '/gpt2-tiny/resolve/main/config.json',
         '/gpt2-tiny/resolve/main/tokenizer.json',
-        '/gpt2-tiny/resolve/main/generation_config.json', // optional: 404, skipped
+        '/gpt2-tiny/resolve/main/tokenizer_config.json', // optional: 404, skipped
+        '/gpt2-tiny/resolve/main/special_tokens_map.json',
+        '/gpt2-tiny/resolve/main/chat_template.jinja',
+        '/gpt2-tiny/resolve/main/generation_config.json',
         '/gpt2-tiny/resolve/main/model.safetensors',
         '/cdn/gpt2-tiny/model.safetensors',
       ]);
@@ -185,6 +188,7 @@ describe('Hub downloads', () => {
     requests.length = 0;
     expectWeightsOf(await loadFromHub('gpt2-tiny', { baseUrl, cache }), 1);
     expect(requests.filter((r) => r.endsWith('config.json') || r.endsWith('tokenizer.json'))).toEqual([
+      '/gpt2-tiny/resolve/main/tokenizer_config.json',
       '/gpt2-tiny/resolve/main/generation_config.json',
     ]);
   });

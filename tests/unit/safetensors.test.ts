@@ -3,7 +3,8 @@ import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
 import { floatToHalf, halfToFloat } from '../../src/core/checkpoint/float16.ts';
 import { parseSafetensorsHeader, readSafetensors, writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import { parseStrictJson } from '../../src/core/checkpoint/strict_json.ts';
-import { bitwiseEqual, type NamedTensors } from '../../src/core/checkpoint/tensors.ts';
+import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
+import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
 import { rng } from '../helpers.ts';
 
 /** A safetensors file from a header text and data bytes, as another writer might make it. */

@@ -12,6 +12,7 @@ import {
   type HearthCheckpoint,
   type ToFilesOptions,
 } from './hf_folder.ts';
+import { parseSafetensorsHeader, safetensorsHeaderLength } from './safetensors.ts';
 import { OPTIMIZER_FILE, STATE_FILE } from './training_state.ts';
 import { unzip, zipFolder, type UnzipOptions } from './zip.ts';
 
@@ -46,7 +47,11 @@ export function checkpointFilesFromZip(
   bytes: Uint8Array,
   options: Pick<UnzipOptions, 'maxTotalBytes'> = {},
 ): CheckpointFiles {
-  const { files, skipped } = unzip(bytes, { ...options, want: (p) => CHECKPOINT_FILE_NAMES.has(baseName(p)) });
+  const { files, skipped } = unzip(bytes, {
+    ...options,
+    want: (p) => CHECKPOINT_FILE_NAMES.has(baseName(p)),
+    inspect: inspectSafetensorsHead,
+  });
   const flat = flattenFolder(files);
   if (!flat.has(WEIGHTS_FILE) && skipped.some((p) => baseName(p) === 'pytorch_model.bin')) {
     throw new CheckpointError(
@@ -55,6 +60,14 @@ export function checkpointFilesFromZip(
     );
   }
   return flat;
+}
+
+/** A safetensors file in a zip is judged by its header before its data is inflated. */
+function inspectSafetensorsHead(path: string, size: number, head: (n: number) => Uint8Array): void {
+  const name = baseName(path);
+  if (!name.endsWith('.safetensors')) return;
+  const headerLength = safetensorsHeaderLength(head(8), size, name);
+  parseSafetensorsHeader(head(8 + headerLength), name, size);
 }
 
 /** Minimal view of a dropped File, so Node tests can pass plain objects. */

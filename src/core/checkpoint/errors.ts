@@ -25,7 +25,3 @@ export class CheckpointError extends Error {
 export function invalid(message: string): CheckpointError {
   return new CheckpointError('invalid-file', message);
 }
-
-export function unsupported(message: string): CheckpointError {
-  return new CheckpointError('unsupported-model', message);
-}

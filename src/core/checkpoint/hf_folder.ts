@@ -1,18 +1,13 @@
-// A checkpoint as the files of a Hugging Face GPT-2 folder (config.json, model.safetensors,
+// A checkpoint as the files of a Hugging Face model folder (config.json, model.safetensors,
 // tokenizer files, generation_config.json) plus Hearth's training state beside them. Every way a
 // checkpoint travels (IndexedDB, zip, dropped files, the Hub, a folder on disk) goes through these
 // two functions, so every one of them gets the same checks.
-import {
-  defaultGenerationConfig,
-  gpt2ConfigToJson,
-  parseGpt2Config,
-  type GenerationConfig,
-  type GPT2Config,
-} from './config.ts';
+import { modelConfigToJson, type ModelConfig } from '../model/families/index.ts';
+import type { NamedTensors } from '../model/host_tensors.ts';
+import { defaultGenerationConfig, readModelConfig, type GenerationConfig } from './config.ts';
 import { CheckpointError, invalid } from './errors.ts';
-import { checkHearthWeights, checkWeightIndex, hearthName, toHearthWeights } from './gpt2_weights.ts';
+import { checkHearthWeights, checkWeightIndex, hearthName, toHearthWeights } from './weights.ts';
 import { parseSafetensorsHeader, readSafetensors, writeSafetensors } from './safetensors.ts';
-import type { NamedTensors } from './tensors.ts';
 import {
   OPTIMIZER_FILE,
   STATE_FILE,
@@ -32,6 +27,7 @@ export const TOKENIZER_FILES = [
   'merges.txt',
   'tokenizer_config.json',
   'special_tokens_map.json',
+  'chat_template.jinja',
 ] as const;
 
 export const CONFIG_FILE = 'config.json';
@@ -39,7 +35,7 @@ export const WEIGHTS_FILE = 'model.safetensors';
 export const GENERATION_CONFIG_FILE = 'generation_config.json';
 
 export interface HearthCheckpoint {
-  config: GPT2Config;
+  config: ModelConfig;
   /** Hearth's parameter names (no "transformer." prefix, no lm_head), float32. */
   weights: NamedTensors;
   tokenizer: TokenizerFiles;
@@ -61,7 +57,7 @@ export function checkpointToFiles(ckpt: HearthCheckpoint, options: ToFilesOption
     throw new Error('cannot save: the checkpoint has no tokenizer (tokenizer.json, or vocab.json and merges.txt)');
   }
   const files: CheckpointFiles = new Map();
-  files.set(CONFIG_FILE, encoder.encode(gpt2ConfigToJson(ckpt.config)));
+  files.set(CONFIG_FILE, encoder.encode(modelConfigToJson(ckpt.config)));
   const generation = ckpt.generationConfig ?? defaultGenerationConfig(ckpt.config);
   files.set(GENERATION_CONFIG_FILE, encoder.encode(JSON.stringify(generation, null, 2) + '\n'));
   // HF's loader checks format "pt" in the metadata before it reads a safetensors file.
@@ -82,7 +78,7 @@ export function checkpointToFiles(ckpt: HearthCheckpoint, options: ToFilesOption
 export function checkpointFromFiles(files: CheckpointFiles): HearthCheckpoint {
   const configBytes = files.get(CONFIG_FILE);
   if (!configBytes) throw new CheckpointError('missing-file', 'no config.json: not a Hugging Face model folder');
-  const config = parseGpt2Config(text(configBytes, CONFIG_FILE));
+  const config = readModelConfig(text(configBytes, CONFIG_FILE));
 
   const weightBytes = files.get(WEIGHTS_FILE);
   if (!weightBytes) {
@@ -97,7 +93,10 @@ export function checkpointFromFiles(files: CheckpointFiles): HearthCheckpoint {
     config,
     WEIGHTS_FILE,
   );
-  const { tensors } = readSafetensors(weightBytes, { fileName: WEIGHTS_FILE, skip: (n) => hearthName(n) === null });
+  const { tensors } = readSafetensors(weightBytes, {
+    fileName: WEIGHTS_FILE,
+    skip: (n) => hearthName(n, config) === null,
+  });
   const weights = toHearthWeights(tensors, config, WEIGHTS_FILE);
 
   const tokenizer: TokenizerFiles = {};

@@ -1,9 +1,9 @@
 // Pretrained GPT-2 models from the Hugging Face Hub: {base}/{repo}/resolve/{revision}/{file}, with
 // progress, cancel, and a cache so a second load needs no network. config.json comes first so a
 // model Hearth cannot run is refused before its weights are downloaded.
-import { parseGpt2Config } from './config.ts';
+import { readModelConfig } from './config.ts';
 import { CheckpointError } from './errors.ts';
-import { concatChunks } from './zip.ts';
+import { concatBytes } from '../util/bytes.ts';
 import {
   checkpointFromFiles,
   CONFIG_FILE,
@@ -121,11 +121,14 @@ export async function downloadFromHub(repoInput: string, options: HubOptions = {
   };
 
   const config = await fetchFile(CONFIG_FILE, true);
-  parseGpt2Config(new TextDecoder().decode(config)); // refuse a model Hearth cannot run before the big download
+  readModelConfig(new TextDecoder().decode(config)); // refuse a model Hearth cannot run before the big download
   if (!(await fetchFile('tokenizer.json', false))) {
     await fetchFile('vocab.json', true);
     await fetchFile('merges.txt', true);
   }
+  // The tokenizer's special tokens, template switches and chat template, where the repository has them.
+  for (const name of ['tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'])
+    await fetchFile(name, false);
   await fetchFile(GENERATION_CONFIG_FILE, false);
   await fetchFile(WEIGHTS_FILE, true);
   await cache?.put(prefix + COMPLETE_MARKER, new TextEncoder().encode(JSON.stringify([...files.keys()])));
@@ -221,7 +224,7 @@ async function download(
       throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
     return whole;
   }
-  return concatChunks(chunks);
+  return concatBytes(chunks);
 }
 
 function hubError(

@@ -1,10 +1,16 @@
 // Node only (the CLI): checkpoints as Hugging Face folders on disk, and a folder cache for Hub
-// downloads. Folders are written beside their final place and renamed into it, so a crash leaves
-// either the old folder or the new one, never half of one. The browser never imports this file.
+// downloads. The browser never imports this file.
+//
+// A folder is written as `X.tmp-S` beside its place and renamed into it; a folder it replaces is first
+// renamed aside to `X.old-S` (S names the writing process and the write), and a folder that rotation
+// deletes is renamed aside the same way before it is removed. So `X` is always whole or absent, and a
+// process killed at any instant leaves only `.tmp-`/`.old-` folders, which the next writer or reader
+// resolves: a replace cut between its two renames is finished (`X.tmp-S` and `X.old-S` with no `X`),
+// everything else a dead writer left is removed.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CHECKPOINT_FILE_NAMES } from './archive.ts';
 import { CheckpointError } from './errors.ts';
 import {
@@ -27,15 +33,98 @@ function suffix(): string {
   return `${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+/** `X.tmp-S` or `X.old-S`, where S is `{pid}-{8 hex digits}`. */
+const ASIDE = /^(.+)\.(tmp|old)-((\d+)-[0-9a-f]{8})$/;
+/** This process's writes in progress, by suffix: never taken for a dead writer's leftovers. */
+const inFlight = new Set<string>();
+
+function writerAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // ours, yet not in flight: an earlier process that had our pid
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+/**
+ * Resolves what writers killed mid-write left in `parent` (only for the folder named `only`, when given): finishes a
+ * replace cut between its renames, and removes every other `.tmp-`/`.old-` folder of a writer that is gone. Folders
+ * of live writers are left alone. Returns the names removed or restored.
+ */
+export async function recoverInterruptedWrites(parent: string, only?: string): Promise<string[]> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  const present = new Set(names);
+  const writes = new Map<string, { base: string; tmp?: string; old?: string }>();
+  for (const name of names) {
+    const m = ASIDE.exec(name);
+    if (!m || (only !== undefined && m[1] !== only)) continue;
+    const [, base, kind, writeId, pid] = m;
+    if (inFlight.has(writeId) || writerAlive(Number(pid))) continue;
+    const key = `${base}\0${writeId}`;
+    const w = writes.get(key) ?? { base };
+    w[kind as 'tmp' | 'old'] = name;
+    writes.set(key, w);
+  }
+  const resolved: string[] = [];
+  for (const w of writes.values()) {
+    // The old folder was renamed aside only once the new one was complete: the replace can be finished.
+    if (w.tmp && w.old && !present.has(w.base)) {
+      await rename(join(parent, w.tmp), join(parent, w.base));
+      present.add(w.base);
+      resolved.push(w.tmp);
+      w.tmp = undefined;
+    }
+    for (const name of [w.tmp, w.old]) {
+      if (!name) continue;
+      await rm(join(parent, name), { recursive: true, force: true });
+      resolved.push(name);
+    }
+  }
+  return resolved;
+}
+
+/** Writes a file and flushes it to the disk, so that a rename after it never publishes a file still in the cache. */
+async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flushes a folder's entries (the renames in it); not every platform can open a folder, and then this does nothing. */
+async function syncFolder(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Windows cannot open a directory; its renames are ordered by the file system.
+  }
+}
+
 /** Writes the files as folder `dir`, replacing any folder there only once the new one is complete. */
 export async function writeCheckpointFolder(dir: string, files: CheckpointFiles): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
-  const tmp = `${dir}.tmp-${suffix()}`;
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  await recoverInterruptedWrites(parent, basename(dir));
+  const id = suffix();
+  inFlight.add(id);
+  const tmp = `${dir}.tmp-${id}`;
+  const old = `${dir}.old-${id}`;
+  let replaced = false;
+  let placed = false;
   try {
     await mkdir(tmp);
-    for (const [name, bytes] of files) await writeFile(join(tmp, name), bytes);
-    const old = `${dir}.old-${suffix()}`;
-    let replaced = false;
+    for (const [name, bytes] of files) await writeDurably(join(tmp, name), bytes);
+    await syncFolder(tmp);
     try {
       await rename(dir, old);
       replaced = true;
@@ -43,15 +132,36 @@ export async function writeCheckpointFolder(dir: string, files: CheckpointFiles)
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     await rename(tmp, dir);
+    placed = true;
+    await syncFolder(parent);
     if (replaced) await rm(old, { recursive: true, force: true });
   } catch (err) {
+    if (replaced && !placed) await rename(old, dir).catch(() => undefined); // the new folder did not take its place
     await rm(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    inFlight.delete(id);
+  }
+}
+
+/** Removes a folder so that it is never seen half-deleted under its name: renamed aside first, then deleted. */
+async function removeFolder(dir: string): Promise<void> {
+  const id = suffix();
+  inFlight.add(id);
+  const aside = `${dir}.old-${id}`;
+  try {
+    await rename(dir, aside);
+    await rm(aside, { recursive: true, force: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  } finally {
+    inFlight.delete(id);
   }
 }
 
 /** Reads the checkpoint files found in `dir` (others, like README.md, are left alone). */
 export async function readCheckpointFolder(dir: string): Promise<CheckpointFiles> {
+  await recoverInterruptedWrites(dirname(dir), basename(dir));
   let names: string[];
   try {
     names = await readdir(dir);
@@ -91,14 +201,18 @@ export async function saveCheckpointFolder(
   if (options.saveTotalLimit) {
     const candidates = await listCheckpointFolders(outDir);
     for (const id of checkpointsToDelete(candidates, options.saveTotalLimit, options.keepBest ?? false)) {
-      await rm(join(outDir, id), { recursive: true, force: true });
+      await removeFolder(join(outDir, id));
     }
   }
   return dir;
 }
 
-/** The `checkpoint-*` folders of a run with their step and eval loss (id = folder name). */
+/**
+ * The `checkpoint-*` folders of a run with their step and eval loss (id = folder name), once what killed writers
+ * left in the run's folder has been resolved.
+ */
 export async function listCheckpointFolders(outDir: string): Promise<RotationCandidate[]> {
+  await recoverInterruptedWrites(outDir);
   const out: RotationCandidate[] = [];
   for (const name of await readdir(outDir).catch(() => [] as string[])) {
     const m = /^checkpoint-(\d+)$/.exec(name);

@@ -4,7 +4,8 @@
 import { decodeBF16, decodeF16, encodeF16 } from './float16.ts';
 import { invalid } from './errors.ts';
 import { parseStrictJson, type JsonObject, type JsonValue } from './strict_json.ts';
-import { copyBytes, elementCount, firstNonFinite, formatShape, type HostTensor, type NamedTensors } from './tensors.ts';
+import type { HostTensor, NamedTensors } from '../model/host_tensors.ts';
+import { copyBytes, elementCount, firstNonFinite, formatShape } from './tensors.ts';
 
 export const DTYPE_BYTES = {
   BOOL: 1,
@@ -43,22 +44,40 @@ export interface SafetensorsIndex {
   metadata: Record<string, string>;
 }
 
-/** Validates the header of `bytes` and lists its tensors; reads no tensor data. */
-export function parseSafetensorsHeader(bytes: Uint8Array, fileName = 'safetensors file'): SafetensorsIndex {
+/**
+ * The header's length from a file's first 8 bytes, checked against the limit and the file's length: all a reader needs
+ * to know how much more to read before the header can be parsed.
+ */
+export function safetensorsHeaderLength(first: Uint8Array, fileLength: number, fileName = 'safetensors file'): number {
   const fail = (m: string) => invalid(`${fileName}: ${m}`);
-  if (bytes.length < 8) throw fail(`truncated: ${bytes.length} bytes, too short to hold the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const lenLow = view.getUint32(0, true);
-  const lenHigh = view.getUint32(4, true);
-  const headerLen = lenHigh * 2 ** 32 + lenLow;
+  if (fileLength < 8 || first.length < 8)
+    throw fail(`truncated: ${fileLength} bytes, too short to hold the 8-byte header length`);
+  const view = new DataView(first.buffer, first.byteOffset, 8);
+  const headerLen = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
   if (headerLen > MAX_HEADER_BYTES) {
     throw fail(`header length ${headerLen} bytes is over the ${MAX_HEADER_BYTES}-byte limit`);
   }
-  if (8 + headerLen > bytes.length) {
+  if (8 + headerLen > fileLength) {
     throw fail(
-      `header length ${headerLen} runs past the end of the file (${bytes.length} bytes): truncated or not safetensors`,
+      `header length ${headerLen} runs past the end of the file (${fileLength} bytes): truncated or not safetensors`,
     );
   }
+  return headerLen;
+}
+
+/**
+ * Validates the header of `bytes` and lists its tensors; reads no tensor data. `bytes` may be only the file's head (its
+ * first 8 + header-length bytes) when `fileLength` gives the whole file's length, so that a file still inside a zip is
+ * judged before the rest of it is inflated.
+ */
+export function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  fileName = 'safetensors file',
+  fileLength = bytes.length,
+): SafetensorsIndex {
+  const fail = (m: string) => invalid(`${fileName}: ${m}`);
+  const headerLen = safetensorsHeaderLength(bytes, fileLength, fileName);
+  if (8 + headerLen > bytes.length) throw new Error(`${fileName}: the header was not read whole`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
@@ -76,7 +95,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName = 'safetensor
   }
 
   const dataStart = 8 + headerLen;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = fileLength - dataStart;
   const metadata = parseMetadata(header.__metadata__, fail);
   const entries: SafetensorsEntry[] = [];
   for (const name of Object.keys(header)) {
@@ -101,8 +120,8 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName = 'safetensor
     cursor = e.end;
     previous = e;
   }
-  if (cursor !== bytes.length) {
-    throw fail(`${bytes.length - cursor} bytes after the last tensor belong to no tensor (file damaged or padded)`);
+  if (cursor !== fileLength) {
+    throw fail(`${fileLength - cursor} bytes after the last tensor belong to no tensor (file damaged or padded)`);
   }
   return { entries, metadata };
 }

@@ -1,12 +1,16 @@
 // Checkpoints in the browser's IndexedDB (through idb-keyval). A checkpoint's files are written in
-// chunks under a fresh id; only then is it added to the manifest, in one transaction, so the list
-// never shows a checkpoint that is not whole. Old checkpoints are rotated out only after the new
-// one is listed. Anything a failed or interrupted save left behind is swept up later.
-import { createStore, delMany, get, getMany, keys, set, update, type UseStore } from 'idb-keyval';
+// chunks under a fresh id, beside a mark that says the save is in progress; only then is it added to
+// the manifest, in the transaction that removes the mark, so the list never shows a checkpoint that is
+// not whole. Old checkpoints are unlisted before their parts are deleted, and only after the new one
+// is listed. What a save cut short left (a tab closed or reloaded mid-write) is swept when the store
+// is next used: a save holds a Web Lock while it writes, which the browser releases with the tab, so a
+// mark whose lock is free belongs to a dead save. The sweep removes a dead save's mark and parts in
+// one transaction, and a save whose mark is gone is never listed, so a sweep that misjudged a save
+// (a tab asleep for an hour, where there are no Web Locks) costs that save, never a listed checkpoint.
+import { createStore, delMany, get, getMany, keys, promisifyRequest, set, update, type UseStore } from 'idb-keyval';
+import { parameterCount, type ModelConfig } from '../model/families/index.ts';
 import { checkpointFilesFromZip, safeFolderName } from './archive.ts';
-import type { GPT2Config } from './config.ts';
 import { CheckpointError } from './errors.ts';
-import { parameterCount } from './gpt2_weights.ts';
 import {
   checkpointFromFiles,
   checkpointToFiles,
@@ -28,6 +32,19 @@ export interface KeyValueBackend {
   keys(): Promise<string[]>;
   /** Read-modify-write in one transaction. */
   update<T>(key: string, updater: (old: T | undefined) => T): Promise<void>;
+  /**
+   * Runs `body` as one read-write transaction: all its writes happen or none. The body may await only `tx.get`
+   * (IndexedDB commits a transaction that is left waiting on anything else).
+   */
+  transact<T>(body: (tx: Transaction) => Promise<T>): Promise<T>;
+}
+
+export interface Transaction {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): void;
+  del(key: string): void;
+  /** Deletes every key that starts with `prefix`. */
+  delPrefix(prefix: string): void;
 }
 
 export function idbBackend(dbName = 'hearth-checkpoints', storeName = 'files'): KeyValueBackend {
@@ -39,7 +56,23 @@ export function idbBackend(dbName = 'hearth-checkpoints', storeName = 'files'): 
     delMany: (k) => delMany(k, store),
     keys: async () => (await keys(store)).map(String),
     update: (k, fn) => update(k, fn, store),
+    transact: (body) =>
+      store('readwrite', async (s) => {
+        const result = await body({
+          get: (k) => promisifyRequest(s.get(k)),
+          set: (k, v) => void s.put(v, k),
+          del: (k) => void s.delete(k),
+          delPrefix: (p) => void s.delete(IDBKeyRange.bound(p, `${p}\uffff`)),
+        });
+        await promisifyRequest(s.transaction);
+        return result;
+      }),
   };
+}
+
+/** The part of the Web Locks API (navigator.locks) the store uses. */
+export interface LockManagerLike {
+  request<T>(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => Promise<T> | T): Promise<T>;
 }
 
 /** navigator.storage, or a stand-in. */
@@ -59,7 +92,7 @@ export interface CheckpointSummary {
   evalLoss: number | null;
   bytes: number;
   resumable: boolean;
-  model: Pick<GPT2Config, 'n_layer' | 'n_head' | 'n_embd' | 'vocab_size' | 'n_positions'> & { parameters: number };
+  model: Pick<ModelConfig, 'n_layer' | 'n_head' | 'n_embd' | 'vocab_size' | 'n_positions'> & { parameters: number };
   files: { name: string; bytes: number; chunks: number }[];
 }
 
@@ -76,9 +109,13 @@ export interface SaveOptions extends ToFilesOptions {
 const MANIFEST = 'manifest';
 const PENDING = 'pending:';
 const PART = 'part:';
+const SAVE_LOCK = 'hearth-checkpoint-save:';
 const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
-/** A save still unlisted after this long was interrupted (tab closed); its parts are swept. */
+/** Without Web Locks: a save still unlisted after this long was interrupted (tab closed); its parts are swept. */
 const STALE_PENDING_MS = 60 * 60 * 1000;
+
+/** A save in progress: when it began, and the Web Lock it holds while it writes (where there are Web Locks). */
+type PendingMark = number | { startedAt: number; lock: string };
 /** Room left for the manifest and IndexedDB's own overhead. */
 const QUOTA_MARGIN_BYTES = 4 * 1024 * 1024;
 
@@ -87,12 +124,17 @@ export interface StoreOptions {
   storage?: StorageLike | null;
   chunkBytes?: number;
   now?: () => number;
+  /** Defaults to navigator.locks where there is one; null judges interrupted saves by their age alone. */
+  locks?: LockManagerLike | null;
 }
 
 export class CheckpointStore {
   private readonly storage: StorageLike | null;
   private readonly chunkBytes: number;
   private readonly now: () => number;
+  private readonly locks: LockManagerLike | null;
+  /** The sweep run when the store is first used, so that what a closed tab left is gone before anything else. */
+  private firstSweep: Promise<void> | null = null;
 
   constructor(
     private readonly backend: KeyValueBackend = idbBackend(),
@@ -101,12 +143,29 @@ export class CheckpointStore {
     this.storage = options.storage !== undefined ? options.storage : (globalThis.navigator?.storage ?? null);
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.now = options.now ?? Date.now;
+    this.locks =
+      options.locks !== undefined
+        ? options.locks
+        : ((globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks ?? null);
   }
 
   /** Newest first. */
   async list(): Promise<CheckpointSummary[]> {
-    const manifest = (await this.backend.get<CheckpointSummary[]>(MANIFEST)) ?? [];
-    return [...manifest].sort((a, b) => b.createdAt - a.createdAt);
+    await this.sweepOnce();
+    return [...(await this.manifest())].sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  private async manifest(): Promise<CheckpointSummary[]> {
+    return (await this.backend.get<CheckpointSummary[]>(MANIFEST)) ?? [];
+  }
+
+  private sweepOnce(): Promise<void> {
+    // Best effort: a store that cannot sweep can still list and load.
+    this.firstSweep ??= this.sweep().then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.firstSweep;
   }
 
   async summary(id: string): Promise<CheckpointSummary> {
@@ -190,28 +249,62 @@ export class CheckpointStore {
     return { fileName: `${folder}.zip`, chunks: zipFolder(await this.loadFiles(id), folder) };
   }
 
-  /** Deletes parts that no listed checkpoint owns: left by an interrupted save or delete. */
+  /**
+   * Deletes what no listed checkpoint owns: the parts of saves that died (their tab closed or reloaded: their lock is
+   * free, or without Web Locks they began over an hour ago), and parts an interrupted delete left. Returns how many
+   * saves and checkpoints' parts it removed.
+   */
   async sweep(): Promise<number> {
     // Keys before the manifest: a save that completes in between is then either still marked
     // pending in `all` or already listed, never mistaken for an orphan.
     const all = await this.backend.keys();
-    const listed = new Set((await this.list()).map((c) => c.id));
-    const inProgress = new Set<string>();
-    const stalePending: string[] = [];
+    const listed = new Set((await this.manifest()).map((c) => c.id));
+    const pending = new Set<string>();
+    let removed = 0;
     for (const k of all) {
       if (!k.startsWith(PENDING)) continue;
       const id = k.slice(PENDING.length);
-      const started = await this.backend.get<number>(k);
-      if (typeof started === 'number' && this.now() - started < STALE_PENDING_MS) inProgress.add(id);
-      else stalePending.push(k);
+      pending.add(id);
+      const mark = await this.backend.get<PendingMark>(k);
+      if (mark === undefined || !(await this.saveIsDead(mark))) continue;
+      // Only if the mark is still the one judged: a save that was listed meanwhile has removed it.
+      const dropped = await this.backend.transact(async (tx) => {
+        if (JSON.stringify(await tx.get<PendingMark>(k)) !== JSON.stringify(mark)) return false;
+        tx.del(k);
+        tx.delPrefix(`${PART}${id}:`);
+        return true;
+      });
+      if (dropped) removed++;
     }
-    const orphans = all.filter((k) => {
-      if (!k.startsWith(PART)) return false;
+    const orphans = new Set<string>();
+    for (const k of all) {
+      if (!k.startsWith(PART)) continue;
       const id = k.slice(PART.length).split(':', 1)[0];
-      return !listed.has(id) && !inProgress.has(id);
-    });
-    await this.backend.delMany([...orphans, ...stalePending]);
-    return orphans.length;
+      if (!listed.has(id) && !pending.has(id)) orphans.add(id);
+    }
+    if (orphans.size > 0) {
+      // Never marked pending when the keys were read, so never to be listed: left by an interrupted delete.
+      removed += await this.backend.transact(async (tx) => {
+        const stillListed = new Set(((await tx.get<CheckpointSummary[]>(MANIFEST)) ?? []).map((c) => c.id));
+        let n = 0;
+        for (const id of orphans) {
+          if (stillListed.has(id)) continue;
+          tx.delPrefix(`${PART}${id}:`);
+          n++;
+        }
+        return n;
+      });
+    }
+    return removed;
+  }
+
+  private async saveIsDead(mark: PendingMark): Promise<boolean> {
+    if (typeof mark === 'object' && mark !== null && typeof mark.lock === 'string' && this.locks) {
+      // The lock is free only when its save has ended: finished (then its mark is gone) or its tab is gone.
+      return this.locks.request(mark.lock, { ifAvailable: true }, (lock) => lock !== null);
+    }
+    const startedAt = typeof mark === 'number' ? mark : mark?.startedAt;
+    return !(typeof startedAt === 'number' && this.now() - startedAt < STALE_PENDING_MS);
   }
 
   private async saveFiles(
@@ -224,7 +317,7 @@ export class CheckpointStore {
         'saveTotalLimit needs a run name, so that rotation never deletes checkpoints of other runs or imports',
       );
     }
-    await this.sweep().catch(() => undefined); // best effort: space from an old crash helps this save
+    await this.sweep().catch(() => undefined); // best effort: space a dead save left helps this one
     const bytes = totalBytes(files);
     await this.checkQuota(bytes);
 
@@ -249,8 +342,10 @@ export class CheckpointStore {
       files: [],
     };
     const written: string[] = [];
-    try {
-      await this.backend.set(PENDING + id, this.now());
+    const lock = `${SAVE_LOCK}${id}`;
+    const write = async () => {
+      const mark: PendingMark = this.locks ? { startedAt: this.now(), lock } : this.now();
+      await this.backend.set(PENDING + id, mark);
       for (const [name, data] of files) {
         let chunks = 0;
         for (let at = 0; at < data.byteLength || chunks === 0; at += this.chunkBytes, chunks++) {
@@ -261,7 +356,17 @@ export class CheckpointStore {
         }
         entry.files.push({ name, bytes: data.byteLength, chunks });
       }
-      await this.backend.update<CheckpointSummary[]>(MANIFEST, (list = []) => [...list, entry]);
+      const listed = await this.backend.transact(async (tx) => {
+        if ((await tx.get(PENDING + id)) === undefined) return false;
+        tx.set(MANIFEST, [...((await tx.get<CheckpointSummary[]>(MANIFEST)) ?? []), entry]);
+        tx.del(PENDING + id);
+        return true;
+      });
+      if (!listed) throw new Error('its parts were swept as abandoned while it was writing (was the tab asleep?)');
+    };
+    try {
+      if (this.locks) await this.locks.request(lock, {}, write);
+      else await write();
     } catch (err) {
       await this.backend.delMany([...written, PENDING + id]).catch(() => undefined);
       const quota = (err as Error)?.name === 'QuotaExceededError';
@@ -271,10 +376,9 @@ export class CheckpointStore {
         { cause: err },
       );
     }
-    await this.backend.delMany([PENDING + id]).catch(() => undefined);
 
     if (options.saveTotalLimit) {
-      const sameRun = (await this.list()).filter((c) => c.run === entry.run);
+      const sameRun = (await this.manifest()).filter((c) => c.run === entry.run);
       await this.deleteMany(checkpointsToDelete(sameRun, options.saveTotalLimit, options.keepBest ?? false));
     }
     return entry;

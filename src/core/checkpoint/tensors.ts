@@ -1,12 +1,6 @@
-// The plain representation every checkpoint path works on, independent of the model code: tensors
-// by GPT-2 name, row-major float32. The model reads and writes this; files are made from it.
-
-export interface HostTensor {
-  shape: number[];
-  data: Float32Array;
-}
-
-export type NamedTensors = Map<string, HostTensor>;
+// Checks and copies on host tensors (model/host_tensors.ts), the plain representation every checkpoint path works
+// on: tensors by parameter name, row-major float32.
+import type { HostTensor } from '../model/host_tensors.ts';
 
 export function elementCount(shape: readonly number[]): number {
   let n = 1;

@@ -3,7 +3,8 @@
 // same random stream, same AdamW moments. Hugging Face tools ignore these two files.
 import { invalid } from './errors.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
-import { firstNonFinite, formatShape, sameShape, type HostTensor, type NamedTensors } from './tensors.ts';
+import type { HostTensor, NamedTensors } from '../model/host_tensors.ts';
+import { firstNonFinite, formatShape, sameShape } from './tensors.ts';
 
 export const STATE_FILE = 'hearth_state.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -74,18 +75,6 @@ export function trainingStateToFiles(state: TrainingState, weights: NamedTensors
   files.set(STATE_FILE, new TextEncoder().encode(JSON.stringify(json, null, 1) + '\n'));
   if (state.optimizer) {
     checkMoments(state.optimizer, weights, (m) => new Error(`cannot save: ${m}`));
-    for (const [label, moments] of [
-      ['exp_avg', state.optimizer.expAvg],
-      ['exp_avg_sq', state.optimizer.expAvgSq],
-    ] as const) {
-      for (const [name, t] of moments) {
-        const bad = firstNonFinite(t.data);
-        if (bad >= 0)
-          throw new Error(
-            `cannot save: ${label} of "${name}" holds ${t.data[bad]} at element ${bad} (training diverged?)`,
-          );
-      }
-    }
     const entries: [string, HostTensor][] = [];
     for (const name of weights.keys()) entries.push([EXP_AVG + name, state.optimizer.expAvg.get(name)!]);
     for (const name of weights.keys()) entries.push([EXP_AVG_SQ + name, state.optimizer.expAvgSq.get(name)!]);
@@ -115,6 +104,7 @@ export function trainingStateFromFiles(
   const count = (key: 'step' | 'epoch') => {
     const v = raw[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw fail(`${key} must be a non-negative number`);
+    if (key === 'step' && !Number.isInteger(v)) throw fail(`step must be a whole number, got ${v}`);
     return v;
   };
   const step = count('step');
@@ -130,7 +120,8 @@ export function trainingStateFromFiles(
   let optimizer: AdamWMoments | null = null;
   if (raw.optimizer) {
     if (!optimizerBytes) throw invalid(`${STATE_FILE} refers to ${OPTIMIZER_FILE}, which is missing`);
-    const { tensors } = readSafetensors(optimizerBytes, { fileName: OPTIMIZER_FILE });
+    // Not-finite values are refused below, with what a moment is rather than as weights.
+    const { tensors } = readSafetensors(optimizerBytes, { fileName: OPTIMIZER_FILE, requireFinite: false });
     optimizer = { expAvg: new Map(), expAvgSq: new Map() };
     for (const [name, t] of tensors) {
       if (name.startsWith(EXP_AVG_SQ)) optimizer.expAvgSq.set(name.slice(EXP_AVG_SQ.length), t);
@@ -152,6 +143,7 @@ export function trainingStateFromFiles(
   };
 }
 
+/** One moment per parameter, of its shape, holding finite numbers; the second moment, a mean of squares, is ≥ 0. */
 function checkMoments(m: AdamWMoments, weights: NamedTensors, fail: (m: string) => Error): void {
   for (const [label, moments] of [
     ['exp_avg', m.expAvg],
@@ -162,6 +154,15 @@ function checkMoments(m: AdamWMoments, weights: NamedTensors, fail: (m: string) 
       if (!t) throw fail(`no ${label} for parameter "${name}"`);
       if (!sameShape(t.shape, w.shape) || t.data.length !== w.data.length) {
         throw fail(`${label} of "${name}" has shape ${formatShape(t.shape)}, the parameter ${formatShape(w.shape)}`);
+      }
+      const bad = firstNonFinite(t.data);
+      if (bad >= 0) throw fail(`${label} of "${name}" holds ${t.data[bad]} at element ${bad}`);
+      if (label === 'exp_avg_sq') {
+        const negative = t.data.findIndex((x) => x < 0);
+        if (negative >= 0)
+          throw fail(
+            `exp_avg_sq of "${name}" holds ${t.data[negative]} at element ${negative}; a second moment is a mean of squares and cannot be negative`,
+          );
       }
     }
     for (const name of moments.keys())

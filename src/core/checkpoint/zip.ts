@@ -1,11 +1,14 @@
 // Zip export and import of a checkpoint folder. Writing uses fflate's streaming Zip (weights stored,
-// text deflated). Reading walks the central directory itself so that every size is checked before
-// anything is inflated, and inflates in small steps, stopping the moment an entry grows past what it
-// declared or the archive past its total limit: a zip bomb costs a few milliseconds, not the tab.
+// text deflated). Reading walks the central directory itself so that every size and compression
+// ratio is checked before anything is inflated, lets the caller judge each entry's first bytes (a
+// safetensors header) before the rest is inflated, and inflates in small steps, stopping the moment
+// an entry grows past what it declared or the archive past its total limit: a zip bomb costs a few
+// milliseconds, not the tab.
 import { Inflate, Zip, ZipDeflate, type AsyncFlateStreamHandler, type ZipInputFile } from 'fflate';
 import { crc32 } from './crc32.ts';
 import { CheckpointError, invalid } from './errors.ts';
 import { copyBytes } from './tensors.ts';
+import { concatBytes } from '../util/bytes.ts';
 
 /** Zip without the zip64 extension (fflate writes none) cannot describe 4 GiB or more. */
 const ZIP32_LIMIT = 0xffffffff;
@@ -14,6 +17,15 @@ export const DEFAULT_MAX_UNZIPPED_BYTES = 4 * 1024 ** 3;
 /** Compressed bytes handed to the inflater per step; deflate expands at most ~1032x, so one step
  * produces at most ~16 MiB before the size checks run again. */
 const INFLATE_STEP = 16 * 1024;
+/** Compressed bytes per step while inflating an entry's head for inspection: at most ~1 MiB out. */
+const HEAD_STEP = 1024;
+/**
+ * The most a large entry may expand. Weights barely compress (about 1.1:1) and tokenizer files reach about 4:1; only
+ * long runs of one byte come near deflate's own limit of about 1032:1, and a checkpoint has no reason to hold those.
+ */
+const MAX_COMPRESSION_RATIO = 100;
+/** Entries that declare at most this many bytes may compress as well as they like: they cost nothing to inflate. */
+const RATIO_FREE_BYTES = 1024 * 1024;
 
 /** A zip of the files under `folder/`, as chunks (a Blob in the page, sequential writes in Node). */
 export function zipFolder(files: Iterable<[string, Uint8Array]>, folder?: string): Uint8Array[] {
@@ -62,21 +74,16 @@ class StoredEntry implements ZipInputFile {
 
 export { crc32 };
 
-export function concatChunks(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 export interface UnzipOptions {
   /** Refuse archives whose wanted entries would inflate past this many bytes in all. */
   maxTotalBytes?: number;
   /** Which entries to inflate (by path); the others are listed in `skipped` and never read. */
   want?: (path: string) => boolean;
+  /**
+   * Judges an entry from its first bytes before the rest is inflated; throws to refuse the archive. `head(n)` gives
+   * the entry's first n bytes (fewer only when the entry is shorter), inflating little more than that.
+   */
+  inspect?: (path: string, size: number, head: (n: number) => Uint8Array) => void;
 }
 
 export interface UnzipResult {
@@ -116,10 +123,21 @@ export function unzip(bytes: Uint8Array, options: UnzipOptions = {}): UnzipResul
       `zip: the archive would unpack to ${mb(declared)}, over the ${mb(limit)} limit; refusing it`,
     );
   }
+  for (const e of wanted) {
+    if (e.method === 8 && e.size > RATIO_FREE_BYTES && e.size > e.compressedSize * MAX_COMPRESSION_RATIO) {
+      throw new CheckpointError(
+        'zip-bomb',
+        `zip: "${e.path}" would inflate ${mb(e.size)} from ${kib(e.compressedSize)} (${Math.round(e.size / Math.max(e.compressedSize, 1))}:1, over the ${MAX_COMPRESSION_RATIO}:1 no checkpoint file comes near); refusing the archive (zip bomb?)`,
+      );
+    }
+  }
   let produced = 0;
   for (const e of wanted) {
     const data = readEntryData(bytes, e);
-    const out = e.method === 0 ? copyBytes(data) : inflateGuarded(data, e, limit - produced);
+    const out =
+      e.method === 0
+        ? storedEntry(data, e, options.inspect)
+        : inflateGuarded(data, e, limit - produced, options.inspect);
     produced += out.byteLength;
     if (crc32(out) !== e.crc) throw invalid(`zip: "${e.path}" is damaged (checksum mismatch)`);
     files.push([e.path, out]);
@@ -195,9 +213,23 @@ function readEntryData(bytes: Uint8Array, e: CentralEntry): Uint8Array {
   return bytes.subarray(start, end);
 }
 
-function inflateGuarded(data: Uint8Array, e: CentralEntry, budget: number): Uint8Array {
-  const out = new Uint8Array(e.size);
+function storedEntry(data: Uint8Array, e: CentralEntry, inspect: UnzipOptions['inspect']): Uint8Array {
+  inspect?.(e.path, e.size, (n) => data.subarray(0, n));
+  return copyBytes(data);
+}
+
+/** Inflates an entry in small steps, never past its declared size or the budget; its head is inspected first. */
+function inflateGuarded(
+  data: Uint8Array,
+  e: CentralEntry,
+  budget: number,
+  inspect: UnzipOptions['inspect'],
+): Uint8Array {
+  // Until the head has been judged, output is kept as chunks; the entry's full size is allocated only after.
+  let out: Uint8Array | null = null;
+  let early: Uint8Array[] = [];
   let at = 0;
+  let consumed = 0;
   let finished = false;
   const inflater = new Inflate((chunk, final) => {
     if (at + chunk.length > e.size || at + chunk.length > budget) {
@@ -206,20 +238,32 @@ function inflateGuarded(data: Uint8Array, e: CentralEntry, budget: number): Uint
         `zip: "${e.path}" inflates past its declared ${mb(e.size)}; refusing the archive (zip bomb?)`,
       );
     }
-    out.set(chunk, at);
+    if (out) out.set(chunk, at);
+    else early.push(chunk);
     at += chunk.length;
     if (final) finished = true;
   });
-  try {
-    for (let p = 0; p < data.length; p += INFLATE_STEP) {
-      const end = Math.min(p + INFLATE_STEP, data.length);
-      inflater.push(data.subarray(p, end), end === data.length);
+  const pump = (until: number, step: number) => {
+    try {
+      if (data.length === 0 && !finished) inflater.push(new Uint8Array(0), true);
+      while (!finished && at < until && consumed < data.length) {
+        const end = Math.min(consumed + step, data.length);
+        inflater.push(data.subarray(consumed, end), end === data.length);
+        consumed = end;
+      }
+    } catch (err) {
+      if (err instanceof CheckpointError) throw err;
+      throw invalid(`zip: "${e.path}" is damaged (${(err as Error).message})`);
     }
-    if (data.length === 0) inflater.push(new Uint8Array(0), true);
-  } catch (err) {
-    if (err instanceof CheckpointError) throw err;
-    throw invalid(`zip: "${e.path}" is damaged (${(err as Error).message})`);
-  }
+  };
+  inspect?.(e.path, e.size, (n) => {
+    pump(n, HEAD_STEP);
+    return concatBytes(early).subarray(0, n);
+  });
+  out = new Uint8Array(e.size);
+  out.set(concatBytes(early));
+  early = [];
+  pump(Infinity, INFLATE_STEP);
   if (!finished || at !== e.size)
     throw invalid(`zip: "${e.path}" inflated to ${at} bytes, not the ${e.size} it declares`);
   return out;
@@ -227,4 +271,8 @@ function inflateGuarded(data: Uint8Array, e: CentralEntry, budget: number): Uint
 
 function mb(n: number): string {
   return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+function kib(n: number): string {
+  return `${(n / 1024).toFixed(1)} KiB`;
 }

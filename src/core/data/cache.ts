@@ -1,44 +1,205 @@
-// Tokenized files are cached by content and tokenizer, so dropping the same files again (or
-// resuming training after a reload) skips tokenization. IndexedDB in the browser; in Node a
-// folder (see node.ts) or nothing.
-import { createStore, get, set, type UseStore } from 'idb-keyval';
+// Tokenized files are cached by content and tokenizer, so dropping the same files again (or resuming training after
+// a reload) skips tokenization, and training reads its blocks from here instead of holding a corpus in memory.
+// Entries are arrays of 1-, 2- or 4-byte unsigned integers (token ids, loss masks, example lengths), written by
+// appending and read by range. IndexedDB in the browser (in chunks); in Node a folder (see node.ts); or memory.
+import { createStore, delMany, get, set, type UseStore } from 'idb-keyval';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { TextSource } from './sources.ts';
-import type { TokenArray } from './tokenize.ts';
 
-export interface TokenCache {
-  get(key: string): Promise<TokenArray | undefined>;
-  set(key: string, tokens: TokenArray): Promise<void>;
+/** What an entry holds: token ids are 2 bytes while the vocabulary fits, 4 beyond 65,536 ids. */
+export type StoredArray = Uint8Array | Uint16Array | Uint32Array;
+export type ElementWidth = 1 | 2 | 4;
+
+export function arrayOfWidth(width: ElementWidth, length: number): StoredArray {
+  return width === 1 ? new Uint8Array(length) : width === 2 ? new Uint16Array(length) : new Uint32Array(length);
 }
 
-export const noTokenCache: TokenCache = {
-  get: async () => undefined,
-  set: async () => {},
-};
+/** A cached array, read by range without loading the rest. */
+export interface ArrayReader {
+  readonly length: number;
+  readonly width: ElementWidth;
+  /** elements [start, end) */
+  read(start: number, end: number): Promise<StoredArray>;
+}
 
-export function memoryTokenCache(): TokenCache {
-  const map = new Map<string, TokenArray>();
+/** A new entry, filled by appending; it appears under its key only once finished (a crash leaves no half entry). */
+export interface ArrayWriter {
+  append(values: ArrayLike<number>): Promise<void>;
+  finish(): Promise<ArrayReader>;
+  /** Gives up on the entry: nothing appears under its key, and what was written so far is removed. */
+  abort(): Promise<void>;
+}
+
+export interface TokenCache {
+  open(key: string): Promise<ArrayReader | undefined>;
+  create(key: string, width: ElementWidth): ArrayWriter;
+}
+
+/** values[start, end) without copying a typed array. */
+export function slicePart(values: ArrayLike<number>, start: number, end: number): ArrayLike<number> {
+  return ArrayBuffer.isView(values)
+    ? (values as StoredArray).subarray(start, end)
+    : (Array.prototype.slice.call(values, start, end) as number[]);
+}
+
+/** A reader over an array in memory. */
+function memoryReader(data: StoredArray): ArrayReader {
   return {
-    get: async (key) => map.get(key),
-    set: async (key, tokens) => void map.set(key, tokens),
+    length: data.length,
+    width: data.BYTES_PER_ELEMENT as ElementWidth,
+    read: async (start, end) => data.subarray(start, end),
   };
 }
 
-/** IndexedDB through idb-keyval; typed arrays are stored as they are (structured clone). */
+/** Appends into arrays that double as they fill; finish trims to length. */
+export class GrowingArray {
+  private data: StoredArray;
+  length = 0;
+  constructor(readonly width: ElementWidth) {
+    this.data = arrayOfWidth(width, 1 << 12);
+  }
+  push(values: ArrayLike<number>): void {
+    if (this.length + values.length > this.data.length) {
+      const bigger = arrayOfWidth(this.width, Math.max(this.data.length * 2, this.length + values.length));
+      bigger.set(this.data.subarray(0, this.length));
+      this.data = bigger;
+    }
+    this.data.set(values, this.length);
+    this.length += values.length;
+  }
+  /** A trimmed copy, so the slack is freed. */
+  finish(): StoredArray {
+    return this.data.slice(0, this.length);
+  }
+}
+
+/** Entries in memory: for tests, and for loading without a cache (the corpus then stays resident). */
+export function memoryTokenCache(): TokenCache {
+  const map = new Map<string, StoredArray>();
+  return {
+    open: async (key) => {
+      const data = map.get(key);
+      return data ? memoryReader(data) : undefined;
+    },
+    create: (key, width) => {
+      const buffer = new GrowingArray(width);
+      return {
+        append: async (values) => buffer.push(values),
+        finish: async () => {
+          const data = buffer.finish();
+          map.set(key, data);
+          return memoryReader(data);
+        },
+        abort: async () => {},
+      };
+    },
+  };
+}
+
+/** Elements per IndexedDB record: a block of a batch costs one small read, a sequential scan few. */
+const IDB_CHUNK = 1 << 16;
+
+interface ChunkedEntry {
+  chunked: 1;
+  width: ElementWidth;
+  length: number;
+  chunk: number;
+}
+
+/**
+ * IndexedDB through idb-keyval: an entry is its chunks (typed arrays, stored by structured clone) under key#i,
+ * then a small record under key that says how many. An entry written whole by an older Hearth still reads.
+ */
 export function indexedDbTokenCache(dbName = 'hearth-token-cache'): TokenCache {
   let store: UseStore | null = null;
   const open = () => (store ??= createStore(dbName, 'tokens'));
   return {
-    get: async (key) => {
-      const v = await get<TokenArray>(key, open());
-      return v instanceof Uint16Array || v instanceof Uint32Array ? v : undefined;
+    async open(key) {
+      const v = await get<StoredArray | ChunkedEntry>(key, open());
+      if (v instanceof Uint8Array || v instanceof Uint16Array || v instanceof Uint32Array) return memoryReader(v);
+      if (!v || v.chunked !== 1) return undefined;
+      return chunkedReader(v, (i) => get<StoredArray>(`${key}#${i}`, open()));
     },
-    set: (key, tokens) => set(key, tokens, open()),
+    create(key, width) {
+      let pending = arrayOfWidth(width, IDB_CHUNK);
+      let filled = 0;
+      let chunks = 0;
+      let length = 0;
+      const flush = async () => {
+        await set(`${key}#${chunks++}`, pending.slice(0, filled), open());
+        filled = 0;
+      };
+      return {
+        async append(values) {
+          let at = 0;
+          while (at < values.length) {
+            const n = Math.min(values.length - at, IDB_CHUNK - filled);
+            pending.set(n === values.length ? values : slicePart(values, at, at + n), filled);
+            filled += n;
+            at += n;
+            if (filled === IDB_CHUNK) await flush();
+          }
+          length += values.length;
+        },
+        async finish() {
+          if (filled > 0) await flush();
+          pending = arrayOfWidth(width, 0);
+          const entry: ChunkedEntry = { chunked: 1, width, length, chunk: IDB_CHUNK };
+          await set(key, entry, open());
+          return chunkedReader(entry, (i) => get<StoredArray>(`${key}#${i}`, open()));
+        },
+        async abort() {
+          await delMany(
+            Array.from({ length: chunks }, (_, i) => `${key}#${i}`),
+            open(),
+          );
+        },
+      };
+    },
+  };
+}
+
+/** Chunks kept after reading: consecutive blocks and sequential scans mostly hit them. */
+const CHUNKS_KEPT = 8;
+
+function chunkedReader(entry: ChunkedEntry, load: (i: number) => Promise<StoredArray | undefined>): ArrayReader {
+  const kept = new Map<number, StoredArray>();
+  const chunkAt = async (i: number): Promise<StoredArray> => {
+    let c = kept.get(i);
+    if (c) {
+      kept.delete(i); // re-inserted below: the map's order is the order of use
+    } else {
+      c = await load(i);
+      if (!c) throw new Error(`the token cache lost part of an entry (chunk ${i}); drop the files again`);
+    }
+    kept.set(i, c);
+    if (kept.size > CHUNKS_KEPT) kept.delete(kept.keys().next().value!);
+    return c;
+  };
+  return {
+    length: entry.length,
+    width: entry.width,
+    async read(start, end) {
+      const out = arrayOfWidth(entry.width, Math.max(0, end - start));
+      for (let at = start; at < end;) {
+        const i = Math.floor(at / entry.chunk);
+        const c = await chunkAt(i);
+        const from = at - i * entry.chunk;
+        const n = Math.min(end - at, c.length - from);
+        out.set(c.subarray(from, from + n), at - start);
+        at += n;
+      }
+      return out;
+    },
   };
 }
 
 const hex = (buf: ArrayBuffer) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 const sha256 = async (data: Uint8Array) => crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
+
+export async function sha256Hex(text: string): Promise<string> {
+  return hex(await sha256(new TextEncoder().encode(text)));
+}
 
 /** Hash blocks of this size separately: SubtleCrypto cannot hash a stream incrementally. */
 const HASH_BLOCK = 1 << 22;
@@ -76,12 +237,13 @@ const tokenizerHashes = new WeakMap<Tokenizer, Promise<string>>();
 export function tokenizerHash(tokenizer: Tokenizer): Promise<string> {
   let h = tokenizerHashes.get(tokenizer);
   if (!h) {
-    h = sha256(new TextEncoder().encode(tokenizer.toTokenizerJson())).then(hex);
+    h = sha256Hex(tokenizer.toTokenizerJson());
     tokenizerHashes.set(tokenizer, h);
   }
   return h;
 }
 
+/** The key of a plain text file's tokens (the format of the first cache, so its entries still hit). */
 export async function cacheKey(source: TextSource, tokenizer: Tokenizer): Promise<string> {
   const [content, tok] = await Promise.all([contentHash(source), tokenizerHash(tokenizer)]);
   return `v1:${tok}:${content}`;

@@ -1,23 +1,16 @@
 // Hugging Face TextDataset semantics over many files: each file is a document, documents are
 // joined with <|endoftext|>, and the joined tokens are cut into blocks of blockSize (a remainder
 // shorter than a block is dropped). The eval set is either separate files or the last blocks.
+// Each file's tokens go to the token cache as they are made, and training reads its blocks from there.
 import type { Tokenizer } from '../tokenizer/types.ts';
-import { cacheKey, noTokenCache, type TokenCache } from './cache.ts';
+import { textBlocks, JoinedArray, type JoinedPart, type StoredBlocks } from './blocks.ts';
+import { cacheKey, memoryTokenCache, type ArrayReader, type TokenCache } from './cache.ts';
+import { documentTextChunks, fileFormatOf } from './documents.ts';
 import { fileErrorMessage, type FileMessage } from './read_text.ts';
 import type { TextSource } from './sources.ts';
-import { tokenArrayFor, tokenizeSource, type TokenArray } from './tokenize.ts';
 
-/** Blocks of blockSize tokens, stored end to end. */
-export interface BlockDataset {
-  readonly blockSize: number;
-  readonly numBlocks: number;
-  /** numBlocks * blockSize tokens */
-  readonly tokens: TokenArray;
-}
-
-export function blockOf(data: BlockDataset, i: number): TokenArray {
-  return data.tokens.subarray(i * data.blockSize, (i + 1) * data.blockSize);
-}
+export type { BlockDataset } from './blocks.ts';
+import { tokenizeChunks, tokenWidth } from './tokenize.ts';
 
 export interface LoadProgress {
   file: string;
@@ -37,14 +30,15 @@ export interface LoadDatasetOptions {
   evalSources?: readonly TextSource[];
   /** share of blocks held out for evaluation when there are no eval files (default 0.1; 0 for none) */
   evalFraction?: number;
+  /** where tokens are kept and read back from; without one they stay in memory */
   cache?: TokenCache;
   onProgress?: (p: LoadProgress) => void;
 }
 
 export interface LoadedDataset {
-  train: BlockDataset;
+  train: StoredBlocks;
   /** null when evalFraction is 0, or too little text to hold any back */
-  eval: BlockDataset | null;
+  eval: StoredBlocks | null;
   /** per-file errors (those files were skipped) and warnings */
   messages: FileMessage[];
   /** tokens per file that loaded, train files then eval files */
@@ -62,6 +56,55 @@ export class DatasetError extends Error {
   }
 }
 
+/** Calls onProgress for one file at a time, with the bytes of the files before it counted in. */
+export class ProgressReporter {
+  private before = 0;
+  readonly total: number;
+  constructor(
+    sources: readonly TextSource[],
+    private readonly onProgress?: (p: LoadProgress) => void,
+  ) {
+    this.total = sources.reduce((s, f) => s + f.size, 0);
+  }
+  /** The reporter for one file; call done() after it. */
+  file(source: TextSource): (phase: LoadProgress['phase'], bytesDone: number) => void {
+    return (phase, bytesDone) =>
+      this.onProgress?.({
+        file: source.name,
+        phase,
+        bytesDone,
+        bytesTotal: source.size,
+        allBytesDone: this.before + bytesDone,
+        allBytesTotal: this.total,
+      });
+  }
+  done(source: TextSource): void {
+    this.before += source.size;
+  }
+
+  /**
+   * Loads the files in turn with `load`, reporting progress; a file that cannot be read (refused, or failing
+   * mid-stream) is skipped with its message, and the rest load. `load` may return null to keep nothing.
+   */
+  async each<T>(
+    list: readonly TextSource[],
+    messages: FileMessage[],
+    load: (source: TextSource, report: (phase: LoadProgress['phase'], bytesDone: number) => void) => Promise<T | null>,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    for (const source of list) {
+      try {
+        const loaded = await load(source, this.file(source));
+        if (loaded !== null) out.push(loaded);
+      } catch (e) {
+        messages.push(fileErrorMessage(source.name, e));
+      }
+      this.done(source);
+    }
+    return out;
+  }
+}
+
 export async function loadTextDataset(
   sources: readonly TextSource[],
   options: LoadDatasetOptions,
@@ -70,41 +113,25 @@ export async function loadTextDataset(
   if (!(blockSize >= 2)) throw new Error(`block size ${blockSize} is too small`);
   const messages: FileMessage[] = [];
   const files: LoadedDataset['files'] = [];
-  const all = [...sources, ...(options.evalSources ?? [])];
-  const allBytesTotal = all.reduce((s, f) => s + f.size, 0);
-  let allBytesBefore = 0;
+  const cache = options.cache ?? null;
+  const progress = new ProgressReporter([...sources, ...(options.evalSources ?? [])], options.onProgress);
 
-  const load = async (list: readonly TextSource[]): Promise<TokenArray[]> => {
-    const docs: TokenArray[] = [];
-    for (const source of list) {
-      const report = (phase: LoadProgress['phase'], bytesDone: number) =>
-        options.onProgress?.({
+  const load = (list: readonly TextSource[]) =>
+    progress.each(list, messages, async (source, report) => {
+      const { tokens, cached, key } = await documentTokens(source, tokenizer, cache, {
+        report,
+        onMessage: (m) => messages.push(m),
+      });
+      files.push({ name: source.name, tokens: tokens.length, cached });
+      if (tokens.length < blockSize) {
+        messages.push({
           file: source.name,
-          phase,
-          bytesDone,
-          bytesTotal: source.size,
-          allBytesDone: allBytesBefore + bytesDone,
-          allBytesTotal,
+          level: 'warning',
+          message: `has only ${tokens.length} tokens, less than one block of ${blockSize}; it is joined with the other files`,
         });
-      try {
-        const { tokens, cached } = await loadOne(source, options, messages, report);
-        docs.push(tokens);
-        files.push({ name: source.name, tokens: tokens.length, cached });
-        if (tokens.length < blockSize) {
-          messages.push({
-            file: source.name,
-            level: 'warning',
-            message: `has only ${tokens.length} tokens, less than one block of ${blockSize}; it is joined with the other files`,
-          });
-        }
-      } catch (e) {
-        // A file that cannot be read (refused, or failing mid-stream) is skipped; the rest load.
-        messages.push(fileErrorMessage(source.name, e));
       }
-      allBytesBefore += source.size;
-    }
-    return docs;
-  };
+      return { reader: tokens, ...(key !== null ? { key } : {}) };
+    });
 
   const trainDocs = await load(sources);
   const evalDocs = options.evalSources?.length ? await load(options.evalSources) : null;
@@ -117,6 +144,8 @@ export async function loadTextDataset(
         : `the files hold ${joinedTrain.length} tokens, less than one block of ${blockSize}`;
     throw new DatasetError(`Nothing to train on: ${why}.`, messages);
   }
+  const blocks = (tokens: JoinedArray, first: number, count: number) =>
+    textBlocks(tokens, tokenizer.vocabSize, blockSize, first, count, tokenizer.eosTokenId);
 
   if (evalDocs) {
     const joinedEval = joinDocuments(evalDocs, tokenizer);
@@ -128,68 +157,71 @@ export async function loadTextDataset(
         message: `the evaluation files hold less than one block of ${blockSize} tokens; there will be no evaluation`,
       });
     return {
-      train: blocks(joinedTrain, blockSize, 0, trainBlocks),
-      eval: evalBlocks > 0 ? blocks(joinedEval, blockSize, 0, evalBlocks) : null,
+      train: blocks(joinedTrain, 0, trainBlocks),
+      eval: evalBlocks > 0 ? blocks(joinedEval, 0, evalBlocks) : null,
       messages,
       files,
     };
   }
 
-  const fraction = options.evalFraction ?? 0.1;
-  // Hold out at least one block when asked to hold out any, but never the only block.
-  const held =
-    fraction > 0 && trainBlocks >= 2 ? Math.min(trainBlocks - 1, Math.max(1, Math.round(trainBlocks * fraction))) : 0;
+  const held = heldOut(trainBlocks, options.evalFraction ?? 0.1);
   return {
-    train: blocks(joinedTrain, blockSize, 0, trainBlocks - held),
-    eval: held > 0 ? blocks(joinedTrain, blockSize, trainBlocks - held, held) : null,
+    train: blocks(joinedTrain, 0, trainBlocks - held),
+    eval: held > 0 ? blocks(joinedTrain, trainBlocks - held, held) : null,
     messages,
     files,
   };
 }
 
-async function loadOne(
+/** Blocks (or rows) held out of n for evaluation: at least one when asked for any, but never the only one. */
+export function heldOut(n: number, fraction: number): number {
+  return fraction > 0 && n >= 2 ? Math.min(n - 1, Math.max(1, Math.round(n * fraction))) : 0;
+}
+
+/**
+ * The tokens of one document file (plain text, Markdown, HTML, PDF, Word), from the cache when it has them, else
+ * tokenized as the text streams in and written to the cache. Without a cache they are kept in memory.
+ */
+export async function documentTokens(
   source: TextSource,
-  options: LoadDatasetOptions,
-  messages: FileMessage[],
-  report: (phase: LoadProgress['phase'], bytesDone: number) => void,
-): Promise<{ tokens: TokenArray; cached: boolean }> {
-  const cache = options.cache ?? noTokenCache;
-  let key: string | null = null;
-  if (cache !== noTokenCache) {
+  tokenizer: Tokenizer,
+  cache: TokenCache | null,
+  options: {
+    report?: (phase: LoadProgress['phase'], bytesDone: number) => void;
+    onMessage?: (m: FileMessage) => void;
+  } = {},
+): Promise<{ tokens: ArrayReader; cached: boolean; /** null when not cached */ key: string | null }> {
+  const report = options.report ?? (() => {});
+  let key = 'document';
+  if (cache) {
     report('hashing', 0);
-    key = await cacheKey(source, options.tokenizer);
-    const hit = await cache.get(key);
+    const format = fileFormatOf(source.name);
+    // Plain text keeps the first cache's keys; extracted text is keyed apart, by format.
+    key = (format === 'text' ? '' : `${format}1:`) + (await cacheKey(source, tokenizer));
+    const hit = await cache.open(key);
     if (hit) {
       report('cached', source.size);
-      return { tokens: hit, cached: true };
+      return { tokens: hit, cached: true, key };
     }
   }
-  const tokens = await tokenizeSource(source, options.tokenizer, {
-    onBytes: (n) => report('tokenizing', n),
-    onMessage: (m) => messages.push(m),
-  });
-  if (key !== null && tokens.length > 0) await cache.set(key, tokens);
-  return { tokens, cached: false };
+  const writer = (cache ?? memoryTokenCache()).create(key, tokenWidth(tokenizer.vocabSize));
+  const chunks = documentTextChunks(source, { onBytes: (n) => report('tokenizing', n), onMessage: options.onMessage });
+  try {
+    await tokenizeChunks(chunks, tokenizer, (ids) => writer.append(ids));
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+  return { tokens: await writer.finish(), cached: false, key: cache ? key : null };
 }
 
-/** Documents joined with <|endoftext|> between them. */
-function joinDocuments(docs: readonly TokenArray[], tokenizer: Tokenizer): TokenArray {
-  const nonEmpty = docs.filter((d) => d.length > 0);
-  const length = nonEmpty.reduce((s, d) => s + d.length, 0) + Math.max(0, nonEmpty.length - 1);
-  const out = tokenArrayFor(tokenizer.vocabSize, length);
-  let at = 0;
-  nonEmpty.forEach((d, i) => {
-    if (i > 0) out[at++] = tokenizer.eosTokenId;
-    out.set(d, at);
-    at += d.length;
-  });
-  return out;
-}
-
-function blocks(tokens: TokenArray, blockSize: number, firstBlock: number, numBlocks: number): BlockDataset {
-  return {
-    blockSize,
-    numBlocks,
-    tokens: tokens.subarray(firstBlock * blockSize, (firstBlock + numBlocks) * blockSize),
-  };
+/** Documents joined with <|endoftext|> between them (empty ones left out). */
+function joinDocuments(docs: readonly { reader: ArrayReader; key?: string }[], tokenizer: Tokenizer): JoinedArray {
+  const parts: JoinedPart[] = [];
+  for (const d of docs) {
+    if (d.reader.length === 0) continue;
+    if (parts.length > 0) parts.push({ value: tokenizer.eosTokenId, length: 1 });
+    parts.push(d);
+  }
+  return new JoinedArray(parts);
 }

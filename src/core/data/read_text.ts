@@ -3,6 +3,7 @@
 // each with a warning naming the file, since the user may not know the file is unusual.
 // Decoding uses TextDecoder's stream mode (what TextDecoderStream wraps) so that the first bytes
 // can be inspected before choosing the decoder; File.stream() and Node streams feed it alike.
+import { concatBytes } from '../util/bytes.ts';
 
 export type MessageLevel = 'error' | 'warning';
 
@@ -64,7 +65,7 @@ export async function* readTextChunks(
       head.push(r.value);
       headBytes += r.value.length;
     }
-    const start = concat(head, headBytes);
+    const start = concatBytes(head);
     let bytesDone = headBytes;
     options.onBytes?.(bytesDone);
 
@@ -98,17 +99,6 @@ export async function* readTextChunks(
   } finally {
     reader.releaseLock();
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function chooseDecoder(name: string, start: Uint8Array, warn: (m: string) => void): TextDecoder {

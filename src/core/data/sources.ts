@@ -1,5 +1,6 @@
-// Where training text comes from: a dropped File (browser), a path (Node, see node.ts), or text
-// held in memory (tests, pasted text). Each is read as a stream, so size is not limited by memory.
+// Where training data comes from: a dropped File (browser), a path (Node, see node.ts), or bytes held in memory
+// (tests, pasted text). Each is read as a stream, so size is not limited by memory; formats that need random
+// access (Parquet's footer and row groups) read ranges.
 
 export interface TextSource {
   /** shown in messages and progress */
@@ -8,6 +9,13 @@ export interface TextSource {
   readonly size: number;
   /** A fresh stream of the whole content on every call. */
   stream(): ReadableStream<Uint8Array>;
+  /** Bytes [start, end), without reading the rest. */
+  slice(start: number, end: number): Promise<Uint8Array>;
+}
+
+/** The whole content in one array (formats that cannot be streamed: PDF, DOCX, a JSON document). */
+export async function readAllBytes(source: TextSource): Promise<Uint8Array> {
+  return source.slice(0, source.size);
 }
 
 /** A File or Blob: File.stream() reads from disk in chunks. */
@@ -16,6 +24,7 @@ export function sourceFromBlob(blob: Blob, name?: string): TextSource {
     name: name ?? (blob as File).name ?? 'untitled',
     size: blob.size,
     stream: () => blob.stream() as ReadableStream<Uint8Array>,
+    slice: async (start, end) => new Uint8Array(await blob.slice(start, end).arrayBuffer()),
   };
 }
 
@@ -37,6 +46,7 @@ export function sourceFromBytes(name: string, bytes: Uint8Array, chunkSize = 1 <
         },
       });
     },
+    slice: async (start, end) => bytes.subarray(start, end),
   };
 }
 

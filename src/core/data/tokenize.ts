@@ -1,56 +1,46 @@
-// Tokenizes one source as it streams in: text is cut where cutting cannot change the tokens
-// (see safeCutIndex), so a 1 GB file never has to be one string.
-import { safeCutIndex } from '../tokenizer/byte_level.ts';
+// Tokenizes text as it streams in: the tokenizer's chunk encoder cuts text where cutting cannot change the tokens,
+// so a 1 GB file never has to be one string, and its ids go on to a sink (a cache entry) as they come. Training
+// text gets no template tokens (Llama's BOS).
 import type { Tokenizer } from '../tokenizer/types.ts';
+import { GrowingArray } from './cache.ts';
 import { readTextChunks, type ReadTextOptions } from './read_text.ts';
 import type { TextSource } from './sources.ts';
 
 /** Token ids as stored: 2 bytes each while the vocabulary fits, 4 beyond 65,536 ids. */
 export type TokenArray = Uint16Array | Uint32Array;
 
+export function tokenWidth(vocabSize: number): 2 | 4 {
+  return vocabSize <= 65536 ? 2 : 4;
+}
+
 export function tokenArrayFor(vocabSize: number, length: number): TokenArray {
-  return vocabSize <= 65536 ? new Uint16Array(length) : new Uint32Array(length);
+  return tokenWidth(vocabSize) === 2 ? new Uint16Array(length) : new Uint32Array(length);
 }
 
-/** An append-only token array that doubles as it fills. */
-export class TokenBuffer {
-  private data: TokenArray;
-  length = 0;
-  constructor(private readonly vocabSize: number) {
-    this.data = tokenArrayFor(vocabSize, 1 << 16);
-  }
-  push(ids: ArrayLike<number>): void {
-    if (this.length + ids.length > this.data.length) {
-      const bigger = tokenArrayFor(this.vocabSize, Math.max(this.data.length * 2, this.length + ids.length));
-      bigger.set(this.data.subarray(0, this.length));
-      this.data = bigger;
-    }
-    this.data.set(ids as ArrayLike<number>, this.length);
-    this.length += ids.length;
-  }
-  /** The tokens, trimmed to length (a copy, so the buffer's slack is freed). */
-  finish(): TokenArray {
-    return this.data.slice(0, this.length);
-  }
+/** Ids of text arriving in chunks, handed to `sink` piece by piece; resolves with how many. */
+export async function tokenizeChunks(
+  chunks: AsyncIterable<string>,
+  tokenizer: Tokenizer,
+  sink: (ids: number[]) => void | Promise<void>,
+): Promise<number> {
+  const encoder = tokenizer.createChunkEncoder();
+  let count = 0;
+  const emit = async (ids: number[]) => {
+    count += ids.length;
+    if (ids.length) await sink(ids);
+  };
+  for await (const chunk of chunks) await emit(encoder.push(chunk));
+  await emit(encoder.finish());
+  return count;
 }
 
-/** Past this much text without a safe cut (one enormous word), cut anyway. */
-const MAX_CARRY = 1 << 20;
-
+/** The ids of a plain text source, in memory. */
 export async function tokenizeSource(
   source: TextSource,
   tokenizer: Tokenizer,
   options: ReadTextOptions = {},
 ): Promise<TokenArray> {
-  const out = new TokenBuffer(tokenizer.vocabSize);
-  let carry = '';
-  for await (const chunk of readTextChunks(source, options)) {
-    const text = carry + chunk;
-    let cut = safeCutIndex(text);
-    if (cut === 0 && text.length > MAX_CARRY) cut = text.length;
-    carry = text.slice(cut);
-    if (cut > 0) out.push(tokenizer.encode(text.slice(0, cut)));
-  }
-  if (carry) out.push(tokenizer.encode(carry));
-  return out.finish();
+  const out = new GrowingArray(tokenWidth(tokenizer.vocabSize));
+  await tokenizeChunks(readTextChunks(source, options), tokenizer, (ids) => out.push(ids));
+  return out.finish() as TokenArray;
 }

@@ -1,8 +1,8 @@
 // What the generation loop asks of a model: next-token logits for a batch of sequences that advance together.
-// Two implementations over a GPT: the KV-cached one (kv_cache.ts) and one that reruns the model over the whole
-// prefix each step (below), the obvious version the cached one is tested and measured against.
-import * as tf from '@tensorflow/tfjs-core';
-import type { GPT } from '../model/gpt.ts';
+// Two implementations over a CausalLM: the KV-cached one (kv_cache.ts) and one that reruns the model over the
+// whole prefix each step (below), the obvious version the cached one is tested and measured against.
+import type * as tf from '@tensorflow/tfjs-core';
+import type { CausalLM } from '../model/causal_lm.ts';
 import type { Ops } from '../model/ops.ts';
 import { kernelOps } from '../model/kernel_ops.ts';
 
@@ -31,11 +31,30 @@ export async function readLogits(logits: tf.Tensor): Promise<Float32Array> {
   return data;
 }
 
-/** The rows of the last position of each sequence: (B·T, C) → (B, C). */
-export function lastPositions(x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
-  if (T === 1) return x;
-  const C = x.shape[1];
-  return tf.reshape(tf.slice(tf.reshape(x, [B, T, C]), [0, T - 1, 0], [B, 1, C]), [B, C]);
+/** What both decoders share: the model, the ops it runs on, and its sizes. */
+export abstract class ModelDecoder implements CausalDecoder {
+  constructor(
+    protected readonly model: CausalLM,
+    protected readonly ops: Ops = kernelOps,
+  ) {}
+
+  get vocabSize(): number {
+    return this.model.sizes.vocab_size;
+  }
+
+  get maxPositions(): number {
+    return this.model.sizes.max_position_embeddings;
+  }
+
+  abstract readonly length: number;
+  abstract prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array>;
+  abstract step(tokens: Int32Array): Promise<Float32Array>;
+  abstract dispose(): void;
+
+  protected checkPrefill(tokens: Int32Array, B: number, T: number): void {
+    if (tokens.length !== B * T)
+      throw new Error(`prefill: expected ${B * T} tokens for ${B} × ${T}, got ${tokens.length}`);
+  }
 }
 
 /**
@@ -44,29 +63,15 @@ export function lastPositions(x: tf.Tensor2D, B: number, T: number): tf.Tensor2D
  * head, with the same kernel as the cached decoder (B·V logits, not B·T·V), so a comparison of the two
  * measures the cache alone.
  */
-export class FullPrefixDecoder implements CausalDecoder {
+export class FullPrefixDecoder extends ModelDecoder {
   private rows: number[][] = [];
-
-  constructor(
-    private readonly model: GPT,
-    private readonly ops: Ops = kernelOps,
-  ) {}
-
-  get vocabSize(): number {
-    return this.model.dims.vocab_size;
-  }
-
-  get maxPositions(): number {
-    return this.model.dims.n_positions;
-  }
 
   get length(): number {
     return this.rows.length ? this.rows[0].length : 0;
   }
 
   prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array> {
-    if (tokens.length !== B * T)
-      throw new Error(`prefill: expected ${B * T} tokens for ${B} × ${T}, got ${tokens.length}`);
+    this.checkPrefill(tokens, B, T);
     this.rows = Array.from({ length: B }, (_, b) => Array.from(tokens.subarray(b * T, (b + 1) * T)));
     return this.run();
   }
@@ -81,12 +86,7 @@ export class FullPrefixDecoder implements CausalDecoder {
   private run(): Promise<Float32Array> {
     const B = this.rows.length;
     const T = this.length;
-    const flat = Int32Array.from(this.rows.flat());
-    const logits = tf.tidy(() => {
-      const h = lastPositions(this.model.hidden(flat, B, T, { ops: this.ops }), B, T); // (B, C)
-      return this.ops.matmul(h, this.model.p('wte.weight') as unknown as tf.Tensor2D, { transposeB: true }); // tied head
-    });
-    return readLogits(logits);
+    return readLogits(this.model.lastLogits(Int32Array.from(this.rows.flat()), B, T, { ops: this.ops }));
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@
 // its row (fed an end-of-text token, as HF pads) until every row is done, but emits nothing more. Each step reads
 // back only the last position's logits (V floats per sequence) and processes and samples them on the CPU.
 import { Random } from '../util/random.ts';
-import type { GPT } from '../model/gpt.ts';
+import type { CausalLM } from '../model/causal_lm.ts';
 import type { Ops } from '../model/ops.ts';
 import { eosTokenIds, resolveOptions, type GenerationOptions, type ResolvedOptions } from './options.ts';
 import { processorsFor } from './processors.ts';
@@ -122,7 +122,7 @@ export async function* generateWith(
   signal?: AbortSignal,
 ): AsyncGenerator<TokenEvent, GenerationOutput> {
   const maxPos = decoder.maxPositions;
-  const tokenizerEos = tokenizer.eosTokenId ?? null;
+  const tokenizerEos = tokenizer.eosTokenIds ?? tokenizer.eosTokenId ?? null;
   const ids = promptIds(tokenizer, prompt, eosTokenIds(options.eos_token_id, tokenizerEos));
   const o: ResolvedOptions = resolveOptions(options, ids.length, tokenizerEos, maxPos);
   for (const id of ids)
@@ -255,9 +255,9 @@ export async function* generateWith(
   return output();
 }
 
-/** generateWith over a GPT: the KV cache unless use_cache is false. */
+/** generateWith over a CausalLM: the KV cache unless use_cache is false. */
 export function streamGenerate(
-  model: GPT,
+  model: CausalLM,
   tokenizer: GenerationTokenizer,
   prompt: string | ArrayLike<number>,
   options: GenerateModelOptions = {},
@@ -276,7 +276,7 @@ export function streamGenerate(
 
 /** Runs generation to the end; events go to control.onToken as they come. */
 export async function generate(
-  model: GPT,
+  model: CausalLM,
   tokenizer: GenerationTokenizer,
   prompt: string | ArrayLike<number>,
   options: GenerateModelOptions = {},

@@ -51,12 +51,16 @@ export interface ResolvedOptions {
   ignored: string[];
 }
 
+/** The tokenizer's end-of-text id, or every id that ends generation. */
+export type TokenizerEos = number | readonly number[] | null;
+
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 
-/** The ids that end a sequence: the option's (null: none), else the tokenizer's end-of-text. */
-export function eosTokenIds(option: GenerationOptions['eos_token_id'], tokenizerEos: number | null): number[] {
+/** The ids that end a sequence: the option's (null: none), else the tokenizer's (all of generation_config's). */
+export function eosTokenIds(option: GenerationOptions['eos_token_id'], tokenizerEos: TokenizerEos): number[] {
   if (option === null) return [];
-  if (option === undefined) return tokenizerEos === null ? [] : [tokenizerEos];
+  if (option === undefined)
+    return tokenizerEos === null ? [] : typeof tokenizerEos === 'number' ? [tokenizerEos] : [...tokenizerEos];
   return Array.isArray(option) ? option : [option];
 }
 
@@ -64,7 +68,7 @@ export function eosTokenIds(option: GenerationOptions['eos_token_id'], tokenizer
 export function resolveOptions(
   o: GenerationOptions,
   promptLength: number,
-  tokenizerEos: number | null,
+  tokenizerEos: TokenizerEos,
   maxPositions: number,
 ): ResolvedOptions {
   const fail = (name: string, want: string, got: unknown) => {

@@ -28,9 +28,11 @@ export function initTf(): Promise<GpuContext> {
 /**
  * tfjs-core registers no gradients by itself. In a browser bundle we take its ESM module that registers them;
  * plain Node cannot load that module (its imports have no file extensions), so there we load the union package,
- * whose Node build registers them on the same tfjs-core instance.
+ * whose Node build registers them on the same tfjs-core instance. A bundle for Node (the device kit's) carries that
+ * ESM module and has run it before this.
  */
 async function registerGradients(): Promise<void> {
+  if (tf.getGradient(tf.Add)) return;
   if (isNode()) {
     const union = '@tensorflow/tfjs';
     await import(/* @vite-ignore */ union);

@@ -1,4 +1,4 @@
-// GPT-2's operations on Hearth's own WGSL kernels.
+// The model's operations on Hearth's own WGSL kernels.
 import type { Ops } from './ops.ts';
 import { matmul } from '../kernels/matmul/index.ts';
 import { layerNorm, addLayerNorm } from '../kernels/layernorm/index.ts';

@@ -1,4 +1,4 @@
-// GPT-2's operations in mixed precision (Hugging Face's fp16, PyTorch's autocast + GradScaler): the matmuls and
+// The model's operations in mixed precision (Hugging Face's fp16, PyTorch's autocast + GradScaler): the matmuls and
 // the attention core read their operands in f16 and accumulate in f32; everything else (LayerNorm, GELU's
 // backward, residual adds, cross-entropy, the optimizer) stays f32, and so do the master weights.
 //

@@ -1,4 +1,4 @@
-// The handful of operations a GPT-2 forward pass is made of. Two implementations share this interface:
+// The handful of operations a model's forward pass is made of. Two implementations share this interface:
 // Hearth's own WGSL kernels (kernel_ops.ts) and stock tfjs ops (stock_ops.ts). The model is written once
 // against it, so the two can be compared for correctness (same loss and gradients) and for speed.
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
@@ -26,10 +26,10 @@ export interface Ops {
   attention(qkv: Tensor3D, nHead: number, dropout?: AttentionDropout): Tensor3D;
   /** inverted dropout of x (M, C): element (m, c) kept, times 1/(1 − p), when the hash of (seed, m, c) says so */
   dropout(x: Tensor2D, p: number, seed: number): Tensor2D;
-  /** per-row −log softmax(logits)[target], 0 where target is −100; logits (M, V), targets int32 (M) */
+  /** per-row −log softmax(logits)[target], 0 where target is IGNORE_INDEX (−100); logits (M, V), targets int32 (M) */
   crossEntropy(logits: Tensor2D, targets: Tensor1D): Tensor1D;
   /** Σ crossEntropy / count, fused; without it the model sums and divides */
   crossEntropyMean?(logits: Tensor2D, targets: Tensor1D, count: number): Scalar;
-  /** wte[tokens] + wpe[position] → (B, T, C) */
-  embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe: Tensor2D): Tensor3D;
+  /** wte[tokens[b·T + t]] + wpe[position + t] → (B, T, C); position is the first token's (0 unless decoding) */
+  embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe: Tensor2D, position?: number): Tensor3D;
 }

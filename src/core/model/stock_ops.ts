@@ -1,9 +1,10 @@
-// GPT-2's operations made only of stock tfjs ops: the baseline our kernels are measured against, and a
+// The model's operations made only of stock tfjs ops: the baseline our kernels are measured against, and a
 // second, independent implementation the tests compare with.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Ops } from './ops.ts';
 import { stockCausalSelfAttention } from '../kernels/attention/stock.ts';
 import { dropout as dropoutOp } from '../kernels/dropout/index.ts';
+import { IGNORE_INDEX } from '../util/targets.ts';
 
 const GELU_K = Math.sqrt(2 / Math.PI);
 
@@ -35,7 +36,7 @@ export const stockOps: Ops = {
   crossEntropy(logits, targets) {
     return tf.tidy(() => {
       const V = logits.shape[1];
-      const valid = tf.notEqual(targets, -100);
+      const valid = tf.notEqual(targets, IGNORE_INDEX);
       const safe = tf.where(valid, targets, tf.zerosLike(targets));
       const logp = tf.logSoftmax(logits);
       const picked = tf.sum(tf.mul(logp, tf.oneHot(safe, V)), -1);
@@ -46,11 +47,11 @@ export const stockOps: Ops = {
   dropout(x, p, seed) {
     return tf.tidy(() => tf.mul(x, dropoutOp(tf.onesLike(x), p, seed)) as tf.Tensor2D);
   },
-  embedding(tokens, B, T, wte, wpe) {
+  embedding(tokens, B, T, wte, wpe, position = 0) {
     return tf.tidy(() => {
       const idx = tf.tensor1d(tokens, 'int32');
       const tok = tf.reshape(tf.gather(wte, idx), [B, T, -1]);
-      const pos = tf.slice(wpe, [0, 0], [T, -1]);
+      const pos = tf.slice(wpe, [position, 0], [T, -1]); // (T, C), broadcast over the batch
       return tf.add(tok, pos) as tf.Tensor3D;
     });
   },

@@ -1,11 +1,14 @@
 // Byte-level BPE (GPT-2's scheme) read from Hugging Face's files: encodes and decodes as Hugging
 // Face's GPT-2 tokenizer does. tokenizers.js would serve for correctness, but it works on strings
 // token by token and is several times slower than this on the megabytes a training set holds.
-import { BYTE_TO_CHAR, makeSpecialSplitter, tokenTextToBytes } from './byte_level.ts';
-import { gpt2PieceEnd, PieceCache } from './pretokenize.ts';
-import { mergePiece, PairRanks, type MergeTable } from './bpe_merge.ts';
+import { makeSpecialSplitter, safeCutIndex, tokenTextToBytes } from './byte_level.ts';
+import { gpt2PieceEnd } from './pretokenize.ts';
+import { BpeModel } from './bpe_model.ts';
+import { cuttingChunkEncoder } from './chunked.ts';
+import { FileField } from './errors.ts';
+import { TokenTable } from './token_table.ts';
 import { byteLevelBpeJson, parseMerges, type TokenizerJson } from './tokenizer_json.ts';
-import type { StreamDecoder, Tokenizer } from './types.ts';
+import type { ChunkEncoder, DecodeOptions, StreamDecoder, Tokenizer, TokenizerSummary } from './types.ts';
 
 export const END_OF_TEXT = '<|endoftext|>';
 
@@ -13,7 +16,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   readonly kind = 'bpe' as const;
   readonly vocabSize: number;
   readonly eosTokenId: number;
+  readonly eosTokenIds: readonly number[];
   readonly specialTokenIds: ReadonlySet<number>;
+  readonly summary: TokenizerSummary;
   /** vocabulary text per id ("Ġthe"; special tokens as written) */
   readonly tokens: readonly string[];
   readonly merges: readonly (readonly [string, string])[];
@@ -21,12 +26,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   /** every token's bytes end to end; token id's are allBytes[byteStart[id] .. byteStart[id + 1]) */
   private readonly allBytes: Uint8Array;
   private readonly byteStart: Int32Array;
-  private readonly byteIds = new Int32Array(256);
-  private readonly table: MergeTable;
-  private readonly cache = new PieceCache();
+  private readonly model: BpeModel;
   private readonly splitSpecial;
   private readonly encoder = new TextEncoder();
-  private bytes = new Uint8Array(1024);
   private readonly sourceJson: string | undefined;
 
   /**
@@ -39,7 +41,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     tokens: readonly string[],
     merges: readonly (readonly [string, string])[],
     specialTokens: ReadonlyMap<string, number>,
-    options: { eos?: string; sourceJson?: string } = {},
+    options: { eos?: string; sourceJson?: string; eosTokenIds?: readonly number[] } = {},
   ) {
     this.tokens = tokens;
     this.merges = merges;
@@ -49,11 +51,21 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     const eos = specialTokens.get(options.eos ?? END_OF_TEXT);
     if (eos === undefined) throw new Error(`the tokenizer has no ${options.eos ?? END_OF_TEXT} token`);
     this.eosTokenId = eos;
+    this.eosTokenIds = options.eosTokenIds?.length ? options.eosTokenIds : [eos];
     this.specialTokenIds = new Set(specialTokens.values());
+    this.summary = {
+      model: 'byte-level BPE',
+      vocabSize: this.vocabSize,
+      special: [{ role: 'eos', content: tokens[eos], id: eos }],
+      eosTokenIds: [...this.eosTokenIds],
+      addedTokens: specialTokens.size,
+      chatTemplate: false,
+      maxLength: null,
+    };
 
     // One byte array for the whole vocabulary: 50,000 small typed arrays cost more to allocate
     // and collect than the rest of loading together.
-    const idOf = new Map<string, number>();
+    const idOf = new TokenTable(tokens.length);
     const specialIds = new Set(specialTokens.values());
     this.byteStart = new Int32Array(tokens.length + 1);
     let total = 0;
@@ -77,29 +89,20 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       }
     }
     this.byteStart[tokens.length] = at;
-    for (let b = 0; b < 256; b++) {
-      const id = idOf.get(BYTE_TO_CHAR[b]);
-      if (id === undefined) throw new Error(`not a byte-level vocabulary: byte ${b} has no token`);
-      this.byteIds[b] = id;
-    }
-    const rankOf = new PairRanks(merges.length);
-    const mergedId = new Int32Array(merges.length);
-    for (let rank = 0; rank < merges.length; rank++) {
-      const [a, b] = merges[rank];
-      const ia = idOf.get(a);
-      const ib = idOf.get(b);
-      const im = idOf.get(a + b);
-      if (ia === undefined || ib === undefined || im === undefined)
-        throw new Error(`merge "${a} ${b}" uses a token missing from the vocabulary`);
-      rankOf.setIfAbsent(ia, ib, rank);
-      mergedId[rank] = im;
-    }
-    this.table = { rankOf, mergedId };
+    const field = new FileField('tokenizer.json', 'model');
+    this.model = new BpeModel({ vocab: idOf, merges, byteLevel: true, field });
+    const missing = this.model.missingByte();
+    if (missing !== undefined)
+      throw field.at('vocab').error(`not a byte-level vocabulary: byte ${missing} has no token`);
     this.splitSpecial = makeSpecialSplitter(specialTokens);
   }
 
   /** Reads a Hugging Face tokenizer.json with a byte-level BPE model. */
-  static fromJson(source: string | TokenizerJson, sourceText?: string): ByteLevelBpeTokenizer {
+  static fromJson(
+    source: string | TokenizerJson,
+    sourceText?: string,
+    options: { eosTokenIds?: readonly number[] } = {},
+  ): ByteLevelBpeTokenizer {
     const json: TokenizerJson = typeof source === 'string' ? JSON.parse(source) : source;
     sourceText ??= typeof source === 'string' ? source : undefined;
     if (json.model?.type !== undefined && json.model.type !== 'BPE')
@@ -114,7 +117,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       special.set(a.content, a.id);
     }
     const merges = parseMerges(json.model.merges ?? []);
-    return new ByteLevelBpeTokenizer(tokens, merges, special, { sourceJson: sourceText });
+    return new ByteLevelBpeTokenizer(tokens, merges, special, { sourceJson: sourceText, ...options });
   }
 
   /** Reads the older pair of files (vocab.json + merges.txt), as GPT2Tokenizer does. */
@@ -140,31 +143,10 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /** Encodes text that holds no special tokens, appending to `out`. */
   encodeOrdinary(text: string, out: number[]): void {
-    const cache = this.cache;
     for (let start = 0, end: number; start < text.length; start = end) {
       end = gpt2PieceEnd(text, start);
-      const hash = PieceCache.hash(text, start, end);
-      const hit = cache.get(text, start, end, hash);
-      if (hit !== undefined) {
-        if (typeof hit === 'number') out.push(hit);
-        else for (let i = 0; i < hit.length; i++) out.push(hit[i]);
-        continue;
-      }
-      const first = out.length;
-      const piece = text.slice(start, end);
-      this.encodePiece(piece, out);
-      cache.set(piece, hash, out.length - first === 1 ? out[first] : out.slice(first));
+      this.model.encode(text, start, end, out);
     }
-  }
-
-  private encodePiece(piece: string, out: number[]): void {
-    // A UTF-16 unit becomes at most 3 UTF-8 bytes.
-    if (this.bytes.length < piece.length * 3) this.bytes = new Uint8Array(piece.length * 6);
-    const n = this.encoder.encodeInto(piece, this.bytes).written;
-    const bytes = this.bytes.subarray(0, n);
-    const start = new Int32Array(n);
-    for (let i = 0; i < n; i++) start[i] = this.byteIds[bytes[i]];
-    mergePiece(this.table, start, n, out);
   }
 
   /** The bytes a token stands for (a special token's UTF-8 text); undefined outside the vocabulary. */
@@ -173,7 +155,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     return this.allBytes.subarray(this.byteStart[id], this.byteStart[id + 1]);
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    if (options.skipSpecialTokens) ids = Array.from(ids).filter((id) => !this.specialTokenIds.has(id));
     const { allBytes, byteStart, vocabSize } = this;
     let length = 0;
     for (let i = 0; i < ids.length; i++) {
@@ -187,18 +170,22 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       if (!(id >= 0 && id < vocabSize)) continue; // as Hugging Face: unknown ids are skipped
       for (let k = byteStart[id]; k < byteStart[id + 1]; k++) out[at++] = allBytes[k];
     }
-    return new TextDecoder().decode(out);
+    return new TextDecoder('utf-8', { ignoreBOM: true }).decode(out);
   }
 
   createStreamDecoder(): StreamDecoder {
     // TextDecoder's stream mode holds back an incomplete character until its last byte arrives
     // and replaces impossible sequences with U+FFFD as soon as they are seen.
-    const td = new TextDecoder();
+    const td = new TextDecoder('utf-8', { ignoreBOM: true });
     const empty = new Uint8Array(0);
     return {
       push: (id) => td.decode(this.bytesOf(id) ?? empty, { stream: true }),
       flush: () => td.decode(),
     };
+  }
+
+  createChunkEncoder(): ChunkEncoder {
+    return cuttingChunkEncoder(safeCutIndex, (text) => this.encode(text));
   }
 
   toTokenizerJson(): string {

@@ -1,10 +1,11 @@
 // Character-level tokenizer: one id per Unicode code point seen in the data (so an emoji is one
 // token, not two UTF-16 halves), plus <|unk|> for characters the data never showed and
 // <|endoftext|> to join documents. Ids follow code point order; the two special tokens come last.
-import { makeSpecialSplitter } from './byte_level.ts';
+import { makeSpecialSplitter, safeCutIndex } from './byte_level.ts';
 import { END_OF_TEXT } from './bpe_tokenizer.ts';
+import { cuttingChunkEncoder } from './chunked.ts';
 import { charLevelJson, type TokenizerJson } from './tokenizer_json.ts';
-import type { StreamDecoder, Tokenizer } from './types.ts';
+import type { ChunkEncoder, DecodeOptions, StreamDecoder, Tokenizer, TokenizerSummary } from './types.ts';
 
 export const UNKNOWN = '<|unk|>';
 
@@ -12,7 +13,9 @@ export class CharTokenizer implements Tokenizer {
   readonly kind = 'char' as const;
   readonly vocabSize: number;
   readonly eosTokenId: number;
+  readonly eosTokenIds: readonly number[];
   readonly specialTokenIds: ReadonlySet<number>;
+  readonly summary: TokenizerSummary;
   readonly unknownTokenId: number;
   /** text per id: characters, then <|unk|>, then <|endoftext|> */
   readonly tokens: readonly string[];
@@ -32,6 +35,19 @@ export class CharTokenizer implements Tokenizer {
     this.eosTokenId = chars.length + 1;
     this.specialTokenIds = new Set([this.unknownTokenId, this.eosTokenId]);
     this.vocabSize = chars.length + 2;
+    this.eosTokenIds = [this.eosTokenId];
+    this.summary = {
+      model: 'characters',
+      vocabSize: this.vocabSize,
+      special: [
+        { role: 'eos', content: END_OF_TEXT, id: this.eosTokenId },
+        { role: 'unk', content: UNKNOWN, id: this.unknownTokenId },
+      ],
+      eosTokenIds: [this.eosTokenId],
+      addedTokens: 2,
+      chatTemplate: false,
+      maxLength: null,
+    };
     this.splitSpecial = makeSpecialSplitter(
       new Map([
         [UNKNOWN, this.unknownTokenId],
@@ -68,15 +84,20 @@ export class CharTokenizer implements Tokenizer {
     return out;
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     let s = '';
-    for (let i = 0; i < ids.length; i++) s += this.tokens[ids[i]] ?? '';
+    for (let i = 0; i < ids.length; i++)
+      if (!(options.skipSpecialTokens && this.specialTokenIds.has(ids[i]))) s += this.tokens[ids[i]] ?? '';
     return s;
   }
 
   createStreamDecoder(): StreamDecoder {
     // Every token is whole characters, so nothing needs holding back.
     return { push: (id) => this.tokens[id] ?? '', flush: () => '' };
+  }
+
+  createChunkEncoder(): ChunkEncoder {
+    return cuttingChunkEncoder(safeCutIndex, (text) => this.encode(text));
   }
 
   toTokenizerJson(): string {

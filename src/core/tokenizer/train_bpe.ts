@@ -5,6 +5,7 @@
 import { BYTE_ORDER, bytesToTokenText, makeSpecialSplitter, safeCutIndex } from './byte_level.ts';
 import { gpt2PieceEnd } from './pretokenize.ts';
 import { ByteLevelBpeTokenizer, END_OF_TEXT } from './bpe_tokenizer.ts';
+import { MAX_CARRY } from './chunked.ts';
 import { PairTable, PairHeap } from './train_bpe_tables.ts';
 
 export interface TrainProgress {
@@ -19,8 +20,6 @@ export interface TrainBpeOptions {
   vocabSize: number;
   onProgress?: (p: TrainProgress) => void;
 }
-
-const MAX_CARRY = 1 << 20;
 
 /** Counts GPT-2 pre-tokenizer pieces; feed it whole texts, or a stream in chunks. */
 export class PieceCounter {

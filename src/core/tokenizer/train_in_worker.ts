@@ -1,5 +1,7 @@
 // The page's side of tokenizer training: one worker per training, ended when it is done.
 import { tokenizerFromJson } from './index.ts';
+import trainWorkerUrl from './train_worker.ts?worker&url';
+import { startModuleWorker } from '../util/module_worker.ts';
 import type { FileMessage } from '../data/read_text.ts';
 import type { TrainProgress } from './train_bpe.ts';
 import type { TrainTokenizerReply, TrainTokenizerRequest } from './train_worker_protocol.ts';
@@ -14,7 +16,7 @@ export interface TrainInWorkerOptions {
 }
 
 export function trainTokenizerInWorker(files: File[], options: TrainInWorkerOptions): Promise<Tokenizer> {
-  const worker = new Worker(new URL('./train_worker.ts', import.meta.url), { type: 'module' });
+  const worker = startModuleWorker(trainWorkerUrl, { name: 'hearth-tokenizer-training' });
   return new Promise<Tokenizer>((resolve, reject) => {
     const finish = () => worker.terminate();
     options.signal?.addEventListener('abort', () => {

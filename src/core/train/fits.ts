@@ -1,6 +1,7 @@
 // Whether a run's buffers can exist on the adapter at all: a pure check (no tfjs), so the page can show the
 // refusal while the arguments are typed and the trainer makes the same check before it starts.
-import { estimateTrainingMemory, type GPTDims, type MemoryEstimate } from '../model/config.ts';
+import type { ModelDims } from '../model/families/index.ts';
+import { estimateTrainingMemory, type MemoryEstimate } from '../model/memory.ts';
 import type { TrainingArguments } from './args.ts';
 
 export interface AdapterLimits {
@@ -9,7 +10,7 @@ export interface AdapterLimits {
 }
 
 /** The training memory of a run with these arguments, as the trainer will run it (its AdamW, fp16, accumulation). */
-export function estimateRunMemory(dims: GPTDims, args: TrainingArguments): MemoryEstimate {
+export function estimateRunMemory(dims: ModelDims, args: TrainingArguments): MemoryEstimate {
   return estimateTrainingMemory(dims, args.per_device_train_batch_size, args.block_size, {
     checkpoint: args.gradient_checkpointing,
     fp16: args.fp16,
@@ -18,7 +19,7 @@ export function estimateRunMemory(dims: GPTDims, args: TrainingArguments): Memor
 }
 
 /** Refuses a run whose largest buffer exceeds what the adapter can bind, with the numbers. */
-export function checkFits(model: { dims: GPTDims }, args: TrainingArguments, limits?: AdapterLimits): void {
+export function checkFits(model: { dims: ModelDims }, args: TrainingArguments, limits?: AdapterLimits): void {
   if (!limits) return;
   const d = model.dims;
   const B = Math.max(args.per_device_train_batch_size, args.per_device_eval_batch_size);

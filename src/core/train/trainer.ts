@@ -3,19 +3,19 @@
 // own schedules, pause / resume / stop, and an exact resume from a checkpoint. It runs wherever the core runs (a
 // worker in the browser, the main thread in Node); saving is the caller's (IndexedDB store or folders).
 import * as tf from '@tensorflow/tfjs-core';
-import type { GPT, NamedArrays } from '../model/gpt.ts';
-import { adamwKindFor, PACKED_ADAMW_MAX_PARAMETERS } from '../model/config.ts';
-import { BatchSampler, evalBatches, type BatchPosition } from '../data/batches.ts';
+import type { CausalLM } from '../model/causal_lm.ts';
+import type { NamedTensors } from '../model/host_tensors.ts';
+import { adamwKindFor } from '../model/memory.ts';
+import { BatchSampler, batchPositionProblem, type BatchPosition } from '../data/batches.ts';
 import type { BlockDataset } from '../data/dataset.ts';
 import { AdamW } from './optimizer.ts';
 import { MixedPrecision } from './mixed_precision.ts';
 import { initialLossScale, type LossScalerOptions, type LossScaleState } from './loss_scaler.ts';
 import { lrLambda, warmupStepsFor } from './schedule.ts';
 import type { TrainingArguments } from './args.ts';
+import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { checkFits, type AdapterLimits } from './fits.ts';
 import { stepSeed } from '../kernels/dropout/seeds.ts';
-
-export { checkFits };
 
 export interface LogEntry {
   step: number;
@@ -32,12 +32,9 @@ export interface LogEntry {
   skipped_steps?: number;
 }
 
-export interface EvalResult {
+export interface EvalResult extends EvalMetrics {
   step: number;
   epoch: number;
-  eval_loss: number;
-  perplexity: number;
-  eval_tokens: number;
 }
 
 /** Everything besides the weights that an exact resume needs; plain JSON. */
@@ -55,7 +52,7 @@ export interface TrainerState {
 export interface TrainerSnapshot {
   state: TrainerState;
   args: TrainingArguments;
-  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  weights: NamedTensors;
   optimizer: { step: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> };
 }
 
@@ -97,7 +94,7 @@ export class TrainingDivergedError extends Error {
 }
 
 export interface TrainerOptions {
-  model: GPT;
+  model: CausalLM;
   args: TrainingArguments;
   train: BlockDataset;
   eval?: BlockDataset | null;
@@ -111,14 +108,11 @@ export interface TrainerOptions {
   now?: () => number;
 }
 
-/** Above this many parameters AdamW updates tensor by tensor (see the constructor). */
-export { PACKED_ADAMW_MAX_PARAMETERS };
-
 /** The most steps whose fp16 learning rates go to the GPU as a table: 16 MiB, within every adapter's binding limit. */
 const MAX_SCHEDULE_TABLE = 1 << 22;
 
 export class Trainer {
-  readonly model: GPT;
+  readonly model: CausalLM;
   readonly args: TrainingArguments;
   readonly totalSteps: number;
   readonly stepsPerEpoch: number;
@@ -139,7 +133,7 @@ export class Trainer {
    * With load_best_model_at_end, the weights of the best checkpoint saved so far (as Hugging Face, a checkpoint
    * whose step's evaluation was the best so far): the snapshot the save read back anyway, kept on the CPU.
    */
-  private bestCheckpoint: { step: number; evalLoss: number; weights: NamedArrays } | null = null;
+  private bestCheckpoint: { step: number; evalLoss: number; weights: NamedTensors } | null = null;
   /** what load_best_model_at_end loaded when the run finished; null before, or when there was nothing to load */
   bestModel: BestModel | null = null;
 
@@ -151,13 +145,18 @@ export class Trainer {
     this.callbacks = o.callbacks ?? {};
     this.now = o.now ?? (() => performance.now());
     const a = o.args;
+    if (o.resume) {
+      const problem = batchPositionProblem(o.resume.state.dataPosition, o.train.numBlocks);
+      if (problem)
+        throw new Error(
+          `cannot resume: the checkpoint's data_position${problem} (hearth_state.json is damaged, or this is not the data it was trained on)`,
+        );
+    }
     if (a.block_size !== o.train.blockSize)
       throw new Error(`block_size ${a.block_size} differs from the dataset's blocks of ${o.train.blockSize} tokens`);
-    if (a.block_size > o.model.dims.n_positions) {
-      throw new Error(
-        `block_size: must not exceed the model's n_positions (${o.model.dims.n_positions}), got ${a.block_size}`,
-      );
-    }
+    const positions = o.model.sizes.max_position_embeddings;
+    if (a.block_size > positions)
+      throw new Error(`block_size: must not exceed the model's n_positions (${positions}), got ${a.block_size}`);
     checkFits(o.model, a, o.limits);
     // As Hugging Face: batches per epoch = ceil(blocks / batch), updates per epoch = that // accumulation (at least 1).
     const batchesPerEpoch = Math.ceil(o.train.numBlocks / a.per_device_train_batch_size);
@@ -305,29 +304,10 @@ export class Trainer {
     return { loss: lossSum!, gradNorm };
   }
 
-  /** eval_loss (mean next-token loss over every eval block) and perplexity = exp(eval_loss). */
+  /** eval_loss (mean next-token loss over every eval block) and perplexity = exp(eval_loss), at this step. */
   async evaluate(data: BlockDataset | null = this.evalData): Promise<EvalResult> {
-    if (!data || data.numBlocks === 0)
-      throw new Error('no evaluation data (add an eval file or hold out a fraction of the blocks)');
-    let total = 0;
-    let count = 0;
-    for (const batch of evalBatches(data, this.args.per_device_eval_batch_size)) {
-      let n = 0;
-      for (const t of batch.targets) if (t !== -100) n++;
-      const loss = this.model.loss(batch.inputs, batch.targets, batch.batchSize, batch.blockSize);
-      total += (await loss.data())[0] * n;
-      loss.dispose();
-      count += n;
-    }
-    const evalLoss = total / Math.max(count, 1);
-    const result: EvalResult = {
-      step: this.state.step,
-      epoch: this.state.epoch,
-      eval_loss: evalLoss,
-      perplexity: Math.exp(evalLoss),
-      eval_tokens: count,
-    };
-    return result;
+    const metrics = await evaluate(this.model, data, this.args);
+    return { step: this.state.step, epoch: this.state.epoch, ...metrics };
   }
 
   /** Runs until totalSteps, or until stop(). Resolves with the final status. */
@@ -366,6 +346,7 @@ export class Trainer {
           windowStart = this.now();
         }
         lastLr = this.learningRate();
+        await this.sampler.prefetch(a.gradient_accumulation_steps); // blocks read from the token cache
         const { loss, gradNorm } = this.trainStep();
         const acc: tf.Scalar = lossAcc ? (tf.add(lossAcc, loss) as tf.Scalar) : loss;
         if (lossAcc) tf.dispose([lossAcc, loss]);

@@ -1,9 +1,12 @@
 // The model the run will train, from one of three places: a new model from a preset (its vocabulary from the
 // chosen tokenizer), a GPT-2 from the Hugging Face Hub (downloaded by the worker with progress, cancellable),
 // or a checkpoint in this browser (fine-tuned, or resumed exactly when it holds its training state).
-import { DEFAULT_DROPOUT, PRESETS, presetDims, type GPTDims } from '../../core/model/config.ts';
+import { DEFAULT_DROPOUT, GPT2_VOCAB_SIZE } from '../../core/model/families/gpt2_config.ts';
+import { PRESETS, presetDims } from '../../core/model/presets.ts';
+import type { ModelDims } from '../../core/model/families/index.ts';
 import { HUB_BASE_URL, type HubProgress } from '../../core/checkpoint/hub.ts';
 import type { EngineClient, ModelInfo, TokenizerInfo } from '../../worker/client.ts';
+import { mirrorAccess, reloadForMirror, savedMirror } from '../hub_mirror.ts';
 
 export type ModelSourceKind = 'preset' | 'hub' | 'checkpoint';
 
@@ -11,7 +14,9 @@ export type LoadState =
   | { kind: 'idle' }
   | { kind: 'loading'; progress: HubProgress | null }
   | { kind: 'ready'; info: ModelInfo }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; message: string }
+  /** the page's security policy allows this mirror only after a reload */
+  | { kind: 'reload'; origin: string };
 
 export class ModelChoice {
   source = $state<ModelSourceKind>('preset');
@@ -23,8 +28,8 @@ export class ModelChoice {
     typeof this.dropout === 'number' && this.dropout >= 0 && this.dropout < 1 ? this.dropout : null,
   );
   hubRepo = $state('gpt2');
-  /** the Hub or a mirror of it (same URL layout) */
-  hubEndpoint = $state(HUB_BASE_URL);
+  /** the Hub or a mirror of it (same URL layout); the mirror chosen on an earlier visit, if any */
+  hubEndpoint = $state(savedMirror() ?? HUB_BASE_URL);
   hub = $state.raw<LoadState>({ kind: 'idle' });
   checkpointId = $state<string | null>(null);
   checkpoint = $state.raw<LoadState>({ kind: 'idle' });
@@ -42,12 +47,12 @@ export class ModelChoice {
     this.source === 'preset' ? this.#newTokenizer() : (this.loaded?.tokenizer ?? null),
   );
   /** the model's shape; null until a Hub model or checkpoint is loaded */
-  dims: GPTDims | null = $derived.by(() => {
+  dims: ModelDims | null = $derived.by(() => {
     if (this.source !== 'preset') return this.loaded?.dims ?? null;
     // Until the tokenizer is ready, GPT-2's vocabulary stands in for the sizes shown.
     const d = this.dropoutRate ?? DEFAULT_DROPOUT;
     return {
-      ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? 50257),
+      ...presetDims(this.preset.id, this.#newTokenizer()?.vocabSize ?? GPT2_VOCAB_SIZE),
       embd_pdrop: d,
       attn_pdrop: d,
       resid_pdrop: d,
@@ -68,10 +73,16 @@ export class ModelChoice {
 
   async downloadFromHub(): Promise<void> {
     this.#download?.abort();
+    const endpoint = this.hubEndpoint.trim().replace(/\/+$/, '');
+    const access = mirrorAccess(endpoint);
+    if (access.kind !== 'allowed') {
+      this.#download = null;
+      this.hub = access.kind === 'reload' ? access : { kind: 'failed', message: access.message };
+      return;
+    }
     const controller = new AbortController();
     this.#download = controller;
     this.hub = { kind: 'loading', progress: null };
-    const endpoint = this.hubEndpoint.trim().replace(/\/+$/, '');
     try {
       const info = await this.#client.call(
         'loadModel',
@@ -97,6 +108,11 @@ export class ModelChoice {
 
   cancelDownload(): void {
     this.#download?.abort();
+  }
+
+  /** Reloads the page with the mirror allowed; the download then starts by itself. */
+  reloadToDownload(): void {
+    reloadForMirror({ repo: this.hubRepo.trim(), endpoint: this.hubEndpoint.trim().replace(/\/+$/, '') });
   }
 
   /** Loads a stored checkpoint into the worker (so it can also generate at once). */

@@ -1,25 +1,12 @@
 // A training run as the page sees it: its status and what the trainer has logged. The workbench drives it from
 // the worker's events (begin / step / log / evaluated / end); panels only read it.
-import type { ErrorCode, RunStart } from '../../worker/client.ts';
+import type { ErrorCode, EvalResult, LogEntry, RunStart, TrainerStatus } from '../../worker/client.ts';
 
-/** One logged optimizer step, as issue 5's trainer reports it. */
-export interface TrainLogEntry {
-  step: number;
-  epoch: number;
-  loss: number;
-  learning_rate: number;
-  grad_norm: number;
-  tokens_per_second: number;
-  elapsed_s: number;
-  eta_s: number;
-}
+/** What the loss chart keeps of an evaluation. */
+type EvalLogEntry = Pick<EvalResult, 'step' | 'eval_loss'>;
 
-export interface EvalLogEntry {
-  step: number;
-  eval_loss: number;
-}
-
-export type RunStatus = 'idle' | 'preparing' | 'running' | 'paused' | 'stopping' | 'stopped' | 'finished' | 'failed';
+/** The trainer's status, and 'preparing' while the worker loads the data and builds the model. */
+type RunStatus = TrainerStatus | 'preparing';
 
 export class TrainRun {
   status = $state<RunStatus>('idle');
@@ -32,7 +19,7 @@ export class TrainRun {
   /** while the dataset loads: bytes read of all files */
   loading = $state<{ what: string; done: number; total: number } | null>(null);
   // Appended to, never edited in place: no deep proxy over thousands of entries.
-  logs = $state.raw<TrainLogEntry[]>([]);
+  logs = $state.raw<LogEntry[]>([]);
   evals = $state.raw<EvalLogEntry[]>([]);
   /** files skipped or warned about while the dataset loaded */
   notes = $state.raw<string[]>([]);
@@ -72,14 +59,14 @@ export class TrainRun {
     this.step = run.startStep;
     this.evalBlocks = run.evalBlocks;
     // A resumed run shows its curve so far.
-    this.logs = run.history.filter((h): h is TrainLogEntry => 'loss' in h);
+    this.logs = run.history.filter((h): h is LogEntry => 'loss' in h);
     this.evals = run.history
-      .filter((h): h is EvalLogEntry & TrainLogEntry => 'eval_loss' in h)
+      .filter((h): h is EvalResult => 'eval_loss' in h)
       .map((h) => ({ step: h.step, eval_loss: h.eval_loss }));
     this.notes = run.messages.map((m) => `${m.file}: ${m.message}`);
   }
 
-  log(entry: TrainLogEntry): void {
+  log(entry: LogEntry): void {
     this.logs = [...this.logs, entry];
     this.step = Math.max(this.step, entry.step);
   }

@@ -3,8 +3,7 @@
 // flight (localStorage), so a reload or a lost GPU can offer to continue from the run's last checkpoint.
 import { checkFits } from '../../core/train/fits.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
-import { EngineClient, RequestError, type TrainEvent, type TrainModel } from '../../worker/client.ts';
-import type { BestModel } from '../../core/train/trainer.ts';
+import { EngineClient, RequestError, type BestModel, type TrainEvent, type TrainModel } from '../../worker/client.ts';
 import { GpuState } from './gpu.svelte.ts';
 import { TokenizerChoice } from './tokenizer.svelte.ts';
 import { ModelChoice } from './model.svelte.ts';
@@ -13,6 +12,7 @@ import { TrainingArgsForm } from './training_args.svelte.ts';
 import { CheckpointList } from './checkpoints.svelte.ts';
 import { TrainRun } from './training.svelte.ts';
 import { GenerationSession } from './generation.svelte.ts';
+import { takePendingDownload } from '../hub_mirror.ts';
 
 const RUN_KEY = 'hearth.runInFlight';
 
@@ -293,6 +293,16 @@ export class Workbench {
   async downloadFromHub(): Promise<void> {
     await this.model.downloadFromHub();
     if (this.model.loaded) this.generationModel = this.model.loaded.label;
+  }
+
+  /** After a reload that allowed a new Hub mirror: the download the user asked for. */
+  async continueHubDownload(): Promise<void> {
+    const request = takePendingDownload();
+    if (!request) return;
+    this.model.source = 'hub';
+    this.model.hubRepo = request.repo;
+    this.model.hubEndpoint = request.endpoint;
+    await this.downloadFromHub();
   }
 
   async generate(): Promise<void> {

@@ -13,9 +13,7 @@ import { registerOp, runOp } from '../op.ts';
 import { include } from '../shader_source.ts';
 import { ROW_LAYOUTS, rowKernel, rowWorkgroups, type RowLayout } from '../rows.ts';
 import { sumKernel } from '../sum/index.ts';
-
-/** Hugging Face's ignore_index: rows with this target add nothing to the loss or the gradient. */
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../../util/targets.ts';
 
 /** How the forward's rows are cut and their (max, sum) pairs merged: rows.ts's layouts. */
 export const CROSS_ENTROPY_VARIANTS = ROW_LAYOUTS;

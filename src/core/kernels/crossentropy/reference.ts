@@ -1,5 +1,5 @@
 // float64 references for softmax cross-entropy over rows of logits (rows, vocab), row-major.
-import { IGNORE_INDEX } from './index.ts';
+import { IGNORE_INDEX } from '../../util/targets.ts';
 
 function rowLogSumExp(logits: ArrayLike<number>, base: number, vocab: number): number {
   let m = -Infinity;

@@ -1,7 +1,8 @@
 // GPT-2's input embedding, token + position, as a tfjs op with gradients for wte and wpe.
-//   forward:  tokens (B·T, on the CPU), wte (V, C), wpe (n_positions, C) -> out (B, T, C)
+//   forward:  tokens (B·T, on the CPU), wte (V, C), wpe (n_positions, C), position -> out (B, T, C), where
+//             out[b, t] = wte[tokens[b·T + t]] + wpe[position + t] (position > 0 when decoding after a cache)
 //   backward: dwte by a gather over a CSR of each id's positions (deterministic, no atomics);
-//             dwpe[t] = Σ_b dout[b, t]
+//             dwpe[position + t] = Σ_b dout[b, t]
 import type { Tensor, Tensor2D, Tensor3D, TensorInfo } from '@tensorflow/tfjs-core';
 import { tensor1d, zerosLike } from '@tensorflow/tfjs-core';
 import forwardSource from '../../../../shaders/embedding.wgsl?raw';
@@ -16,7 +17,7 @@ const FORWARD = defineKernel({
   name: 'embedding',
   source: forwardSource,
   buffers: { tokens: 'read', wte: 'read', wpe: 'read', out: 'read_write' },
-  uniforms: { count: 'u32', seq_len: 'u32', channels: 'u32' },
+  uniforms: { count: 'u32', seq_len: 'u32', channels: 'u32', position: 'u32' },
 });
 const WTE_BACKWARD = defineKernel({
   name: 'embedding_backward_wte',
@@ -28,7 +29,7 @@ const WPE_BACKWARD = defineKernel({
   name: 'embedding_backward_wpe',
   source: wpeBackwardSource,
   buffers: { dout: 'read', dwpe: 'read_write' },
-  uniforms: { count: 'u32', batch: 'u32', seq_len: 'u32', channels: 'u32' },
+  uniforms: { count: 'u32', batch: 'u32', seq_len: 'u32', channels: 'u32', position: 'u32' },
 });
 
 export interface TokenPositions {
@@ -60,6 +61,7 @@ export function embeddingForwardKernel(
   wpe: TensorInfo,
   batch: number,
   seqLen: number,
+  position = 0,
 ): TensorInfo {
   const channels = wte.shape[1];
   const out = allocate([batch, seqLen, channels]);
@@ -67,7 +69,7 @@ export function embeddingForwardKernel(
   dispatch({
     kernel: { ...FORWARD, consts: { WG } },
     buffers: { tokens, wte, wpe, out },
-    uniforms: { count, seq_len: seqLen, channels },
+    uniforms: { count, seq_len: seqLen, channels, position },
     workgroups: grid1d(ceilDiv(count, WG)),
   });
   return out;
@@ -87,14 +89,14 @@ export function embeddingWteGradKernel(dout: TensorInfo, offsets: TensorInfo, po
   return dwte;
 }
 
-export function embeddingWpeGradKernel(dout: TensorInfo, nPositions: number): TensorInfo {
+export function embeddingWpeGradKernel(dout: TensorInfo, nPositions: number, position = 0): TensorInfo {
   const [batch, seqLen, channels] = dout.shape;
   const dwpe = allocate([nPositions, channels]);
   const count = nPositions * channels;
   dispatch({
     kernel: { ...WPE_BACKWARD, consts: { WG } },
     buffers: { dout, dwpe },
-    uniforms: { count, batch, seq_len: seqLen, channels },
+    uniforms: { count, batch, seq_len: seqLen, channels, position },
     workgroups: grid1d(ceilDiv(count, WG)),
   });
   return dwpe;
@@ -108,20 +110,21 @@ registerOp({
 registerOp({
   name: 'HearthEmbeddingWpeGrad',
   inputs: ['dout'],
-  forward: ({ dout }, attrs) => embeddingWpeGradKernel(dout, attrs.nPositions as number),
+  forward: ({ dout }, attrs) => embeddingWpeGradKernel(dout, attrs.nPositions as number, attrs.position as number),
 });
 registerOp({
   name: 'HearthEmbedding',
   inputs: ['tokens', 'offsets', 'positions', 'wte', 'wpe'],
   forward: ({ tokens, wte, wpe }, attrs) =>
-    embeddingForwardKernel(tokens, wte, wpe, attrs.batch as number, attrs.seqLen as number),
+    embeddingForwardKernel(tokens, wte, wpe, attrs.batch as number, attrs.seqLen as number, attrs.position as number),
   gradient: {
     inputsToSave: ['tokens', 'offsets', 'positions'],
     grad: (dy, [tokens, offsets, positions], attrs) => {
       const dout = dy as Tensor;
       return {
         wte: () => runOp('HearthEmbeddingWteGrad', { dout, offsets, positions }),
-        wpe: () => runOp('HearthEmbeddingWpeGrad', { dout }, { nPositions: attrs.nPositions as number }),
+        wpe: () =>
+          runOp('HearthEmbeddingWpeGrad', { dout }, { nPositions: attrs.nPositions, position: attrs.position }),
         tokens: () => zerosLike(tokens),
         offsets: () => zerosLike(offsets),
         positions: () => zerosLike(positions),
@@ -130,13 +133,21 @@ registerOp({
   },
 });
 
-/** out[b,t,:] = wte[tokens[b·T+t], :] + wpe[t, :]; tokens are on the CPU (they come from the dataset).
+/** out[b,t,:] = wte[tokens[b·T+t], :] + wpe[position + t, :]; tokens are on the CPU (they come from the dataset).
  * Gradients for wte (deterministic scatter-add) and wpe (sum over the batch). */
-export function embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe: Tensor2D): Tensor3D {
+export function embedding(
+  tokens: Int32Array,
+  B: number,
+  T: number,
+  wte: Tensor2D,
+  wpe: Tensor2D,
+  position = 0,
+): Tensor3D {
   const [vocab, channels] = wte.shape;
   const [nPositions, wpeChannels] = wpe.shape;
   if (tokens.length !== B * T) throw new Error(`embedding: ${tokens.length} tokens for B·T = ${B}·${T}`);
-  if (T > nPositions) throw new Error(`embedding: sequence length ${T} exceeds n_positions ${nPositions}`);
+  if (!Number.isInteger(position) || position < 0 || position + T > nPositions)
+    throw new Error(`embedding: positions ${position}..${position + T - 1} exceed n_positions ${nPositions}`);
   if (wpeChannels !== channels) throw new Error(`embedding: wte has ${channels} channels, wpe ${wpeChannels}`);
   const csr = tokenPositions(tokens, vocab);
   const tokensT = tensor1d(tokens, 'int32');
@@ -145,7 +156,7 @@ export function embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2
   const out = runOp<Tensor3D>(
     'HearthEmbedding',
     { tokens: tokensT, offsets, positions, wte, wpe },
-    { batch: B, seqLen: T, nPositions },
+    { batch: B, seqLen: T, nPositions, position },
   );
   // The tape keeps its own copies of what the backward pass needs.
   tokensT.dispose();

@@ -1,8 +1,10 @@
 // GPT-2 in plain float64 TypeScript, forward and hand-written backward: the golden model the GPU model is
 // checked against. Slow and obvious on purpose; no tfjs, no GPU. Shapes are in the comments.
-import { innerDim, parameterShapes, type GPTDims } from './config.ts';
-import { dropoutBits, dropoutRowKey, dropoutThreshold, siteSeed } from '../kernels/dropout/seeds.ts';
-import { dropoutForward } from '../kernels/dropout/reference.ts';
+import { innerDim, type GPT2Dims } from '../families/gpt2_config.ts';
+import { parameterShapes } from '../families/index.ts';
+import { IGNORE_INDEX } from '../../util/targets.ts';
+import { dropoutBits, dropoutRowKey, dropoutThreshold, siteSeed } from '../../kernels/dropout/seeds.ts';
+import { dropoutForward } from '../../kernels/dropout/reference.ts';
 
 export type RefParams = Map<string, Float64Array>;
 
@@ -222,12 +224,12 @@ export interface RefResult {
 }
 
 /**
- * Mean next-token cross-entropy over targets ≠ −100 and every parameter's gradient.
+ * Mean next-token cross-entropy over targets ≠ IGNORE_INDEX (−100) and every parameter's gradient.
  * tokens, targets: (B, T) row-major. With `dropoutSeed`, training-mode dropout at d's rates with the GPU model's
  * masks (the same hash, seeds per (layer, site)).
  */
 export function referenceLossAndGrads(
-  d: GPTDims,
+  d: GPT2Dims,
   params: RefParams,
   tokens: Int32Array,
   targets: Int32Array,
@@ -321,11 +323,11 @@ export function referenceLossAndGrads(
     }
   }
   let count = 0;
-  for (let m = 0; m < M; m++) if (targets[m] !== -100) count++;
+  for (let m = 0; m < M; m++) if (targets[m] !== IGNORE_INDEX) count++;
   let loss = 0;
   const dlogits = new Float64Array(M * V);
   for (let m = 0; m < M; m++) {
-    if (targets[m] === -100) continue;
+    if (targets[m] === IGNORE_INDEX) continue;
     const row = logits.subarray(m * V, (m + 1) * V);
     let max = -Infinity;
     for (let v = 0; v < V; v++) if (row[v] > max) max = row[v];

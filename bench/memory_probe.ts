@@ -5,12 +5,13 @@
 // peak of that count is what the GPU must have room for. tf.profile's peakBytes counts tensors instead, so a buffer
 // shared by several tensors (a reshape, the clone tfjs saves for a gradient) counts once per tensor there; and the
 // pool's total size only grows, so it says little of one step.
-import { tf } from '../gpu/tf.ts';
-import { GPT } from '../model/gpt.ts';
-import { adamwKindFor, type AdamWKind, type GPTDims } from '../model/config.ts';
-import { Random } from '../util/random.ts';
-import { AdamW } from './optimizer.ts';
-import { MixedPrecision } from './mixed_precision.ts';
+import { tf } from '../src/core/gpu/tf.ts';
+import { CausalLM } from '../src/core/model/causal_lm.ts';
+import type { ModelDims } from '../src/core/model/families/index.ts';
+import { adamwKindFor, type AdamWKind } from '../src/core/model/memory.ts';
+import { Random } from '../src/core/util/random.ts';
+import { AdamW } from '../src/core/train/optimizer.ts';
+import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
 
 interface BufferPool {
   numBytesUsed: number;
@@ -18,11 +19,11 @@ interface BufferPool {
 }
 
 /** Bytes of GPU buffers tfjs's pool has handed out and not taken back. */
-export const buffersInUse = (): number =>
+const buffersInUse = (): number =>
   (tf.backend() as unknown as { bufferManager: BufferPool }).bufferManager.numBytesUsed;
 
 /** Runs `work` and returns its result with the peak bytes of GPU buffers in use while it ran (held ones included). */
-export async function measurePeakBuffers<T>(work: () => Promise<T>): Promise<{ result: T; peakBytes: number }> {
+async function measurePeakBuffers<T>(work: () => Promise<T>): Promise<{ result: T; peakBytes: number }> {
   const pool = (tf.backend() as unknown as { bufferManager: BufferPool }).bufferManager;
   const own = Object.prototype.hasOwnProperty.call(pool, 'acquireBuffer');
   const acquire = pool.acquireBuffer;
@@ -54,13 +55,13 @@ export interface StepMemoryOptions {
  * before the model was made, and tfjs's peak count of tensor bytes (everything alive included).
  */
 export async function measureTrainingStep(
-  dims: GPTDims,
+  dims: ModelDims,
   B: number,
   T: number,
   opts: StepMemoryOptions = {},
 ): Promise<{ buffers: number; tensors: number }> {
   const before = buffersInUse();
-  const model = GPT.init(dims, 1);
+  const model = CausalLM.init(dims, 1);
   const optimizer = new AdamW(model.params, {
     multiTensor: (opts.optimizer ?? adamwKindFor(dims, opts.fp16)) === 'packed',
   });

@@ -1,0 +1,108 @@
+// A model's parameters as Hugging Face files hold them, mapped to Hearth's names: the base model's prefix dropped
+// ("transformer." for GPT-2), buffers that are not parameters skipped, a tied head checked against what it is tied
+// to. The family (model/families) says which names, shapes and buffers; this file knows no family by itself.
+import { familyOf, parameterShapes, type ModelConfig } from '../model/families/index.ts';
+import type { NamedTensors } from '../model/host_tensors.ts';
+import { invalid } from './errors.ts';
+import { bitwiseEqual, firstNonFinite, formatShape, sameShape } from './tensors.ts';
+
+/** Every parameter of the model, in its family's order, with its shape. */
+export function modelParameterShapes(c: ModelConfig): Map<string, number[]> {
+  return new Map(parameterShapes(c));
+}
+
+/**
+ * Hearth's name for a tensor name found in a Hugging Face file: the prefix dropped, `null` for buffers (constants
+ * the model rebuilds), and a tied head kept under its own name for the tie check.
+ */
+export function hearthName(fileName: string, c: ModelConfig): string | null {
+  const { prefix, isBuffer } = familyOf(c).hfWeights;
+  const name = fileName.startsWith(prefix) ? fileName.slice(prefix.length) : fileName;
+  return isBuffer(name) ? null : name;
+}
+
+/** Checks the names and shapes listed in a file against the config before any tensor is decoded. */
+export function checkWeightIndex(names: Iterable<[string, number[]]>, c: ModelConfig, fileName: string): void {
+  const family = familyOf(c);
+  const tied = family.hfWeights.tiedHead;
+  const expected = modelParameterShapes(c);
+  const seen = new Map<string, string>();
+  const unknown: string[] = [];
+  for (const [fileTensor, shape] of names) {
+    const name = hearthName(fileTensor, c);
+    if (name === null) continue;
+    if (seen.has(name)) {
+      throw invalid(`${fileName}: "${seen.get(name)}" and "${fileTensor}" are the same parameter (${name}) twice`);
+    }
+    seen.set(name, fileTensor);
+    const want = name === tied?.name ? expected.get(tied.tiedTo) : expected.get(name);
+    if (!want) {
+      unknown.push(fileTensor);
+      continue;
+    }
+    if (!sameShape(shape, want)) {
+      throw invalid(
+        name === tied?.name
+          ? `${fileName}: tensor "${fileTensor}" has shape ${formatShape(shape)}; config.json implies ${formatShape(want)}`
+          : `${fileName}: tensor "${fileTensor}" has shape ${formatShape(shape)} but config.json implies ${formatShape(want)} (wrong shape)`,
+      );
+    }
+  }
+  if (unknown.length > 0) {
+    throw invalid(
+      `${fileName}: tensor${unknown.length > 1 ? 's' : ''} ${unknown
+        .slice(0, 3)
+        .map((n) => `"${n}"`)
+        .join(', ')}${unknown.length > 3 ? ` and ${unknown.length - 3} more` : ''} ` +
+        `are not ${family.label} parameters (is this a plain ${family.label} model, with n_layer matching config.json?)`,
+    );
+  }
+  const missing = [...expected.keys()].filter((n) => !seen.has(n));
+  if (missing.length > 0) {
+    throw invalid(
+      `${fileName}: missing tensor "${missing[0]}"${missing.length > 1 ? ` and ${missing.length - 1} more` : ''} that config.json implies`,
+    );
+  }
+}
+
+/**
+ * Renames decoded tensors to Hearth's names in the family's order, dropping a tied head when it is the tie (bitwise
+ * equal to what it is tied to) and refusing it otherwise: Hearth cannot run an untied head.
+ */
+export function toHearthWeights(decoded: NamedTensors, c: ModelConfig, fileName: string): NamedTensors {
+  const byName: NamedTensors = new Map();
+  for (const [fileTensor, t] of decoded) {
+    const name = hearthName(fileTensor, c);
+    if (name !== null) byName.set(name, t);
+  }
+  const out: NamedTensors = new Map();
+  for (const name of modelParameterShapes(c).keys()) out.set(name, byName.get(name)!);
+  const tied = familyOf(c).hfWeights.tiedHead;
+  const head = tied && byName.get(tied.name);
+  if (tied && head && !bitwiseEqual(head, out.get(tied.tiedTo)!)) {
+    throw invalid(
+      `${fileName}: ${tied.name} differs from ${tied.tiedTo}; Hearth ties the output head to the token embedding and cannot load an untied head`,
+    );
+  }
+  return out;
+}
+
+/** For saving: the weights must be exactly the model's parameters for this config, all finite. */
+export function checkHearthWeights(weights: NamedTensors, c: ModelConfig): void {
+  const expected = modelParameterShapes(c);
+  for (const [name, shape] of expected) {
+    const t = weights.get(name);
+    if (!t) throw new Error(`cannot save: the model has no parameter "${name}"`);
+    if (!sameShape(t.shape, shape) || t.data.length !== shape.reduce((a, b) => a * b, 1)) {
+      throw new Error(
+        `cannot save: parameter "${name}" has shape ${formatShape(t.shape)} (${t.data.length} values), config implies ${formatShape(shape)}`,
+      );
+    }
+    const bad = firstNonFinite(t.data);
+    if (bad >= 0)
+      throw new Error(`cannot save: parameter "${name}" holds ${t.data[bad]} at element ${bad} (training diverged?)`);
+  }
+  for (const name of weights.keys()) {
+    if (!expected.has(name)) throw new Error(`cannot save: "${name}" is not a ${familyOf(c).label} parameter`);
+  }
+}

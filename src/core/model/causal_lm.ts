@@ -1,0 +1,251 @@
+// A causal language model on tfjs over any family (families/): parameters under the family's Hugging Face names,
+// the forward pass embed → blocks → final norm → logits written once against `Ops` (our kernels by default, stock
+// tfjs ops for comparison), the mean next-token loss, and its gradients, plain or with gradient checkpointing.
+import * as tf from '@tensorflow/tfjs-core';
+import { fullCausalAttention, type Attend, type ForwardContext, type ModelFamily, type ModelSizes } from './family.ts';
+import { familyOf, type ModelConfig, type ModelDims } from './families/index.ts';
+import type { NamedTensors } from './host_tensors.ts';
+import type { Ops } from './ops.ts';
+import { kernelOps } from './kernel_ops.ts';
+import { Random } from '../util/random.ts';
+import { countTargets } from '../util/targets.ts';
+
+export interface ForwardOptions {
+  ops?: Ops;
+  /**
+   * Training: dropout at the model's rates, every mask hashed from this seed and its (layer, site), so a block
+   * recomputed for gradient checkpointing draws its forward's masks. Absent (evaluation, generation): no dropout.
+   */
+  dropoutSeed?: number;
+}
+
+/** A forward over part of a sequence: the decoders' (no dropout, no gradients). */
+export interface DecodeOptions {
+  ops?: Ops;
+  /** the position of the first token (the KV cache's length); 0 by default */
+  position?: number;
+  /** the blocks' attention; full causal over the tokens given by default */
+  attend?: Attend;
+}
+
+type Grads = Map<string, tf.Tensor>;
+
+function toVariable(data: Float32Array, shape: number[]): tf.Variable {
+  const t = tf.tensor(data, shape);
+  const v = tf.variable(t, true);
+  t.dispose();
+  return v;
+}
+
+export class CausalLM {
+  readonly dims: ModelDims;
+  readonly family: ModelFamily<ModelDims, ModelConfig>;
+  /** the sizes under Hugging Face's common names, whatever the family */
+  readonly sizes: ModelSizes;
+  /** every trainable parameter, by its Hugging Face name (a tied head has none of its own) */
+  readonly params: Map<string, tf.Variable>;
+
+  private constructor(dims: ModelDims, params: Map<string, tf.Variable>) {
+    this.dims = dims;
+    this.family = familyOf(dims);
+    this.sizes = this.family.sizes(dims);
+    this.params = params;
+  }
+
+  /** A new model, initialised as its family is; drawn on the CPU from `seed`, so it is the same on every device. */
+  static init(dims: ModelDims, seed = 1337): CausalLM {
+    const family = familyOf(dims);
+    family.validate(dims);
+    const rng = new Random(seed);
+    const params = new Map<string, tf.Variable>();
+    for (const [name, shape] of family.parameterShapes(dims)) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      params.set(name, toVariable(family.initialValues(dims, name, size, rng), shape));
+    }
+    return new CausalLM(dims, params);
+  }
+
+  /** A model from named float32 arrays (an import); every parameter must be present with its shape. */
+  static fromArrays(dims: ModelDims, arrays: NamedTensors): CausalLM {
+    const family = familyOf(dims);
+    family.validate(dims);
+    const params = new Map<string, tf.Variable>();
+    for (const [name, shape] of family.parameterShapes(dims)) {
+      const a = arrays.get(name);
+      if (!a) throw new Error(`missing parameter '${name}'`);
+      if (a.shape.join(',') !== shape.join(',')) {
+        throw new Error(`parameter '${name}' has shape [${a.shape}], expected [${shape}]`);
+      }
+      params.set(name, toVariable(a.data, shape));
+    }
+    return new CausalLM(dims, params);
+  }
+
+  /** Copies every parameter back to the CPU. */
+  async toArrays(): Promise<NamedTensors> {
+    const out: NamedTensors = new Map();
+    for (const [name, v] of this.params)
+      out.set(name, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
+    return out;
+  }
+
+  p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`no parameter '${name}'`);
+    return v;
+  }
+
+  private context(ops: Ops = kernelOps, dropoutSeed?: number): ForwardContext<ModelDims> {
+    return { dims: this.dims, p: (name) => this.p(name), ops, dropoutSeed };
+  }
+
+  private checkTokens(tokens: Int32Array, B: number, T: number, position = 0): void {
+    const P = this.sizes.max_position_embeddings;
+    if (tokens.length !== B * T)
+      throw new Error(`expected ${B * T} tokens for batch ${B} × block ${T}, got ${tokens.length}`);
+    if (position + T > P)
+      throw new Error(`block of ${T} tokens${position ? ` at position ${position}` : ''} exceeds n_positions ${P}`);
+  }
+
+  /** The last block's output, (B·T, hidden). */
+  private blocks(ctx: ForwardContext<ModelDims>, tokens: Int32Array, B: number, T: number, o: DecodeOptions = {}) {
+    const attend = o.attend ?? fullCausalAttention(ctx.ops);
+    let x = this.family.embed(ctx, tokens, B, T, o.position ?? 0);
+    for (let l = 0; l < this.sizes.num_hidden_layers; l++) x = this.family.block(ctx, l, x, B, T, attend);
+    return x;
+  }
+
+  /** Mean next-token loss from the last block's output: final norm, logits, cross-entropy. */
+  private head(ctx: ForwardContext<ModelDims>, x: tf.Tensor2D, targets: tf.Tensor1D, count: number): tf.Scalar {
+    const logits = this.family.logits(ctx, this.family.finalNorm(ctx, x)); // (B·T, V)
+    if (ctx.ops.crossEntropyMean) return ctx.ops.crossEntropyMean(logits, targets, count);
+    return tf.div(tf.sum(ctx.ops.crossEntropy(logits, targets)), Math.max(count, 1));
+  }
+
+  /** Logits (B·T, V) of every position. tokens: (B, T) row-major. */
+  forward(tokens: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Tensor2D {
+    const ctx = this.context(opts.ops, opts.dropoutSeed);
+    this.checkTokens(tokens, B, T);
+    return tf.tidy(() => this.family.logits(ctx, this.family.finalNorm(ctx, this.blocks(ctx, tokens, B, T))));
+  }
+
+  /**
+   * The logits that follow each sequence's last token, (B, V): what a decoder samples from. Only the last positions
+   * go through the head (B·V logits, not B·T·V).
+   */
+  lastLogits(tokens: Int32Array, B: number, T: number, opts: DecodeOptions = {}): tf.Tensor2D {
+    const ctx = this.context(opts.ops);
+    this.checkTokens(tokens, B, T, opts.position);
+    return tf.tidy(() => {
+      const x = this.blocks(ctx, tokens, B, T, opts); // (B·T, hidden)
+      return this.family.logits(ctx, this.family.finalNorm(ctx, lastPositions(x, B, T))); // (B, V)
+    });
+  }
+
+  /**
+   * Mean next-token cross-entropy over the targets that are not −100 (Hugging Face's ignore index).
+   * targets are already shifted: targets[b, t] is the token that follows tokens[b, t].
+   */
+  loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Scalar {
+    const count = this.countTargets(tokens, targets);
+    this.checkTokens(tokens, B, T);
+    const ctx = this.context(opts.ops, opts.dropoutSeed);
+    return tf.tidy(() => this.head(ctx, this.blocks(ctx, tokens, B, T), tf.tensor1d(targets, 'int32'), count));
+  }
+
+  /**
+   * The loss and the gradient of every parameter (by name). With `checkpoint`, activations are recomputed block by
+   * block in the backward pass (gradient checkpointing): only each block's input is kept from the forward pass, so
+   * activation memory is one block's worth plus n_layer × (B·T, hidden), for about a third more compute.
+   */
+  lossAndGrads(
+    tokens: Int32Array,
+    targets: Int32Array,
+    B: number,
+    T: number,
+    opts: ForwardOptions & { checkpoint?: boolean } = {},
+  ): { loss: tf.Scalar; grads: Grads } {
+    if (opts.checkpoint) return this.lossAndGradsRecomputed(tokens, targets, B, T, opts);
+    // tfjs keys gradients by its own (globally unique) variable names, which differ from the parameters' names so
+    // that several models can live side by side.
+    const names = [...this.params.keys()];
+    const vars = names.map((n) => this.params.get(n)!);
+    const { value, grads } = tf.variableGrads(() => this.loss(tokens, targets, B, T, opts), vars);
+    return { loss: value, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
+  }
+
+  private lossAndGradsRecomputed(
+    tokens: Int32Array,
+    targets: Int32Array,
+    B: number,
+    T: number,
+    opts: ForwardOptions,
+  ): { loss: tf.Scalar; grads: Grads } {
+    const count = this.countTargets(tokens, targets);
+    this.checkTokens(tokens, B, T);
+    const { family, dims } = this;
+    const ctx = this.context(opts.ops, opts.dropoutSeed);
+    const L = this.sizes.num_hidden_layers;
+    const attend = fullCausalAttention(ctx.ops);
+    const grads: Grads = new Map();
+    // A parameter read by two parts (a head tied to the embedding) gets the sum of their gradients.
+    const collect = (names: string[], g: tf.Tensor[]) =>
+      names.forEach((n, i) => {
+        const before = grads.get(n);
+        grads.set(n, before ? tf.add(before, g[i]) : g[i]);
+        if (before) tf.dispose([before, g[i]]);
+      });
+    // Forward, one block at a time with nothing recorded: keep only the block inputs xs[0..L].
+    // Dropout masks are functions of (seed, layer, site), so the recomputations below drop what this pass dropped.
+    const xs: tf.Tensor2D[] = [tf.tidy(() => family.embed(ctx, tokens, B, T, 0))];
+    for (let l = 0; l < L; l++) xs.push(tf.tidy(() => family.block(ctx, l, xs[l], B, T, attend)));
+    // Head: loss and gradients for the last block's output and the head's parameters.
+    const targetT = tf.tensor1d(targets, 'int32');
+    const headNames = family.headParameters(dims);
+    const head = tf.valueAndGrads((x: tf.Tensor) => this.head(ctx, x as tf.Tensor2D, targetT, count))([
+      xs[L],
+      ...headNames.map((n) => this.p(n)),
+    ]);
+    targetT.dispose();
+    collect(headNames, head.grads.slice(1));
+    let dx = head.grads[0] as tf.Tensor2D;
+    // Blocks backwards: recompute block l from its input, then its gradients given dx.
+    for (let l = L - 1; l >= 0; l--) {
+      const names = family.blockParameters(dims, l);
+      const g = tf.grads((x: tf.Tensor) => family.block(ctx, l, x as tf.Tensor2D, B, T, attend))(
+        [xs[l], ...names.map((n) => this.p(n))],
+        dx,
+      );
+      tf.dispose([dx, xs[l + 1]]);
+      collect(names, g.slice(1));
+      dx = g[0] as tf.Tensor2D;
+    }
+    const embedNames = family.embeddingParameters(dims);
+    const e = tf.grads(() => family.embed(ctx, tokens, B, T, 0))(
+      embedNames.map((n) => this.p(n)),
+      dx,
+    );
+    tf.dispose([dx, xs[0]]);
+    collect(embedNames, e);
+    return { loss: head.value as tf.Scalar, grads: new Map([...this.params.keys()].map((n) => [n, grads.get(n)!])) };
+  }
+
+  /** Counts the targets that are not −100 and checks the rest are in the vocabulary. */
+  private countTargets(tokens: Int32Array, targets: Int32Array): number {
+    if (targets.length !== tokens.length)
+      throw new Error(`targets (${targets.length}) and tokens (${tokens.length}) differ in length`);
+    return countTargets(targets, this.sizes.vocab_size);
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
+
+/** The rows of the last position of each sequence: (B·T, C) → (B, C). */
+export function lastPositions(x: tf.Tensor2D, B: number, T: number): tf.Tensor2D {
+  if (T === 1) return x;
+  const C = x.shape[1];
+  return tf.reshape(tf.slice(tf.reshape(x, [B, T, C]), [0, T - 1, 0], [B, 1, C]), [B, C]);
+}

@@ -1,0 +1,151 @@
+// GPT-2 as Hugging Face's GPT2LMHeadModel runs it: parameters under GPT-2's names in Hugging Face's layouts (Conv1D
+// weights [in, out]), GPT-2's initialisation, and the forward pieces: token + position embedding, the pre-LayerNorm
+// block (attention, then a gelu_new MLP, each added to the residual stream), ln_f and the head tied to wte.
+import * as tf from '@tensorflow/tfjs-core';
+import type { Attend, ForwardContext, ModelFamily } from '../family.ts';
+import type { Ops } from '../ops.ts';
+import { siteSeed, type DropoutSite } from '../../kernels/dropout/seeds.ts';
+import {
+  gpt2ConfigFromJson,
+  gpt2ConfigToJson,
+  innerDim,
+  validateGpt2Dims,
+  type GPT2Config,
+  type GPT2Dims,
+} from './gpt2_config.ts';
+
+type Context = ForwardContext<GPT2Dims>;
+
+/** Every parameter by its GPT-2 name and shape, in GPT-2's order. */
+function parameterShapes(d: GPT2Dims): [string, number[]][] {
+  const C = d.n_embd;
+  const H = innerDim(d);
+  const out: [string, number[]][] = [
+    ['wte.weight', [d.vocab_size, C]],
+    ['wpe.weight', [d.n_positions, C]],
+  ];
+  for (let l = 0; l < d.n_layer; l++) out.push(...blockShapes(l, C, H));
+  out.push(['ln_f.weight', [C]], ['ln_f.bias', [C]]);
+  return out;
+}
+
+function blockShapes(l: number, C: number, H: number): [string, number[]][] {
+  const p = `h.${l}.`;
+  return [
+    [`${p}ln_1.weight`, [C]],
+    [`${p}ln_1.bias`, [C]],
+    [`${p}attn.c_attn.weight`, [C, 3 * C]],
+    [`${p}attn.c_attn.bias`, [3 * C]],
+    [`${p}attn.c_proj.weight`, [C, C]],
+    [`${p}attn.c_proj.bias`, [C]],
+    [`${p}ln_2.weight`, [C]],
+    [`${p}ln_2.bias`, [C]],
+    [`${p}mlp.c_fc.weight`, [C, H]],
+    [`${p}mlp.c_fc.bias`, [H]],
+    [`${p}mlp.c_proj.weight`, [H, C]],
+    [`${p}mlp.c_proj.bias`, [C]],
+  ];
+}
+
+const w1 = (ctx: Context, name: string) => ctx.p(name) as tf.Tensor1D;
+const w2 = (ctx: Context, name: string) => ctx.p(name) as tf.Tensor2D;
+
+/** x with dropout at rate p when training (a seed given) and p > 0; x itself otherwise. */
+function drop(ctx: Context, x: tf.Tensor2D, p: number | undefined, layer: number, site: DropoutSite): tf.Tensor2D {
+  const seed = ctx.dropoutSeed;
+  return seed !== undefined && p ? ctx.ops.dropout(x, p, siteSeed(seed, layer, site)) : x;
+}
+
+/** x + proj, then ln_2 of the sum: fused in one kernel when the ops have it. */
+function addLayerNorm(
+  ops: Ops,
+  x: tf.Tensor2D,
+  proj: tf.Tensor2D,
+  w: tf.Tensor1D,
+  b: tf.Tensor1D,
+  eps: number,
+): [tf.Tensor2D, tf.Tensor2D] {
+  if (ops.addLayerNorm) return ops.addLayerNorm(x, proj, w, b, eps);
+  const sum = tf.add(x, proj) as tf.Tensor2D;
+  return [sum, ops.layerNorm(sum, w, b, eps)];
+}
+
+export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
+  modelType: 'gpt2',
+  label: 'GPT-2',
+  configFromJson: gpt2ConfigFromJson,
+  configToJson: gpt2ConfigToJson,
+  hfWeights: {
+    prefix: 'transformer.',
+    isBuffer: (name) => /^h\.\d+\.attn\.(bias|masked_bias)$/.test(name),
+    tiedHead: { name: 'lm_head.weight', tiedTo: 'wte.weight' },
+  },
+
+  sizes: (d) => ({
+    vocab_size: d.vocab_size,
+    max_position_embeddings: d.n_positions,
+    hidden_size: d.n_embd,
+    num_hidden_layers: d.n_layer,
+    num_attention_heads: d.n_head,
+    num_key_value_heads: d.n_head,
+    head_dim: d.n_embd / d.n_head,
+  }),
+
+  validate: validateGpt2Dims,
+  parameterShapes,
+
+  /**
+   * GPT-2's initialisation: weights and embeddings N(0, 0.02), biases 0, LayerNorm 1/0, and the residual projections
+   * (attn.c_proj, mlp.c_proj) N(0, 0.02/√(2·n_layer)) so the residual stream's variance does not grow with depth
+   * (GPT-2 paper §2.3).
+   */
+  initialValues(d, name, size, rng) {
+    const std = 0.02;
+    if (name.endsWith('.bias')) return new Float32Array(size);
+    if (/ln_\d\.weight$|ln_f\.weight$/.test(name)) return new Float32Array(size).fill(1);
+    return rng.normals(size, /c_proj\.weight$/.test(name) ? std / Math.sqrt(2 * d.n_layer) : std);
+  },
+
+  embeddingParameters: () => ['wte.weight', 'wpe.weight'],
+  blockParameters: (d, l) => blockShapes(l, d.n_embd, innerDim(d)).map(([name]) => name),
+  headParameters: () => ['ln_f.weight', 'ln_f.bias', 'wte.weight'],
+
+  /** Token + position embeddings, (B·T, C), then embd_pdrop when training. */
+  embed(ctx, tokens, B, T, position) {
+    const e = ctx.ops.embedding(tokens, B, T, w2(ctx, 'wte.weight'), w2(ctx, 'wpe.weight'), position);
+    const x = tf.reshape(e, [B * T, ctx.dims.n_embd]) as tf.Tensor2D;
+    return drop(ctx, x, ctx.dims.embd_pdrop, -1, 'embedding');
+  },
+
+  /** Block l: x + attn(ln_1(x)), then + mlp(ln_2(·)). x: (B·T, C). When training, HF's three dropouts. */
+  block(ctx: Context, l: number, x: tf.Tensor2D, B: number, T: number, attend: Attend): tf.Tensor2D {
+    const { dims: d, ops, dropoutSeed: seed } = ctx;
+    const { n_embd: C, layer_norm_epsilon: eps } = d;
+    const n = (s: string) => `h.${l}.${s}`;
+    const a = ops.layerNorm(x, w1(ctx, n('ln_1.weight')), w1(ctx, n('ln_1.bias')), eps);
+    const qkv = ops.matmul(a, w2(ctx, n('attn.c_attn.weight')), { bias: w1(ctx, n('attn.c_attn.bias')) }); // (B·T, 3C)
+    const attnP = seed !== undefined ? (d.attn_pdrop ?? 0) : 0;
+    const attnDropout = attnP > 0 ? { p: attnP, seed: siteSeed(seed!, l, 'attention') } : undefined;
+    const att = attend(l, tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, d.n_head, attnDropout); // (B, T, C)
+    const proj = ops.matmul(tf.reshape(att, [B * T, C]) as tf.Tensor2D, w2(ctx, n('attn.c_proj.weight')), {
+      bias: w1(ctx, n('attn.c_proj.bias')),
+    });
+    const [mid, m] = addLayerNorm(
+      ops,
+      x,
+      drop(ctx, proj, d.resid_pdrop, l, 'attentionResidual'),
+      w1(ctx, n('ln_2.weight')),
+      w1(ctx, n('ln_2.bias')),
+      eps,
+    );
+    const h = ops.matmul(m, w2(ctx, n('mlp.c_fc.weight')), { bias: w1(ctx, n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·T, 4C)
+    const mlp = ops.matmul(h, w2(ctx, n('mlp.c_proj.weight')), { bias: w1(ctx, n('mlp.c_proj.bias')) });
+    return tf.add(mid, drop(ctx, mlp, d.resid_pdrop, l, 'mlpResidual'));
+  },
+
+  finalNorm: (ctx, x) =>
+    ctx.ops.layerNorm(x, w1(ctx, 'ln_f.weight'), w1(ctx, 'ln_f.bias'), ctx.dims.layer_norm_epsilon),
+
+  /** The head is tied to the token embedding: logits = h · wteᵀ. */
+  logits: (ctx, h) => ctx.ops.matmul(h, w2(ctx, 'wte.weight'), { transposeB: true }),
+};

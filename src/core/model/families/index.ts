@@ -1,0 +1,65 @@
+// The model families Hearth runs, by Hugging Face's model_type, and what is asked of a config before the family that
+// reads it is known: which family it is, its parameter count, its config.json.
+import { ModelConfigError } from '../config_error.ts';
+import type { ModelFamily, ModelSizes } from '../family.ts';
+import { gpt2 } from './gpt2.ts';
+import type { GPT2Config, GPT2Dims } from './gpt2_config.ts';
+
+/** A model's config as config.json holds it, under its family's Hugging Face names. */
+export type ModelConfig = GPT2Config;
+
+/** What a model is built from: a whole ModelConfig, or (presets, tests) its sizes and rates alone. */
+export type ModelDims = GPT2Dims;
+
+const FAMILIES: ModelFamily<ModelDims, ModelConfig>[] = [gpt2];
+
+function unknownModelType(modelType: string): ModelConfigError {
+  const known = FAMILIES.map((f) => `${f.label} models (model_type "${f.modelType}")`).join(', ');
+  return ModelConfigError.unsupported(`config.json says model_type "${modelType}"; Hearth runs only ${known}`);
+}
+
+/** The family of a config (GPT-2's when it names none, as config.json files of GPT-2 may not). */
+export function familyOf(d: { model_type?: unknown }): ModelFamily<ModelDims, ModelConfig> {
+  const modelType = String(d.model_type ?? 'gpt2');
+  const family = FAMILIES.find((f) => f.modelType === modelType);
+  if (!family) throw unknownModelType(modelType);
+  return family;
+}
+
+/** The sizes under Hugging Face's common names. */
+export function sizesOf(d: ModelDims): ModelSizes {
+  return familyOf(d).sizes(d);
+}
+
+/** Every parameter of the model by its Hugging Face name, with its shape. */
+export function parameterShapes(d: ModelDims): [string, number[]][] {
+  return familyOf(d).parameterShapes(d);
+}
+
+export function parameterCount(d: ModelDims): number {
+  return parameterShapes(d).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Reads config.json (text or parsed), fills the family's defaults for missing keys, and validates. */
+export function parseModelConfig(source: string | unknown): ModelConfig {
+  let raw: unknown = source;
+  if (typeof source === 'string') {
+    try {
+      raw = JSON.parse(source);
+    } catch (e) {
+      throw ModelConfigError.invalid(`config.json is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw ModelConfigError.invalid('config.json must hold a JSON object');
+  }
+  const json = raw as Record<string, unknown>;
+  return familyOf(json).configFromJson(json);
+}
+
+/** config.json text as Hugging Face writes it, keys sorted. */
+export function modelConfigToJson(c: ModelConfig): string {
+  const json = familyOf(c).configToJson(c);
+  const sorted = Object.fromEntries(Object.entries(json).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify(sorted, null, 2) + '\n';
+}
