@@ -26,6 +26,7 @@ import {
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
 import { checkpointToFiles } from '../core/checkpoint/hf_folder.ts';
+import { withPytorchFiles } from '../core/checkpoint/pytorch_script.ts';
 import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
@@ -255,7 +256,12 @@ async function train(argv: string[]): Promise<void> {
   }
   // The best weights with the last step's optimizer state would resume wrongly: 'final' then holds the model alone
   // (resume from the last checkpoint-N instead).
-  await writeCheckpointFolder(final, checkpointToFiles(best?.changed ? { ...last, training: undefined } : last));
+  // Beside the model, train.py and its companions to continue the run on a cluster with the same arguments.
+  const finalFiles = checkpointToFiles(best?.changed ? { ...last, training: undefined } : last);
+  await writeCheckpointFolder(
+    final,
+    withPytorchFiles(finalFiles, { args: trainer.args, evalSplitFraction: evalFraction }),
+  );
   out(
     `${status} at step ${trainer.step}; model saved in ${final}${best?.changed ? ` (the weights of step ${best.step})` : ''}`,
   );

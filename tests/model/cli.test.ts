@@ -60,6 +60,10 @@ describe('hearth CLI', () => {
       expect(existsSync(join(out, 'checkpoint-40', f)), f).toBe(true);
     }
     expect(JSON.parse(readFileSync(join(out, 'final', 'config.json'), 'utf8')).model_type).toBe('gpt2');
+    // the final folder goes on in PyTorch with the run's own arguments
+    expect(readFileSync(join(out, 'final', 'train.py'), 'utf8')).toContain('    eval_steps=20,');
+    for (const f of ['requirements.txt', 'ds_config.json', 'README.md'])
+      expect(existsSync(join(out, 'final', f)), f).toBe(true);
 
     const e = hearth(
       'eval',

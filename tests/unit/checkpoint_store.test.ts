@@ -1,7 +1,7 @@
 // The IndexedDB store (fake-indexeddb in Node): atomic saves, rotation, quota, and a table of
 // malformed imports that must each be refused with its message and leave the store as it was.
 import 'fake-indexeddb/auto';
-import { zipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
@@ -66,6 +66,9 @@ describe('checkpoint store', () => {
     const { fileName, chunks } = await store.exportZip(saved.id);
     expect(fileName).toBe('renamed.zip');
     expectSameWeights(checkpointFromZip(concatBytes(chunks)).weights, ckpt.weights);
+    // the zip carries train.py, written with the arguments the run recorded, to go on in PyTorch
+    const script = unzipSync(concatBytes(chunks))['renamed/train.py'];
+    expect(new TextDecoder().decode(script)).toContain('    learning_rate=0.0006,');
 
     await store.delete(saved.id);
     expect(await store.list()).toEqual([]);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   deepspeedConfig,
-  pytorchFiles,
+  withPytorchFiles,
   trainerKeywords,
   trainScript,
 } from '../../src/core/checkpoint/pytorch_script.ts';
@@ -154,7 +154,17 @@ describe('train.py for a cluster', () => {
 
   it('is Python that compiles, with a DeepSpeed config and the commands in the README', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-pytorch-'));
-    const files = pytorchFiles({ args: { eval_strategy: 'steps', eval_steps: 10 }, modelLabel: 'GPT-2 (tiny)' });
+    const enc = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+    const folder = new Map([
+      ['config.json', enc({ model_type: 'gpt2', n_layer: 1 })],
+      ['hearth_state.json', enc({ trainer_args: { learning_rate: 0.002, eval_strategy: 'steps', eval_steps: 10 } })],
+      ['README.md', enc('# My model\n\nTrained on my notes.\n')],
+    ]);
+    const withScript = withPytorchFiles(folder);
+    const files = new Map([...withScript].map(([name, bytes]) => [name, new TextDecoder().decode(bytes)]));
+    expect(files.get('config.json')).toBe(JSON.stringify({ model_type: 'gpt2', n_layer: 1 }));
+    expect(files.get('train.py')).toContain('    learning_rate=0.002,'); // the run's, from hearth_state.json
+    expect(files.get('train.py')).toContain('    eval_steps=10,');
     for (const [name, text] of files) writeFileSync(join(dir, name), text);
     const r = spawnSync('python3', ['-m', 'py_compile', join(dir, 'train.py')], { encoding: 'utf8' });
     expect(r.error, 'python3 is needed to check train.py').toBeUndefined();
@@ -164,6 +174,8 @@ describe('train.py for a cluster', () => {
     expect(ds.zero_optimization.stage).toBe(2);
     expect(ds.fp16.enabled).toBe('auto');
     const readme = files.get('README.md')!;
+    expect(readme).toMatch(/^# My model\n\nTrained on my notes\.\n\n## Continue training in PyTorch/);
+    expect(readme).toContain('This folder is a Hugging Face model (GPT-2)');
     expect(readme).toContain('torchrun --nproc_per_node 8 train.py');
     expect(readme).toContain('--deepspeed ds_config.json');
     expect(files.get('requirements.txt')).toMatch(/^transformers>=5/m);

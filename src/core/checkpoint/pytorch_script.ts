@@ -3,6 +3,9 @@
 // joined by the end-of-text token, cut into whole blocks of block_size; without evaluation files the last share of
 // the blocks held out), then runs transformers' Trainer: on one GPU, under `torchrun` (DDP), or with DeepSpeed.
 import { DEFAULT_TRAINING_ARGUMENTS, type TrainingArguments } from '../train/args.ts';
+import { familyOf } from '../model/families/index.ts';
+import type { CheckpointFiles } from './hf_folder.ts';
+import { STATE_FILE } from './training_state.ts';
 
 export interface PytorchScriptOptions {
   /** the run's arguments; missing ones take Hugging Face's defaults */
@@ -222,11 +225,50 @@ deepspeed --num_gpus 8 train.py --data my_text.txt --deepspeed ds_config.json   
 }
 
 /** train.py, requirements.txt, ds_config.json and a README.md for a Hugging Face folder. */
-export function pytorchFiles(options: PytorchScriptOptions): Map<string, string> {
+function pytorchFiles(options: PytorchScriptOptions): Map<string, string> {
   return new Map([
     ['train.py', trainScript(options)],
     ['requirements.txt', PYTORCH_REQUIREMENTS.join('\n') + '\n'],
     ['ds_config.json', deepspeedConfig(options.args)],
     ['README.md', `# ${options.modelLabel ?? 'A model trained with Hearth'}\n\n${pytorchReadmeSection(options)}`],
   ]);
+}
+
+function jsonOf(files: CheckpointFiles, name: string): Record<string, unknown> | null {
+  const bytes = files.get(name);
+  if (!bytes) return null;
+  try {
+    const v: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The checkpoint's files with train.py and its companions beside them. The arguments are the run's (given, or as
+ * hearth_state.json recorded them; Hugging Face's defaults for a model that was never trained here). A README.md
+ * already in the folder keeps its text, the section appended.
+ */
+export function withPytorchFiles(files: CheckpointFiles, options: Partial<PytorchScriptOptions> = {}): CheckpointFiles {
+  const state = jsonOf(files, STATE_FILE);
+  const recorded = (state?.trainer_args ?? {}) as Partial<TrainingArguments>;
+  const config = jsonOf(files, 'config.json');
+  let modelLabel = options.modelLabel;
+  if (modelLabel === undefined && config) {
+    try {
+      modelLabel = familyOf(config).label;
+    } catch {
+      modelLabel = undefined;
+    }
+  }
+  const full: PytorchScriptOptions = { ...options, args: options.args ?? recorded, modelLabel };
+  const out: CheckpointFiles = new Map(files);
+  const encoder = new TextEncoder();
+  for (const [name, text] of pytorchFiles(full)) {
+    const before = name === 'README.md' ? files.get(name) : undefined;
+    const joined = before ? `${new TextDecoder().decode(before).trimEnd()}\n\n${pytorchReadmeSection(full)}` : text;
+    out.set(name, encoder.encode(joined));
+  }
+  return out;
 }

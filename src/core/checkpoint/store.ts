@@ -19,6 +19,7 @@ import {
   type HearthCheckpoint,
   type ToFilesOptions,
 } from './hf_folder.ts';
+import { withPytorchFiles } from './pytorch_script.ts';
 import { checkpointsToDelete } from './rotation.ts';
 import { copyBytes } from './tensors.ts';
 import { zipFolder, type UnzipOptions } from './zip.ts';
@@ -242,11 +243,11 @@ export class CheckpointStore {
     await this.deleteMany([id]);
   }
 
-  /** The zip to download, as chunks for a Blob. */
+  /** The zip to download, as chunks for a Blob: the Hugging Face folder, with train.py to go on in PyTorch. */
   async exportZip(id: string): Promise<{ fileName: string; chunks: Uint8Array[] }> {
     const entry = await this.summary(id);
     const folder = safeFolderName(entry.name);
-    return { fileName: `${folder}.zip`, chunks: zipFolder(await this.loadFiles(id), folder) };
+    return { fileName: `${folder}.zip`, chunks: zipFolder(withPytorchFiles(await this.loadFiles(id)), folder) };
   }
 
   /**
