@@ -26,7 +26,7 @@ import {
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
 import { checkpointToFiles } from '../core/checkpoint/hf_folder.ts';
-import { withPytorchFiles } from '../core/checkpoint/pytorch_script.ts';
+import { withPytorchFiles } from '../core/train/pytorch_script.ts';
 import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';

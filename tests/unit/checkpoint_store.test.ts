@@ -17,6 +17,7 @@ import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import type { HostTensor } from '../../src/core/model/host_tensors.ts';
 import { crc32 } from '../../src/core/checkpoint/zip.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
+import { withPytorchFiles } from '../../src/core/train/pytorch_script.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 let dbCount = 0;
@@ -63,7 +64,7 @@ describe('checkpoint store', () => {
 
     await store.rename(saved.id, 'renamed');
     expect((await store.list())[0].name).toBe('renamed');
-    const { fileName, chunks } = await store.exportZip(saved.id);
+    const { fileName, chunks } = await store.exportZip(saved.id, withPytorchFiles);
     expect(fileName).toBe('renamed.zip');
     expectSameWeights(checkpointFromZip(concatBytes(chunks)).weights, ckpt.weights);
     // the zip carries train.py, written with the arguments the run recorded, to go on in PyTorch

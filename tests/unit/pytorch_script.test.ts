@@ -8,7 +8,7 @@ import {
   withPytorchFiles,
   trainerKeywords,
   trainScript,
-} from '../../src/core/checkpoint/pytorch_script.ts';
+} from '../../src/core/train/pytorch_script.ts';
 import { DEFAULT_TRAINING_ARGUMENTS } from '../../src/core/train/args.ts';
 
 // Every field of transformers 5.18.0's TrainingArguments dataclass (transformers/training_args.py), in its order.

@@ -2,6 +2,7 @@
 // this page uses. Every change goes through the store, then the list is read back from it.
 import { checkpointFilesFromDrop } from '../../core/checkpoint/archive.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
+import { withPytorchFiles } from '../../core/train/pytorch_script.ts';
 
 export type { CheckpointSummary };
 
@@ -54,10 +55,10 @@ export class CheckpointList {
     await this.refresh();
   }
 
-  /** Hands the browser a zip of the checkpoint to save, as a download. */
+  /** Hands the browser a zip of the checkpoint to save, as a download: the Hugging Face folder, with train.py. */
   async exportZip(id: string): Promise<void> {
     await this.#run('Preparing the zip…', async () => {
-      const { fileName, chunks } = await this.#store.exportZip(id);
+      const { fileName, chunks } = await this.#store.exportZip(id, withPytorchFiles);
       const url = URL.createObjectURL(new Blob(chunks as BlobPart[], { type: 'application/zip' }));
       const link = document.createElement('a');
       link.href = url;

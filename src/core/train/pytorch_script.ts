@@ -2,10 +2,10 @@
 // is written from the run's own TrainingArguments and prepares the data as Hearth does (each file's tokens, files
 // joined by the end-of-text token, cut into whole blocks of block_size; without evaluation files the last share of
 // the blocks held out), then runs transformers' Trainer: on one GPU, under `torchrun` (DDP), or with DeepSpeed.
-import { DEFAULT_TRAINING_ARGUMENTS, type TrainingArguments } from '../train/args.ts';
+import { DEFAULT_TRAINING_ARGUMENTS, type TrainingArguments } from './args.ts';
 import { familyOf } from '../model/families/index.ts';
-import type { CheckpointFiles } from './hf_folder.ts';
-import { STATE_FILE } from './training_state.ts';
+import type { CheckpointFiles } from '../checkpoint/hf_folder.ts';
+import { STATE_FILE } from '../checkpoint/training_state.ts';
 
 export interface PytorchScriptOptions {
   /** the run's arguments; missing ones take Hugging Face's defaults */
