@@ -243,7 +243,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
       'README.md',
     ])
       expect(byName.has(file), file).toBe(true);
-    expect(new TextDecoder().decode(byName.get('train.py'))).toMatch(/^ {4}max_steps=\d+,$/m); // the run's own
+    expect(new TextDecoder().decode(byName.get('train.py'))).toMatch(/^ {4}max_steps=-?\d+,$/m); // the run's own
     const config = parseModelConfig(new TextDecoder().decode(byName.get('config.json')));
     expect(config).toMatchObject({ n_layer: 1, n_embd: 32, n_head: 2, n_positions: 64, vocab_size: CHAR_VOCAB });
     const shapes = new Map(
