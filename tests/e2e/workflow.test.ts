@@ -304,7 +304,15 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     });
     await page.getByTestId('start-training').click();
     await waitForSaves(page, 1);
+    // Leaving mid-run, the browser asks first (the page's beforeunload); the person confirms.
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.type());
+        void dialog.accept();
+      }),
+    );
     await page.reload();
+    expect(await asked).toBe('beforeunload');
     const notice = page.getByTestId('resume-notice');
     await notice.waitFor({ timeout: 60_000 });
     expect(await notice.innerText()).toMatch(/interrupted[\s\S]*step \d+/);
