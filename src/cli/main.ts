@@ -390,6 +390,8 @@ async function generateCommand(argv: string[]): Promise<void> {
     });
   const m = result.metadata;
   if (m.slidWindow) err(`(the context reached n_positions; the window slid ${m.windowSlides} time(s))`);
+  if (m.unknownCharacters.length)
+    err(`(not in the tokenizer's vocabulary, read as unknown: ${m.unknownCharacters.map((c) => `“${c}”`).join(' ')})`);
   const seed = m.doSample ? `, seed ${m.seed}` : '';
   err(`(${m.generatedTokens} tokens, ${m.decodeTokensPerSecond.toFixed(1)} tokens/s${seed})`);
   model.dispose();

@@ -198,6 +198,8 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await screenshot(page, 'workflow-04-generated');
 
     // Beam search: do_sample off, three beams, the two best shown with their scores, best first; no seed reported.
+    // The prompt's snowman is no character of the files: the page says it was read as unknown.
+    await page.getByTestId('prompt').fill('今天☃');
     await page.getByLabel('do_sample').uncheck();
     await page.locator('#gen-num_beams').fill('3');
     await page.locator('#gen-max_new_tokens').fill('6');
@@ -211,6 +213,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     expect(await message.getAttribute('role')).toBe('status');
     expect(await message.innerText()).toMatch(/beam search, 3 beams/);
     expect(await message.innerText()).not.toMatch(/seed/);
+    expect(await message.innerText()).toMatch(/not in the tokenizer's vocabulary, read as unknown: “☃”/);
     await page.getByLabel('do_sample').check();
   });
 

@@ -340,6 +340,10 @@ export class Workbench {
       else notes.push(beams > 1 ? `beam search, ${beams} beams` : 'greedy');
       if (m.decodeTokensPerSecond > 0) notes.push(`${m.decodeTokensPerSecond.toFixed(1)} tokens/s`);
       if (m.slidWindow) notes.push('the context filled n_positions and the window slid');
+      if (m.unknownCharacters.length)
+        notes.push(
+          `not in the tokenizer's vocabulary, read as unknown: ${m.unknownCharacters.map((c) => `“${c}”`).join(' ')}`,
+        );
       g.end(stopped ? 'stopped' : 'done', `${stopped ? 'Stopped: ' : ''}${notes.join(' · ')}`, result.scores);
     } catch (e) {
       const cancelled = e instanceof RequestError && e.code === 'cancelled';
