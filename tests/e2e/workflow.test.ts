@@ -130,7 +130,14 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
       eval_strategy: 'steps',
       eval_steps: '5',
     });
-    expect(await page.getByTestId('model-panel').innerText()).toContain(`Vocabulary: ${CHAR_VOCAB} tokens`);
+    const vocabulary = page.getByTestId('vocabulary-note');
+    expect(await vocabulary.innerText()).toContain(`Vocabulary: ${CHAR_VOCAB} tokens (characters of your files).`);
+    // GPT-2 124M keeps GPT-2's 50,257 embeddings: the line says how the character tokenizer sits in them.
+    await page.getByTestId('preset-gpt2').click();
+    expect(await vocabulary.innerText()).toContain(
+      `Vocabulary: 50,257 token embeddings, this preset's own (GPT-2's size); your tokenizer (characters of your files) uses the first ${CHAR_VOCAB}.`,
+    );
+    await page.getByTestId('preset-toy').click();
     await screenshot(page, 'workflow-01-ready');
 
     const chart = page.getByTestId('loss-chart').locator('[role="img"]');
