@@ -142,7 +142,12 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
 
     const chart = page.getByTestId('loss-chart').locator('[role="img"]');
     await page.getByTestId('start-training').click();
+    // Before the first step the page says what it is doing (the GPU kernels compile), and not after it.
+    const phase = page.getByTestId('run-phase');
+    await phase.waitFor({ timeout: 120_000 });
+    expect(await phase.innerText()).toMatch(/Compiling the GPU kernels/);
     await chart.and(page.locator('[aria-label*="train loss"]')).waitFor({ timeout: 300_000 });
+    expect(await phase.count()).toBe(0);
     const early = await chart.getAttribute('aria-label');
     expect(await status(page).innerText()).toMatch(/Training|Finished/);
     // The page answers while the worker trains: a closed group of fields opens.

@@ -186,7 +186,7 @@ export class Workbench {
         this.generationModel = `the model being trained (${e.run.modelLabel})`;
         break;
       case 'step':
-        run.step = Math.max(run.step, e.step);
+        run.stepped(e.step);
         break;
       case 'log':
         run.log(e.entry);
