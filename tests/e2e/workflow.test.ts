@@ -232,6 +232,10 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   it('finds the checkpoints after a reload, exports one as a Hugging Face folder, and imports it back', async () => {
     const { page } = browser;
     await page.reload();
+    // The training files are gone with the reload (a browser keeps no file across one), and the page says which.
+    const earlier = page.getByTestId('earlier-files');
+    await earlier.waitFor({ timeout: 60_000 });
+    expect(await earlier.innerText()).toMatch(/fox-天气\.txt \([\d.]+ [kK]?B\)[\s\S]*drop them again/);
     const rows = page.getByTestId('checkpoint-row');
     await rows.nth(1).waitFor({ timeout: 60_000 });
     expect(await rows.count()).toBe(2);

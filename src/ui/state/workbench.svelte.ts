@@ -26,8 +26,8 @@ export class Workbench {
   readonly gpu = new GpuState(this.client);
   readonly tokenizer = new TokenizerChoice(this.client);
   readonly model = new ModelChoice(this.client, () => this.tokenizer.current);
-  readonly data = new DataFiles(this.client);
-  readonly evalData = new DataFiles(this.client);
+  readonly data = new DataFiles(this.client, 'hearth.trainingFiles');
+  readonly evalData = new DataFiles(this.client, 'hearth.evaluationFiles');
   readonly args = new TrainingArgsForm(() => this.model.dims?.n_positions ?? 1024);
   readonly checkpoints = new CheckpointList(new CheckpointStore());
   readonly run = new TrainRun();
