@@ -309,7 +309,7 @@ async function evalCommand(argv: string[]): Promise<void> {
 async function generateCommand(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
     model: {},
-    prompt: {},
+    prompt: { allowEmpty: true },
     max_new_tokens: {},
     max_length: {},
     temperature: {},
