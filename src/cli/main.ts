@@ -13,7 +13,7 @@ import { NoTrainingStateError, runArguments, setUpRun, tokenizerOf, type RunSetu
 import { evaluate } from '../core/train/evaluate.ts';
 import { CausalLM } from '../core/model/causal_lm.ts';
 import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
-import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
+import { checkEvalFraction, loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
 import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import { checkpointFromZip } from '../core/checkpoint/archive.ts';
@@ -145,6 +145,12 @@ async function train(argv: string[]): Promise<void> {
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
+  const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
+  try {
+    checkEvalFraction(evalFraction);
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message}`);
+  }
   // Folders an earlier run left half-written when it was killed: a cut replace is finished, the rest removed.
   await recoverInterruptedWrites(outDir);
   const ctx = await initTf();
@@ -178,7 +184,6 @@ async function train(argv: string[]): Promise<void> {
   const model = setup.makeModel(args.seed);
 
   const evalPaths = p.flags.get('eval');
-  const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
   const data = await loadTextDataset(trainSources, {
     tokenizer,
     blockSize: args.block_size,

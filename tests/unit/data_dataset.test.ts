@@ -78,6 +78,21 @@ describe('loadTextDataset', () => {
     expect(separate.eval?.numBlocks).toBe(2);
   });
 
+  it('refuses an evaluation share outside [0, 1) before reading any file', async () => {
+    for (const evalFraction of [5, 1, -0.1, NaN]) {
+      const unread = {
+        ...sourceFromText('a.txt', 'abcdefghij'.repeat(10)),
+        stream: () => {
+          throw new Error('read');
+        },
+      };
+      const attempt = loadTextDataset([unread], { tokenizer: chars, blockSize: 8, evalFraction });
+      await expect(attempt, String(evalFraction)).rejects.toThrow(
+        `eval_split_fraction must be a share from 0 up to (not including) 1, got ${evalFraction}`,
+      );
+    }
+  });
+
   it('names each bad file, skips it, and still loads the others', async () => {
     const good = sourceFromText('good.txt', 'abcdefghij'.repeat(5));
     const sources = [

@@ -1,0 +1,30 @@
+// `hearth` refusing what it cannot use, before any work, with a message that names the flag or the file.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hearth } from './hearth_cli.ts';
+
+describe('hearth refusals', () => {
+  let dir = '';
+  let corpus = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hearth-cli-refusals-'));
+    corpus = join(dir, 'corpus.txt');
+    writeFileSync(corpus, 'the quick brown fox jumps over the lazy dog. '.repeat(40));
+  });
+  const train = (...args: string[]) =>
+    hearth('train', '--data', corpus, '--tokenizer', 'char', '--max_steps', '1', '--block_size', '16', ...args);
+
+  it('refuses an evaluation share outside [0, 1)', () => {
+    const r = train('--eval_split_fraction', '5', '--out', join(dir, 'fraction'));
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--eval_split_fraction must be a share from 0 up to \(not including\) 1, got 5/);
+  });
+
+  it('refuses an empty flag value', () => {
+    const r = train('--dropout=', '--out', join(dir, 'empty'));
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--dropout needs a value, got an empty one/);
+  });
+});
