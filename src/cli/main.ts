@@ -2,7 +2,7 @@
 // over the same core as the page. Checkpoints are Hugging Face folders on disk.
 import { readFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
 import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
@@ -94,6 +94,23 @@ async function loadCheckpoint(spec: string): Promise<HearthCheckpoint> {
   return checkpointFromZip(new Uint8Array(await readFile(spec)));
 }
 
+/** `--out` must be a folder, or a path where one can be made: a file there (or above it) is named at once. */
+function checkOutFolder(dir: string): void {
+  const wanted = resolve(dir);
+  let at = wanted;
+  while (!existsSync(at)) {
+    const up = dirname(at);
+    if (up === at) return;
+    at = up;
+  }
+  if (statSync(at).isDirectory()) return;
+  throw new UsageError(
+    at === wanted
+      ? `--out ${dir} is a file, not a folder (checkpoints are written as folders inside it)`
+      : `--out ${dir} cannot be made: ${at} is a file, not a folder`,
+  );
+}
+
 async function sources(paths: string[]): Promise<TextSource[]> {
   const list: TextSource[] = [];
   for (const p of paths) {
@@ -145,6 +162,7 @@ async function train(argv: string[]): Promise<void> {
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
+  checkOutFolder(outDir);
   const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
   try {
     checkEvalFraction(evalFraction);

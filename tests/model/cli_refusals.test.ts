@@ -22,6 +22,17 @@ describe('hearth refusals', () => {
     expect(r.stderr).toMatch(/--eval_split_fraction must be a share from 0 up to \(not including\) 1, got 5/);
   });
 
+  it('names --out when it is a file, or lies under one, before reading any data', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const r = train('--out', file);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`--out ${file} is a file, not a folder`);
+    const under = train('--out', join(file, 'run'));
+    expect(under.code, under.stderr).toBe(2);
+    expect(under.stderr).toContain(`--out ${join(file, 'run')} cannot be made: ${file} is a file, not a folder`);
+  });
+
   it('refuses an empty flag value', () => {
     const r = train('--dropout=', '--out', join(dir, 'empty'));
     expect(r.code, r.stderr).toBe(2);
