@@ -115,7 +115,11 @@ async function sources(paths: string[]): Promise<TextSource[]> {
   const list: TextSource[] = [];
   for (const p of paths) {
     if (!existsSync(p)) throw new UsageError(`no such file: ${p}`);
-    list.push(await sourceFromPath(p));
+    list.push(
+      await sourceFromPath(p).catch((e: Error) => {
+        throw new UsageError(e.message);
+      }),
+    );
   }
   return list;
 }

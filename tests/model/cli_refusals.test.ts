@@ -1,5 +1,6 @@
 // `hearth` refusing what it cannot use, before any work, with a message that names the flag or the file.
 import { describe, it, expect, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,16 @@ describe('hearth refusals', () => {
     const under = train('--out', join(file, 'run'));
     expect(under.code, under.stderr).toBe(2);
     expect(under.stderr).toContain(`--out ${join(file, 'run')} cannot be made: ${file} is a file, not a folder`);
+  });
+
+  it('refuses a pipe as --data, saying it must be a regular file', () => {
+    const bin = new URL('../../bin/hearth.js', import.meta.url).pathname;
+    const cmd = `node ${bin} train --data <(cat ${corpus}) --tokenizer char --max_steps 1 --out ${join(dir, 'pipe')}`;
+    const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8', timeout: 400_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /\/dev\/fd\/\d+ is not a regular file \(a pipe or a device, such as <\(cat data.txt\)\): the data is read more than once, so save it to a file first/,
+    );
   });
 
   it('refuses an empty flag value', () => {

@@ -1,6 +1,7 @@
 // Loading text files into TextDataset blocks: streaming tokenization, joining with <|endoftext|>,
 // splits, the messages for bad files, and the token cache.
 import 'fake-indexeddb/auto';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,5 +215,13 @@ describe('Node sources', () => {
     const tokens = await tokenizeSource(source, chars);
     expect(tokens.length).toBe(80000);
     expect(chars.decode(tokens.subarray(0, 8))).toBe('abc def\n');
+  });
+
+  it('refuses a pipe and a folder, which cannot be read more than once or at all, naming the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-src-'));
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    await expect(sourceFromPath(fifo)).rejects.toThrow(`${fifo} is not a regular file (a pipe or a device`);
+    await expect(sourceFromPath(dir)).rejects.toThrow(`${dir} is a folder: name the files in it`);
   });
 });
