@@ -44,6 +44,17 @@ describe('hearth refusals', () => {
     );
   });
 
+  it('says why each data file could not be read when none could', () => {
+    const binary = join(dir, 'random.bin');
+    writeFileSync(
+      binary,
+      Uint8Array.from({ length: 3000 }, (_, i) => (i * 7919) % 256),
+    );
+    const r = hearth('train', '--data', binary, '--max_steps', '1', '--out', join(dir, 'binary'));
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/Nothing to train on: no file could be read\.\nrandom\.bin: holds NUL bytes/);
+  });
+
   it('refuses an empty flag value', () => {
     const r = train('--dropout=', '--out', join(dir, 'empty'));
     expect(r.code, r.stderr).toBe(2);

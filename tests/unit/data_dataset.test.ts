@@ -144,6 +144,18 @@ describe('loadTextDataset', () => {
     expect((error as DatasetError).messages.map((m) => m.file)).toEqual(['tiny.txt', 'empty.txt']);
   });
 
+  it("refuses when no file could be read, with each file's reason in the message", async () => {
+    const attempt = loadTextDataset(
+      [sourceFromBytes('random.bin', bytes(0x61, 0x00, 0x62)), sourceFromBytes('empty.txt', bytes())],
+      { tokenizer: chars, blockSize: 8 },
+    );
+    await expect(attempt).rejects.toThrow(
+      'Nothing to train on: no file could be read.\n' +
+        'random.bin: holds NUL bytes: it looks like a binary file, not text\n' +
+        'empty.txt: is empty',
+    );
+  });
+
   it('reports progress in bytes for each file and overall', async () => {
     const text = 'abcdefghij\n'.repeat(20000);
     const progress: LoadProgress[] = [];

@@ -45,13 +45,17 @@ export interface LoadedDataset {
   files: { name: string; tokens: number; cached: boolean }[];
 }
 
-/** No file or no usable text at all: nothing to train on. The message says why. */
+/**
+ * No file or no usable text at all: nothing to train on. The message says why, with each refused file's reason
+ * (`messages` also holds the warnings).
+ */
 export class DatasetError extends Error {
   constructor(
-    message: string,
+    headline: string,
     readonly messages: FileMessage[],
   ) {
-    super(message);
+    const reasons = messages.filter((m) => m.level === 'error').map((m) => `${m.file}: ${m.message}`);
+    super(reasons.length ? `${headline}\n${reasons.join('\n')}` : headline);
     this.name = 'DatasetError';
   }
 }
