@@ -9,7 +9,13 @@ import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
 import { parameterCount } from '../core/model/families/index.ts';
 import { PRESETS } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
-import { NoTrainingStateError, runArguments, setUpRun, tokenizerOf, type RunSetup } from '../core/train/run_setup.ts';
+import {
+  checkpointTokenizer,
+  NoTrainingStateError,
+  runArguments,
+  setUpRun,
+  type RunSetup,
+} from '../core/train/run_setup.ts';
 import { evaluate } from '../core/train/evaluate.ts';
 import { CausalLM } from '../core/model/causal_lm.ts';
 import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
@@ -313,7 +319,7 @@ async function evalCommand(argv: string[]): Promise<void> {
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file');
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  const tokenizer = checkpointTokenizer(ckpt);
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const args = runArguments(
     { block_size: number(p, 'block_size'), per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
@@ -359,7 +365,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   const prompt = one(p, 'prompt') ?? '';
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  const tokenizer = checkpointTokenizer(ckpt);
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const n = number(p, 'num_return_sequences') ?? 1;
