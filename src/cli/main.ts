@@ -54,9 +54,10 @@ commands:
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
-  --data FILE...       training text files (UTF-8)
+  --data FILE...       training text files (UTF-8); regular files, since they are read more than once (a pipe
+                       such as <(cat a.txt) is refused: save it to a file)
   --eval FILE...       evaluation files; without them eval_split_fraction of the blocks is held out
-  --eval_split_fraction F  share held out when there are no eval files (default 0.1; 0 for none)
+  --eval_split_fraction F  share held out when there are no eval files, from 0 (none) up to, not including, 1 (default 0.1)
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
                        GPT-2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
