@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
 import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
-import { parameterCount } from '../core/model/families/index.ts';
+import { parameterCount, sizesOf } from '../core/model/families/index.ts';
 import { PRESETS } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
 import {
@@ -19,7 +19,18 @@ import {
 import { evaluate } from '../core/train/evaluate.ts';
 import { CausalLM } from '../core/model/causal_lm.ts';
 import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
-import { checkEvalFraction, loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
+import {
+  chatFormatterOf,
+  checkEvalFraction,
+  DEFAULT_SFT_CONFIG,
+  fileFormatOf,
+  isRecordFormat,
+  loadSftDataset,
+  loadTextDataset,
+  trainTokenizerOnSources,
+  type SftConfig,
+  type TextSource,
+} from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
 import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import { checkpointFromZip } from '../core/checkpoint/archive.ts';
@@ -37,7 +48,7 @@ import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import { generate } from '../core/generate/index.ts';
-import { parseArgs, one, number, UsageError, type FlagSpec } from './args.ts';
+import { parseArgs, one, number, UsageError, type FlagSpec, type Parsed } from './args.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -59,6 +70,10 @@ commands:
                        such as <(cat a.txt) is refused: save it to a file)
   --eval FILE...       evaluation files; without them eval_split_fraction of the blocks is held out
   --eval_split_fraction F  share held out when there are no eval files, from 0 (none) up to, not including, 1 (default 0.1)
+  Record files in --data (.jsonl, .json, .csv, .tsv, .parquet: text, prompt/completion or messages records) are
+  fine-tuning examples as TRL's SFTTrainer makes them, with SFTConfig's flags: --dataset_text_field NAME,
+  --max_length N (default 1024, at most the model's positions), --packing true --packing_strategy wrapped,
+  --completion_only_loss true|false, --assistant_only_loss true|false.
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
                        GPT-2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
@@ -156,6 +171,42 @@ async function newTokenizer(spec: string, trainSources: TextSource[]): Promise<T
   });
 }
 
+/**
+ * SFTConfig from the flags, TRL's defaults for the rest (max_length at most the model's positions). Packing by
+ * best-fit decreasing needs attention that restarts at each packed sequence, which Hearth's causal attention over
+ * the whole row does not do: it is refused rather than trained differently from TRL.
+ */
+function sftConfig(p: Parsed, positions: number): Partial<SftConfig> {
+  const bool = (name: string): boolean | undefined => {
+    const v = one(p, name);
+    if (v === undefined) return undefined;
+    if (v !== 'true' && v !== 'false') throw new UsageError(`--${name} takes true or false, got '${v}'`);
+    return v === 'true';
+  };
+  const strategy = one(p, 'packing_strategy') ?? 'bfd';
+  if (!['bfd', 'bfd_split', 'wrapped'].includes(strategy))
+    throw new UsageError(`--packing_strategy takes bfd, bfd_split or wrapped, got '${strategy}'`);
+  const packing = bool('packing') ?? false;
+  if (packing && strategy !== 'wrapped') {
+    throw new UsageError(
+      `--packing true with packing_strategy ${strategy} (TRL's default is bfd) needs attention that restarts at each packed example; Hearth's attends across the whole row, so use --packing_strategy wrapped`,
+    );
+  }
+  const maxLength = number(p, 'max_length') ?? Math.min(DEFAULT_SFT_CONFIG.max_length, positions);
+  if (!(Number.isInteger(maxLength) && maxLength >= 2 && maxLength <= positions))
+    throw new UsageError(
+      `--max_length takes a whole number from 2 to the model's ${positions} positions, got ${maxLength}`,
+    );
+  return {
+    dataset_text_field: one(p, 'dataset_text_field') ?? DEFAULT_SFT_CONFIG.dataset_text_field,
+    max_length: maxLength,
+    packing,
+    packing_strategy: strategy as SftConfig['packing_strategy'],
+    completion_only_loss: bool('completion_only_loss') ?? null,
+    assistant_only_loss: bool('assistant_only_loss') ?? false,
+  };
+}
+
 async function train(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
     data: { many: true },
@@ -166,6 +217,13 @@ async function train(argv: string[]): Promise<void> {
     out: {},
     resume: {},
     eval_split_fraction: {},
+    // TRL's SFTConfig, for record files (JSON Lines, JSON, CSV, TSV, Parquet)
+    dataset_text_field: {},
+    max_length: {},
+    packing: {},
+    packing_strategy: {},
+    completion_only_loss: {},
+    assistant_only_loss: {},
     help: { boolean: true },
   };
   const p = parseArgs(argv, spec, true);
@@ -216,14 +274,45 @@ async function train(argv: string[]): Promise<void> {
   const model = setup.makeModel(args.seed);
 
   const evalPaths = p.flags.get('eval');
-  const data = await loadTextDataset(trainSources, {
-    tokenizer,
-    blockSize: args.block_size,
-    evalSources: evalPaths ? await sources(evalPaths) : undefined,
-    evalFraction: evalPaths ? undefined : evalFraction,
-    cache: folderTokenCache(join(outDir, '.token-cache')),
-  });
+  const evalSources = evalPaths ? await sources(evalPaths) : undefined;
+  const cache = folderTokenCache(join(outDir, '.token-cache'));
+  // Record files are fine-tuning examples, as TRL's SFTTrainer reads them; text files are TextDataset's blocks.
+  const sft = trainSources.some((s) => isRecordFormat(fileFormatOf(s.name)));
+  const sftFlags = ['dataset_text_field', 'max_length', 'packing', 'packing_strategy', 'completion_only_loss'];
+  if (!sft) {
+    const stray = [...sftFlags, 'assistant_only_loss'].find((f) => one(p, f) !== undefined);
+    if (stray) throw new UsageError(`--${stray} is for record files (.jsonl, .json, .csv, .tsv, .parquet) in --data`);
+  }
+  const positions = sizesOf(config).max_position_embeddings;
+  const sftData = sft
+    ? await loadSftDataset(trainSources, {
+        tokenizer,
+        chat: chatFormatterOf(tokenizer),
+        config: sftConfig(p, positions),
+        evalSources,
+        evalFraction: evalPaths ? undefined : evalFraction,
+        cache,
+      })
+    : null;
+  const data =
+    sftData ??
+    (await loadTextDataset(trainSources, {
+      tokenizer,
+      blockSize: args.block_size,
+      evalSources,
+      evalFraction: evalPaths ? undefined : evalFraction,
+      cache,
+    }));
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
+  if (sftData) {
+    // The rows' length is the data's: max_length, or the longest example when all are shorter.
+    args.block_size = sftData.blockSize;
+    for (const f of sftData.files) {
+      const cut = f.truncated ? `; ${f.truncated} cut to max_length` : '';
+      const left = f.dropped ? `; ${f.dropped} left out (nothing to learn after the cut)` : '';
+      err(`${f.name}: ${f.examples} of ${f.records} records made examples, ${f.tokens} tokens${cut}${left}`);
+    }
+  }
   const mem = estimateRunMemory(config, args);
   err(
     `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`,
