@@ -230,7 +230,7 @@ describe('Hub downloads', () => {
       'old/pickle',
       {},
       'not-found',
-      /old\/pickle has no model\.safetensors \(Hearth reads only safetensors weights, not pytorch_model\.bin\)/,
+      /old\/pickle has no model\.safetensors and no model\.safetensors\.index\.json \(Hearth reads only safetensors weights, not pytorch_model\.bin\)/,
     ],
     [
       'a model Hearth cannot run',
