@@ -125,7 +125,7 @@ export function weightsToFiles(
 export interface WeightsIndex {
   /** tensor name → shard file */
   weightMap: Map<string, string>;
-  /** the shard files, in the order the index first names them */
+  /** the shard files, in order of name (model-00001-… first) */
   shards: string[];
 }
 
@@ -166,7 +166,7 @@ export function parseWeightsIndex(bytes: Uint8Array): WeightsIndex {
     }
   }
   if (weightMap.size === 0) throw fail('"weight_map" lists no tensor');
-  return { weightMap, shards };
+  return { weightMap, shards: shards.sort() };
 }
 
 /** A weights file's validated header. */
