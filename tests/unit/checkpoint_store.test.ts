@@ -17,6 +17,7 @@ import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import type { HostTensor } from '../../src/core/model/host_tensors.ts';
 import { crc32 } from '../../src/core/checkpoint/zip.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
+import { bf16Bits, bf16Value } from './hf_fixtures.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 let dbCount = 0;
@@ -66,6 +67,14 @@ describe('checkpoint store', () => {
     const { fileName, chunks } = await store.exportZip(saved.id);
     expect(fileName).toBe('renamed.zip');
     expectSameWeights(checkpointFromZip(concatBytes(chunks)).weights, ckpt.weights);
+    // In bfloat16: the model alone, each weight rounded to the nearest bfloat16.
+    const half = await store.exportZip(saved.id, { weightsDtype: 'BF16' });
+    expect(half.fileName).toBe('renamed-bfloat16.zip');
+    const halfCkpt = checkpointFromZip(concatBytes(half.chunks));
+    expect(halfCkpt.training).toBeUndefined();
+    expect(halfCkpt.config.torch_dtype).toBe('bfloat16');
+    for (const [name, t] of ckpt.weights)
+      expect([...halfCkpt.weights.get(name)!.data], name).toEqual([...t.data].map((x) => bf16Value(bf16Bits(x))));
 
     await store.delete(saved.id);
     expect(await store.list()).toEqual([]);

@@ -20,6 +20,7 @@ import {
   type ToFilesOptions,
 } from './hf_folder.ts';
 import { checkpointsToDelete } from './rotation.ts';
+import { TORCH_DTYPES } from './safetensors.ts';
 import { copyBytes } from './tensors.ts';
 import { zipFolder, type UnzipOptions } from './zip.ts';
 
@@ -242,11 +243,20 @@ export class CheckpointStore {
     await this.deleteMany([id]);
   }
 
-  /** The zip to download, as chunks for a Blob. */
-  async exportZip(id: string): Promise<{ fileName: string; chunks: Uint8Array[] }> {
+  /**
+   * The zip to download, as chunks for a Blob: the stored files as they are (float32, with the training state to
+   * resume from), or, in bfloat16 or float16, the model alone, re-encoded and sharded as `options` say.
+   */
+  async exportZip(id: string, options: ToFilesOptions = {}): Promise<{ fileName: string; chunks: Uint8Array[] }> {
     const entry = await this.summary(id);
     const folder = safeFolderName(entry.name);
-    return { fileName: `${folder}.zip`, chunks: zipFolder(await this.loadFiles(id), folder) };
+    const dtype = options.weightsDtype ?? 'F32';
+    if (dtype === 'F32' && options.maxShardBytes === undefined)
+      return { fileName: `${folder}.zip`, chunks: zipFolder(await this.loadFiles(id), folder) };
+    const ckpt = checkpointFromFiles(await this.loadFiles(id));
+    const files = checkpointToFiles({ ...ckpt, training: dtype === 'F32' ? ckpt.training : undefined }, options);
+    const suffix = dtype === 'F32' ? '' : `-${TORCH_DTYPES[dtype]}`;
+    return { fileName: `${folder}${suffix}.zip`, chunks: zipFolder(files, folder) };
   }
 
   /**
