@@ -107,6 +107,10 @@ beforeAll(async () => {
   repos.set('meta/llama-tiny', { files: llama });
   repos.set('flaky/connection', { files: hubFiles(7), dropsWeights: true });
   repos.set('sharded/tiny', { files: shardedHubFiles(8) });
+  const hugeConfig = hubFiles(10);
+  const config = JSON.parse(new TextDecoder().decode(hugeConfig.get('config.json')));
+  hugeConfig.set('config.json', new TextEncoder().encode(JSON.stringify({ ...config, n_layer: 100_000_000 })));
+  repos.set('tiny/claims-huge', { files: hugeConfig });
   const lostShard = shardedHubFiles(9);
   lostShard.delete('model-00003-of-00007.safetensors');
   repos.set('sharded/lost-shard', { files: lostShard });
@@ -206,6 +210,16 @@ describe('Hub downloads', () => {
     });
     expectWeightsOf(offline, 8);
     expect(requests).toEqual([]);
+  });
+
+  it('refuses a config.json whose sizes are out of bounds before downloading anything else', async () => {
+    requests.length = 0;
+    const error = await loadFromHub('tiny/claims-huge', { baseUrl }).catch((e) => e);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.message).toBe(
+      'config.json: num_hidden_layers 100000000 is over 1024, more than any model Hearth can load',
+    );
+    expect(requests).toEqual(['/tiny/claims-huge/resolve/main/config.json']);
   });
 
   it('names a shard the index lists that the repo lacks', async () => {
