@@ -244,17 +244,24 @@ export class CheckpointStore {
   }
 
   /**
-   * The zip to download, as chunks for a Blob: the stored files as they are (float32, with the training state to
-   * resume from), or, in bfloat16 or float16, the model alone, re-encoded and sharded as `options` say.
+   * The zip to download, as chunks for a Blob; `extend` may add files beside the checkpoint's (train.py). In float32
+   * the stored files go as they are (with the training state to resume from); in bfloat16 or float16 the model alone,
+   * re-encoded and sharded as `options` say, beside what `extend` adds from the stored files.
    */
-  async exportZip(id: string, options: ToFilesOptions = {}): Promise<{ fileName: string; chunks: Uint8Array[] }> {
+  async exportZip(
+    id: string,
+    extend: (files: CheckpointFiles) => CheckpointFiles = (files) => files,
+    options: ToFilesOptions = {},
+  ): Promise<{ fileName: string; chunks: Uint8Array[] }> {
     const entry = await this.summary(id);
     const folder = safeFolderName(entry.name);
+    const stored = await this.loadFiles(id);
     const dtype = options.weightsDtype ?? 'F32';
     if (dtype === 'F32' && options.maxShardBytes === undefined)
-      return { fileName: `${folder}.zip`, chunks: zipFolder(await this.loadFiles(id), folder) };
-    const ckpt = checkpointFromFiles(await this.loadFiles(id));
+      return { fileName: `${folder}.zip`, chunks: zipFolder(extend(stored), folder) };
+    const ckpt = checkpointFromFiles(stored);
     const files = checkpointToFiles({ ...ckpt, training: dtype === 'F32' ? ckpt.training : undefined }, options);
+    for (const [name, bytes] of extend(stored)) if (!stored.has(name)) files.set(name, bytes);
     const suffix = dtype === 'F32' ? '' : `-${TORCH_DTYPES[dtype]}`;
     return { fileName: `${folder}${suffix}.zip`, chunks: zipFolder(files, folder) };
   }
