@@ -2,18 +2,24 @@
 // over the same core as the page. Checkpoints are Hugging Face folders on disk.
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
 import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
 import { parameterCount } from '../core/model/families/index.ts';
 import { PRESETS } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
-import { NoTrainingStateError, runArguments, setUpRun, tokenizerOf, type RunSetup } from '../core/train/run_setup.ts';
+import {
+  checkpointTokenizer,
+  NoTrainingStateError,
+  runArguments,
+  setUpRun,
+  type RunSetup,
+} from '../core/train/run_setup.ts';
 import { evaluate } from '../core/train/evaluate.ts';
 import { CausalLM } from '../core/model/causal_lm.ts';
 import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
-import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
+import { checkEvalFraction, loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
 import { checkpointFromFiles, totalBytes, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import { checkpointFromZip, safeFolderName } from '../core/checkpoint/archive.ts';
@@ -53,9 +59,10 @@ commands:
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
-  --data FILE...       training text files (UTF-8)
+  --data FILE...       training text files (UTF-8); regular files, since they are read more than once (a pipe
+                       such as <(cat a.txt) is refused: save it to a file)
   --eval FILE...       evaluation files; without them eval_split_fraction of the blocks is held out
-  --eval_split_fraction F  share held out when there are no eval files (default 0.1; 0 for none)
+  --eval_split_fraction F  share held out when there are no eval files, from 0 (none) up to, not including, 1 (default 0.1)
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
                        GPT-2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
@@ -113,11 +120,32 @@ async function loadCheckpoint(spec: string): Promise<HearthCheckpoint> {
   return checkpointFromZip(new Uint8Array(await readFile(spec)));
 }
 
+/** `--out` must be a folder, or a path where one can be made: a file there (or above it) is named at once. */
+function checkOutFolder(dir: string): void {
+  const wanted = resolve(dir);
+  let at = wanted;
+  while (!existsSync(at)) {
+    const up = dirname(at);
+    if (up === at) return;
+    at = up;
+  }
+  if (statSync(at).isDirectory()) return;
+  throw new UsageError(
+    at === wanted
+      ? `--out ${dir} is a file, not a folder (checkpoints are written as folders inside it)`
+      : `--out ${dir} cannot be made: ${at} is a file, not a folder`,
+  );
+}
+
 async function sources(paths: string[]): Promise<TextSource[]> {
   const list: TextSource[] = [];
   for (const p of paths) {
     if (!existsSync(p)) throw new UsageError(`no such file: ${p}`);
-    list.push(await sourceFromPath(p));
+    list.push(
+      await sourceFromPath(p).catch((e: Error) => {
+        throw new UsageError(e.message);
+      }),
+    );
   }
   return list;
 }
@@ -164,6 +192,13 @@ async function train(argv: string[]): Promise<void> {
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
+  checkOutFolder(outDir);
+  const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
+  try {
+    checkEvalFraction(evalFraction);
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message}`);
+  }
   // Folders an earlier run left half-written when it was killed: a cut replace is finished, the rest removed.
   await recoverInterruptedWrites(outDir);
   const ctx = await initTf();
@@ -197,7 +232,6 @@ async function train(argv: string[]): Promise<void> {
   const model = setup.makeModel(args.seed);
 
   const evalPaths = p.flags.get('eval');
-  const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
   const data = await loadTextDataset(trainSources, {
     tokenizer,
     blockSize: args.block_size,
@@ -310,7 +344,7 @@ async function evalCommand(argv: string[]): Promise<void> {
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file');
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  const tokenizer = checkpointTokenizer(ckpt);
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const args = runArguments(
     { block_size: number(p, 'block_size'), per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
@@ -333,7 +367,7 @@ async function evalCommand(argv: string[]): Promise<void> {
 async function generateCommand(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
     model: {},
-    prompt: {},
+    prompt: { allowEmpty: true },
     max_new_tokens: {},
     max_length: {},
     temperature: {},
@@ -360,7 +394,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   const prompt = one(p, 'prompt') ?? '';
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  const tokenizer = checkpointTokenizer(ckpt);
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const n = number(p, 'num_return_sequences') ?? 1;
@@ -406,6 +440,8 @@ async function generateCommand(argv: string[]): Promise<void> {
     });
   const m = result.metadata;
   if (m.slidWindow) err(`(the context reached n_positions; the window slid ${m.windowSlides} time(s))`);
+  if (m.unknownCharacters.length)
+    err(`(not in the tokenizer's vocabulary, read as unknown: ${m.unknownCharacters.map((c) => `“${c}”`).join(' ')})`);
   const seed = m.doSample ? `, seed ${m.seed}` : '';
   err(`(${m.generatedTokens} tokens, ${m.decodeTokensPerSecond.toFixed(1)} tokens/s${seed})`);
   model.dispose();

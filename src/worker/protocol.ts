@@ -37,6 +37,9 @@ export interface TokenizerInfo {
   summary: TokenizerSummary;
 }
 
+/** The key of GPT-2's shipped tokenizer, which every worker knows. */
+export const GPT2_TOKENIZER_KEY = 'gpt2';
+
 /** A tokenizer for new models: GPT-2's shipped one, or one trained on the page (as its tokenizer.json). */
 export type TokenizerSpec = { kind: 'gpt2' } | { kind: 'json'; json: string; label: string };
 
@@ -106,6 +109,8 @@ export type CountEvent = { kind: 'bytes'; done: number } | { kind: 'warning'; me
 export interface GenerateResult {
   metadata: GenerationMetadata;
   finishReasons: FinishReason[];
+  /** beam search: each sequence's score, best first; empty otherwise */
+  scores: number[];
 }
 
 /** Every request kind: what it carries, what it answers, and the events it may send before answering. */

@@ -1,9 +1,11 @@
 // Loading text files into TextDataset blocks: streaming tokenization, joining with <|endoftext|>,
 // splits, the messages for bad files, and the token cache.
 import 'fake-indexeddb/auto';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import {
   DatasetError,
@@ -78,6 +80,21 @@ describe('loadTextDataset', () => {
     expect(separate.eval?.numBlocks).toBe(2);
   });
 
+  it('refuses an evaluation share outside [0, 1) before reading any file', async () => {
+    for (const evalFraction of [5, 1, -0.1, NaN]) {
+      const unread = {
+        ...sourceFromText('a.txt', 'abcdefghij'.repeat(10)),
+        stream: () => {
+          throw new Error('read');
+        },
+      };
+      const attempt = loadTextDataset([unread], { tokenizer: chars, blockSize: 8, evalFraction });
+      await expect(attempt, String(evalFraction)).rejects.toThrow(
+        `eval_split_fraction must be a share from 0 up to (not including) 1, got ${evalFraction}`,
+      );
+    }
+  });
+
   it('names each bad file, skips it, and still loads the others', async () => {
     const good = sourceFromText('good.txt', 'abcdefghij'.repeat(5));
     const sources = [
@@ -92,6 +109,7 @@ describe('loadTextDataset', () => {
       sourceFromBytes('bom.txt', bytes(0xef, 0xbb, 0xbf, 0x61, 0x62, 0x63)),
       sourceFromText('short.txt', 'ab'),
       sourceFromBytes('utf16-no-bom.txt', new Uint8Array(Array.from('plain text', (c) => [c.charCodeAt(0), 0]).flat())),
+      sourceFromBytes('model.zip', zipSync({ 'model/config.json': new TextEncoder().encode('{}') })),
     ];
     const data = await loadTextDataset(sources, { tokenizer: chars, blockSize: 8, evalFraction: 0 });
     const byFile = (name: string) => data.messages.filter((m) => m.file === name);
@@ -99,6 +117,10 @@ describe('loadTextDataset', () => {
     expect(byFile('empty.txt')[0]).toMatchObject({ level: 'error', message: 'is empty' });
     expect(byFile('nul.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/binary/) });
     expect(byFile('garbage.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/not UTF-8/) });
+    expect(byFile('model.zip')[0]).toMatchObject({
+      level: 'error',
+      message: expect.stringMatching(/is a zip archive, not text: a model or checkpoint zip is imported as a model/),
+    });
     expect(byFile('utf16.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/UTF-16/) });
     expect(byFile('bom.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/byte-order mark/) });
     expect(byFile('utf16-no-bom.txt')[0]).toMatchObject({
@@ -126,6 +148,18 @@ describe('loadTextDataset', () => {
     await expect(attempt).rejects.toThrow(/less than one block of 64/);
     const error = await attempt.catch((e: DatasetError) => e);
     expect((error as DatasetError).messages.map((m) => m.file)).toEqual(['tiny.txt', 'empty.txt']);
+  });
+
+  it("refuses when no file could be read, with each file's reason in the message", async () => {
+    const attempt = loadTextDataset(
+      [sourceFromBytes('random.bin', bytes(0x61, 0x00, 0x62)), sourceFromBytes('empty.txt', bytes())],
+      { tokenizer: chars, blockSize: 8 },
+    );
+    await expect(attempt).rejects.toThrow(
+      'Nothing to train on: no file could be read.\n' +
+        'random.bin: holds NUL bytes: it looks like a binary file, not text\n' +
+        'empty.txt: is empty',
+    );
   });
 
   it('reports progress in bytes for each file and overall', async () => {
@@ -199,5 +233,13 @@ describe('Node sources', () => {
     const tokens = await tokenizeSource(source, chars);
     expect(tokens.length).toBe(80000);
     expect(chars.decode(tokens.subarray(0, 8))).toBe('abc def\n');
+  });
+
+  it('refuses a pipe and a folder, which cannot be read more than once or at all, naming the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-src-'));
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    await expect(sourceFromPath(fifo)).rejects.toThrow(`${fifo} is not a regular file (a pipe or a device`);
+    await expect(sourceFromPath(dir)).rejects.toThrow(`${dir} is a folder: name the files in it`);
   });
 });

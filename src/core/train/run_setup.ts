@@ -8,6 +8,7 @@ import { presetConfig } from '../model/presets.ts';
 import { tokenizerFromHfFiles, type Tokenizer } from '../tokenizer/index.ts';
 import { resolveArguments, DEFAULT_TRAINING_ARGUMENTS, type TrainingArguments } from './args.ts';
 import { resumePointOf, type ResumePoint } from './checkpointing.ts';
+import { checkTokenizerFitsModel, tokenizerFileName } from './tokenizer_fit.ts';
 
 export type RunSource =
   /** a new model: the preset's shape, the tokenizer's vocabulary, `dropout` as its three rates (HF's 0.1 if absent) */
@@ -34,8 +35,19 @@ export class NoTrainingStateError extends Error {
   }
 }
 
-/** The tokenizer a checkpoint's files hold; generation_config.json's eos_token_id lists where generation stops. */
-export function tokenizerOf(files: TokenizerFiles, generationConfig?: GenerationConfig): Tokenizer {
+/**
+ * The tokenizer a checkpoint's files hold, checked against its model; generation_config.json's eos_token_id lists
+ * where generation stops.
+ */
+export function checkpointTokenizer(
+  ckpt: Pick<HearthCheckpoint, 'config' | 'tokenizer' | 'generationConfig'>,
+): Tokenizer {
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  checkTokenizerFitsModel(tokenizer, ckpt.config, tokenizerFileName(ckpt.tokenizer));
+  return tokenizer;
+}
+
+function tokenizerOf(files: TokenizerFiles, generationConfig?: GenerationConfig): Tokenizer {
   return tokenizerFromHfFiles({
     tokenizerJson: files['tokenizer.json'],
     vocabJson: files['vocab.json'],
@@ -58,9 +70,10 @@ export function setUpRun(start: RunSource): RunSetup {
     resume = resumePointOf(ckpt);
     if (!resume) throw new NoTrainingStateError(start.name);
   }
+  if (start.tokenizer) checkTokenizerFitsModel(start.tokenizer, ckpt.config, 'the tokenizer');
   return {
     config: ckpt.config,
-    tokenizer: start.tokenizer ?? tokenizerOf(ckpt.tokenizer, ckpt.generationConfig),
+    tokenizer: start.tokenizer ?? checkpointTokenizer(ckpt),
     resume,
     makeModel: () => CausalLM.fromArrays(ckpt.config, ckpt.weights),
   };
