@@ -1,8 +1,8 @@
 // `hearth`: train, evaluate and generate from the command line, in Node on Dawn (a real GPU, or SwiftShader),
 // over the same core as the page. Checkpoints are Hugging Face folders on disk.
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
 import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
@@ -32,8 +32,11 @@ import {
   type TextSource,
 } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
-import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
-import { checkpointFromZip } from '../core/checkpoint/archive.ts';
+import { checkpointFromFiles, totalBytes, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
+import { checkpointFromZip, safeFolderName } from '../core/checkpoint/archive.ts';
+import { TORCH_DTYPES, type WeightsDtype } from '../core/checkpoint/safetensors.ts';
+import { DEFAULT_MAX_SHARD_BYTES, parseShardSize } from '../core/checkpoint/shards.ts';
+import { zipFolder } from '../core/checkpoint/zip.ts';
 import { loadFromHub } from '../core/checkpoint/hub.ts';
 import {
   folderHubCache,
@@ -62,7 +65,8 @@ usage: hearth <command> [flags]     (hearth <command> --help for each)
 commands:
   train      train a new model or fine-tune one on text files
   eval       eval_loss and perplexity of a model on text files
-  generate   sample text from a model`,
+  generate   sample text from a model
+  export     write a model as a Hugging Face folder or zip, in float32, bfloat16 or float16, sharded above a size`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
@@ -97,6 +101,18 @@ Prints eval_loss and perplexity (mean next-token loss over every block of block_
 Samples by default (do_sample); --greedy takes the most likely token each step; --num-beams N > 1 runs beam search
 (no sampling) and prints each returned sequence with its score. Tokens stream to stdout as they come when one
 sequence is asked for.`,
+  export: `usage: hearth export --model DIR|ZIP|hf:ID --out DIR|FILE.zip [--dtype float32|bfloat16|float16]
+                    [--max_shard_size SIZE]
+
+Writes the model as a Hugging Face folder (or a zip of one) that AutoModelForCausalLM.from_pretrained loads:
+config.json (its torch_dtype naming the dtype), generation_config.json, the tokenizer files and the weights, in
+model.safetensors or, above --max_shard_size, in shards model-00001-of-0000N.safetensors that
+model.safetensors.index.json lists, as save_pretrained writes them. Training state is left behind.
+
+  --dtype D            float32 (default; every bit kept), bfloat16 or float16 (each value rounded to the nearest,
+                       ties to even); bf16, f16, fp16, f32 and fp32 also do
+  --max_shard_size S   the most weight bytes in one file, as transformers spells it: 2GB (default), 500MB, 1GiB, or
+                       bytes. 2GB rather than transformers' 5GB: a shard must fit one buffer in every browser`,
 };
 
 async function loadCheckpoint(spec: string): Promise<HearthCheckpoint> {
@@ -520,6 +536,62 @@ async function generateCommand(argv: string[]): Promise<void> {
   model.dispose();
 }
 
+const sizeText = (bytes: number) =>
+  bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+const DTYPE_NAMES: Record<string, WeightsDtype> = {
+  float32: 'F32',
+  f32: 'F32',
+  fp32: 'F32',
+  bfloat16: 'BF16',
+  bf16: 'BF16',
+  float16: 'F16',
+  f16: 'F16',
+  fp16: 'F16',
+};
+
+async function exportCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { model: {}, out: {}, dtype: {}, max_shard_size: {}, help: { boolean: true } }, false);
+  if (p.switches.has('help')) {
+    out(HELP.export);
+    return;
+  }
+  const modelSpec = one(p, 'model');
+  if (!modelSpec) throw new UsageError('--model is required (see hearth export --help)');
+  const outPath = one(p, 'out');
+  if (!outPath) throw new UsageError('--out is required: a folder to create, or a file name ending in .zip');
+  if (existsSync(outPath)) throw new UsageError(`--out ${outPath} already exists; give a new folder or .zip name`);
+  const dtypeName = one(p, 'dtype') ?? 'float32';
+  const dtype = DTYPE_NAMES[dtypeName.toLowerCase()];
+  if (!dtype) throw new UsageError(`--dtype takes float32, bfloat16 or float16, got '${dtypeName}'`);
+  let maxShardBytes = DEFAULT_MAX_SHARD_BYTES;
+  const size = one(p, 'max_shard_size');
+  if (size !== undefined) {
+    try {
+      maxShardBytes = parseShardSize(size);
+    } catch (e) {
+      throw new UsageError(`--max_shard_size: ${(e as Error).message}`);
+    }
+  }
+  const ckpt = await loadCheckpoint(modelSpec);
+  const files = checkpointToFiles({ ...ckpt, training: undefined }, { weightsDtype: dtype, maxShardBytes });
+  if (outPath.toLowerCase().endsWith('.zip')) {
+    // Written beside its place and renamed into it: a zip that is there is whole.
+    const tmp = `${outPath}.tmp-${process.pid}`;
+    try {
+      await writeFile(tmp, zipFolder(files, safeFolderName(basename(outPath).slice(0, -4))));
+      await rename(tmp, outPath);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  } else await writeCheckpointFolder(outPath, files);
+  const weights = [...files.keys()].filter((n) => n.endsWith('.safetensors'));
+  out(
+    `wrote ${outPath}: ${TORCH_DTYPES[dtype]} weights in ${weights.length === 1 ? weights[0] : `${weights.length} shards and model.safetensors.index.json`}, ${sizeText(totalBytes(files))} in all`,
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -532,6 +604,9 @@ export async function main(argv: string[]): Promise<number> {
         break;
       case 'generate':
         await generateCommand(rest);
+        break;
+      case 'export':
+        await exportCommand(rest);
         break;
       case undefined:
       case '--help':

@@ -1,6 +1,7 @@
 // Saved checkpoints, as the checkpoint store (IndexedDB) lists them, and how much of the browser's storage
 // this page uses. Every change goes through the store, then the list is read back from it.
 import { checkpointFilesFromDrop } from '../../core/checkpoint/archive.ts';
+import type { WeightsDtype } from '../../core/checkpoint/safetensors.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
 import { withPytorchFiles } from '../../core/train/pytorch_script.ts';
 
@@ -55,10 +56,13 @@ export class CheckpointList {
     await this.refresh();
   }
 
-  /** Hands the browser a zip of the checkpoint to save, as a download: the Hugging Face folder, with train.py. */
-  async exportZip(id: string): Promise<void> {
+  /**
+   * Hands the browser a zip of the checkpoint to save, as a download: the Hugging Face folder, its weights in `dtype`,
+   * with train.py.
+   */
+  async exportZip(id: string, dtype: WeightsDtype = 'F32'): Promise<void> {
     await this.#run('Preparing the zip…', async () => {
-      const { fileName, chunks } = await this.#store.exportZip(id, withPytorchFiles);
+      const { fileName, chunks } = await this.#store.exportZip(id, withPytorchFiles, { weightsDtype: dtype });
       const url = URL.createObjectURL(new Blob(chunks as BlobPart[], { type: 'application/zip' }));
       const link = document.createElement('a');
       link.href = url;
