@@ -21,6 +21,7 @@ import matmulOperandsF16 from '../../../shaders/common/matmul_operands_f16.wgsl?
 import rmsnormBackwardResidualAdd from '../../../shaders/common/rmsnorm_backward_residual_add.wgsl?raw';
 import rmsnormResidualAdd from '../../../shaders/common/rmsnorm_residual_add.wgsl?raw';
 import rowInputResidualAdd from '../../../shaders/common/row_input_residual_add.wgsl?raw';
+import silu from '../../../shaders/common/silu.wgsl?raw';
 import rowSumSubgroup from '../../../shaders/common/row_sum_subgroup.wgsl?raw';
 import rowSumWorkgroup from '../../../shaders/common/row_sum_workgroup.wgsl?raw';
 
@@ -47,4 +48,5 @@ export const SHADER_LIBRARY: Record<string, string> = {
   row_input_residual_add: rowInputResidualAdd,
   row_sum_subgroup: rowSumSubgroup,
   row_sum_workgroup: rowSumWorkgroup,
+  silu,
 };
