@@ -22,6 +22,8 @@ import rmsnormBackwardResidualAdd from '../../../shaders/common/rmsnorm_backward
 import rmsnormResidualAdd from '../../../shaders/common/rmsnorm_residual_add.wgsl?raw';
 import rowInputResidualAdd from '../../../shaders/common/row_input_residual_add.wgsl?raw';
 import silu from '../../../shaders/common/silu.wgsl?raw';
+import rowInputX from '../../../shaders/common/row_input_x.wgsl?raw';
+import rowLayout from '../../../shaders/common/row_layout.wgsl?raw';
 import rowSumSubgroup from '../../../shaders/common/row_sum_subgroup.wgsl?raw';
 import rowSumWorkgroup from '../../../shaders/common/row_sum_workgroup.wgsl?raw';
 
@@ -46,6 +48,8 @@ export const SHADER_LIBRARY: Record<string, string> = {
   rmsnorm_backward_residual_add: rmsnormBackwardResidualAdd,
   rmsnorm_residual_add: rmsnormResidualAdd,
   row_input_residual_add: rowInputResidualAdd,
+  row_input_x: rowInputX,
+  row_layout: rowLayout,
   row_sum_subgroup: rowSumSubgroup,
   row_sum_workgroup: rowSumWorkgroup,
   silu,
