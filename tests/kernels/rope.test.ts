@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
 import { rope, type RopeSpec } from '../../src/core/kernels/rope/index.ts';
 import { ropeReference } from '../../src/core/kernels/rope/reference.ts';
+import { stockRope } from '../../src/core/kernels/rope/stock.ts';
 
 /** Llama's inverse frequencies: 1 / theta^(2i / rotaryDim), in float32 as transformers computes them. */
 const invFreqOf = (rotaryDim: number, theta: number) =>
@@ -23,24 +24,6 @@ function spec([B, T, nHeads, headDim, rotaryDim, position]: (typeof CASES)[numbe
   return { B, T, nHeads, headDim, rotaryDim, invFreq: invFreqOf(rotaryDim, 10000), position };
 }
 
-/** The same rotation from stock tfjs ops (rotate_half over cos/sin tables from the reference's angles). */
-function stockRope(x: tf.Tensor, r: RopeSpec): tf.Tensor {
-  const { B, T, nHeads, headDim, rotaryDim, invFreq, position } = r;
-  const half = rotaryDim / 2;
-  const angles = new Float32Array(T * half);
-  for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) angles[t * half + i] = (position + t) * invFreq[i];
-  const a = tf.tensor4d(angles, [1, T, 1, half]);
-  const cos = tf.concat([tf.cos(a), tf.cos(a)], -1);
-  const sin = tf.concat([tf.sin(a), tf.sin(a)], -1);
-  const xs = tf.reshape(x, [B, T, nHeads, headDim]);
-  const rot = tf.slice(xs, [0, 0, 0, 0], [-1, -1, -1, rotaryDim]);
-  const pass = tf.slice(xs, [0, 0, 0, rotaryDim], [-1, -1, -1, -1]);
-  const x1 = tf.slice(rot, [0, 0, 0, 0], [-1, -1, -1, half]);
-  const x2 = tf.slice(rot, [0, 0, 0, half], [-1, -1, -1, half]);
-  const rotated = tf.add(tf.mul(rot, cos), tf.mul(tf.concat([tf.neg(x2), x1], -1), sin));
-  return tf.reshape(tf.concat([rotated, pass], -1), [B * T, nHeads * headDim]);
-}
-
 describe('rope', () => {
   useGpu();
   for (const c of CASES) {
@@ -57,7 +40,7 @@ describe('rope', () => {
       const dx = tf.grad((t: tf.Tensor) => rope(t as tf.Tensor2D, r))(x, dy);
       expectClose(await y.data(), ropeReference(xv, r), 1e-4, `seed ${g.seed} y`);
       expectClose(await dx.data(), ropeReference(dyv, r, -1), 1e-4, `seed ${g.seed} dx`);
-      const sdx = tf.grad((t: tf.Tensor) => stockRope(t, r))(x, dy);
+      const sdx = tf.grad((t: tf.Tensor) => stockRope(t as tf.Tensor2D, r))(x, dy);
       expectClose(await dx.data(), await sdx.data(), 1e-3, `seed ${g.seed} dx vs tfjs autodiff`);
       tf.dispose([x, dy, y, dx, sdx]);
     });
