@@ -11,8 +11,8 @@
 // sit in workgroup memory (common/attention_key_tiles.wgsl). Head dims are handled four at a time (vec4,
 // zero-padded past HD): fewer instructions and wider loads, on a GPU and on SwiftShader alike.
 //
-// bindings: qkv (B·T·3C), out (B·T·C), lse (B·nh·T, natural log of Σ exp(q·k/√hd));
-// uniform (T, nHead, dropout).
+// bindings: qkv (B·T·(nHead + 2·nKvHead)·HD), out (B·T·C), lse (B·nh·T, natural log of Σ exp(q·k/√hd));
+// uniform (T, nHead, nKvHead, dropout).
 // Dispatch: (ceil(T / ROWS), B·nh).
 
 // #include attention_head

@@ -15,8 +15,8 @@ fn stageKeyTile(hb: HeadBlock, lid: u32, key0: u32) {
     var vv = vec4<f32>(0.0);
     if (key < hb.T) {
       let base = qkvBase(hb, key);
-      kv = loadQkv4(base + hb.C, i % HD4);
-      vv = loadQkv4(base + 2u * hb.C, i % HD4);
+      kv = loadQkv4(base + hb.k_off, i % HD4);
+      vv = loadQkv4(base + hb.v_off, i % HD4);
     }
     kTile[i] = kv;
     vTile[i] = vv;

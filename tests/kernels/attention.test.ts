@@ -35,6 +35,13 @@ describe('causal self-attention (flash-style)', () => {
 
   it('the logsumexp output is differentiable too', () => checkLogsumexpGradient());
 
+  it('refuses kv heads that do not divide the query heads, or a qkv of another width, by name', () => {
+    const qkv = tf.zeros([1, 2, 5 * 4]) as tf.Tensor3D; // (nHead + 2·nKvHead)·hd for nHead 3, nKvHead 1, hd 4
+    expect(() => causalSelfAttention(qkv, 3, undefined, { nKvHead: 2 })).toThrow(/nKvHead = 2 must divide nHead = 3/);
+    expect(() => causalSelfAttention(qkv, 2, undefined, { nKvHead: 2 })).toThrow(/is not \(nHead \+ 2·nKvHead\)·hd/);
+    qkv.dispose();
+  });
+
   it('the stock-ops attention (the benchmark baseline) matches the reference too', async () => {
     const [B, T, nHead, hd] = [2, 9, 3, 4];
     const C = nHead * hd;
