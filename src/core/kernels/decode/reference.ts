@@ -1,30 +1,33 @@
-// Float64 references for the KV-cache kernels, in plain TypeScript.
+// Float64 references for the KV-cache kernels, in plain TypeScript. qkv is packed (B, Tq, (nHead + 2·nKvHead)·hd):
+// q heads, k heads, v heads; query head h reads kv head floor(h / (nHead / nKvHead)).
 
 export interface DecodeShape {
   B: number;
   nHead: number;
+  /** cached key/value heads; nHead when not given */
+  nKvHead?: number;
   hd: number;
   capacity: number;
 }
 
-/** Caches (B, nh, capacity, hd) after writing k, v of qkv (B, Tq, 3C) at rows past.. (other rows as given). */
+/** Caches (B, nKvHead, capacity, hd) after writing k, v of qkv at rows past.. (other rows as given). */
 export function kvCacheWriteReference(
   qkv: ArrayLike<number>,
   kCache: Float64Array,
   vCache: Float64Array,
   Tq: number,
   past: number,
-  { B, nHead, hd, capacity }: DecodeShape,
+  { B, nHead, nKvHead = nHead, hd, capacity }: DecodeShape,
 ): void {
-  const C = nHead * hd;
+  const width = (nHead + 2 * nKvHead) * hd;
   for (let b = 0; b < B; b++)
     for (let t = 0; t < Tq; t++)
-      for (let h = 0; h < nHead; h++)
+      for (let g = 0; g < nKvHead; g++)
         for (let d = 0; d < hd; d++) {
-          const src = (b * Tq + t) * 3 * C + h * hd + d;
-          const dst = ((b * nHead + h) * capacity + past + t) * hd + d;
-          kCache[dst] = qkv[src + C];
-          vCache[dst] = qkv[src + 2 * C];
+          const src = (b * Tq + t) * width + (nHead + g) * hd + d;
+          const dst = ((b * nKvHead + g) * capacity + past + t) * hd + d;
+          kCache[dst] = qkv[src];
+          vCache[dst] = qkv[src + nKvHead * hd];
         }
 }
 
@@ -35,16 +38,17 @@ export function decodeAttentionReference(
   vCache: ArrayLike<number>,
   Tq: number,
   past: number,
-  { B, nHead, hd, capacity }: DecodeShape,
+  { B, nHead, nKvHead = nHead, hd, capacity }: DecodeShape,
 ): Float64Array {
   const C = nHead * hd;
+  const width = (nHead + 2 * nKvHead) * hd;
   const out = new Float64Array(B * Tq * C);
   const scale = 1 / Math.sqrt(hd);
   for (let b = 0; b < B; b++)
     for (let t = 0; t < Tq; t++)
       for (let h = 0; h < nHead; h++) {
-        const qBase = (b * Tq + t) * 3 * C + h * hd;
-        const head = (b * nHead + h) * capacity * hd;
+        const qBase = (b * Tq + t) * width + h * hd;
+        const head = (b * nKvHead + Math.floor(h / (nHead / nKvHead))) * capacity * hd;
         const n = past + t + 1;
         const scores = new Float64Array(n);
         let max = -Infinity;
