@@ -37,10 +37,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     v[c] = loadQkv4(kBase + kvb.v_off, c);
   }
 
-  let tileCount = (params.T - 1u) / TILE + 1u;
+  // The query tiles that see the block's keys: from the one holding its first key, to the end, or with a window to
+  // the one holding the last query that sees its last key.
+  var tileEnd = (params.T - 1u) / TILE + 1u;
+  if (WINDOWED) { tileEnd = min(tileEnd, (wg.x * ROWS + ROWS - 1u + params.window - 1u) / TILE + 1u); }
   for (var h = h0; h < h0 + group; h++) {
     let hb = headBlockOf(b, h, wg.x, lid);
-    for (var tile = wg.x * ROWS / TILE; tile < tileCount; tile++) {
+    for (var tile = wg.x * ROWS / TILE; tile < tileEnd; tile++) {
       let query0 = tile * TILE;
       workgroupBarrier();
       for (var i = lid; i < TILE * HD4; i += ROWS) {
@@ -73,7 +76,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           dp += dot(dOTile[i * HD4 + c], v[c]);
         }
         let query = query0 + i;
-        let pi = select(0.0, exp(s - lseTile[i]), key <= query && query < T);
+        let pi = select(0.0, exp(s - lseTile[i]), visible(query, key) && query < T);
         // With dropout: dv uses the dropped p·z, and ds = p·(z·dp − delta) (z = m/(1 − p)).
         var z = 1.0;
         if (DROPOUT) {

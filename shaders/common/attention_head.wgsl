@@ -8,8 +8,9 @@
 // (ceil(T / ROWS), B·nh) (B·nKvHead for dK/dV).
 // The including shader declares the uniform `params` (a Params) at the binding after its buffers.
 
-// seed, threshold and scale drive attention dropout (DROPOUT true); they are ignored otherwise.
-struct Params { T: u32, nHead: u32, nKvHead: u32, seed: u32, threshold: u32, scale: f32, }
+// seed, threshold and scale drive attention dropout (DROPOUT true), window the local window (WINDOWED true); they
+// are ignored otherwise.
+struct Params { T: u32, nHead: u32, nKvHead: u32, seed: u32, threshold: u32, scale: f32, window: u32, }
 
 const HD: u32 = 64u;
 const ROWS: u32 = 32u;
@@ -18,6 +19,16 @@ const HD4: u32 = (HD + 3u) / 4u; // vec4s per head row
 // Attention dropout (attn_pdrop) on the probabilities, training only. A constant, so with it off the kernel is the
 // plain one; with it on, the mask of score (i, j) of head (b, h) is the hash of (seed, b·nHead + h, i·T + j).
 const DROPOUT: bool = false;
+// Scores q·k/√HD (GPT-2, Llama), or q·k unscaled (GPT-Neo) when false.
+const SCALED: bool = true;
+// A local window (GPT-Neo's local layers, Mistral's sliding_window): query i sees keys j with 0 ≤ i − j < window
+// only. Constants, so the plain kernel is the one GPT-2 always had.
+const WINDOWED: bool = false;
+
+// Whether query row `query` sees key `key`: causal, and within the window when there is one.
+fn visible(query: u32, key: u32) -> bool {
+  return key <= query && (!WINDOWED || query - key < params.window);
+}
 
 // #region qkv: f32 qkv; common/attention_qkv_f16.wgsl replaces this region for packed f16
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
@@ -44,7 +55,7 @@ struct HeadBlock {
   bh: u32,
   row: u32,      // this thread's row
   safe_row: u32, // row, or T − 1 past the end
-  scale: f32,    // 1/√hd
+  scale: f32,    // 1/√hd, or 1 unscaled
   row_key: u32,  // the dropout hash's key for this (b, h)
   qkv0: u32,     // where the head's q of position 0 starts in qkv
   k_off: u32,    // from a position's q of the head to the k of its kv head (C for GPT-2)
@@ -62,7 +73,7 @@ fn headBlockOf(b: u32, h: u32, block: u32, lid: u32) -> HeadBlock {
   let g = h / (nHead / nKv);
   let bh = b * nHead + h;
   let row = block * ROWS + lid;
-  let scale = 1.0 / sqrt(f32(HD));
+  let scale = select(1.0, 1.0 / sqrt(f32(HD)), SCALED);
   let k_off = (nHead - h + g) * HD;
   return HeadBlock(T, C, width, bh, row, min(row, T - 1u), scale, dropoutRowKey(params.seed, bh),
                    b * T * width + h * HD, k_off, k_off + nKv * HD, b * T * C + h * HD);

@@ -3,12 +3,12 @@ import { useGpu, rng, expectClose, tf } from '../helpers.ts';
 import { causalSelfAttention, defaultBlocks } from '../../src/core/kernels/attention/index.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { stockCausalSelfAttention } from '../../src/core/kernels/attention/stock.ts';
-import { ATTENTION_CASES, caseLabel, checkAttention, checkLogsumexpGradient } from './attention_cases.ts';
+import { ATTENTION_CASES, MASK_CASES, caseLabel, checkAttention, checkLogsumexpGradient } from './attention_cases.ts';
 
 describe('causal self-attention (flash-style)', () => {
   useGpu();
 
-  for (const c of ATTENTION_CASES) {
+  for (const c of [...ATTENTION_CASES, ...MASK_CASES]) {
     it(`output, logsumexp and dqkv match the float64 reference, ${caseLabel(c)}`, () => checkAttention(c, 'f32'));
   }
 

@@ -18,6 +18,10 @@ export interface AttentionCase {
   nKvHead?: number;
   hd: number;
   blocks?: AttentionBlocks;
+  /** false: scores without the 1/√hd (GPT-Neo) */
+  scaled?: boolean;
+  /** a local window (GPT-Neo's local layers, Mistral's sliding_window) */
+  window?: number;
 }
 
 // Grouped-query attention: groups of 2 and 3, and one kv head for all (multi-query), on odd sizes and cuts.
@@ -41,11 +45,23 @@ export const ATTENTION_CASES: AttentionCase[] = [
   ...GQA_CASES,
 ];
 
-export const caseLabel = ({ B, T, nHead, nKvHead, hd, blocks }: AttentionCase) =>
+// Unscaled scores and local windows: a window inside one key tile, one spanning tiles (so whole tiles are skipped
+// at both ends, forward and backward), one of a single position, unscaled alone and with a window, with GQA.
+export const MASK_CASES: AttentionCase[] = [
+  { B: 2, T: 7, nHead: 3, hd: 5, scaled: false },
+  { B: 2, T: 33, nHead: 2, hd: 16, window: 5 },
+  { B: 1, T: 70, nHead: 2, hd: 64, window: 20 },
+  { B: 1, T: 37, nHead: 3, hd: 9, blocks: { rows: 8, tile: 16 }, window: 19, scaled: false },
+  { B: 2, T: 13, nHead: 3, nKvHead: 1, hd: 7, blocks: { rows: 4, tile: 3 }, window: 1 },
+];
+
+export const caseLabel = ({ B, T, nHead, nKvHead, hd, blocks, scaled, window }: AttentionCase) =>
   `B=${B} T=${T} nHead=${nHead}` +
   (nKvHead ? ` nKvHead=${nKvHead}` : '') +
   ` hd=${hd}` +
-  (blocks ? ` rows=${blocks.rows} tile=${blocks.tile}` : '');
+  (blocks ? ` rows=${blocks.rows} tile=${blocks.tile}` : '') +
+  (scaled === false ? ' unscaled' : '') +
+  (window ? ` window=${window}` : '');
 
 /**
  * One case through our kernels (f32 or f16 operands, with or without dropout) against the float64 reference. With
@@ -56,7 +72,7 @@ export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', d
   const { B, T, nHead, nKvHead = nHead, hd } = c;
   const C = nHead * hd;
   const width = (nHead + 2 * nKvHead) * hd;
-  const shape = { B, T, C, nHead, nKvHead };
+  const shape = { B, T, C, nHead, nKvHead, scaled: c.scaled, window: c.window };
   const r = rng();
   const dropout: AttentionDropout | undefined =
     dropoutRate === undefined ? undefined : { p: dropoutRate, seed: r.ints(1, 0x7fffffff)[0] };
@@ -65,7 +81,14 @@ export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', d
   const doutValues = round(r.normals(B * T * C));
   const qkv = tf.tensor3d(qkvValues, [B, T, width]);
   const dout = tf.tensor3d(doutValues, [B, T, C]);
-  const options = { blocks: c.blocks, dropout, half: variant === 'f16', nKvHead: c.nKvHead };
+  const options = {
+    blocks: c.blocks,
+    dropout,
+    half: variant === 'f16',
+    nKvHead: c.nKvHead,
+    scaled: c.scaled,
+    window: c.window,
+  };
   const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, options);
   const dqkv = tf.grad((x: tf.Tensor) => causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, options).out)(qkv, dout);
   const ref = attentionForward(qkvValues, shape, dropout);

@@ -12,6 +12,8 @@ interface Case {
   B: number;
   nHead: number;
   nKvHead?: number;
+  scaled?: boolean;
+  window?: number;
   hd: number;
   capacity: number;
   /** positions already cached before the step */
@@ -35,10 +37,15 @@ const CASES: Case[] = [
   { B: 2, nHead: 4, nKvHead: 2, hd: 7, capacity: 40, past: 0, Tq: 33 },
   { B: 1, nHead: 6, nKvHead: 2, hd: 16, capacity: 130, past: 64, Tq: 1 },
   { B: 2, nHead: 3, nKvHead: 1, hd: 9, capacity: 65, past: 33, Tq: 2, wg: 16 },
+  // unscaled scores; local windows: within one key tile, across tiles (the keys before it never read), in a prefill
+  { B: 1, nHead: 2, hd: 7, capacity: 40, past: 20, Tq: 1, scaled: false },
+  { B: 2, nHead: 2, hd: 9, capacity: 130, past: 100, Tq: 1, window: 7, wg: 16 },
+  { B: 1, nHead: 4, nKvHead: 2, hd: 16, capacity: 130, past: 90, Tq: 3, window: 70, scaled: false },
+  { B: 2, nHead: 3, hd: 5, capacity: 40, past: 0, Tq: 33, window: 4 },
 ];
 
 const label = (c: Case) =>
-  `B=${c.B} nHead=${c.nHead}${c.nKvHead ? ` nKvHead=${c.nKvHead}` : ''} hd=${c.hd} capacity=${c.capacity} past=${c.past} Tq=${c.Tq} wg=${c.wg ?? DEFAULT_DECODE_WG}`;
+  `B=${c.B} nHead=${c.nHead}${c.nKvHead ? ` nKvHead=${c.nKvHead}` : ''} hd=${c.hd}${c.scaled === false ? ' unscaled' : ''}${c.window ? ` window=${c.window}` : ''} capacity=${c.capacity} past=${c.past} Tq=${c.Tq} wg=${c.wg ?? DEFAULT_DECODE_WG}`;
 
 describe('KV cache write and decode attention', () => {
   useGpu();
@@ -48,7 +55,8 @@ describe('KV cache write and decode attention', () => {
       const { B, nHead, nKvHead = nHead, hd, capacity, past, Tq } = c;
       const C = nHead * hd;
       const width = (nHead + 2 * nKvHead) * hd;
-      const shape = { B, nHead, nKvHead, hd, capacity };
+      const { scaled, window } = c;
+      const shape = { B, nHead, nKvHead, hd, capacity, scaled, window };
       const r = rng();
       const kCache = createKvCache(B, nKvHead, capacity, hd);
       const vCache = createKvCache(B, nKvHead, capacity, hd);
@@ -67,7 +75,7 @@ describe('KV cache write and decode attention', () => {
       const qkv = tf.tensor3d(step, [B, Tq, width]);
       kvCacheWrite(qkv, kCache, vCache, past, nHead, nKvHead);
       kvCacheWriteReference(step, refK, refV, Tq, past, shape);
-      const out = decodeAttention(qkv, kCache, vCache, past, nHead, { wg: c.wg, nKvHead });
+      const out = decodeAttention(qkv, kCache, vCache, past, nHead, { wg: c.wg, nKvHead, scaled, window });
       expect(out.shape).toEqual([B, Tq, C]);
 
       const expected = decodeAttentionReference(step, refK, refV, Tq, past, shape);

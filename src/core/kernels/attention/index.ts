@@ -86,14 +86,17 @@ export interface AttentionDropout {
 
 const dropoutOn = (d?: AttentionDropout): d is AttentionDropout => d !== undefined && d.p > 0;
 
-export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks, dropout?: AttentionDropout) => ({
+export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks, o: AttentionOptions) => ({
   HD: hd,
   ROWS: rows,
   TILE: tile,
-  DROPOUT: dropoutOn(dropout),
+  DROPOUT: dropoutOn(o.dropout),
+  SCALED: o.scaled !== false,
+  WINDOWED: o.window !== undefined,
 });
 
-/** T, nHead, nKvHead, then dropout's seed, threshold and 1/(1 − p) (read only by the DROPOUT variants). */
+/** T, nHead, nKvHead, then dropout's seed, threshold and 1/(1 − p) (read only by the DROPOUT variants), and the
+ * local window (read only by the WINDOWED variants). */
 const ATTENTION_UNIFORMS = {
   T: 'u32',
   nHead: 'u32',
@@ -101,14 +104,16 @@ const ATTENTION_UNIFORMS = {
   seed: 'u32',
   threshold: 'u32',
   scale: 'f32',
+  window: 'u32',
 } as const;
 
-function uniformsOf({ T, nHead, nKvHead }: Dims, dropout?: AttentionDropout) {
+function uniformsOf({ T, nHead, nKvHead }: Dims, { dropout, window }: AttentionOptions) {
   const on = dropoutOn(dropout);
   return {
     T,
     nHead,
     nKvHead,
+    window: window === undefined ? 0 : Math.min(window, T), // a window of T or more is the whole causal row
     seed: on ? dropout.seed >>> 0 : 0,
     threshold: on ? dropoutThreshold(dropout.p) : 0,
     scale: on ? 1 / (1 - dropout.p) : 1,
@@ -161,6 +166,11 @@ export interface AttentionOptions {
   half?: boolean;
   /** key/value heads (grouped-query attention; must divide nHead); nHead when not given */
   nKvHead?: number;
+  /** false: scores q·k without the 1/√hd (GPT-Neo); true by default */
+  scaled?: boolean;
+  /** a local window: query i sees keys j with 0 ≤ i − j < window only (GPT-Neo's local layers' window_size,
+   * Mistral's sliding_window); the whole causal row when not given */
+  window?: number;
 }
 
 /**
@@ -173,7 +183,7 @@ const kernelName = (name: string, half: boolean) => (half ? `${name}_f16` : name
 
 /** out (B, T, C) and lse (B, nh, T) from the packed qkv. lse never sees dropout. */
 export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: AttentionOptions = {}): TensorInfo[] {
-  const { dropout, half = false } = o;
+  const { half = false } = o;
   const dims = dimsOf(qkv, nHead, o.nKvHead);
   const { B, T, C } = dims;
   const bl = o.blocks ?? defaultBlocks(dims.hd);
@@ -185,10 +195,10 @@ export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: Attent
       ...FORWARD,
       name: kernelName(FORWARD.name, half),
       regions: half ? { qkv: halfRegions.qkv } : undefined,
-      consts: consts(dims, bl, dropout),
+      consts: consts(dims, bl, o),
     },
     buffers: { qkv: q, out, lse },
-    uniforms: uniformsOf(dims, dropout),
+    uniforms: uniformsOf(dims, o),
     workgroups: [ceilDiv(T, bl.rows), B * nHead],
   });
   if (half) release(q);
@@ -204,7 +214,7 @@ export function attentionBackwardKernel(
   nHead: number,
   o: AttentionOptions = {},
 ): TensorInfo {
-  const { dropout, half = false } = o;
+  const { half = false } = o;
   const dims = dimsOf(qkv, nHead, o.nKvHead);
   const { B, T } = dims;
   const bl = o.blocks ?? defaultBlocks(dims.hd);
@@ -225,10 +235,10 @@ export function attentionBackwardKernel(
         ...kernel,
         name: kernelName(kernel.name, half),
         regions: half ? halfRegions : undefined,
-        consts: consts(dims, bl, dropout),
+        consts: consts(dims, bl, o),
       },
       buffers: { qkv: q, dout: dO, lse, delta, dqkv },
-      uniforms: uniformsOf(dims, dropout),
+      uniforms: uniformsOf(dims, o),
       workgroups: [ceilDiv(T, bl.rows), B * heads(dims)],
     });
   }
@@ -237,10 +247,16 @@ export function attentionBackwardKernel(
   return dqkv;
 }
 
-/** The op's attributes: nHead, the non-default cut and dropout when given, whether operands are f16, nKvHead. */
-function attentionAttrs(nHead: number, { blocks, dropout, half = false, nKvHead }: AttentionOptions): NamedAttrMap {
+/** The op's attributes: nHead, whether operands are f16, and each other option where it is not the default. */
+function attentionAttrs(nHead: number, o: AttentionOptions): NamedAttrMap {
+  const { blocks, dropout, half = false, nKvHead, scaled = true, window } = o;
   if (dropout) dropoutThreshold(dropout.p); // refuses p outside [0, 1) before anything runs
+  if (window !== undefined && (!Number.isInteger(window) || window < 1)) {
+    throw new Error(`attention: window ${window} must be a whole number of positions, at least 1`);
+  }
   return {
+    ...(scaled ? {} : { unscaled: true }),
+    ...(window !== undefined ? { window } : {}),
     nHead,
     half,
     ...(nKvHead !== undefined && nKvHead !== nHead ? { nKvHead } : {}),
@@ -254,6 +270,8 @@ const optionsOf = (attrs: NamedAttrMap): AttentionOptions => ({
   dropout: attrs.dropoutP ? { p: attrs.dropoutP as number, seed: attrs.dropoutSeed as number } : undefined,
   half: attrs.half === true,
   nKvHead: attrs.nKvHead as number | undefined,
+  scaled: attrs.unscaled !== true,
+  window: attrs.window as number | undefined,
 });
 
 // One op, registered under a second name for f16 operands so that profiles tell the two apart.
@@ -301,14 +319,15 @@ export function causalSelfAttentionWithLse(
  * head h uses cols h·hd..(h+1)·hd of each, hd = C / nHead), or with `nKvHead` (B, T, (nHead + 2·nKvHead)·hd):
  * nHead q heads, then nKvHead k heads, then nKvHead v heads, query head h reading kv head
  * floor(h / (nHead / nKvHead)). Returns (B, T, C = nHead·hd) with heads merged the same way (what HF's _merge_heads
- * gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). `half`: f16 operands. */
+ * gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). Options: `half` (f16 operands), `nKvHead`, `scaled`
+ * (false: no 1/√hd) and `window` (a local window). */
 export function causalSelfAttention(
   qkv: Tensor3D,
   nHead: number,
   dropout?: AttentionDropout,
-  { half = false, nKvHead }: Pick<AttentionOptions, 'half' | 'nKvHead'> = {},
+  options: Omit<AttentionOptions, 'dropout' | 'blocks'> = {},
 ): Tensor3D {
-  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, { dropout, half, nKvHead });
+  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, { ...options, dropout });
   // The tape keeps its own reference to lse for the backward; the caller only wants out.
   lse.dispose();
   return out;

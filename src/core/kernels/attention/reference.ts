@@ -13,7 +13,14 @@ export interface AttentionShape {
   nHead: number;
   /** key/value heads (grouped-query attention); nHead when not given */
   nKvHead?: number;
+  /** false: scores without the 1/√hd */
+  scaled?: boolean;
+  /** query i sees keys j with 0 ≤ i − j < window only */
+  window?: number;
 }
+
+/** The first key query i sees. */
+const firstKey = ({ window }: AttentionShape, i: number) => (window === undefined ? 0 : Math.max(0, i - window + 1));
 
 /** Where element d of head h's q, k and v at position t of batch row b sits in the packed qkv. */
 function qkvLayout({ T, C, nHead, nKvHead = nHead }: AttentionShape, b: number, h: number) {
@@ -48,7 +55,7 @@ function dropoutScales({ T, nHead }: AttentionShape, b: number, h: number, dropo
 function probabilities(qkv: ArrayLike<number>, shape: AttentionShape, b: number, h: number) {
   const { T, C, nHead } = shape;
   const hd = C / nHead;
-  const scale = 1 / Math.sqrt(hd);
+  const scale = shape.scaled === false ? 1 : 1 / Math.sqrt(hd);
   const at = qkvLayout(shape, b, h);
   const q = (t: number, d: number) => qkv[at.q(t, d)];
   const k = (t: number, d: number) => qkv[at.k(t, d)];
@@ -56,15 +63,15 @@ function probabilities(qkv: ArrayLike<number>, shape: AttentionShape, b: number,
   const lse = new Float64Array(T);
   for (let i = 0; i < T; i++) {
     let max = -Infinity;
-    for (let j = 0; j <= i; j++) {
+    for (let j = firstKey(shape, i); j <= i; j++) {
       let s = 0;
       for (let d = 0; d < hd; d++) s += q(i, d) * k(j, d);
       p[i * T + j] = s * scale;
       max = Math.max(max, s * scale);
     }
     let sum = 0;
-    for (let j = 0; j <= i; j++) sum += Math.exp(p[i * T + j] - max);
-    for (let j = 0; j <= i; j++) p[i * T + j] = Math.exp(p[i * T + j] - max) / sum;
+    for (let j = firstKey(shape, i); j <= i; j++) sum += Math.exp(p[i * T + j] - max);
+    for (let j = firstKey(shape, i); j <= i; j++) p[i * T + j] = Math.exp(p[i * T + j] - max) / sum;
     lse[i] = max + Math.log(sum);
   }
   return { p, lse };
@@ -105,7 +112,7 @@ export function attentionBackward(
 ): Float64Array {
   const { B, T, C, nHead } = shape;
   const hd = C / nHead;
-  const scale = 1 / Math.sqrt(hd);
+  const scale = shape.scaled === false ? 1 : 1 / Math.sqrt(hd);
   const dqkv = new Float64Array(B * T * qkvLayout(shape, 0, 0).width);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nHead; h++) {

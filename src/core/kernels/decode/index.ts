@@ -36,7 +36,7 @@ const ATTENTION = defineKernel({
   name: 'decode_attention',
   source: attentionSource,
   buffers: { qkv: 'read', kCache: 'read', vCache: 'read', out: 'read_write' },
-  uniforms: { Tq: 'u32', past: 'u32', nHead: 'u32', nKvHead: 'u32', capacity: 'u32' },
+  uniforms: { Tq: 'u32', past: 'u32', nHead: 'u32', nKvHead: 'u32', capacity: 'u32', window: 'u32', scale: 'f32' },
 });
 
 /** Threads per query row: one key each per tile; 64 fills a SIMD group on most GPUs and keeps the tile small. */
@@ -102,6 +102,10 @@ export interface DecodeOptions {
   wg?: number;
   /** cached key/value heads (grouped-query attention); nHead when not given */
   nKvHead?: number;
+  /** false: scores without the 1/√hd (GPT-Neo); true by default */
+  scaled?: boolean;
+  /** a local window: query position i sees positions j with 0 ≤ i − j < window only; everything when not given */
+  window?: number;
 }
 
 /** out (B, Tq, C) for queries of the packed qkv at positions past .. past+Tq−1 against the caches. */
@@ -111,7 +115,7 @@ export function decodeAttentionKernel(
   vCache: TensorInfo,
   past: number,
   nHead: number,
-  { wg = DEFAULT_DECODE_WG, nKvHead = nHead }: DecodeOptions = {},
+  { wg = DEFAULT_DECODE_WG, nKvHead = nHead, scaled = true, window = 0 }: DecodeOptions = {},
 ): TensorInfo {
   const dims = qkvDims(qkv, nHead, nKvHead);
   const capacity = checkCache(kCache, dims, past, dims.Tq);
@@ -120,7 +124,7 @@ export function decodeAttentionKernel(
   dispatch({
     kernel: { ...ATTENTION, consts: { HD: dims.hd, WG: wg } },
     buffers: { qkv, kCache, vCache, out },
-    uniforms: { Tq: dims.Tq, past, nHead, nKvHead, capacity },
+    uniforms: { Tq: dims.Tq, past, nHead, nKvHead, capacity, window, scale: scaled ? 1 / Math.sqrt(dims.hd) : 1 },
     workgroups: [dims.Tq, nHead, dims.B],
   });
   return out;
@@ -133,6 +137,8 @@ registerOp({
     decodeAttentionKernel(qkv, kCache, vCache, attrs.past as number, attrs.nHead as number, {
       wg: attrs.wg as number,
       nKvHead: attrs.nKvHead as number,
+      scaled: attrs.scaled as boolean,
+      window: attrs.window as number,
     }),
 });
 
@@ -143,8 +149,9 @@ export function decodeAttention(
   vCache: Tensor,
   past: number,
   nHead: number,
-  { wg = DEFAULT_DECODE_WG, nKvHead = nHead }: DecodeOptions = {},
+  { wg = DEFAULT_DECODE_WG, nKvHead = nHead, scaled = true, window = 0 }: DecodeOptions = {},
 ): Tensor3D {
-  const attrs: NamedAttrMap = { past, nHead, wg, nKvHead };
+  if (!Number.isInteger(window) || window < 0) throw new Error(`decode attention: window ${window} is not a size`);
+  const attrs: NamedAttrMap = { past, nHead, wg, nKvHead, scaled, window };
   return runOp<Tensor3D>('HearthDecodeAttention', { qkv, kCache, vCache }, attrs);
 }
