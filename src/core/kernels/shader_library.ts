@@ -10,6 +10,7 @@ import attentionQkvF16 from '../../../shaders/common/attention_qkv_f16.wgsl?raw'
 import columnLanesSum from '../../../shaders/common/column_lanes_sum.wgsl?raw';
 import crossentropyMergeSubgroup from '../../../shaders/common/crossentropy_merge_subgroup.wgsl?raw';
 import dropoutHash from '../../../shaders/common/dropout_hash.wgsl?raw';
+import geluExact from '../../../shaders/common/gelu_exact.wgsl?raw';
 import geluNew from '../../../shaders/common/gelu_new.wgsl?raw';
 import layernormBackwardResidualAdd from '../../../shaders/common/layernorm_backward_residual_add.wgsl?raw';
 import layernormResidualAdd from '../../../shaders/common/layernorm_residual_add.wgsl?raw';
@@ -37,6 +38,7 @@ export const SHADER_LIBRARY: Record<string, string> = {
   column_lanes_sum: columnLanesSum,
   crossentropy_merge_subgroup: crossentropyMergeSubgroup,
   dropout_hash: dropoutHash,
+  gelu_exact: geluExact,
   gelu_new: geluNew,
   layernorm_backward_residual_add: layernormBackwardResidualAdd,
   layernorm_residual_add: layernormResidualAdd,
