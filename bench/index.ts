@@ -1,14 +1,15 @@
 // `npm run bench [-- section...]`: speed of Hearth's kernels, model step, tokenizer and generation, each against
 // a baseline measured in the same run on the same device.
-// Sections: matmul, attention, train, generate, tokenizer, memory, fp16 (all of them when none is named); adapter
-// (what the device is, its features and limits) and corpus-memory (peak memory training on 100 MB and 1 GB of
-// text: minutes of tokenizing) only when named.
+// Sections: matmul, attention, llama (RMSNorm, RoPE, SwiGLU), train, generate, tokenizer, memory, fp16 (all of them
+// when none is named); adapter (what the device is, its features and limits) and corpus-memory (peak memory training
+// on 100 MB and 1 GB of text: minutes of tokenizing) only when named.
 // Flags: --profile (the per-kernel profile of one train step, alone or after the sections named), --peak-tflops=N,
 // --quick (matmul at one small shape: a check that a setup runs, not a figure), and --json FILE (every line and its
 // figures also as JSON, rewritten after each line; the device kit reads it).
 import { benchAdapter } from './adapter.ts';
 import { benchMatmul } from './matmul.ts';
 import { benchAttention } from './attention.ts';
+import { benchLlamaKernels } from './llama_kernels.ts';
 import { benchTrainStep } from './train.ts';
 import { benchGenerate } from './generate.ts';
 import { benchTokenizer } from './tokenizer.ts';
@@ -22,6 +23,7 @@ import { closeGpu } from '../src/core/gpu/device.ts';
 const sections: Record<string, Section> = {
   matmul: benchMatmul,
   attention: benchAttention,
+  llama: benchLlamaKernels,
   train: benchTrainStep,
   generate: benchGenerate,
   tokenizer: benchTokenizer,

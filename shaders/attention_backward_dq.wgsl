@@ -27,8 +27,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let rowLse = lse[hb.bh * hb.T + hb.safe_row];
   let rowDelta = delta[hb.bh * hb.T + hb.safe_row];
 
-  let tileCount = keyTileCount(wg);
-  for (var tile = 0u; tile < tileCount; tile++) {
+  let tiles = keyTiles(wg);
+  for (var tile = tiles.x; tile < tiles.y; tile++) {
     let key0 = tile * TILE;
     stageKeyTile(hb, lid, key0);
 
@@ -41,7 +41,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         s += dot(q[c], kTile[j * HD4 + c]);
         dp += dot(dO[c], vTile[j * HD4 + c]);
       }
-      let p = select(0.0, exp(s - rowLse), key0 + j <= row);
+      let p = select(0.0, exp(s - rowLse), visible(row, key0 + j));
       // With dropout, out used p·z (z = m/(1 − p)): the gradient reaching p is z·dp, and delta = rowsum(dO ∘ O)
       // is still Σ_j p_ij·z_ij·dp_ij.
       var dpz = dp;

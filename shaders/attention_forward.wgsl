@@ -1,4 +1,5 @@
-// Causal self-attention forward, flash-style: out = softmax(q·kᵀ/√hd + causal mask)·v per (b, h), and the
+// Causal self-attention forward, flash-style: out = softmax(q·kᵀ/√hd + causal mask)·v per (b, h) (unscaled, or
+// within a local window, as the SCALED and WINDOWED variants of common/attention_head.wgsl say), and the
 // per-row logsumexp the backward pass recomputes probabilities from.
 //
 // q, k, v are read straight from the packed qkv (B, T, 3C) and out (B, T, C) is written with heads already merged
@@ -11,8 +12,8 @@
 // sit in workgroup memory (common/attention_key_tiles.wgsl). Head dims are handled four at a time (vec4,
 // zero-padded past HD): fewer instructions and wider loads, on a GPU and on SwiftShader alike.
 //
-// bindings: qkv (B·T·3C), out (B·T·C), lse (B·nh·T, natural log of Σ exp(q·k/√hd));
-// uniform (T, nHead, dropout).
+// bindings: qkv (B·T·(nHead + 2·nKvHead)·HD), out (B·T·C), lse (B·nh·T, natural log of Σ exp(q·k/√hd));
+// uniform (T, nHead, nKvHead, dropout).
 // Dispatch: (ceil(T / ROWS), B·nh).
 
 // #include attention_head
@@ -38,8 +39,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   var m = NEG_BIG;
   var l = 0.0;
-  let tileCount = keyTileCount(wg);
-  for (var tile = 0u; tile < tileCount; tile++) {
+  let tiles = keyTiles(wg);
+  for (var tile = tiles.x; tile < tiles.y; tile++) {
     let key0 = tile * TILE;
     stageKeyTile(hb, lid, key0);
 
@@ -48,7 +49,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var j = 0u; j < TILE; j++) {
       var s = 0.0;
       for (var c = 0u; c < HD4; c++) { s += dot(q[c], kTile[j * HD4 + c]); }
-      s = select(NEG_BIG, s, key0 + j <= row);
+      s = select(NEG_BIG, s, visible(row, key0 + j));
       p[j] = s;
       tileMax = max(tileMax, s);
     }
@@ -57,7 +58,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var pSum = 0.0;
     for (var j = 0u; j < TILE; j++) {
       // A row whose keys in this tile are all masked keeps p = 0 even while m is still NEG_BIG.
-      let e = select(0.0, exp(p[j] - mNew), key0 + j <= row);
+      let e = select(0.0, exp(p[j] - mNew), visible(row, key0 + j));
       p[j] = e;
       pSum += e;
     }

@@ -2,16 +2,19 @@
 // with past = 0, the prefill of a whole prompt. Query row t sits at position past + t and sees the cached keys
 // 0 ..= past + t (causal), which the kv_cache_write kernel has already filled.
 //
+// Grouped-query attention: query head h reads cached kv head floor(h / (nHead / nKvHead)). Scores are q·k·scale
+// (1/√HD, or 1 for GPT-Neo's unscaled scores); with a local window (window > 0) a row sees its last `window`
+// positions only, and the keys before them are never read.
 // One workgroup owns one query row of one (b, h). It walks the keys in tiles of WG: each thread scores one key
 // (q·k/√HD) into workgroup memory, every thread then reads the tile's scores to update the same running max m
 // and sum l (online softmax: no score row longer than a tile exists anywhere), and the weighted sum of values is
 // split over the head's dimensions (thread d owns out[d], d + WG, ...), so value rows are read coalesced.
 // The work per row is O(context), and a decode step is Tq = 1 row per (b, h).
 //
-// bindings: qkv (B·Tq·3C, q at h·HD + d), kCache, vCache (B·nh·CAP·HD), out (B·Tq·C, heads merged);
-// uniform (Tq, past, nHead, capacity). Dispatch: (Tq, nHead, B).
+// bindings: qkv (B·Tq·(nHead + 2·nKvHead)·HD, q at h·HD + d), kCache, vCache (B·nKvHead·CAP·HD), out (B·Tq·C,
+// heads merged); uniform (Tq, past, nHead, nKvHead, capacity, window (0: none), scale). Dispatch: (Tq, nHead, B).
 
-struct Params { Tq: u32, past: u32, nHead: u32, capacity: u32, }
+struct Params { Tq: u32, past: u32, nHead: u32, nKvHead: u32, capacity: u32, window: u32, scale: f32, }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read> kCache: array<f32>;
@@ -36,17 +39,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let b = wg.z;
   let nHead = params.nHead;
   let C = nHead * HD;
-  let scale = 1.0 / sqrt(f32(HD));
+  let width = C + 2u * params.nKvHead * HD;
+  let g = h / (nHead / params.nKvHead);
   let row = b * params.Tq + t;
-  for (var d = lid; d < HD; d += WG) { q[d] = qkv[row * 3u * C + h * HD + d] * scale; }
+  for (var d = lid; d < HD; d += WG) { q[d] = qkv[row * width + h * HD + d] * params.scale; }
   workgroupBarrier();
 
   let nKeys = params.past + t + 1u;
-  let headBase = (b * nHead + h) * params.capacity * HD;
+  var firstKey = 0u;
+  if (params.window > 0u && nKeys > params.window) { firstKey = nKeys - params.window; }
+  let headBase = (b * params.nKvHead + g) * params.capacity * HD;
   var m = NEG_BIG;
   var l = 0.0;
   var acc: array<f32, DPT>;
-  for (var start = 0u; start < nKeys; start += WG) {
+  for (var start = firstKey; start < nKeys; start += WG) {
     let j = start + lid;
     var s = NEG_BIG;
     if (j < nKeys) {

@@ -11,11 +11,13 @@ struct Params { n: u32, }
 
 const WG: u32 = 256u;
 
+// #region gelu: gelu_new; common/gelu_exact.wgsl replaces it for the exact GELU
 // #include gelu_new
+// #endregion gelu
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
-  dx[i] = dy[i] * geluNewDerivative(x[i]);
+  dx[i] = dy[i] * geluDerivative(x[i]);
 }

@@ -1,14 +1,16 @@
 // Appends the keys and values of Tq new positions to a layer's KV cache.
 //
-// k and v are read straight from c_attn's packed output qkv (B, Tq, 3C): for head h, k is qkv[b, t, C + h·HD + d]
-// and v is at 2C + h·HD + d. The caches are (B, nh, CAP, HD), so one head's keys for consecutive positions are
-// contiguous: the decode-attention kernel then reads a key (or a value) row as HD consecutive floats.
+// k and v are read straight from the packed projection qkv (B, Tq, (nHead + 2·nKvHead)·HD), q heads then k heads then
+// v heads (GPT-2's c_attn output (B, Tq, 3C) when nKvHead = nHead): kv head g's k is qkv[b, t, nHead·HD + g·HD + d]
+// and its v nKvHead·HD further. The caches are (B, nKvHead, CAP, HD), so one head's keys for consecutive positions
+// are contiguous: the decode-attention kernel then reads a key (or a value) row as HD consecutive floats.
 // New position t lands at row past + t.
 //
-// bindings: qkv (B·Tq·3C), kCache, vCache (B·nh·CAP·HD); uniform (n = B·Tq·C, Tq, past, nHead, capacity).
+// bindings: qkv, kCache, vCache (B·nKvHead·CAP·HD); uniform (n = B·Tq·nKvHead·HD, Tq, past, nHead, nKvHead,
+// capacity).
 // Dispatch: ceil(n / WG) workgroups, split over x and y when above 65535.
 
-struct Params { n: u32, Tq: u32, past: u32, nHead: u32, capacity: u32, }
+struct Params { n: u32, Tq: u32, past: u32, nHead: u32, nKvHead: u32, capacity: u32, }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read_write> kCache: array<f32>;
@@ -22,15 +24,15 @@ const WG: u32 = 256u;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
-  let C = params.nHead * HD;
-  let c = i % C;
-  let bt = i / C;
+  let kvWidth = params.nKvHead * HD;
+  let c = i % kvWidth;
+  let bt = i / kvWidth;
   let t = bt % params.Tq;
   let b = bt / params.Tq;
-  let h = c / HD;
+  let g = c / HD;
   let d = c % HD;
-  let src = bt * 3u * C + C + c;
-  let dst = ((b * params.nHead + h) * params.capacity + params.past + t) * HD + d;
+  let src = bt * (params.nHead * HD + 2u * kvWidth) + params.nHead * HD + c;
+  let dst = ((b * params.nKvHead + g) * params.capacity + params.past + t) * HD + d;
   kCache[dst] = qkv[src];
-  vCache[dst] = qkv[src + C];
+  vCache[dst] = qkv[src + kvWidth];
 }

@@ -24,34 +24,17 @@ struct Params { rows: u32, cols: u32, eps: f32, }
 // #region input: the row is x; common/layernorm_residual_add.wgsl replaces this region for s = x + residual
 @group(0) @binding(6) var<uniform> params: Params;
 
-// Element i of the row being normalised, as the first pass computes it; the later passes read it again.
-fn rowInput(i: u32) -> f32 { return x[i]; }
-
-// Keeps what the first pass computed (a thread of a row in range, for its own elements).
-fn keepInput(i: u32, v: f32) {}
-
-// Element i of the row in the last pass, once the first pass's writes are done.
-fn rowValue(i: u32) -> f32 { return x[i]; }
+// #include row_input_x
 // #endregion input
 
-const ROW_THREADS: u32 = 256u; // a power of two
-const ROWS_PER_WG: u32 = 1u;
-
 alias RowSum = f32;
-// #region row_sum: in workgroup memory; the subgroup variant replaces it with common/row_sum_subgroup.wgsl
-// #include row_sum_workgroup
-// #endregion row_sum
-
-// Threads past the last row work on the last row (all must meet the barriers) but write nothing.
-fn rowOf(wid: vec3<u32>, nwg: vec3<u32>, lanes: RowLanes) -> u32 {
-  return (wid.x + wid.y * nwg.x) * ROWS_PER_WG + lanes.id.y;
-}
+// #include row_layout
 
 @compute @workgroup_size(ROW_THREADS, ROWS_PER_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lanes: RowLanes) {
   let row_unclamped = rowOf(wid, nwg, lanes);
   let in_range = row_unclamped < params.rows;
-  let row = min(row_unclamped, params.rows - 1u);
+  let row = clampedRow(row_unclamped);
   let lane = lanes.id.x;
   let cols = params.cols;
   let base = row * cols;

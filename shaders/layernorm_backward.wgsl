@@ -25,19 +25,13 @@ struct Params { rows: u32, cols: u32, }
 fn dxOf(i: u32, v: f32) -> f32 { return v; }
 // #endregion output
 
-const ROW_THREADS: u32 = 256u; // a power of two
-const ROWS_PER_WG: u32 = 1u;
-
 alias RowSum = vec2<f32>;
-// #region row_sum: in workgroup memory; the subgroup variant replaces it with common/row_sum_subgroup.wgsl
-// #include row_sum_workgroup
-// #endregion row_sum
+// #include row_layout
 
 @compute @workgroup_size(ROW_THREADS, ROWS_PER_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, lanes: RowLanes) {
-  // Threads past the last row work on the last row (all must meet the barriers) but write nothing.
-  let row_unclamped = (wid.x + wid.y * nwg.x) * ROWS_PER_WG + lanes.id.y;
-  let row = min(row_unclamped, params.rows - 1u);
+  let row_unclamped = rowOf(wid, nwg, lanes);
+  let row = clampedRow(row_unclamped);
   let lane = lanes.id.x;
   let cols = params.cols;
   let base = row * cols;

@@ -22,7 +22,8 @@ const TILE_COLS: u32 = 32u;
 const ROW_LANES: u32 = 8u;
 const ROWS_PER_CHUNK: u32 = 128u;
 
-var<workgroup> tile: array<array<vec2<f32>, TILE_COLS>, ROW_LANES>;
+alias ColSum = vec2<f32>;
+// #include column_lanes_sum
 
 @compute @workgroup_size(TILE_COLS, ROW_LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -38,14 +39,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       acc += vec2(g * (x[r * cols + c] - mean[r]) * rstd[r], g);
     }
   }
-  if (ROW_LANES > 1u) {
-    tile[lid.y][lid.x] = acc;
-    workgroupBarrier();
-    if (lid.y != 0u) { return; }
-    for (var k = 1u; k < ROW_LANES; k = k + 1u) { acc += tile[k][lid.x]; }
-  }
-  if (c < cols) {
-    partials_w[wid.y * cols + c] = acc.x;
-    partials_b[wid.y * cols + c] = acc.y;
+  let total = columnLanesSum(lid, acc);
+  if (lid.y == 0u && c < cols) {
+    partials_w[wid.y * cols + c] = total.x;
+    partials_b[wid.y * cols + c] = total.y;
   }
 }

@@ -1,6 +1,6 @@
 // Include fragment (`// #include attention_backward`): the bindings and loads the backward passes over q, k and v
 // share (attention_backward_dq.wgsl, attention_backward_dkv.wgsl), with attention_head.
-// bindings: qkv (B·T·3C), dout (B·T·C), lse, delta (B·nh·T), dqkv (B·T·3C); uniform (T, nHead, dropout).
+// bindings: qkv, dout (B·T·C), lse, delta (B·nh·T), dqkv (qkv's shape); uniform (T, nHead, nKvHead, dropout).
 
 // #include attention_head
 

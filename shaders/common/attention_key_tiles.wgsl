@@ -15,8 +15,8 @@ fn stageKeyTile(hb: HeadBlock, lid: u32, key0: u32) {
     var vv = vec4<f32>(0.0);
     if (key < hb.T) {
       let base = qkvBase(hb, key);
-      kv = loadQkv4(base + hb.C, i % HD4);
-      vv = loadQkv4(base + 2u * hb.C, i % HD4);
+      kv = loadQkv4(base + hb.k_off, i % HD4);
+      vv = loadQkv4(base + hb.v_off, i % HD4);
     }
     kTile[i] = kv;
     vTile[i] = vv;
@@ -24,9 +24,12 @@ fn stageKeyTile(hb: HeadBlock, lid: u32, key0: u32) {
   workgroupBarrier();
 }
 
-// How many key tiles the queries of workgroup wg see: those up to the one holding its last row (the causal mask
-// skips the rest whole).
-fn keyTileCount(wg: vec3<u32>) -> u32 {
-  let lastRow = min(wg.x * ROWS + ROWS, params.T) - 1u;
-  return lastRow / TILE + 1u;
+// The key tiles the queries of workgroup wg see, [first, end): up to the one holding its last row (the causal mask
+// skips the rest whole), and with a window from the one holding the first key its first row sees.
+fn keyTiles(wg: vec3<u32>) -> vec2<u32> {
+  let firstRow = wg.x * ROWS;
+  let lastRow = min(firstRow + ROWS, params.T) - 1u;
+  var first = 0u;
+  if (WINDOWED && firstRow + 1u > params.window) { first = (firstRow + 1u - params.window) / TILE; }
+  return vec2(first, lastRow / TILE + 1u);
 }

@@ -4,7 +4,7 @@
 // tiles, outputs) stays the f32 kernel's: a product of two f16 values is exact in f32, so only f32 rounding remains.
 //
 // Packed f16 is read with core WGSL's unpack2x16float (no `shader-f16` needed); with HD a multiple of 4 every head
-// row starts on an even element (C = nHead·HD and 3C are multiples of 4), so four head dims are two whole words.
+// row starts on an even element (every offset and row width is a multiple of HD), so four head dims are two words.
 
 @group(0) @binding(0) var<storage, read> qkv: array<u32>;
 

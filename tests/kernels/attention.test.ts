@@ -3,12 +3,12 @@ import { useGpu, rng, expectClose, tf } from '../helpers.ts';
 import { causalSelfAttention, defaultBlocks } from '../../src/core/kernels/attention/index.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { stockCausalSelfAttention } from '../../src/core/kernels/attention/stock.ts';
-import { ATTENTION_CASES, caseLabel, checkAttention, checkLogsumexpGradient } from './attention_cases.ts';
+import { ATTENTION_CASES, MASK_CASES, caseLabel, checkAttention, checkLogsumexpGradient } from './attention_cases.ts';
 
 describe('causal self-attention (flash-style)', () => {
   useGpu();
 
-  for (const c of ATTENTION_CASES) {
+  for (const c of [...ATTENTION_CASES, ...MASK_CASES]) {
     it(`output, logsumexp and dqkv match the float64 reference, ${caseLabel(c)}`, () => checkAttention(c, 'f32'));
   }
 
@@ -34,6 +34,13 @@ describe('causal self-attention (flash-style)', () => {
   });
 
   it('the logsumexp output is differentiable too', () => checkLogsumexpGradient());
+
+  it('refuses kv heads that do not divide the query heads, or a qkv of another width, by name', () => {
+    const qkv = tf.zeros([1, 2, 5 * 4]) as tf.Tensor3D; // (nHead + 2·nKvHead)·hd for nHead 3, nKvHead 1, hd 4
+    expect(() => causalSelfAttention(qkv, 3, undefined, { nKvHead: 2 })).toThrow(/nKvHead = 2 must divide nHead = 3/);
+    expect(() => causalSelfAttention(qkv, 2, undefined, { nKvHead: 2 })).toThrow(/is not \(nHead \+ 2·nKvHead\)·hd/);
+    qkv.dispose();
+  });
 
   it('the stock-ops attention (the benchmark baseline) matches the reference too', async () => {
     const [B, T, nHead, hd] = [2, 9, 3, 4];

@@ -14,9 +14,22 @@ export interface AttentionCase {
   B: number;
   T: number;
   nHead: number;
+  /** grouped-query attention's kv heads; nHead when not given */
+  nKvHead?: number;
   hd: number;
   blocks?: AttentionBlocks;
+  /** false: scores without the 1/√hd (GPT-Neo) */
+  scaled?: boolean;
+  /** a local window (GPT-Neo's local layers, Mistral's sliding_window) */
+  window?: number;
 }
+
+// Grouped-query attention: groups of 2 and 3, and one kv head for all (multi-query), on odd sizes and cuts.
+export const GQA_CASES: AttentionCase[] = [
+  { B: 2, T: 33, nHead: 4, nKvHead: 2, hd: 16 },
+  { B: 1, T: 37, nHead: 6, nKvHead: 2, hd: 9, blocks: { rows: 8, tile: 16 } },
+  { B: 2, T: 13, nHead: 3, nKvHead: 1, hd: 7, blocks: { rows: 4, tile: 3 } },
+];
 
 // T = 1; T not a multiple of the key tile (32 for hd ≤ 32, 16 for hd = 64, 8 for hd = 128); odd hd (f16: scalar
 // loads that straddle words; hd a multiple of 4: two-word loads); non-default cuts, tiles smaller and larger than the
@@ -29,10 +42,26 @@ export const ATTENTION_CASES: AttentionCase[] = [
   { B: 1, T: 19, nHead: 1, hd: 128 },
   { B: 2, T: 13, nHead: 2, hd: 7, blocks: { rows: 4, tile: 3 } },
   { B: 1, T: 37, nHead: 3, hd: 9, blocks: { rows: 8, tile: 16 } },
+  ...GQA_CASES,
 ];
 
-export const caseLabel = ({ B, T, nHead, hd, blocks }: AttentionCase) =>
-  `B=${B} T=${T} nHead=${nHead} hd=${hd}` + (blocks ? ` rows=${blocks.rows} tile=${blocks.tile}` : '');
+// Unscaled scores and local windows: a window inside one key tile, one spanning tiles (so whole tiles are skipped
+// at both ends, forward and backward), one of a single position, unscaled alone and with a window, with GQA.
+export const MASK_CASES: AttentionCase[] = [
+  { B: 2, T: 7, nHead: 3, hd: 5, scaled: false },
+  { B: 2, T: 33, nHead: 2, hd: 16, window: 5 },
+  { B: 1, T: 70, nHead: 2, hd: 64, window: 20 },
+  { B: 1, T: 37, nHead: 3, hd: 9, blocks: { rows: 8, tile: 16 }, window: 19, scaled: false },
+  { B: 2, T: 13, nHead: 3, nKvHead: 1, hd: 7, blocks: { rows: 4, tile: 3 }, window: 1 },
+];
+
+export const caseLabel = ({ B, T, nHead, nKvHead, hd, blocks, scaled, window }: AttentionCase) =>
+  `B=${B} T=${T} nHead=${nHead}` +
+  (nKvHead ? ` nKvHead=${nKvHead}` : '') +
+  ` hd=${hd}` +
+  (blocks ? ` rows=${blocks.rows} tile=${blocks.tile}` : '') +
+  (scaled === false ? ' unscaled' : '') +
+  (window ? ` window=${window}` : '');
 
 /**
  * One case through our kernels (f32 or f16 operands, with or without dropout) against the float64 reference. With
@@ -40,18 +69,26 @@ export const caseLabel = ({ B, T, nHead, hd, blocks }: AttentionCase) =>
  * kernels' error is that of the f32 kernels and the tolerance is the same 1e-4.
  */
 export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', dropoutRate?: number): Promise<void> {
-  const { B, T, nHead, hd } = c;
+  const { B, T, nHead, nKvHead = nHead, hd } = c;
   const C = nHead * hd;
-  const shape = { B, T, C, nHead };
+  const width = (nHead + 2 * nKvHead) * hd;
+  const shape = { B, T, C, nHead, nKvHead, scaled: c.scaled, window: c.window };
   const r = rng();
   const dropout: AttentionDropout | undefined =
     dropoutRate === undefined ? undefined : { p: dropoutRate, seed: r.ints(1, 0x7fffffff)[0] };
   const round = variant === 'f16' ? roundArrayToHalf : (a: Float32Array) => a;
-  const qkvValues = round(r.normals(B * T * 3 * C, 1.5));
+  const qkvValues = round(r.normals(B * T * width, 1.5));
   const doutValues = round(r.normals(B * T * C));
-  const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
+  const qkv = tf.tensor3d(qkvValues, [B, T, width]);
   const dout = tf.tensor3d(doutValues, [B, T, C]);
-  const options = { blocks: c.blocks, dropout, half: variant === 'f16' };
+  const options = {
+    blocks: c.blocks,
+    dropout,
+    half: variant === 'f16',
+    nKvHead: c.nKvHead,
+    scaled: c.scaled,
+    window: c.window,
+  };
   const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, options);
   const dqkv = tf.grad((x: tf.Tensor) => causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, options).out)(qkv, dout);
   const ref = attentionForward(qkvValues, shape, dropout);

@@ -5,10 +5,18 @@ import { useGpu, rng, expectClose, tf } from '../helpers.ts';
 import { causalSelfAttention } from '../../src/core/kernels/attention/index.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { stockCausalSelfAttention } from '../../src/core/kernels/attention/stock.ts';
-import { ATTENTION_CASES, caseLabel, checkAttention, checkLogsumexpGradient } from './attention_cases.ts';
+import {
+  ATTENTION_CASES,
+  GQA_CASES,
+  MASK_CASES,
+  caseLabel,
+  checkAttention,
+  checkLogsumexpGradient,
+} from './attention_cases.ts';
 
-// Every case but hd = 128 (the same dropout code at every hd) and the last non-default cut, to keep the file short.
-const CASES = ATTENTION_CASES.filter((c) => c.hd !== 128).slice(0, 5);
+// Every case but hd = 128 (the same dropout code at every hd) and the last non-default cut, to keep the file short,
+// one grouped-query case (a kv head's gradient summing its group's dropped probabilities) and one unscaled windowed.
+const CASES = [...ATTENTION_CASES.filter((c) => c.hd !== 128).slice(0, 5), GQA_CASES[1], MASK_CASES[3]];
 
 describe('causal self-attention with attention dropout', () => {
   useGpu();

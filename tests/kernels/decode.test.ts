@@ -11,6 +11,9 @@ import { kvCacheWriteReference, decodeAttentionReference } from '../../src/core/
 interface Case {
   B: number;
   nHead: number;
+  nKvHead?: number;
+  scaled?: boolean;
+  window?: number;
   hd: number;
   capacity: number;
   /** positions already cached before the step */
@@ -30,38 +33,49 @@ const CASES: Case[] = [
   { B: 2, nHead: 1, hd: 65, capacity: 70, past: 5, Tq: 7, wg: 32 },
   { B: 1, nHead: 2, hd: 130, capacity: 33, past: 30, Tq: 3 },
   { B: 3, nHead: 2, hd: 9, capacity: 65, past: 33, Tq: 1, wg: 16 },
+  // grouped-query attention: a prefill and decode steps with groups of 2 and 3, and a single kv head
+  { B: 2, nHead: 4, nKvHead: 2, hd: 7, capacity: 40, past: 0, Tq: 33 },
+  { B: 1, nHead: 6, nKvHead: 2, hd: 16, capacity: 130, past: 64, Tq: 1 },
+  { B: 2, nHead: 3, nKvHead: 1, hd: 9, capacity: 65, past: 33, Tq: 2, wg: 16 },
+  // unscaled scores; local windows: within one key tile, across tiles (the keys before it never read), in a prefill
+  { B: 1, nHead: 2, hd: 7, capacity: 40, past: 20, Tq: 1, scaled: false },
+  { B: 2, nHead: 2, hd: 9, capacity: 130, past: 100, Tq: 1, window: 7, wg: 16 },
+  { B: 1, nHead: 4, nKvHead: 2, hd: 16, capacity: 130, past: 90, Tq: 3, window: 70, scaled: false },
+  { B: 2, nHead: 3, hd: 5, capacity: 40, past: 0, Tq: 33, window: 4 },
 ];
 
 const label = (c: Case) =>
-  `B=${c.B} nHead=${c.nHead} hd=${c.hd} capacity=${c.capacity} past=${c.past} Tq=${c.Tq} wg=${c.wg ?? DEFAULT_DECODE_WG}`;
+  `B=${c.B} nHead=${c.nHead}${c.nKvHead ? ` nKvHead=${c.nKvHead}` : ''} hd=${c.hd}${c.scaled === false ? ' unscaled' : ''}${c.window ? ` window=${c.window}` : ''} capacity=${c.capacity} past=${c.past} Tq=${c.Tq} wg=${c.wg ?? DEFAULT_DECODE_WG}`;
 
 describe('KV cache write and decode attention', () => {
   useGpu();
 
   for (const c of CASES) {
     it(`cache rows and attention output match the float64 reference, ${label(c)}`, async () => {
-      const { B, nHead, hd, capacity, past, Tq } = c;
+      const { B, nHead, nKvHead = nHead, hd, capacity, past, Tq } = c;
       const C = nHead * hd;
-      const shape = { B, nHead, hd, capacity };
+      const width = (nHead + 2 * nKvHead) * hd;
+      const { scaled, window } = c;
+      const shape = { B, nHead, nKvHead, hd, capacity, scaled, window };
       const r = rng();
-      const kCache = createKvCache(B, nHead, capacity, hd);
-      const vCache = createKvCache(B, nHead, capacity, hd);
-      const refK = new Float64Array(B * nHead * capacity * hd);
+      const kCache = createKvCache(B, nKvHead, capacity, hd);
+      const vCache = createKvCache(B, nKvHead, capacity, hd);
+      const refK = new Float64Array(B * nKvHead * capacity * hd);
       const refV = new Float64Array(refK.length);
 
       // Earlier positions arrive as one earlier write (as a prefill leaves them).
       if (past > 0) {
-        const earlier = r.normals(B * past * 3 * C, 1.5);
-        const t = tf.tensor3d(earlier, [B, past, 3 * C]);
-        kvCacheWrite(t, kCache, vCache, 0, nHead);
+        const earlier = r.normals(B * past * width, 1.5);
+        const t = tf.tensor3d(earlier, [B, past, width]);
+        kvCacheWrite(t, kCache, vCache, 0, nHead, nKvHead);
         kvCacheWriteReference(earlier, refK, refV, past, 0, shape);
         t.dispose();
       }
-      const step = r.normals(B * Tq * 3 * C, 1.5);
-      const qkv = tf.tensor3d(step, [B, Tq, 3 * C]);
-      kvCacheWrite(qkv, kCache, vCache, past, nHead);
+      const step = r.normals(B * Tq * width, 1.5);
+      const qkv = tf.tensor3d(step, [B, Tq, width]);
+      kvCacheWrite(qkv, kCache, vCache, past, nHead, nKvHead);
       kvCacheWriteReference(step, refK, refV, Tq, past, shape);
-      const out = decodeAttention(qkv, kCache, vCache, past, nHead, c.wg);
+      const out = decodeAttention(qkv, kCache, vCache, past, nHead, { wg: c.wg, nKvHead, scaled, window });
       expect(out.shape).toEqual([B, Tq, C]);
 
       const expected = decodeAttentionReference(step, refK, refV, Tq, past, shape);
@@ -69,7 +83,7 @@ describe('KV cache write and decode attention', () => {
       // Only rows written so far are defined; the rest still hold the NaN the test poisoned them with.
       const filled = (a: ArrayLike<number>) => {
         const rows: number[] = [];
-        for (let bh = 0; bh < B * nHead; bh++)
+        for (let bh = 0; bh < B * nKvHead; bh++)
           for (let j = 0; j < (past + Tq) * hd; j++) rows.push(a[bh * capacity * hd + j]);
         return rows;
       };
@@ -84,9 +98,11 @@ describe('KV cache write and decode attention', () => {
     const vCache = createKvCache(1, 2, 4, 3);
     const qkv = tf.zeros([1, 2, 18]) as tf.Tensor3D;
     expect(() => kvCacheWrite(qkv, kCache, vCache, 3, 2)).toThrow(/capacity 4/);
-    expect(() => decodeAttention(qkv, kCache, vCache, 0, 4)).toThrow(/nHead = 4/);
+    expect(() => decodeAttention(qkv, kCache, vCache, 0, 4)).toThrow(/18 is not \(nHead \+ 2·nKvHead\)·hd = 12·hd/);
     const wrong = createKvCache(2, 2, 4, 3);
     expect(() => kvCacheWrite(qkv, wrong, vCache, 0, 2)).toThrow(/expected \[1, 2, capacity, 3\]/);
+    // With grouped-query attention the caches hold the kv heads only: 4 query heads, 1 kv head, hd 3.
+    expect(() => kvCacheWrite(qkv, kCache, vCache, 0, 4, 1)).toThrow(/expected \[1, 1, capacity, 3\]/);
     tf.dispose([kCache, vCache, qkv, wrong]);
   });
 });

@@ -3,10 +3,10 @@ import { it, expect } from 'vitest';
 import { rng, expectClose, tf } from '../helpers.ts';
 import { matmul, matmulVariantFor, type MatmulVariant } from '../../src/core/kernels/matmul/index.ts';
 import * as ref from '../../src/core/kernels/matmul/reference.ts';
-import { geluBackward } from '../../src/core/kernels/gelu/reference.ts';
+import { geluBackward, geluExactBackward } from '../../src/core/kernels/gelu/reference.ts';
 import { roundArrayToHalf } from '../../src/core/kernels/half/reference.ts';
 
-type Epilogue = 'none' | 'bias' | 'gelu';
+type Epilogue = 'none' | 'bias' | 'gelu' | 'gelu_exact';
 
 // (M, K, N) from the odd sizes, with 1 in every position and each size off the 64-wide tile.
 export const MATMUL_SHAPES: [number, number, number][] = [
@@ -22,7 +22,7 @@ export const MATMUL_SHAPES: [number, number, number][] = [
 
 /** Every transpose combination with every epilogue. */
 const MATMUL_VARIANTS: { transposeA: boolean; transposeB: boolean; epilogue: Epilogue }[] = [];
-for (const epilogue of ['none', 'bias', 'gelu'] as const) {
+for (const epilogue of ['none', 'bias', 'gelu', 'gelu_exact'] as const) {
   for (const transposeA of [false, true]) {
     for (const transposeB of [false, true]) MATMUL_VARIANTS.push({ transposeA, transposeB, epilogue });
   }
@@ -49,7 +49,7 @@ export function productCases(
 ) {
   const round = half ? roundArrayToHalf : <T>(a: T) => a;
   MATMUL_VARIANTS.forEach(({ transposeA, transposeB, epilogue }, v) => {
-    const useLone = lone && epilogue !== 'gelu' && v % 2 === 0;
+    const useLone = lone && (epilogue === 'none' || epilogue === 'bias') && v % 2 === 0;
     const k = shapeList.length;
     const shapes = [shapeList[v % k], useLone ? lone : shapeList[(v + 3) % k]];
     for (const [M, K, N] of shapes) {
@@ -58,7 +58,8 @@ export function productCases(
       it(name, async () => {
         const r = rng();
         const withBias = epilogue !== 'none';
-        const gelu = epilogue === 'gelu';
+        const gelu = epilogue === 'gelu' || epilogue === 'gelu_exact';
+        const exact = epilogue === 'gelu_exact';
         // A scaled by 1/√K keeps the pre-activation near unit scale, where GELU bends.
         const av = round(r.normals(M * K, 1 / Math.sqrt(K)));
         const bv = round(r.normals(K * N));
@@ -74,9 +75,9 @@ export function productCases(
           variant,
           half,
           ...(withBias ? { bias } : {}),
-          ...(gelu ? { activation: 'gelu' as const } : {}),
+          ...(gelu ? { activation: epilogue } : {}),
         };
-        const refOpts = { transposeA, transposeB, ...(withBias ? { bias: biasv } : {}), gelu };
+        const refOpts = { transposeA, transposeB, ...(withBias ? { bias: biasv } : {}), gelu, exact };
 
         const c = matmul(a, b, opts);
         expect(c.shape).toEqual([M, N]);
@@ -87,7 +88,8 @@ export function productCases(
         const grads = withBias
           ? tf.grads(f)([a, b, bias], dc)
           : tf.grads((x: tf.Tensor, w: tf.Tensor) => f(x, w, bias))([a, b], dc);
-        const dz = gelu ? geluBackward(ref.matmulPreActivation(av, bv, M, K, N, refOpts), dcv) : Float64Array.from(dcv);
+        const geluGrad = exact ? geluExactBackward : geluBackward;
+        const dz = gelu ? geluGrad(ref.matmulPreActivation(av, bv, M, K, N, refOpts), dcv) : Float64Array.from(dcv);
         const want = ref.matmulBackward(av, bv, half ? roundArrayToHalf(dz) : dz, M, K, N, { transposeA, transposeB });
         const tol = half && gelu ? 2e-3 : 1e-4;
         expect(grads[0].shape).toEqual(a.shape);

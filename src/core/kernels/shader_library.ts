@@ -7,8 +7,10 @@ import attentionDoutF16 from '../../../shaders/common/attention_dout_f16.wgsl?ra
 import attentionHead from '../../../shaders/common/attention_head.wgsl?raw';
 import attentionKeyTiles from '../../../shaders/common/attention_key_tiles.wgsl?raw';
 import attentionQkvF16 from '../../../shaders/common/attention_qkv_f16.wgsl?raw';
+import columnLanesSum from '../../../shaders/common/column_lanes_sum.wgsl?raw';
 import crossentropyMergeSubgroup from '../../../shaders/common/crossentropy_merge_subgroup.wgsl?raw';
 import dropoutHash from '../../../shaders/common/dropout_hash.wgsl?raw';
+import geluExact from '../../../shaders/common/gelu_exact.wgsl?raw';
 import geluNew from '../../../shaders/common/gelu_new.wgsl?raw';
 import layernormBackwardResidualAdd from '../../../shaders/common/layernorm_backward_residual_add.wgsl?raw';
 import layernormResidualAdd from '../../../shaders/common/layernorm_residual_add.wgsl?raw';
@@ -17,6 +19,12 @@ import matmulEpilogueBias from '../../../shaders/common/matmul_epilogue_bias.wgs
 import matmulEpilogueBiasGelu from '../../../shaders/common/matmul_epilogue_bias_gelu.wgsl?raw';
 import matmulEpilogueNone from '../../../shaders/common/matmul_epilogue_none.wgsl?raw';
 import matmulOperandsF16 from '../../../shaders/common/matmul_operands_f16.wgsl?raw';
+import rmsnormBackwardResidualAdd from '../../../shaders/common/rmsnorm_backward_residual_add.wgsl?raw';
+import rmsnormResidualAdd from '../../../shaders/common/rmsnorm_residual_add.wgsl?raw';
+import rowInputResidualAdd from '../../../shaders/common/row_input_residual_add.wgsl?raw';
+import silu from '../../../shaders/common/silu.wgsl?raw';
+import rowInputX from '../../../shaders/common/row_input_x.wgsl?raw';
+import rowLayout from '../../../shaders/common/row_layout.wgsl?raw';
 import rowSumSubgroup from '../../../shaders/common/row_sum_subgroup.wgsl?raw';
 import rowSumWorkgroup from '../../../shaders/common/row_sum_workgroup.wgsl?raw';
 
@@ -27,8 +35,10 @@ export const SHADER_LIBRARY: Record<string, string> = {
   attention_head: attentionHead,
   attention_key_tiles: attentionKeyTiles,
   attention_qkv_f16: attentionQkvF16,
+  column_lanes_sum: columnLanesSum,
   crossentropy_merge_subgroup: crossentropyMergeSubgroup,
   dropout_hash: dropoutHash,
+  gelu_exact: geluExact,
   gelu_new: geluNew,
   layernorm_backward_residual_add: layernormBackwardResidualAdd,
   layernorm_residual_add: layernormResidualAdd,
@@ -37,6 +47,12 @@ export const SHADER_LIBRARY: Record<string, string> = {
   matmul_epilogue_bias_gelu: matmulEpilogueBiasGelu,
   matmul_epilogue_none: matmulEpilogueNone,
   matmul_operands_f16: matmulOperandsF16,
+  rmsnorm_backward_residual_add: rmsnormBackwardResidualAdd,
+  rmsnorm_residual_add: rmsnormResidualAdd,
+  row_input_residual_add: rowInputResidualAdd,
+  row_input_x: rowInputX,
+  row_layout: rowLayout,
   row_sum_subgroup: rowSumSubgroup,
   row_sum_workgroup: rowSumWorkgroup,
+  silu,
 };

@@ -1,8 +1,12 @@
-// GPT-2's causal self-attention core as a tfjs op with its gradient, flash-style WGSL kernels.
+// The causal self-attention core as a tfjs op with its gradient, flash-style WGSL kernels.
 //
-// The kernels read q, k, v straight from c_attn's packed output (B, T, 3C) and write (B, T, C) with heads
-// merged: that is the usual (B, nh, T, hd) attention with strided indexing, which saves the split into
+// The kernels read q, k, v straight from a packed projection (B, T, (nHead + 2·nKvHead)·hd), the query heads, then
+// the key heads, then the value heads (GPT-2's c_attn output (B, T, 3C) when nKvHead = nHead), and write (B, T, C)
+// with heads merged: that is the usual (B, nh, T, hd) attention with strided indexing, which saves the split into
 // q/k/v, the two head transposes and the merge transpose (four full copies each way) around the core.
+// Grouped-query attention (nKvHead < nHead, Llama's num_key_value_heads): query head h reads kv head
+// floor(h / (nHead / nKvHead)); the dK/dV pass sums a kv head's gradient over its group's query heads in one
+// workgroup, in a fixed order. With nKvHead = nHead every pass does exactly GPT-2's work, with GPT-2's dispatches.
 //
 // Forward (shaders/attention_forward.wgsl): online softmax over key tiles, no T×T matrix in memory; it
 // also returns each row's logsumexp (B, nh, T) so the backward can recompute probabilities exactly.
@@ -47,21 +51,28 @@ export function defaultBlocks(headDim: number): AttentionBlocks {
 export interface Dims {
   B: number;
   T: number;
+  /** nHead·hd, the width of out */
   C: number;
   nHead: number;
+  nKvHead: number;
   hd: number;
 }
 
-export function dimsOf(qkv: TensorInfo, nHead: number): Dims {
-  if (qkv.shape.length !== 3) throw new Error(`attention: qkv must be (B, T, 3C), got shape [${qkv.shape}]`);
-  const [B, T, C3] = qkv.shape;
-  if (!Number.isInteger(nHead) || nHead < 1 || C3 % (3 * nHead) !== 0) {
-    throw new Error(`attention: qkv's last dimension ${C3} is not 3·nHead·hd for nHead = ${nHead}`);
+export function dimsOf(qkv: TensorInfo, nHead: number, nKvHead = nHead): Dims {
+  if (qkv.shape.length !== 3) {
+    throw new Error(`attention: qkv must be (B, T, (nHead + 2·nKvHead)·hd), got shape [${qkv.shape}]`);
   }
-  const C = C3 / 3;
-  const hd = C / nHead;
+  const [B, T, width] = qkv.shape;
+  if (!Number.isInteger(nHead) || nHead < 1 || !Number.isInteger(nKvHead) || nKvHead < 1 || nHead % nKvHead) {
+    throw new Error(`attention: nKvHead = ${nKvHead} must divide nHead = ${nHead}`);
+  }
+  const heads = nHead + 2 * nKvHead;
+  if (width % heads !== 0) {
+    throw new Error(`attention: qkv's last dimension ${width} is not (nHead + 2·nKvHead)·hd = ${heads}·hd`);
+  }
+  const hd = width / heads;
   if (hd > MAX_HEAD_DIM) throw new Error(`attention: head dim ${hd} is above the supported ${MAX_HEAD_DIM}`);
-  return { B, T, C, nHead, hd };
+  return { B, T, C: nHead * hd, nHead, nKvHead, hd };
 }
 
 /**
@@ -75,21 +86,34 @@ export interface AttentionDropout {
 
 const dropoutOn = (d?: AttentionDropout): d is AttentionDropout => d !== undefined && d.p > 0;
 
-export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks, dropout?: AttentionDropout) => ({
+export const consts = ({ hd }: Dims, { rows, tile }: AttentionBlocks, o: AttentionOptions) => ({
   HD: hd,
   ROWS: rows,
   TILE: tile,
-  DROPOUT: dropoutOn(dropout),
+  DROPOUT: dropoutOn(o.dropout),
+  SCALED: o.scaled !== false,
+  WINDOWED: o.window !== undefined,
 });
 
-/** T, nHead, then dropout's seed, threshold and 1/(1 − p) (read only by the DROPOUT variants). */
-const ATTENTION_UNIFORMS = { T: 'u32', nHead: 'u32', seed: 'u32', threshold: 'u32', scale: 'f32' } as const;
+/** T, nHead, nKvHead, then dropout's seed, threshold and 1/(1 − p) (read only by the DROPOUT variants), and the
+ * local window (read only by the WINDOWED variants). */
+const ATTENTION_UNIFORMS = {
+  T: 'u32',
+  nHead: 'u32',
+  nKvHead: 'u32',
+  seed: 'u32',
+  threshold: 'u32',
+  scale: 'f32',
+  window: 'u32',
+} as const;
 
-function uniformsOf(T: number, nHead: number, dropout?: AttentionDropout) {
+function uniformsOf({ T, nHead, nKvHead }: Dims, { dropout, window }: AttentionOptions) {
   const on = dropoutOn(dropout);
   return {
     T,
     nHead,
+    nKvHead,
+    window: window === undefined ? 0 : Math.min(window, T), // a window of T or more is the whole causal row
     seed: on ? dropout.seed >>> 0 : 0,
     threshold: on ? dropoutThreshold(dropout.p) : 0,
     scale: on ? 1 / (1 - dropout.p) : 1,
@@ -111,19 +135,26 @@ const DELTA = defineKernel({
   uniforms: { T: 'u32', nHead: 'u32', rowCount: 'u32' },
 });
 const BACKWARD_BUFFERS = { qkv: 'read', dout: 'read', lse: 'read', delta: 'read', dqkv: 'read_write' } as const;
+/** The dQ pass (a workgroup per query head) and the dK/dV pass (per kv head, summing over its group). */
 const BACKWARD = [
-  defineKernel({
-    name: 'attention_backward_dq',
-    source: dqSource,
-    buffers: BACKWARD_BUFFERS,
-    uniforms: ATTENTION_UNIFORMS,
-  }),
-  defineKernel({
-    name: 'attention_backward_dkv',
-    source: dkvSource,
-    buffers: BACKWARD_BUFFERS,
-    uniforms: ATTENTION_UNIFORMS,
-  }),
+  {
+    kernel: defineKernel({
+      name: 'attention_backward_dq',
+      source: dqSource,
+      buffers: BACKWARD_BUFFERS,
+      uniforms: ATTENTION_UNIFORMS,
+    }),
+    heads: (d: Dims) => d.nHead,
+  },
+  {
+    kernel: defineKernel({
+      name: 'attention_backward_dkv',
+      source: dkvSource,
+      buffers: BACKWARD_BUFFERS,
+      uniforms: ATTENTION_UNIFORMS,
+    }),
+    heads: (d: Dims) => d.nKvHead,
+  },
 ];
 
 /** How one attention call runs. */
@@ -133,6 +164,13 @@ export interface AttentionOptions {
   dropout?: AttentionDropout;
   /** read q, k, v (and, backward, dO) in f16; scores, softmax, sums and outputs stay f32 */
   half?: boolean;
+  /** key/value heads (grouped-query attention; must divide nHead); nHead when not given */
+  nKvHead?: number;
+  /** false: scores q·k without the 1/√hd (GPT-Neo); true by default */
+  scaled?: boolean;
+  /** a local window: query i sees keys j with 0 ≤ i − j < window only (GPT-Neo's local layers' window_size,
+   * Mistral's sliding_window); the whole causal row when not given */
+  window?: number;
 }
 
 /**
@@ -143,10 +181,10 @@ export interface AttentionOptions {
 const halfRegions = { qkv: include('attention_qkv_f16'), dout: include('attention_dout_f16') };
 const kernelName = (name: string, half: boolean) => (half ? `${name}_f16` : name);
 
-/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C). lse never sees dropout. */
+/** out (B, T, C) and lse (B, nh, T) from the packed qkv. lse never sees dropout. */
 export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: AttentionOptions = {}): TensorInfo[] {
-  const { dropout, half = false } = o;
-  const dims = dimsOf(qkv, nHead);
+  const { half = false } = o;
+  const dims = dimsOf(qkv, nHead, o.nKvHead);
   const { B, T, C } = dims;
   const bl = o.blocks ?? defaultBlocks(dims.hd);
   const out = allocate([B, T, C]);
@@ -157,10 +195,10 @@ export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: Attent
       ...FORWARD,
       name: kernelName(FORWARD.name, half),
       regions: half ? { qkv: halfRegions.qkv } : undefined,
-      consts: consts(dims, bl, dropout),
+      consts: consts(dims, bl, o),
     },
     buffers: { qkv: q, out, lse },
-    uniforms: uniformsOf(T, nHead, dropout),
+    uniforms: uniformsOf(dims, o),
     workgroups: [ceilDiv(T, bl.rows), B * nHead],
   });
   if (half) release(q);
@@ -168,7 +206,7 @@ export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: Attent
 }
 
 /**
- * dqkv (B, T, 3C) from the forward's inputs and outputs and the upstream gradients dout, dlse. `half` reads qkv and
+ * dqkv (qkv's shape) from the forward's inputs and outputs and the upstream gradients dout, dlse. `half` reads qkv and
  * dout in f16 in the dQ and dK/dV passes; the delta pass reads f32 O and dO once each either way.
  */
 export function attentionBackwardKernel(
@@ -176,9 +214,9 @@ export function attentionBackwardKernel(
   nHead: number,
   o: AttentionOptions = {},
 ): TensorInfo {
-  const { dropout, half = false } = o;
-  const dims = dimsOf(qkv, nHead);
-  const { B, T, C } = dims;
+  const { half = false } = o;
+  const dims = dimsOf(qkv, nHead, o.nKvHead);
+  const { B, T } = dims;
   const bl = o.blocks ?? defaultBlocks(dims.hd);
   const rowCount = B * nHead * T;
   const delta = allocate([B, nHead, T]);
@@ -190,18 +228,18 @@ export function attentionBackwardKernel(
   });
   const q = half ? castToHalfKernel(qkv) : qkv;
   const dO = half ? castToHalfKernel(dout) : dout;
-  const dqkv = allocate([B, T, 3 * C]);
-  for (const kernel of BACKWARD) {
+  const dqkv = allocate(qkv.shape);
+  for (const { kernel, heads } of BACKWARD) {
     dispatch({
       kernel: {
         ...kernel,
         name: kernelName(kernel.name, half),
         regions: half ? halfRegions : undefined,
-        consts: consts(dims, bl, dropout),
+        consts: consts(dims, bl, o),
       },
       buffers: { qkv: q, dout: dO, lse, delta, dqkv },
-      uniforms: uniformsOf(T, nHead, dropout),
-      workgroups: [ceilDiv(T, bl.rows), B * nHead],
+      uniforms: uniformsOf(dims, o),
+      workgroups: [ceilDiv(T, bl.rows), B * heads(dims)],
     });
   }
   release(delta);
@@ -209,12 +247,19 @@ export function attentionBackwardKernel(
   return dqkv;
 }
 
-/** The op's attributes: nHead, the non-default cut and dropout when given, and whether operands are f16. */
-function attentionAttrs(nHead: number, { blocks, dropout, half = false }: AttentionOptions): NamedAttrMap {
+/** The op's attributes: nHead, whether operands are f16, and each other option where it is not the default. */
+function attentionAttrs(nHead: number, o: AttentionOptions): NamedAttrMap {
+  const { blocks, dropout, half = false, nKvHead, scaled = true, window } = o;
   if (dropout) dropoutThreshold(dropout.p); // refuses p outside [0, 1) before anything runs
+  if (window !== undefined && (!Number.isInteger(window) || window < 1)) {
+    throw new Error(`attention: window ${window} must be a whole number of positions, at least 1`);
+  }
   return {
+    ...(scaled ? {} : { unscaled: true }),
+    ...(window !== undefined ? { window } : {}),
     nHead,
     half,
+    ...(nKvHead !== undefined && nKvHead !== nHead ? { nKvHead } : {}),
     ...(blocks ? { rows: blocks.rows, tile: blocks.tile } : {}),
     ...(dropoutOn(dropout) ? { dropoutP: dropout.p, dropoutSeed: dropout.seed >>> 0 } : {}),
   };
@@ -224,6 +269,9 @@ const optionsOf = (attrs: NamedAttrMap): AttentionOptions => ({
   blocks: attrs.rows ? { rows: attrs.rows as number, tile: attrs.tile as number } : undefined,
   dropout: attrs.dropoutP ? { p: attrs.dropoutP as number, seed: attrs.dropoutSeed as number } : undefined,
   half: attrs.half === true,
+  nKvHead: attrs.nKvHead as number | undefined,
+  scaled: attrs.unscaled !== true,
+  window: attrs.window as number | undefined,
 });
 
 // One op, registered under a second name for f16 operands so that profiles tell the two apart.
@@ -267,16 +315,19 @@ export function causalSelfAttentionWithLse(
   return { out: out as Tensor3D, lse: lse as Tensor3D };
 }
 
-/** GPT-2 attention core. qkv: (B, T, 3C) as produced by c_attn (q = cols [0,C), k = [C,2C), v = [2C,3C);
- * head h uses cols h·hd..(h+1)·hd of each, hd = C / nHead). Returns (B, T, C) with heads merged the same way
- * (what HF's _merge_heads gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). `half`: f16 operands. */
+/** The attention core. qkv: (B, T, 3C) as produced by GPT-2's c_attn (q = cols [0,C), k = [C,2C), v = [2C,3C);
+ * head h uses cols h·hd..(h+1)·hd of each, hd = C / nHead), or with `nKvHead` (B, T, (nHead + 2·nKvHead)·hd):
+ * nHead q heads, then nKvHead k heads, then nKvHead v heads, query head h reading kv head
+ * floor(h / (nHead / nKvHead)). Returns (B, T, C = nHead·hd) with heads merged the same way (what HF's _merge_heads
+ * gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). Options: `half` (f16 operands), `nKvHead`, `scaled`
+ * (false: no 1/√hd) and `window` (a local window). */
 export function causalSelfAttention(
   qkv: Tensor3D,
   nHead: number,
   dropout?: AttentionDropout,
-  { half = false }: Pick<AttentionOptions, 'half'> = {},
+  options: Omit<AttentionOptions, 'dropout' | 'blocks'> = {},
 ): Tensor3D {
-  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, { dropout, half });
+  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, { ...options, dropout });
   // The tape keeps its own reference to lse for the backward; the caller only wants out.
   lse.dispose();
   return out;

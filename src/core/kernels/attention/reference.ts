@@ -1,6 +1,8 @@
-// float64 references for GPT-2's causal self-attention core, written the slow, obvious way: the full
-// T×T score matrix per (b, h), softmax, then the textbook backward. The kernels must agree with this.
-// Layouts as in index.ts: qkv (B, T, 3C) packed [q | k | v], out (B, T, C) heads merged, lse (B, nh, T).
+// float64 references for the causal self-attention core, written the slow, obvious way: the full T×T score matrix
+// per (b, h), softmax, then the textbook backward. The kernels must agree with this.
+// Layouts as in index.ts: qkv (B, T, (nHead + 2·nKvHead)·hd) packed [q heads | k heads | v heads] (GPT-2's (B, T, 3C)
+// when nKvHead = nHead), out (B, T, C = nHead·hd) heads merged, lse (B, nh, T). Query head h reads kv head
+// floor(h / (nHead / nKvHead)) (grouped-query attention).
 // With dropout (p, seed), out_i = Σ_j p_ij·z_ij·v_j with z_ij = m_ij/(1 − p) and m from the shared hash.
 import { dropoutRowKey, dropoutBits, dropoutThreshold } from '../dropout/seeds.ts';
 
@@ -9,6 +11,29 @@ export interface AttentionShape {
   T: number;
   C: number;
   nHead: number;
+  /** key/value heads (grouped-query attention); nHead when not given */
+  nKvHead?: number;
+  /** false: scores without the 1/√hd */
+  scaled?: boolean;
+  /** query i sees keys j with 0 ≤ i − j < window only */
+  window?: number;
+}
+
+/** The first key query i sees. */
+const firstKey = ({ window }: AttentionShape, i: number) => (window === undefined ? 0 : Math.max(0, i - window + 1));
+
+/** Where element d of head h's q, k and v at position t of batch row b sits in the packed qkv. */
+function qkvLayout({ T, C, nHead, nKvHead = nHead }: AttentionShape, b: number, h: number) {
+  const hd = C / nHead;
+  const width = (nHead + 2 * nKvHead) * hd;
+  const g = Math.floor(h / (nHead / nKvHead));
+  const row = (t: number) => (b * T + t) * width;
+  return {
+    width,
+    q: (t: number, d: number) => row(t) + h * hd + d,
+    k: (t: number, d: number) => row(t) + (nHead + g) * hd + d,
+    v: (t: number, d: number) => row(t) + (nHead + nKvHead + g) * hd + d,
+  };
 }
 
 export interface DropoutSpec {
@@ -27,30 +52,32 @@ function dropoutScales({ T, nHead }: AttentionShape, b: number, h: number, dropo
 }
 
 /** Probabilities p[i·T + j] (zero above the diagonal) for one (b, h), and each row's logsumexp. */
-function probabilities(qkv: ArrayLike<number>, { T, C, nHead }: AttentionShape, b: number, h: number) {
+function probabilities(qkv: ArrayLike<number>, shape: AttentionShape, b: number, h: number) {
+  const { T, C, nHead } = shape;
   const hd = C / nHead;
-  const scale = 1 / Math.sqrt(hd);
-  const q = (t: number, d: number) => qkv[(b * T + t) * 3 * C + h * hd + d];
-  const k = (t: number, d: number) => qkv[(b * T + t) * 3 * C + C + h * hd + d];
+  const scale = shape.scaled === false ? 1 : 1 / Math.sqrt(hd);
+  const at = qkvLayout(shape, b, h);
+  const q = (t: number, d: number) => qkv[at.q(t, d)];
+  const k = (t: number, d: number) => qkv[at.k(t, d)];
   const p = new Float64Array(T * T);
   const lse = new Float64Array(T);
   for (let i = 0; i < T; i++) {
     let max = -Infinity;
-    for (let j = 0; j <= i; j++) {
+    for (let j = firstKey(shape, i); j <= i; j++) {
       let s = 0;
       for (let d = 0; d < hd; d++) s += q(i, d) * k(j, d);
       p[i * T + j] = s * scale;
       max = Math.max(max, s * scale);
     }
     let sum = 0;
-    for (let j = 0; j <= i; j++) sum += Math.exp(p[i * T + j] - max);
-    for (let j = 0; j <= i; j++) p[i * T + j] = Math.exp(p[i * T + j] - max) / sum;
+    for (let j = firstKey(shape, i); j <= i; j++) sum += Math.exp(p[i * T + j] - max);
+    for (let j = firstKey(shape, i); j <= i; j++) p[i * T + j] = Math.exp(p[i * T + j] - max) / sum;
     lse[i] = max + Math.log(sum);
   }
   return { p, lse };
 }
 
-/** out (B, T, C) and lse (B, nh, T) from qkv (B, T, 3C); lse is the undropped softmax's. */
+/** out (B, T, C) and lse (B, nh, T) from the packed qkv; lse is the undropped softmax's. */
 export function attentionForward(qkv: ArrayLike<number>, shape: AttentionShape, dropout?: DropoutSpec) {
   const { B, T, C, nHead } = shape;
   const hd = C / nHead;
@@ -60,11 +87,12 @@ export function attentionForward(qkv: ArrayLike<number>, shape: AttentionShape, 
     for (let h = 0; h < nHead; h++) {
       const { p, lse: rowLse } = probabilities(qkv, shape, b, h);
       const z = dropoutScales(shape, b, h, dropout);
+      const at = qkvLayout(shape, b, h);
       lse.set(rowLse, (b * nHead + h) * T);
       for (let i = 0; i < T; i++) {
         for (let d = 0; d < hd; d++) {
           let o = 0;
-          for (let j = 0; j <= i; j++) o += p[i * T + j] * z[i * T + j] * qkv[(b * T + j) * 3 * C + 2 * C + h * hd + d];
+          for (let j = 0; j <= i; j++) o += p[i * T + j] * z[i * T + j] * qkv[at.v(j, d)];
           out[(b * T + i) * C + h * hd + d] = o;
         }
       }
@@ -73,7 +101,8 @@ export function attentionForward(qkv: ArrayLike<number>, shape: AttentionShape, 
   return { out, lse };
 }
 
-/** dqkv (B, T, 3C) given the upstream gradients of out (B, T, C) and, optionally, of lse (B, nh, T). */
+/** dqkv (the packed qkv's shape) given the upstream gradients of out (B, T, C) and, optionally, of lse (B, nh, T);
+ * a kv head's gradients sum over the query heads of its group. */
 export function attentionBackward(
   qkv: ArrayLike<number>,
   dout: ArrayLike<number>,
@@ -83,13 +112,15 @@ export function attentionBackward(
 ): Float64Array {
   const { B, T, C, nHead } = shape;
   const hd = C / nHead;
-  const scale = 1 / Math.sqrt(hd);
-  const dqkv = new Float64Array(B * T * 3 * C);
+  const scale = shape.scaled === false ? 1 : 1 / Math.sqrt(hd);
+  const dqkv = new Float64Array(B * T * qkvLayout(shape, 0, 0).width);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < nHead; h++) {
       const { p } = probabilities(qkv, shape, b, h);
       const z = dropoutScales(shape, b, h, dropout);
-      const at = (t: number, part: number, d: number) => (b * T + t) * 3 * C + part * C + h * hd + d;
+      const layout = qkvLayout(shape, b, h);
+      const parts = [layout.q, layout.k, layout.v];
+      const at = (t: number, part: number, d: number) => parts[part](t, d);
       const dO = (t: number, d: number) => dout[(b * T + t) * C + h * hd + d];
       for (let i = 0; i < T; i++) {
         // dp_ij = z_ij·dO_i·v_j (the gradient reaching the undropped p); softmax backward:

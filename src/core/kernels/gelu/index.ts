@@ -1,9 +1,11 @@
-// GELU (`gelu_new`) as a tfjs op with its gradient.
-import { util, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
+// GELU as a tfjs op with its gradient: GPT-2's `gelu_new` (the tanh approximation), or the exact GELU x·Φ(x)
+// (GPT-NeoX, PyTorch's nn.GELU()) with the shaders' `gelu` region replaced by common/gelu_exact.wgsl.
+import { util, type NamedAttrMap, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 import geluSource from '../../../../shaders/gelu.wgsl?raw';
 import geluBackwardSource from '../../../../shaders/gelu_backward.wgsl?raw';
 import { allocate, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
+import { include } from '../shader_source.ts';
 
 const WG = 256;
 const FORWARD = defineKernel({
@@ -19,11 +21,17 @@ const BACKWARD = defineKernel({
   uniforms: { n: 'u32' },
 });
 
-export function geluForwardKernel(x: TensorInfo): TensorInfo {
+/** The regions (and profile name) of the exact GELU; none for gelu_new. */
+export const geluVariant = (exact: boolean, name: string) =>
+  exact ? { name: `${name}_exact`, regions: { gelu: include('gelu_exact') } } : {};
+
+const exactOf = (attrs: NamedAttrMap) => attrs.exact === true;
+
+export function geluForwardKernel(x: TensorInfo, exact = false): TensorInfo {
   const n = util.sizeFromShape(x.shape);
   const y = allocate(x.shape);
   dispatch({
-    kernel: { ...FORWARD, consts: { WG } },
+    kernel: { ...FORWARD, ...geluVariant(exact, FORWARD.name), consts: { WG } },
     buffers: { x, y },
     uniforms: { n },
     workgroups: grid1d(ceilDiv(n, WG)),
@@ -31,11 +39,11 @@ export function geluForwardKernel(x: TensorInfo): TensorInfo {
   return y;
 }
 
-export function geluBackwardKernel(x: TensorInfo, dy: TensorInfo): TensorInfo {
+export function geluBackwardKernel(x: TensorInfo, dy: TensorInfo, exact = false): TensorInfo {
   const n = util.sizeFromShape(x.shape);
   const dx = allocate(x.shape);
   dispatch({
-    kernel: { ...BACKWARD, consts: { WG } },
+    kernel: { ...BACKWARD, ...geluVariant(exact, BACKWARD.name), consts: { WG } },
     buffers: { x, dy, dx },
     uniforms: { n },
     workgroups: grid1d(ceilDiv(n, WG)),
@@ -43,16 +51,20 @@ export function geluBackwardKernel(x: TensorInfo, dy: TensorInfo): TensorInfo {
   return dx;
 }
 
-registerOp({ name: 'HearthGeluBackward', inputs: ['x', 'dy'], forward: ({ x, dy }) => geluBackwardKernel(x, dy) });
+registerOp({
+  name: 'HearthGeluBackward',
+  inputs: ['x', 'dy'],
+  forward: ({ x, dy }, attrs) => geluBackwardKernel(x, dy, exactOf(attrs)),
+});
 registerOp({
   name: 'HearthGelu',
   inputs: ['x'],
-  forward: ({ x }) => geluForwardKernel(x),
+  forward: ({ x }, attrs) => geluForwardKernel(x, exactOf(attrs)),
   gradient: {
     inputsToSave: ['x'],
-    grad: (dy, [x]) => ({ x: () => runOp('HearthGeluBackward', { x, dy: dy as Tensor }) }),
+    grad: (dy, [x], attrs) => ({ x: () => runOp('HearthGeluBackward', { x, dy: dy as Tensor }, attrs) }),
   },
 });
 
-/** y = gelu_new(x), elementwise. */
-export const gelu = (x: Tensor): Tensor => runOp('HearthGelu', { x });
+/** y = gelu_new(x) elementwise, or with `exact` the exact GELU x·Φ(x). */
+export const gelu = (x: Tensor, exact = false): Tensor => runOp('HearthGelu', { x }, { exact });

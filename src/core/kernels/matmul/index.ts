@@ -1,7 +1,7 @@
 // Matmul with fused epilogues as tfjs ops with their gradients, on shaders/matmul.wgsl (tiled),
 // shaders/matmul_rows.wgsl (a few rows: decoding) and shaders/matmul_colsum.wgsl.
 //
-//   forward   C = op(A)·op(B) [+ bias] [then gelu_new]         A (M, K) | (K, M), B (K, N) | (N, K)
+//   forward   C = op(A)·op(B) [+ bias] [then gelu_new or exact GELU] A (M, K) | (K, M), B (K, N) | (N, K)
 //   backward  dZ = dC, or gelu'(Z)·dC where Z is the pre-activation the forward saved
 //             d op(A) = dZ·op(B)ᵀ,  d op(B) = op(A)ᵀ·dZ,  dbias = Σ_m dZ[m, :]
 // Every backward product is the forward kernel with other transpose flags, so no transpose is materialised.
@@ -34,13 +34,14 @@ import { include } from '../shader_source.ts';
 import type { KernelContract } from '../contract.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel, castToHalfUntracked, checkHalfOperand } from '../half/index.ts';
-import '../gelu/index.ts'; // registers HearthGeluBackward, used by the GELU epilogue's gradient
+import { geluVariant } from '../gelu/index.ts'; // (and registers HearthGeluBackward, the GELU epilogue's gradient)
 
 export interface MatmulOptions {
   transposeA?: boolean;
   transposeB?: boolean;
   bias?: Tensor1D;
-  activation?: 'none' | 'gelu';
+  /** 'gelu': GPT-2's gelu_new; 'gelu_exact': the exact (erf) GELU (GPT-NeoX) */
+  activation?: 'none' | 'gelu' | 'gelu_exact';
   /** for tests and benchmarks; by default the shape chooses (see matmulVariantFor) */
   variant?: MatmulVariant;
   /** read A and B in f16, accumulating in f32 (mixed precision; the tiled variant) */
@@ -63,7 +64,7 @@ const ROWS_WG = 64;
 /** The variant for a product with M rows: 'rows' up to one pass of it, 'tiled' beyond. */
 export const matmulVariantFor = (M: number): MatmulVariant => (M <= ROWS_PER_PASS ? 'rows' : 'tiled');
 
-export type Epilogue = 'none' | 'bias' | 'bias_gelu';
+export type Epilogue = 'none' | 'bias' | 'bias_gelu' | 'bias_gelu_exact';
 
 /** Output tile edge of one workgroup of the tiled kernel (matmul.wgsl's TILE). */
 const TILE = 64;
@@ -80,7 +81,13 @@ const EPILOGUES = {
     buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write', pre: 'read_write' },
     uniforms: MATMUL_UNIFORMS,
   },
+  bias_gelu_exact: {
+    buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write', pre: 'read_write' },
+    uniforms: MATMUL_UNIFORMS,
+  },
 } as const satisfies Record<Epilogue, KernelContract>;
+
+const hasGelu = (e: Epilogue) => e === 'bias_gelu' || e === 'bias_gelu_exact';
 
 /** The epilogue's buffers by name: a, b, [bias,] then the outputs. */
 function epilogueBuffers(
@@ -91,16 +98,22 @@ function epilogueBuffers(
   outputs: TensorInfo[],
 ): Record<string, TensorInfo> {
   if (epilogue === 'none') return { a, b, c: outputs[0] };
-  return { a, b, bias: bias!, c: outputs[0], ...(epilogue === 'bias_gelu' ? { pre: outputs[1] } : {}) };
+  return { a, b, bias: bias!, c: outputs[0], ...(hasGelu(epilogue) ? { pre: outputs[1] } : {}) };
 }
 
-/** The kernel spec of one epilogue on a matmul shader (matmul.wgsl or matmul_rows.wgsl). */
-const epilogueKernel = (name: string, source: string, epilogue: Epilogue): KernelSpec => ({
-  name,
-  source,
-  ...(EPILOGUES[epilogue] as KernelContract),
-  regions: { epilogue: include(`matmul_epilogue_${epilogue}`) },
-});
+/** The kernel spec of one epilogue on a matmul shader (matmul.wgsl or matmul_rows.wgsl); the exact GELU is the
+ * bias + GELU epilogue with its `gelu` region replaced. */
+const epilogueKernel = (name: string, source: string, epilogue: Epilogue): KernelSpec => {
+  const exact = epilogue === 'bias_gelu_exact';
+  const { regions = {}, ...named } = geluVariant(exact, name);
+  return {
+    name,
+    ...named,
+    source,
+    ...(EPILOGUES[epilogue] as KernelContract),
+    regions: { epilogue: include(`matmul_epilogue_${exact ? 'bias_gelu' : epilogue}`), ...regions },
+  };
+};
 
 const COLSUM = defineKernel({
   name: 'matmul_colsum',
@@ -127,7 +140,7 @@ function matmulOutputs(M: number, N: number, epilogue: Epilogue, bias?: TensorIn
     }
   }
   const c = allocate([M, N]);
-  return epilogue === 'bias_gelu' ? [c, allocate([M, N])] : [c];
+  return hasGelu(epilogue) ? [c, allocate([M, N])] : [c];
 }
 
 export function matmulShape(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): MatmulShape {
@@ -261,6 +274,10 @@ function forward(
   return out;
 }
 
+/** The epilogue of a HearthMatmulBias call, from its activation. */
+const epilogueOf = (attrs: NamedAttrMap): Epilogue =>
+  attrs.activation === 'gelu' ? 'bias_gelu' : attrs.activation === 'gelu_exact' ? 'bias_gelu_exact' : 'bias';
+
 /** HearthMatmul and HearthMatmulBias, or with `half` HearthMatmulHalf and HearthMatmulHalfBias (which take bHalf). */
 function registerMatmulOps(half: boolean): void {
   const name = half ? 'HearthMatmulHalf' : 'HearthMatmul';
@@ -277,7 +294,7 @@ function registerMatmulOps(half: boolean): void {
   registerOp({
     name: `${name}Bias`,
     inputs: [...operands, 'bias'],
-    forward: (inputs, attrs) => forward(inputs, attrs, attrs.activation === 'gelu' ? 'bias_gelu' : 'bias'),
+    forward: (inputs, attrs) => forward(inputs, attrs, epilogueOf(attrs)),
     gradient: {
       inputsToSave: operands,
       outputsToSave: [false, true],
@@ -288,7 +305,10 @@ function registerMatmulOps(half: boolean): void {
         const dc = Array.isArray(dy) ? dy[0] : dy;
         // Computed once here rather than in each closure below; tfjs's backward tidy disposes it. With f16
         // operands the GELU backward stays f32 (from the saved f32 pre-activation); only the products read f16.
-        const dz: Tensor = attrs.activation === 'gelu' ? runOp('HearthGeluBackward', { x: preActivation, dy: dc }) : dc;
+        const epilogue = epilogueOf(attrs);
+        const dz: Tensor = hasGelu(epilogue)
+          ? runOp('HearthGeluBackward', { x: preActivation, dy: dc }, { exact: epilogue === 'bias_gelu_exact' })
+          : dc;
         return { ...productGradients(dz, a, b, bHalf, attrs), bias: () => runOp('HearthColumnSum', { x: dz }) };
       },
     },
@@ -300,12 +320,12 @@ registerMatmulOps(false);
 registerMatmulOps(true);
 
 /**
- * C = op(A)·op(B) [+ bias] [then gelu_new], A (M,K) or (K,M) when transposeA, B (K,N) or (N,K) when transposeB.
- * With `half`, A and B are read in f16 and the products accumulate in f32.
+ * C = op(A)·op(B) [+ bias] [then gelu_new, or the exact GELU], A (M,K) or (K,M) when transposeA, B (K,N) or (N,K)
+ * when transposeB. With `half`, A and B are read in f16 and the products accumulate in f32.
  */
 export function matmul(a: Tensor2D, b: Tensor2D, opts: MatmulOptions = {}): Tensor2D {
   const attrs = { transposeA: !!opts.transposeA, transposeB: !!opts.transposeB, variant: opts.variant ?? '' };
-  const gelu = opts.activation === 'gelu';
+  const gelu = opts.activation === 'gelu' || opts.activation === 'gelu_exact';
   const bHalf = opts.half ? (opts.bHalf ?? castToHalfUntracked(b)) : undefined;
   const name = bHalf ? 'HearthMatmulHalf' : 'HearthMatmul';
   const operands: Record<string, Tensor> = bHalf ? { a, b, bHalf } : { a, b };
@@ -317,7 +337,7 @@ export function matmul(a: Tensor2D, b: Tensor2D, opts: MatmulOptions = {}): Tens
       const out = runOp<Tensor | Tensor[]>(
         `${name}Bias`,
         { ...operands, bias },
-        { ...attrs, activation: gelu ? 'gelu' : 'none' },
+        { ...attrs, activation: gelu ? opts.activation! : 'none' },
       );
       // With GELU the second output is the pre-activation; the gradient has its own saved copy.
       return (Array.isArray(out) ? out[0] : out) as Tensor2D;

@@ -1,12 +1,20 @@
 // float64 references for the matmul family: the slow, obvious loops the kernels are checked against.
-import { geluForward, geluBackward } from '../gelu/reference.ts';
+import { geluForward, geluBackward, geluExactForward, geluExactBackward } from '../gelu/reference.ts';
 
 export interface MatmulRefOptions {
   transposeA?: boolean;
   transposeB?: boolean;
   bias?: ArrayLike<number>;
   gelu?: boolean;
+  /** with gelu: the exact GELU rather than gelu_new */
+  exact?: boolean;
 }
+
+/** The GELU of the options: gelu_new or the exact one. */
+const geluOf = (o: MatmulRefOptions) =>
+  o.exact
+    ? { forward: geluExactForward, backward: geluExactBackward }
+    : { forward: geluForward, backward: geluBackward };
 
 /** Flat index helpers: op(A)[m, k] and op(B)[k, n] for row-major A and B. */
 function indexers(M: number, K: number, N: number, o: MatmulRefOptions) {
@@ -37,10 +45,11 @@ export function matmulPreActivation(
   return z;
 }
 
-/** C = op(A)·op(B) [+ bias] [then gelu_new], (M, N). */
+/** C = op(A)·op(B) [+ bias] [then gelu_new or the exact GELU], (M, N). */
 export function matmulForward(...args: Parameters<typeof matmulPreActivation>): Float64Array {
   const z = matmulPreActivation(...args);
-  return args[5]?.gelu ? geluForward(z) : z;
+  const o = args[5] ?? {};
+  return o.gelu ? geluOf(o).forward(z) : z;
 }
 
 /** Σ_m x[m, n] of x (M, N). */
@@ -64,7 +73,7 @@ export function matmulBackward(
   o: MatmulRefOptions = {},
 ): { da: Float64Array; db: Float64Array; dbias: Float64Array } {
   const { ia, ib } = indexers(M, K, N, o);
-  const dz = o.gelu ? geluBackward(matmulPreActivation(a, b, M, K, N, o), dc) : Float64Array.from(dc);
+  const dz = o.gelu ? geluOf(o).backward(matmulPreActivation(a, b, M, K, N, o), dc) : Float64Array.from(dc);
   const da = new Float64Array(M * K);
   const db = new Float64Array(K * N);
   for (let m = 0; m < M; m++) {
