@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
 import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
-import { parameterCount } from '../core/model/families/index.ts';
+import { describeDims, familyOf, parameterCount } from '../core/model/families/index.ts';
 import { PRESETS } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
 import { NoTrainingStateError, runArguments, setUpRun, tokenizerOf, type RunSetup } from '../core/train/run_setup.ts';
@@ -189,7 +189,10 @@ async function train(argv: string[]): Promise<void> {
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
   const mem = estimateRunMemory(config, args);
   err(
-    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`,
+    `model: ${familyOf(config).label}, ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${describeDims(config)}; ` +
+      ('attn_pdrop' in config
+        ? `dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`
+        : 'no dropout'),
   );
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   err(

@@ -3,7 +3,8 @@ import { useGpu, rng, relError, tf } from '../helpers.ts';
 import { randomModel, SMALL_DIMS } from './models.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
-import { parameterCount, type ModelDims } from '../../src/core/model/families/index.ts';
+import { parameterCount } from '../../src/core/model/families/index.ts';
+import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
 import { presetDims } from '../../src/core/model/presets.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
@@ -91,7 +92,7 @@ describe('GPT-2 model', () => {
   });
 
   it('initialises as GPT-2 does: N(0, 0.02), residual projections scaled by 1/√(2·n_layer)', async () => {
-    const big: ModelDims = {
+    const big: GPT2Dims = {
       vocab_size: 64,
       n_positions: 32,
       n_embd: 64,

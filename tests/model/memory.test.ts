@@ -5,14 +5,14 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu } from '../helpers.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
-import type { ModelDims } from '../../src/core/model/families/index.ts';
+import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import { measureTrainingStep, type StepMemoryOptions } from '../../bench/memory_probe.ts';
 
 useGpu();
 
-const TOY: ModelDims = { vocab_size: 96, n_positions: 32, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const TOY: GPT2Dims = { vocab_size: 96, n_positions: 32, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
 // a vocabulary large beside the width, so the logits and the tied embedding's gradients weigh in
-const WIDE_VOCAB: ModelDims = {
+const WIDE_VOCAB: GPT2Dims = {
   vocab_size: 700,
   n_positions: 48,
   n_embd: 48,
@@ -21,7 +21,7 @@ const WIDE_VOCAB: ModelDims = {
   layer_norm_epsilon: 1e-5,
 };
 
-const LARGE_VOCAB: ModelDims = {
+const LARGE_VOCAB: GPT2Dims = {
   vocab_size: 4000,
   n_positions: 16,
   n_embd: 64,
@@ -30,7 +30,7 @@ const LARGE_VOCAB: ModelDims = {
   layer_norm_epsilon: 1e-5,
 };
 
-const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepMemoryOptions }[] = [
+const CASES: { label: string; dims: GPT2Dims; B: number; T: number; opts: StepMemoryOptions }[] = [
   { label: 'toy', dims: TOY, B: 3, T: 17, opts: {} },
   { label: 'toy, gradient checkpointing', dims: TOY, B: 3, T: 17, opts: { checkpoint: true } },
   { label: 'wide vocab', dims: WIDE_VOCAB, B: 2, T: 33, opts: {} },
