@@ -6,7 +6,7 @@ import { modelConfigToJson, type ModelConfig } from '../model/families/index.ts'
 import type { NamedTensors } from '../model/host_tensors.ts';
 import { defaultGenerationConfig, readModelConfig, type GenerationConfig } from './config.ts';
 import { CheckpointError, invalid } from './errors.ts';
-import { checkHearthWeights, checkWeightIndex, hearthName, toHearthWeights } from './weights.ts';
+import { checkHearthWeights, checkWeightIndex, hearthName, hfFileName, toHearthWeights } from './weights.ts';
 import { parseSafetensorsHeader, readSafetensors, writeSafetensors } from './safetensors.ts';
 import {
   OPTIMIZER_FILE,
@@ -36,7 +36,7 @@ export const GENERATION_CONFIG_FILE = 'generation_config.json';
 
 export interface HearthCheckpoint {
   config: ModelConfig;
-  /** Hearth's parameter names (no "transformer." prefix, no lm_head), float32. */
+  /** Hearth's parameter names (the family's without the base model's prefix; a tied head has none), float32. */
   weights: NamedTensors;
   tokenizer: TokenizerFiles;
   generationConfig?: GenerationConfig;
@@ -61,9 +61,10 @@ export function checkpointToFiles(ckpt: HearthCheckpoint, options: ToFilesOption
   const generation = ckpt.generationConfig ?? defaultGenerationConfig(ckpt.config);
   files.set(GENERATION_CONFIG_FILE, encoder.encode(JSON.stringify(generation, null, 2) + '\n'));
   // HF's loader checks format "pt" in the metadata before it reads a safetensors file.
+  const named: NamedTensors = new Map([...ckpt.weights].map(([n, t]) => [hfFileName(n, ckpt.config), t]));
   files.set(
     WEIGHTS_FILE,
-    writeSafetensors(ckpt.weights, { dtype: options.weightsDtype ?? 'F32', metadata: { format: 'pt' } }),
+    writeSafetensors(named, { dtype: options.weightsDtype ?? 'F32', metadata: { format: 'pt' } }),
   );
   for (const name of TOKENIZER_FILES) {
     const text = ckpt.tokenizer[name];

@@ -57,8 +57,17 @@ export interface HfWeightNames {
   prefix: string;
   /** buffers a file may hold that are not parameters (GPT-2's causal-mask buffers) */
   isBuffer(name: string): boolean;
-  /** an output head tied to an input embedding: a file may hold it, bitwise equal to the embedding */
+  /** an output head tied to an input embedding (when the model has no such parameter of its own): a file may hold it,
+   * bitwise equal to the embedding */
   tiedHead?: { name: string; tiedTo: string };
+  /**
+   * Whether written files name parameters as save_pretrained does, under the prefix (except `outsidePrefix`, an
+   * untied head). GPT-2's files go without it: Hugging Face loads a base model's names into the head model when the
+   * head is tied, and earlier exports are kept byte for byte.
+   */
+  writePrefix: boolean;
+  /** parameters of the *ForCausalLM model outside the base model (lm_head.weight) */
+  outsidePrefix?: string[];
 }
 
 /** A family over D, what its models are built from, and C, its whole config.json (a C is a D). */

@@ -79,6 +79,7 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
     prefix: 'transformer.',
     isBuffer: (name) => /^h\.\d+\.attn\.(bias|masked_bias)$/.test(name),
     tiedHead: { name: 'lm_head.weight', tiedTo: 'wte.weight' },
+    writePrefix: false,
   },
 
   sizes: (d) => ({

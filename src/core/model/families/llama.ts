@@ -98,6 +98,8 @@ function llamaFamily(modelType: LlamaModelType, label: string): ModelFamily<Llam
       // HF's rotary_emb.inv_freq is a non-persistent buffer, but older files hold it per layer
       isBuffer: (name) => /(^|\.)rotary_emb\.inv_freq$/.test(name),
       tiedHead: { name: 'lm_head.weight', tiedTo: 'embed_tokens.weight' },
+      writePrefix: true,
+      outsidePrefix: ['lm_head.weight'],
     },
 
     sizes: (d) => ({

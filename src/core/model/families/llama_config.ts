@@ -155,8 +155,10 @@ export function makeLlamaConfig(t: LlamaModelType, overrides: Partial<LlamaConfi
   const base = defaults(t);
   const c: LlamaConfig = { ...base, ...overrides, model_type: t };
   const heads = overrides.num_attention_heads ?? base.num_attention_heads;
+  const hidden = overrides.hidden_size ?? base.hidden_size;
+  // without head_dim, validate names an indivisible hidden_size
   if (overrides.head_dim === undefined || overrides.head_dim === null)
-    c.head_dim = (overrides.hidden_size ?? base.hidden_size) / heads;
+    c.head_dim = hidden % heads === 0 ? hidden / heads : (undefined as unknown as number);
   // Llama's and Qwen2's num_key_value_heads default to num_attention_heads; Mistral's to 8
   if (overrides.num_key_value_heads === undefined || overrides.num_key_value_heads === null)
     c.num_key_value_heads = t === 'mistral' ? base.num_key_value_heads : heads;
@@ -225,6 +227,7 @@ export function llamaConfigFromJson(r: Record<string, unknown>): LlamaConfig {
 export function llamaConfigToJson(c: LlamaConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { ...c };
   for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
+  if (c.model_type === 'llama') out.pretraining_tp = 1;
   out.torch_dtype ??= 'float32';
   return out;
 }
