@@ -44,7 +44,8 @@ usage: hearth <command> [flags]     (hearth <command> --help for each)
 commands:
   train      train a new model or fine-tune one on text files
   eval       eval_loss and perplexity of a model on text files
-  generate   sample text from a model`,
+  generate   sample text from a model
+  export     write a model as a Hugging Face folder (config.json, model.safetensors, tokenizer) without Hearth's state`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
@@ -72,6 +73,10 @@ Prints eval_loss and perplexity (mean next-token loss over every block of block_
 
 Samples by default (do_sample); --greedy takes the most likely token each step. Tokens stream to stdout as they
 come when one sequence is asked for.`,
+  export: `usage: hearth export --model DIR|ZIP|hf:ID --out DIR [--dtype F32|F16]
+
+Writes the model's Hugging Face folder (config.json, generation_config.json, model.safetensors in F32 by default,
+tokenizer files), which transformers' AutoModelForCausalLM.from_pretrained loads; Hearth's training state stays out.`,
 };
 
 async function loadCheckpoint(spec: string): Promise<HearthCheckpoint> {
@@ -367,6 +372,23 @@ async function generateCommand(argv: string[]): Promise<void> {
   model.dispose();
 }
 
+async function exportCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { model: {}, out: {}, dtype: {}, help: { boolean: true } }, false);
+  if (p.switches.has('help')) {
+    out(HELP.export);
+    return;
+  }
+  const modelSpec = one(p, 'model');
+  const outDir = one(p, 'out');
+  if (!modelSpec || !outDir) throw new UsageError('--model and --out are required (see hearth export --help)');
+  const dtype = one(p, 'dtype') ?? 'F32';
+  if (dtype !== 'F32' && dtype !== 'F16') throw new UsageError(`--dtype takes F32 or F16, got '${dtype}'`);
+  const ckpt = await loadCheckpoint(modelSpec);
+  await writeCheckpointFolder(outDir, checkpointToFiles({ ...ckpt, training: undefined }, { weightsDtype: dtype }));
+  err(`${familyOf(ckpt.config).label} model, ${(parameterCount(ckpt.config) / 1e6).toFixed(2)} M parameters`);
+  out(`exported ${modelSpec} to ${outDir} (${dtype})`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -379,6 +401,9 @@ export async function main(argv: string[]): Promise<number> {
         break;
       case 'generate':
         await generateCommand(rest);
+        break;
+      case 'export':
+        await exportCommand(rest);
         break;
       case undefined:
       case '--help':

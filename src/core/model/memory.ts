@@ -42,23 +42,6 @@ export interface MemoryEstimate {
 }
 
 /**
- * The bytes a training step holds at its peak with Hearth's kernels under tfjs autograd, term by term (M = B·T
- * rows, C = n_embd, H = MLP width, V = vocab_size, L = n_layer, nh = n_head; floats are 4 bytes):
- * - weights P, AdamW's moments 2P, and with the packed update its packed parameters and gradients 2P;
- * - the forward's saved tensors, per block 9·M·C + 2·M·H + (nh + 4)·M (ln_1's output, qkv, the attention's
- *   output, the residual, ln_2's output, the MLP's pre- and post-GELU and output, the block's output, row
- *   statistics and log-sum-exp), plus the embedding's output and the head's ln_f and (M, V) logits;
- * - the backward's tensors: tfjs keeps every intermediate gradient until the whole backward ends, so at its end
- *   (the peak) per block 9·M·C + 2·M·H more, the (M, V) logits' gradient, the parameters' gradients P, and wte's
- *   two gradients (head and embedding) beside their sum;
- * - with dropout, one more (M, C) gradient per dropout (its mask is hashed from a seed, so nothing is saved);
- * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed) and
- *   the embedding's, over n_layer + 1 kept block inputs;
- * - or the AdamW update's, when larger (per-tensor, three new copies of wte beside everything persistent).
- * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
- * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
- */
-/**
  * Floats one block holds, M rows: `saved` by the forward for the backward, `grads` the backward's gradients of its
  * activations, `params` its parameters, `matmulWeights` those its matmuls read and `matmulOutputs` (columns) the
  * widths of their outputs (fp16's copies and casts).
@@ -92,10 +75,11 @@ function gpt2Block(d: GPT2Dims, M: number): BlockTerms {
 
 /**
  * A Llama block on stock RMSNorm, RoPE and SwiGLU (A = heads·head_dim, G = kv heads·head_dim, I = MLP width): per
- * block the RMSNorms' normalised inputs and outputs 4·M·C, q and k through RoPE (halves and result) 2·M·(A + G), v
- * and the packed qkv M·(A + 3G), with grouped heads the repeated qkv and its parts 5·M·A, the attention's output and
- * log-sum-exp M·(A + nh), o_proj's output, the residual and the block's output 3·M·C, SwiGLU's gate, up, sigmoid, silu
- * and product 5·M·I; the backward keeps a gradient of about each.
+ * block the two RMSNorms' squares, normalised inputs and outputs 6·M·C, q and k through RoPE (halves, products, result)
+ * 5·M·(A + G), v and the packed qkv M·(A + 3G), with grouped heads the repeated qkv and its parts 5·M·A, the
+ * attention's output and log-sum-exp M·(A + nh), o_proj's output, the residual and the block's output 3·M·C,
+ * SwiGLU's gate, up, sigmoid, silu and product 5·M·I. The backward keeps a gradient of each, and two of each multiply
+ * (RoPE's 4·M·(A + G), the norms' 4·M·C, SwiGLU's 2·M·I).
  */
 function llamaBlock(d: LlamaDims, M: number): BlockTerms {
   const C = d.hidden_size;
@@ -104,11 +88,11 @@ function llamaBlock(d: LlamaDims, M: number): BlockTerms {
   const G = kvHeads(d) * headDim(d);
   const I = d.intermediate_size;
   const grouped = G < A ? 5 * M * A : 0;
-  const activations = 7 * M * C + M * (3 * A + 5 * G) + grouped + M * A + 5 * M * I;
+  const activations = 9 * M * C + 5 * M * (A + G) + M * (A + 3 * G) + grouped + M * A + 5 * M * I;
   const params = blockParameterCount(d);
   return {
     saved: activations + nh * M,
-    grads: activations,
+    grads: activations + 4 * M * (A + G) + 4 * M * C + 2 * M * I,
     params,
     matmulWeights: params - 2 * C,
     matmulOutputs: A + 2 * G + C + 2 * I + C,
@@ -121,6 +105,24 @@ function blockParameterCount(d: ModelDims): number {
   return first.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
 }
 
+/**
+ * The bytes a training step holds at its peak with Hearth's kernels under tfjs autograd, term by term (M = B·T
+ * rows, C = hidden size, H = MLP width, V = vocab_size, L = layers, nh = heads; floats are 4 bytes), for GPT-2:
+ * - weights P, AdamW's moments 2P, and with the packed update its packed parameters and gradients 2P;
+ * - the forward's saved tensors, per block 9·M·C + 2·M·H + (nh + 4)·M (ln_1's output, qkv, the attention's
+ *   output, the residual, ln_2's output, the MLP's pre- and post-GELU and output, the block's output, row
+ *   statistics and log-sum-exp), plus the embedding's output and the head's ln_f and (M, V) logits;
+ * - the backward's tensors: tfjs keeps every intermediate gradient until the whole backward ends, so at its end
+ *   (the peak) per block 9·M·C + 2·M·H more, the (M, V) logits' gradient, the parameters' gradients P, and wte's
+ *   two gradients (head and embedding) beside their sum;
+ * - with dropout, one more (M, C) gradient per dropout (its mask is hashed from a seed, so nothing is saved);
+ * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed) and
+ *   the embedding's, over n_layer + 1 kept block inputs;
+ * - or the AdamW update's, when larger (per-tensor, three new copies of wte beside everything persistent).
+ * A Llama-family block's terms are llamaBlock's; an untied head has no second embedding gradient.
+ * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
+ * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
+ */
 export function estimateTrainingMemory(
   d: ModelDims,
   batchSize: number,
