@@ -37,7 +37,7 @@ const err = (s: string) => process.stderr.write(s + '\n');
 const tty = process.stdout.isTTY === true;
 
 const HELP = {
-  main: `hearth — train GPT-2 models on your GPU (WebGPU through Dawn)
+  main: `hearth — train GPT-2 and Llama-family models on your GPU (WebGPU through Dawn)
 
 usage: hearth <command> [flags]     (hearth <command> --help for each)
 
@@ -53,7 +53,7 @@ commands:
   --eval FILE...       evaluation files; without them eval_split_fraction of the blocks is held out
   --eval_split_fraction F  share held out when there are no eval files (default 0.1; 0 for none)
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
-                       GPT-2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
+                       GPT-2, Llama, Mistral or Qwen2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
   --dropout P          for a new model: its embd_pdrop, attn_pdrop and resid_pdrop (default ${DEFAULT_DROPOUT}, as Hugging Face's
                        GPT2Config), applied in training steps only; a checkpoint keeps the rates in its config.json

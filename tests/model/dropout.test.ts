@@ -3,7 +3,7 @@
 // plain backward, and the f16 ops passing dropout through.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel, SMALL_DIMS } from './models.ts';
+import { expectCheckpointingAgrees, randomModel, SMALL_DIMS } from './models.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
 import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
@@ -83,19 +83,7 @@ describe('GPT-2 with dropout (training mode)', () => {
   it('gradient checkpointing recomputes the same masks: the same loss and gradients as the plain backward', async () => {
     const seed = rng().seed;
     const model = randomModel(dims, seed);
-    const { tokens, targets } = batch(seed + 3);
-    const dropoutSeed = 777;
-    const before = tf.memory().numTensors;
-    const a = model.lossAndGrads(tokens, targets, B, T, { dropoutSeed });
-    const b = model.lossAndGrads(tokens, targets, B, T, { dropoutSeed, checkpoint: true });
-    expect(tf.memory().numTensors - before).toBe(2 * (1 + model.params.size));
-    expect((await b.loss.data())[0]).toBeCloseTo((await a.loss.data())[0], 6);
-    for (const [name, g] of a.grads) {
-      const e = relError(await b.grads.get(name)!.data(), await g.data());
-      expect(e, `seed ${seed}: ${name}`).toBeLessThan(1e-5);
-    }
-    tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
-    model.dispose();
+    await expectCheckpointingAgrees(model, { ...batch(seed + 3), B, T }, seed, { dropoutSeed: 777 });
   });
 
   it('the f16-operand ops pass dropout through: close to the f32 model with the same masks', async () => {

@@ -3,7 +3,7 @@
 // greedy decoding against full forward passes. Sizes are not multiples of any tile.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel, LLAMA_GQA_DIMS, QWEN2_TIED_DIMS } from './models.ts';
+import { expectCheckpointingAgrees, randomModel, LLAMA_GQA_DIMS, QWEN2_TIED_DIMS } from './models.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
 import { referenceLlamaLossAndGrads } from '../../src/core/model/reference/llama.ts';
 import type { RefParams } from '../../src/core/model/reference/gpt2.ts';
@@ -62,18 +62,7 @@ describe('Llama-family model', () => {
     it(`gradient checkpointing gives the same loss and gradients (${label})`, async () => {
       const seed = rng().seed;
       const model = randomModel(dims, seed);
-      const { tokens, targets } = batch(dims, seed + 3);
-      const before = tf.memory().numTensors;
-      const a = model.lossAndGrads(tokens, targets, B, T);
-      const b = model.lossAndGrads(tokens, targets, B, T, { checkpoint: true });
-      expect(tf.memory().numTensors - before).toBe(2 * (1 + model.params.size));
-      expect((await b.loss.data())[0]).toBeCloseTo((await a.loss.data())[0], 6);
-      for (const [name, g] of a.grads) {
-        const e = relError(await b.grads.get(name)!.data(), await g.data());
-        expect(e, `seed ${seed}: ${name}`).toBeLessThan(1e-5);
-      }
-      tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
-      model.dispose();
+      await expectCheckpointingAgrees(model, { ...batch(dims, seed + 3), B, T }, seed);
     });
   }
 

@@ -1,7 +1,8 @@
 // Models for the model tests: their sizes, and models with random parameters.
-import { rng } from '../helpers.ts';
+import { expect } from 'vitest';
+import { rng, relError, tf } from '../helpers.ts';
 import { IGNORE_INDEX } from '../../src/core/util/targets.ts';
-import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { CausalLM, type ForwardOptions } from '../../src/core/model/causal_lm.ts';
 import { parameterShapes, type ModelDims } from '../../src/core/model/families/index.ts';
 import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
@@ -108,4 +109,28 @@ export function repeatingSequence() {
     targets[b * T] = IGNORE_INDEX;
   }
   return { dims, B, T, tokens, targets };
+}
+
+/**
+ * The loss and every gradient with gradient checkpointing equal the plain backward's (recomputed blocks draw the same
+ * dropout masks), and neither leaves anything behind but its results. Disposes the model.
+ */
+export async function expectCheckpointingAgrees(
+  model: CausalLM,
+  batch: { tokens: Int32Array; targets: Int32Array; B: number; T: number },
+  seed: number,
+  opts: ForwardOptions = {},
+): Promise<void> {
+  const { tokens, targets, B, T } = batch;
+  const before = tf.memory().numTensors;
+  const a = model.lossAndGrads(tokens, targets, B, T, opts);
+  const b = model.lossAndGrads(tokens, targets, B, T, { ...opts, checkpoint: true });
+  expect(tf.memory().numTensors - before).toBe(2 * (1 + model.params.size)); // nothing else left behind
+  expect((await b.loss.data())[0]).toBeCloseTo((await a.loss.data())[0], 6);
+  for (const [name, g] of a.grads) {
+    const e = relError(await b.grads.get(name)!.data(), await g.data());
+    expect(e, `seed ${seed}: ${name}`).toBeLessThan(1e-5);
+  }
+  tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
+  model.dispose();
 }

@@ -135,6 +135,18 @@ export function referenceLlamaLossAndGrads(
   const g = (name: string) => grads.get(name)!;
   const bias = (name: string, has: boolean) => (has ? p(name) : null);
   const gbias = (name: string, has: boolean) => (has ? g(name) : null);
+  /** the Linear `name` (its weight, and bias when `has`) on x (M, K) → (M, N), and its backward */
+  const lin = (name: string, x: Float64Array, K: number, N: number, has: boolean) =>
+    linear(x, p(`${name}.weight`), bias(`${name}.bias`, has), M, K, N);
+  const linBack = (
+    name: string,
+    dy: Float64Array,
+    x: Float64Array,
+    K: number,
+    N: number,
+    dx: Float64Array,
+    has: boolean,
+  ) => linearBackward(dy, x, p(`${name}.weight`), M, K, N, dx, g(`${name}.weight`), gbias(`${name}.bias`, has));
   const head = tiedHead(d) ? 'embed_tokens.weight' : 'lm_head.weight';
   const ones = new Float64Array(B * H * T * T).fill(1); // no attention dropout
 
@@ -147,11 +159,9 @@ export function referenceLlamaLossAndGrads(
     const n = (s: string) => `layers.${l}.${s}`;
     const xIn = x;
     const [h1, r1] = rmsNorm(xIn, p(n('input_layernorm.weight')), M, C, eps);
-    const proj = (name: string, N: number, has: boolean) =>
-      linear(h1, p(n(`self_attn.${name}.weight`)), bias(n(`self_attn.${name}.bias`), has), M, C, N);
-    const q = proj('q_proj', A, qkvBias(d));
-    const k = proj('k_proj', G, qkvBias(d));
-    const v = proj('v_proj', G, qkvBias(d));
+    const q = lin(n('self_attn.q_proj'), h1, C, A, qkvBias(d));
+    const k = lin(n('self_attn.k_proj'), h1, C, G, qkvBias(d));
+    const v = lin(n('self_attn.v_proj'), h1, C, G, qkvBias(d));
     rope(q, M, T, H, D, inv);
     rope(k, M, T, K, D, inv);
     // (M, 3A): query head h reads key/value head ⌊h / (H/K)⌋
@@ -167,15 +177,13 @@ export function referenceLlamaLossAndGrads(
       }
     }
     const [att, P] = attention(qkv, B, T, A, H, ones);
-    const o = linear(att, p(n('self_attn.o_proj.weight')), bias(n('self_attn.o_proj.bias'), oBias(d)), M, A, C);
+    const o = lin(n('self_attn.o_proj'), att, A, C, oBias(d));
     const xMid = xIn.map((a, i) => a + o[i]);
     const [h2, r2] = rmsNorm(xMid, p(n('post_attention_layernorm.weight')), M, C, eps);
-    const mlp = (name: string) =>
-      linear(h2, p(n(`mlp.${name}.weight`)), bias(n(`mlp.${name}.bias`), mlpBias(d)), M, C, I);
-    const gate = mlp('gate_proj');
-    const up = mlp('up_proj');
+    const gate = lin(n('mlp.gate_proj'), h2, C, I, mlpBias(d));
+    const up = lin(n('mlp.up_proj'), h2, C, I, mlpBias(d));
     const act = gate.map((z, i) => z * sigmoid(z) * up[i]);
-    const down = linear(act, p(n('mlp.down_proj.weight')), bias(n('mlp.down_proj.bias'), mlpBias(d)), M, I, C);
+    const down = lin(n('mlp.down_proj'), act, I, C, mlpBias(d));
     x = xMid.map((a, i) => a + down[i]);
     layers.push({ xIn, h1, r1, qkv, P, att, xMid, h2, r2, gate, up, act });
   }
@@ -194,17 +202,7 @@ export function referenceLlamaLossAndGrads(
     // x = xMid + down(silu(gate(h2))·up(h2))
     const dact = new Float64Array(M * I);
     const mb = mlpBias(d);
-    linearBackward(
-      dx,
-      L.act,
-      p(n('mlp.down_proj.weight')),
-      M,
-      I,
-      C,
-      dact,
-      g(n('mlp.down_proj.weight')),
-      gbias(n('mlp.down_proj.bias'), mb),
-    );
+    linBack(n('mlp.down_proj'), dx, L.act, I, C, dact, mb);
     const dgate = new Float64Array(M * I);
     const dup = new Float64Array(M * I);
     for (let i = 0; i < dact.length; i++) {
@@ -214,52 +212,14 @@ export function referenceLlamaLossAndGrads(
       dgate[i] = dact[i] * L.up[i] * s * (1 + z * (1 - s));
     }
     const dh2 = new Float64Array(M * C);
-    linearBackward(
-      dgate,
-      L.h2,
-      p(n('mlp.gate_proj.weight')),
-      M,
-      C,
-      I,
-      dh2,
-      g(n('mlp.gate_proj.weight')),
-      gbias(n('mlp.gate_proj.bias'), mb),
-    );
-    linearBackward(
-      dup,
-      L.h2,
-      p(n('mlp.up_proj.weight')),
-      M,
-      C,
-      I,
-      dh2,
-      g(n('mlp.up_proj.weight')),
-      gbias(n('mlp.up_proj.bias'), mb),
-    );
+    linBack(n('mlp.gate_proj'), dgate, L.h2, C, I, dh2, mb);
+    linBack(n('mlp.up_proj'), dup, L.h2, C, I, dh2, mb);
     const dxMid = dx.slice();
-    rmsNormBackward(
-      dh2,
-      L.xMid,
-      L.r2,
-      p(n('post_attention_layernorm.weight')),
-      M,
-      C,
-      dxMid,
-      g(n('post_attention_layernorm.weight')),
-    );
+    const post = n('post_attention_layernorm.weight');
+    rmsNormBackward(dh2, L.xMid, L.r2, p(post), M, C, dxMid, g(post));
     // xMid = xIn + o_proj(attn(rope(q), rope(k), v))
     const datt = new Float64Array(M * A);
-    linearBackward(
-      dxMid,
-      L.att,
-      p(n('self_attn.o_proj.weight')),
-      M,
-      A,
-      C,
-      datt,
-      g(n('self_attn.o_proj.weight')),
-      gbias(n('self_attn.o_proj.bias'), oBias(d)),
-    );
+    linBack(n('self_attn.o_proj'), dxMid, L.att, A, C, datt, oBias(d));
     const dqkv = attentionBackward(datt, L.qkv, L.P, ones, B, T, A, H);
     const dq = new Float64Array(M * A);
     const dk = new Float64Array(M * G);
@@ -277,23 +237,9 @@ export function referenceLlamaLossAndGrads(
     rope(dq, M, T, H, D, inv, true);
     rope(dk, M, T, K, D, inv, true);
     const dh1 = new Float64Array(M * C);
-    const qb = qkvBias(d);
-    for (const [name, dy, N] of [
-      ['q_proj', dq, A],
-      ['k_proj', dk, G],
-      ['v_proj', dv, G],
-    ] as const)
-      linearBackward(
-        dy,
-        L.h1,
-        p(n(`self_attn.${name}.weight`)),
-        M,
-        C,
-        N,
-        dh1,
-        g(n(`self_attn.${name}.weight`)),
-        gbias(n(`self_attn.${name}.bias`), qb),
-      );
+    linBack(n('self_attn.q_proj'), dq, L.h1, C, A, dh1, qkvBias(d));
+    linBack(n('self_attn.k_proj'), dk, L.h1, C, G, dh1, qkvBias(d));
+    linBack(n('self_attn.v_proj'), dv, L.h1, C, G, dh1, qkvBias(d));
     const dxIn = dxMid.slice();
     rmsNormBackward(dh1, L.xIn, L.r1, p(n('input_layernorm.weight')), M, C, dxIn, g(n('input_layernorm.weight')));
     dx = dxIn;
