@@ -8,10 +8,12 @@
 // split over the head's dimensions (thread d owns out[d], d + WG, ...), so value rows are read coalesced.
 // The work per row is O(context), and a decode step is Tq = 1 row per (b, h).
 //
-// bindings: qkv (B·Tq·3C, q at h·HD + d), kCache, vCache (B·nh·CAP·HD), out (B·Tq·C, heads merged);
-// uniform (Tq, past, nHead, capacity). Dispatch: (Tq, nHead, B).
+// Grouped-query attention: query head h reads key/value head h / (nHead / nKvHead) of the caches.
+//
+// bindings: qkv (B·Tq·(C + 2G), q at h·HD + d; C = nHead·HD, G = nKvHead·HD), kCache, vCache (B·nKvHead·CAP·HD),
+// out (B·Tq·C, heads merged); uniform (Tq, past, nHead, capacity, nKvHead). Dispatch: (Tq, nHead, B).
 
-struct Params { Tq: u32, past: u32, nHead: u32, capacity: u32, }
+struct Params { Tq: u32, past: u32, nHead: u32, capacity: u32, nKvHead: u32, }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
 @group(0) @binding(1) var<storage, read> kCache: array<f32>;
@@ -38,11 +40,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let C = nHead * HD;
   let scale = 1.0 / sqrt(f32(HD));
   let row = b * params.Tq + t;
-  for (var d = lid; d < HD; d += WG) { q[d] = qkv[row * 3u * C + h * HD + d] * scale; }
+  let stride = C + 2u * params.nKvHead * HD;
+  for (var d = lid; d < HD; d += WG) { q[d] = qkv[row * stride + h * HD + d] * scale; }
   workgroupBarrier();
 
   let nKeys = params.past + t + 1u;
-  let headBase = (b * nHead + h) * params.capacity * HD;
+  let kvHead = h / (nHead / params.nKvHead);
+  let headBase = (b * params.nKvHead + kvHead) * params.capacity * HD;
   var m = NEG_BIG;
   var l = 0.0;
   var acc: array<f32, DPT>;

@@ -11,6 +11,8 @@ import { kvCacheWriteReference, decodeAttentionReference } from '../../src/core/
 interface Case {
   B: number;
   nHead: number;
+  /** grouped-query attention: key/value heads shared by nHead / nKvHead query heads each */
+  nKvHead?: number;
   hd: number;
   capacity: number;
   /** positions already cached before the step */
@@ -30,10 +32,13 @@ const CASES: Case[] = [
   { B: 2, nHead: 1, hd: 65, capacity: 70, past: 5, Tq: 7, wg: 32 },
   { B: 1, nHead: 2, hd: 130, capacity: 33, past: 30, Tq: 3 },
   { B: 3, nHead: 2, hd: 9, capacity: 65, past: 33, Tq: 1, wg: 16 },
+  { B: 2, nHead: 4, nKvHead: 2, hd: 6, capacity: 37, past: 0, Tq: 9 },
+  { B: 1, nHead: 6, nKvHead: 1, hd: 10, capacity: 70, past: 65, Tq: 1 },
+  { B: 2, nHead: 9, nKvHead: 3, hd: 7, capacity: 20, past: 11, Tq: 2, wg: 16 },
 ];
 
 const label = (c: Case) =>
-  `B=${c.B} nHead=${c.nHead} hd=${c.hd} capacity=${c.capacity} past=${c.past} Tq=${c.Tq} wg=${c.wg ?? DEFAULT_DECODE_WG}`;
+  `B=${c.B} nHead=${c.nHead} nKvHead=${c.nKvHead ?? c.nHead} hd=${c.hd} capacity=${c.capacity} past=${c.past} Tq=${c.Tq} wg=${c.wg ?? DEFAULT_DECODE_WG}`;
 
 describe('KV cache write and decode attention', () => {
   useGpu();
@@ -41,27 +46,30 @@ describe('KV cache write and decode attention', () => {
   for (const c of CASES) {
     it(`cache rows and attention output match the float64 reference, ${label(c)}`, async () => {
       const { B, nHead, hd, capacity, past, Tq } = c;
+      const nKvHead = c.nKvHead ?? nHead;
       const C = nHead * hd;
-      const shape = { B, nHead, hd, capacity };
+      const W = C + 2 * nKvHead * hd;
+      const heads = { nHead, nKvHead };
+      const shape = { B, nHead, nKvHead, hd, capacity };
       const r = rng();
-      const kCache = createKvCache(B, nHead, capacity, hd);
-      const vCache = createKvCache(B, nHead, capacity, hd);
-      const refK = new Float64Array(B * nHead * capacity * hd);
+      const kCache = createKvCache(B, nKvHead, capacity, hd);
+      const vCache = createKvCache(B, nKvHead, capacity, hd);
+      const refK = new Float64Array(B * nKvHead * capacity * hd);
       const refV = new Float64Array(refK.length);
 
       // Earlier positions arrive as one earlier write (as a prefill leaves them).
       if (past > 0) {
-        const earlier = r.normals(B * past * 3 * C, 1.5);
-        const t = tf.tensor3d(earlier, [B, past, 3 * C]);
-        kvCacheWrite(t, kCache, vCache, 0, nHead);
+        const earlier = r.normals(B * past * W, 1.5);
+        const t = tf.tensor3d(earlier, [B, past, W]);
+        kvCacheWrite(t, kCache, vCache, 0, heads);
         kvCacheWriteReference(earlier, refK, refV, past, 0, shape);
         t.dispose();
       }
-      const step = r.normals(B * Tq * 3 * C, 1.5);
-      const qkv = tf.tensor3d(step, [B, Tq, 3 * C]);
-      kvCacheWrite(qkv, kCache, vCache, past, nHead);
+      const step = r.normals(B * Tq * W, 1.5);
+      const qkv = tf.tensor3d(step, [B, Tq, W]);
+      kvCacheWrite(qkv, kCache, vCache, past, heads);
       kvCacheWriteReference(step, refK, refV, Tq, past, shape);
-      const out = decodeAttention(qkv, kCache, vCache, past, nHead, c.wg);
+      const out = decodeAttention(qkv, kCache, vCache, past, heads, c.wg);
       expect(out.shape).toEqual([B, Tq, C]);
 
       const expected = decodeAttentionReference(step, refK, refV, Tq, past, shape);
@@ -69,7 +77,7 @@ describe('KV cache write and decode attention', () => {
       // Only rows written so far are defined; the rest still hold the NaN the test poisoned them with.
       const filled = (a: ArrayLike<number>) => {
         const rows: number[] = [];
-        for (let bh = 0; bh < B * nHead; bh++)
+        for (let bh = 0; bh < B * nKvHead; bh++)
           for (let j = 0; j < (past + Tq) * hd; j++) rows.push(a[bh * capacity * hd + j]);
         return rows;
       };

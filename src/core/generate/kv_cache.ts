@@ -1,17 +1,16 @@
 // Generation with the keys and values of every layer kept on the GPU.
 //
-// Each layer has a K and a V cache of (B, heads, n_positions, head_dim): one per query head, a grouped-query model's
-// shared key and value heads repeated (the decode kernels read one key/value head per query head). A prefill runs the
-// prompt's T positions in one batched pass that fills rows 0..T−1; a step runs one new position per sequence, appends
-// its k and v, and attends over the cache: its cost grows with the context only through that O(context) attention,
-// where a full forward would redo every matmul for every earlier position. The model's own embed, blocks and head run,
-// with the cache as the blocks' attention, so the logits equal a full forward's last row to float32 rounding (the tests
-// check it). A step's matmuls have a handful of rows (one per sequence); with Hearth's kernels the matmul family then
-// runs its few-rows variant (one output column per thread, each weight read once).
+// Each layer has a K and a V cache of (B, kv heads, n_positions, head_dim): a grouped-query model keeps only its shared
+// key/value heads, which the decode kernels read for each query head of the group. A prefill runs the prompt's T
+// positions in one batched pass that fills rows 0..T−1; a step runs one new position per sequence, appends its k and v,
+// and attends over the cache: its cost grows with the context only through that O(context) attention, where a full
+// forward would redo every matmul for every earlier position. The model's own embed, blocks and head run, with the
+// cache as the blocks' attention, so the logits equal a full forward's last row to float32 rounding (the tests check
+// it). A step's matmuls have a handful of rows (one per sequence); with Hearth's kernels the matmul family then runs
+// its few-rows variant (one output column per thread, each weight read once).
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../model/causal_lm.ts';
 import type { Attend } from '../model/family.ts';
-import { repeatKv } from '../model/attention_heads.ts';
 import { createKvCache, kvCacheWrite, decodeAttention } from '../kernels/decode/index.ts';
 import { ModelDecoder, readLogits } from './decoder.ts';
 
@@ -32,7 +31,7 @@ export class KVCacheDecoder extends ModelDecoder {
   /** GPU memory the caches take for B sequences, in bytes. */
   static cacheBytes(model: CausalLM, B: number): number {
     const s = model.sizes;
-    return 2 * s.num_hidden_layers * B * s.max_position_embeddings * s.num_attention_heads * s.head_dim * 4;
+    return 2 * s.num_hidden_layers * B * s.max_position_embeddings * s.num_key_value_heads * s.head_dim * 4;
   }
 
   prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array> {
@@ -60,8 +59,8 @@ export class KVCacheDecoder extends ModelDecoder {
     const s = this.model.sizes;
     for (let l = 0; l < s.num_hidden_layers; l++) {
       this.caches.push({
-        k: createKvCache(B, s.num_attention_heads, s.max_position_embeddings, s.head_dim),
-        v: createKvCache(B, s.num_attention_heads, s.max_position_embeddings, s.head_dim),
+        k: createKvCache(B, s.num_key_value_heads, s.max_position_embeddings, s.head_dim),
+        v: createKvCache(B, s.num_key_value_heads, s.max_position_embeddings, s.head_dim),
       });
     }
     this.batch = B;
@@ -70,14 +69,11 @@ export class KVCacheDecoder extends ModelDecoder {
   /** Logits (B, V) after positions past .. past+Tq−1, writing their k and v into the caches on the way. */
   private run(tokens: Int32Array, Tq: number): Promise<Float32Array> {
     const past = this.filled;
-    // Grouped-query attention: the cache keeps every query head's repeated key and value head.
-    const attend: Attend = (layer, packed, heads) =>
-      tf.tidy(() => {
-        const qkv = repeatKv(packed, heads);
-        const { k, v } = this.caches[layer];
-        kvCacheWrite(qkv, k, v, past, heads.nHead);
-        return decodeAttention(qkv, k, v, past, heads.nHead); // (B, Tq, H·D)
-      });
+    const attend: Attend = (layer, qkv, heads) => {
+      const { k, v } = this.caches[layer];
+      kvCacheWrite(qkv, k, v, past, heads);
+      return decodeAttention(qkv, k, v, past, heads); // (B, Tq, H·D)
+    };
     const logits = this.model.lastLogits(tokens, this.batch, Tq, { ops: this.ops, position: past, attend });
     this.filled += Tq;
     return readLogits(logits);
