@@ -7,7 +7,7 @@ import type { AttentionDropout, AttentionHeads } from './ops.ts';
 export type MultiHeadAttention = (qkv: tf.Tensor3D, nHead: number, dropout?: AttentionDropout) => tf.Tensor3D;
 
 /** Throws unless qkv's last dimension is (H + 2K)·D and K divides H. */
-export function checkHeads(qkv: tf.Tensor3D, { nHead, nKvHead, headDim }: AttentionHeads): void {
+function checkHeads(qkv: tf.Tensor3D, { nHead, nKvHead, headDim }: AttentionHeads): void {
   if (!(nKvHead >= 1) || nHead % nKvHead !== 0)
     throw new Error(`attention: ${nKvHead} key/value heads do not divide ${nHead} query heads`);
   const width = (nHead + 2 * nKvHead) * headDim;
@@ -22,7 +22,7 @@ export function checkHeads(qkv: tf.Tensor3D, { nHead, nKvHead, headDim }: Attent
  * qkv (B, T, (H + 2K)·D) → (B, T, 3·H·D): query head h reads key and value head ⌊h / (H/K)⌋, as repeat_kv expands
  * them. qkv itself when K = H.
  */
-export function repeatKv(qkv: tf.Tensor3D, heads: AttentionHeads): tf.Tensor3D {
+function repeatKv(qkv: tf.Tensor3D, heads: AttentionHeads): tf.Tensor3D {
   checkHeads(qkv, heads);
   const { nHead: H, nKvHead: K, headDim: D } = heads;
   if (K === H) return qkv;

@@ -5,7 +5,7 @@ import { ModelConfigError } from '../config_error.ts';
 import { ROPE_TYPES, ropeType, type RopeScaling } from '../rope.ts';
 
 export type LlamaModelType = 'llama' | 'mistral' | 'qwen2';
-export const LLAMA_MODEL_TYPES: readonly LlamaModelType[] = ['llama', 'mistral', 'qwen2'];
+const LLAMA_MODEL_TYPES: readonly LlamaModelType[] = ['llama', 'mistral', 'qwen2'];
 
 export interface LlamaConfig {
   model_type: LlamaModelType;
@@ -70,7 +70,7 @@ export type LlamaDims = Pick<
     >
   >;
 
-export const ARCHITECTURE: Record<LlamaModelType, string> = {
+const ARCHITECTURE: Record<LlamaModelType, string> = {
   llama: 'LlamaForCausalLM',
   mistral: 'MistralForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
@@ -291,7 +291,7 @@ function validateRopeScaling(s: RopeScaling | null | undefined): void {
 }
 
 /** Throws a ModelConfigError naming the first thing Hearth cannot run. */
-export function validateLlamaConfig(c: LlamaConfig): void {
+function validateLlamaConfig(c: LlamaConfig): void {
   validateLlamaDims(c);
   if (c.hidden_act !== 'silu')
     throw unsupported(`hidden_act "${String(c.hidden_act)}" is not supported; Hearth runs silu (SwiGLU)`);
