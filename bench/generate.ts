@@ -7,7 +7,7 @@
 import { initTf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
 import { CausalLM } from '../src/core/model/causal_lm.ts';
-import type { ModelDims } from '../src/core/model/families/index.ts';
+import type { GPT2Dims } from '../src/core/model/families/gpt2_config.ts';
 import { KVCacheDecoder } from '../src/core/generate/kv_cache.ts';
 import { FullPrefixDecoder, type CausalDecoder } from '../src/core/generate/decoder.ts';
 import { argmax } from '../src/core/generate/samplers.ts';
@@ -15,7 +15,7 @@ import { Random } from '../src/core/util/random.ts';
 import type { Report } from './report.ts';
 
 // Small enough that the uncached side at 512 tokens finishes a few tokens within a minute on SwiftShader.
-const DIMS: ModelDims = {
+const DIMS: GPT2Dims = {
   vocab_size: 4096,
   n_positions: 640,
   n_embd: 128,

@@ -3,7 +3,7 @@
 // `--peak-tflops=N` (or HEARTH_PEAK_TFLOPS=N), else from a short table of vendors' published figures matched
 // against the adapter's description. Unknown cards get no percentage rather than a guess.
 import type { GpuInfo } from '../src/core/gpu/device.ts';
-import { parameterCount, type ModelDims } from '../src/core/model/families/index.ts';
+import { parameterCount, parameterShapes, sizesOf, type ModelDims } from '../src/core/model/families/index.ts';
 
 export interface Peak {
   tflops: number;
@@ -54,9 +54,14 @@ export function shareOfPeak(gflops: number, peak: Peak | null): string {
 
 /**
  * Training FLOPs per token as PaLM's appendix B and nanoGPT count them: 6 per weight that takes part in a matmul
- * (forward 2, backward 4; wte counts for the tied head, wpe is a lookup) plus 12·n_layer·n_embd·T for attention's
- * two T-long products, counted as if not causal (the convention, so MFUs compare).
+ * (forward 2, backward 4; a tied embedding counts for the head; wpe, and an untied token embedding, are lookups) plus
+ * 12·layers·(heads·head_dim)·T for attention's two T-long products, counted as if not causal (the convention, so
+ * MFUs compare).
  */
 export function trainingFlopsPerToken(d: ModelDims, T: number): number {
-  return 6 * (parameterCount(d) - d.n_positions * d.n_embd) + 12 * d.n_layer * d.n_embd * T;
+  const shapes = new Map(parameterShapes(d));
+  const lookups = shapes.has('lm_head.weight') ? ['wpe.weight', 'embed_tokens.weight'] : ['wpe.weight'];
+  const lookup = lookups.reduce((n, name) => n + (shapes.get(name)?.reduce((a, b) => a * b, 1) ?? 0), 0);
+  const s = sizesOf(d);
+  return 6 * (parameterCount(d) - lookup) + 12 * s.num_hidden_layers * s.num_attention_heads * s.head_dim * T;
 }

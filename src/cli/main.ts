@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
 import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
-import { parameterCount, sizesOf } from '../core/model/families/index.ts';
+import { describeDims, familyOf, parameterCount, sizesOf } from '../core/model/families/index.ts';
 import { PRESETS } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
 import {
@@ -58,7 +58,7 @@ const err = (s: string) => process.stderr.write(s + '\n');
 const tty = process.stdout.isTTY === true;
 
 const HELP = {
-  main: `hearth — train GPT-2 models on your GPU (WebGPU through Dawn)
+  main: `hearth — train GPT-2 and Llama-family models on your GPU (WebGPU through Dawn)
 
 usage: hearth <command> [flags]     (hearth <command> --help for each)
 
@@ -79,7 +79,7 @@ commands:
   --max_length N (default 1024, at most the model's positions), --packing true --packing_strategy wrapped,
   --completion_only_loss true|false, --assistant_only_loss true|false.
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
-                       GPT-2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
+                       GPT-2, Llama, Mistral or Qwen2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
   --dropout P          for a new model: its embd_pdrop, attn_pdrop and resid_pdrop (default ${DEFAULT_DROPOUT}, as Hugging Face's
                        GPT2Config), applied in training steps only; a checkpoint keeps the rates in its config.json
@@ -331,7 +331,10 @@ async function train(argv: string[]): Promise<void> {
   }
   const mem = estimateRunMemory(config, args);
   err(
-    `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`,
+    `model: ${familyOf(config).label}, ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${describeDims(config)}; ` +
+      ('attn_pdrop' in config
+        ? `dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`
+        : 'no dropout'),
   );
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   err(
@@ -574,6 +577,7 @@ async function exportCommand(argv: string[]): Promise<void> {
     }
   }
   const ckpt = await loadCheckpoint(modelSpec);
+  err(`${familyOf(ckpt.config).label} model, ${(parameterCount(ckpt.config) / 1e6).toFixed(2)} M parameters`);
   const files = checkpointToFiles({ ...ckpt, training: undefined }, { weightsDtype: dtype, maxShardBytes });
   if (outPath.toLowerCase().endsWith('.zip')) {
     // Written beside its place and renamed into it: a zip that is there is whole.

@@ -3,16 +3,16 @@
 // plain backward, and the f16 ops passing dropout through.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel, SMALL_DIMS } from './models.ts';
+import { expectCheckpointingAgrees, randomModel, SMALL_DIMS } from './models.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
-import type { ModelDims } from '../../src/core/model/families/index.ts';
+import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 import { HalfWeightCache, mixedPrecisionOps } from '../../src/core/model/mixed_ops.ts';
 
 // As gpt.test.ts, with a different rate at each kind of site so that a mask applied at the wrong one shows.
-const dims: ModelDims = { ...SMALL_DIMS, embd_pdrop: 0.2, attn_pdrop: 0.3, resid_pdrop: 0.25 };
+const dims: GPT2Dims = { ...SMALL_DIMS, embd_pdrop: 0.2, attn_pdrop: 0.3, resid_pdrop: 0.25 };
 const B = 2;
 const T = 9;
 
@@ -27,7 +27,7 @@ function batch(seed: number) {
 async function referenceOf(model: CausalLM, tokens: Int32Array, targets: Int32Array, dropoutSeed?: number) {
   const ref: RefParams = new Map();
   for (const [n, a] of await model.toArrays()) ref.set(n, Float64Array.from(a.data));
-  return referenceLossAndGrads(model.dims, ref, tokens, targets, B, T, { dropoutSeed });
+  return referenceLossAndGrads(model.dims as GPT2Dims, ref, tokens, targets, B, T, { dropoutSeed });
 }
 
 const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
@@ -83,19 +83,7 @@ describe('GPT-2 with dropout (training mode)', () => {
   it('gradient checkpointing recomputes the same masks: the same loss and gradients as the plain backward', async () => {
     const seed = rng().seed;
     const model = randomModel(dims, seed);
-    const { tokens, targets } = batch(seed + 3);
-    const dropoutSeed = 777;
-    const before = tf.memory().numTensors;
-    const a = model.lossAndGrads(tokens, targets, B, T, { dropoutSeed });
-    const b = model.lossAndGrads(tokens, targets, B, T, { dropoutSeed, checkpoint: true });
-    expect(tf.memory().numTensors - before).toBe(2 * (1 + model.params.size));
-    expect((await b.loss.data())[0]).toBeCloseTo((await a.loss.data())[0], 6);
-    for (const [name, g] of a.grads) {
-      const e = relError(await b.grads.get(name)!.data(), await g.data());
-      expect(e, `seed ${seed}: ${name}`).toBeLessThan(1e-5);
-    }
-    tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
-    model.dispose();
+    await expectCheckpointingAgrees(model, { ...batch(seed + 3), B, T }, seed, { dropoutSeed: 777 });
   });
 
   it('the f16-operand ops pass dropout through: close to the f32 model with the same masks', async () => {

@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
 import { randomModel, SMALL_DIMS } from './models.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
-import type { ModelDims } from '../../src/core/model/families/index.ts';
+import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 import type { Ops } from '../../src/core/model/ops.ts';
@@ -31,7 +31,7 @@ async function greedyByFullForward(
 ): Promise<number[]> {
   const seq = prompt.slice();
   for (let i = 0; i < newTokens; i++) {
-    const ctx = seq.slice(-model.dims.n_positions);
+    const ctx = seq.slice(-model.sizes.max_position_embeddings);
     const logits = model.forward(Int32Array.from(ctx), 1, ctx.length, { ops });
     const all = await logits.data();
     logits.dispose();
@@ -145,7 +145,7 @@ describe('generation with a KV cache', () => {
 
   it('the seed’s example: a Chinese prompt, GPT-2’s tokenizer, streamed text equal to the decoded tokens', async () => {
     const tokenizer = await loadGpt2Tokenizer();
-    const d: ModelDims = {
+    const d: GPT2Dims = {
       vocab_size: tokenizer.vocabSize,
       n_positions: 64,
       n_embd: 16,

@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { randomModel, SMALL_DIMS } from './models.ts';
+import { expectCheckpointingAgrees, randomModel, SMALL_DIMS } from './models.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
-import { parameterCount, type ModelDims } from '../../src/core/model/families/index.ts';
+import { parameterCount } from '../../src/core/model/families/index.ts';
+import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
 import { presetDims } from '../../src/core/model/presets.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
@@ -67,18 +68,7 @@ describe('GPT-2 model', () => {
   it('gradient checkpointing (recomputing each block in the backward pass) gives the same loss and gradients', async () => {
     const seed = rng().seed;
     const model = randomModel(dims, seed);
-    const { tokens, targets } = batch(seed + 3);
-    const before = tf.memory().numTensors;
-    const a = model.lossAndGrads(tokens, targets, B, T);
-    const b = model.lossAndGrads(tokens, targets, B, T, { checkpoint: true });
-    expect(tf.memory().numTensors - before).toBe(2 * (1 + model.params.size)); // nothing else left behind
-    expect((await b.loss.data())[0]).toBeCloseTo((await a.loss.data())[0], 6);
-    for (const [name, g] of a.grads) {
-      const e = relError(await b.grads.get(name)!.data(), await g.data());
-      expect(e, `seed ${seed}: ${name}`).toBeLessThan(1e-5);
-    }
-    tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
-    model.dispose();
+    await expectCheckpointingAgrees(model, { ...batch(seed + 3), B, T }, seed);
   });
 
   it('reports parameter count and training memory; GPT-2 124M has 124,439,808 parameters', () => {
@@ -91,7 +81,7 @@ describe('GPT-2 model', () => {
   });
 
   it('initialises as GPT-2 does: N(0, 0.02), residual projections scaled by 1/√(2·n_layer)', async () => {
-    const big: ModelDims = {
+    const big: GPT2Dims = {
       vocab_size: 64,
       n_positions: 32,
       n_embd: 64,

@@ -1,18 +1,20 @@
 // The training-memory estimate (what the page, the CLI and the fit check tell users) against the GPU buffers a real
-// training step holds at its peak, for a few small models, with and without gradient checkpointing, fp16 and both
-// AdamW updates. The estimate that only summed weights, gradients, moments and the saved activations said about
-// half of what was measured.
+// training step holds at its peak, for a few small GPT-2 and Llama-family models, with and without gradient
+// checkpointing, fp16 and both AdamW updates. The estimate that only summed weights, gradients, moments and the
+// saved activations said about half of what was measured.
 import { describe, it, expect } from 'vitest';
 import { useGpu } from '../helpers.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
+import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
+import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
 import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { measureTrainingStep, type StepMemoryOptions } from '../../bench/memory_probe.ts';
 
 useGpu();
 
-const TOY: ModelDims = { vocab_size: 96, n_positions: 32, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
+const TOY: GPT2Dims = { vocab_size: 96, n_positions: 32, n_embd: 32, n_layer: 1, n_head: 2, layer_norm_epsilon: 1e-5 };
 // a vocabulary large beside the width, so the logits and the tied embedding's gradients weigh in
-const WIDE_VOCAB: ModelDims = {
+const WIDE_VOCAB: GPT2Dims = {
   vocab_size: 700,
   n_positions: 48,
   n_embd: 48,
@@ -21,13 +23,38 @@ const WIDE_VOCAB: ModelDims = {
   layer_norm_epsilon: 1e-5,
 };
 
-const LARGE_VOCAB: ModelDims = {
+const LARGE_VOCAB: GPT2Dims = {
   vocab_size: 4000,
   n_positions: 16,
   n_embd: 64,
   n_layer: 1,
   n_head: 2,
   layer_norm_epsilon: 1e-5,
+};
+
+// Llama-family toys: grouped-query attention with an untied head; a Qwen2 with one key/value head and a tied head
+const LLAMA_TOY: LlamaDims = {
+  model_type: 'llama',
+  vocab_size: 96,
+  max_position_embeddings: 32,
+  hidden_size: 32,
+  intermediate_size: 88,
+  num_hidden_layers: 1,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-5,
+};
+const QWEN2_WIDE_VOCAB: LlamaDims = {
+  model_type: 'qwen2',
+  vocab_size: 700,
+  max_position_embeddings: 48,
+  hidden_size: 48,
+  intermediate_size: 100,
+  num_hidden_layers: 2,
+  num_attention_heads: 3,
+  num_key_value_heads: 1,
+  rms_norm_eps: 1e-5,
+  tie_word_embeddings: true,
 };
 
 const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepMemoryOptions }[] = [
@@ -45,6 +72,9 @@ const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepM
     T: 8,
     opts: { optimizer: 'per-tensor', checkpoint: true },
   },
+  { label: 'llama toy, grouped-query attention, untied head', dims: LLAMA_TOY, B: 3, T: 17, opts: {} },
+  { label: 'llama toy, gradient checkpointing', dims: LLAMA_TOY, B: 3, T: 17, opts: { checkpoint: true } },
+  { label: 'qwen2 wide vocab, tied head', dims: QWEN2_WIDE_VOCAB, B: 2, T: 33, opts: {} },
   {
     label: 'wide vocab, dropout',
     dims: { ...WIDE_VOCAB, resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1 },

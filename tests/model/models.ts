@@ -1,11 +1,14 @@
 // Models for the model tests: their sizes, and models with random parameters.
-import { rng } from '../helpers.ts';
+import { expect } from 'vitest';
+import { rng, relError, tf } from '../helpers.ts';
 import { IGNORE_INDEX } from '../../src/core/util/targets.ts';
-import { CausalLM } from '../../src/core/model/causal_lm.ts';
+import { CausalLM, type ForwardOptions } from '../../src/core/model/causal_lm.ts';
 import { parameterShapes, type ModelDims } from '../../src/core/model/families/index.ts';
+import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
+import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
 
 /**
- * A model with random parameters spread wider than GPT-2's initialisation (LayerNorm weights 1 ± 0.2, the rest
+ * A model with random parameters spread wider than GPT-2's initialisation (norm weights 1 ± 0.2, the rest
  * N(0, 0.3)), so logits are far apart and every path through the model carries signal.
  */
 export function randomModel(d: ModelDims, seed: number): CausalLM {
@@ -13,7 +16,7 @@ export function randomModel(d: ModelDims, seed: number): CausalLM {
   const arrays = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, shape] of parameterShapes(d)) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const isLnWeight = name.includes('ln_') && name.endsWith('weight');
+    const isLnWeight = /ln_|norm/.test(name) && name.endsWith('weight');
     const data = r.normals(n, isLnWeight ? 0.2 : 0.3);
     if (isLnWeight) for (let i = 0; i < n; i++) data[i] += 1;
     arrays.set(name, { shape, data });
@@ -22,7 +25,7 @@ export function randomModel(d: ModelDims, seed: number): CausalLM {
 }
 
 /** Small but not trivially so: odd vocabulary and block, two layers, head_dim 6. */
-export const SMALL_DIMS: ModelDims = {
+export const SMALL_DIMS: GPT2Dims = {
   vocab_size: 37,
   n_positions: 16,
   n_embd: 12,
@@ -31,8 +34,46 @@ export const SMALL_DIMS: ModelDims = {
   layer_norm_epsilon: 1e-5,
 };
 
+/**
+ * Small Llama-family models: grouped-query attention (4 query heads on 2 key/value heads), an untied head and Llama 3
+ * rope scaling; and a Qwen2 (q/k/v biases) with one key/value head and its head tied to the embedding.
+ */
+export const LLAMA_GQA_DIMS: LlamaDims = {
+  model_type: 'llama',
+  vocab_size: 37,
+  max_position_embeddings: 16,
+  hidden_size: 24,
+  intermediate_size: 41,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-5,
+  rope_theta: 500,
+  rope_scaling: {
+    rope_type: 'llama3',
+    factor: 4,
+    low_freq_factor: 1,
+    high_freq_factor: 4,
+    original_max_position_embeddings: 32,
+  },
+};
+
+export const QWEN2_TIED_DIMS: LlamaDims = {
+  model_type: 'qwen2',
+  vocab_size: 29,
+  max_position_embeddings: 16,
+  hidden_size: 20,
+  intermediate_size: 33,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  tie_word_embeddings: true,
+};
+
 /** The trainer tests' model: one layer, 16 wide, 19 tokens. */
-export const TRAINER_DIMS: ModelDims = {
+export const TRAINER_DIMS: GPT2Dims = {
   vocab_size: 19,
   n_positions: 16,
   n_embd: 16,
@@ -47,7 +88,7 @@ export const TRAINER_DIMS: ModelDims = {
  * followed by 4 and by 5), so it is ignored.
  */
 export function repeatingSequence() {
-  const dims: ModelDims = {
+  const dims: GPT2Dims = {
     vocab_size: 11,
     n_positions: 32,
     n_embd: 32,
@@ -68,4 +109,28 @@ export function repeatingSequence() {
     targets[b * T] = IGNORE_INDEX;
   }
   return { dims, B, T, tokens, targets };
+}
+
+/**
+ * The loss and every gradient with gradient checkpointing equal the plain backward's (recomputed blocks draw the same
+ * dropout masks), and neither leaves anything behind but its results. Disposes the model.
+ */
+export async function expectCheckpointingAgrees(
+  model: CausalLM,
+  batch: { tokens: Int32Array; targets: Int32Array; B: number; T: number },
+  seed: number,
+  opts: ForwardOptions = {},
+): Promise<void> {
+  const { tokens, targets, B, T } = batch;
+  const before = tf.memory().numTensors;
+  const a = model.lossAndGrads(tokens, targets, B, T, opts);
+  const b = model.lossAndGrads(tokens, targets, B, T, { ...opts, checkpoint: true });
+  expect(tf.memory().numTensors - before).toBe(2 * (1 + model.params.size)); // nothing else left behind
+  expect((await b.loss.data())[0]).toBeCloseTo((await a.loss.data())[0], 6);
+  for (const [name, g] of a.grads) {
+    const e = relError(await b.grads.get(name)!.data(), await g.data());
+    expect(e, `seed ${seed}: ${name}`).toBeLessThan(1e-5);
+  }
+  tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
+  model.dispose();
 }

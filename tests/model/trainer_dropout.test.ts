@@ -3,14 +3,14 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
-import type { ModelDims } from '../../src/core/model/families/index.ts';
+import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import { Trainer, type LogEntry } from '../../src/core/train/trainer.ts';
 import { resolveArguments, type TrainingArguments } from '../../src/core/train/args.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
 import { TRAINER_DIMS } from './models.ts';
 
 const plainDims = TRAINER_DIMS;
-const dims: ModelDims = { ...plainDims, embd_pdrop: 0.3, attn_pdrop: 0.3, resid_pdrop: 0.3 };
+const dims: GPT2Dims = { ...plainDims, embd_pdrop: 0.3, attn_pdrop: 0.3, resid_pdrop: 0.3 };
 const T = 12;
 
 function dataset(blocks: number, seed: number): BlockDataset {
@@ -26,7 +26,7 @@ function args(over: Partial<TrainingArguments>): TrainingArguments {
 }
 
 /** The same weights under other dims (the dropout rates are not weights). */
-async function withDims(model: CausalLM, d: ModelDims): Promise<CausalLM> {
+async function withDims(model: CausalLM, d: GPT2Dims): Promise<CausalLM> {
   return CausalLM.fromArrays(d, await model.toArrays());
 }
 

@@ -3,7 +3,7 @@ import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { checkpointFromZip, checkpointToZip, checkpointFilesFromDrop } from '../../src/core/checkpoint/archive.ts';
 import { modelConfigToJson, parseModelConfig, parameterCount } from '../../src/core/model/families/index.ts';
-import { innerDim, makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
+import { innerDim, makeGpt2Config, type GPT2Config } from '../../src/core/model/families/gpt2_config.ts';
 import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
 import type { HostTensor, NamedTensors } from '../../src/core/model/host_tensors.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
@@ -80,7 +80,7 @@ describe('config.json', () => {
       bos_token_id: 12,
       n_inner: null,
     });
-    expect(innerDim(c)).toBe(32);
+    expect(innerDim(c as GPT2Config)).toBe(32);
     const written = JSON.parse(modelConfigToJson(c));
     expect(written).toMatchObject({
       model_type: 'gpt2',
@@ -109,7 +109,7 @@ describe('config.json', () => {
   });
 
   it.each([
-    [{ model_type: 'llama' }, /model_type "llama"; Hearth runs only GPT-2/],
+    [{ model_type: 'gpt_neox' }, /model_type "gpt_neox"; Hearth runs GPT-2 models .*Llama models/],
     [
       { architectures: ['GPT2ForSequenceClassification'] },
       /architecture GPT2ForSequenceClassification; Hearth runs GPT2LMHeadModel/,
@@ -197,7 +197,7 @@ describe('Hugging Face folder', () => {
   });
 
   function pytorchStyleFiles(ckpt: HearthCheckpoint, dtype: 'F32' | 'F16'): Map<string, Uint8Array> {
-    const P = ckpt.config.n_positions;
+    const P = (ckpt.config as GPT2Config).n_positions;
     const entries: [string, HostTensor][] = [];
     const tril = new Float32Array(P * P).map((_, i) => (i % P <= Math.floor(i / P) ? 1 : 0));
     for (const [name, t] of ckpt.weights) {
@@ -225,7 +225,9 @@ describe('Hugging Face folder', () => {
     const ckpt = tinyCheckpoint({ config: { bos_token_id: 12, eos_token_id: 12 } });
     const back = checkpointFromFiles(pytorchStyleFiles(ckpt, 'F32'));
     expectSameWeights(back.weights, ckpt.weights);
-    expect(back.config.task_specific_params).toEqual({ 'text-generation': { do_sample: true, max_length: 50 } });
+    expect((back.config as GPT2Config).task_specific_params).toEqual({
+      'text-generation': { do_sample: true, max_length: 50 },
+    });
     expect(back.generationConfig).toMatchObject({ eos_token_id: 12 });
     expect(back.training).toBeUndefined();
     // the same in float16, as torch_dtype=float16 models are shared

@@ -379,10 +379,10 @@ const MALFORMED: [string, () => Uint8Array, RegExp][] = [
       zipOf(
         new Map([
           ...goodFiles(),
-          ['config.json', enc.encode('{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}')],
+          ['config.json', enc.encode('{"model_type": "gpt_neox", "architectures": ["GPTNeoXForCausalLM"]}')],
         ]),
       ),
-    /model_type "llama"; Hearth runs only GPT-2 models/,
+    /model_type "gpt_neox"; Hearth runs GPT-2 models \(model_type "gpt2"\), Llama models \(model_type "llama"\), Mistral models \(model_type "mistral"\), Qwen2 models \(model_type "qwen2"\)/,
   ],
   [
     'untied lm_head',

@@ -2,15 +2,17 @@
 // write them, and the page's model description carries them.
 import { describe, it, expect } from 'vitest';
 import { presetConfig, presetDims } from '../../src/core/model/presets.ts';
-import { DEFAULT_DROPOUT, validateGpt2Dims, makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
+import {
+  DEFAULT_DROPOUT,
+  validateGpt2Dims,
+  makeGpt2Config,
+  type GPT2Dims,
+} from '../../src/core/model/families/gpt2_config.ts';
 import { modelConfigToJson, parseModelConfig } from '../../src/core/model/families/index.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 
-const rates = (c: { embd_pdrop?: number; attn_pdrop?: number; resid_pdrop?: number }) => [
-  c.embd_pdrop,
-  c.attn_pdrop,
-  c.resid_pdrop,
-];
+const rates = (config: object) => [c(config).embd_pdrop, c(config).attn_pdrop, c(config).resid_pdrop];
+const c = (config: object) => config as GPT2Dims;
 
 describe('dropout rates in model configs', () => {
   it('a new model takes 0.1 for all three, as HF GPT2Config, or the rate given', () => {
@@ -41,7 +43,7 @@ describe('dropout rates in model configs', () => {
   });
 
   it('model dims refuse a rate outside [0, 1) and accept none (no dropout)', () => {
-    const d = presetDims('toy', 10);
+    const d = presetDims('toy', 10) as GPT2Dims;
     expect(() => validateGpt2Dims(d)).not.toThrow();
     expect(() => validateGpt2Dims({ ...d, attn_pdrop: 1 })).toThrow(/attn_pdrop must be in \[0, 1\)/);
     expect(() => validateGpt2Dims({ ...d, resid_pdrop: -0.1 })).toThrow(/resid_pdrop/);

@@ -102,9 +102,12 @@ beforeAll(async () => {
   noWeights.delete('model.safetensors');
   noWeights.set('pytorch_model.bin', new Uint8Array(10));
   repos.set('old/pickle', { files: noWeights });
-  const llama = hubFiles(6);
-  llama.set('config.json', new TextEncoder().encode('{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}'));
-  repos.set('meta/llama-tiny', { files: llama });
+  const pythia = hubFiles(6);
+  pythia.set(
+    'config.json',
+    new TextEncoder().encode('{"model_type": "gpt_neox", "architectures": ["GPTNeoXForCausalLM"]}'),
+  );
+  repos.set('EleutherAI/pythia-tiny', { files: pythia });
   repos.set('flaky/connection', { files: hubFiles(7), dropsWeights: true });
   repos.set('sharded/tiny', { files: shardedHubFiles(8) });
   const hugeConfig = hubFiles(10);
@@ -298,10 +301,10 @@ describe('Hub downloads', () => {
     ],
     [
       'a model Hearth cannot run',
-      'meta/llama-tiny',
+      'EleutherAI/pythia-tiny',
       {},
       'unsupported-model',
-      /model_type "llama"; Hearth runs only GPT-2 models/,
+      /model_type "gpt_neox"; Hearth runs GPT-2 models \(model_type "gpt2"\), Llama models \(model_type "llama"\), Mistral models \(model_type "mistral"\), Qwen2 models \(model_type "qwen2"\)/,
     ],
     ['a name that is not a repo id', '../../etc/passwd', {}, 'not-found', /is not a Hub model id/],
   ])('refuses %s with a clear message', async (_label, repo, extra, code, message) => {
@@ -310,7 +313,7 @@ describe('Hub downloads', () => {
     expect(error).toBeInstanceOf(CheckpointError);
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
-    expect(requests.filter((r) => r.endsWith('model.safetensors') && repo === 'meta/llama-tiny')).toEqual([]); // refused before the weights
+    expect(requests.filter((r) => r.endsWith('model.safetensors') && repo === 'EleutherAI/pythia-tiny')).toEqual([]); // refused before the weights
   });
 
   it('refuses a download cut short, and caches none of it', async () => {

@@ -6,7 +6,14 @@ import { familyOf, modelConfigToJson, type ModelConfig } from '../model/families
 import type { NamedTensors } from '../model/host_tensors.ts';
 import { defaultGenerationConfig, readModelConfig, type GenerationConfig } from './config.ts';
 import { CheckpointError, invalid } from './errors.ts';
-import { checkHearthWeights, checkTensorCount, checkWeightIndex, hearthName, toHearthWeights } from './weights.ts';
+import {
+  checkHearthWeights,
+  checkTensorCount,
+  checkWeightIndex,
+  hearthName,
+  hfFileName,
+  toHearthWeights,
+} from './weights.ts';
 import { readSafetensors, TORCH_DTYPES, type WeightsDtype } from './safetensors.ts';
 import { WEIGHTS_INDEX_FILE, weightsSources, weightsToFiles } from './shards.ts';
 import {
@@ -36,7 +43,7 @@ export const GENERATION_CONFIG_FILE = 'generation_config.json';
 
 export interface HearthCheckpoint {
   config: ModelConfig;
-  /** Hearth's parameter names (no "transformer." prefix, no lm_head), float32. */
+  /** Hearth's parameter names (the family's without the base model's prefix; a tied head has none), float32. */
   weights: NamedTensors;
   tokenizer: TokenizerFiles;
   generationConfig?: GenerationConfig;
@@ -63,7 +70,8 @@ export function checkpointToFiles(ckpt: HearthCheckpoint, options: ToFilesOption
   files.set(CONFIG_FILE, encoder.encode(configJsonWithDtype(ckpt.config, dtype)));
   const generation = ckpt.generationConfig ?? defaultGenerationConfig(ckpt.config);
   files.set(GENERATION_CONFIG_FILE, encoder.encode(JSON.stringify(generation, null, 2) + '\n'));
-  for (const [name, bytes] of weightsToFiles(ckpt.weights, { dtype, maxShardBytes: options.maxShardBytes }))
+  const named: NamedTensors = new Map([...ckpt.weights].map(([n, t]) => [hfFileName(n, ckpt.config), t]));
+  for (const [name, bytes] of weightsToFiles(named, { dtype, maxShardBytes: options.maxShardBytes }))
     files.set(name, bytes);
   for (const name of TOKENIZER_FILES) {
     const text = ckpt.tokenizer[name];

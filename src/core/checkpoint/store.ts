@@ -8,7 +8,7 @@
 // one transaction, and a save whose mark is gone is never listed, so a sweep that misjudged a save
 // (a tab asleep for an hour, where there are no Web Locks) costs that save, never a listed checkpoint.
 import { createStore, delMany, get, getMany, keys, promisifyRequest, set, update, type UseStore } from 'idb-keyval';
-import { parameterCount, type ModelConfig } from '../model/families/index.ts';
+import { parameterCount, sizesOf } from '../model/families/index.ts';
 import { checkpointFilesFromZip, safeFolderName } from './archive.ts';
 import { CheckpointError } from './errors.ts';
 import {
@@ -93,7 +93,15 @@ export interface CheckpointSummary {
   evalLoss: number | null;
   bytes: number;
   resumable: boolean;
-  model: Pick<ModelConfig, 'n_layer' | 'n_head' | 'n_embd' | 'vocab_size' | 'n_positions'> & { parameters: number };
+  /** the model's sizes (under GPT-2's names, whatever the family, as summaries have always been stored) */
+  model: {
+    n_layer: number;
+    n_head: number;
+    n_embd: number;
+    vocab_size: number;
+    n_positions: number;
+    parameters: number;
+  };
   files: { name: string; bytes: number; chunks: number }[];
 }
 
@@ -339,6 +347,7 @@ export class CheckpointStore {
     await this.checkQuota(bytes);
 
     const id = newId();
+    const sizes = sizesOf(ckpt.config);
     const entry: CheckpointSummary = {
       id,
       name: options.name,
@@ -349,11 +358,11 @@ export class CheckpointStore {
       bytes,
       resumable: ckpt.training !== undefined,
       model: {
-        n_layer: ckpt.config.n_layer,
-        n_head: ckpt.config.n_head,
-        n_embd: ckpt.config.n_embd,
-        vocab_size: ckpt.config.vocab_size,
-        n_positions: ckpt.config.n_positions,
+        n_layer: sizes.num_hidden_layers,
+        n_head: sizes.num_attention_heads,
+        n_embd: sizes.hidden_size,
+        vocab_size: sizes.vocab_size,
+        n_positions: sizes.max_position_embeddings,
         parameters: parameterCount(ckpt.config),
       },
       files: [],

@@ -21,6 +21,18 @@ export function hearthName(fileName: string, c: ModelConfig): string | null {
   return isBuffer(name) ? null : name;
 }
 
+/** The name a written file gives a parameter: the family's Hugging Face name in its *ForCausalLM model. */
+export function hfFileName(name: string, c: ModelConfig): string {
+  const { prefix, writePrefix, outsidePrefix } = familyOf(c).hfWeights;
+  return writePrefix && !outsidePrefix?.includes(name) ? prefix + name : name;
+}
+
+/** The head tied to an embedding, when the model has no parameter of that name (an untied head is a parameter). */
+function tiedHeadOf(c: ModelConfig, expected: Map<string, number[]>) {
+  const tied = familyOf(c).hfWeights.tiedHead;
+  return tied && !expected.has(tied.name) ? tied : undefined;
+}
+
 /** A tensor as a weights file's header lists it: its name in the file, its shape, and the file. */
 export interface ListedTensor {
   name: string;
@@ -56,8 +68,8 @@ export function checkTensorCount(listed: readonly ListedTensor[], c: ModelConfig
 /** Checks the names and shapes the files list against the config before any tensor is decoded. */
 export function checkWeightIndex(listed: Iterable<ListedTensor>, c: ModelConfig, source: string): void {
   const family = familyOf(c);
-  const tied = family.hfWeights.tiedHead;
   const expected = modelParameterShapes(c);
+  const tied = tiedHeadOf(c, expected);
   const seen = new Map<string, string>();
   const unknown: ListedTensor[] = [];
   for (const t of listed) {
@@ -100,7 +112,7 @@ export function checkWeightIndex(listed: Iterable<ListedTensor>, c: ModelConfig,
 
 /**
  * Renames decoded tensors to Hearth's names in the family's order, dropping a tied head when it is the tie (bitwise
- * equal to what it is tied to) and refusing it otherwise: Hearth cannot run an untied head.
+ * equal to what it is tied to) and refusing it otherwise: a model whose config ties its head has no head of its own.
  */
 export function toHearthWeights(decoded: NamedTensors, c: ModelConfig, fileName: string): NamedTensors {
   const byName: NamedTensors = new Map();
@@ -109,12 +121,13 @@ export function toHearthWeights(decoded: NamedTensors, c: ModelConfig, fileName:
     if (name !== null) byName.set(name, t);
   }
   const out: NamedTensors = new Map();
-  for (const name of modelParameterShapes(c).keys()) out.set(name, byName.get(name)!);
-  const tied = familyOf(c).hfWeights.tiedHead;
+  const expected = modelParameterShapes(c);
+  for (const name of expected.keys()) out.set(name, byName.get(name)!);
+  const tied = tiedHeadOf(c, expected);
   const head = tied && byName.get(tied.name);
   if (tied && head && !bitwiseEqual(head, out.get(tied.tiedTo)!)) {
     throw invalid(
-      `${fileName}: ${tied.name} differs from ${tied.tiedTo}; Hearth ties the output head to the token embedding and cannot load an untied head`,
+      `${fileName}: ${tied.name} differs from ${tied.tiedTo}, but the config ties the output head to the token embedding (tie_word_embeddings)`,
     );
   }
   return out;

@@ -1,8 +1,9 @@
 // Generation with the keys and values of every layer kept on the GPU.
 //
-// Each layer has a K and a V cache of (B, kv heads, n_positions, head_dim). A prefill runs the prompt's T positions
-// in one batched pass that fills rows 0..T−1; a step runs one new position per sequence, appends its k and v, and
-// attends over the cache: its cost grows with the context only through that O(context) attention, where a full
+// Each layer has a K and a V cache of (B, kv heads, n_positions, head_dim): a grouped-query model keeps only its shared
+// key/value heads, which the decode kernels read for each query head of the group. A prefill runs the prompt's T
+// positions in one batched pass that fills rows 0..T−1; a step runs one new position per sequence, appends its k and v,
+// and attends over the cache: its cost grows with the context only through that O(context) attention, where a full
 // forward would redo every matmul for every earlier position. The model's own embed, blocks and head run, with the
 // cache as the blocks' attention, so the logits equal a full forward's last row to float32 rounding (the tests check
 // it). A step's matmuls have a handful of rows (one per sequence); with Hearth's kernels the matmul family then runs
@@ -80,10 +81,10 @@ export class KVCacheDecoder extends ModelDecoder {
   /** Logits (B, V) after positions past .. past+Tq−1, writing their k and v into the caches on the way. */
   private run(tokens: Int32Array, Tq: number): Promise<Float32Array> {
     const past = this.filled;
-    const attend: Attend = (layer, qkv, nHead) => {
+    const attend: Attend = (layer, qkv, heads) => {
       const { k, v } = this.caches[layer];
-      kvCacheWrite(qkv, k, v, past, nHead);
-      return decodeAttention(qkv, k, v, past, nHead); // (B, Tq, C)
+      kvCacheWrite(qkv, k, v, past, heads.nHead, heads.nKvHead);
+      return decodeAttention(qkv, k, v, past, heads.nHead, { nKvHead: heads.nKvHead }); // (B, Tq, H·D)
     };
     const logits = this.model.lastLogits(tokens, this.batch, Tq, { ops: this.ops, position: past, attend });
     this.filled += Tq;

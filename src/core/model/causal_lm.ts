@@ -134,7 +134,7 @@ export class CausalLM {
    * go through the head (B·V logits, not B·T·V).
    */
   lastLogits(tokens: Int32Array, B: number, T: number, opts: DecodeOptions = {}): tf.Tensor2D {
-    const ctx = this.context(opts.ops);
+    const ctx = { ...this.context(opts.ops), position: opts.position ?? 0 };
     this.checkTokens(tokens, B, T, opts.position);
     return tf.tidy(() => {
       const x = this.blocks(ctx, tokens, B, T, opts); // (B·T, hidden)

@@ -3,7 +3,7 @@
 // norm, logits), written against `Ops`. CausalLM (causal_lm.ts) runs any family: embed → blocks → head, the loss,
 // gradients and gradient checkpointing; the decoders run the same pieces with a KV cache as the block's attention.
 import type * as tf from '@tensorflow/tfjs-core';
-import type { AttentionDropout, Ops } from './ops.ts';
+import type { AttentionDropout, AttentionHeads, Ops } from './ops.ts';
 import type { Random } from '../util/random.ts';
 
 /** A model's sizes under Hugging Face's family-independent names (PretrainedConfig's attribute_map). */
@@ -19,17 +19,22 @@ export interface ModelSizes {
 }
 
 /**
- * A block's attention: qkv (B, T, 3·hidden) as the block's projection packs it → (B, T, hidden). Full causal over the
- * block in training and evaluation (fullCausalAttention), against the KV cache when decoding. `dropout`: the
- * attention probabilities' dropout, in training steps only.
+ * A block's attention: qkv (B, T, (H + 2K)·D) packed [q | k | v] (positions already applied) → (B, T, H·D). Full
+ * causal over the block in training and evaluation (fullCausalAttention), against the KV cache when decoding.
+ * `dropout`: the attention probabilities' dropout, in training steps only.
  */
-export type Attend = (layer: number, qkv: tf.Tensor3D, nHead: number, dropout?: AttentionDropout) => tf.Tensor3D;
+export type Attend = (
+  layer: number,
+  qkv: tf.Tensor3D,
+  heads: AttentionHeads,
+  dropout?: AttentionDropout,
+) => tf.Tensor3D;
 
 /** Training, evaluation and the full-prefix decoder: causal attention over the whole block, as `ops` computes it. */
 export const fullCausalAttention =
   (ops: Ops): Attend =>
-  (_layer, qkv, nHead, dropout) =>
-    ops.attention(qkv, nHead, dropout);
+  (_layer, qkv, heads, dropout) =>
+    ops.attention(qkv, heads, dropout);
 
 /** What a family's forward pieces run with. */
 export interface ForwardContext<D> {
@@ -42,6 +47,8 @@ export interface ForwardContext<D> {
    * recomputed for gradient checkpointing draws its forward's masks. Absent (evaluation, generation): no dropout.
    */
   dropoutSeed?: number;
+  /** the position of the first token (the KV cache's length when decoding); 0 when absent */
+  position?: number;
 }
 
 /** How Hugging Face files name a family's parameters, beyond the names themselves. */
@@ -50,8 +57,17 @@ export interface HfWeightNames {
   prefix: string;
   /** buffers a file may hold that are not parameters (GPT-2's causal-mask buffers) */
   isBuffer(name: string): boolean;
-  /** an output head tied to an input embedding: a file may hold it, bitwise equal to the embedding */
+  /** an output head tied to an input embedding (when the model has no such parameter of its own): a file may hold it,
+   * bitwise equal to the embedding */
   tiedHead?: { name: string; tiedTo: string };
+  /**
+   * Whether written files name parameters as save_pretrained does, under the prefix (except `outsidePrefix`, an
+   * untied head). GPT-2's files go without it: Hugging Face loads a base model's names into the head model when the
+   * head is tied, and earlier exports are kept byte for byte.
+   */
+  writePrefix: boolean;
+  /** parameters of the *ForCausalLM model outside the base model (lm_head.weight) */
+  outsidePrefix?: string[];
 }
 
 /** A family over D, what its models are built from, and C, its whole config.json (a C is a D). */

@@ -1,7 +1,13 @@
-// The model's operations on Hearth's own WGSL kernels.
+// The model's operations on Hearth's own WGSL kernels. Grouped-query attention runs in the attention kernels
+// themselves (each query head reads its group's key and value head); a token-only embedding (families without
+// position embeddings) is a stock gather.
 import type { Ops } from './ops.ts';
+import { stockTokenEmbedding } from './stock_ops.ts';
 import { matmul } from '../kernels/matmul/index.ts';
 import { layerNorm, addLayerNorm } from '../kernels/layernorm/index.ts';
+import { rmsNorm, addRmsNorm } from '../kernels/rmsnorm/index.ts';
+import { rope } from '../kernels/rope/index.ts';
+import { swiglu } from '../kernels/swiglu/index.ts';
 import { causalSelfAttention } from '../kernels/attention/index.ts';
 import { softmaxCrossEntropy, crossEntropyMean } from '../kernels/crossentropy/index.ts';
 import { embedding } from '../kernels/embedding/index.ts';
@@ -12,9 +18,14 @@ export const kernelOps: Ops = {
   matmul,
   layerNorm,
   addLayerNorm,
-  attention: causalSelfAttention,
+  rmsNorm: (x, weight, eps) => rmsNorm(x, weight, eps),
+  addRmsNorm: (x, residual, weight, eps) => addRmsNorm(x, residual, weight, eps),
+  rope,
+  swiglu,
+  attention: (qkv, heads, dropout) => causalSelfAttention(qkv, heads.nHead, dropout, { nKvHead: heads.nKvHead }),
   crossEntropy: softmaxCrossEntropy,
   crossEntropyMean,
-  embedding,
+  embedding: (tokens, B, T, wte, wpe, position) =>
+    wpe ? embedding(tokens, B, T, wte, wpe, position) : stockTokenEmbedding(tokens, B, T, wte),
   dropout,
 };

@@ -1,6 +1,7 @@
 // What a training step costs in GPU memory, term by term, and the AdamW update the trainer runs for a model's size.
-import { innerDim } from './families/gpt2_config.ts';
-import { parameterCount, parameterShapes, type ModelDims } from './families/index.ts';
+import { innerDim, type GPT2Dims } from './families/gpt2_config.ts';
+import { headDim, isLlamaModelType, kvHeads, tiedHead, type LlamaDims } from './families/llama_config.ts';
+import { parameterCount, parameterShapes, sizesOf, type ModelDims } from './families/index.ts';
 
 /** Above this many parameters the trainer's AdamW updates tensor by tensor instead of packed (see trainer.ts). */
 const PACKED_ADAMW_MAX_PARAMETERS = 50_000_000;
@@ -41,8 +42,70 @@ export interface MemoryEstimate {
 }
 
 /**
+ * Floats one block holds, M rows: `saved` by the forward for the backward, `grads` the backward's gradients of its
+ * activations, `params` its parameters, `matmulWeights` those its matmuls read and `matmulOutputs` (columns) the
+ * widths of their outputs (fp16's copies and casts).
+ */
+interface BlockTerms {
+  saved: number;
+  grads: number;
+  params: number;
+  matmulWeights: number;
+  matmulOutputs: number;
+  /** a dropout's gradient per (M, hidden) site beyond the block's: GPT-2's embd_pdrop */
+  embdDropoutGrad: number;
+}
+
+/** GPT-2's block, per the terms above estimateTrainingMemory. */
+function gpt2Block(d: GPT2Dims, M: number): BlockTerms {
+  const { n_embd: C, n_head: nh } = d;
+  const H = innerDim(d);
+  // Dropout (resid_pdrop twice a block, embd_pdrop once) saves nothing, its mask being hashed from a seed, but its
+  // gradient is one more (M, C) tensor the backward keeps.
+  const residDropoutGrads = (d.resid_pdrop ?? 0) > 0 ? 2 * M * C : 0;
+  return {
+    saved: 9 * M * C + 2 * M * H + (nh + 4) * M,
+    grads: 9 * M * C + 2 * M * H + residDropoutGrads,
+    params: 4 * C * C + 2 * C * H + 9 * C + H,
+    matmulWeights: 4 * C * C + 2 * C * H,
+    matmulOutputs: 5 * C + H,
+    embdDropoutGrad: (d.embd_pdrop ?? 0) > 0 ? M * C : 0,
+  };
+}
+
+/**
+ * A Llama block on Hearth's kernels (A = heads·head_dim, G = kv heads·head_dim, I = MLP width; grouped-query
+ * attention in the attention kernels, nothing repeated): per block the two RMSNorms' outputs and the residual sum
+ * 3·M·C, q, k and v as projected M·(A + 2G), q and k after RoPE M·(A + G), the packed qkv M·(A + 2G), the
+ * attention's output and log-sum-exp M·(A + nh), o_proj's and down_proj's outputs and the block's output 3·M·C,
+ * gate, up and their SwiGLU product 3·M·I, and each norm's row statistics. The backward keeps a gradient of each.
+ */
+function llamaBlock(d: LlamaDims, M: number): BlockTerms {
+  const C = d.hidden_size;
+  const nh = d.num_attention_heads;
+  const A = nh * headDim(d);
+  const G = kvHeads(d) * headDim(d);
+  const I = d.intermediate_size;
+  const activations = 6 * M * C + 4 * M * A + 5 * M * G + 3 * M * I;
+  const params = blockParameterCount(d);
+  return {
+    saved: activations + nh * M + 2 * M,
+    grads: activations,
+    params,
+    matmulWeights: params - 2 * C,
+    matmulOutputs: A + 2 * G + C + 2 * I + C,
+    embdDropoutGrad: 0,
+  };
+}
+
+function blockParameterCount(d: ModelDims): number {
+  const first = parameterShapes(d).filter(([n]) => /^(h|layers)\.0\./.test(n));
+  return first.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
+}
+
+/**
  * The bytes a training step holds at its peak with Hearth's kernels under tfjs autograd, term by term (M = B·T
- * rows, C = n_embd, H = MLP width, V = vocab_size, L = n_layer, nh = n_head; floats are 4 bytes):
+ * rows, C = hidden size, H = MLP width, V = vocab_size, L = layers, nh = heads; floats are 4 bytes), for GPT-2:
  * - weights P, AdamW's moments 2P, and with the packed update its packed parameters and gradients 2P;
  * - the forward's saved tensors, per block 9·M·C + 2·M·H + (nh + 4)·M (ln_1's output, qkv, the attention's
  *   output, the residual, ln_2's output, the MLP's pre- and post-GELU and output, the block's output, row
@@ -54,6 +117,7 @@ export interface MemoryEstimate {
  * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed) and
  *   the embedding's, over n_layer + 1 kept block inputs;
  * - or the AdamW update's, when larger (per-tensor, three new copies of wte beside everything persistent).
+ * A Llama-family block's terms are llamaBlock's; an untied head has no second embedding gradient.
  * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
  * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
  */
@@ -65,26 +129,27 @@ export function estimateTrainingMemory(
 ): MemoryEstimate {
   const P = parameterCount(d);
   const M = batchSize * blockSize;
-  const { n_embd: C, n_layer: L, n_head: nh, vocab_size: V } = d;
-  const H = innerDim(d);
+  const s = sizesOf(d);
+  const { hidden_size: C, num_hidden_layers: L, vocab_size: V } = s;
+  const block = isLlamaModelType(d.model_type) ? llamaBlock(d as LlamaDims, M) : gpt2Block(d as GPT2Dims, M);
+  // the head reads the token embedding (GPT-2, tied Llama): its two gradients (head and embedding) beside their sum
+  const tied = !isLlamaModelType(d.model_type) || tiedHead(d as LlamaDims);
   const fp16 = !!opts.fp16;
   const optimizerKind = opts.optimizer ?? adamwKindFor(d, fp16);
   const f32 = 4;
-  // f16 copies of every matmul weight (wte as the head, c_attn, attn.c_proj, c_fc, mlp.c_proj), kept for the step
-  const halfWeights = fp16 ? 2 * (V * C + L * (4 * C * C + 2 * C * H)) : 0;
+  // f16 copies of every matmul weight (the head and each block's), kept for the step
+  const halfWeights = fp16 ? 2 * (V * C + L * block.matmulWeights) : 0;
   // with fp16, each matmul's backward keeps an f16 cast of its output gradient until the backward ends
-  const halfGradsPerBlock = fp16 ? 2 * M * (5 * C + H) : 0;
+  const halfGradsPerBlock = fp16 ? 2 * M * block.matmulOutputs : 0;
   const halfGradsHead = fp16 ? 2 * M * V : 0;
 
-  // Dropout (resid_pdrop twice a block, embd_pdrop once) saves nothing, its mask being hashed from a seed, but its
-  // gradient is one more (M, C) tensor the backward keeps.
-  const residDropoutGrads = (d.resid_pdrop ?? 0) > 0 ? 2 * M * C : 0;
-  const embdDropoutGrad = (d.embd_pdrop ?? 0) > 0 ? f32 * M * C : 0;
-  const savedPerBlock = f32 * (9 * M * C + 2 * M * H + (nh + 4) * M);
-  const gradsPerBlock = f32 * (9 * M * C + 2 * M * H + residDropoutGrads) + halfGradsPerBlock;
-  const savedHead = f32 * (M * C + 3 * M + M * V); // ln_f's output and statistics, the logits, their log-sum-exp
-  const gradsHead = f32 * (M * V + 2 * M * C) + halfGradsHead; // dlogits, d(ln_f output), d(last block output)
-  const tiedExtra = f32 * 2 * V * C;
+  const embdDropoutGrad = f32 * block.embdDropoutGrad;
+  const savedPerBlock = f32 * block.saved;
+  const gradsPerBlock = f32 * block.grads + halfGradsPerBlock;
+  // the final norm's output and statistics, the logits, their log-sum-exp
+  const savedHead = f32 * (M * C + 3 * M + M * V);
+  const gradsHead = f32 * (M * V + 2 * M * C) + halfGradsHead; // dlogits, d(final norm output), d(last block output)
+  const tiedExtra = tied ? f32 * 2 * V * C : 0;
   const accumulated = (opts.accumulation ?? 1) > 1 ? f32 * P : 0;
   const largestParameter = Math.max(...parameterShapes(d).map(([, s]) => s.reduce((a, b) => a * b, 1)));
 
@@ -103,7 +168,7 @@ export function estimateTrainingMemory(
     });
   } else {
     const kept = f32 * (L + 1) * M * C;
-    const blockParams = 4 * C * C + 2 * C * H + 9 * C + H;
+    const blockParams = block.params;
     const headGrads = f32 * (V * C + 2 * C);
     phases.push(
       // the head's backward: its saved tensors and gradients

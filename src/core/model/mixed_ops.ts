@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Ops } from './ops.ts';
 import { kernelOps } from './kernel_ops.ts';
+import { groupedAttention } from './attention_heads.ts';
 import { matmul } from '../kernels/matmul/index.ts';
 import { causalSelfAttention } from '../kernels/attention/index.ts';
 import { castToHalfUntracked } from '../kernels/half/index.ts';
@@ -61,7 +62,7 @@ export function mixedPrecisionOps(weights: HalfWeightCache, scaler?: GradientSca
     ...kernelOps,
     name: 'hearth kernels, f16 operands',
     matmul: (a, b, opts = {}) => matmul(a, b, { ...opts, half: true, bHalf: weights.get(b) }),
-    attention: (qkv, nHead, dropout) => causalSelfAttention(qkv, nHead, dropout, { half: true }),
+    attention: groupedAttention((qkv, nHead, dropout) => causalSelfAttention(qkv, nHead, dropout, { half: true })),
     crossEntropy: (logits, targets) => scaled(kernelOps.crossEntropy(logits, targets)),
     crossEntropyMean: mean && ((logits, targets, count) => scaled(mean(logits, targets, count))),
   };

@@ -3,6 +3,7 @@
 // against it, so the two can be compared for correctness (same loss and gradients) and for speed.
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import type { AttentionDropout } from '../kernels/attention/index.ts';
+import type { RopeSpec } from '../kernels/rope/index.ts';
 
 export type { AttentionDropout };
 
@@ -13,6 +14,16 @@ export interface MatmulOptions {
   activation?: 'none' | 'gelu';
 }
 
+/** A block's attention heads: qkv packs H query heads, then K key heads, then K value heads, each headDim wide. */
+export interface AttentionHeads {
+  nHead: number;
+  /** K, dividing nHead: nHead / nKvHead query heads share each key and value head (grouped-query attention) */
+  nKvHead: number;
+  headDim: number;
+}
+
+export type { RopeSpec };
+
 export interface Ops {
   name: string;
   /** op(a)·op(b) [+ bias] [then gelu_new] */
@@ -21,15 +32,25 @@ export interface Ops {
   layerNorm(x: Tensor2D, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor2D;
   /** [s, layerNorm(s)] with s = x + residual, fused; without it the model adds, then normalises */
   addLayerNorm?(x: Tensor2D, residual: Tensor2D, weight: Tensor1D, bias: Tensor1D, eps: number): [Tensor2D, Tensor2D];
-  /** qkv (B, T, 3C) packed as c_attn gives it → (B, T, C), causal; with `dropout`, attn_pdrop on the probabilities
-   * (mask of score (i, j) of head (b, h) hashed from (seed, b·nHead + h, i·T + j), as kernels/dropout/seeds.ts) */
-  attention(qkv: Tensor3D, nHead: number, dropout?: AttentionDropout): Tensor3D;
+  /** x·rsqrt(mean(x²) + eps)·weight over the last dim of x (M, C) */
+  rmsNorm(x: Tensor2D, weight: Tensor1D, eps: number): Tensor2D;
+  /** [s, rmsNorm(s)] with s = x + residual, fused; without it the model adds, then normalises */
+  addRmsNorm?(x: Tensor2D, residual: Tensor2D, weight: Tensor1D, eps: number): [Tensor2D, Tensor2D];
+  /** x (B·T, nHeads·headDim) with rotary position embedding applied (RopeSpec) */
+  rope(x: Tensor2D, r: RopeSpec): Tensor2D;
+  /** silu(gate)·up, elementwise */
+  swiglu(gate: Tensor2D, up: Tensor2D): Tensor2D;
+  /** qkv (B, T, (H + 2K)·D) packed [q | k | v] (GPT-2's c_attn packs just so, K = H) → (B, T, H·D), causal, scaled
+   * by 1/√D; with `dropout`, attn_pdrop on the probabilities (mask of score (i, j) of head (b, h) hashed from
+   * (seed, b·nHead + h, i·T + j), as kernels/dropout/seeds.ts) */
+  attention(qkv: Tensor3D, heads: AttentionHeads, dropout?: AttentionDropout): Tensor3D;
   /** inverted dropout of x (M, C): element (m, c) kept, times 1/(1 − p), when the hash of (seed, m, c) says so */
   dropout(x: Tensor2D, p: number, seed: number): Tensor2D;
   /** per-row −log softmax(logits)[target], 0 where target is IGNORE_INDEX (−100); logits (M, V), targets int32 (M) */
   crossEntropy(logits: Tensor2D, targets: Tensor1D): Tensor1D;
   /** Σ crossEntropy / count, fused; without it the model sums and divides */
   crossEntropyMean?(logits: Tensor2D, targets: Tensor1D, count: number): Scalar;
-  /** wte[tokens[b·T + t]] + wpe[position + t] → (B, T, C); position is the first token's (0 unless decoding) */
-  embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe: Tensor2D, position?: number): Tensor3D;
+  /** wte[tokens[b·T + t]] (+ wpe[position + t] when given) → (B, T, C); position is the first token's (0 unless
+   * decoding) */
+  embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe?: Tensor2D, position?: number): Tensor3D;
 }

@@ -1,12 +1,15 @@
 // The models the page and the CLI offer to make from scratch, from a toy that trains in seconds on a CPU emulation
-// up to GPT-2 124M, and a new model's whole config from a preset and its tokenizer.
-import { DEFAULT_DROPOUT, GPT2_VOCAB_SIZE, makeGpt2Config } from './families/gpt2_config.ts';
+// up to GPT-2 124M, Llama-style ones beside them, and a new model's whole config from a preset and its tokenizer.
+import { DEFAULT_DROPOUT, GPT2_VOCAB_SIZE, makeGpt2Config, type GPT2Dims } from './families/gpt2_config.ts';
+import { isLlamaModelType, makeLlamaConfig, type LlamaDims } from './families/llama_config.ts';
 import type { ModelConfig, ModelDims } from './families/index.ts';
+
+type WithoutVocab<D> = Omit<D, 'vocab_size'> & { vocab_size?: number };
 
 export interface Preset {
   id: string;
   label: string;
-  dims: Omit<ModelDims, 'vocab_size'> & { vocab_size?: number };
+  dims: WithoutVocab<GPT2Dims> | WithoutVocab<LlamaDims>;
 }
 
 /** vocab_size comes from the tokenizer unless the preset fixes it (GPT-2's own sizes use GPT-2's vocabulary). */
@@ -43,17 +46,51 @@ export const PRESETS: Preset[] = [
       layer_norm_epsilon: 1e-5,
     },
   },
+  {
+    id: 'llama-tiny',
+    label: 'Llama tiny (2 layers, 128 wide, 4 heads sharing 2 key/value heads)',
+    dims: {
+      model_type: 'llama',
+      max_position_embeddings: 128,
+      hidden_size: 128,
+      intermediate_size: 352,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      tie_word_embeddings: true,
+    },
+  },
+  {
+    // HuggingFaceTB/SmolLM2-135M's shape (its vocabulary comes from the tokenizer)
+    id: 'smollm2-135m',
+    label: 'SmolLM2-135M shape (Llama, 30 layers, 576 wide, 9 heads sharing 3 key/value heads)',
+    dims: {
+      model_type: 'llama',
+      max_position_embeddings: 8192,
+      hidden_size: 576,
+      intermediate_size: 1536,
+      num_hidden_layers: 30,
+      num_attention_heads: 9,
+      num_key_value_heads: 3,
+      rms_norm_eps: 1e-5,
+      rope_theta: 100000,
+      tie_word_embeddings: true,
+    },
+  },
 ];
 
 export function presetDims(id: string, vocabSize: number): ModelDims {
   const p = PRESETS.find((x) => x.id === id);
   if (!p) throw new Error(`unknown model preset '${id}' (known: ${PRESETS.map((x) => x.id).join(', ')})`);
-  return { ...p.dims, vocab_size: p.dims.vocab_size ?? vocabSize };
+  return { ...p.dims, vocab_size: p.dims.vocab_size ?? vocabSize } as ModelDims;
 }
 
 /**
- * A new model's config: the preset's shape, the tokenizer's vocabulary and end-of-text id, and `dropout` as its
- * embd_pdrop, attn_pdrop and resid_pdrop (Hugging Face's GPT2Config default, 0.1, unless given).
+ * A new model's config: the preset's shape, the tokenizer's vocabulary and end-of-text id, and for GPT-2 `dropout` as
+ * its embd_pdrop, attn_pdrop and resid_pdrop (Hugging Face's GPT2Config default, 0.1, unless given; Llama-family
+ * models train without dropout, as their configs' attention_dropout 0).
  */
 export function presetConfig(
   presetId: string,
@@ -66,13 +103,21 @@ export function presetConfig(
       `preset '${presetId}' has ${d.vocab_size} token embeddings, fewer than the tokenizer's ${tokenizer.vocabSize} ids`,
     );
   }
+  if (isLlamaModelType(d.model_type)) {
+    return makeLlamaConfig(d.model_type, {
+      ...(d as LlamaDims),
+      bos_token_id: tokenizer.eosTokenId,
+      eos_token_id: tokenizer.eosTokenId,
+    });
+  }
+  const g = d as GPT2Dims;
   return makeGpt2Config({
-    vocab_size: d.vocab_size,
-    n_positions: d.n_positions,
-    n_embd: d.n_embd,
-    n_layer: d.n_layer,
-    n_head: d.n_head,
-    layer_norm_epsilon: d.layer_norm_epsilon,
+    vocab_size: g.vocab_size,
+    n_positions: g.n_positions,
+    n_embd: g.n_embd,
+    n_layer: g.n_layer,
+    n_head: g.n_head,
+    layer_norm_epsilon: g.layer_norm_epsilon,
     embd_pdrop: dropout,
     attn_pdrop: dropout,
     resid_pdrop: dropout,

@@ -2,7 +2,11 @@
 // second, independent implementation the tests compare with.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Ops } from './ops.ts';
+import { groupedAttention } from './attention_heads.ts';
 import { stockCausalSelfAttention } from '../kernels/attention/stock.ts';
+import { stockRmsNorm } from '../kernels/rmsnorm/stock.ts';
+import { stockRope } from '../kernels/rope/stock.ts';
+import { stockSwiglu } from '../kernels/swiglu/stock.ts';
 import { dropout as dropoutOp } from '../kernels/dropout/index.ts';
 import { IGNORE_INDEX } from '../util/targets.ts';
 
@@ -13,6 +17,11 @@ export function stockGelu(x: tf.Tensor): tf.Tensor {
     const inner = tf.mul(GELU_K, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
   });
+}
+
+/** wte[tokens[b·T + t]] → (B, T, C): the embedding of families without position embeddings. */
+export function stockTokenEmbedding(tokens: Int32Array, B: number, T: number, wte: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => tf.reshape(tf.gather(wte, tf.tensor1d(tokens, 'int32')), [B, T, -1]) as tf.Tensor3D);
 }
 
 export const stockOps: Ops = {
@@ -32,7 +41,10 @@ export const stockOps: Ops = {
       return tf.add(tf.mul(xhat, weight), bias) as tf.Tensor2D;
     });
   },
-  attention: stockCausalSelfAttention,
+  rmsNorm: stockRmsNorm,
+  rope: stockRope,
+  swiglu: stockSwiglu,
+  attention: groupedAttention(stockCausalSelfAttention),
   crossEntropy(logits, targets) {
     return tf.tidy(() => {
       const V = logits.shape[1];
@@ -48,9 +60,9 @@ export const stockOps: Ops = {
     return tf.tidy(() => tf.mul(x, dropoutOp(tf.onesLike(x), p, seed)) as tf.Tensor2D);
   },
   embedding(tokens, B, T, wte, wpe, position = 0) {
+    if (!wpe) return stockTokenEmbedding(tokens, B, T, wte);
     return tf.tidy(() => {
-      const idx = tf.tensor1d(tokens, 'int32');
-      const tok = tf.reshape(tf.gather(wte, idx), [B, T, -1]);
+      const tok = stockTokenEmbedding(tokens, B, T, wte);
       const pos = tf.slice(wpe, [position, 0], [T, -1]); // (T, C), broadcast over the batch
       return tf.add(tok, pos) as tf.Tensor3D;
     });

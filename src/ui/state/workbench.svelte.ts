@@ -2,6 +2,7 @@
 // run and the generation the worker drives, and what stands in the way of each. It also remembers the run in
 // flight (localStorage), so a reload or a lost GPU can offer to continue from the run's last checkpoint.
 import { checkFits } from '../../core/train/fits.ts';
+import { sizesOf } from '../../core/model/families/index.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
 import { EngineClient, RequestError, type BestModel, type TrainEvent, type TrainModel } from '../../worker/client.ts';
 import { GpuState } from './gpu.svelte.ts';
@@ -28,7 +29,9 @@ export class Workbench {
   readonly model = new ModelChoice(this.client, () => this.tokenizer.current);
   readonly data = new DataFiles(this.client, 'hearth.trainingFiles');
   readonly evalData = new DataFiles(this.client, 'hearth.evaluationFiles');
-  readonly args = new TrainingArgsForm(() => this.model.dims?.n_positions ?? 1024);
+  readonly args = new TrainingArgsForm(() =>
+    this.model.dims ? sizesOf(this.model.dims).max_position_embeddings : 1024,
+  );
   readonly checkpoints = new CheckpointList(new CheckpointStore());
   readonly run = new TrainRun();
   readonly generation = new GenerationSession();

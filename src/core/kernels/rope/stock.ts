@@ -1,18 +1,28 @@
 // RoPE made only of stock tfjs ops, as HF's apply_rotary_pos_emb writes it (cos/sin tables of the float32 angles,
 // rotate_half by slices and a concat, partial rotary by a slice and a concat): the baseline the kernel is
-// benchmarked and tested against (its gradients are tfjs's autodiff).
+// benchmarked and tested against (its gradients are tfjs's autodiff), and the stock op set's RoPE. The tables are
+// made on the CPU: WGSL's sin and cos, which tf.cos runs on, are off by about 2e-4 on some devices.
 import * as tf from '@tensorflow/tfjs-core';
 import type { RopeSpec } from './index.ts';
 
 export function stockRope(x: tf.Tensor2D, r: RopeSpec): tf.Tensor2D {
   const { B, T, nHeads, headDim, rotaryDim, invFreq, position } = r;
   const half = rotaryDim / 2;
-  const angles = new Float32Array(T * half);
-  for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) angles[t * half + i] = (position + t) * invFreq[i];
+  if (x.shape[0] !== B * T || x.shape[1] !== nHeads * headDim || invFreq.length !== half || rotaryDim > headDim) {
+    throw new Error(`rope: x [${x.shape}] is not (${B}·${T}, ${nHeads}·${headDim}) with ${half} frequencies`);
+  }
+  const cosTable = new Float32Array(T * rotaryDim);
+  const sinTable = new Float32Array(T * rotaryDim);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround((position + t) * invFreq[i]);
+      cosTable[t * rotaryDim + i] = cosTable[t * rotaryDim + half + i] = Math.cos(angle);
+      sinTable[t * rotaryDim + i] = sinTable[t * rotaryDim + half + i] = Math.sin(angle);
+    }
+  }
   return tf.tidy(() => {
-    const a = tf.tensor4d(angles, [1, T, 1, half]);
-    const cos = tf.concat([tf.cos(a), tf.cos(a)], -1);
-    const sin = tf.concat([tf.sin(a), tf.sin(a)], -1);
+    const cos = tf.tensor4d(cosTable, [1, T, 1, rotaryDim]);
+    const sin = tf.tensor4d(sinTable, [1, T, 1, rotaryDim]);
     const xs = tf.reshape(x, [B, T, nHeads, headDim]);
     const rot = tf.slice(xs, [0, 0, 0, 0], [-1, -1, -1, rotaryDim]);
     const x1 = tf.slice(rot, [0, 0, 0, 0], [-1, -1, -1, half]);

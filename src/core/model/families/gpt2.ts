@@ -79,6 +79,7 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
     prefix: 'transformer.',
     isBuffer: (name) => /^h\.\d+\.attn\.(bias|masked_bias)$/.test(name),
     tiedHead: { name: 'lm_head.weight', tiedTo: 'wte.weight' },
+    writePrefix: false,
   },
 
   sizes: (d) => ({
@@ -126,7 +127,8 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
     const qkv = ops.matmul(a, w2(ctx, n('attn.c_attn.weight')), { bias: w1(ctx, n('attn.c_attn.bias')) }); // (B·T, 3C)
     const attnP = seed !== undefined ? (d.attn_pdrop ?? 0) : 0;
     const attnDropout = attnP > 0 ? { p: attnP, seed: siteSeed(seed!, l, 'attention') } : undefined;
-    const att = attend(l, tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, d.n_head, attnDropout); // (B, T, C)
+    const heads = { nHead: d.n_head, nKvHead: d.n_head, headDim: C / d.n_head };
+    const att = attend(l, tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, heads, attnDropout); // (B, T, C)
     const proj = ops.matmul(tf.reshape(att, [B * T, C]) as tf.Tensor2D, w2(ctx, n('attn.c_proj.weight')), {
       bias: w1(ctx, n('attn.c_proj.bias')),
     });

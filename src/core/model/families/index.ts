@@ -4,18 +4,20 @@ import { ModelConfigError } from '../config_error.ts';
 import type { ModelFamily, ModelSizes } from '../family.ts';
 import { gpt2 } from './gpt2.ts';
 import type { GPT2Config, GPT2Dims } from './gpt2_config.ts';
+import { llama, mistral, qwen2 } from './llama.ts';
+import { isLlamaModelType, type LlamaConfig, type LlamaDims } from './llama_config.ts';
 
 /** A model's config as config.json holds it, under its family's Hugging Face names. */
-export type ModelConfig = GPT2Config;
+export type ModelConfig = GPT2Config | LlamaConfig;
 
 /** What a model is built from: a whole ModelConfig, or (presets, tests) its sizes and rates alone. */
-export type ModelDims = GPT2Dims;
+export type ModelDims = GPT2Dims | LlamaDims;
 
-const FAMILIES: ModelFamily<ModelDims, ModelConfig>[] = [gpt2];
+const FAMILIES = [gpt2, llama, mistral, qwen2] as ModelFamily<ModelDims, ModelConfig>[];
 
 function unknownModelType(modelType: string): ModelConfigError {
   const known = FAMILIES.map((f) => `${f.label} models (model_type "${f.modelType}")`).join(', ');
-  return ModelConfigError.unsupported(`config.json says model_type "${modelType}"; Hearth runs only ${known}`);
+  return ModelConfigError.unsupported(`config.json says model_type "${modelType}"; Hearth runs ${known}`);
 }
 
 /** The family of a config (GPT-2's when it names none, as config.json files of GPT-2 may not). */
@@ -24,6 +26,20 @@ export function familyOf(d: { model_type?: unknown }): ModelFamily<ModelDims, Mo
   const family = FAMILIES.find((f) => f.modelType === modelType);
   if (!family) throw unknownModelType(modelType);
   return family;
+}
+
+/** The model's sizes under its family's own config.json names, for people: "n_layer 2 · n_embd 128 · …". */
+export function describeDims(d: ModelDims): string {
+  if (isLlamaModelType(d.model_type)) {
+    const l = d as LlamaDims;
+    const s = sizesOf(l);
+    return (
+      `num_hidden_layers ${s.num_hidden_layers} · hidden_size ${s.hidden_size} · num_attention_heads ` +
+      `${s.num_attention_heads} · num_key_value_heads ${s.num_key_value_heads} · max_position_embeddings ${s.max_position_embeddings}`
+    );
+  }
+  const g = d as GPT2Dims;
+  return `n_layer ${g.n_layer} · n_embd ${g.n_embd} · n_head ${g.n_head} · n_positions ${g.n_positions}`;
 }
 
 /** The sizes under Hugging Face's common names. */

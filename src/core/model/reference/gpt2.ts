@@ -133,7 +133,7 @@ function attentionDropoutScales(B: number, T: number, nh: number, p: number, see
 }
 
 /** qkv (B,T,3C) → y (B,T,C), and the (undropped) attention probabilities (B,nh,T,T) for the backward; y uses P·Z */
-function attention(
+export function attention(
   qkv: Float64Array,
   B: number,
   T: number,
@@ -171,7 +171,7 @@ function attention(
   return [y, P];
 }
 
-function attentionBackward(
+export function attentionBackward(
   dy: Float64Array,
   qkv: Float64Array,
   P: Float64Array,
@@ -214,6 +214,32 @@ function attentionBackward(
     }
   }
   return dqkv;
+}
+
+/** Mean cross-entropy of logits (M, V) over targets ≠ IGNORE_INDEX, and its gradient (M, V). */
+export function crossEntropy(
+  logits: Float64Array,
+  targets: Int32Array,
+  M: number,
+  V: number,
+): { loss: number; dlogits: Float64Array } {
+  let count = 0;
+  for (let m = 0; m < M; m++) if (targets[m] !== IGNORE_INDEX) count++;
+  let loss = 0;
+  const dlogits = new Float64Array(M * V);
+  for (let m = 0; m < M; m++) {
+    if (targets[m] === IGNORE_INDEX) continue;
+    const row = logits.subarray(m * V, (m + 1) * V);
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) if (row[v] > max) max = row[v];
+    let sum = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
+    const lse = max + Math.log(sum);
+    loss += lse - row[targets[m]];
+    for (let v = 0; v < V; v++) dlogits[m * V + v] = Math.exp(row[v] - lse) / count;
+    dlogits[m * V + targets[m]] -= 1 / count;
+  }
+  return { loss: loss / Math.max(count, 1), dlogits };
 }
 
 export interface RefResult {
@@ -322,23 +348,7 @@ export function referenceLossAndGrads(
       logits[m * V + v] = s;
     }
   }
-  let count = 0;
-  for (let m = 0; m < M; m++) if (targets[m] !== IGNORE_INDEX) count++;
-  let loss = 0;
-  const dlogits = new Float64Array(M * V);
-  for (let m = 0; m < M; m++) {
-    if (targets[m] === IGNORE_INDEX) continue;
-    const row = logits.subarray(m * V, (m + 1) * V);
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) if (row[v] > max) max = row[v];
-    let sum = 0;
-    for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
-    const lse = max + Math.log(sum);
-    loss += lse - row[targets[m]];
-    for (let v = 0; v < V; v++) dlogits[m * V + v] = Math.exp(row[v] - lse) / count;
-    dlogits[m * V + targets[m]] -= 1 / count;
-  }
-  loss /= Math.max(count, 1);
+  const { loss, dlogits } = crossEntropy(logits, targets, M, V);
 
   // backward -----------------------------------------------------------------------------------
   const dlnf = new Float64Array(M * C);
