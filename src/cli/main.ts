@@ -1,7 +1,6 @@
 // `hearth`: train, evaluate and generate from the command line, in Node on Dawn (a real GPU, or SwiftShader),
 // over the same core as the page. Checkpoints are Hugging Face folders on disk.
-import { readFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
@@ -15,12 +14,7 @@ import { CausalLM } from '../core/model/causal_lm.ts';
 import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
 import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
-import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
-import { checkpointFromZip } from '../core/checkpoint/archive.ts';
-import { loadFromHub } from '../core/checkpoint/hub.ts';
 import {
-  folderHubCache,
-  readCheckpointFolder,
   recoverInterruptedWrites,
   saveCheckpointFolder,
   writeCheckpointFolder,
@@ -31,6 +25,8 @@ import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.t
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import { generate } from '../core/generate/index.ts';
 import { parseArgs, one, number, UsageError, type FlagSpec } from './args.ts';
+import { loadCheckpoint } from './checkpoint_source.ts';
+import { exportCommand } from './export.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -44,7 +40,8 @@ usage: hearth <command> [flags]     (hearth <command> --help for each)
 commands:
   train      train a new model or fine-tune one on text files
   eval       eval_loss and perplexity of a model on text files
-  generate   sample text from a model`,
+  generate   sample text from a model
+  export     write a model as one GGUF file for llama.cpp, Ollama and wllama`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
@@ -73,26 +70,6 @@ Prints eval_loss and perplexity (mean next-token loss over every block of block_
 Samples by default (do_sample); --greedy takes the most likely token each step. Tokens stream to stdout as they
 come when one sequence is asked for.`,
 };
-
-async function loadCheckpoint(spec: string): Promise<HearthCheckpoint> {
-  if (spec.startsWith('hf:')) {
-    const id = spec.slice(3);
-    let last = 0;
-    return loadFromHub(id, {
-      cache: folderHubCache(),
-      onProgress: (p) => {
-        const now = Date.now();
-        if (tty && now - last > 200) {
-          last = now;
-          process.stderr.write(`\rdownloading ${id}: ${p.file} ${(p.loaded / 2 ** 20).toFixed(1)} MiB`);
-        }
-      },
-    }).finally(() => tty && process.stderr.write('\n'));
-  }
-  if (!existsSync(spec)) throw new UsageError(`no such model: '${spec}' is not a preset, a folder, a zip or hf:ID`);
-  if (statSync(spec).isDirectory()) return checkpointFromFiles(await readCheckpointFolder(spec));
-  return checkpointFromZip(new Uint8Array(await readFile(spec)));
-}
 
 async function sources(paths: string[]): Promise<TextSource[]> {
   const list: TextSource[] = [];
@@ -376,6 +353,9 @@ export async function main(argv: string[]): Promise<number> {
         break;
       case 'generate':
         await generateCommand(rest);
+        break;
+      case 'export':
+        await exportCommand(rest, out, err);
         break;
       case undefined:
       case '--help':

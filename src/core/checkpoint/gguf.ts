@@ -9,7 +9,7 @@ const VERSION = 3;
 export const GGUF_ALIGNMENT = 32;
 
 /** ggml's type ids for the tensor encodings Hearth writes. */
-export const GGML_TYPE = { F32: 0, F16: 1, Q8_0: 8 } as const;
+const GGML_TYPE = { F32: 0, F16: 1, Q8_0: 8 } as const;
 export type GgmlType = keyof typeof GGML_TYPE;
 
 /** Q8_0: blocks of 32 values, each an f16 scale then 32 int8s. */
@@ -57,7 +57,7 @@ export interface GgufFile {
   parts(): Generator<Uint8Array>;
 }
 
-export function tensorByteSize(type: GgmlType, count: number): number {
+function tensorByteSize(type: GgmlType, count: number): number {
   if (type === 'F32') return 4 * count;
   if (type === 'F16') return 2 * count;
   if (count % Q8_0_BLOCK !== 0) throw new Error(`Q8_0 needs a multiple of ${Q8_0_BLOCK} values, got ${count}`);

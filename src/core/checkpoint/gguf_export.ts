@@ -101,7 +101,7 @@ function architectureOf(c: ModelConfig): GgufArchitecture {
  * The type a tensor is stored as, by the converter's rules: 1-D tensors, norms, biases and the architecture's own
  * exceptions stay F32; Q8_0 falls back to F16 for rows that are not whole blocks.
  */
-export function ggufTensorType(name: string, dims: readonly number[], dtype: GgufDtype, arch = gpt2): GgmlType {
+function ggufTensorType(name: string, dims: readonly number[], dtype: GgufDtype, arch = gpt2): GgmlType {
   if (dtype === 'F32' || dims.length <= 1 || name.endsWith('_norm.weight') || !name.endsWith('.weight')) return 'F32';
   if (arch.keepF32.test(name)) return 'F32';
   if (dtype === 'Q8_0' && dims[0] % Q8_0_BLOCK !== 0) return 'F16';

@@ -9,7 +9,7 @@ import { bool, int32s, str, strings, u32, type GgufValue } from './gguf.ts';
 import type { TokenizerFiles } from './hf_folder.ts';
 
 /** llama.cpp's token types (llama_token_type). */
-export const GGUF_TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, UNUSED: 5 } as const;
+const GGUF_TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, UNUSED: 5 } as const;
 
 interface Vocabulary {
   tokens: string[];
