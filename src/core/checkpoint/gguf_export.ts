@@ -4,6 +4,7 @@
 import { innerDim, type GPT2Config } from '../model/families/gpt2_config.ts';
 import type { ModelConfig } from '../model/families/index.ts';
 import { checkHearthWeights } from './weights.ts';
+import type { GgufDtype } from './gguf_dtypes.ts';
 import {
   buildGguf,
   f32,
@@ -19,9 +20,7 @@ import {
 import { ggufTokenizerMetadata } from './gguf_tokenizer.ts';
 import type { HearthCheckpoint } from './hf_folder.ts';
 
-/** The tensor types a GGUF export offers, by llama.cpp's names (its --outtype f32, f16, q8_0). */
-export const GGUF_DTYPES = ['F32', 'F16', 'Q8_0'] as const;
-export type GgufDtype = (typeof GGUF_DTYPES)[number];
+export { GGUF_DTYPES, type GgufDtype } from './gguf_dtypes.ts';
 
 /** llama.cpp's general.file_type (LLAMA_FTYPE_ALL_F32, _MOSTLY_F16, _MOSTLY_Q8_0). */
 const FILE_TYPE: Record<GgufDtype, number> = { F32: 0, F16: 1, Q8_0: 7 };
