@@ -20,6 +20,7 @@ import {
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
 import { checkpointToFiles } from '../core/checkpoint/hf_folder.ts';
+import { withPytorchFiles } from '../core/train/pytorch_script.ts';
 import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
@@ -65,10 +66,12 @@ Prints one line per logged step (a progress bar on a terminal).`,
 Prints eval_loss and perplexity (mean next-token loss over every block of block_size tokens).`,
   generate: `usage: hearth generate --model DIR|ZIP|hf:ID --prompt TEXT [--max-new-tokens N] [--max-length N] [--greedy]
                       [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R]
-                      [--num-return-sequences N] [--seed S] [--no-cache]
+                      [--num-return-sequences N] [--seed S] [--no-cache] [--no-repeat-ngram-size N]
+                      [--num-beams N [--length-penalty L] [--early-stopping true|false|never]]
 
-Samples by default (do_sample); --greedy takes the most likely token each step. Tokens stream to stdout as they
-come when one sequence is asked for.`,
+Samples by default (do_sample); --greedy takes the most likely token each step; --num-beams N > 1 runs beam search
+(no sampling) and prints each returned sequence with its score. Tokens stream to stdout as they come when one
+sequence is asked for.`,
 };
 
 async function sources(paths: string[]): Promise<TextSource[]> {
@@ -232,7 +235,12 @@ async function train(argv: string[]): Promise<void> {
   }
   // The best weights with the last step's optimizer state would resume wrongly: 'final' then holds the model alone
   // (resume from the last checkpoint-N instead).
-  await writeCheckpointFolder(final, checkpointToFiles(best?.changed ? { ...last, training: undefined } : last));
+  // Beside the model, train.py and its companions to continue the run on a cluster with the same arguments.
+  const finalFiles = checkpointToFiles(best?.changed ? { ...last, training: undefined } : last);
+  await writeCheckpointFolder(
+    final,
+    withPytorchFiles(finalFiles, { args: trainer.args, evalSplitFraction: evalFraction }),
+  );
   out(
     `${status} at step ${trainer.step}; model saved in ${final}${best?.changed ? ` (the weights of step ${best.step})` : ''}`,
   );
@@ -294,6 +302,10 @@ async function generateCommand(argv: string[]): Promise<void> {
     top_p: {},
     repetition_penalty: {},
     num_return_sequences: {},
+    num_beams: {},
+    length_penalty: {},
+    early_stopping: {},
+    no_repeat_ngram_size: {},
     seed: {},
     greedy: { boolean: true },
     no_cache: { boolean: true },
@@ -313,14 +325,24 @@ async function generateCommand(argv: string[]): Promise<void> {
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const n = number(p, 'num_return_sequences') ?? 1;
-  const stream = n === 1;
+  const beams = number(p, 'num_beams') ?? 1;
+  const earlyStoppingFlag = one(p, 'early_stopping');
+  const earlyStopping =
+    earlyStoppingFlag === undefined
+      ? undefined
+      : earlyStoppingFlag === 'never'
+        ? 'never'
+        : earlyStoppingFlag === 'true';
+  if (earlyStoppingFlag !== undefined && !['true', 'false', 'never'].includes(earlyStoppingFlag))
+    throw new UsageError(`--early_stopping takes true, false or never, got '${earlyStoppingFlag}'`);
+  const stream = n === 1 && beams === 1;
   if (stream) process.stdout.write(prompt);
   const result = await generate(
     model,
     tokenizer,
     prompt,
     {
-      do_sample: !p.switches.has('greedy'),
+      do_sample: !p.switches.has('greedy') && beams === 1,
       max_new_tokens: number(p, 'max_new_tokens') ?? (number(p, 'max_length') === undefined ? 50 : undefined),
       max_length: number(p, 'max_length'),
       temperature: number(p, 'temperature'),
@@ -328,16 +350,25 @@ async function generateCommand(argv: string[]): Promise<void> {
       top_p: number(p, 'top_p'),
       repetition_penalty: number(p, 'repetition_penalty'),
       num_return_sequences: n,
+      num_beams: beams,
+      length_penalty: number(p, 'length_penalty'),
+      early_stopping: earlyStopping,
+      no_repeat_ngram_size: number(p, 'no_repeat_ngram_size'),
       seed: number(p, 'seed'),
       use_cache: !p.switches.has('no_cache'),
     },
     { onToken: stream ? (e) => process.stdout.write(e.text) : undefined },
   );
   if (stream) out('');
-  else result.sequences.forEach((s, i) => out(`--- ${i + 1} ---\n${prompt}${s.text}`));
+  else
+    result.sequences.forEach((s, i) => {
+      const score = s.score === undefined ? '' : ` (score ${s.score.toFixed(4)})`;
+      out(`--- ${i + 1}${score} ---\n${prompt}${s.text}`);
+    });
   const m = result.metadata;
   if (m.slidWindow) err(`(the context reached n_positions; the window slid ${m.windowSlides} time(s))`);
-  err(`(${m.generatedTokens} tokens, ${m.decodeTokensPerSecond.toFixed(1)} tokens/s, seed ${m.seed})`);
+  const seed = m.doSample ? `, seed ${m.seed}` : '';
+  err(`(${m.generatedTokens} tokens, ${m.decodeTokensPerSecond.toFixed(1)} tokens/s${seed})`);
   model.dispose();
 }
 

@@ -1,5 +1,6 @@
-// The sampling controls under Hugging Face's generate() names, with the values of the project's own example
-// (do_sample, top_k 50, temperature 0.7, three samples) as defaults, read and checked as the user types.
+// The generation controls under Hugging Face's generate() names, with the values of the project's own example
+// (do_sample, top_k 50, temperature 0.7, three samples) as defaults, read and checked as the user types. With
+// do_sample off, num_beams > 1 runs beam search.
 
 export interface GenerationOptions {
   max_new_tokens: number;
@@ -9,6 +10,7 @@ export interface GenerationOptions {
   top_p: number;
   repetition_penalty: number;
   num_return_sequences: number;
+  num_beams: number;
   /** null: a fresh seed each time */
   seed: number | null;
 }
@@ -52,7 +54,13 @@ export const GEN_FIELDS: GenFieldSpec[] = [
     name: 'num_return_sequences',
     integer: true,
     check: intAtLeast(1),
-    help: 'Samples side by side, run as one batch.',
+    help: 'Samples side by side, run as one batch; with beams, the best beams (at most num_beams).',
+  },
+  {
+    name: 'num_beams',
+    integer: true,
+    check: intAtLeast(1),
+    help: 'Beam search over this many beams when above 1: the likeliest whole continuations, not one token at a time.',
   },
   {
     name: 'seed',
@@ -71,6 +79,7 @@ export const DEFAULT_GENERATION: GenerationOptions = {
   top_p: 1,
   repetition_penalty: 1,
   num_return_sequences: 3,
+  num_beams: 1,
   seed: null,
 };
 

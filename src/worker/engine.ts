@@ -232,9 +232,16 @@ export class Engine {
         const stream = streamGenerate(active.model, active.tokenizer, prompt, options, signal);
         for (;;) {
           const r = await stream.next();
-          if (r.done)
-            return { metadata: r.value.metadata, finishReasons: r.value.sequences.map((s) => s.finishReason) };
-          emit(r.value);
+          if (!r.done) {
+            emit(r.value);
+            continue;
+          }
+          const { metadata, sequences } = r.value;
+          return {
+            metadata,
+            finishReasons: sequences.map((s) => s.finishReason),
+            scores: sequences.flatMap((s) => (s.score === undefined ? [] : [s.score])),
+          };
         }
       } finally {
         this.generating = false;

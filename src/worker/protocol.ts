@@ -106,6 +106,8 @@ export type CountEvent = { kind: 'bytes'; done: number } | { kind: 'warning'; me
 export interface GenerateResult {
   metadata: GenerationMetadata;
   finishReasons: FinishReason[];
+  /** beam search: each sequence's score, best first; empty otherwise */
+  scores: number[];
 }
 
 /** Every request kind: what it carries, what it answers, and the events it may send before answering. */

@@ -1,5 +1,6 @@
 // The page as a person meets it: it finds the GPU, lists the presets with their sizes, takes dropped files,
 // flags a bad training argument at its field, says plainly when there is no WebGPU, and opens offline.
+import { zipSync } from 'fflate';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PRESETS, presetDims } from '../../src/core/model/presets.ts';
 import { parameterCount } from '../../src/core/model/families/index.ts';
@@ -101,6 +102,21 @@ describe('the page in Chromium with WebGPU on SwiftShader', () => {
     expect(await row.getByTestId('file-tokens').innerText()).toBe('refused');
     await screenshot(page, '05-binary-refused');
     await page.getByRole('button', { name: 'Remove picture.png' }).click();
+
+    // A zip on the data area points to importing it; on the checkpoints panel it is imported (this one is no
+    // checkpoint, so the import is refused with the file named).
+    const zip = zipSync({ 'notes/config.json': new TextEncoder().encode('{"model_type": "gpt2"}') });
+    await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'notes.zip', content: zip, type: 'application/zip' }]);
+    const zipRow = page.getByTestId('file-row').filter({ hasText: 'notes.zip' });
+    await zipRow.getByTestId('file-refusal').waitFor({ timeout: 60_000 });
+    expect(await zipRow.getByTestId('file-refusal').innerText()).toMatch(/zip archive.*imported as a model/);
+    await page.getByRole('button', { name: 'Remove notes.zip' }).click();
+    await dropFiles(page, '[data-testid="checkpoints-panel"]', [
+      { name: 'notes.zip', content: zip, type: 'application/zip' },
+    ]);
+    const error = page.getByTestId('checkpoints-error');
+    await error.waitFor({ timeout: 60_000 });
+    expect(await error.innerText()).toMatch(/notes\.zip was not imported/);
   });
 
   it('flags an invalid training argument at its field', async () => {

@@ -196,6 +196,22 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     expect(await page.getByTestId('generate-panel').innerText()).toMatch(/seed 7/);
     await page.getByTestId('generate-panel').scrollIntoViewIfNeeded();
     await screenshot(page, 'workflow-04-generated');
+
+    // Beam search: do_sample off, three beams, the two best shown with their scores, best first; no seed reported.
+    await page.getByLabel('do_sample').uncheck();
+    await page.locator('#gen-num_beams').fill('3');
+    await page.locator('#gen-max_new_tokens').fill('6');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('generate').waitFor({ timeout: 120_000 });
+    expect(await samples.count()).toBe(2);
+    const scores = (await page.getByTestId('sample-score').allInnerTexts()).map((t) => Number(t.replace('score', '')));
+    expect(scores.length).toBe(2);
+    expect(scores[0]).toBeGreaterThanOrEqual(scores[1]);
+    const message = page.getByTestId('generation-message');
+    expect(await message.getAttribute('role')).toBe('status');
+    expect(await message.innerText()).toMatch(/beam search, 3 beams/);
+    expect(await message.innerText()).not.toMatch(/seed/);
+    await page.getByLabel('do_sample').check();
   });
 
   it('finds the checkpoints after a reload, exports one as a Hugging Face folder, and imports it back', async () => {
@@ -221,8 +237,13 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
       'tokenizer.json',
       'hearth_state.json',
       'optimizer.safetensors',
+      'train.py',
+      'requirements.txt',
+      'ds_config.json',
+      'README.md',
     ])
       expect(byName.has(file), file).toBe(true);
+    expect(new TextDecoder().decode(byName.get('train.py'))).toMatch(/^ {4}max_steps=-?\d+,$/m); // the run's own
     const config = parseModelConfig(new TextDecoder().decode(byName.get('config.json')));
     expect(config).toMatchObject({ n_layer: 1, n_embd: 32, n_head: 2, n_positions: 64, vocab_size: CHAR_VOCAB });
     const shapes = new Map(

@@ -60,6 +60,10 @@ describe('hearth CLI', () => {
       expect(existsSync(join(out, 'checkpoint-40', f)), f).toBe(true);
     }
     expect(JSON.parse(readFileSync(join(out, 'final', 'config.json'), 'utf8')).model_type).toBe('gpt2');
+    // the final folder goes on in PyTorch with the run's own arguments
+    expect(readFileSync(join(out, 'final', 'train.py'), 'utf8')).toContain('    eval_steps=20,');
+    for (const f of ['requirements.txt', 'ds_config.json', 'README.md'])
+      expect(existsSync(join(out, 'final', f)), f).toBe(true);
 
     const e = hearth(
       'eval',
@@ -92,6 +96,28 @@ describe('hearth CLI', () => {
     expect(g.code, g.stderr).toBe(0);
     expect(g.stdout).toMatch(/--- 1 ---\n今天/);
     expect(g.stdout).toMatch(/--- 2 ---\n今天/);
+    expect(g.stderr).toMatch(/seed 3\)/);
+
+    const b = hearth(
+      'generate',
+      '--model',
+      join(out, 'final'),
+      '--prompt',
+      '今天',
+      '--max-new-tokens',
+      '6',
+      '--num-beams',
+      '3',
+      '--num-return-sequences',
+      '2',
+      '--no-repeat-ngram-size',
+      '2',
+    );
+    expect(b.code, b.stderr).toBe(0);
+    const scores = [...b.stdout.matchAll(/^--- \d \(score (-?[\d.]+)\) ---\n今天/gm)].map((m) => Number(m[1]));
+    expect(scores.length).toBe(2);
+    expect(scores[0]).toBeGreaterThanOrEqual(scores[1]);
+    expect(b.stderr).not.toMatch(/seed/); // beam search draws nothing
   });
 
   it('refuses bad flags and bad training arguments with a message naming them', () => {

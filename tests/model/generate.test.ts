@@ -121,6 +121,18 @@ describe('generation with a KV cache', () => {
     model.dispose();
   });
 
+  it('beam search with the cache (its rows reordered each step) equals beam search by full forward passes', async () => {
+    const model = randomModel(dims, rng().seed);
+    const o = { num_beams: 4, num_return_sequences: 4, max_new_tokens: 10, no_repeat_ngram_size: 3 };
+    const cached = await generate(model, letters, [1, 2, 3], { eos_token_id: 0, ...o });
+    const full = await generate(model, letters, [1, 2, 3], { eos_token_id: 0, ...o, use_cache: false });
+    expect(cached.sequences.map((s) => s.tokens)).toEqual(full.sequences.map((s) => s.tokens));
+    cached.sequences.forEach((s, i) => expect(relError([s.score!], [full.sequences[i].score!])).toBeLessThan(1e-4));
+    const scores = cached.sequences.map((s) => s.score!);
+    expect(scores).toEqual(scores.slice().sort((a, b) => b - a));
+    model.dispose();
+  });
+
   it('sampling with top_k = 1 is greedy', async () => {
     const model = randomModel(dims, rng().seed);
     const prompt = [7, 3];

@@ -1,7 +1,7 @@
 // The IndexedDB store (fake-indexeddb in Node): atomic saves, rotation, quota, and a table of
 // malformed imports that must each be refused with its message and leave the store as it was.
 import 'fake-indexeddb/auto';
-import { zipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
@@ -17,6 +17,7 @@ import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import type { HostTensor } from '../../src/core/model/host_tensors.ts';
 import { crc32 } from '../../src/core/checkpoint/zip.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
+import { withPytorchFiles } from '../../src/core/train/pytorch_script.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 let dbCount = 0;
@@ -63,9 +64,12 @@ describe('checkpoint store', () => {
 
     await store.rename(saved.id, 'renamed');
     expect((await store.list())[0].name).toBe('renamed');
-    const { fileName, chunks } = await store.exportZip(saved.id);
+    const { fileName, chunks } = await store.exportZip(saved.id, withPytorchFiles);
     expect(fileName).toBe('renamed.zip');
     expectSameWeights(checkpointFromZip(concatBytes(chunks)).weights, ckpt.weights);
+    // the zip carries train.py, written with the arguments the run recorded, to go on in PyTorch
+    const script = unzipSync(concatBytes(chunks))['renamed/train.py'];
+    expect(new TextDecoder().decode(script)).toContain('    learning_rate=0.0006,');
 
     await store.delete(saved.id);
     expect(await store.list()).toEqual([]);

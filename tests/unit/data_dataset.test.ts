@@ -4,6 +4,7 @@ import 'fake-indexeddb/auto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import {
   DatasetError,
@@ -92,6 +93,7 @@ describe('loadTextDataset', () => {
       sourceFromBytes('bom.txt', bytes(0xef, 0xbb, 0xbf, 0x61, 0x62, 0x63)),
       sourceFromText('short.txt', 'ab'),
       sourceFromBytes('utf16-no-bom.txt', new Uint8Array(Array.from('plain text', (c) => [c.charCodeAt(0), 0]).flat())),
+      sourceFromBytes('model.zip', zipSync({ 'model/config.json': new TextEncoder().encode('{}') })),
     ];
     const data = await loadTextDataset(sources, { tokenizer: chars, blockSize: 8, evalFraction: 0 });
     const byFile = (name: string) => data.messages.filter((m) => m.file === name);
@@ -99,6 +101,10 @@ describe('loadTextDataset', () => {
     expect(byFile('empty.txt')[0]).toMatchObject({ level: 'error', message: 'is empty' });
     expect(byFile('nul.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/binary/) });
     expect(byFile('garbage.bin')[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/not UTF-8/) });
+    expect(byFile('model.zip')[0]).toMatchObject({
+      level: 'error',
+      message: expect.stringMatching(/is a zip archive, not text: a model or checkpoint zip is imported as a model/),
+    });
     expect(byFile('utf16.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/UTF-16/) });
     expect(byFile('bom.txt')[0]).toMatchObject({ level: 'warning', message: expect.stringMatching(/byte-order mark/) });
     expect(byFile('utf16-no-bom.txt')[0]).toMatchObject({

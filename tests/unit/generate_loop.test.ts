@@ -42,6 +42,9 @@ class ScriptedDecoder implements CausalDecoder {
     this.calls.push({ kind: 'step', B: this.rows.length, T: 1 });
     return this.logitsFor(this.rows);
   }
+  reorder(rows: Int32Array) {
+    this.rows = Array.from(rows, (r) => this.rows[r].slice());
+  }
   dispose() {}
 }
 

@@ -7,6 +7,7 @@ import {
   topP,
   kthLargest,
   softmax,
+  noRepeatNgram,
   processorsFor,
   FILTERED,
 } from '../../src/core/generate/processors.ts';
@@ -68,7 +69,7 @@ function drawCounts(
   n: number,
   seed: number,
 ): number[] {
-  const procs = processorsFor({ ...o, repetitionPenalty: 1 });
+  const procs = processorsFor({ ...o, repetitionPenalty: 1, noRepeatNgramSize: 0 });
   const sampler = multinomialSampler(new Random(seed));
   const counts = new Array(logits.length).fill(0);
   for (let i = 0; i < n; i++) {
@@ -130,15 +131,34 @@ describe('logits processors (Hugging Face semantics)', () => {
   });
 
   it('builds HF’s list in HF’s order, warpers only when sampling', () => {
-    const o = { doSample: true, temperature: 0.7, topK: 50, topP: 0.9, repetitionPenalty: 1.2 };
+    const o = { doSample: true, temperature: 0.7, topK: 50, topP: 0.9, repetitionPenalty: 1.2, noRepeatNgramSize: 3 };
     expect(processorsFor(o).map((p) => p.name)).toEqual([
       'repetition_penalty(1.2)',
+      'no_repeat_ngram_size(3)',
       'temperature(0.7)',
       'top_k(50)',
       'top_p(0.9)',
     ]);
-    expect(processorsFor({ ...o, doSample: false }).map((p) => p.name)).toEqual(['repetition_penalty(1.2)']);
-    expect(processorsFor({ doSample: true, temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1 })).toEqual([]);
+    expect(processorsFor({ ...o, doSample: false }).map((p) => p.name)).toEqual([
+      'repetition_penalty(1.2)',
+      'no_repeat_ngram_size(3)',
+    ]);
+    const neutral = { doSample: true, temperature: 1, topK: 0, topP: 1, repetitionPenalty: 1, noRepeatNgramSize: 0 };
+    expect(processorsFor(neutral)).toEqual([]);
+  });
+
+  it('no_repeat_ngram_size removes the tokens that would repeat an n-gram, as HF', () => {
+    const scores = () => new Float64Array(6);
+    const banned = (n: number, history: number[]) => {
+      const s = scores();
+      noRepeatNgram(n).process(s, history);
+      return [...s.keys()].filter((i) => s[i] === FILTERED);
+    };
+    expect(banned(2, [1, 2, 3, 1])).toEqual([2]); // (1, 2) was seen: after 1, not 2 again
+    expect(banned(3, [1, 2, 3, 1, 2])).toEqual([3]);
+    expect(banned(3, [1, 2])).toEqual([]); // too short to complete a 3-gram seen before
+    expect(banned(1, [4, 0, 4])).toEqual([0, 4]);
+    expect(banned(2, [5, 1, 5, 2, 5])).toEqual([1, 2]);
   });
 
   it('softmax gives filtered tokens probability 0', () => {

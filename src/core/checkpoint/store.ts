@@ -242,11 +242,14 @@ export class CheckpointStore {
     await this.deleteMany([id]);
   }
 
-  /** The zip to download, as chunks for a Blob. */
-  async exportZip(id: string): Promise<{ fileName: string; chunks: Uint8Array[] }> {
+  /** The zip to download, as chunks for a Blob; `extend` may add files beside the checkpoint's (train.py). */
+  async exportZip(
+    id: string,
+    extend: (files: CheckpointFiles) => CheckpointFiles = (files) => files,
+  ): Promise<{ fileName: string; chunks: Uint8Array[] }> {
     const entry = await this.summary(id);
     const folder = safeFolderName(entry.name);
-    return { fileName: `${folder}.zip`, chunks: zipFolder(await this.loadFiles(id), folder) };
+    return { fileName: `${folder}.zip`, chunks: zipFolder(extend(await this.loadFiles(id)), folder) };
   }
 
   /**

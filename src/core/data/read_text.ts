@@ -103,6 +103,12 @@ export async function* readTextChunks(
 
 function chooseDecoder(name: string, start: Uint8Array, warn: (m: string) => void): TextDecoder {
   if (start.length === 0) throw new DataFileError(name, 'is empty');
+  if (start[0] === 0x50 && start[1] === 0x4b && (start[2] === 3 || start[2] === 5) && start[3] === start[2] + 1) {
+    throw new DataFileError(
+      name,
+      'is a zip archive, not text: a model or checkpoint zip is imported as a model (Import under Checkpoints on the page, --model FILE.zip on the command line); text files in a zip have to be unpacked first',
+    );
+  }
   if (start[0] === 0xff && start[1] === 0xfe) {
     warn('is UTF-16 (little-endian) text; it was read as such, but UTF-8 files are smaller and safer');
     return new TextDecoder('utf-16le');

@@ -17,6 +17,8 @@ export interface CausalDecoder {
   prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array>;
   /** Appends one token per sequence at position `length`; the logits that follow, (B, V). */
   step(tokens: Int32Array): Promise<Float32Array>;
+  /** Makes row i what row rows[i] was (beam search's reordering; rows may repeat): (B) indices. */
+  reorder(rows: Int32Array): void;
   dispose(): void;
 }
 
@@ -49,6 +51,7 @@ export abstract class ModelDecoder implements CausalDecoder {
   abstract readonly length: number;
   abstract prefill(tokens: Int32Array, B: number, T: number): Promise<Float32Array>;
   abstract step(tokens: Int32Array): Promise<Float32Array>;
+  abstract reorder(rows: Int32Array): void;
   abstract dispose(): void;
 
   protected checkPrefill(tokens: Int32Array, B: number, T: number): void {
@@ -81,6 +84,12 @@ export class FullPrefixDecoder extends ModelDecoder {
       throw new Error(`step: expected ${this.rows.length} tokens, got ${tokens.length}`);
     this.rows.forEach((r, b) => r.push(tokens[b]));
     return this.run();
+  }
+
+  reorder(rows: Int32Array): void {
+    if (rows.length !== this.rows.length)
+      throw new Error(`reorder: expected ${this.rows.length} rows, got ${rows.length}`);
+    this.rows = Array.from(rows, (r) => this.rows[r].slice());
   }
 
   private run(): Promise<Float32Array> {

@@ -20,6 +20,7 @@ import {
 import { SequenceStreamer, type GenerationTokenizer } from './streamer.ts';
 import { FullPrefixDecoder, type CausalDecoder } from './decoder.ts';
 import { KVCacheDecoder } from './kv_cache.ts';
+import { beamSearch } from './beam_search.ts';
 
 /** One piece of one sequence's output. */
 export interface TokenEvent {
@@ -38,6 +39,8 @@ export interface GeneratedSequence {
   /** the generated text (end-of-text not written out) */
   text: string;
   finishReason: FinishReason;
+  /** beam search: HF's sequences_scores (summed log-probability / generated length ** length_penalty) */
+  score?: number;
 }
 
 export interface GenerationMetadata {
@@ -179,10 +182,46 @@ export async function* generateWith(
       yield { sequence: b, token: null, text: streamers[b].flush(), finished: reason };
     }
   }
+  /** Beam search: the sequences are known only at the end, when they are streamed out whole, best first. */
+  async function* beams(): AsyncGenerator<TokenEvent, GenerationOutput> {
+    if (o.stopStrings.length) throw new Error('generate: stop_strings cannot be combined with num_beams > 1');
+    const t = performance.now();
+    const found = await beamSearch(decoder, ids, { ...o, processors, maxNewTokens: o.maxNewTokens }, signal);
+    meta.decodeMs = performance.now() - t;
+    if (!found) {
+      yield* finishAll('aborted');
+      return output();
+    }
+    const scores: number[] = [];
+    for (let b = 0; b < B; b++) {
+      const h = found[b];
+      scores.push(h.score);
+      const reason: FinishReason = h.endedOnEos ? 'eos' : 'length';
+      for (let i = 0; i < h.tokens.length; i++) {
+        const token = h.tokens[i];
+        generated[b].push(token);
+        meta.generatedTokens++;
+        const special = o.eosTokenIds.includes(token) || tokenizer.specialTokenIds?.has(token);
+        let text = special ? '' : streamers[b].push(token);
+        const last = i === h.tokens.length - 1;
+        if (last) {
+          finished[b] = reason;
+          text += streamers[b].flush();
+        }
+        yield last ? { sequence: b, token, text, finished: reason } : { sequence: b, token, text };
+      }
+      if (h.tokens.length === 0) yield* finishAll(reason);
+    }
+    const out = output();
+    out.sequences.forEach((seq, b) => (seq.score = scores[b]));
+    return out;
+  }
   if (o.maxNewTokens === 0 || signal?.aborted) {
     yield* finishAll(o.maxNewTokens === 0 ? 'length' : 'aborted');
     return output();
   }
+
+  if (o.numBeams > 1) return yield* beams();
 
   let t0 = performance.now();
   const firstWindow = Math.min(ids.length, maxPos);

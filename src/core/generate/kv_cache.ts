@@ -53,6 +53,18 @@ export class KVCacheDecoder extends ModelDecoder {
     return this.run(tokens, 1);
   }
 
+  /** Every layer's cache rows gathered into the new order (a copy of the caches, as HF's _reorder_cache). */
+  reorder(rows: Int32Array): void {
+    if (rows.length !== this.batch) throw new Error(`reorder: expected ${this.batch} rows, got ${rows.length}`);
+    const index = tf.tensor1d(rows, 'int32');
+    this.caches = this.caches.map(({ k, v }) => {
+      const moved = { k: tf.gather(k, index) as tf.Tensor4D, v: tf.gather(v, index) as tf.Tensor4D };
+      tf.dispose([k, v]);
+      return moved;
+    });
+    index.dispose();
+  }
+
   private allocate(B: number): void {
     this.release();
     const s = this.model.sizes;

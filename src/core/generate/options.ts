@@ -14,8 +14,17 @@ export interface GenerationOptions {
   top_p?: number;
   /** CTRL's penalty on every token already in the sequence (prompt included); 1 turns it off */
   repetition_penalty?: number;
-  /** sequences generated for the one prompt, run as one batch; needs do_sample (HF refuses it for greedy) */
+  /** sequences generated for the one prompt, run as one batch; needs do_sample, or at most num_beams beams */
   num_return_sequences?: number;
+  /** beam search over this many beams when > 1 (HF default 1: greedy or sampling) */
+  num_beams?: number;
+  /** beam search: a finished sequence's score is its summed log-probability / generated length ** length_penalty */
+  length_penalty?: number;
+  /** beam search: true stops once num_beams sequences are done; false (HF's default) stops when no running beam can
+   * beat them (judged at the current length); "never" judges at the longest length a beam may reach */
+  early_stopping?: boolean | 'never';
+  /** no n-gram of this size occurs twice in a sequence (the prompt included); 0 turns it off */
+  no_repeat_ngram_size?: number;
   /** seeds the sampler; without it a seed is drawn and reported in the output's metadata */
   seed?: number;
   /** overrides the tokenizer's end-of-text id; null: never stop on a token */
@@ -41,6 +50,10 @@ export interface ResolvedOptions {
   topP: number;
   repetitionPenalty: number;
   numReturnSequences: number;
+  numBeams: number;
+  lengthPenalty: number;
+  earlyStopping: boolean | 'never';
+  noRepeatNgramSize: number;
   seed: number;
   seedGiven: boolean;
   eosTokenIds: number[];
@@ -101,9 +114,30 @@ export function resolveOptions(
   }
   if (!isInt(numReturnSequences) || numReturnSequences < 1)
     fail('num_return_sequences', 'must be a positive integer', numReturnSequences);
-  if (!doSample && numReturnSequences > 1) {
+  const numBeams = o.num_beams ?? 1;
+  const lengthPenalty = o.length_penalty ?? 1;
+  const earlyStopping = o.early_stopping ?? false;
+  const noRepeatNgramSize = o.no_repeat_ngram_size ?? 0;
+  if (!isInt(numBeams) || numBeams < 1) fail('num_beams', 'must be a positive integer', numBeams);
+  if (!(typeof lengthPenalty === 'number' && Number.isFinite(lengthPenalty)))
+    fail('length_penalty', 'must be a number', lengthPenalty);
+  if (earlyStopping !== true && earlyStopping !== false && earlyStopping !== 'never')
+    fail('early_stopping', 'must be true, false or "never"', earlyStopping);
+  if (!isInt(noRepeatNgramSize) || noRepeatNgramSize < 0)
+    fail('no_repeat_ngram_size', 'must be an integer ≥ 0 (0 turns it off)', noRepeatNgramSize);
+  if (numBeams > 1 && doSample) {
     throw new Error(
-      `generate: greedy decoding (do_sample false) gives the same sequence every time, so num_return_sequences must be 1 (got ${numReturnSequences}); set do_sample: true to draw several`,
+      'generate: beam sampling (do_sample with num_beams > 1) is not supported; use do_sample: false for beam search',
+    );
+  }
+  if (numBeams > 1 && numReturnSequences > numBeams) {
+    throw new Error(
+      `generate: num_return_sequences (${numReturnSequences}) has to be smaller or equal to num_beams (${numBeams})`,
+    );
+  }
+  if (!doSample && numBeams === 1 && numReturnSequences > 1) {
+    throw new Error(
+      `generate: greedy decoding (do_sample false) gives the same sequence every time, so num_return_sequences must be 1 (got ${numReturnSequences}); set do_sample: true to draw several, or num_beams to keep the best beams`,
     );
   }
   const seedGiven = o.seed !== undefined;
@@ -124,6 +158,10 @@ export function resolveOptions(
   }
 
   const ignored: string[] = [];
+  if (numBeams === 1) {
+    if (o.length_penalty !== undefined && o.length_penalty !== 1) ignored.push('length_penalty');
+    if (o.early_stopping !== undefined && o.early_stopping !== false) ignored.push('early_stopping');
+  }
   if (!doSample) {
     if (o.temperature !== undefined && o.temperature !== 1) ignored.push('temperature');
     if (o.top_k !== undefined && o.top_k !== 50) ignored.push('top_k');
@@ -138,6 +176,10 @@ export function resolveOptions(
     topP,
     repetitionPenalty,
     numReturnSequences,
+    numBeams,
+    lengthPenalty,
+    earlyStopping,
+    noRepeatNgramSize,
     seed,
     seedGiven,
     eosTokenIds: eos,

@@ -32,6 +32,25 @@ export function repetitionPenalty(penalty: number): LogitsProcessor {
   };
 }
 
+/** HF NoRepeatNGramLogitsProcessor: a token that would complete an n-gram already in the history is removed. */
+export function noRepeatNgram(n: number): LogitsProcessor {
+  return {
+    name: `no_repeat_ngram_size(${n})`,
+    process(scores, history) {
+      const len = history.length;
+      if (len + 1 < n) return;
+      // the n − 1 tokens the next one would follow, compared with every earlier n-gram's first n − 1
+      const start = len - n + 1;
+      for (let i = 0; i + n <= len; i++) {
+        let same = true;
+        for (let j = 0; j < n - 1 && same; j++) same = history[i + j] === history[start + j];
+        const banned = history[i + n - 1];
+        if (same && banned >= 0 && banned < scores.length) scores[banned] = FILTERED;
+      }
+    },
+  };
+}
+
 /** HF TemperatureLogitsWarper: scores / temperature. */
 export function temperature(t: number): LogitsProcessor {
   return {
@@ -124,8 +143,8 @@ export function softmax(scores: Float64Array): Float64Array {
 }
 
 /**
- * The processors HF's generate() builds for these settings, in its order: repetition penalty (greedy or not),
- * then, only when sampling, temperature, top_k, top_p. Neutral values add nothing.
+ * The processors HF's generate() builds for these settings, in its order: repetition penalty and no-repeat n-grams
+ * (greedy, beams or sampling), then, only when sampling, temperature, top_k, top_p. Neutral values add nothing.
  */
 export function processorsFor(o: {
   doSample: boolean;
@@ -133,9 +152,11 @@ export function processorsFor(o: {
   topK: number;
   topP: number;
   repetitionPenalty: number;
+  noRepeatNgramSize: number;
 }): LogitsProcessor[] {
   const list: LogitsProcessor[] = [];
   if (o.repetitionPenalty !== 1) list.push(repetitionPenalty(o.repetitionPenalty));
+  if (o.noRepeatNgramSize > 0) list.push(noRepeatNgram(o.noRepeatNgramSize));
   if (o.doSample) {
     if (o.temperature !== 1) list.push(temperature(o.temperature));
     if (o.topK !== 0) list.push(topK(o.topK));

@@ -3,6 +3,7 @@
 import { checkpointFilesFromDrop, safeFolderName } from '../../core/checkpoint/archive.ts';
 import type { GgufDtype } from '../../core/checkpoint/gguf_dtypes.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
+import { withPytorchFiles } from '../../core/train/pytorch_script.ts';
 
 export type { CheckpointSummary };
 
@@ -55,10 +56,10 @@ export class CheckpointList {
     await this.refresh();
   }
 
-  /** Hands the browser a zip of the checkpoint to save, as a download. */
+  /** Hands the browser a zip of the checkpoint to save, as a download: the Hugging Face folder, with train.py. */
   async exportZip(id: string): Promise<void> {
     await this.#run('Preparing the zip…', async () => {
-      const { fileName, chunks } = await this.#store.exportZip(id);
+      const { fileName, chunks } = await this.#store.exportZip(id, withPytorchFiles);
       download(new Blob(chunks as BlobPart[], { type: 'application/zip' }), fileName);
     });
   }

@@ -13,6 +13,8 @@ export class GenerationSession {
   /** the prompt the current samples continue */
   shownPrompt = $state('');
   samples = $state<string[]>([]);
+  /** beam search: each sequence's score (summed log-probability / length ** length_penalty), once known */
+  scores = $state<number[]>([]);
   message = $state<string | null>(null);
 
   set(name: Exclude<GenName, 'do_sample'>, value: string): void {
@@ -22,6 +24,7 @@ export class GenerationSession {
   begin(count: number): void {
     this.shownPrompt = this.prompt;
     this.samples = Array.from({ length: count }, () => '');
+    this.scores = [];
     this.status = 'generating';
     this.message = null;
   }
@@ -31,7 +34,8 @@ export class GenerationSession {
     this.samples[index] += text;
   }
 
-  end(status: 'done' | 'stopped' | 'failed', message: string | null = null): void {
+  end(status: 'done' | 'stopped' | 'failed', message: string | null = null, scores: number[] = []): void {
+    this.scores = scores;
     this.status = status;
     this.message = message;
   }

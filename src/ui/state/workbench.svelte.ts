@@ -309,7 +309,8 @@ export class Workbench {
     const g = this.generation;
     if (g.status === 'generating' || this.generateBlockers.length || g.parsed.problems.size) return;
     const o = g.parsed.options;
-    const count = o.do_sample ? o.num_return_sequences : 1;
+    const beams = o.do_sample ? 1 : o.num_beams;
+    const count = o.do_sample || beams > 1 ? o.num_return_sequences : 1;
     const controller = new AbortController();
     this.#generation = controller;
     g.begin(count);
@@ -326,17 +327,20 @@ export class Workbench {
             top_p: o.top_p,
             repetition_penalty: o.repetition_penalty,
             num_return_sequences: count,
-            seed: o.seed ?? undefined,
+            num_beams: beams,
+            seed: o.do_sample ? (o.seed ?? undefined) : undefined,
           },
         },
         { signal: controller.signal, onEvent: (e) => g.append(e.sequence, e.text) },
       );
       const m = result.metadata;
       const stopped = result.finishReasons.includes('aborted');
-      const notes = [`${m.generatedTokens} tokens`, `seed ${m.seed}`];
+      const notes = [`${m.generatedTokens} tokens`];
+      if (m.doSample) notes.push(`seed ${m.seed}`);
+      else notes.push(beams > 1 ? `beam search, ${beams} beams` : 'greedy');
       if (m.decodeTokensPerSecond > 0) notes.push(`${m.decodeTokensPerSecond.toFixed(1)} tokens/s`);
       if (m.slidWindow) notes.push('the context filled n_positions and the window slid');
-      g.end(stopped ? 'stopped' : 'done', `${stopped ? 'Stopped: ' : ''}${notes.join(' · ')}`);
+      g.end(stopped ? 'stopped' : 'done', `${stopped ? 'Stopped: ' : ''}${notes.join(' · ')}`, result.scores);
     } catch (e) {
       const cancelled = e instanceof RequestError && e.code === 'cancelled';
       g.end(cancelled ? 'stopped' : 'failed', cancelled ? 'Stopped.' : e instanceof Error ? e.message : String(e));
