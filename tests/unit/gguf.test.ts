@@ -8,12 +8,12 @@ import { halfToFloat } from '../../src/core/checkpoint/float16.ts';
 import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
 import type { HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import { makeGpt2Config, type GPT2Config } from '../../src/core/model/families/gpt2_config.ts';
-import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
+import type { RefParams } from '../../src/core/model/reference/gpt2.ts';
 import { CHAR_TO_BYTE } from '../../src/core/tokenizer/byte_level.ts';
 import { CharTokenizer, loadGpt2Tokenizer, trainBpe, type Tokenizer } from '../../src/core/tokenizer/index.ts';
 import { rng } from '../helpers.ts';
 import { randomTensors } from './checkpoint_fixtures.ts';
-import { decodeTensor, fileBytes, llamaCppGpt2Names, parseWithHf, transpose64, TYPE_ID } from './gguf_fixtures.ts';
+import { fileBytes, greedy, llamaCppGpt2Names, parseWithHf, readBack, TYPE_ID } from './gguf_fixtures.ts';
 
 const CHARS = [...' \nabcdefghijklmnopqrstuvwxyz.,é€🙂'];
 
@@ -41,42 +41,6 @@ function expectedType(name: string, dims: number[], dtype: GgufDtype): number {
 
 const bytesOf = (type: number, n: number) =>
   type === TYPE_ID.F32 ? 4 * n : type === TYPE_ID.F16 ? 2 * n : (n / 32) * 34;
-
-/** Weights read back from the file by llama.cpp's names, in float64, under Hugging Face's names and layouts. */
-async function readBack(bytes: Uint8Array, c: GPT2Config): Promise<RefParams> {
-  const parsed = await parseWithHf(bytes);
-  const infos = new Map(parsed.tensorInfos.map((t) => [t.name, t]));
-  const params: RefParams = new Map();
-  for (const [name, hf, transposed] of llamaCppGpt2Names(c.n_layer)) {
-    const info = infos.get(name)!;
-    const ne = info.shape.map(Number);
-    const count = ne.reduce((a, b) => a * b, 1);
-    const values = decodeTensor(bytes, Number(parsed.tensorDataOffset + info.offset), info.dtype, count);
-    // ggml's ne[0] is the row length: (ne1, ne0) row-major; a transposed Conv1D goes back to (in, out).
-    params.set(hf, transposed ? transpose64(values, ne[1], ne[0]) : values);
-  }
-  return params;
-}
-
-function greedy(
-  c: GPT2Config,
-  params: RefParams,
-  prompt: number[],
-  steps: number,
-): { ids: number[]; logits: number[] } {
-  const ids = [...prompt];
-  const logits: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const T = ids.length;
-    const r = referenceLossAndGrads(c, params, Int32Array.from(ids), new Int32Array(T).fill(-100), 1, T);
-    const row = r.logits.subarray((T - 1) * c.vocab_size, T * c.vocab_size);
-    let best = 0;
-    for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-    logits.push(...row);
-    ids.push(best);
-  }
-  return { ids: ids.slice(prompt.length), logits };
-}
 
 describe('GGUF export', () => {
   const chars = new CharTokenizer(CHARS);

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { gguf, type GGUFParseOutput } from '@huggingface/gguf';
 import type { GgufFile } from '../../src/core/checkpoint/gguf.ts';
 import { halfToFloat } from '../../src/core/checkpoint/float16.ts';
+import type { GPT2Config } from '../../src/core/model/families/gpt2_config.ts';
+import { referenceLossAndGrads, type RefParams } from '../../src/core/model/reference/gpt2.ts';
 
 export function fileBytes(file: GgufFile): Uint8Array {
   const out = new Uint8Array(file.size);
@@ -86,4 +88,43 @@ export function transpose64(x: Float64Array, rows: number, cols: number): Float6
   const out = new Float64Array(x.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c];
   return out;
+}
+
+/** Weights read back from the file by llama.cpp's names, in float64, under Hugging Face's names and layouts. */
+export async function readBack(bytes: Uint8Array, c: GPT2Config): Promise<RefParams> {
+  const parsed = await parseWithHf(bytes);
+  const infos = new Map(parsed.tensorInfos.map((t) => [t.name, t]));
+  const params: RefParams = new Map();
+  for (const [name, hf, transposed] of llamaCppGpt2Names(c.n_layer)) {
+    const info = infos.get(name)!;
+    const ne = info.shape.map(Number);
+    const count = ne.reduce((a, b) => a * b, 1);
+    const values = decodeTensor(bytes, Number(parsed.tensorDataOffset + info.offset), info.dtype, count);
+    // ggml's ne[0] is the row length: (ne1, ne0) row-major; a transposed Conv1D goes back to (in, out).
+    params.set(hf, transposed ? transpose64(values, ne[1], ne[0]) : values);
+  }
+  return params;
+}
+
+/** The reference model's greedy continuation, with each step's logits and margin (best minus runner-up). */
+export function greedy(
+  c: GPT2Config,
+  params: RefParams,
+  prompt: number[],
+  steps: number,
+): { ids: number[]; logits: number[]; margins: number[] } {
+  const ids = [...prompt];
+  const logits: number[] = [];
+  const margins: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const T = ids.length;
+    const r = referenceLossAndGrads(c, params, Int32Array.from(ids), new Int32Array(T).fill(-100), 1, T);
+    const row = r.logits.subarray((T - 1) * c.vocab_size, T * c.vocab_size);
+    let best = 0;
+    for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+    logits.push(...row);
+    margins.push(row[best] - Math.max(...row.filter((_, v) => v !== best)));
+    ids.push(best);
+  }
+  return { ids: ids.slice(prompt.length), logits, margins };
 }
