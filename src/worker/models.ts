@@ -5,7 +5,7 @@ import type { HubProgress } from '../core/checkpoint/hub.ts';
 import type { HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import type { CheckpointStore } from '../core/checkpoint/store.ts';
 import { parameterCount } from '../core/model/families/index.ts';
-import { tokenizerOf } from '../core/train/run_setup.ts';
+import { tokenizerOf } from '../core/checkpoint/tokenizer_files.ts';
 import { resumePointOf, type ResumePoint } from '../core/train/checkpointing.ts';
 import type { Tokenizer } from '../core/tokenizer/types.ts';
 import type { ModelInfo, ModelSource } from './protocol.ts';

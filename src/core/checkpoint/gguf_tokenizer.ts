@@ -2,11 +2,12 @@
 // tokenizer runs: GPT-2's own and the BPE tokenizers Hearth trains as they are; Hearth's character tokenizer as a
 // byte-level BPE whose merges rebuild each multi-byte character, so llama.cpp gives every known character its id.
 import { bytesToTokenText } from '../tokenizer/byte_level.ts';
-import { ByteLevelBpeTokenizer, CharTokenizer, tokenizerFromHfFiles } from '../tokenizer/index.ts';
+import { ByteLevelBpeTokenizer, CharTokenizer } from '../tokenizer/index.ts';
 import type { ModelConfig } from '../model/families/index.ts';
 import type { GenerationConfig } from './config.ts';
 import { bool, int32s, str, strings, u32, type GgufValue } from './gguf.ts';
 import type { TokenizerFiles } from './hf_folder.ts';
+import { tokenizerOf } from './tokenizer_files.ts';
 
 /** llama.cpp's token types (llama_token_type). */
 const GGUF_TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, UNUSED: 5 } as const;
@@ -24,15 +25,7 @@ export function ggufTokenizerMetadata(
   generationConfig: GenerationConfig | undefined,
   c: ModelConfig,
 ): [string, GgufValue][] {
-  const tokenizer = tokenizerFromHfFiles({
-    tokenizerJson: files['tokenizer.json'],
-    vocabJson: files['vocab.json'],
-    mergesTxt: files['merges.txt'],
-    tokenizerConfig: files['tokenizer_config.json'],
-    specialTokensMap: files['special_tokens_map.json'],
-    chatTemplate: files['chat_template.jinja'],
-    generationConfig,
-  });
+  const tokenizer = tokenizerOf(files, generationConfig);
   let v: Vocabulary;
   if (tokenizer instanceof ByteLevelBpeTokenizer) v = byteLevelVocabulary(tokenizer);
   else if (tokenizer instanceof CharTokenizer) v = charVocabulary(tokenizer);
