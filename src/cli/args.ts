@@ -14,6 +14,8 @@ export interface FlagSpec {
   many?: boolean;
   /** a switch without a value */
   boolean?: boolean;
+  /** an empty value means something (an empty prompt); other flags refuse one */
+  allowEmpty?: boolean;
 }
 
 export interface Parsed {
@@ -53,20 +55,24 @@ export function parseArgs(argv: string[], spec: Record<string, FlagSpec>, accept
       name = name.slice(0, eq);
     }
     const key = normalise(name);
-    const takeValues = (many: boolean): string[] => {
-      if (inline !== undefined) return [inline];
+    const takeValues = (many: boolean, allowEmpty = false): string[] => {
       const values: string[] = [];
-      while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
-        values.push(argv[++i]);
-        if (!many) break;
-      }
+      if (inline !== undefined) values.push(inline);
+      else
+        while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
+          values.push(argv[++i]);
+          if (!many) break;
+        }
       if (values.length === 0) throw new UsageError(`--${name} needs a value`);
+      // `--dropout=` or `--out ''` is a slip (an unset shell variable), not a value: it would read as 0 or '.'.
+      if (!allowEmpty && values.some((v) => v.trim() === ''))
+        throw new UsageError(`--${name} needs a value, got an empty one`);
       return values;
     };
     const own = spec[key];
     if (own) {
       if (own.boolean) switches.add(key);
-      else flags.set(key, [...(flags.get(key) ?? []), ...takeValues(!!own.many)]);
+      else flags.set(key, [...(flags.get(key) ?? []), ...takeValues(!!own.many, !!own.allowEmpty)]);
     } else if (acceptTraining && key in DEFAULT_TRAINING_ARGUMENTS) {
       training[key] = trainingValue(key as keyof TrainingArguments, takeValues(false)[0]);
     } else {
@@ -86,6 +92,6 @@ export function number(p: Parsed, name: string): number | undefined {
   const v = one(p, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (Number.isNaN(n)) throw new UsageError(`--${name} takes a number, got '${v}'`);
+  if (v.trim() === '' || Number.isNaN(n)) throw new UsageError(`--${name} takes a number, got '${v}'`);
   return n;
 }

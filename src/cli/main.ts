@@ -1,20 +1,42 @@
 // `hearth`: train, evaluate and generate from the command line, in Node on Dawn (a real GPU, or SwiftShader),
 // over the same core as the page. Checkpoints are Hugging Face folders on disk.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
 import { describeGpu } from '../core/gpu/device.ts';
 import { DEFAULT_DROPOUT } from '../core/model/families/gpt2_config.ts';
-import { parameterCount } from '../core/model/families/index.ts';
+import { parameterCount, sizesOf } from '../core/model/families/index.ts';
 import { PRESETS } from '../core/model/presets.ts';
 import { estimateRunMemory } from '../core/train/fits.ts';
-import { NoTrainingStateError, runArguments, setUpRun, type RunSetup } from '../core/train/run_setup.ts';
-import { tokenizerOf } from '../core/checkpoint/tokenizer_files.ts';
+import {
+  checkpointTokenizer,
+  NoTrainingStateError,
+  runArguments,
+  setUpRun,
+  type RunSetup,
+} from '../core/train/run_setup.ts';
 import { evaluate } from '../core/train/evaluate.ts';
 import { CausalLM } from '../core/model/causal_lm.ts';
 import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
-import { loadTextDataset, trainTokenizerOnSources, type TextSource } from '../core/data/index.ts';
+import {
+  chatFormatterOf,
+  checkEvalFraction,
+  DEFAULT_SFT_CONFIG,
+  fileFormatOf,
+  isRecordFormat,
+  loadSftDataset,
+  loadTextDataset,
+  trainTokenizerOnSources,
+  type SftConfig,
+  type TextSource,
+} from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
+import { totalBytes } from '../core/checkpoint/hf_folder.ts';
+import { safeFolderName } from '../core/checkpoint/archive.ts';
+import { TORCH_DTYPES, type WeightsDtype } from '../core/checkpoint/safetensors.ts';
+import { DEFAULT_MAX_SHARD_BYTES, parseShardSize } from '../core/checkpoint/shards.ts';
+import { zipFolder } from '../core/checkpoint/zip.ts';
 import {
   recoverInterruptedWrites,
   saveCheckpointFolder,
@@ -26,9 +48,9 @@ import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import { generate } from '../core/generate/index.ts';
-import { parseArgs, one, number, UsageError, type FlagSpec } from './args.ts';
+import { parseArgs, one, number, UsageError, type FlagSpec, type Parsed } from './args.ts';
 import { loadCheckpoint } from './checkpoint_source.ts';
-import { exportCommand } from './export.ts';
+import { exportGguf } from './export_gguf.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -43,13 +65,19 @@ commands:
   train      train a new model or fine-tune one on text files
   eval       eval_loss and perplexity of a model on text files
   generate   sample text from a model
-  export     write a model as one GGUF file for llama.cpp, Ollama and wllama`,
+  export     write a model as a Hugging Face folder or zip (float32, bfloat16 or float16, sharded above a size), or
+             as one GGUF file for llama.cpp, Ollama and wllama (f32, f16 or q8_0)`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
-  --data FILE...       training text files (UTF-8)
+  --data FILE...       training text files (UTF-8); regular files, since they are read more than once (a pipe
+                       such as <(cat a.txt) is refused: save it to a file)
   --eval FILE...       evaluation files; without them eval_split_fraction of the blocks is held out
-  --eval_split_fraction F  share held out when there are no eval files (default 0.1; 0 for none)
+  --eval_split_fraction F  share held out when there are no eval files, from 0 (none) up to, not including, 1 (default 0.1)
+  Record files in --data (.jsonl, .json, .csv, .tsv, .parquet: text, prompt/completion or messages records) are
+  fine-tuning examples as TRL's SFTTrainer makes them, with SFTConfig's flags: --dataset_text_field NAME,
+  --max_length N (default 1024, at most the model's positions), --packing true --packing_strategy wrapped,
+  --completion_only_loss true|false, --assistant_only_loss true|false.
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
                        GPT-2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
@@ -73,13 +101,52 @@ Prints eval_loss and perplexity (mean next-token loss over every block of block_
 Samples by default (do_sample); --greedy takes the most likely token each step; --num-beams N > 1 runs beam search
 (no sampling) and prints each returned sequence with its score. Tokens stream to stdout as they come when one
 sequence is asked for.`,
+  export: `usage: hearth export --model DIR|ZIP|hf:ID --out DIR|FILE.zip [--dtype float32|bfloat16|float16]
+                    [--max_shard_size SIZE]
+
+Writes the model as a Hugging Face folder (or a zip of one) that AutoModelForCausalLM.from_pretrained loads:
+config.json (its torch_dtype naming the dtype), generation_config.json, the tokenizer files and the weights, in
+model.safetensors or, above --max_shard_size, in shards model-00001-of-0000N.safetensors that
+model.safetensors.index.json lists, as save_pretrained writes them. Training state is left behind.
+
+  --dtype D            float32 (default; every bit kept), bfloat16 or float16 (each value rounded to the nearest,
+                       ties to even); bf16, f16, fp16, f32 and fp32 also do
+  --max_shard_size S   the most weight bytes in one file, as transformers spells it: 2GB (default), 500MB, 1GiB, or
+                       bytes. 2GB rather than transformers' 5GB: a shard must fit one buffer in every browser
+
+       hearth export --model DIR|ZIP|hf:ID --out FILE.gguf [--format gguf] [--dtype f32|f16|q8_0] [--name NAME]
+
+Writes the model as one GGUF file that llama.cpp, Ollama and wllama run (llama.cpp's gpt2 architecture, the
+tokenizer included), as llama.cpp's converter writes it: --dtype f32 (default; the weights exactly), f16, or q8_0
+(8-bit blocks, about a quarter of f32); norms, biases and position embeddings stay f32. --name sets general.name.`,
 };
+
+/** `--out` must be a folder, or a path where one can be made: a file there (or above it) is named at once. */
+function checkOutFolder(dir: string): void {
+  const wanted = resolve(dir);
+  let at = wanted;
+  while (!existsSync(at)) {
+    const up = dirname(at);
+    if (up === at) return;
+    at = up;
+  }
+  if (statSync(at).isDirectory()) return;
+  throw new UsageError(
+    at === wanted
+      ? `--out ${dir} is a file, not a folder (checkpoints are written as folders inside it)`
+      : `--out ${dir} cannot be made: ${at} is a file, not a folder`,
+  );
+}
 
 async function sources(paths: string[]): Promise<TextSource[]> {
   const list: TextSource[] = [];
   for (const p of paths) {
     if (!existsSync(p)) throw new UsageError(`no such file: ${p}`);
-    list.push(await sourceFromPath(p));
+    list.push(
+      await sourceFromPath(p).catch((e: Error) => {
+        throw new UsageError(e.message);
+      }),
+    );
   }
   return list;
 }
@@ -106,6 +173,42 @@ async function newTokenizer(spec: string, trainSources: TextSource[]): Promise<T
   });
 }
 
+/**
+ * SFTConfig from the flags, TRL's defaults for the rest (max_length at most the model's positions). Packing by
+ * best-fit decreasing needs attention that restarts at each packed sequence, which Hearth's causal attention over
+ * the whole row does not do: it is refused rather than trained differently from TRL.
+ */
+function sftConfig(p: Parsed, positions: number): Partial<SftConfig> {
+  const bool = (name: string): boolean | undefined => {
+    const v = one(p, name);
+    if (v === undefined) return undefined;
+    if (v !== 'true' && v !== 'false') throw new UsageError(`--${name} takes true or false, got '${v}'`);
+    return v === 'true';
+  };
+  const strategy = one(p, 'packing_strategy') ?? 'bfd';
+  if (!['bfd', 'bfd_split', 'wrapped'].includes(strategy))
+    throw new UsageError(`--packing_strategy takes bfd, bfd_split or wrapped, got '${strategy}'`);
+  const packing = bool('packing') ?? false;
+  if (packing && strategy !== 'wrapped') {
+    throw new UsageError(
+      `--packing true with packing_strategy ${strategy} (TRL's default is bfd) needs attention that restarts at each packed example; Hearth's attends across the whole row, so use --packing_strategy wrapped`,
+    );
+  }
+  const maxLength = number(p, 'max_length') ?? Math.min(DEFAULT_SFT_CONFIG.max_length, positions);
+  if (!(Number.isInteger(maxLength) && maxLength >= 2 && maxLength <= positions))
+    throw new UsageError(
+      `--max_length takes a whole number from 2 to the model's ${positions} positions, got ${maxLength}`,
+    );
+  return {
+    dataset_text_field: one(p, 'dataset_text_field') ?? DEFAULT_SFT_CONFIG.dataset_text_field,
+    max_length: maxLength,
+    packing,
+    packing_strategy: strategy as SftConfig['packing_strategy'],
+    completion_only_loss: bool('completion_only_loss') ?? null,
+    assistant_only_loss: bool('assistant_only_loss') ?? false,
+  };
+}
+
 async function train(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
     data: { many: true },
@@ -116,6 +219,13 @@ async function train(argv: string[]): Promise<void> {
     out: {},
     resume: {},
     eval_split_fraction: {},
+    // TRL's SFTConfig, for record files (JSON Lines, JSON, CSV, TSV, Parquet)
+    dataset_text_field: {},
+    max_length: {},
+    packing: {},
+    packing_strategy: {},
+    completion_only_loss: {},
+    assistant_only_loss: {},
     help: { boolean: true },
   };
   const p = parseArgs(argv, spec, true);
@@ -126,6 +236,13 @@ async function train(argv: string[]): Promise<void> {
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
+  checkOutFolder(outDir);
+  const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
+  try {
+    checkEvalFraction(evalFraction);
+  } catch (e) {
+    throw new UsageError(`--${(e as Error).message}`);
+  }
   // Folders an earlier run left half-written when it was killed: a cut replace is finished, the rest removed.
   await recoverInterruptedWrites(outDir);
   const ctx = await initTf();
@@ -159,15 +276,45 @@ async function train(argv: string[]): Promise<void> {
   const model = setup.makeModel(args.seed);
 
   const evalPaths = p.flags.get('eval');
-  const evalFraction = number(p, 'eval_split_fraction') ?? 0.1;
-  const data = await loadTextDataset(trainSources, {
-    tokenizer,
-    blockSize: args.block_size,
-    evalSources: evalPaths ? await sources(evalPaths) : undefined,
-    evalFraction: evalPaths ? undefined : evalFraction,
-    cache: folderTokenCache(join(outDir, '.token-cache')),
-  });
+  const evalSources = evalPaths ? await sources(evalPaths) : undefined;
+  const cache = folderTokenCache(join(outDir, '.token-cache'));
+  // Record files are fine-tuning examples, as TRL's SFTTrainer reads them; text files are TextDataset's blocks.
+  const sft = trainSources.some((s) => isRecordFormat(fileFormatOf(s.name)));
+  const sftFlags = ['dataset_text_field', 'max_length', 'packing', 'packing_strategy', 'completion_only_loss'];
+  if (!sft) {
+    const stray = [...sftFlags, 'assistant_only_loss'].find((f) => one(p, f) !== undefined);
+    if (stray) throw new UsageError(`--${stray} is for record files (.jsonl, .json, .csv, .tsv, .parquet) in --data`);
+  }
+  const positions = sizesOf(config).max_position_embeddings;
+  const sftData = sft
+    ? await loadSftDataset(trainSources, {
+        tokenizer,
+        chat: chatFormatterOf(tokenizer),
+        config: sftConfig(p, positions),
+        evalSources,
+        evalFraction: evalPaths ? undefined : evalFraction,
+        cache,
+      })
+    : null;
+  const data =
+    sftData ??
+    (await loadTextDataset(trainSources, {
+      tokenizer,
+      blockSize: args.block_size,
+      evalSources,
+      evalFraction: evalPaths ? undefined : evalFraction,
+      cache,
+    }));
   for (const m of data.messages) err(`${m.level}: ${m.file}: ${m.message}`);
+  if (sftData) {
+    // The rows' length is the data's: max_length, or the longest example when all are shorter.
+    args.block_size = sftData.blockSize;
+    for (const f of sftData.files) {
+      const cut = f.truncated ? `; ${f.truncated} cut to max_length` : '';
+      const left = f.dropped ? `; ${f.dropped} left out (nothing to learn after the cut)` : '';
+      err(`${f.name}: ${f.examples} of ${f.records} records made examples, ${f.tokens} tokens${cut}${left}`);
+    }
+  }
   const mem = estimateRunMemory(config, args);
   err(
     `model: ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${config.n_layer} layers × ${config.n_embd} wide; dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`,
@@ -272,7 +419,7 @@ async function evalCommand(argv: string[]): Promise<void> {
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file');
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  const tokenizer = checkpointTokenizer(ckpt);
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const args = runArguments(
     { block_size: number(p, 'block_size'), per_device_eval_batch_size: number(p, 'per_device_eval_batch_size') ?? 8 },
@@ -295,7 +442,7 @@ async function evalCommand(argv: string[]): Promise<void> {
 async function generateCommand(argv: string[]): Promise<void> {
   const spec: Record<string, FlagSpec> = {
     model: {},
-    prompt: {},
+    prompt: { allowEmpty: true },
     max_new_tokens: {},
     max_length: {},
     temperature: {},
@@ -322,7 +469,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   const prompt = one(p, 'prompt') ?? '';
   await initTf();
   const ckpt = await loadCheckpoint(modelSpec);
-  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  const tokenizer = checkpointTokenizer(ckpt);
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   const model = CausalLM.fromArrays(ckpt.config, ckpt.weights);
   const n = number(p, 'num_return_sequences') ?? 1;
@@ -368,9 +515,79 @@ async function generateCommand(argv: string[]): Promise<void> {
     });
   const m = result.metadata;
   if (m.slidWindow) err(`(the context reached n_positions; the window slid ${m.windowSlides} time(s))`);
+  if (m.unknownCharacters.length)
+    err(`(not in the tokenizer's vocabulary, read as unknown: ${m.unknownCharacters.map((c) => `“${c}”`).join(' ')})`);
   const seed = m.doSample ? `, seed ${m.seed}` : '';
   err(`(${m.generatedTokens} tokens, ${m.decodeTokensPerSecond.toFixed(1)} tokens/s${seed})`);
   model.dispose();
+}
+
+const sizeText = (bytes: number) =>
+  bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+const DTYPE_NAMES: Record<string, WeightsDtype> = {
+  float32: 'F32',
+  f32: 'F32',
+  fp32: 'F32',
+  bfloat16: 'BF16',
+  bf16: 'BF16',
+  float16: 'F16',
+  f16: 'F16',
+  fp16: 'F16',
+};
+
+async function exportCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(
+    argv,
+    { model: {}, out: {}, format: {}, dtype: {}, max_shard_size: {}, name: {}, help: { boolean: true } },
+    false,
+  );
+  if (p.switches.has('help')) {
+    out(HELP.export);
+    return;
+  }
+  const modelSpec = one(p, 'model');
+  if (!modelSpec) throw new UsageError('--model is required (see hearth export --help)');
+  const outPath = one(p, 'out');
+  if (!outPath) throw new UsageError('--out is required: a folder to create, or a file name ending in .zip');
+  if (existsSync(outPath)) throw new UsageError(`--out ${outPath} already exists; give a new folder or .zip name`);
+  const format = one(p, 'format') ?? (outPath.toLowerCase().endsWith('.gguf') ? 'gguf' : 'hf');
+  if (format === 'gguf') {
+    if (one(p, 'max_shard_size') !== undefined) throw new UsageError('--max_shard_size is for Hugging Face folders');
+    await exportGguf(modelSpec, outPath, { dtype: one(p, 'dtype'), name: one(p, 'name') }, out, err);
+    return;
+  }
+  if (format !== 'hf') throw new UsageError(`--format takes hf (a folder or zip) or gguf, got '${format}'`);
+  if (one(p, 'name') !== undefined) throw new UsageError('--name is for GGUF files (general.name)');
+  const dtypeName = one(p, 'dtype') ?? 'float32';
+  const dtype = DTYPE_NAMES[dtypeName.toLowerCase()];
+  if (!dtype) throw new UsageError(`--dtype takes float32, bfloat16 or float16, got '${dtypeName}'`);
+  let maxShardBytes = DEFAULT_MAX_SHARD_BYTES;
+  const size = one(p, 'max_shard_size');
+  if (size !== undefined) {
+    try {
+      maxShardBytes = parseShardSize(size);
+    } catch (e) {
+      throw new UsageError(`--max_shard_size: ${(e as Error).message}`);
+    }
+  }
+  const ckpt = await loadCheckpoint(modelSpec);
+  const files = checkpointToFiles({ ...ckpt, training: undefined }, { weightsDtype: dtype, maxShardBytes });
+  if (outPath.toLowerCase().endsWith('.zip')) {
+    // Written beside its place and renamed into it: a zip that is there is whole.
+    const tmp = `${outPath}.tmp-${process.pid}`;
+    try {
+      await writeFile(tmp, zipFolder(files, safeFolderName(basename(outPath).slice(0, -4))));
+      await rename(tmp, outPath);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  } else await writeCheckpointFolder(outPath, files);
+  const weights = [...files.keys()].filter((n) => n.endsWith('.safetensors'));
+  out(
+    `wrote ${outPath}: ${TORCH_DTYPES[dtype]} weights in ${weights.length === 1 ? weights[0] : `${weights.length} shards and model.safetensors.index.json`}, ${sizeText(totalBytes(files))} in all`,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -387,7 +604,7 @@ export async function main(argv: string[]): Promise<number> {
         await generateCommand(rest);
         break;
       case 'export':
-        await exportCommand(rest, out, err);
+        await exportCommand(rest);
         break;
       case undefined:
       case '--help':

@@ -5,7 +5,7 @@ import type { HubProgress } from '../core/checkpoint/hub.ts';
 import type { HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import type { CheckpointStore } from '../core/checkpoint/store.ts';
 import { parameterCount } from '../core/model/families/index.ts';
-import { tokenizerOf } from '../core/checkpoint/tokenizer_files.ts';
+import { checkpointTokenizer } from '../core/train/run_setup.ts';
 import { resumePointOf, type ResumePoint } from '../core/train/checkpointing.ts';
 import type { Tokenizer } from '../core/tokenizer/types.ts';
 import type { ModelInfo, ModelSource } from './protocol.ts';
@@ -45,12 +45,7 @@ export async function loadModel(
     });
     label = `${source.repo} (Hugging Face Hub)`;
   }
-  const tokenizer = tokenizerOf(checkpoint.tokenizer, checkpoint.generationConfig);
-  if (tokenizer.vocabSize > checkpoint.config.vocab_size) {
-    throw new Error(
-      `the tokenizer has ${tokenizer.vocabSize} ids but the model only ${checkpoint.config.vocab_size} embeddings`,
-    );
-  }
+  const tokenizer = checkpointTokenizer(checkpoint);
   const tokenizerInfo = await tokenizers.register(tokenizer, `the model's own tokenizer (${tokenizer.summary.model})`);
   // A checkpoint whose training state cannot resume is still a model to fine-tune.
   let resume: ResumePoint | null;

@@ -37,6 +37,9 @@ export interface TokenizerInfo {
   summary: TokenizerSummary;
 }
 
+/** The key of GPT-2's shipped tokenizer, which every worker knows. */
+export const GPT2_TOKENIZER_KEY = 'gpt2';
+
 /** A tokenizer for new models: GPT-2's shipped one, or one trained on the page (as its tokenizer.json). */
 export type TokenizerSpec = { kind: 'gpt2' } | { kind: 'json'; json: string; label: string };
 

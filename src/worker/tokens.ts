@@ -10,9 +10,13 @@ import {
   type TokenCache,
 } from '../core/data/index.ts';
 import { loadGpt2Tokenizer, tokenizerFromJson, type Tokenizer } from '../core/tokenizer/index.ts';
-import { EngineError, type CountEvent, type TokenizerInfo, type TokenizerSpec } from './protocol.ts';
-
-const GPT2_KEY = 'gpt2';
+import {
+  EngineError,
+  GPT2_TOKENIZER_KEY,
+  type CountEvent,
+  type TokenizerInfo,
+  type TokenizerSpec,
+} from './protocol.ts';
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
@@ -25,8 +29,8 @@ export class TokenizerRegistry {
 
   async use(spec: TokenizerSpec): Promise<TokenizerInfo> {
     if (spec.kind === 'gpt2') {
-      await this.get(GPT2_KEY);
-      return this.info(GPT2_KEY);
+      await this.get(GPT2_TOKENIZER_KEY);
+      return this.info(GPT2_TOKENIZER_KEY);
     }
     return this.register(tokenizerFromJson(spec.json), spec.label);
   }
@@ -44,7 +48,7 @@ export class TokenizerRegistry {
 
   /** GPT-2's is always known (loaded on first use, also in a fresh worker after a lost GPU). */
   async get(key: string): Promise<Tokenizer> {
-    if (key === GPT2_KEY && !this.byKey.has(key))
+    if (key === GPT2_TOKENIZER_KEY && !this.byKey.has(key))
       this.byKey.set(key, { tokenizer: await loadGpt2Tokenizer(), label: "GPT-2's tokenizer" });
     const entry = this.byKey.get(key);
     if (!entry) throw new EngineError('failed', `no tokenizer '${key}' in the worker (choose the tokenizer again)`);

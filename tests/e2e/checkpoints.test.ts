@@ -1,9 +1,9 @@
 // Checkpoints in the page: import a zip, find it listed again after a reload, export it and check the zip
-// holds a Hugging Face GPT-2 folder with the right shapes, export it as GGUF, rename it, delete it; a broken zip is
-// refused.
+// holds a Hugging Face GPT-2 folder with the right shapes, export it in bfloat16 and as GGUF, rename it, delete it;
+// a broken zip is refused.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointToZip } from '../../src/core/checkpoint/archive.ts';
+import { checkpointFromZip, checkpointToZip } from '../../src/core/checkpoint/archive.ts';
 import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
 import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
 import { parameterCount } from '../../src/core/model/families/index.ts';
@@ -17,6 +17,7 @@ import { formatCount } from '../../src/ui/format.ts';
 import { launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
 import { parseWithHf, TYPE_ID } from '../unit/gguf_fixtures.ts';
+import { bf16Bits, bf16Value } from '../unit/hf_fixtures.ts';
 
 /** A one-layer GPT-2 over a 13-character vocabulary, with fixed weights. */
 function tinyCheckpoint(): HearthCheckpoint {
@@ -95,6 +96,21 @@ describe('checkpoints in the page', () => {
     );
     for (const [name, shape] of modelParameterShapes(ckpt.config)) expect(shapes.get(name), name).toEqual(shape);
     expect(new TextDecoder().decode(byName.get('tokenizer.json'))).toBe(ckpt.tokenizer['tokenizer.json']);
+  });
+
+  it('exports in bfloat16 when asked: the model alone, each weight rounded to the nearest bfloat16', async () => {
+    const { page } = browser;
+    await page.getByLabel('Export weights as').selectOption('BF16');
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      page.getByRole('button', { name: 'Export tiny-model as a zip' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('tiny-model-bfloat16.zip');
+    const back = checkpointFromZip(new Uint8Array(await readFile(await download.path())));
+    expect(back.config.torch_dtype).toBe('bfloat16');
+    for (const [name, t] of ckpt.weights)
+      expect([...back.weights.get(name)!.data], name).toEqual([...t.data].map((x) => bf16Value(bf16Bits(x))));
+    await page.getByLabel('Export weights as').selectOption('F32');
   });
 
   it('exports a GGUF file for llama.cpp, in the type chosen', async () => {

@@ -130,12 +130,24 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
       eval_strategy: 'steps',
       eval_steps: '5',
     });
-    expect(await page.getByTestId('model-panel').innerText()).toContain(`Vocabulary: ${CHAR_VOCAB} tokens`);
+    const vocabulary = page.getByTestId('vocabulary-note');
+    expect(await vocabulary.innerText()).toContain(`Vocabulary: ${CHAR_VOCAB} tokens (characters of your files).`);
+    // GPT-2 124M keeps GPT-2's 50,257 embeddings: the line says how the character tokenizer sits in them.
+    await page.getByTestId('preset-gpt2').click();
+    expect(await vocabulary.innerText()).toContain(
+      `Vocabulary: 50,257 token embeddings, this preset's own (GPT-2's size); your tokenizer (characters of your files) uses the first ${CHAR_VOCAB}.`,
+    );
+    await page.getByTestId('preset-toy').click();
     await screenshot(page, 'workflow-01-ready');
 
     const chart = page.getByTestId('loss-chart').locator('[role="img"]');
     await page.getByTestId('start-training').click();
+    // Before the first step the page says what it is doing (the GPU kernels compile), and not after it.
+    const phase = page.getByTestId('run-phase');
+    await phase.waitFor({ timeout: 120_000 });
+    expect(await phase.innerText()).toMatch(/Compiling the GPU kernels/);
     await chart.and(page.locator('[aria-label*="train loss"]')).waitFor({ timeout: 300_000 });
+    expect(await phase.count()).toBe(0);
     const early = await chart.getAttribute('aria-label');
     expect(await status(page).innerText()).toMatch(/Training|Finished/);
     // The page answers while the worker trains: a closed group of fields opens.
@@ -198,6 +210,8 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await screenshot(page, 'workflow-04-generated');
 
     // Beam search: do_sample off, three beams, the two best shown with their scores, best first; no seed reported.
+    // The prompt's snowman is no character of the files: the page says it was read as unknown.
+    await page.getByTestId('prompt').fill('今天☃');
     await page.getByLabel('do_sample').uncheck();
     await page.locator('#gen-num_beams').fill('3');
     await page.locator('#gen-max_new_tokens').fill('6');
@@ -211,12 +225,17 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     expect(await message.getAttribute('role')).toBe('status');
     expect(await message.innerText()).toMatch(/beam search, 3 beams/);
     expect(await message.innerText()).not.toMatch(/seed/);
+    expect(await message.innerText()).toMatch(/not in the tokenizer's vocabulary, read as unknown: “☃”/);
     await page.getByLabel('do_sample').check();
   });
 
   it('finds the checkpoints after a reload, exports one as a Hugging Face folder, and imports it back', async () => {
     const { page } = browser;
     await page.reload();
+    // The training files are gone with the reload (a browser keeps no file across one), and the page says which.
+    const earlier = page.getByTestId('earlier-files');
+    await earlier.waitFor({ timeout: 60_000 });
+    expect(await earlier.innerText()).toMatch(/fox-天气\.txt \([\d.]+ [kK]?B\)[\s\S]*drop them again/);
     const rows = page.getByTestId('checkpoint-row');
     await rows.nth(1).waitFor({ timeout: 60_000 });
     expect(await rows.count()).toBe(2);
@@ -304,7 +323,15 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     });
     await page.getByTestId('start-training').click();
     await waitForSaves(page, 1);
+    // Leaving mid-run, the browser asks first (the page's beforeunload); the person confirms.
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.type());
+        void dialog.accept();
+      }),
+    );
     await page.reload();
+    expect(await asked).toBe('beforeunload');
     const notice = page.getByTestId('resume-notice');
     await notice.waitFor({ timeout: 60_000 });
     expect(await notice.innerText()).toMatch(/interrupted[\s\S]*step \d+/);

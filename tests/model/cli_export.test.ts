@@ -1,39 +1,89 @@
-// `hearth export` as a user runs it: a checkpoint folder in, one GGUF file out that a second reader parses.
-import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+// `hearth export` as a user runs it: a Hugging Face folder (sharded, BF16, as save_pretrained writes it) written
+// again in a chosen dtype, sharded at a chosen size, as a folder or a zip; bad flags refused with the reason.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkpointToFiles } from '../../src/core/checkpoint/hf_folder.ts';
-import { writeCheckpointFolder } from '../../src/core/checkpoint/node_folder.ts';
-import { tinyCheckpoint } from '../unit/checkpoint_fixtures.ts';
-import { parseWithHf, TYPE_ID } from '../unit/gguf_fixtures.ts';
-import { CharTokenizer } from '../../src/core/tokenizer/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
+import { checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
+import { readCheckpointFolder } from '../../src/core/checkpoint/node_folder.ts';
+import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
+import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
+import { modelConfigToJson } from '../../src/core/model/families/index.ts';
+import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
+import { TOKENIZER_JSON, tinyCheckpoint, tinyConfig } from '../unit/checkpoint_fixtures.ts';
+import { bf16Bits, bf16Value, hfWeightFiles } from '../unit/hf_fixtures.ts';
 import { hearth } from './hearth_cli.ts';
 
+function expectBitwise(got: NamedTensors, want: NamedTensors) {
+  expect([...got.keys()]).toEqual([...want.keys()]);
+  for (const [name, t] of want) expect(bitwiseEqual(got.get(name)!, t), name).toBe(true);
+}
+
 describe('hearth export', () => {
-  it('writes a checkpoint folder as a Q8_0 GGUF file, and refuses a type it does not write', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hearth-export-'));
-    const tokenizer = new CharTokenizer([...'abcdefghijk']);
-    const ckpt = tinyCheckpoint({ config: { vocab_size: tokenizer.vocabSize, n_embd: 32, n_head: 2 } });
-    ckpt.tokenizer = { 'tokenizer.json': tokenizer.toTokenizerJson() };
-    await writeCheckpointFolder(join(dir, 'model'), checkpointToFiles(ckpt));
+  let dir = '';
+  let model = '';
+  const { weights } = tinyCheckpoint({ seed: 11 });
+  /** The weights as the BF16 files hold them. */
+  const bf16 = new Map(
+    [...weights].map(([n, t]) => [n, { shape: t.shape, data: t.data.map((x) => bf16Value(bf16Bits(x))) }]),
+  );
 
-    const path = join(dir, 'model-q8_0.gguf');
-    const r = hearth('export', '--model', join(dir, 'model'), '--format', 'gguf', '--dtype', 'q8_0', '--out', path);
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hearth-export-'));
+    model = join(dir, 'from-hub');
+    mkdirSync(model);
+    const config = { ...JSON.parse(modelConfigToJson(tinyConfig())), torch_dtype: 'bfloat16' };
+    writeFileSync(join(model, 'config.json'), JSON.stringify(config));
+    writeFileSync(join(model, 'tokenizer.json'), TOKENIZER_JSON);
+    for (const [name, bytes] of hfWeightFiles(weights, 'BF16', 1000)) writeFileSync(join(model, name), bytes);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes bfloat16 shards at --max_shard_size, and they read back exactly', async () => {
+    const out = join(dir, 'bf16');
+    const r = hearth('export', '--model', model, '--out', out, '--dtype', 'bf16', '--max_shard_size', '2KB');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^wrote .*model-q8_0\.gguf \([\d.]+ KiB, Q8_0\)/);
-    const parsed = await parseWithHf(new Uint8Array(readFileSync(path)));
-    const metadata = parsed.metadata as Record<string, unknown>;
-    expect(metadata['general.architecture']).toBe('gpt2');
-    expect(metadata['general.name']).toBe('model');
-    const types = new Map(parsed.tensorInfos.map((t) => [t.name, t.dtype]));
-    expect(types.get('token_embd.weight')).toBe(TYPE_ID.Q8_0);
-    expect(types.get('output_norm.bias')).toBe(TYPE_ID.F32);
-    expect(readdirSync(dir).sort()).toEqual(['model', 'model-q8_0.gguf']); // no .partial left behind
+    expect(r.stdout).toMatch(/^wrote .*bf16: bfloat16 weights in 3 shards and model\.safetensors\.index\.json/);
+    const names = readdirSync(out).sort();
+    expect(names.filter((n) => n.startsWith('model'))).toEqual([
+      'model-00001-of-00003.safetensors',
+      'model-00002-of-00003.safetensors',
+      'model-00003-of-00003.safetensors',
+      'model.safetensors.index.json',
+    ]);
+    expect(names).not.toContain('hearth_state.json');
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).torch_dtype).toBe('bfloat16');
+    for (const n of names.filter((x) => x.endsWith('.safetensors'))) {
+      const { entries } = parseSafetensorsHeader(new Uint8Array(readFileSync(join(out, n))));
+      expect(entries.every((e) => e.dtype === 'BF16')).toBe(true);
+      expect(entries.reduce((s, e) => s + e.end - e.begin, 0)).toBeLessThanOrEqual(2000);
+    }
+    expectBitwise(checkpointFromFiles(await readCheckpointFolder(out)).weights, bf16);
+  });
 
-    const bad = hearth('export', '--model', join(dir, 'model'), '--dtype', 'q4_k', '--out', join(dir, 'x.gguf'));
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("hearth: --dtype takes f32, f16, q8_0, got 'q4_k'");
-    expect(existsSync(join(dir, 'x.gguf'))).toBe(false);
+  it('writes float32 in one file into a zip by default, every bit kept', () => {
+    const out = join(dir, 'model.zip');
+    const r = hearth('export', '--model', model, '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/float32 weights in model\.safetensors/);
+    const ckpt = checkpointFromZip(new Uint8Array(readFileSync(out)));
+    expect(ckpt.config.torch_dtype).toBe('float32');
+    expectBitwise(ckpt.weights, bf16);
+  });
+
+  it('refuses a dtype, a size or an --out it cannot use, saying why', () => {
+    const never = join(dir, 'never');
+    const cases: [string[], RegExp][] = [
+      [['--out', never, '--dtype', 'int8'], /--dtype takes float32, bfloat16 or float16, got 'int8'/],
+      [['--out', never, '--max_shard_size', '1.5GB'], /--max_shard_size: "1\.5GB" is not a size/],
+      [['--out', model], /--out .*from-hub already exists/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = hearth('export', '--model', model, ...flags);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(readdirSync(dir)).not.toContain('never');
   });
 });

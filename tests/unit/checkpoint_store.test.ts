@@ -18,6 +18,7 @@ import type { HostTensor } from '../../src/core/model/host_tensors.ts';
 import { crc32 } from '../../src/core/checkpoint/zip.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
 import { withPytorchFiles } from '../../src/core/train/pytorch_script.ts';
+import { bf16Bits, bf16Value } from './hf_fixtures.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 
 let dbCount = 0;
@@ -70,6 +71,16 @@ describe('checkpoint store', () => {
     // the zip carries train.py, written with the arguments the run recorded, to go on in PyTorch
     const script = unzipSync(concatBytes(chunks))['renamed/train.py'];
     expect(new TextDecoder().decode(script)).toContain('    learning_rate=0.0006,');
+    // In bfloat16: the model alone, each weight rounded to the nearest bfloat16, train.py still from the run's record.
+    const half = await store.exportZip(saved.id, withPytorchFiles, { weightsDtype: 'BF16' });
+    expect(half.fileName).toBe('renamed-bfloat16.zip');
+    const halfCkpt = checkpointFromZip(concatBytes(half.chunks));
+    expect(halfCkpt.training).toBeUndefined();
+    expect(halfCkpt.config.torch_dtype).toBe('bfloat16');
+    for (const [name, t] of ckpt.weights)
+      expect([...halfCkpt.weights.get(name)!.data], name).toEqual([...t.data].map((x) => bf16Value(bf16Bits(x))));
+    const halfScript = unzipSync(concatBytes(half.chunks))['renamed/train.py'];
+    expect(new TextDecoder().decode(halfScript)).toContain('    learning_rate=0.0006,');
 
     await store.delete(saved.id);
     expect(await store.list()).toEqual([]);

@@ -1,6 +1,7 @@
 // Loading text files into TextDataset blocks: streaming tokenization, joining with <|endoftext|>,
 // splits, the messages for bad files, and the token cache.
 import 'fake-indexeddb/auto';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,21 @@ describe('loadTextDataset', () => {
     expect(separate.eval?.numBlocks).toBe(2);
   });
 
+  it('refuses an evaluation share outside [0, 1) before reading any file', async () => {
+    for (const evalFraction of [5, 1, -0.1, NaN]) {
+      const unread = {
+        ...sourceFromText('a.txt', 'abcdefghij'.repeat(10)),
+        stream: () => {
+          throw new Error('read');
+        },
+      };
+      const attempt = loadTextDataset([unread], { tokenizer: chars, blockSize: 8, evalFraction });
+      await expect(attempt, String(evalFraction)).rejects.toThrow(
+        `eval_split_fraction must be a share from 0 up to (not including) 1, got ${evalFraction}`,
+      );
+    }
+  });
+
   it('names each bad file, skips it, and still loads the others', async () => {
     const good = sourceFromText('good.txt', 'abcdefghij'.repeat(5));
     const sources = [
@@ -132,6 +148,18 @@ describe('loadTextDataset', () => {
     await expect(attempt).rejects.toThrow(/less than one block of 64/);
     const error = await attempt.catch((e: DatasetError) => e);
     expect((error as DatasetError).messages.map((m) => m.file)).toEqual(['tiny.txt', 'empty.txt']);
+  });
+
+  it("refuses when no file could be read, with each file's reason in the message", async () => {
+    const attempt = loadTextDataset(
+      [sourceFromBytes('random.bin', bytes(0x61, 0x00, 0x62)), sourceFromBytes('empty.txt', bytes())],
+      { tokenizer: chars, blockSize: 8 },
+    );
+    await expect(attempt).rejects.toThrow(
+      'Nothing to train on: no file could be read.\n' +
+        'random.bin: holds NUL bytes: it looks like a binary file, not text\n' +
+        'empty.txt: is empty',
+    );
   });
 
   it('reports progress in bytes for each file and overall', async () => {
@@ -205,5 +233,13 @@ describe('Node sources', () => {
     const tokens = await tokenizeSource(source, chars);
     expect(tokens.length).toBe(80000);
     expect(chars.decode(tokens.subarray(0, 8))).toBe('abc def\n');
+  });
+
+  it('refuses a pipe and a folder, which cannot be read more than once or at all, naming the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-src-'));
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    await expect(sourceFromPath(fifo)).rejects.toThrow(`${fifo} is not a regular file (a pipe or a device`);
+    await expect(sourceFromPath(dir)).rejects.toThrow(`${dir} is a folder: name the files in it`);
   });
 });

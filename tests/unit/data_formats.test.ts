@@ -233,7 +233,7 @@ describe('bad input: a message per file, the rest still loads', () => {
     // Other options make other examples: not the cached ones.
     const other = await loadSftDataset(files(), { ...options, config: { dataset_text_field: 'body' } }).catch((e) => e);
     expect(other).toBeInstanceOf(DatasetError);
-    expect(other.message).toBe('Nothing to train on: no file gave examples.');
+    expect(other.message).toBe('Nothing to train on: no file gave examples.\nd.jsonl: gave no examples');
     expect((other as DatasetError).messages.at(-1)).toMatchObject({ file: 'd.jsonl', message: 'gave no examples' });
   });
 

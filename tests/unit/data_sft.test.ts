@@ -328,6 +328,9 @@ describe('SFT evaluation split', () => {
     expect(apart.files.map((f) => f.name)).toEqual(['d.jsonl', 'e.jsonl']);
     const [first] = await (apart.eval as StoredBlocks).readBlocks([0]);
     expect(gpt2.decode(Array.from(first.ids).filter((_, t) => first.lossMask![t]))).toBe(' A100<|endoftext|>');
+    await expect(
+      loadSftDataset([sourceFromText('d.jsonl', jsonl(8))], { tokenizer: gpt2, evalFraction: 5 }),
+    ).rejects.toThrow('eval_split_fraction must be a share from 0 up to (not including) 1, got 5');
   });
 });
 

@@ -107,6 +107,10 @@ describe('generation loop', () => {
     const output = await drain(generateWith(decoder, tok, 'c', { max_new_tokens: 10 }), (e) => events.push(e));
     expect(output.sequences[0]).toMatchObject({ text: 'ab', tokens: script, finishReason: 'eos' });
     expect(events.map((e) => e.text)).toEqual(['a', '', 'b', '']);
+    expect(output.metadata.unknownCharacters).toEqual([]);
+    // A prompt with characters the vocabulary lacks says which, once each, in order.
+    const unknown = await drain(generateWith(decoder, tok, 'a☃bé☃', { max_new_tokens: 2 }), () => {});
+    expect(unknown.metadata.unknownCharacters).toEqual(['☃', 'é']);
   });
 
   it("stops at any of the tokenizer's end-of-text ids (generation_config.json may list several)", async () => {

@@ -20,6 +20,7 @@ import {
 import { folderHubCache } from '../../src/core/checkpoint/node_folder.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
+import { hfWeightFiles } from './hf_fixtures.ts';
 
 interface Repo {
   files: CheckpointFiles;
@@ -41,10 +42,18 @@ function hubFiles(seed: number): CheckpointFiles {
   return files;
 }
 
+/** A repo whose weights save_pretrained sharded: the index and seven shards. */
+function shardedHubFiles(seed: number): CheckpointFiles {
+  const files = hubFiles(seed);
+  files.delete('model.safetensors');
+  for (const [name, bytes] of hfWeightFiles(tinyCheckpoint({ seed }).weights, 'F32', 1500)) files.set(name, bytes);
+  return files;
+}
+
 function handle(req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url!, 'http://x');
   requests.push(url.pathname);
-  const cdn = /^\/cdn\/(.+)\/(model\.safetensors)$/.exec(url.pathname);
+  const cdn = /^\/cdn\/(.+)\/([^/]+\.safetensors)$/.exec(url.pathname);
   const m = cdn ?? /^\/(.+)\/resolve\/main\/([^/]+)$/.exec(url.pathname);
   const repo = m ? repos.get(decodeURIComponent(m[1])) : undefined;
   const authorised = repo && (!repo.token || req.headers.authorization === `Bearer ${repo.token}`) && !repo.gated;
@@ -57,8 +66,8 @@ function handle(req: IncomingMessage, res: ServerResponse) {
     res.writeHead(404, { 'x-error-code': 'EntryNotFound' });
     return res.end('Entry not found');
   }
-  if (!cdn && m[2] === 'model.safetensors') {
-    res.writeHead(302, { location: `/cdn/${m[1]}/model.safetensors` }); // large files live on a CDN
+  if (!cdn && m[2].endsWith('.safetensors')) {
+    res.writeHead(302, { location: `/cdn/${m[1]}/${m[2]}` }); // large files live on a CDN
     return res.end();
   }
   res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
@@ -97,6 +106,14 @@ beforeAll(async () => {
   llama.set('config.json', new TextEncoder().encode('{"model_type": "llama", "architectures": ["LlamaForCausalLM"]}'));
   repos.set('meta/llama-tiny', { files: llama });
   repos.set('flaky/connection', { files: hubFiles(7), dropsWeights: true });
+  repos.set('sharded/tiny', { files: shardedHubFiles(8) });
+  const hugeConfig = hubFiles(10);
+  const config = JSON.parse(new TextDecoder().decode(hugeConfig.get('config.json')));
+  hugeConfig.set('config.json', new TextEncoder().encode(JSON.stringify({ ...config, n_layer: 100_000_000 })));
+  repos.set('tiny/claims-huge', { files: hugeConfig });
+  const lostShard = shardedHubFiles(9);
+  lostShard.delete('model-00003-of-00007.safetensors');
+  repos.set('sharded/lost-shard', { files: lostShard });
   server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -165,6 +182,53 @@ describe('Hub downloads', () => {
     }
   });
 
+  it('downloads sharded weights, the index and then each shard it lists, with progress; then loads them offline', async () => {
+    const cache = memoryCache();
+    const progress: HubProgress[] = [];
+    requests.length = 0;
+    const ckpt = await loadFromHub('sharded/tiny', { baseUrl, cache, onProgress: (p) => progress.push(p) });
+    expectWeightsOf(ckpt, 8);
+    const files = repos.get('sharded/tiny')!.files;
+    const shards = [...files.keys()].filter((n) => n.startsWith('model-')).sort();
+    expect(shards).toHaveLength(7);
+    expect(requests.slice(-2 - 2 * shards.length)).toEqual([
+      '/sharded/tiny/resolve/main/model.safetensors', // 404: sharded
+      '/sharded/tiny/resolve/main/model.safetensors.index.json',
+      ...shards.flatMap((s) => [`/sharded/tiny/resolve/main/${s}`, `/cdn/sharded/tiny/${s}`]),
+    ]);
+    for (const s of shards) {
+      const size = files.get(s)!.length;
+      expect(progress.filter((p) => p.file === s).at(-1), s).toMatchObject({ fileLoaded: size, fileTotal: size });
+    }
+    expect(progress.at(-1)!.loaded).toBe([...files.values()].reduce((n, b) => n + b.length, 0));
+
+    requests.length = 0;
+    const offline = await loadFromHub('sharded/tiny', {
+      baseUrl,
+      cache,
+      fetch: () => Promise.reject(new Error('offline')),
+    });
+    expectWeightsOf(offline, 8);
+    expect(requests).toEqual([]);
+  });
+
+  it('refuses a config.json whose sizes are out of bounds before downloading anything else', async () => {
+    requests.length = 0;
+    const error = await loadFromHub('tiny/claims-huge', { baseUrl }).catch((e) => e);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.message).toBe(
+      'config.json: num_hidden_layers 100000000 is over 1024, more than any model Hearth can load',
+    );
+    expect(requests).toEqual(['/tiny/claims-huge/resolve/main/config.json']);
+  });
+
+  it('names a shard the index lists that the repo lacks', async () => {
+    const error = await loadFromHub('sharded/lost-shard', { baseUrl }).catch((e) => e);
+    expect(error).toBeInstanceOf(CheckpointError);
+    expect(error.code).toBe('not-found');
+    expect(error.message).toBe('sharded/lost-shard has no model-00003-of-00007.safetensors');
+  });
+
   it('cancels mid-download, keeps nothing partial, and the next load fetches only what is missing', async () => {
     const cache = memoryCache();
     const controller = new AbortController();
@@ -230,7 +294,7 @@ describe('Hub downloads', () => {
       'old/pickle',
       {},
       'not-found',
-      /old\/pickle has no model\.safetensors \(Hearth reads only safetensors weights, not pytorch_model\.bin\)/,
+      /old\/pickle has no model\.safetensors and no model\.safetensors\.index\.json \(Hearth reads only safetensors weights, not pytorch_model\.bin\)/,
     ],
     [
       'a model Hearth cannot run',

@@ -44,4 +44,40 @@ describe('character tokenizer', () => {
       expect(hf.decode(ids)).toBe(tok.decode(ids));
     }
   });
+
+  it('refuses a tokenizer.json whose ids do not fit its own vocabulary, or that holds no characters', () => {
+    const json = () => JSON.parse(charTokenizerFrom('ab').toTokenizerJson());
+    const refused = (edit: (vocab: Record<string, number>) => void) => {
+      const j = json();
+      edit(j.model.vocab);
+      return () => tokenizerFromJson(JSON.stringify(j));
+    };
+    // one id far past the rest: refused at once, not by walking four billion empty slots
+    expect(refused((v) => (v.c = 4294967294))).toThrow(
+      'tokenizer.json: model.vocab: the id of "c" is 4294967294, beyond the 7 tokens the file lists (ids 0 to 6)',
+    );
+    expect(refused((v) => (v.a = -1))).toThrow('tokenizer.json: model.vocab: the id of "a" is -1, not an id');
+    expect(refused((v) => (v.a = 1.5))).toThrow('the id of "a" is 1.5, not an id');
+    expect(refused((v) => (v.a = 1))).toThrow('tokenizer.json: model.vocab: "a" and "b" share id 1');
+    expect(refused((v) => ([v.a, v['<|unk|>']] = [2, 0]))).toThrow(
+      'tokenizer.json: model.vocab: the characters must take the first ids, without gaps',
+    );
+    expect(refused((v) => ([v['<|unk|>'], v['<|endoftext|>']] = [3, 2]))).toThrow(
+      'tokenizer.json: model.vocab: <|unk|> has id 3; after 2 characters it must be 2',
+    );
+    expect(
+      refused((v) => {
+        delete v.a;
+        delete v.b;
+        [v['<|unk|>'], v['<|endoftext|>']] = [0, 1];
+      }),
+    ).toThrow('tokenizer.json: model.vocab: holds no characters: every character would read as <|unk|>');
+  });
+
+  it('reads <|endoftext|> listed only in added_tokens, as Hugging Face writes an added token', () => {
+    const json = JSON.parse(charTokenizerFrom('ab').toTokenizerJson());
+    delete json.model.vocab['<|endoftext|>'];
+    const tok = tokenizerFromJson(JSON.stringify(json));
+    expect([tok.vocabSize, tok.eosTokenId, tok.encode('ab<|endoftext|>c')]).toEqual([4, 3, [0, 1, 3, 2]]);
+  });
 });

@@ -193,4 +193,16 @@ describe('GPT-2 tokenizer', () => {
       expect(fromJson.encode(text)).toEqual(ours.encode(text));
     }
   });
+
+  it('refuses an id beyond the tokens the file lists, in tokenizer.json and in vocab.json', () => {
+    const json = JSON.parse(ours.toTokenizerJson());
+    json.model.vocab['zz'] = 4294967294;
+    const listed = Object.keys(json.model.vocab).length + json.added_tokens.length;
+    expect(() => tokenizerFromJson(JSON.stringify(json))).toThrow(
+      `tokenizer.json: model.vocab: the id of "zz" is 4294967294, beyond the ${listed} tokens the file lists (ids 0 to ${listed - 1})`,
+    );
+    expect(() =>
+      tokenizerFromHfFiles({ vocabJson: JSON.stringify(json.model.vocab), mergesTxt: json.model.merges.join('\n') }),
+    ).toThrow(`vocab.json: the id of "zz" is 4294967294, beyond the ${listed - 1} tokens the file lists`);
+  });
 });

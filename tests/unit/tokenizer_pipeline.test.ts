@@ -271,6 +271,13 @@ describe('bad tokenizer files', () => {
       /post_processor\.type: the post-processor/,
     );
     expect(refuse({ ...base, model: { ...base.model, dropout: 0.1 } })).toThrow(/model\.dropout: BPE dropout/);
+    // An id far past any vocabulary is refused, not stored (a table indexed by id would take four billion slots).
+    expect(
+      refuse({ ...base, model: { ...base.model, vocab: { ...(base.model.vocab as object), zz: 4294967294 } } }),
+    ).toThrow('tokenizer.json: model.vocab: the id of "zz" is 4294967294, beyond the 4194304 ids Hearth reads');
+    expect(
+      refuse({ ...base, added_tokens: [{ id: 2 ** 31, content: '<x>', special: true, normalized: false }] }),
+    ).toThrow('tokenizer.json: added_tokens: the id of "<x>" is 2147483648, beyond the 4194304 ids Hearth reads');
     expect(() => tokenizerFromHfFiles({ tokenizerJson: tiny(), tokenizerConfig: '{"eos_token": "<nope>"}' })).toThrow(
       'tokenizer_config.json: eos_token: names "<nope>", which is in no vocabulary',
     );

@@ -7,24 +7,34 @@ import {
   flattenFolder,
   GENERATION_CONFIG_FILE,
   TOKENIZER_FILES,
-  WEIGHTS_FILE,
   type CheckpointFiles,
   type HearthCheckpoint,
   type ToFilesOptions,
 } from './hf_folder.ts';
 import { parseSafetensorsHeader, safetensorsHeaderLength } from './safetensors.ts';
+import { SHARD_FILE_NAME, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './shards.ts';
 import { OPTIMIZER_FILE, STATE_FILE } from './training_state.ts';
 import { unzip, zipFolder, type UnzipOptions } from './zip.ts';
 
-/** The files a checkpoint is made of; anything else in a zip or a drop is left unread. */
-export const CHECKPOINT_FILE_NAMES: ReadonlySet<string> = new Set([
+const CHECKPOINT_FILE_NAMES: ReadonlySet<string> = new Set([
   CONFIG_FILE,
   WEIGHTS_FILE,
+  WEIGHTS_INDEX_FILE,
   GENERATION_CONFIG_FILE,
   ...TOKENIZER_FILES,
   STATE_FILE,
   OPTIMIZER_FILE,
 ]);
+
+/** The files a checkpoint is made of (weight shards included); anything else in a zip or a drop is left unread. */
+export function isCheckpointFile(name: string): boolean {
+  return CHECKPOINT_FILE_NAMES.has(name) || SHARD_FILE_NAME.test(name);
+}
+
+/** Whether the files hold weights in a form Hearth reads. */
+function hasWeights(files: CheckpointFiles): boolean {
+  return files.has(WEIGHTS_FILE) || files.has(WEIGHTS_INDEX_FILE);
+}
 
 function baseName(path: string): string {
   return path.split(/[\\/]/).filter(Boolean).at(-1) ?? '';
@@ -49,11 +59,11 @@ export function checkpointFilesFromZip(
 ): CheckpointFiles {
   const { files, skipped } = unzip(bytes, {
     ...options,
-    want: (p) => CHECKPOINT_FILE_NAMES.has(baseName(p)),
+    want: (p) => isCheckpointFile(baseName(p)),
     inspect: inspectSafetensorsHead,
   });
   const flat = flattenFolder(files);
-  if (!flat.has(WEIGHTS_FILE) && skipped.some((p) => baseName(p) === 'pytorch_model.bin')) {
+  if (!hasWeights(flat) && skipped.some((p) => baseName(p) === 'pytorch_model.bin')) {
     throw new CheckpointError(
       'missing-file',
       'the zip has pytorch_model.bin but no model.safetensors: Hearth reads only safetensors (PyTorch pickles can run code); convert it with save_pretrained(safe_serialization=True)',
@@ -89,11 +99,11 @@ export async function checkpointFilesFromDrop(
   const entries: [string, Uint8Array][] = [];
   for (const f of list) {
     const path = f.webkitRelativePath || f.name;
-    if (!CHECKPOINT_FILE_NAMES.has(baseName(path))) continue;
+    if (!isCheckpointFile(baseName(path))) continue;
     entries.push([path, new Uint8Array(await f.arrayBuffer())]);
   }
   const files = flattenFolder(entries);
-  if (!files.has(WEIGHTS_FILE) && list.some((f) => f.name === 'pytorch_model.bin')) {
+  if (!hasWeights(files) && list.some((f) => f.name === 'pytorch_model.bin')) {
     throw new CheckpointError(
       'missing-file',
       'pytorch_model.bin was dropped but no model.safetensors: Hearth reads only safetensors',

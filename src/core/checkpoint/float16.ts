@@ -57,10 +57,27 @@ export function decodeBF16(bytes: Uint8Array, out: Float32Array): void {
   for (let i = 0, j = 0; i < out.length; i++, j += 2) bits[i] = ((bytes[j] | (bytes[j + 1] << 8)) << 16) >>> 0;
 }
 
-export function encodeF16(data: Float32Array, out: Uint8Array): void {
+/** float32 to bfloat16 bits: the top 16 bits, rounded to nearest even (as PyTorch's .to(torch.bfloat16)). */
+export function floatToBF16(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  if ((bits & 0x7f800000) === 0x7f800000 && bits & 0x7fffff) return (bits >>> 16) | 0x40; // NaN stays a quiet NaN
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff; // a carry may round up to infinity: correct
+}
+
+/**
+ * Encodes float32 values as little-endian F16 or BF16. Returns the index of the first finite value that rounded to
+ * infinity (beyond the format's range), or -1.
+ */
+export function encodeHalf(data: Float32Array, out: Uint8Array, dtype: 'F16' | 'BF16'): number {
+  const convert = dtype === 'F16' ? floatToHalf : floatToBF16;
+  const infinity = dtype === 'F16' ? 0x7c00 : 0x7f80;
+  let overflow = -1;
   for (let i = 0, j = 0; i < data.length; i++, j += 2) {
-    const h = floatToHalf(data[i]);
+    const h = convert(data[i]);
     out[j] = h & 0xff;
     out[j + 1] = h >>> 8;
+    if (overflow < 0 && (h & 0x7fff) === infinity && Number.isFinite(data[i])) overflow = i;
   }
+  return overflow;
 }

@@ -2,12 +2,13 @@
 // tokenizer files, generation_config.json) plus Hearth's training state beside them. Every way a
 // checkpoint travels (IndexedDB, zip, dropped files, the Hub, a folder on disk) goes through these
 // two functions, so every one of them gets the same checks.
-import { modelConfigToJson, type ModelConfig } from '../model/families/index.ts';
+import { familyOf, modelConfigToJson, type ModelConfig } from '../model/families/index.ts';
 import type { NamedTensors } from '../model/host_tensors.ts';
 import { defaultGenerationConfig, readModelConfig, type GenerationConfig } from './config.ts';
 import { CheckpointError, invalid } from './errors.ts';
-import { checkHearthWeights, checkWeightIndex, hearthName, toHearthWeights } from './weights.ts';
-import { parseSafetensorsHeader, readSafetensors, writeSafetensors } from './safetensors.ts';
+import { checkHearthWeights, checkTensorCount, checkWeightIndex, hearthName, toHearthWeights } from './weights.ts';
+import { readSafetensors, TORCH_DTYPES, type WeightsDtype } from './safetensors.ts';
+import { WEIGHTS_INDEX_FILE, weightsSources, weightsToFiles } from './shards.ts';
 import {
   OPTIMIZER_FILE,
   STATE_FILE,
@@ -31,7 +32,6 @@ export const TOKENIZER_FILES = [
 ] as const;
 
 export const CONFIG_FILE = 'config.json';
-export const WEIGHTS_FILE = 'model.safetensors';
 export const GENERATION_CONFIG_FILE = 'generation_config.json';
 
 export interface HearthCheckpoint {
@@ -45,8 +45,10 @@ export interface HearthCheckpoint {
 }
 
 export interface ToFilesOptions {
-  /** F16 halves model.safetensors for sharing; resuming exactly needs F32 (the default). */
-  weightsDtype?: 'F32' | 'F16';
+  /** BF16 or F16 halve the weights for sharing; resuming exactly needs F32 (the default). */
+  weightsDtype?: WeightsDtype;
+  /** Weights above this many bytes are sharded as save_pretrained shards them (default DEFAULT_MAX_SHARD_BYTES). */
+  maxShardBytes?: number;
 }
 
 const encoder = new TextEncoder();
@@ -56,15 +58,13 @@ export function checkpointToFiles(ckpt: HearthCheckpoint, options: ToFilesOption
   if (!ckpt.tokenizer['tokenizer.json'] && !(ckpt.tokenizer['vocab.json'] && ckpt.tokenizer['merges.txt'])) {
     throw new Error('cannot save: the checkpoint has no tokenizer (tokenizer.json, or vocab.json and merges.txt)');
   }
+  const dtype = options.weightsDtype ?? 'F32';
   const files: CheckpointFiles = new Map();
-  files.set(CONFIG_FILE, encoder.encode(modelConfigToJson(ckpt.config)));
+  files.set(CONFIG_FILE, encoder.encode(configJsonWithDtype(ckpt.config, dtype)));
   const generation = ckpt.generationConfig ?? defaultGenerationConfig(ckpt.config);
   files.set(GENERATION_CONFIG_FILE, encoder.encode(JSON.stringify(generation, null, 2) + '\n'));
-  // HF's loader checks format "pt" in the metadata before it reads a safetensors file.
-  files.set(
-    WEIGHTS_FILE,
-    writeSafetensors(ckpt.weights, { dtype: options.weightsDtype ?? 'F32', metadata: { format: 'pt' } }),
-  );
+  for (const [name, bytes] of weightsToFiles(ckpt.weights, { dtype, maxShardBytes: options.maxShardBytes }))
+    files.set(name, bytes);
   for (const name of TOKENIZER_FILES) {
     const text = ckpt.tokenizer[name];
     if (text !== undefined) files.set(name, encoder.encode(text));
@@ -80,24 +80,7 @@ export function checkpointFromFiles(files: CheckpointFiles): HearthCheckpoint {
   if (!configBytes) throw new CheckpointError('missing-file', 'no config.json: not a Hugging Face model folder');
   const config = readModelConfig(text(configBytes, CONFIG_FILE));
 
-  const weightBytes = files.get(WEIGHTS_FILE);
-  if (!weightBytes) {
-    const hint = files.has('pytorch_model.bin')
-      ? ' (there is a pytorch_model.bin: Hearth reads only safetensors, since PyTorch pickles can run code; convert it with the safetensors tools or save_pretrained(safe_serialization=True))'
-      : '';
-    throw new CheckpointError('missing-file', `no model.safetensors${hint}`);
-  }
-  const index = parseSafetensorsHeader(weightBytes, WEIGHTS_FILE);
-  checkWeightIndex(
-    index.entries.map((e) => [e.name, e.shape]),
-    config,
-    WEIGHTS_FILE,
-  );
-  const { tensors } = readSafetensors(weightBytes, {
-    fileName: WEIGHTS_FILE,
-    skip: (n) => hearthName(n, config) === null,
-  });
-  const weights = toHearthWeights(tensors, config, WEIGHTS_FILE);
+  const weights = readWeights(files, config);
 
   const tokenizer: TokenizerFiles = {};
   for (const name of TOKENIZER_FILES) {
@@ -117,6 +100,34 @@ export function checkpointFromFiles(files: CheckpointFiles): HearthCheckpoint {
   const state = files.get(STATE_FILE);
   if (state) ckpt.training = trainingStateFromFiles(state, files.get(OPTIMIZER_FILE), weights);
   return ckpt;
+}
+
+/** The weights of model.safetensors or of its shards, checked against the config before any tensor is decoded. */
+function readWeights(files: CheckpointFiles, config: ModelConfig): NamedTensors {
+  const sources = weightsSources(files);
+  const source = sources.length === 1 ? sources[0].file : WEIGHTS_INDEX_FILE;
+  const listed = sources.flatMap(({ file, entries }) => entries.map((e) => ({ name: e.name, shape: e.shape, file })));
+  checkTensorCount(listed, config, source);
+  checkWeightIndex(listed, config, source);
+  const decoded: NamedTensors = new Map();
+  const fileOf = new Map<string, string>();
+  for (const { file, bytes } of sources) {
+    const { tensors } = readSafetensors(bytes, { fileName: file, skip: (n) => hearthName(n, config) === null });
+    for (const [name, t] of tensors) {
+      decoded.set(name, t);
+      fileOf.set(hearthName(name, config)!, file);
+    }
+  }
+  const tiedHead = familyOf(config).hfWeights.tiedHead?.name;
+  return toHearthWeights(decoded, config, (tiedHead && fileOf.get(tiedHead)) || source);
+}
+
+/** config.json as the family writes it, its torch_dtype saying what the weights files hold. */
+function configJsonWithDtype(config: ModelConfig, dtype: WeightsDtype): string {
+  const json = JSON.parse(modelConfigToJson(config)) as Record<string, unknown>;
+  json.torch_dtype = TORCH_DTYPES[dtype];
+  const sorted = Object.fromEntries(Object.entries(json).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify(sorted, null, 2) + '\n';
 }
 
 /**

@@ -1,14 +1,15 @@
-// Pretrained GPT-2 models from the Hugging Face Hub: {base}/{repo}/resolve/{revision}/{file}, with
+// Pretrained models from the Hugging Face Hub: {base}/{repo}/resolve/{revision}/{file}, with
 // progress, cancel, and a cache so a second load needs no network. config.json comes first so a
-// model Hearth cannot run is refused before its weights are downloaded.
+// model Hearth cannot run is refused before its weights are downloaded; sharded weights come as their index, then
+// each shard it lists.
 import { readModelConfig } from './config.ts';
 import { CheckpointError } from './errors.ts';
 import { concatBytes } from '../util/bytes.ts';
+import { parseWeightsIndex, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './shards.ts';
 import {
   checkpointFromFiles,
   CONFIG_FILE,
   GENERATION_CONFIG_FILE,
-  WEIGHTS_FILE,
   type CheckpointFiles,
   type HearthCheckpoint,
 } from './hf_folder.ts';
@@ -67,7 +68,7 @@ export async function loadFromHub(repo: string, options: HubOptions = {}): Promi
   return checkpointFromFiles(await downloadFromHub(repo, options));
 }
 
-/** Downloads (or reads from the cache) the files of a GPT-2 repo. */
+/** Downloads (or reads from the cache) the files of a model repo. */
 export async function downloadFromHub(repoInput: string, options: HubOptions = {}): Promise<CheckpointFiles> {
   const repo = normaliseRepoId(repoInput);
   const base = (options.baseUrl ?? HUB_BASE_URL).replace(/\/+$/, '');
@@ -130,7 +131,11 @@ export async function downloadFromHub(repoInput: string, options: HubOptions = {
   for (const name of ['tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'])
     await fetchFile(name, false);
   await fetchFile(GENERATION_CONFIG_FILE, false);
-  await fetchFile(WEIGHTS_FILE, true);
+  // One model.safetensors, or the index save_pretrained writes beside its shards and then each shard it lists.
+  if (!(await fetchFile(WEIGHTS_FILE, false))) {
+    const index = parseWeightsIndex((await fetchFile(WEIGHTS_INDEX_FILE, true))!);
+    for (const shard of index.shards) await fetchFile(shard, true);
+  }
   await cache?.put(prefix + COMPLETE_MARKER, new TextEncoder().encode(JSON.stringify([...files.keys()])));
   return files;
 }
@@ -257,8 +262,8 @@ function hubError(
   }
   if (status === 404) {
     const what =
-      file === WEIGHTS_FILE
-        ? `${repo} has no model.safetensors (Hearth reads only safetensors weights, not pytorch_model.bin)`
+      file === WEIGHTS_INDEX_FILE
+        ? `${repo} has no model.safetensors and no ${WEIGHTS_INDEX_FILE} (Hearth reads only safetensors weights, not pytorch_model.bin)`
         : `${repo} has no ${file}`;
     return new CheckpointError('not-found', what);
   }

@@ -7,6 +7,7 @@ export * from './hf_folder.ts';
 export * from './hub.ts';
 export * from './rotation.ts';
 export * from './safetensors.ts';
+export * from './shards.ts';
 export * from './store.ts';
 export * from './tensors.ts';
 export * from './training_state.ts';

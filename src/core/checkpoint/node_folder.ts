@@ -11,16 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { CHECKPOINT_FILE_NAMES } from './archive.ts';
+import { isCheckpointFile } from './archive.ts';
 import { CheckpointError } from './errors.ts';
-import {
-  checkpointToFiles,
-  WEIGHTS_FILE,
-  type CheckpointFiles,
-  type HearthCheckpoint,
-  type ToFilesOptions,
-} from './hf_folder.ts';
+import { checkpointToFiles, type CheckpointFiles, type HearthCheckpoint, type ToFilesOptions } from './hf_folder.ts';
 import type { HubCache } from './hub.ts';
+import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './shards.ts';
 import { checkpointsToDelete, type RotationCandidate } from './rotation.ts';
 import { STATE_FILE } from './training_state.ts';
 
@@ -170,9 +165,9 @@ export async function readCheckpointFolder(dir: string): Promise<CheckpointFiles
   }
   const files: CheckpointFiles = new Map();
   for (const name of names) {
-    if (CHECKPOINT_FILE_NAMES.has(name)) files.set(name, plain(await readFile(join(dir, name))));
+    if (isCheckpointFile(name)) files.set(name, plain(await readFile(join(dir, name))));
   }
-  if (!files.has(WEIGHTS_FILE) && names.includes('pytorch_model.bin')) {
+  if (!files.has(WEIGHTS_FILE) && !files.has(WEIGHTS_INDEX_FILE) && names.includes('pytorch_model.bin')) {
     throw new CheckpointError(
       'missing-file',
       `${dir} has pytorch_model.bin but no model.safetensors: Hearth reads only safetensors`,

@@ -1,7 +1,7 @@
 // safetensors: an 8-byte little-endian header length, a JSON header naming each tensor's dtype,
 // shape and byte range, then the raw little-endian data. Files come from strangers, so the header
 // is checked completely (sizes, ranges, overlaps, names) before a single tensor is allocated.
-import { decodeBF16, decodeF16, encodeF16 } from './float16.ts';
+import { decodeBF16, decodeF16, encodeHalf } from './float16.ts';
 import { invalid } from './errors.ts';
 import { parseStrictJson, type JsonObject, type JsonValue } from './strict_json.ts';
 import type { HostTensor, NamedTensors } from '../model/host_tensors.ts';
@@ -245,9 +245,18 @@ function decodeTensor(bytes: Uint8Array, e: SafetensorsEntry): HostTensor {
   return { shape: [...e.shape], data };
 }
 
+/** The dtypes Hearth writes weights in. */
+export type WeightsDtype = 'F32' | 'BF16' | 'F16';
+
+/** PyTorch's name of each, as config.json's torch_dtype says it. */
+export const TORCH_DTYPES: Record<WeightsDtype, string> = { F32: 'float32', BF16: 'bfloat16', F16: 'float16' };
+
 export interface WriteOptions {
-  /** F32 keeps every bit (needed to resume exactly); F16 halves the size for sharing. */
-  dtype?: 'F32' | 'F16';
+  /**
+   * F32 keeps every bit (needed to resume exactly); BF16 and F16 halve the size for sharing, each value rounded to
+   * the nearest (ties to even). A finite value beyond the format's range is refused rather than written as infinity.
+   */
+  dtype?: WeightsDtype;
   metadata?: Record<string, string>;
 }
 
@@ -283,10 +292,18 @@ export function writeSafetensors(tensors: Iterable<[string, HostTensor]>, option
   view.setUint32(4, Math.floor(json.length / 2 ** 32), true);
   out.set(json, 8);
   const dataStart = 8 + json.length;
-  for (const [, t, at] of list) {
+  for (const [name, t, at] of list) {
     const dest = out.subarray(dataStart + at, dataStart + at + t.data.length * itemBytes);
-    if (dtype === 'F32') dest.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    else encodeF16(t.data, dest);
+    if (dtype === 'F32') {
+      dest.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      continue;
+    }
+    const overflow = encodeHalf(t.data, dest, dtype);
+    if (overflow >= 0) {
+      throw new Error(
+        `cannot write tensor "${name}" as ${dtype}: element ${overflow} (${t.data[overflow]}) is beyond ${dtype}'s range${dtype === 'F16' ? ' (±65504); write BF16 or F32 instead' : ''}`,
+      );
+    }
   }
   return out;
 }

@@ -20,6 +20,7 @@ import {
   type ToFilesOptions,
 } from './hf_folder.ts';
 import { checkpointsToDelete } from './rotation.ts';
+import { TORCH_DTYPES } from './safetensors.ts';
 import { copyBytes } from './tensors.ts';
 import { zipFolder, type UnzipOptions } from './zip.ts';
 
@@ -242,14 +243,27 @@ export class CheckpointStore {
     await this.deleteMany([id]);
   }
 
-  /** The zip to download, as chunks for a Blob; `extend` may add files beside the checkpoint's (train.py). */
+  /**
+   * The zip to download, as chunks for a Blob; `extend` may add files beside the checkpoint's (train.py). In float32
+   * the stored files go as they are (with the training state to resume from); in bfloat16 or float16 the model alone,
+   * re-encoded and sharded as `options` say, beside what `extend` adds from the stored files.
+   */
   async exportZip(
     id: string,
     extend: (files: CheckpointFiles) => CheckpointFiles = (files) => files,
+    options: ToFilesOptions = {},
   ): Promise<{ fileName: string; chunks: Uint8Array[] }> {
     const entry = await this.summary(id);
     const folder = safeFolderName(entry.name);
-    return { fileName: `${folder}.zip`, chunks: zipFolder(extend(await this.loadFiles(id)), folder) };
+    const stored = await this.loadFiles(id);
+    const dtype = options.weightsDtype ?? 'F32';
+    if (dtype === 'F32' && options.maxShardBytes === undefined)
+      return { fileName: `${folder}.zip`, chunks: zipFolder(extend(stored), folder) };
+    const ckpt = checkpointFromFiles(stored);
+    const files = checkpointToFiles({ ...ckpt, training: dtype === 'F32' ? ckpt.training : undefined }, options);
+    for (const [name, bytes] of extend(stored)) if (!stored.has(name)) files.set(name, bytes);
+    const suffix = dtype === 'F32' ? '' : `-${TORCH_DTYPES[dtype]}`;
+    return { fileName: `${folder}${suffix}.zip`, chunks: zipFolder(files, folder) };
   }
 
   /**

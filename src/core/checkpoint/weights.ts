@@ -1,7 +1,7 @@
 // A model's parameters as Hugging Face files hold them, mapped to Hearth's names: the base model's prefix dropped
 // ("transformer." for GPT-2), buffers that are not parameters skipped, a tied head checked against what it is tied
 // to. The family (model/families) says which names, shapes and buffers; this file knows no family by itself.
-import { familyOf, parameterShapes, type ModelConfig } from '../model/families/index.ts';
+import { familyOf, parameterShapes, sizesOf, type ModelConfig } from '../model/families/index.ts';
 import type { NamedTensors } from '../model/host_tensors.ts';
 import { invalid } from './errors.ts';
 import { bitwiseEqual, firstNonFinite, formatShape, sameShape } from './tensors.ts';
@@ -21,38 +21,71 @@ export function hearthName(fileName: string, c: ModelConfig): string | null {
   return isBuffer(name) ? null : name;
 }
 
-/** Checks the names and shapes listed in a file against the config before any tensor is decoded. */
-export function checkWeightIndex(names: Iterable<[string, number[]]>, c: ModelConfig, fileName: string): void {
+/** A tensor as a weights file's header lists it: its name in the file, its shape, and the file. */
+export interface ListedTensor {
+  name: string;
+  shape: number[];
+  file: string;
+}
+
+/**
+ * Refuses a config that implies far more parameter tensors than the files hold (over twice as many, and 64 more),
+ * with work bounded by the files' own count: a tiny config.json claiming a hundred million layers is refused before
+ * anything in proportion to it is built. Nearer counts are left to checkWeightIndex, which names the tensors that
+ * differ. Buffers and a tied head are not counted.
+ */
+export function checkTensorCount(listed: readonly ListedTensor[], c: ModelConfig, source: string): void {
+  const family = familyOf(c);
+  const shared = new Set([...family.embeddingParameters(c), ...family.headParameters(c)]);
+  const tied = family.hfWeights.tiedHead;
+  let held = 0;
+  for (const t of listed) {
+    const name = hearthName(t.name, c);
+    if (name !== null && !(name === tied?.name && !shared.has(name))) held++;
+  }
+  const reach = 2 * held + 64;
+  const layers = sizesOf(c).num_hidden_layers;
+  let implied = shared.size;
+  for (let layer = 0; layer < layers && implied <= reach; layer++) implied += family.blockParameters(c, layer).length;
+  if (implied <= reach) return;
+  throw invalid(
+    `${source}: holds ${held} parameter tensors but config.json's ${layers} layers imply more than ${reach}; the weights do not belong to this config`,
+  );
+}
+
+/** Checks the names and shapes the files list against the config before any tensor is decoded. */
+export function checkWeightIndex(listed: Iterable<ListedTensor>, c: ModelConfig, source: string): void {
   const family = familyOf(c);
   const tied = family.hfWeights.tiedHead;
   const expected = modelParameterShapes(c);
   const seen = new Map<string, string>();
-  const unknown: string[] = [];
-  for (const [fileTensor, shape] of names) {
+  const unknown: ListedTensor[] = [];
+  for (const t of listed) {
+    const { name: fileTensor, shape, file } = t;
     const name = hearthName(fileTensor, c);
     if (name === null) continue;
     if (seen.has(name)) {
-      throw invalid(`${fileName}: "${seen.get(name)}" and "${fileTensor}" are the same parameter (${name}) twice`);
+      throw invalid(`${file}: "${seen.get(name)}" and "${fileTensor}" are the same parameter (${name}) twice`);
     }
     seen.set(name, fileTensor);
     const want = name === tied?.name ? expected.get(tied.tiedTo) : expected.get(name);
     if (!want) {
-      unknown.push(fileTensor);
+      unknown.push(t);
       continue;
     }
     if (!sameShape(shape, want)) {
       throw invalid(
         name === tied?.name
-          ? `${fileName}: tensor "${fileTensor}" has shape ${formatShape(shape)}; config.json implies ${formatShape(want)}`
-          : `${fileName}: tensor "${fileTensor}" has shape ${formatShape(shape)} but config.json implies ${formatShape(want)} (wrong shape)`,
+          ? `${file}: tensor "${fileTensor}" has shape ${formatShape(shape)}; config.json implies ${formatShape(want)}`
+          : `${file}: tensor "${fileTensor}" has shape ${formatShape(shape)} but config.json implies ${formatShape(want)} (wrong shape)`,
       );
     }
   }
   if (unknown.length > 0) {
     throw invalid(
-      `${fileName}: tensor${unknown.length > 1 ? 's' : ''} ${unknown
+      `${unknown[0].file}: tensor${unknown.length > 1 ? 's' : ''} ${unknown
         .slice(0, 3)
-        .map((n) => `"${n}"`)
+        .map((t) => `"${t.name}"`)
         .join(', ')}${unknown.length > 3 ? ` and ${unknown.length - 3} more` : ''} ` +
         `are not ${family.label} parameters (is this a plain ${family.label} model, with n_layer matching config.json?)`,
     );
@@ -60,7 +93,7 @@ export function checkWeightIndex(names: Iterable<[string, number[]]>, c: ModelCo
   const missing = [...expected.keys()].filter((n) => !seen.has(n));
   if (missing.length > 0) {
     throw invalid(
-      `${fileName}: missing tensor "${missing[0]}"${missing.length > 1 ? ` and ${missing.length - 1} more` : ''} that config.json implies`,
+      `${source}: missing tensor "${missing[0]}"${missing.length > 1 ? ` and ${missing.length - 1} more` : ''} that config.json implies`,
     );
   }
 }

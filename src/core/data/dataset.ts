@@ -45,13 +45,17 @@ export interface LoadedDataset {
   files: { name: string; tokens: number; cached: boolean }[];
 }
 
-/** No file or no usable text at all: nothing to train on. The message says why. */
+/**
+ * No file or no usable text at all: nothing to train on. The message says why, with each refused file's reason
+ * (`messages` also holds the warnings).
+ */
 export class DatasetError extends Error {
   constructor(
-    message: string,
+    headline: string,
     readonly messages: FileMessage[],
   ) {
-    super(message);
+    const reasons = messages.filter((m) => m.level === 'error').map((m) => `${m.file}: ${m.message}`);
+    super(reasons.length ? `${headline}\n${reasons.join('\n')}` : headline);
     this.name = 'DatasetError';
   }
 }
@@ -111,6 +115,7 @@ export async function loadTextDataset(
 ): Promise<LoadedDataset> {
   const { tokenizer, blockSize } = options;
   if (!(blockSize >= 2)) throw new Error(`block size ${blockSize} is too small`);
+  checkEvalFraction(options.evalFraction);
   const messages: FileMessage[] = [];
   const files: LoadedDataset['files'] = [];
   const cache = options.cache ?? null;
@@ -171,6 +176,15 @@ export async function loadTextDataset(
     messages,
     files,
   };
+}
+
+/**
+ * The share of blocks (or rows) held out for evaluation, checked before any file is read: from 0 (none) up to, not
+ * including, 1 (datasets' train_test_split takes the same range). A share of 5 would leave one training block.
+ */
+export function checkEvalFraction(fraction: number | undefined): void {
+  if (fraction !== undefined && !(fraction >= 0 && fraction < 1))
+    throw new RangeError(`eval_split_fraction must be a share from 0 up to (not including) 1, got ${fraction}`);
 }
 
 /** Blocks (or rows) held out of n for evaluation: at least one when asked for any, but never the only one. */

@@ -27,6 +27,7 @@ export {
 export {
   loadTextDataset,
   documentTokens,
+  checkEvalFraction,
   DatasetError,
   type LoadedDataset,
   type LoadDatasetOptions,

@@ -7,8 +7,18 @@ import { Readable } from 'node:stream';
 import { arrayOfWidth, slicePart, type ArrayReader, type ElementWidth, type TokenCache } from './cache.ts';
 import type { TextSource } from './sources.ts';
 
+/**
+ * A file by path. Only a regular file: the data is read more than once (hashed for the token cache, tokenized, and
+ * first read to train a tokenizer on it), and a pipe such as `<(cat data.txt)` gives its content once. Refusing it
+ * is plainer than spooling an unbounded stream to memory or to a disk the user did not choose.
+ */
 export async function sourceFromPath(path: string): Promise<TextSource> {
   const info = await stat(path);
+  if (info.isDirectory()) throw new Error(`${path} is a folder: name the files in it`);
+  if (!info.isFile())
+    throw new Error(
+      `${path} is not a regular file (a pipe or a device, such as <(cat data.txt)): the data is read more than once, so save it to a file first`,
+    );
   return {
     name: basename(path),
     size: info.size,

@@ -15,7 +15,7 @@ import {
   type TokenCache,
 } from './cache.ts';
 import type { ChatFormatter } from './chat.ts';
-import { DatasetError, heldOut, ProgressReporter, type LoadProgress } from './dataset.ts';
+import { checkEvalFraction, DatasetError, heldOut, ProgressReporter, type LoadProgress } from './dataset.ts';
 import { documentTextChunks, fileFormatOf, isRecordFormat } from './documents.ts';
 import { planRows, type RowPlan } from './packing.ts';
 import { DataFileError, type FileMessage } from './read_text.ts';
@@ -103,6 +103,7 @@ export async function loadSftDataset(
 ): Promise<LoadedSftDataset> {
   const config: SftConfig = { ...DEFAULT_SFT_CONFIG, ...options.config };
   if (!(config.max_length >= 2)) throw new Error(`max_length ${config.max_length} is too small`);
+  checkEvalFraction(options.evalFraction);
   const { tokenizer } = options;
   const maker = exampleMaker(tokenizer, options.chat ?? null, config);
   const cache = options.cache ?? memoryTokenCache();

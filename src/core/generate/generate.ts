@@ -50,6 +50,8 @@ export interface GenerationMetadata {
   promptTokens: number;
   /** prompt tokens left out because the prompt was longer than n_positions */
   promptTruncated: number;
+  /** characters of the prompt outside the tokenizer's vocabulary, read as its unknown token (in order, once each) */
+  unknownCharacters: string[];
   /** true when the context reached n_positions and the window slid (older tokens dropped from view) */
   slidWindow: boolean;
   /** how many times the window was recomputed */
@@ -112,6 +114,17 @@ function promptIds(tokenizer: GenerationTokenizer, prompt: string | ArrayLike<nu
   return [eos[0]];
 }
 
+/** The prompt's characters the tokenizer reads as its unknown token, once each, in order of appearance. */
+function unknownCharacters(
+  tokenizer: GenerationTokenizer,
+  prompt: string | ArrayLike<number>,
+  ids: number[],
+): string[] {
+  const unk = tokenizer.unknownTokenId;
+  if (typeof prompt !== 'string' || unk === undefined || !ids.includes(unk)) return [];
+  return [...new Set(prompt)].filter((c) => tokenizer.encode(c).includes(unk));
+}
+
 /**
  * Generates from any CausalDecoder; yields events as tokens come and returns the whole output.
  * The window: when the next token would need position n_positions, the decoder is re-prefilled with the last
@@ -151,6 +164,7 @@ export async function* generateWith(
     usedCache: o.useCache,
     promptTokens: ids.length,
     promptTruncated: Math.max(0, ids.length - maxPos),
+    unknownCharacters: unknownCharacters(tokenizer, prompt, ids),
     slidWindow: ids.length > maxPos,
     windowSlides: 0,
     windowStride: o.windowStride,

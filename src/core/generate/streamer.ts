@@ -4,7 +4,7 @@ import type { StreamDecoder, Tokenizer } from '../tokenizer/types.ts';
 
 /** What generation needs of a tokenizer; Hearth's Tokenizer has all of it. */
 export type GenerationTokenizer = Pick<Tokenizer, 'encode' | 'decode'> &
-  Partial<Pick<Tokenizer, 'createStreamDecoder' | 'eosTokenId' | 'eosTokenIds' | 'specialTokenIds'>>;
+  Partial<Pick<Tokenizer, 'createStreamDecoder' | 'eosTokenId' | 'eosTokenIds' | 'specialTokenIds' | 'unknownTokenId'>>;
 
 /**
  * A stream decoder made from decode() alone, for tokenizers without their own: it decodes the whole pending

@@ -5,7 +5,7 @@
 // Merging works on ids with the shared merge loop; pieces already seen come from a cache.
 import { BYTE_TO_CHAR, bytesToTokenText } from './byte_level.ts';
 import { mergePiece, PairRanks, type MergeTable } from './bpe_merge.ts';
-import type { FileField } from './errors.ts';
+import { checkIdsFit, MAX_TOKEN_IDS, type FileField } from './errors.ts';
 import { PieceCache } from './pretokenize.ts';
 import { TokenTable } from './token_table.ts';
 
@@ -175,13 +175,9 @@ export class BpeModel {
       throw field.at('vocab').error('must be an object of token -> id');
     const entries = vocabJson as Record<string, unknown>;
     const keys = Object.keys(entries);
+    checkIdsFit(Object.entries(entries), MAX_TOKEN_IDS, field.at('vocab'));
     const vocab = new TokenTable(keys.length);
-    for (const token of keys) {
-      const id = entries[token];
-      if (!Number.isInteger(id) || (id as number) < 0)
-        throw field.at('vocab').error(`the id of ${JSON.stringify(token)} is ${JSON.stringify(id)}, not an id`);
-      vocab.set(token, id as number);
-    }
+    for (const token of keys) vocab.set(token, entries[token] as number);
     const dropout = m.dropout;
     if (dropout !== null && dropout !== undefined && dropout !== 0)
       throw field.at('dropout').error(`BPE dropout (${dropout}) makes encoding random; Hearth encodes without it`);

@@ -5,7 +5,7 @@ import { makeSpecialSplitter, safeCutIndex, tokenTextToBytes } from './byte_leve
 import { gpt2PieceEnd } from './pretokenize.ts';
 import { BpeModel } from './bpe_model.ts';
 import { cuttingChunkEncoder } from './chunked.ts';
-import { FileField } from './errors.ts';
+import { checkIdsFit, FileField } from './errors.ts';
 import { TokenTable } from './token_table.ts';
 import { byteLevelBpeJson, parseMerges, type TokenizerJson } from './tokenizer_json.ts';
 import type { ChunkEncoder, DecodeOptions, StreamDecoder, Tokenizer, TokenizerSummary } from './types.ts';
@@ -107,8 +107,16 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     sourceText ??= typeof source === 'string' ? source : undefined;
     if (json.model?.type !== undefined && json.model.type !== 'BPE')
       throw new Error(`not a BPE tokenizer.json (model ${json.model.type})`);
-    const tokens: string[] = [];
     const vocab = json.model.vocab;
+    const vocabEntries = Object.entries(vocab);
+    const declared = vocabEntries.length + (json.added_tokens?.length ?? 0);
+    checkIdsFit(vocabEntries, declared, new FileField('tokenizer.json', 'model.vocab'));
+    checkIdsFit(
+      (json.added_tokens ?? []).filter((a) => a.id !== undefined).map((a) => [a.content ?? '', a.id] as const),
+      declared,
+      new FileField('tokenizer.json', 'added_tokens'),
+    );
+    const tokens: string[] = [];
     for (const t in vocab) tokens[vocab[t]] = t;
     const special = new Map<string, number>();
     for (const a of json.added_tokens ?? []) {
@@ -123,8 +131,10 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   /** Reads the older pair of files (vocab.json + merges.txt), as GPT2Tokenizer does. */
   static fromVocabAndMerges(vocabJson: string, mergesTxt: string): ByteLevelBpeTokenizer {
     const vocab: Record<string, number> = JSON.parse(vocabJson);
+    const entries = Object.entries(vocab);
+    checkIdsFit(entries, entries.length, new FileField('vocab.json', ''));
     const tokens: string[] = [];
-    for (const [t, id] of Object.entries(vocab)) tokens[id] = t;
+    for (const [t, id] of entries) tokens[id] = t;
     const special = new Map<string, number>();
     const eos = vocab[END_OF_TEXT];
     if (eos !== undefined) special.set(END_OF_TEXT, eos);

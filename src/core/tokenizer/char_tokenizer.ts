@@ -4,6 +4,7 @@
 import { makeSpecialSplitter, safeCutIndex } from './byte_level.ts';
 import { END_OF_TEXT } from './bpe_tokenizer.ts';
 import { cuttingChunkEncoder } from './chunked.ts';
+import { checkIdsFit, FileField } from './errors.ts';
 import { charLevelJson, type TokenizerJson } from './tokenizer_json.ts';
 import type { ChunkEncoder, DecodeOptions, StreamDecoder, Tokenizer, TokenizerSummary } from './types.ts';
 
@@ -56,16 +57,44 @@ export class CharTokenizer implements Tokenizer {
     );
   }
 
-  /** Reads the tokenizer.json that toTokenizerJson writes. */
+  /**
+   * Reads the tokenizer.json that toTokenizerJson writes: the characters take ids 0 to n-1, then <|unk|> and
+   * <|endoftext|> (in the vocabulary or in added_tokens alone). No id may reach past the tokens the file lists.
+   */
   static fromJson(source: string | TokenizerJson): CharTokenizer {
     const json: TokenizerJson = typeof source === 'string' ? JSON.parse(source) : source;
     if (json.model?.type !== 'WordLevel') throw new Error(`not a character tokenizer.json (model ${json.model?.type})`);
-    const chars: string[] = [];
-    for (const [t, id] of Object.entries(json.model.vocab)) if (t !== UNKNOWN && t !== END_OF_TEXT) chars[id] = t;
-    const dense = chars.filter((c) => c !== undefined);
-    if (dense.length !== chars.length)
-      throw new Error('character tokenizer.json: character ids must come first, without gaps');
-    return new CharTokenizer(dense);
+    const field = new FileField('tokenizer.json', 'model.vocab');
+    const vocab: unknown = json.model.vocab;
+    if (vocab === null || typeof vocab !== 'object' || Array.isArray(vocab))
+      throw field.error('must be an object of character -> id');
+    const entries = Object.entries(vocab as Record<string, unknown>);
+    const added = Array.isArray(json.added_tokens) ? json.added_tokens : [];
+    const listed = entries.length + added.length;
+    checkIdsFit(entries, listed, field);
+    checkIdsFit(
+      added.map((a) => [String(a?.content), a?.id] as const),
+      listed,
+      new FileField('tokenizer.json', 'added_tokens'),
+    );
+    const chars: (string | undefined)[] = new Array(listed).fill(undefined);
+    let count = 0;
+    for (const [t, id] of entries as [string, number][]) {
+      if (t === UNKNOWN || t === END_OF_TEXT) continue;
+      if (chars[id] !== undefined)
+        throw field.error(`${JSON.stringify(chars[id])} and ${JSON.stringify(t)} share id ${id}`);
+      chars[id] = t;
+      count++;
+    }
+    if (count === 0) throw field.error('holds no characters: every character would read as <|unk|>');
+    if (chars.findIndex((c) => c === undefined) !== count)
+      throw field.error('the characters must take the first ids, without gaps');
+    const specials = [...entries, ...added.map((a) => [a.content, a.id] as const)];
+    for (const [t, id] of specials) {
+      const wanted = t === UNKNOWN ? count : t === END_OF_TEXT ? count + 1 : id;
+      if (id !== wanted) throw field.error(`${t} has id ${id}; after ${count} characters it must be ${wanted}`);
+    }
+    return new CharTokenizer(chars.slice(0, count) as string[]);
   }
 
   encode(text: string): number[] {

@@ -45,3 +45,26 @@ export function readStages<T>(list: unknown, field: FileField, read: (item: unkn
   if (!Array.isArray(list)) throw field.error('must be a list');
   return list.map((item, k) => read(item, field.at(k))).filter((x): x is T => x !== null);
 }
+
+/**
+ * Ids a BPE tokenizer.json may use, which may leave gaps: sixteen times the largest vocabulary shipped today, low
+ * enough that a table indexed by id stays small.
+ */
+export const MAX_TOKEN_IDS = 1 << 22;
+
+/**
+ * Refuses any id that is not a whole number below `limit`: for a file that cannot leave gaps, the number of tokens it
+ * lists (one id of 4,294,967,294 would make a table of four billion slots).
+ */
+export function checkIdsFit(ids: Iterable<readonly [string, unknown]>, limit: number, field: FileField): void {
+  for (const [token, id] of ids) {
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw field.error(`the id of ${JSON.stringify(token)} is ${JSON.stringify(id)}, not an id`);
+    if ((id as number) >= limit)
+      throw field.error(
+        limit === MAX_TOKEN_IDS
+          ? `the id of ${JSON.stringify(token)} is ${id}, beyond the ${limit} ids Hearth reads`
+          : `the id of ${JSON.stringify(token)} is ${id}, beyond the ${limit} tokens the file lists (ids 0 to ${limit - 1})`,
+      );
+  }
+}

@@ -6,7 +6,7 @@ import { BpeModel } from './bpe_model.ts';
 import { renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat_template.ts';
 import { cuttingChunkEncoder, windowStreamDecoder } from './chunked.ts';
 import { cleanUpTokenization, decoderFromJson, type Decoder } from './decoders.ts';
-import { FileField, parseJsonObject } from './errors.ts';
+import { checkIdsFit, FileField, MAX_TOKEN_IDS, parseJsonObject } from './errors.ts';
 import { normalizerFromJson, type Normalizer, type Position } from './normalizers.ts';
 import { templateFromJson, type Template } from './post_processors.ts';
 import { preTokenizerFromJson, type PreTokenizer } from './pre_tokenizers.ts';
@@ -90,6 +90,11 @@ export class PipelineTokenizer implements Tokenizer {
     this.model = BpeModel.fromJson(json.model, this.preTokenizer?.byteLevel ?? false, root.at('model'), space);
     this.decoder = decoderFromJson(json.decoder, root.at('decoder'));
     this.added = addedTokensFromJson(json.added_tokens, root.at('added_tokens'));
+    checkIdsFit(
+      this.added.map((a) => [a.content, a.id] as const),
+      MAX_TOKEN_IDS,
+      root.at('added_tokens'),
+    );
 
     const tokens: (string | undefined)[] = [];
     for (const [t, id] of this.model.vocab.entries()) tokens[id] = t;

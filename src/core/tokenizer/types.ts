@@ -56,6 +56,8 @@ export interface Tokenizer {
   readonly eosTokenIds: readonly number[];
   /** Ids of special tokens (end-of-text, a char vocabulary's <|unk|>, added tokens): generated text leaves them out. */
   readonly specialTokenIds: ReadonlySet<number>;
+  /** The id that text outside the vocabulary becomes, for tokenizers that have one (a char vocabulary's <|unk|>). */
+  readonly unknownTokenId?: number;
   readonly summary: TokenizerSummary;
   /** Special tokens written in the text (such as "<|endoftext|>") become their ids, as in Hugging Face. */
   encode(text: string, options?: EncodeOptions): number[];

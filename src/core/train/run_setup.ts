@@ -1,13 +1,14 @@
 // What a training run starts from, decided in one place for the CLI and the page's worker: a new model from a
 // preset, a checkpoint's weights to fine-tune with a fresh optimizer, or a checkpoint's run to continue exactly.
 import type { HearthCheckpoint } from '../checkpoint/hf_folder.ts';
-import { tokenizerOf } from '../checkpoint/tokenizer_files.ts';
 import { CausalLM } from '../model/causal_lm.ts';
 import { sizesOf, type ModelConfig } from '../model/families/index.ts';
 import { presetConfig } from '../model/presets.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
+import { tokenizerOf } from '../checkpoint/tokenizer_files.ts';
 import { resolveArguments, DEFAULT_TRAINING_ARGUMENTS, type TrainingArguments } from './args.ts';
 import { resumePointOf, type ResumePoint } from './checkpointing.ts';
+import { checkTokenizerFitsModel, tokenizerFileName } from './tokenizer_fit.ts';
 
 export type RunSource =
   /** a new model: the preset's shape, the tokenizer's vocabulary, `dropout` as its three rates (HF's 0.1 if absent) */
@@ -34,6 +35,18 @@ export class NoTrainingStateError extends Error {
   }
 }
 
+/**
+ * The tokenizer a checkpoint's files hold, checked against its model; generation_config.json's eos_token_id lists
+ * where generation stops.
+ */
+export function checkpointTokenizer(
+  ckpt: Pick<HearthCheckpoint, 'config' | 'tokenizer' | 'generationConfig'>,
+): Tokenizer {
+  const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
+  checkTokenizerFitsModel(tokenizer, ckpt.config, tokenizerFileName(ckpt.tokenizer));
+  return tokenizer;
+}
+
 export function setUpRun(start: RunSource): RunSetup {
   if (start.kind === 'preset') {
     const config = presetConfig(start.presetId, start.tokenizer, start.dropout);
@@ -45,9 +58,10 @@ export function setUpRun(start: RunSource): RunSetup {
     resume = resumePointOf(ckpt);
     if (!resume) throw new NoTrainingStateError(start.name);
   }
+  if (start.tokenizer) checkTokenizerFitsModel(start.tokenizer, ckpt.config, 'the tokenizer');
   return {
     config: ckpt.config,
-    tokenizer: start.tokenizer ?? tokenizerOf(ckpt.tokenizer, ckpt.generationConfig),
+    tokenizer: start.tokenizer ?? checkpointTokenizer(ckpt),
     resume,
     makeModel: () => CausalLM.fromArrays(ckpt.config, ckpt.weights),
   };

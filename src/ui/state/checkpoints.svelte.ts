@@ -2,6 +2,7 @@
 // this page uses. Every change goes through the store, then the list is read back from it.
 import { checkpointFilesFromDrop, safeFolderName } from '../../core/checkpoint/archive.ts';
 import type { GgufDtype } from '../../core/checkpoint/gguf_dtypes.ts';
+import type { WeightsDtype } from '../../core/checkpoint/safetensors.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
 import { withPytorchFiles } from '../../core/train/pytorch_script.ts';
 
@@ -56,10 +57,13 @@ export class CheckpointList {
     await this.refresh();
   }
 
-  /** Hands the browser a zip of the checkpoint to save, as a download: the Hugging Face folder, with train.py. */
-  async exportZip(id: string): Promise<void> {
+  /**
+   * Hands the browser a zip of the checkpoint to save, as a download: the Hugging Face folder, its weights in `dtype`,
+   * with train.py.
+   */
+  async exportZip(id: string, dtype: WeightsDtype = 'F32'): Promise<void> {
     await this.#run('Preparing the zip…', async () => {
-      const { fileName, chunks } = await this.#store.exportZip(id, withPytorchFiles);
+      const { fileName, chunks } = await this.#store.exportZip(id, withPytorchFiles, { weightsDtype: dtype });
       download(new Blob(chunks as BlobPart[], { type: 'application/zip' }), fileName);
     });
   }

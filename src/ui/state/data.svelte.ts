@@ -40,6 +40,25 @@ export class DataFile {
   }
 }
 
+/** A file the list held before the page was reloaded: its name and size (a browser keeps no file across a reload). */
+export interface EarlierFile {
+  name: string;
+  bytes: number;
+}
+
+function readEarlier(storageKey: string | null): EarlierFile[] {
+  if (!storageKey) return [];
+  try {
+    const parsed: unknown = JSON.parse(localStorage.getItem(storageKey) ?? '[]');
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(
+      (f): f is EarlierFile => typeof f?.name === 'string' && typeof f?.bytes === 'number' && f.bytes >= 0,
+    );
+  } catch {
+    return []; // no localStorage (a sandbox, a privacy setting), or something else under the key
+  }
+}
+
 export class DataFiles {
   // The array is replaced, never edited; each DataFile's own fields are reactive.
   files = $state.raw<DataFile[]>([]);
@@ -50,13 +69,36 @@ export class DataFiles {
   /** the key of the tokenizer the counts are made with; null while there is none yet */
   tokenizer = $state<string | null>(null);
 
+  /** the files listed before the last reload and not given again since */
+  earlier = $state.raw<EarlierFile[]>([]);
+
   readonly #client: EngineClient;
+  /** where the list's names and sizes are kept across reloads; null: not kept */
+  readonly #storageKey: string | null;
   #queue: Promise<void> = Promise.resolve();
   /** bumped when the tokenizer changes, so counts made with the old one are dropped */
   #round = 0;
 
-  constructor(client: EngineClient) {
+  constructor(client: EngineClient, storageKey: string | null = null) {
     this.#client = client;
+    this.#storageKey = storageKey;
+    this.earlier = readEarlier(storageKey);
+  }
+
+  /** Forgets the files of before the reload. */
+  dismissEarlier(): void {
+    this.earlier = [];
+    this.#remember();
+  }
+
+  #remember(): void {
+    if (!this.#storageKey) return;
+    const list: EarlierFile[] = [...this.earlier, ...this.files.map((f) => ({ name: f.name, bytes: f.bytes }))];
+    try {
+      localStorage.setItem(this.#storageKey, JSON.stringify(list));
+    } catch {
+      // not kept: the page says nothing after a reload, as before
+    }
   }
 
   /** Adds files, skipping any already in the list (same name, size and modification time). */
@@ -71,12 +113,15 @@ export class DataFiles {
     }
     if (!added.length) return;
     this.files = [...this.files, ...added];
+    this.earlier = this.earlier.filter((e) => !added.some((f) => f.name === e.name && f.bytes === e.bytes));
+    this.#remember();
     this.#enqueue(added);
   }
 
   remove(id: number): void {
     for (const f of this.files) if (f.id === id) f.removed = true;
     this.files = this.files.filter((f) => f.id !== id);
+    this.#remember();
   }
 
   /** Counts every file again with this tokenizer (null: wait for one). */

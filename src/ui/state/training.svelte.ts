@@ -18,6 +18,8 @@ export class TrainRun {
   step = $state(0);
   /** while the dataset loads: bytes read of all files */
   loading = $state<{ what: string; done: number; total: number } | null>(null);
+  /** the run has started and its first step is not done: the GPU kernels compile on it, which takes a while */
+  firstStepPending = $state(false);
   // Appended to, never edited in place: no deep proxy over thousands of entries.
   logs = $state.raw<LogEntry[]>([]);
   evals = $state.raw<EvalLogEntry[]>([]);
@@ -52,6 +54,7 @@ export class TrainRun {
   begin(run: RunStart): void {
     this.status = 'running';
     this.loading = null;
+    this.firstStepPending = true;
     this.runName = run.runName;
     this.modelLabel = run.modelLabel;
     this.totalSteps = run.totalSteps;
@@ -66,7 +69,14 @@ export class TrainRun {
     this.notes = run.messages.map((m) => `${m.file}: ${m.message}`);
   }
 
+  /** A step done (the worker reports them at most a few times a second). */
+  stepped(step: number): void {
+    this.step = Math.max(this.step, step);
+    this.firstStepPending = false;
+  }
+
   log(entry: LogEntry): void {
+    this.firstStepPending = false;
     this.logs = [...this.logs, entry];
     this.step = Math.max(this.step, entry.step);
   }
@@ -84,5 +94,6 @@ export class TrainRun {
     this.message = message;
     this.failure = failure;
     this.loading = null;
+    this.firstStepPending = false;
   }
 }

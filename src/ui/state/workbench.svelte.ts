@@ -26,8 +26,8 @@ export class Workbench {
   readonly gpu = new GpuState(this.client);
   readonly tokenizer = new TokenizerChoice(this.client);
   readonly model = new ModelChoice(this.client, () => this.tokenizer.current);
-  readonly data = new DataFiles(this.client);
-  readonly evalData = new DataFiles(this.client);
+  readonly data = new DataFiles(this.client, 'hearth.trainingFiles');
+  readonly evalData = new DataFiles(this.client, 'hearth.evaluationFiles');
   readonly args = new TrainingArgsForm(() => this.model.dims?.n_positions ?? 1024);
   readonly checkpoints = new CheckpointList(new CheckpointStore());
   readonly run = new TrainRun();
@@ -186,7 +186,7 @@ export class Workbench {
         this.generationModel = `the model being trained (${e.run.modelLabel})`;
         break;
       case 'step':
-        run.step = Math.max(run.step, e.step);
+        run.stepped(e.step);
         break;
       case 'log':
         run.log(e.entry);
@@ -340,6 +340,10 @@ export class Workbench {
       else notes.push(beams > 1 ? `beam search, ${beams} beams` : 'greedy');
       if (m.decodeTokensPerSecond > 0) notes.push(`${m.decodeTokensPerSecond.toFixed(1)} tokens/s`);
       if (m.slidWindow) notes.push('the context filled n_positions and the window slid');
+      if (m.unknownCharacters.length)
+        notes.push(
+          `not in the tokenizer's vocabulary, read as unknown: ${m.unknownCharacters.map((c) => `“${c}”`).join(' ')}`,
+        );
       g.end(stopped ? 'stopped' : 'done', `${stopped ? 'Stopped: ' : ''}${notes.join(' · ')}`, result.scores);
     } catch (e) {
       const cancelled = e instanceof RequestError && e.code === 'cancelled';

@@ -1,0 +1,66 @@
+// `hearth train` on record files: fine-tuning examples as TRL's SFTTrainer makes them, with its flag names.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hearth } from './hearth_cli.ts';
+
+describe('hearth train on fine-tuning records', () => {
+  let dir = '';
+  let records = '';
+  let text = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hearth-cli-sft-'));
+    records = join(dir, 'pairs.jsonl');
+    const lines = [];
+    for (let i = 0; i < 24; i++)
+      lines.push(JSON.stringify({ prompt: `what is ${i} plus one? `, completion: `it is ${i + 1}.` }));
+    lines.push('{"prompt": "a broken record"');
+    writeFileSync(records, lines.join('\n') + '\n');
+    text = join(dir, 'notes.txt');
+    writeFileSync(text, 'plain notes for language modelling. '.repeat(30));
+  });
+
+  it('trains on prompt-completion records, counting each file, the broken record named', () => {
+    const out = join(dir, 'run');
+    const r = hearth(
+      'train',
+      '--data',
+      records,
+      '--tokenizer',
+      'char',
+      '--max_length',
+      '40',
+      '--max_steps',
+      '2',
+      '--per_device_train_batch_size',
+      '4',
+      '--out',
+      out,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/pairs\.jsonl: 24 of 2[45] records made examples, \d+ tokens/);
+    expect(r.stderr).toMatch(/pairs\.jsonl.*line 25/);
+    expect(r.stderr).toMatch(/data: \d+ training blocks of \d+ tokens/);
+    expect(existsSync(join(out, 'final', 'model.safetensors'))).toBe(true);
+  });
+
+  it('refuses bfd packing, which needs attention that restarts per example, and SFT flags on text files', () => {
+    const packed = hearth(
+      'train',
+      '--data',
+      records,
+      '--tokenizer',
+      'char',
+      '--packing',
+      'true',
+      '--out',
+      join(dir, 'p'),
+    );
+    expect(packed.code, packed.stderr).toBe(2);
+    expect(packed.stderr).toMatch(/--packing true with packing_strategy bfd .* use --packing_strategy wrapped/);
+    const stray = hearth('train', '--data', text, '--tokenizer', 'char', '--max_length', '32', '--out', join(dir, 't'));
+    expect(stray.code, stray.stderr).toBe(2);
+    expect(stray.stderr).toMatch(/--max_length is for record files/);
+  });
+});
