@@ -1,6 +1,6 @@
 // `hearth`: train, evaluate and generate from the command line, in Node on Dawn (a real GPU, or SwiftShader),
 // over the same core as the page. Checkpoints are Hugging Face folders on disk.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { initTf, tf } from '../core/gpu/tf.ts';
@@ -32,15 +32,12 @@ import {
   type TextSource,
 } from '../core/data/index.ts';
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
-import { checkpointFromFiles, totalBytes, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
-import { checkpointFromZip, safeFolderName } from '../core/checkpoint/archive.ts';
+import { totalBytes } from '../core/checkpoint/hf_folder.ts';
+import { safeFolderName } from '../core/checkpoint/archive.ts';
 import { TORCH_DTYPES, type WeightsDtype } from '../core/checkpoint/safetensors.ts';
 import { DEFAULT_MAX_SHARD_BYTES, parseShardSize } from '../core/checkpoint/shards.ts';
 import { zipFolder } from '../core/checkpoint/zip.ts';
-import { loadFromHub } from '../core/checkpoint/hub.ts';
 import {
-  folderHubCache,
-  readCheckpointFolder,
   recoverInterruptedWrites,
   saveCheckpointFolder,
   writeCheckpointFolder,
@@ -52,6 +49,8 @@ import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.t
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import { generate } from '../core/generate/index.ts';
 import { parseArgs, one, number, UsageError, type FlagSpec, type Parsed } from './args.ts';
+import { loadCheckpoint } from './checkpoint_source.ts';
+import { exportGguf } from './export_gguf.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -66,7 +65,8 @@ commands:
   train      train a new model or fine-tune one on text files
   eval       eval_loss and perplexity of a model on text files
   generate   sample text from a model
-  export     write a model as a Hugging Face folder or zip, in float32, bfloat16 or float16, sharded above a size`,
+  export     write a model as a Hugging Face folder or zip (float32, bfloat16 or float16, sharded above a size), or
+             as one GGUF file for llama.cpp, Ollama and wllama (f32, f16 or q8_0)`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
@@ -112,28 +112,14 @@ model.safetensors.index.json lists, as save_pretrained writes them. Training sta
   --dtype D            float32 (default; every bit kept), bfloat16 or float16 (each value rounded to the nearest,
                        ties to even); bf16, f16, fp16, f32 and fp32 also do
   --max_shard_size S   the most weight bytes in one file, as transformers spells it: 2GB (default), 500MB, 1GiB, or
-                       bytes. 2GB rather than transformers' 5GB: a shard must fit one buffer in every browser`,
-};
+                       bytes. 2GB rather than transformers' 5GB: a shard must fit one buffer in every browser
 
-async function loadCheckpoint(spec: string): Promise<HearthCheckpoint> {
-  if (spec.startsWith('hf:')) {
-    const id = spec.slice(3);
-    let last = 0;
-    return loadFromHub(id, {
-      cache: folderHubCache(),
-      onProgress: (p) => {
-        const now = Date.now();
-        if (tty && now - last > 200) {
-          last = now;
-          process.stderr.write(`\rdownloading ${id}: ${p.file} ${(p.loaded / 2 ** 20).toFixed(1)} MiB`);
-        }
-      },
-    }).finally(() => tty && process.stderr.write('\n'));
-  }
-  if (!existsSync(spec)) throw new UsageError(`no such model: '${spec}' is not a preset, a folder, a zip or hf:ID`);
-  if (statSync(spec).isDirectory()) return checkpointFromFiles(await readCheckpointFolder(spec));
-  return checkpointFromZip(new Uint8Array(await readFile(spec)));
-}
+       hearth export --model DIR|ZIP|hf:ID --out FILE.gguf [--format gguf] [--dtype f32|f16|q8_0] [--name NAME]
+
+Writes the model as one GGUF file that llama.cpp, Ollama and wllama run (llama.cpp's gpt2 architecture, the
+tokenizer included), as llama.cpp's converter writes it: --dtype f32 (default; the weights exactly), f16, or q8_0
+(8-bit blocks, about a quarter of f32); norms, biases and position embeddings stay f32. --name sets general.name.`,
+};
 
 /** `--out` must be a folder, or a path where one can be made: a file there (or above it) is named at once. */
 function checkOutFolder(dir: string): void {
@@ -554,7 +540,11 @@ const DTYPE_NAMES: Record<string, WeightsDtype> = {
 };
 
 async function exportCommand(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { model: {}, out: {}, dtype: {}, max_shard_size: {}, help: { boolean: true } }, false);
+  const p = parseArgs(
+    argv,
+    { model: {}, out: {}, format: {}, dtype: {}, max_shard_size: {}, name: {}, help: { boolean: true } },
+    false,
+  );
   if (p.switches.has('help')) {
     out(HELP.export);
     return;
@@ -564,6 +554,14 @@ async function exportCommand(argv: string[]): Promise<void> {
   const outPath = one(p, 'out');
   if (!outPath) throw new UsageError('--out is required: a folder to create, or a file name ending in .zip');
   if (existsSync(outPath)) throw new UsageError(`--out ${outPath} already exists; give a new folder or .zip name`);
+  const format = one(p, 'format') ?? (outPath.toLowerCase().endsWith('.gguf') ? 'gguf' : 'hf');
+  if (format === 'gguf') {
+    if (one(p, 'max_shard_size') !== undefined) throw new UsageError('--max_shard_size is for Hugging Face folders');
+    await exportGguf(modelSpec, outPath, { dtype: one(p, 'dtype'), name: one(p, 'name') }, out, err);
+    return;
+  }
+  if (format !== 'hf') throw new UsageError(`--format takes hf (a folder or zip) or gguf, got '${format}'`);
+  if (one(p, 'name') !== undefined) throw new UsageError('--name is for GGUF files (general.name)');
   const dtypeName = one(p, 'dtype') ?? 'float32';
   const dtype = DTYPE_NAMES[dtypeName.toLowerCase()];
   if (!dtype) throw new UsageError(`--dtype takes float32, bfloat16 or float16, got '${dtypeName}'`);

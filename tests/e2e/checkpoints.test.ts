@@ -1,6 +1,6 @@
 // Checkpoints in the page: import a zip, find it listed again after a reload, export it and check the zip
-// holds a Hugging Face GPT-2 folder with the right shapes, export it in bfloat16, rename it, delete it; a broken zip
-// is refused.
+// holds a Hugging Face GPT-2 folder with the right shapes, export it in bfloat16 and as GGUF, rename it, delete it;
+// a broken zip is refused.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointFromZip, checkpointToZip } from '../../src/core/checkpoint/archive.ts';
@@ -16,6 +16,7 @@ import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { formatCount } from '../../src/ui/format.ts';
 import { launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
+import { parseWithHf, TYPE_ID } from '../unit/gguf_fixtures.ts';
 import { bf16Bits, bf16Value } from '../unit/hf_fixtures.ts';
 
 /** A one-layer GPT-2 over a 13-character vocabulary, with fixed weights. */
@@ -27,8 +28,12 @@ function tinyCheckpoint(): HearthCheckpoint {
     const data = Float32Array.from({ length: elementCount(shape) }, () => Math.sin(++k) * 0.1);
     weights.set(name, { shape, data });
   }
-  const tokens = ['<|unk|>', ...'abcdefghijk'];
-  const tokenizer = charLevelJson(tokens, [{ id: 12, content: '<|endoftext|>' }], '<|unk|>');
+  const tokens = [...'abcdefghijk', '<|unk|>', '<|endoftext|>'];
+  const special = [
+    { id: 11, content: '<|unk|>' },
+    { id: 12, content: '<|endoftext|>' },
+  ];
+  const tokenizer = charLevelJson(tokens, special, '<|unk|>');
   return { config, weights, tokenizer: { 'tokenizer.json': tokenizer } };
 }
 
@@ -106,6 +111,25 @@ describe('checkpoints in the page', () => {
     for (const [name, t] of ckpt.weights)
       expect([...back.weights.get(name)!.data], name).toEqual([...t.data].map((x) => bf16Value(bf16Bits(x))));
     await page.getByLabel('Export weights as').selectOption('F32');
+  });
+
+  it('exports a GGUF file for llama.cpp, in the type chosen', async () => {
+    const { page } = browser;
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 60_000 }),
+      page.getByRole('combobox', { name: 'Export tiny-model as GGUF' }).selectOption('Q8_0'),
+    ]);
+    expect(download.suggestedFilename()).toBe('tiny-model-q8_0.gguf');
+    const parsed = await parseWithHf(new Uint8Array(await readFile(await download.path())));
+    const metadata = parsed.metadata as Record<string, unknown>;
+    expect(metadata['general.architecture']).toBe('gpt2');
+    expect(metadata['general.name']).toBe('tiny-model');
+    expect(metadata['tokenizer.ggml.tokens']).toHaveLength(13);
+    // n_embd 8 is not a whole Q8_0 block: the matrices fall back to F16, the 1-D tensors stay F32.
+    const types = new Map(parsed.tensorInfos.map((t) => [t.name, t.dtype]));
+    expect(parsed.tensorInfos).toHaveLength(5 + 12);
+    expect(types.get('blk.0.attn_qkv.weight')).toBe(TYPE_ID.F16);
+    expect(types.get('blk.0.attn_qkv.bias')).toBe(TYPE_ID.F32);
   });
 
   it('renames and deletes, asking before it deletes', async () => {

@@ -1,11 +1,11 @@
 // What a training run starts from, decided in one place for the CLI and the page's worker: a new model from a
 // preset, a checkpoint's weights to fine-tune with a fresh optimizer, or a checkpoint's run to continue exactly.
-import type { GenerationConfig } from '../checkpoint/config.ts';
-import type { HearthCheckpoint, TokenizerFiles } from '../checkpoint/hf_folder.ts';
+import type { HearthCheckpoint } from '../checkpoint/hf_folder.ts';
 import { CausalLM } from '../model/causal_lm.ts';
 import { sizesOf, type ModelConfig } from '../model/families/index.ts';
 import { presetConfig } from '../model/presets.ts';
-import { tokenizerFromHfFiles, type Tokenizer } from '../tokenizer/index.ts';
+import type { Tokenizer } from '../tokenizer/index.ts';
+import { tokenizerOf } from '../checkpoint/tokenizer_files.ts';
 import { resolveArguments, DEFAULT_TRAINING_ARGUMENTS, type TrainingArguments } from './args.ts';
 import { resumePointOf, type ResumePoint } from './checkpointing.ts';
 import { checkTokenizerFitsModel, tokenizerFileName } from './tokenizer_fit.ts';
@@ -45,18 +45,6 @@ export function checkpointTokenizer(
   const tokenizer = tokenizerOf(ckpt.tokenizer, ckpt.generationConfig);
   checkTokenizerFitsModel(tokenizer, ckpt.config, tokenizerFileName(ckpt.tokenizer));
   return tokenizer;
-}
-
-function tokenizerOf(files: TokenizerFiles, generationConfig?: GenerationConfig): Tokenizer {
-  return tokenizerFromHfFiles({
-    tokenizerJson: files['tokenizer.json'],
-    vocabJson: files['vocab.json'],
-    mergesTxt: files['merges.txt'],
-    tokenizerConfig: files['tokenizer_config.json'],
-    specialTokensMap: files['special_tokens_map.json'],
-    chatTemplate: files['chat_template.jinja'],
-    generationConfig,
-  });
 }
 
 export function setUpRun(start: RunSource): RunSetup {

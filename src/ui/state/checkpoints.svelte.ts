@@ -1,6 +1,7 @@
 // Saved checkpoints, as the checkpoint store (IndexedDB) lists them, and how much of the browser's storage
 // this page uses. Every change goes through the store, then the list is read back from it.
-import { checkpointFilesFromDrop } from '../../core/checkpoint/archive.ts';
+import { checkpointFilesFromDrop, safeFolderName } from '../../core/checkpoint/archive.ts';
+import type { GgufDtype } from '../../core/checkpoint/gguf_dtypes.ts';
 import type { WeightsDtype } from '../../core/checkpoint/safetensors.ts';
 import { CheckpointStore, type CheckpointSummary } from '../../core/checkpoint/store.ts';
 import { withPytorchFiles } from '../../core/train/pytorch_script.ts';
@@ -63,15 +64,21 @@ export class CheckpointList {
   async exportZip(id: string, dtype: WeightsDtype = 'F32'): Promise<void> {
     await this.#run('Preparing the zip…', async () => {
       const { fileName, chunks } = await this.#store.exportZip(id, withPytorchFiles, { weightsDtype: dtype });
-      const url = URL.createObjectURL(new Blob(chunks as BlobPart[], { type: 'application/zip' }));
-      const link = document.createElement('a');
-      link.href = url;
-      link.download = fileName;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      // The download has taken its copy by the next task; the URL can go.
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      download(new Blob(chunks as BlobPart[], { type: 'application/zip' }), fileName);
+    });
+  }
+
+  /** Hands the browser the checkpoint as one GGUF file (llama.cpp, Ollama, wllama), as a download. */
+  async exportGguf(id: string, dtype: GgufDtype): Promise<void> {
+    await this.#run(`Writing the ${dtype} GGUF file…`, async () => {
+      // Loaded on first use: the writer brings the tokenizers, which the page need not load before.
+      const [{ checkpointToGguf }, { ggufBlob }] = await Promise.all([
+        import('../../core/checkpoint/gguf_export.ts'),
+        import('../../core/checkpoint/gguf.ts'),
+      ]);
+      const { name } = await this.#store.summary(id);
+      const file = checkpointToGguf(await this.#store.load(id), { dtype, name });
+      download(ggufBlob(file), `${safeFolderName(name)}-${dtype.toLowerCase()}.gguf`);
     });
   }
 
@@ -87,6 +94,18 @@ export class CheckpointList {
       this.busy = null;
     }
   }
+}
+
+function download(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download has taken its copy by the next task; the URL can go.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** A zip's name without .zip, a folder's name, or the weights' file name. */
