@@ -3,8 +3,6 @@
 
 /** f16's largest finite value; anything from 65520 (the midpoint to 65536) up rounds to infinity. */
 export const HALF_MAX = 65504;
-/** f16's unit roundoff, 2⁻¹¹: a value rounded to nearest is off by at most this, relatively (normal range). */
-export const HALF_EPSILON = 2 ** -11;
 
 function roundHalfToEven(y: number): number {
   const f = Math.floor(y);
