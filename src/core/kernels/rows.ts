@@ -3,6 +3,8 @@
 // combine their values (the shader's reduction region, its subgroup form swapped in where the device has them).
 import type { KernelSpec, Reduction } from './runtime.ts';
 import { ceilDiv, grid1d } from './runtime.ts';
+import { include } from './shader_source.ts';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 
 export interface RowLayout {
   /** threads sharing one row (a power of two; with subgroups a multiple of 128) */
@@ -41,3 +43,12 @@ export function rowKernel<B extends string, U extends string>(
 
 /** The dispatch for `rows` rows. */
 export const rowWorkgroups = (rows: number, layout: RowLayout) => grid1d(ceilDiv(rows, layout.rowsPerWorkgroup));
+
+/** The subgroup layout's row sum, put in the row_sum region of a row kernel in place of the workgroup reduction. */
+export const SUBGROUP_ROW_SUM = { row_sum: include('row_sum_subgroup') };
+
+/** (M, C) of a row kernel's input; any other rank is refused, naming the op. */
+export function rowsCols(x: TensorInfo, op: string): [number, number] {
+  if (x.shape.length !== 2) throw new Error(`${op} expects x of shape (M, C), got (${x.shape.join(', ')})`);
+  return [x.shape[0], x.shape[1]];
+}

@@ -14,7 +14,7 @@ import sumSource from '../../../../shaders/layernorm_param_grad_sum.wgsl?raw';
 import { allocate, release, dispatch, ceilDiv, preferredVariant, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { include } from '../shader_source.ts';
-import { ROW_LAYOUTS, rowKernel, rowWorkgroups, type RowLayout } from '../rows.ts';
+import { ROW_LAYOUTS, rowKernel, rowsCols, rowWorkgroups, SUBGROUP_ROW_SUM, type RowLayout } from '../rows.ts';
 
 /** How the rows are cut (rows.ts) and the weight/bias reduction laid out; every variant gives the same result (up
  * to rounding). */
@@ -88,13 +88,6 @@ const PARAM_GRAD_SUM = defineKernel({
   uniforms: { chunks: 'u32', cols: 'u32' },
 });
 
-const SUBGROUP_ROW_SUM = { row_sum: include('row_sum_subgroup') };
-
-function rowsCols(x: TensorInfo): [number, number] {
-  if (x.shape.length !== 2) throw new Error(`layerNorm expects x of shape (M, C), got (${x.shape.join(', ')})`);
-  return [x.shape[0], x.shape[1]];
-}
-
 /** [y, mean, rstd], or with a residual [s, y, mean, rstd] where s = x + residual is what was normalised. */
 export function layerNormForwardKernel(
   x: TensorInfo,
@@ -104,7 +97,7 @@ export function layerNormForwardKernel(
   eps: number,
   variant: LayerNormVariant,
 ): TensorInfo[] {
-  const [rows, cols] = rowsCols(x);
+  const [rows, cols] = rowsCols(x, 'layerNorm');
   if (weight.shape[0] !== cols || bias.shape[0] !== cols) {
     throw new Error(`layerNorm: weight and bias must have ${cols} elements`);
   }
@@ -141,7 +134,7 @@ export function layerNormBackwardXKernel(
   ds: TensorInfo | null,
   variant: LayerNormVariant,
 ): TensorInfo {
-  const [rows, cols] = rowsCols(x);
+  const [rows, cols] = rowsCols(x, 'layerNorm');
   const dx = allocate([rows, cols]);
   const common = { x, weight, mean, rstd, dy, dx };
   const workgroups = rowWorkgroups(rows, variant);
@@ -171,7 +164,7 @@ export function layerNormParamGradKernel(
   dy: TensorInfo,
   variant: LayerNormVariant,
 ): [TensorInfo, TensorInfo] {
-  const [rows, cols] = rowsCols(x);
+  const [rows, cols] = rowsCols(x, 'layerNorm');
   const { tileCols, rowLanes, rowsPerChunk } = variant;
   const chunks = Math.max(1, ceilDiv(rows, rowsPerChunk));
   const partialsW = allocate([chunks, cols]);

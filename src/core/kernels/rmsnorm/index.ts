@@ -15,7 +15,7 @@ import sumSource from '../../../../shaders/rmsnorm_param_grad_sum.wgsl?raw';
 import { allocate, release, dispatch, ceilDiv, preferredVariant, defineKernel } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { include } from '../shader_source.ts';
-import { rowKernel, rowWorkgroups } from '../rows.ts';
+import { rowKernel, rowsCols, rowWorkgroups, SUBGROUP_ROW_SUM } from '../rows.ts';
 import { LAYERNORM_VARIANTS, type LayerNormVariant } from '../layernorm/index.ts';
 
 /** LayerNorm's variants: the same row layouts and weight-gradient reduction. */
@@ -63,13 +63,6 @@ const PARAM_GRAD_SUM = defineKernel({
   uniforms: { chunks: 'u32', cols: 'u32' },
 });
 
-const SUBGROUP_ROW_SUM = { row_sum: include('row_sum_subgroup') };
-
-function rowsCols(x: TensorInfo): [number, number] {
-  if (x.shape.length !== 2) throw new Error(`rmsNorm expects x of shape (M, C), got (${x.shape.join(', ')})`);
-  return [x.shape[0], x.shape[1]];
-}
-
 /** [y, rstd], or with a residual [s, y, rstd] where s = x + residual is what was normalised. */
 export function rmsNormForwardKernel(
   x: TensorInfo,
@@ -78,7 +71,7 @@ export function rmsNormForwardKernel(
   eps: number,
   variant: LayerNormVariant,
 ): TensorInfo[] {
-  const [rows, cols] = rowsCols(x);
+  const [rows, cols] = rowsCols(x, 'rmsNorm');
   if (weight.shape.length !== 1 || weight.shape[0] !== cols) {
     throw new Error(`rmsNorm: weight has shape (${weight.shape}); it must have ${cols} elements`);
   }
@@ -113,7 +106,7 @@ export function rmsNormBackwardXKernel(
   ds: TensorInfo | null,
   variant: LayerNormVariant,
 ): TensorInfo {
-  const [rows, cols] = rowsCols(x);
+  const [rows, cols] = rowsCols(x, 'rmsNorm');
   const dx = allocate([rows, cols]);
   const common = { x, weight, rstd, dy, dx };
   const uniforms = { rows, cols };
@@ -134,7 +127,7 @@ export function rmsNormParamGradKernel(
   dy: TensorInfo,
   variant: LayerNormVariant,
 ): TensorInfo {
-  const [rows, cols] = rowsCols(x);
+  const [rows, cols] = rowsCols(x, 'rmsNorm');
   const { tileCols, rowLanes, rowsPerChunk } = variant;
   const chunks = Math.max(1, ceilDiv(rows, rowsPerChunk));
   const partials = allocate([chunks, cols]);
