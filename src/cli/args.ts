@@ -26,14 +26,17 @@ export interface Parsed {
 
 const normalise = (name: string) => name.replace(/-/g, '_');
 
+/** A flag's true or false (1 or 0 also do). */
+function parseBoolean(name: string, raw: string): boolean {
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new UsageError(`--${name} takes true or false, got '${raw}'`);
+}
+
 function trainingValue(name: keyof TrainingArguments, raw: string): unknown {
   const def = DEFAULT_TRAINING_ARGUMENTS[name];
   if (typeof def === 'string') return raw;
-  if (typeof def === 'boolean') {
-    if (raw === 'true' || raw === '1') return true;
-    if (raw === 'false' || raw === '0') return false;
-    throw new UsageError(`--${name} takes true or false, got '${raw}'`);
-  }
+  if (typeof def === 'boolean') return parseBoolean(name, raw);
   if (def === null && (raw === 'none' || raw === 'null')) return null;
   const n = Number(raw);
   if (raw.trim() === '' || Number.isNaN(n)) throw new UsageError(`--${name} takes a number, got '${raw}'`);
@@ -86,6 +89,11 @@ export function one(p: Parsed, name: string): string | undefined {
   const v = p.flags.get(name);
   if (v && v.length > 1) throw new UsageError(`--${name} takes one value`);
   return v?.[0];
+}
+
+export function boolean(p: Parsed, name: string): boolean | undefined {
+  const v = one(p, name);
+  return v === undefined ? undefined : parseBoolean(name, v);
 }
 
 export function number(p: Parsed, name: string): number | undefined {

@@ -48,7 +48,7 @@ import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import { generate } from '../core/generate/index.ts';
-import { parseArgs, one, number, UsageError, type FlagSpec, type Parsed } from './args.ts';
+import { parseArgs, one, number, boolean, UsageError, type FlagSpec, type Parsed } from './args.ts';
 import { loadCheckpoint } from './checkpoint_source.ts';
 import { exportGguf } from './export_gguf.ts';
 
@@ -179,16 +179,10 @@ async function newTokenizer(spec: string, trainSources: TextSource[]): Promise<T
  * the whole row does not do: it is refused rather than trained differently from TRL.
  */
 function sftConfig(p: Parsed, positions: number): Partial<SftConfig> {
-  const bool = (name: string): boolean | undefined => {
-    const v = one(p, name);
-    if (v === undefined) return undefined;
-    if (v !== 'true' && v !== 'false') throw new UsageError(`--${name} takes true or false, got '${v}'`);
-    return v === 'true';
-  };
   const strategy = one(p, 'packing_strategy') ?? 'bfd';
   if (!['bfd', 'bfd_split', 'wrapped'].includes(strategy))
     throw new UsageError(`--packing_strategy takes bfd, bfd_split or wrapped, got '${strategy}'`);
-  const packing = bool('packing') ?? false;
+  const packing = boolean(p, 'packing') ?? false;
   if (packing && strategy !== 'wrapped') {
     throw new UsageError(
       `--packing true with packing_strategy ${strategy} (TRL's default is bfd) needs attention that restarts at each packed example; Hearth's attends across the whole row, so use --packing_strategy wrapped`,
@@ -204,8 +198,8 @@ function sftConfig(p: Parsed, positions: number): Partial<SftConfig> {
     max_length: maxLength,
     packing,
     packing_strategy: strategy as SftConfig['packing_strategy'],
-    completion_only_loss: bool('completion_only_loss') ?? null,
-    assistant_only_loss: bool('assistant_only_loss') ?? false,
+    completion_only_loss: boolean(p, 'completion_only_loss') ?? null,
+    assistant_only_loss: boolean(p, 'assistant_only_loss') ?? false,
   };
 }
 
