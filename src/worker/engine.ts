@@ -115,6 +115,8 @@ export class Engine {
 
   private readonly handlers: { [K in keyof Requests]: Handler<K> } = {
     init: async () => {
+      // Before any file is counted or loaded, so no entry a request reads is swept under it.
+      await this.tokenizers.sweepCache().catch(() => undefined);
       const ctx = await this.gpu();
       const { info, features } = ctx;
       const summary: GpuSummary = {

@@ -5,9 +5,11 @@ import {
   DataFileError,
   documentTokens,
   indexedDbTokenCache,
+  sha256Hex,
   sourceFromBlob,
   type FileMessage,
-  type TokenCache,
+  type IndexedDbTokenCache,
+  type SweepResult,
 } from '../core/data/index.ts';
 import { loadGpt2Tokenizer, tokenizerFromJson, type Tokenizer } from '../core/tokenizer/index.ts';
 import {
@@ -18,14 +20,19 @@ import {
   type TokenizerSpec,
 } from './protocol.ts';
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export class TokenizerRegistry {
   private readonly byKey = new Map<string, { tokenizer: Tokenizer; label: string }>();
-  readonly cache: TokenCache = indexedDbTokenCache();
+  readonly cache: IndexedDbTokenCache = indexedDbTokenCache();
+
+  /**
+   * Drops the least recently used tokenized files once the cache outgrows a quarter of the origin's storage quota
+   * (at least 1 GiB, at most 8 GiB): files dropped again are tokenized again, and nothing else is lost.
+   */
+  async sweepCache(): Promise<SweepResult> {
+    const GiB = 2 ** 30;
+    const quota = (await navigator.storage?.estimate?.())?.quota ?? 4 * GiB;
+    return this.cache.sweep(Math.min(8 * GiB, Math.max(GiB, quota / 4)));
+  }
 
   async use(spec: TokenizerSpec): Promise<TokenizerInfo> {
     if (spec.kind === 'gpt2') {

@@ -4,7 +4,7 @@ import 'fake-indexeddb/auto';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createStore, set } from 'idb-keyval';
+import { createStore, keys, set } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
 import { indexedDbTokenCache, memoryTokenCache, type TokenCache } from '../../src/core/data/index.ts';
 import { folderTokenCache } from '../../src/core/data/node.ts';
@@ -60,6 +60,63 @@ describe('IndexedDB token cache', () => {
     await set('v1:old', Uint16Array.of(5, 6, 7, 8), createStore(name, 'tokens'));
     const reader = (await indexedDbTokenCache(name).open('v1:old'))!;
     expect(Array.from(await reader.read(1, 3))).toEqual([6, 7]);
+  });
+});
+
+describe('IndexedDB token cache sweep', () => {
+  const HOUR = 3_600_000;
+  /** A cache whose clock the test sets, with entries of `n` 2-byte tokens written at the given hours. */
+  async function cacheWith(hours: Record<string, number>, n = 1000) {
+    const clock = { t: 0 };
+    const name = `hearth-sweep-${Math.random()}`;
+    const cache = indexedDbTokenCache(name, () => clock.t);
+    for (const [key, hour] of Object.entries(hours)) {
+      clock.t = hour * HOUR;
+      const w = cache.create(key, 2);
+      await w.append(new Uint16Array(n).fill(hour));
+      await w.finish();
+    }
+    return { cache, clock, name };
+  }
+
+  it('removes the least recently used entries until the rest fits, and keeps what it is told to', async () => {
+    const { cache, clock } = await cacheWith({ a: 1, b: 2, c: 3, d: 4 });
+    clock.t = 10 * HOUR;
+    await cache.open('a'); // used again: now the most recent
+    const result = await cache.sweep(6000, ['b']);
+    // b is kept although older than c; a was used last; d is newer than c: c goes, then the budget holds
+    expect(result).toEqual({ removed: 1, freedBytes: 2000, keptBytes: 6000 });
+    expect(await cache.open('c')).toBeUndefined();
+    for (const key of ['a', 'b', 'd']) expect((await cache.open(key))?.length, key).toBe(1000);
+    const left = await cache.sweep(0);
+    expect(left).toEqual({ removed: 3, freedBytes: 6000, keptBytes: 0 });
+  });
+
+  it('leaves a cache within its budget as it is, and entries still read after a sweep', async () => {
+    const { cache } = await cacheWith({ a: 1, b: 2 }, 70_000); // two chunks each
+    expect(await cache.sweep(280_000)).toEqual({ removed: 0, freedBytes: 0, keptBytes: 280_000 });
+    expect(Array.from(await (await cache.open('b'))!.read(65_535, 65_538))).toEqual([2, 2, 2]);
+  });
+
+  it("removes an unfinished write's chunks once it is a day old, not while another tab may be writing", async () => {
+    const { cache, clock, name } = await cacheWith({ done: 1 });
+    clock.t = 2 * HOUR;
+    const w = cache.create('cut', 2);
+    await w.append(new Uint16Array(70_000)); // one chunk stored, then the tab closes
+    const store = createStore(name, 'tokens');
+    expect((await keys(store)).sort()).toEqual(['cut#0', 'cut#writing', 'done', 'done#0']);
+    clock.t = 3 * HOUR;
+    expect(await cache.sweep(1 << 30)).toEqual({ removed: 0, freedBytes: 0, keptBytes: 2000 });
+    clock.t = 27 * HOUR;
+    expect(await cache.sweep(1 << 30)).toEqual({ removed: 0, freedBytes: 131_072, keptBytes: 2000 });
+    expect((await keys(store)).sort()).toEqual(['done', 'done#0']);
+  });
+
+  it('counts and removes entries an earlier Hearth stored whole, before newer ones', async () => {
+    const { cache, name } = await cacheWith({ new: 5 });
+    await set('v1:old', new Uint16Array(500), createStore(name, 'tokens'));
+    expect(await cache.sweep(2000)).toEqual({ removed: 1, freedBytes: 1000, keptBytes: 2000 });
+    expect(await cache.open('v1:old')).toBeUndefined();
   });
 });
 

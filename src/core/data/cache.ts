@@ -2,7 +2,7 @@
 // a reload) skips tokenization, and training reads its blocks from here instead of holding a corpus in memory.
 // Entries are arrays of 1-, 2- or 4-byte unsigned integers (token ids, loss masks, example lengths), written by
 // appending and read by range. IndexedDB in the browser (in chunks); in Node a folder (see node.ts); or memory.
-import { createStore, delMany, get, set, type UseStore } from 'idb-keyval';
+import { createStore, del, delMany, get, keys, set, type UseStore } from 'idb-keyval';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import type { TextSource } from './sources.ts';
 
@@ -104,20 +104,52 @@ interface ChunkedEntry {
   width: ElementWidth;
   length: number;
   chunk: number;
+  /** when the entry was last opened or written (ms since the epoch, to the hour); absent in older entries */
+  used?: number;
 }
+
+/** What a sweep of the IndexedDB cache did. */
+export interface SweepResult {
+  /** entries removed, least recently used first */
+  removed: number;
+  /** bytes of token data removed (entries and the chunks of writes that never finished) */
+  freedBytes: number;
+  /** bytes of token data left */
+  keptBytes: number;
+}
+
+/** The IndexedDB token cache, which can also drop what was least recently used. */
+export interface IndexedDbTokenCache extends TokenCache {
+  /**
+   * Removes entries, least recently used first, until what is left fits `budgetBytes`; entries under `keep` (a
+   * run's files) stay whatever their age. Also removes chunks that no finished entry owns (a write cut short by a
+   * closed tab), unless their write began within the last day (another tab may be writing now).
+   */
+  sweep(budgetBytes: number, keep?: Iterable<string>): Promise<SweepResult>;
+}
+
+/** `used` is rewritten at most this often, so reading an entry rarely costs a write. */
+const USE_RESOLUTION_MS = 3_600_000;
+/** A write that began longer ago than this and never finished was cut short. */
+const ABANDONED_MS = 86_400_000;
+
+/** Where a write in progress notes when it began; its chunks are `${key}#0`, `${key}#1`, … */
+const writeMarker = (key: string) => `${key}#writing`;
 
 /**
  * IndexedDB through idb-keyval: an entry is its chunks (typed arrays, stored by structured clone) under key#i,
  * then a small record under key that says how many. An entry written whole by an older Hearth still reads.
  */
-export function indexedDbTokenCache(dbName = 'hearth-token-cache'): TokenCache {
+export function indexedDbTokenCache(dbName = 'hearth-token-cache', now: () => number = Date.now): IndexedDbTokenCache {
   let store: UseStore | null = null;
   const open = () => (store ??= createStore(dbName, 'tokens'));
+  const hour = () => Math.floor(now() / USE_RESOLUTION_MS) * USE_RESOLUTION_MS;
   return {
     async open(key) {
       const v = await get<StoredArray | ChunkedEntry>(key, open());
-      if (v instanceof Uint8Array || v instanceof Uint16Array || v instanceof Uint32Array) return memoryReader(v);
+      if (isStoredArray(v)) return memoryReader(v);
       if (!v || v.chunked !== 1) return undefined;
+      if (v.used !== hour()) await set(key, { ...v, used: hour() }, open());
       return chunkedReader(v, (i) => get<StoredArray>(`${key}#${i}`, open()));
     },
     create(key, width) {
@@ -129,8 +161,10 @@ export function indexedDbTokenCache(dbName = 'hearth-token-cache'): TokenCache {
         await set(`${key}#${chunks++}`, pending.slice(0, filled), open());
         filled = 0;
       };
+      const begun = set(writeMarker(key), now(), open());
       return {
         async append(values) {
+          await begun;
           let at = 0;
           while (at < values.length) {
             const n = Math.min(values.length - at, IDB_CHUNK - filled);
@@ -142,21 +176,69 @@ export function indexedDbTokenCache(dbName = 'hearth-token-cache'): TokenCache {
           length += values.length;
         },
         async finish() {
+          await begun;
           if (filled > 0) await flush();
           pending = arrayOfWidth(width, 0);
-          const entry: ChunkedEntry = { chunked: 1, width, length, chunk: IDB_CHUNK };
+          const entry: ChunkedEntry = { chunked: 1, width, length, chunk: IDB_CHUNK, used: hour() };
           await set(key, entry, open());
+          await del(writeMarker(key), open());
           return chunkedReader(entry, (i) => get<StoredArray>(`${key}#${i}`, open()));
         },
         async abort() {
-          await delMany(
-            Array.from({ length: chunks }, (_, i) => `${key}#${i}`),
-            open(),
-          );
+          await begun;
+          await delMany([...Array.from({ length: chunks }, (_, i) => `${key}#${i}`), writeMarker(key)], open());
         },
       };
     },
+    sweep: (budgetBytes, keep = []) => sweepStore(open(), budgetBytes, new Set(keep), now()),
   };
+}
+
+const isStoredArray = (v: unknown): v is StoredArray =>
+  v instanceof Uint8Array || v instanceof Uint16Array || v instanceof Uint32Array;
+
+/** The sweep: entries are read by their small records (an older whole entry is read to learn its size). */
+async function sweepStore(store: UseStore, budgetBytes: number, keep: Set<string>, now: number): Promise<SweepResult> {
+  const all = (await keys(store)).filter((k): k is string => typeof k === 'string');
+  const chunksOf = new Map<string, string[]>();
+  const entries: string[] = [];
+  for (const k of all) {
+    const hash = k.lastIndexOf('#');
+    if (hash < 0) entries.push(k);
+    else if (k.slice(hash + 1) !== 'writing') {
+      const base = k.slice(0, hash);
+      chunksOf.set(base, [...(chunksOf.get(base) ?? []), k]);
+    }
+  }
+  const result: SweepResult = { removed: 0, freedBytes: 0, keptBytes: 0 };
+  const sized: { key: string; bytes: number; used: number }[] = [];
+  for (const key of entries) {
+    const v = await get<StoredArray | ChunkedEntry>(key, store);
+    if (isStoredArray(v)) sized.push({ key, bytes: v.byteLength, used: 0 });
+    else if (v?.chunked === 1) sized.push({ key, bytes: v.length * v.width, used: v.used ?? 0 });
+  }
+  const owned = new Set(sized.map((e) => e.key));
+  for (const [base, chunkKeys] of chunksOf) {
+    if (owned.has(base)) continue;
+    const began = await get<number>(writeMarker(base), store);
+    if (began !== undefined && now - began < ABANDONED_MS) continue;
+    const chunks = await Promise.all(chunkKeys.map((k) => get<StoredArray>(k, store)));
+    await delMany([...chunkKeys, writeMarker(base)], store);
+    result.freedBytes += chunks.reduce((n, c) => n + (c?.byteLength ?? 0), 0);
+  }
+  let total = sized.reduce((n, e) => n + e.bytes, 0);
+  for (const e of sized.sort((a, b) => a.used - b.used)) {
+    if (total <= budgetBytes) break;
+    if (keep.has(e.key)) continue;
+    // The record goes first: a reader then finds no entry rather than one with chunks missing.
+    await del(e.key, store);
+    await delMany(chunksOf.get(e.key) ?? [], store);
+    total -= e.bytes;
+    result.freedBytes += e.bytes;
+    result.removed++;
+  }
+  result.keptBytes = total;
+  return result;
 }
 
 /** Chunks kept after reading: consecutive blocks and sequential scans mostly hit them. */

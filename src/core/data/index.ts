@@ -12,8 +12,11 @@ export {
   memoryTokenCache,
   cacheKey,
   contentHash,
+  sha256Hex,
   type ArrayReader,
   type ArrayWriter,
+  type IndexedDbTokenCache,
+  type SweepResult,
   type TokenCache,
 } from './cache.ts';
 export {
