@@ -1,10 +1,13 @@
-// Where a command's --model comes from: a Hugging Face folder or zip on disk, or hf:ID from the Hub (cached).
+// Where a command's --model comes from: a Hugging Face folder or zip on disk, or hf:ID from the Hub (HF_ENDPOINT,
+// HF_TOKEN and the cache huggingface_hub uses, as hf_env.ts reads them).
 import { readFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { checkpointFromFiles, type HearthCheckpoint } from '../core/checkpoint/hf_folder.ts';
 import { checkpointFromZip } from '../core/checkpoint/archive.ts';
 import { loadFromHub } from '../core/checkpoint/hub.ts';
-import { folderHubCache, readCheckpointFolder } from '../core/checkpoint/node_folder.ts';
+import { hfHubCache } from '../core/checkpoint/hf_hub_cache.ts';
+import { readCheckpointFolder } from '../core/checkpoint/node_folder.ts';
+import { hfEnv } from './hf_env.ts';
 import { UsageError } from './args.ts';
 
 const tty = process.stdout.isTTY === true;
@@ -12,9 +15,12 @@ const tty = process.stdout.isTTY === true;
 export async function loadCheckpoint(spec: string): Promise<HearthCheckpoint> {
   if (spec.startsWith('hf:')) {
     const id = spec.slice(3);
+    const env = hfEnv();
     let last = 0;
     return loadFromHub(id, {
-      cache: folderHubCache(),
+      baseUrl: env.endpoint,
+      token: env.token,
+      cache: hfHubCache(env.hubCache),
       onProgress: (p) => {
         const now = Date.now();
         if (tty && now - last > 200) {

@@ -79,7 +79,8 @@ commands:
   --max_length N (default 1024, at most the model's positions), --packing true --packing_strategy wrapped,
   --completion_only_loss true|false, --assistant_only_loss true|false.
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
-                       GPT-2, Llama, Mistral or Qwen2 folder or zip to fine-tune, or hf:ID to download one from the Hub (cached)
+                       GPT-2, Llama, Mistral or Qwen2 folder or zip to fine-tune, or hf:ID to download one from the Hub
+                       (HF_ENDPOINT, HF_TOKEN; cached in huggingface_hub's cache, HF_HUB_CACHE or HF_HOME)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
   --dropout P          for a new model: its embd_pdrop, attn_pdrop and resid_pdrop (default ${DEFAULT_DROPOUT}, as Hugging Face's
                        GPT2Config), applied in training steps only; a checkpoint keeps the rates in its config.json

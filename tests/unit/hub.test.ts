@@ -1,7 +1,8 @@
-// Hub downloads against a local server laid out like the Hub (resolve URLs, a redirect for the
-// weights as the real CDN does, 401/404 with Hub's error codes). No test reaches the internet.
+// Hub downloads against a local server laid out like the Hub (resolve URLs naming the commit and ETag, a redirect for
+// the weights as the real CDN does, 401/404 with Hub's error codes). No test reaches the internet.
 import 'fake-indexeddb/auto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,12 +13,14 @@ import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoi
 import {
   browserHubCache,
   downloadFromHub,
+  keyedHubCache,
   loadFromHub,
   normaliseRepoId,
   type HubCache,
   type HubProgress,
 } from '../../src/core/checkpoint/hub.ts';
-import { folderHubCache } from '../../src/core/checkpoint/node_folder.ts';
+import { hfHubCache } from '../../src/core/checkpoint/hf_hub_cache.ts';
+import { loadCheckpoint } from '../../src/cli/checkpoint_source.ts';
 import { bitwiseEqual } from '../../src/core/checkpoint/tensors.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
 import { hfWeightFiles } from './hf_fixtures.ts';
@@ -50,6 +53,16 @@ function shardedHubFiles(seed: number): CheckpointFiles {
   return files;
 }
 
+const optionalFiles = [
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
+  'generation_config.json',
+];
+const sha = (algorithm: string, bytes: Uint8Array | string) => createHash(algorithm).update(bytes).digest('hex');
+/** The commit every revision of a test repo resolves to. */
+const commitOf = (repo: string) => sha('sha1', `commit of ${repo}`);
+
 function handle(req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url!, 'http://x');
   requests.push(url.pathname);
@@ -62,15 +75,21 @@ function handle(req: IncomingMessage, res: ServerResponse) {
     return res.end('Repository not found');
   }
   const body = repo.files.get(m[2]);
+  const commit = { 'x-repo-commit': commitOf(decodeURIComponent(m[1])) };
   if (!body) {
-    res.writeHead(404, { 'x-error-code': 'EntryNotFound' });
+    res.writeHead(404, { 'x-error-code': 'EntryNotFound', ...commit });
     return res.end('Entry not found');
   }
   if (!cdn && m[2].endsWith('.safetensors')) {
-    res.writeHead(302, { location: `/cdn/${m[1]}/${m[2]}` }); // large files live on a CDN
+    // Large files live on a CDN; the Hub's redirect names the file's SHA-256, which a followed redirect hides.
+    res.writeHead(302, { location: `/cdn/${m[1]}/${m[2]}`, 'x-linked-etag': `"${sha('sha256', body)}"`, ...commit });
     return res.end();
   }
-  res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' });
+  res.writeHead(200, {
+    'content-length': body.length,
+    'content-type': 'application/octet-stream',
+    ...(cdn ? { etag: '"cdn-etag"' } : { etag: `"${sha('sha1', body)}"`, ...commit }),
+  });
   if (cdn && repo.dropsWeights) {
     res.write(body.subarray(0, 1000));
     setTimeout(() => res.destroy(), 20);
@@ -128,7 +147,7 @@ afterAll(async () => {
 
 function memoryCache(): HubCache & { map: Map<string, Uint8Array> } {
   const map = new Map<string, Uint8Array>();
-  return { map, get: async (k) => map.get(k), put: async (k, v) => void map.set(k, v) };
+  return { map, ...keyedHubCache({ get: async (k) => map.get(k), put: async (k, v) => void map.set(k, v) }) };
 }
 
 function expectWeightsOf(ckpt: { weights: Map<string, { shape: number[]; data: Float32Array }> }, seed: number) {
@@ -137,14 +156,14 @@ function expectWeightsOf(ckpt: { weights: Map<string, { shape: number[]; data: F
 }
 
 describe('Hub downloads', () => {
-  it('loads a model with progress, then loads it again from the cache folder with no network', async () => {
+  it('loads a model with progress into the cache as huggingface_hub lays it out, then loads it again with no network', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hearth-hub-'));
     try {
       const progress: HubProgress[] = [];
       requests.length = 0;
       const ckpt = await loadFromHub('gpt2-tiny', {
         baseUrl,
-        cache: folderHubCache(dir),
+        cache: hfHubCache(dir),
         onProgress: (p) => progress.push(p),
       });
       expectWeightsOf(ckpt, 1);
@@ -170,16 +189,98 @@ describe('Hub downloads', () => {
       const offline: HubProgress[] = [];
       const again = await loadFromHub('https://huggingface.co/gpt2-tiny', {
         baseUrl,
-        cache: folderHubCache(dir),
+        cache: hfHubCache(dir),
         onProgress: (p) => offline.push(p),
         fetch: () => Promise.reject(new Error('offline')),
       });
       expectWeightsOf(again, 1);
       expect(requests).toEqual([]);
       expect(offline.every((p) => p.fromCache)).toBe(true);
-      expect(await readdir(join(dir, baseUrl.slice(7).replace(':', '_'), 'gpt2-tiny', 'resolve', 'main'))).toContain(
-        'model.safetensors',
+      const repoDir = join(dir, 'models--gpt2-tiny');
+      const commit = commitOf('gpt2-tiny');
+      expect(await readFile(join(repoDir, 'refs', 'main'), 'utf8')).toBe(commit);
+      const files = repos.get('gpt2-tiny')!.files;
+      // Blobs named as huggingface_hub names them: the Hub's ETag, and a large file's SHA-256 (not the CDN's ETag).
+      for (const [name, blob] of [
+        ['config.json', sha('sha1', files.get('config.json')!)],
+        ['model.safetensors', sha('sha256', files.get('model.safetensors')!)],
+      ]) {
+        const link = join(repoDir, 'snapshots', commit, name);
+        expect((await lstat(link)).isSymbolicLink(), name).toBe(true);
+        expect(await readlink(link)).toBe(`../../blobs/${blob}`);
+        expect(new Uint8Array(await readFile(link))).toEqual(files.get(name));
+      }
+      expect(await readFile(join(repoDir, '.no_exist', commit, 'tokenizer_config.json'), 'utf8')).toBe('');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("loads a model from a cache Python's huggingface_hub left, by branch or by commit, with no network", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-hub-'));
+    try {
+      const commit = 'a'.repeat(40);
+      const repoDir = join(dir, 'models--org--from-python');
+      await mkdir(join(repoDir, 'refs'), { recursive: true });
+      await writeFile(join(repoDir, 'refs', 'main'), commit);
+      // Copies rather than links, as huggingface_hub leaves on a file system without symbolic links.
+      await mkdir(join(repoDir, 'snapshots', commit), { recursive: true });
+      for (const [name, bytes] of repos.get('gpt2-tiny')!.files)
+        await writeFile(join(repoDir, 'snapshots', commit, name), bytes);
+      await mkdir(join(repoDir, '.no_exist', commit), { recursive: true });
+      for (const name of optionalFiles.filter((n) => !repos.get('gpt2-tiny')!.files.has(n)))
+        await writeFile(join(repoDir, '.no_exist', commit, name), '');
+      requests.length = 0;
+      const offline = { baseUrl, cache: hfHubCache(dir), fetch: () => Promise.reject(new Error('offline')) };
+      expectWeightsOf(await loadFromHub('org/from-python', offline), 1);
+      expectWeightsOf(await loadFromHub('org/from-python', { ...offline, revision: commit }), 1);
+      expect(requests).toEqual([]);
+      const error = await loadFromHub('org/from-python', { ...offline, revision: 'v2' }).catch((e) => e);
+      expect(error.message).toMatch(/could not reach 127\.0\.0\.1:\d+ for org\/from-python\/config\.json \(offline\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads HF_ENDPOINT, HF_TOKEN and HF_HOME in the CLI's hf:ID, caching where Python's huggingface_hub would", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-hub-'));
+    const saved = { ...process.env };
+    try {
+      process.env.HF_ENDPOINT = `${baseUrl}/`;
+      process.env.HF_HOME = join(dir, 'hf');
+      delete process.env.HF_HUB_CACHE;
+      delete process.env.HF_TOKEN;
+      const denied = await loadCheckpoint('hf:someone/private-model').catch((e) => e);
+      expect(denied.message).toMatch(/no public model "someone\/private-model" on the Hub/);
+      await mkdir(process.env.HF_HOME, { recursive: true });
+      await writeFile(join(process.env.HF_HOME, 'token'), 'hf_secret\n'); // as `huggingface-cli login` leaves it
+      expectWeightsOf(await loadCheckpoint('hf:someone/private-model'), 2);
+      const snapshot = join(
+        dir,
+        'hf',
+        'hub',
+        'models--someone--private-model',
+        'snapshots',
+        commitOf('someone/private-model'),
       );
+      expect((await lstat(join(snapshot, 'model.safetensors'))).isSymbolicLink()).toBe(true);
+      process.env.HF_TOKEN = 'wrong';
+      process.env.HF_HUB_CACHE = join(dir, 'elsewhere');
+      const wrong = await loadCheckpoint('hf:someone/private-model').catch((e) => e);
+      expect(wrong.message).toMatch(/no model "someone\/private-model" that this token can read/);
+    } finally {
+      process.env = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps to the cache folder whatever a file or a revision is called', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearth-hub-'));
+    try {
+      const cache = hfHubCache(dir);
+      const ref = { endpoint: baseUrl, repo: 'a/b', revision: 'main', file: '../escape' };
+      await expect(cache.put(ref, new Uint8Array(1), { commit: null, etag: null })).rejects.toThrow(/unusual path/);
+      await expect(cache.get({ ...ref, file: 'config.json', revision: '../../x' })).rejects.toThrow(/unusual path/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -248,16 +349,17 @@ describe('Hub downloads', () => {
       expect(error).toBeInstanceOf(CheckpointError);
       expect(error.code).toBe('cancelled');
       expect(error.message).toBe('download of gpt2-tiny cancelled');
-      expect([...cache.map.keys()].map((k) => k.split('/').at(-1))).toEqual(['config.json', 'tokenizer.json']);
+      expect([...cache.map.keys()].map((k) => k.split('/').at(-1))).toEqual([
+        'config.json',
+        'tokenizer.json',
+        ...optionalFiles.map((n) => (repos.get('gpt2-tiny')!.files.has(n) ? n : `${n}?absent`)),
+      ]);
     } finally {
       slowWeights = false;
     }
     requests.length = 0;
     expectWeightsOf(await loadFromHub('gpt2-tiny', { baseUrl, cache }), 1);
-    expect(requests.filter((r) => r.endsWith('config.json') || r.endsWith('tokenizer.json'))).toEqual([
-      '/gpt2-tiny/resolve/main/tokenizer_config.json',
-      '/gpt2-tiny/resolve/main/generation_config.json',
-    ]);
+    expect(requests).toEqual(['/gpt2-tiny/resolve/main/model.safetensors', '/cdn/gpt2-tiny/model.safetensors']);
   });
 
   it('falls back to vocab.json and merges.txt when there is no tokenizer.json', async () => {

@@ -27,10 +27,50 @@ export interface HubProgress {
   fromCache: boolean;
 }
 
-/** Where downloaded files are kept, by URL. */
+/** One file of a model repo at a revision (a branch, a tag or a commit), from one Hub endpoint. */
+export interface HubFile {
+  endpoint: string;
+  repo: string;
+  revision: string;
+  file: string;
+}
+
+/** What the Hub said of a file it served: the commit the revision resolved to, and the file's ETag. */
+export interface HubFileMeta {
+  commit: string | null;
+  etag: string | null;
+}
+
+/** A file the Hub answered "no such file" for (an optional tokenizer file, say): cached, so loads need no network. */
+export const NOT_ON_HUB = 'not-on-hub';
+
+/** Where downloaded files are kept. */
 export interface HubCache {
+  get(f: HubFile): Promise<Uint8Array | typeof NOT_ON_HUB | undefined>;
+  put(f: HubFile, bytes: Uint8Array | typeof NOT_ON_HUB, meta: HubFileMeta): Promise<void>;
+}
+
+/** A file's address, the key of caches that store bytes by string. */
+export function hubFileUrl(f: HubFile): string {
+  return `${f.endpoint}/${f.repo}/resolve/${encodeURIComponent(f.revision)}/${f.file}`;
+}
+
+/**
+ * A HubCache over a store of bytes by string: each file under its URL, and a file the Hub lacks as an empty entry
+ * under its URL + '?absent' (not a fragment: the Cache API matches URLs without theirs).
+ */
+export function keyedHubCache(store: {
   get(key: string): Promise<Uint8Array | undefined>;
   put(key: string, bytes: Uint8Array): Promise<void>;
+}): HubCache {
+  return {
+    async get(f) {
+      const url = hubFileUrl(f);
+      return (await store.get(url)) ?? ((await store.get(`${url}?absent`)) ? NOT_ON_HUB : undefined);
+    },
+    put: (f, bytes) =>
+      bytes === NOT_ON_HUB ? store.put(`${hubFileUrl(f)}?absent`, new Uint8Array(0)) : store.put(hubFileUrl(f), bytes),
+  };
 }
 
 export interface HubOptions {
@@ -45,8 +85,6 @@ export interface HubOptions {
   fetch?: typeof fetch;
 }
 
-/** Cache entry listing the files of a completed download: its presence means "load offline". */
-const COMPLETE_MARKER = '.hearth-complete.json';
 const REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 
 export function normaliseRepoId(input: string): string {
@@ -68,37 +106,27 @@ export async function loadFromHub(repo: string, options: HubOptions = {}): Promi
   return checkpointFromFiles(await downloadFromHub(repo, options));
 }
 
-/** Downloads (or reads from the cache) the files of a model repo. */
+/**
+ * Downloads the files of a model repo, each read from the cache when it holds it: a repo loaded once loads again
+ * with no network, optional files the Hub lacks included.
+ */
 export async function downloadFromHub(repoInput: string, options: HubOptions = {}): Promise<CheckpointFiles> {
   const repo = normaliseRepoId(repoInput);
-  const base = (options.baseUrl ?? HUB_BASE_URL).replace(/\/+$/, '');
-  const prefix = `${base}/${repo}/resolve/${encodeURIComponent(options.revision ?? 'main')}/`;
+  const endpoint = (options.baseUrl ?? HUB_BASE_URL).replace(/\/+$/, '');
+  const revision = options.revision ?? 'main';
   const cache = options.cache ?? null;
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   let loaded = 0;
-
-  const cached = await readCompleteFromCache(cache, prefix);
-  if (cached) {
-    for (const [file, bytes] of cached) {
-      loaded += bytes.byteLength;
-      options.onProgress?.({
-        repo,
-        file,
-        fileLoaded: bytes.byteLength,
-        fileTotal: bytes.byteLength,
-        loaded,
-        fromCache: true,
-      });
-    }
-    return cached;
-  }
+  /** The commit the revision resolved to, from the first response that names it (the Hub's X-Repo-Commit). */
+  let commit: string | null = null;
 
   const files: CheckpointFiles = new Map();
   /** One file, from the cache or the network; undefined when the Hub has no such file and it is optional. */
   const fetchFile = async (file: string, required: boolean): Promise<Uint8Array | undefined> => {
-    const url = prefix + file;
-    const hit = await cache?.get(url);
-    if (hit) {
+    const ref: HubFile = { endpoint, repo, revision, file };
+    const hit = await cache?.get(ref);
+    if (hit === NOT_ON_HUB && !required) return undefined;
+    if (hit instanceof Uint8Array) {
       loaded += hit.byteLength;
       options.onProgress?.({
         repo,
@@ -111,14 +139,19 @@ export async function downloadFromHub(repoInput: string, options: HubOptions = {
       files.set(file, hit);
       return hit;
     }
-    const bytes = await download(doFetch, url, repo, file, required, options, (fileLoaded, fileTotal) => {
+    const url = `${endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${file}`;
+    const got = await download(doFetch, url, repo, file, required, options, (fileLoaded, fileTotal) => {
       options.onProgress?.({ repo, file, fileLoaded, fileTotal, loaded: loaded + fileLoaded, fromCache: false });
     });
-    if (!bytes) return undefined;
-    loaded += bytes.byteLength;
-    files.set(file, bytes);
-    await cache?.put(url, bytes);
-    return bytes;
+    commit = got.commit ?? commit;
+    if (!got.bytes) {
+      await cache?.put(ref, NOT_ON_HUB, { commit, etag: null });
+      return undefined;
+    }
+    loaded += got.bytes.byteLength;
+    files.set(file, got.bytes);
+    await cache?.put(ref, got.bytes, { commit, etag: got.etag });
+    return got.bytes;
   };
 
   const config = await fetchFile(CONFIG_FILE, true);
@@ -136,28 +169,20 @@ export async function downloadFromHub(repoInput: string, options: HubOptions = {
     const index = parseWeightsIndex((await fetchFile(WEIGHTS_INDEX_FILE, true))!);
     for (const shard of index.shards) await fetchFile(shard, true);
   }
-  await cache?.put(prefix + COMPLETE_MARKER, new TextEncoder().encode(JSON.stringify([...files.keys()])));
   return files;
 }
 
-async function readCompleteFromCache(cache: HubCache | null, prefix: string): Promise<CheckpointFiles | null> {
-  if (!cache) return null;
-  const marker = await cache.get(prefix + COMPLETE_MARKER);
-  if (!marker) return null;
-  let names: unknown;
-  try {
-    names = JSON.parse(new TextDecoder().decode(marker));
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(names)) return null;
-  const files: CheckpointFiles = new Map();
-  for (const name of names) {
-    const bytes = typeof name === 'string' ? await cache.get(prefix + name) : undefined;
-    if (!bytes) return null; // evicted: download again
-    files.set(name as string, bytes);
-  }
-  return files;
+/** A served file's bytes (undefined: an optional file the Hub lacks), with the commit and ETag the Hub named. */
+interface Downloaded {
+  bytes: Uint8Array | undefined;
+  commit: string | null;
+  etag: string | null;
+}
+
+/** An ETag header's value without the weak mark and quotes, as huggingface_hub names blobs by it. */
+function etagOf(headers: Headers): string | null {
+  const raw = headers.get('x-linked-etag') ?? headers.get('etag');
+  return raw ? raw.replace(/^W\//, '').replace(/^"|"$/g, '') || null : null;
 }
 
 async function download(
@@ -168,7 +193,7 @@ async function download(
   required: boolean,
   options: HubOptions,
   progress: (loaded: number, total: number | null) => void,
-): Promise<Uint8Array | undefined> {
+): Promise<Downloaded> {
   const cancelled = () => new CheckpointError('cancelled', `download of ${repo} cancelled`);
   const headers: Record<string, string> = {};
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
@@ -186,10 +211,14 @@ async function download(
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
     const code = response.headers.get('x-error-code');
-    if (response.status === 404 && code !== 'RepoNotFound' && !required) return undefined;
+    if (response.status === 404 && code !== 'RepoNotFound' && !required)
+      return { bytes: undefined, commit: response.headers.get('x-repo-commit'), etag: null };
     throw hubError(response.status, code, repo, file, options.token !== undefined);
   }
 
+  const commit = response.headers.get('x-repo-commit');
+  // A redirected response (large files, from the CDN) carries the CDN's ETag, not the Hub's: the cache names the blob.
+  const etag = response.redirected ? null : etagOf(response.headers);
   const declared = Number(response.headers.get('content-length'));
   // With a Content-Encoding the length counts compressed bytes; then it only guides progress.
   const exact = Number.isSafeInteger(declared) && declared >= 0 && !response.headers.get('content-encoding');
@@ -197,7 +226,7 @@ async function download(
   if (!response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     progress(bytes.byteLength, total);
-    return bytes;
+    return { bytes, commit, etag };
   }
   const reader = response.body.getReader();
   // With a known length the bytes go straight into one buffer: no second copy of a 500 MB file.
@@ -227,9 +256,9 @@ async function download(
   if (whole) {
     if (received !== total)
       throw new CheckpointError('network', `download of ${repo}/${file} ended after ${received} of ${total} bytes`);
-    return whole;
+    return { bytes: whole, commit, etag };
   }
-  return concatBytes(chunks);
+  return { bytes: concatBytes(chunks), commit, etag };
 }
 
 function hubError(
@@ -274,7 +303,7 @@ function hubError(
 export async function browserHubCache(name = 'hearth-hub'): Promise<HubCache> {
   if (globalThis.caches) {
     const cache = await caches.open(name);
-    return {
+    return keyedHubCache({
       async get(key) {
         const r = await cache.match(key);
         return r ? new Uint8Array(await r.arrayBuffer()) : undefined;
@@ -282,12 +311,12 @@ export async function browserHubCache(name = 'hearth-hub'): Promise<HubCache> {
       async put(key, bytes) {
         await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>));
       },
-    };
+    });
   }
   const { createStore, get, set } = await import('idb-keyval');
   const store = createStore(name, 'files');
-  return {
+  return keyedHubCache({
     get: (key) => get<Uint8Array>(key, store),
     put: (key, bytes) => set(key, bytes, store),
-  };
+  });
 }

@@ -1,5 +1,4 @@
-// Node only (the CLI): checkpoints as Hugging Face folders on disk, and a folder cache for Hub
-// downloads. The browser never imports this file.
+// Node only (the CLI): checkpoints as Hugging Face folders on disk. The browser never imports this file.
 //
 // A folder is written as `X.tmp-S` beside its place and renamed into it; a folder it replaces is first
 // renamed aside to `X.old-S` (S names the writing process and the write), and a folder that rotation
@@ -8,13 +7,11 @@
 // resolves: a replace cut between its two renames is finished (`X.tmp-S` and `X.old-S` with no `X`),
 // everything else a dead writer left is removed.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isCheckpointFile } from './archive.ts';
 import { CheckpointError } from './errors.ts';
 import { checkpointToFiles, type CheckpointFiles, type HearthCheckpoint, type ToFilesOptions } from './hf_folder.ts';
-import type { HubCache } from './hub.ts';
 import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './shards.ts';
 import { checkpointsToDelete, type RotationCandidate } from './rotation.ts';
 import { STATE_FILE } from './training_state.ts';
@@ -222,37 +219,4 @@ export async function listCheckpointFolders(outDir: string): Promise<RotationCan
     out.push({ id: name, step: Number(m[1]), createdAt: 0, evalLoss });
   }
   return out;
-}
-
-export function defaultHubCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(base, 'hearth', 'hub');
-}
-
-/** Hub downloads cached as files under `dir/host/repo/resolve/revision/file`. */
-export function folderHubCache(dir: string = defaultHubCacheDir()): HubCache {
-  const pathOf = (key: string) => {
-    const url = new URL(key);
-    const parts = [url.host, ...url.pathname.split('/').filter(Boolean)].map((p) => decodeURIComponent(p));
-    if (parts.some((p) => p === '.' || p === '..' || /[\\/:*?"<>|\0]/.test(p.replace(/:\d+$/, '')))) {
-      throw new Error(`cannot cache ${key}: unusual path`);
-    }
-    return join(dir, ...parts.map((p) => p.replace(':', '_')));
-  };
-  return {
-    async get(key) {
-      try {
-        return plain(await readFile(pathOf(key)));
-      } catch {
-        return undefined;
-      }
-    },
-    async put(key, bytes) {
-      const path = pathOf(key);
-      await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.tmp-${suffix()}`;
-      await writeFile(tmp, bytes);
-      await rename(tmp, path);
-    },
-  };
 }
