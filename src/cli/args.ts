@@ -1,5 +1,6 @@
 // Command-line parsing for `hearth`: a command's own flags plus, for `train`, every TrainingArguments field under
 // its Hugging Face name (`--learning_rate 3e-4`, or `--learning-rate 3e-4`).
+import type { WeightsDtype } from '../core/checkpoint/safetensors.ts';
 import { DEFAULT_TRAINING_ARGUMENTS, type TrainingArguments } from '../core/train/args.ts';
 
 export class UsageError extends Error {
@@ -103,3 +104,15 @@ export function number(p: Parsed, name: string): number | undefined {
   if (v.trim() === '' || Number.isNaN(n)) throw new UsageError(`--${name} takes a number, got '${v}'`);
   return n;
 }
+
+/** --dtype's names for safetensors weights, as transformers and PyTorch spell them. */
+export const DTYPE_NAMES: Record<string, WeightsDtype> = {
+  float32: 'F32',
+  f32: 'F32',
+  fp32: 'F32',
+  bfloat16: 'BF16',
+  bf16: 'BF16',
+  float16: 'F16',
+  f16: 'F16',
+  fp16: 'F16',
+};

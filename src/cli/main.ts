@@ -34,7 +34,7 @@ import {
 import { folderTokenCache, sourceFromPath } from '../core/data/node.ts';
 import { totalBytes } from '../core/checkpoint/hf_folder.ts';
 import { safeFolderName } from '../core/checkpoint/archive.ts';
-import { TORCH_DTYPES, type WeightsDtype } from '../core/checkpoint/safetensors.ts';
+import { TORCH_DTYPES } from '../core/checkpoint/safetensors.ts';
 import { DEFAULT_MAX_SHARD_BYTES, parseShardSize } from '../core/checkpoint/shards.ts';
 import { zipFolder } from '../core/checkpoint/zip.ts';
 import {
@@ -48,7 +48,8 @@ import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import { generate } from '../core/generate/index.ts';
-import { parseArgs, one, number, boolean, UsageError, type FlagSpec, type Parsed } from './args.ts';
+import { parseArgs, one, number, boolean, UsageError, DTYPE_NAMES, type FlagSpec, type Parsed } from './args.ts';
+import { pushCommand, PUSH_HELP } from './push.ts';
 import { loadCheckpoint } from './checkpoint_source.ts';
 import { exportGguf } from './export_gguf.ts';
 
@@ -66,7 +67,8 @@ commands:
   eval       eval_loss and perplexity of a model on text files
   generate   sample text from a model
   export     write a model as a Hugging Face folder or zip (float32, bfloat16 or float16, sharded above a size), or
-             as one GGUF file for llama.cpp, Ollama and wllama (f32, f16 or q8_0)`,
+             as one GGUF file for llama.cpp, Ollama and wllama (f32, f16 or q8_0)
+  push       upload a model to the Hugging Face Hub with a model card and its loss curve`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
 
@@ -102,6 +104,7 @@ Prints eval_loss and perplexity (mean next-token loss over every block of block_
 Samples by default (do_sample); --greedy takes the most likely token each step; --num-beams N > 1 runs beam search
 (no sampling) and prints each returned sequence with its score. Tokens stream to stdout as they come when one
 sequence is asked for.`,
+  push: PUSH_HELP,
   export: `usage: hearth export --model DIR|ZIP|hf:ID --out DIR|FILE.zip [--dtype float32|bfloat16|float16]
                     [--max_shard_size SIZE]
 
@@ -523,17 +526,6 @@ async function generateCommand(argv: string[]): Promise<void> {
 const sizeText = (bytes: number) =>
   bytes < 2 ** 20 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-const DTYPE_NAMES: Record<string, WeightsDtype> = {
-  float32: 'F32',
-  f32: 'F32',
-  fp32: 'F32',
-  bfloat16: 'BF16',
-  bf16: 'BF16',
-  float16: 'F16',
-  f16: 'F16',
-  fp16: 'F16',
-};
-
 async function exportCommand(argv: string[]): Promise<void> {
   const p = parseArgs(
     argv,
@@ -604,6 +596,9 @@ export async function main(argv: string[]): Promise<number> {
         break;
       case 'export':
         await exportCommand(rest);
+        break;
+      case 'push':
+        await pushCommand(rest, out, err);
         break;
       case undefined:
       case '--help':
