@@ -6,6 +6,9 @@ import { allowedMirror, HUB_MIRROR_KEY, mirrorOrigin } from './content_security_
 
 const PENDING_DOWNLOAD_KEY = 'hearth.pendingHubDownload';
 
+/** Where the page keeps a Hub token for pushes, only when the user asks it to remember one. */
+export const HUB_TOKEN_KEY = 'hearth.hubToken';
+
 export interface HubRequest {
   repo: string;
   endpoint: string;

@@ -2,6 +2,7 @@
 // POST /api/repos/create (409 when the repo exists), POST /api/models/REPO/preupload/REV (large files and binary
 // files go by LFS), POST /REPO.git/info/lfs/objects/batch (an upload action for each object not yet stored),
 // PUT /lfs/OID (checked against its SHA-256), POST /api/models/REPO/commit/REV (NDJSON: applied whole or not at all).
+// It answers pages of any origin, as the Hub does (CORS), so the page can push to it.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,8 +31,15 @@ async function body(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'authorization, content-type, accept, x-request-id',
+  'access-control-allow-methods': 'GET, POST, PUT',
+  'access-control-expose-headers': 'etag, x-request-id',
+};
+
 function json(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+  res.writeHead(status, { 'content-type': 'application/json', ...CORS });
   res.end(JSON.stringify(value));
 }
 
@@ -43,10 +51,18 @@ export async function startUploadHub(token = 'hf_writer'): Promise<UploadHub> {
     token,
     dropUploads: 0,
     requests: [],
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url!, 'http://x');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, CORS);
+      return res.end();
+    }
     hub.requests.push(`${req.method} ${url.pathname}`);
     if (url.pathname.startsWith('/lfs/') && req.method === 'PUT') {
       const oid = url.pathname.slice(5);
@@ -58,7 +74,7 @@ export async function startUploadHub(token = 'hf_writer'): Promise<UploadHub> {
       const bytes = await body(req);
       if (createHash('sha256').update(bytes).digest('hex') !== oid) return json(res, 400, { error: 'wrong sha256' });
       lfs.set(oid, new Uint8Array(bytes));
-      res.writeHead(200);
+      res.writeHead(200, CORS);
       return res.end();
     }
     if (req.headers.authorization !== `Bearer ${hub.token}`)

@@ -117,6 +117,9 @@ export async function pushToHub(files: CheckpointFiles, options: PushOptions): P
         title: options.commitMessage ?? 'Upload model trained with Hearth',
         operations,
         useXet: false,
+        // WebCrypto hashes every file: the library's own hasher for large files compiles WebAssembly, which the
+        // page's Content-Security-Policy forbids.
+        useWebWorkers: { minSize: Number.MAX_SAFE_INTEGER },
         abortSignal: options.signal,
       });
       // commitIter() is a generator of progress events whose return value is the commit.

@@ -8,6 +8,26 @@ import { withPytorchFiles } from '../../core/train/pytorch_script.ts';
 
 export type { CheckpointSummary };
 
+/** What the user asked of a push to the Hub. */
+export interface PushRequest {
+  repo: string;
+  token: string;
+  private: boolean;
+  weightsDtype: WeightsDtype;
+  baseModel?: string;
+  dataSummary?: string;
+}
+
+/** The phases of @huggingface/hub's commit, in words. */
+const PUSH_PHASES: Record<string, string> = {
+  creating: 'creating the repo',
+  preuploading: 'checking which files go by LFS',
+  uploadingLargeFiles: 'uploading the weights',
+  hashing: 'hashing the weights',
+  uploading: 'uploading',
+  committing: 'committing',
+};
+
 export class CheckpointList {
   entries = $state.raw<CheckpointSummary[]>([]);
   /** bytes this site uses and may use, as the browser estimates them; null where it will not say */
@@ -16,6 +36,8 @@ export class CheckpointList {
   busy = $state<string | null>(null);
   /** the last failure, in words */
   error = $state<string | null>(null);
+  /** the last push that completed: where to see it */
+  pushed = $state<{ repoUrl: string; commitUrl: string; files: number } | null>(null);
 
   readonly #store: CheckpointStore;
 
@@ -80,6 +102,38 @@ export class CheckpointList {
       const file = checkpointToGguf(await this.#store.load(id), { dtype, name });
       download(ggufBlob(file), `${safeFolderName(name)}-${dtype.toLowerCase()}.gguf`);
     });
+  }
+
+  /**
+   * Pushes the checkpoint to the Hub (or the mirror the page was set to) in one commit, with a model card and its
+   * loss curve. The token goes to the Hub and nowhere else; the page keeps it only where the caller says.
+   */
+  async push(id: string, request: PushRequest, endpoint: string): Promise<boolean> {
+    this.pushed = null;
+    let ok = false;
+    await this.#run(
+      'Pushing to the Hub…',
+      async () => {
+        // Loaded on first use: the Hub client is not part of the page until someone pushes.
+        const [{ pushFiles, pushToHub }, { checkpointToFiles }] = await Promise.all([
+          import('../../core/hub/push.ts'),
+          import('../../core/checkpoint/hf_folder.ts'),
+        ]);
+        const ckpt = await this.#store.load(id);
+        const files = pushFiles(ckpt, checkpointToFiles({ ...ckpt, training: undefined }, request), request);
+        const result = await pushToHub(files, {
+          ...request,
+          hubUrl: endpoint,
+          onProgress: (p) => {
+            this.busy = `Pushing to ${request.repo}: ${PUSH_PHASES[p.phase] ?? p.phase}${p.file ? ` ${p.file}` : ''}…`;
+          },
+        });
+        this.pushed = { repoUrl: result.repoUrl, commitUrl: result.commitUrl, files: result.files.length };
+        ok = true;
+      },
+      `${request.repo} was not pushed`,
+    );
+    return ok;
   }
 
   async #run(busy: string | null, work: () => Promise<void>, failure?: string): Promise<void> {
