@@ -9,6 +9,7 @@ import { tf } from '../src/core/gpu/tf.ts';
 import { CausalLM } from '../src/core/model/causal_lm.ts';
 import type { ModelDims } from '../src/core/model/families/index.ts';
 import { adamwKindFor, type AdamWKind } from '../src/core/model/memory.ts';
+import type { BackwardKind } from '../src/core/model/backward.ts';
 import { Random } from '../src/core/util/random.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
@@ -47,6 +48,8 @@ export interface StepMemoryOptions {
   fp16?: boolean;
   /** by default the trainer's choice */
   optimizer?: AdamWKind;
+  /** by default the freeing backward, the trainer's */
+  backward?: BackwardKind;
 }
 
 /**
@@ -73,6 +76,7 @@ export async function measureTrainingStep(
     // a dropout seed, as in training: the model's dropouts (if any) run
     const r = model.lossAndGrads(tokens, targets, B, T, {
       checkpoint: opts.checkpoint,
+      backward: opts.backward,
       dropoutSeed: 1,
       ...(mixed ? { ops: mixed.ops } : {}),
     });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, expectClose, tf } from '../helpers.ts';
-import { embedding, tokenPositions } from '../../src/core/kernels/embedding/index.ts';
+import { embedding, tokenEmbedding, tokenPositions } from '../../src/core/kernels/embedding/index.ts';
 import { embeddingForward, embeddingBackward } from '../../src/core/kernels/embedding/reference.ts';
 
 // (B, T, C, V, n_positions): small vocabularies repeat ids within a batch; large ones leave rows unused;
@@ -54,6 +54,31 @@ describe('embedding (wte + wpe)', () => {
     expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));
     tf.dispose([wte, wpe, dout, first, second]);
   });
+
+  for (const [B, T, C, V] of [
+    [2, 7, 33, 5],
+    [3, 33, 7, 130],
+  ]) {
+    it(`token-only: tfjs's gather forward, and the deterministic wte gradient against the float64 reference, B=${B} T=${T} C=${C} V=${V}`, async () => {
+      const r = rng();
+      const tokens = new Int32Array(r.ints(B * T, V));
+      const wteV = r.normals(V * C);
+      const doutV = r.normals(B * T * C);
+      const wte = tf.tensor2d(wteV, [V, C]);
+      const dout = tf.tensor3d(doutV, [B, T, C]);
+      const out = tokenEmbedding(tokens, B, T, wte);
+      const stock = tf.reshape(tf.gather(wte, tf.tensor1d(tokens, 'int32')), [B, T, C]);
+      const gradOf = tf.grad((a: tf.Tensor) => tokenEmbedding(tokens, B, T, a as tf.Tensor2D));
+      const dwte = gradOf(wte, dout);
+      const again = gradOf(wte, dout);
+      expect(out.shape).toEqual([B, T, C]);
+      expect(await out.data()).toEqual(await stock.data());
+      const ref = embeddingBackward(tokens, B, T, doutV, V, T, C);
+      expectClose(await dwte.data(), ref.dwte, 1e-4, `seed ${r.seed} dwte`);
+      expect(Array.from(await again.data())).toEqual(Array.from(await dwte.data()));
+      tf.dispose([wte, dout, out, stock, dwte, again]);
+    });
+  }
 
   it('groups positions by token id in ascending order, and refuses ids outside the vocabulary', () => {
     const { offsets, positions } = tokenPositions(new Int32Array([2, 0, 2, 2, 0]), 4);

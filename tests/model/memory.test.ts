@@ -1,7 +1,7 @@
 // The training-memory estimate (what the page, the CLI and the fit check tell users) against the GPU buffers a real
 // training step holds at its peak, for a few small GPT-2 and Llama-family models, with and without gradient
-// checkpointing, fp16 and both AdamW updates. The estimate that only summed weights, gradients, moments and the
-// saved activations said about half of what was measured.
+// checkpointing, fp16, both AdamW updates and both backwards. The estimate that only summed weights, gradients,
+// moments and the saved activations said about half of what was measured.
 import { describe, it, expect } from 'vitest';
 import { useGpu } from '../helpers.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
@@ -62,6 +62,15 @@ const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepM
   { label: 'toy, gradient checkpointing', dims: TOY, B: 3, T: 17, opts: { checkpoint: true } },
   { label: 'wide vocab', dims: WIDE_VOCAB, B: 2, T: 33, opts: {} },
   { label: 'wide vocab, gradient checkpointing', dims: WIDE_VOCAB, B: 2, T: 33, opts: { checkpoint: true } },
+  // tfjs's own backward, which keeps every gradient to its end
+  { label: 'wide vocab, tfjs backward', dims: WIDE_VOCAB, B: 2, T: 33, opts: { backward: 'tfjs' } },
+  {
+    label: 'toy, gradient checkpointing, tfjs backward',
+    dims: TOY,
+    B: 3,
+    T: 17,
+    opts: { checkpoint: true, backward: 'tfjs' },
+  },
   { label: 'wide vocab, per-tensor AdamW', dims: WIDE_VOCAB, B: 2, T: 33, opts: { optimizer: 'per-tensor' } },
   { label: 'wide vocab, fp16', dims: WIDE_VOCAB, B: 2, T: 33, opts: { fp16: true } },
   // a step whose peak is AdamW's update: three new copies of wte beside everything persistent
@@ -104,6 +113,11 @@ describe('training memory estimate', () => {
     const checkpointed = estimateTrainingMemory(WIDE_VOCAB, 4, 48, { checkpoint: true });
     expect(checkpointed.activations + checkpointed.workspace).toBeLessThan(activations + workspace);
     expect(estimateTrainingMemory(WIDE_VOCAB, 4, 48, { fp16: true }).weights).toBeGreaterThan(weights);
-    expect(estimateTrainingMemory(WIDE_VOCAB, 4, 48, { accumulation: 4 }).gradients).toBe(2 * gradients);
+    // the running sum of the gradients, P floats, beside whatever the step holds at its peak
+    expect(estimateTrainingMemory(WIDE_VOCAB, 4, 48, { accumulation: 4 }).gradients).toBe(
+      gradients + 4 * plain.parameters,
+    );
+    const stock = estimateTrainingMemory(WIDE_VOCAB, 4, 48, { backward: 'tfjs' });
+    expect(stock.workspace).toBeGreaterThan(workspace); // tfjs's backward keeps every activation's gradient
   });
 });

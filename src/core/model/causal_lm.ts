@@ -7,6 +7,7 @@ import { familyOf, type ModelConfig, type ModelDims } from './families/index.ts'
 import type { NamedTensors } from './host_tensors.ts';
 import type { Ops } from './ops.ts';
 import { kernelOps } from './kernel_ops.ts';
+import { gradients, type BackwardKind } from './backward.ts';
 import { Random } from '../util/random.ts';
 import { countTargets } from '../util/targets.ts';
 
@@ -29,6 +30,16 @@ export interface DecodeOptions {
 }
 
 type Grads = Map<string, tf.Tensor>;
+
+export interface GradientOptions extends ForwardOptions {
+  /** gradient checkpointing: recompute each block's activations in the backward instead of keeping them */
+  checkpoint?: boolean;
+  /**
+   * 'freeing' (the default) releases each activation's gradient and saved tensors once the backward has used them;
+   * 'tfjs' is tfjs's own backward, which holds them all until it ends. Both give the same gradients, bit for bit.
+   */
+  backward?: BackwardKind;
+}
 
 function toVariable(data: Float32Array, shape: number[]): tf.Variable {
   const t = tf.tensor(data, shape);
@@ -163,15 +174,20 @@ export class CausalLM {
     targets: Int32Array,
     B: number,
     T: number,
-    opts: ForwardOptions & { checkpoint?: boolean } = {},
+    opts: GradientOptions = {},
   ): { loss: tf.Scalar; grads: Grads } {
     if (opts.checkpoint) return this.lossAndGradsRecomputed(tokens, targets, B, T, opts);
-    // tfjs keys gradients by its own (globally unique) variable names, which differ from the parameters' names so
-    // that several models can live side by side.
     const names = [...this.params.keys()];
     const vars = names.map((n) => this.params.get(n)!);
-    const { value, grads } = tf.variableGrads(() => this.loss(tokens, targets, B, T, opts), vars);
-    return { loss: value, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
+    const f = () => this.loss(tokens, targets, B, T, opts);
+    if (opts.backward === 'tfjs') {
+      // tfjs keys gradients by its own (globally unique) variable names, which differ from the parameters' names so
+      // that several models can live side by side.
+      const { value, grads } = tf.variableGrads(f, vars);
+      return { loss: value, grads: new Map(names.map((n, i) => [n, grads[vars[i].name]])) };
+    }
+    const { value, grads } = gradients(f, vars);
+    return { loss: value, grads: new Map(names.map((n, i) => [n, grads[i]!])) };
   }
 
   private lossAndGradsRecomputed(
@@ -179,8 +195,9 @@ export class CausalLM {
     targets: Int32Array,
     B: number,
     T: number,
-    opts: ForwardOptions,
+    opts: GradientOptions,
   ): { loss: tf.Scalar; grads: Grads } {
+    const backward = opts.backward ?? 'freeing';
     const count = this.countTargets(tokens, targets);
     this.checkTokens(tokens, B, T);
     const { family, dims } = this;
@@ -189,11 +206,13 @@ export class CausalLM {
     const attend = fullCausalAttention(ctx.ops);
     const grads: Grads = new Map();
     // A parameter read by two parts (a head tied to the embedding) gets the sum of their gradients.
-    const collect = (names: string[], g: tf.Tensor[]) =>
+    const collect = (names: string[], g: (tf.Tensor | null)[]) =>
       names.forEach((n, i) => {
+        const gi = g[i];
+        if (!gi) throw new Error(`the loss does not depend on parameter '${n}'`);
         const before = grads.get(n);
-        grads.set(n, before ? tf.add(before, g[i]) : g[i]);
-        if (before) tf.dispose([before, g[i]]);
+        grads.set(n, before ? tf.add(before, gi) : gi);
+        if (before) tf.dispose([before, gi]);
       });
     // Forward, one block at a time with nothing recorded: keep only the block inputs xs[0..L].
     // Dropout masks are functions of (seed, layer, site), so the recomputations below drop what this pass dropped.
@@ -202,31 +221,37 @@ export class CausalLM {
     // Head: loss and gradients for the last block's output and the head's parameters.
     const targetT = tf.tensor1d(targets, 'int32');
     const headNames = family.headParameters(dims);
-    const head = tf.valueAndGrads((x: tf.Tensor) => this.head(ctx, x as tf.Tensor2D, targetT, count))([
-      xs[L],
-      ...headNames.map((n) => this.p(n)),
-    ]);
+    const head = gradients(
+      () => this.head(ctx, xs[L], targetT, count),
+      [xs[L], ...headNames.map((n) => this.p(n))],
+      null,
+      backward,
+    );
     targetT.dispose();
     collect(headNames, head.grads.slice(1));
     let dx = head.grads[0] as tf.Tensor2D;
     // Blocks backwards: recompute block l from its input, then its gradients given dx.
     for (let l = L - 1; l >= 0; l--) {
       const names = family.blockParameters(dims, l);
-      const g = tf.grads((x: tf.Tensor) => family.block(ctx, l, x as tf.Tensor2D, B, T, attend))(
+      const g = gradients(
+        () => family.block(ctx, l, xs[l], B, T, attend),
         [xs[l], ...names.map((n) => this.p(n))],
         dx,
+        backward,
       );
-      tf.dispose([dx, xs[l + 1]]);
-      collect(names, g.slice(1));
-      dx = g[0] as tf.Tensor2D;
+      tf.dispose([g.value, dx, xs[l + 1]]);
+      collect(names, g.grads.slice(1));
+      dx = g.grads[0] as tf.Tensor2D;
     }
     const embedNames = family.embeddingParameters(dims);
-    const e = tf.grads(() => family.embed(ctx, tokens, B, T, 0))(
+    const e = gradients(
+      () => family.embed(ctx, tokens, B, T, 0),
       embedNames.map((n) => this.p(n)),
       dx,
+      backward,
     );
-    tf.dispose([dx, xs[0]]);
-    collect(embedNames, e);
+    tf.dispose([e.value, dx, xs[0]]);
+    collect(embedNames, e.grads);
     return { loss: head.value as tf.Scalar, grads: new Map([...this.params.keys()].map((n) => [n, grads.get(n)!])) };
   }
 

@@ -1,8 +1,7 @@
 // The model's operations on Hearth's own WGSL kernels. Grouped-query attention runs in the attention kernels
 // themselves (each query head reads its group's key and value head); a token-only embedding (families without
-// position embeddings) is a stock gather.
+// position embeddings) is a stock gather with the deterministic gradient of GPT-2's embedding.
 import type { Ops } from './ops.ts';
-import { stockTokenEmbedding } from './stock_ops.ts';
 import { matmul } from '../kernels/matmul/index.ts';
 import { layerNorm, addLayerNorm } from '../kernels/layernorm/index.ts';
 import { rmsNorm, addRmsNorm } from '../kernels/rmsnorm/index.ts';
@@ -10,7 +9,7 @@ import { rope } from '../kernels/rope/index.ts';
 import { swiglu } from '../kernels/swiglu/index.ts';
 import { causalSelfAttention } from '../kernels/attention/index.ts';
 import { softmaxCrossEntropy, crossEntropyMean } from '../kernels/crossentropy/index.ts';
-import { embedding } from '../kernels/embedding/index.ts';
+import { embedding, tokenEmbedding } from '../kernels/embedding/index.ts';
 import { dropout } from '../kernels/dropout/index.ts';
 
 export const kernelOps: Ops = {
@@ -26,6 +25,6 @@ export const kernelOps: Ops = {
   crossEntropy: softmaxCrossEntropy,
   crossEntropyMean,
   embedding: (tokens, B, T, wte, wpe, position) =>
-    wpe ? embedding(tokens, B, T, wte, wpe, position) : stockTokenEmbedding(tokens, B, T, wte),
+    wpe ? embedding(tokens, B, T, wte, wpe, position) : tokenEmbedding(tokens, B, T, wte),
   dropout,
 };

@@ -2,6 +2,7 @@
 import { innerDim, type GPT2Dims } from './families/gpt2_config.ts';
 import { headDim, isLlamaModelType, kvHeads, tiedHead, type LlamaDims } from './families/llama_config.ts';
 import { parameterCount, parameterShapes, sizesOf, type ModelDims } from './families/index.ts';
+import type { BackwardKind } from './backward.ts';
 
 /** Above this many parameters the trainer's AdamW updates tensor by tensor instead of packed (see trainer.ts). */
 const PACKED_ADAMW_MAX_PARAMETERS = 50_000_000;
@@ -22,6 +23,8 @@ export interface MemoryOptions {
   optimizer?: AdamWKind;
   /** gradient_accumulation_steps: above 1 the running sum of gradients lives through every later micro-batch */
   accumulation?: number;
+  /** the backward (backward.ts): the freeing one by default, as the trainer runs it */
+  backward?: BackwardKind;
 }
 
 /** Bytes of the GPU buffers alive at a training step's peak, by what holds them. */
@@ -54,6 +57,11 @@ interface BlockTerms {
   matmulOutputs: number;
   /** a dropout's gradient per (M, hidden) site beyond the block's: GPT-2's embd_pdrop */
   embdDropoutGrad: number;
+  /**
+   * the most of `grads` alive at once under the freeing backward, which releases each gradient once used (the
+   * widest gradients of the block, as its backward makes the next from them); all of `grads` when absent
+   */
+  freedGrads?: number;
 }
 
 /** GPT-2's block, per the terms above estimateTrainingMemory. */
@@ -70,6 +78,8 @@ function gpt2Block(d: GPT2Dims, M: number): BlockTerms {
     matmulWeights: 4 * C * C + 2 * C * H,
     matmulOutputs: 5 * C + H,
     embdDropoutGrad: (d.embd_pdrop ?? 0) > 0 ? M * C : 0,
+    // the MLP's: c_fc's output gradient and GELU's input gradient, beside the residual stream's two
+    freedGrads: 2 * M * H + 2 * M * C,
   };
 }
 
@@ -95,6 +105,8 @@ function llamaBlock(d: LlamaDims, M: number): BlockTerms {
     matmulWeights: params - 2 * C,
     matmulOutputs: A + 2 * G + C + 2 * I + C,
     embdDropoutGrad: 0,
+    // the MLP's: SwiGLU's output gradient and its gate's and up's, beside the residual stream's two
+    freedGrads: 3 * M * I + 2 * M * C,
   };
 }
 
@@ -110,12 +122,16 @@ function blockParameterCount(d: ModelDims): number {
  * - the forward's saved tensors, per block 9·M·C + 2·M·H + (nh + 4)·M (ln_1's output, qkv, the attention's
  *   output, the residual, ln_2's output, the MLP's pre- and post-GELU and output, the block's output, row
  *   statistics and log-sum-exp), plus the embedding's output and the head's ln_f and (M, V) logits;
- * - the backward's tensors: tfjs keeps every intermediate gradient until the whole backward ends, so at its end
- *   (the peak) per block 9·M·C + 2·M·H more, the (M, V) logits' gradient, the parameters' gradients P, and wte's
- *   two gradients (head and embedding) beside their sum;
+ * - the backward's tensors. The freeing backward (the trainer's) releases each gradient and saved tensor once
+ *   used, so its peak is the largest of: its start, every saved tensor beside the (M, V) logits' gradient; a
+ *   block's backward, the saved tensors not yet released, the block's widest gradients (freedGrads: GPT-2's
+ *   2·M·H + 2·M·C) and the parameters' gradients so far, at the last block or the first; its end, the parameters'
+ *   gradients P and wte's two gradients (head and embedding) beside their sum. tfjs's own backward keeps every
+ *   intermediate gradient until the whole backward ends, so at its end (its peak) per block 9·M·C + 2·M·H more,
+ *   the logits' gradient, P, and wte's two;
  * - with dropout, one more (M, C) gradient per dropout (its mask is hashed from a seed, so nothing is saved);
- * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed) and
- *   the embedding's, over n_layer + 1 kept block inputs;
+ * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed),
+ *   with the freeing backward the first block's too, and the embedding's, over the kept block inputs;
  * - or the AdamW update's, when larger (per-tensor, three new copies of wte beside everything persistent).
  * A Llama-family block's terms are llamaBlock's; an untied head has no second embedding gradient.
  * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
@@ -159,33 +175,69 @@ export function estimateTrainingMemory(
     // before they replace the old; the packed update copies each new value out of its packed buffer
     { activations: 0, workspace: f32 * (optimizerKind === 'packed' ? 1 : 3) * largestParameter, gradients: f32 * P },
   ];
-  if (!opts.checkpoint) {
+  const headGrads = f32 * (V * C + 2 * C);
+  const blockParams = f32 * block.params;
+  const savedAll = L * savedPerBlock + f32 * M * C + savedHead;
+  const freeing = (opts.backward ?? 'freeing') === 'freeing';
+  // the freeing backward: a block's widest gradients at once (f16 casts live inside one matmul's gradient)
+  const freedPerBlock = f32 * (block.freedGrads ?? block.grads);
+  // its head: the logits' gradient (and its f16 cast) beside every saved tensor, the logits' included
+  const freeingHead = f32 * M * V + halfGradsHead;
+  // the end of either backward: wte's two gradients (head and embedding) beside their sum, and dx
+  const embeddingEnd = { workspace: f32 * M * C + tiedExtra + embdDropoutGrad, gradients: f32 * P + accumulated };
+  if (!opts.checkpoint && !freeing) {
     // the end of the backward
     phases.push({
-      activations: L * savedPerBlock + f32 * M * C + savedHead,
+      activations: savedAll,
       workspace: L * gradsPerBlock + gradsHead + tiedExtra + embdDropoutGrad,
       gradients: f32 * P + accumulated,
     });
+  } else if (!opts.checkpoint) {
+    // The head's backward, the last block's and the first's (the saved activations fall block by block while the
+    // parameters' gradients grow, so the largest of the blocks' is one of those two), and the embedding's.
+    phases.push(
+      { activations: savedAll, workspace: freeingHead, gradients: accumulated },
+      {
+        activations: savedAll - f32 * M * V,
+        workspace: freedPerBlock,
+        gradients: headGrads + blockParams + accumulated,
+      },
+      {
+        activations: savedPerBlock + f32 * M * C + savedHead - f32 * M * V,
+        workspace: freedPerBlock,
+        gradients: headGrads + L * blockParams + accumulated,
+      },
+      { activations: 0, ...embeddingEnd },
+    );
   } else {
     const kept = f32 * (L + 1) * M * C;
-    const blockParams = block.params;
-    const headGrads = f32 * (V * C + 2 * C);
-    phases.push(
-      // the head's backward: its saved tensors and gradients
-      { activations: kept + savedHead, workspace: gradsHead, gradients: headGrads + accumulated },
-      // the last block's backward: its recomputed forward (with c_proj's output and the block's, unsaved), dx
-      {
-        activations: kept + savedPerBlock + f32 * 2 * M * C,
-        workspace: gradsPerBlock + f32 * M * C,
-        gradients: headGrads + f32 * blockParams + accumulated,
-      },
-      // the embedding's backward: every parameter's gradient and wte's two
-      {
-        activations: f32 * M * C,
-        workspace: f32 * M * C + tiedExtra + embdDropoutGrad,
-        gradients: f32 * P + accumulated,
-      },
-    );
+    // a block's recomputed forward, with c_proj's output and the block's, unsaved
+    const recomputed = savedPerBlock + f32 * 2 * M * C;
+    if (freeing) {
+      phases.push(
+        { activations: kept + savedHead, workspace: freeingHead, gradients: accumulated },
+        // the last block's backward and the first's (the kept inputs go as the blocks are done)
+        { activations: kept + recomputed, workspace: freedPerBlock, gradients: headGrads + blockParams + accumulated },
+        {
+          activations: f32 * 2 * M * C + recomputed,
+          workspace: freedPerBlock,
+          gradients: headGrads + L * blockParams + accumulated,
+        },
+      );
+    } else {
+      phases.push(
+        // the head's backward: its saved tensors and gradients
+        { activations: kept + savedHead, workspace: gradsHead, gradients: headGrads + accumulated },
+        // the last block's backward: its recomputed forward, dx
+        {
+          activations: kept + recomputed,
+          workspace: gradsPerBlock + f32 * M * C,
+          gradients: headGrads + blockParams + accumulated,
+        },
+      );
+    }
+    // the embedding's backward: every parameter's gradient and wte's two
+    phases.push({ activations: f32 * M * C, ...embeddingEnd });
   }
   const sum = (p: Phase) => p.activations + p.workspace + p.gradients;
   const { activations, workspace, gradients } = phases.reduce((a, b) => (sum(b) > sum(a) ? b : a));

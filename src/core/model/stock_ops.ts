@@ -20,7 +20,7 @@ export function stockGelu(x: tf.Tensor): tf.Tensor {
 }
 
 /** wte[tokens[b·T + t]] → (B, T, C): the embedding of families without position embeddings. */
-export function stockTokenEmbedding(tokens: Int32Array, B: number, T: number, wte: tf.Tensor2D): tf.Tensor3D {
+function stockTokenEmbedding(tokens: Int32Array, B: number, T: number, wte: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => tf.reshape(tf.gather(wte, tf.tensor1d(tokens, 'int32')), [B, T, -1]) as tf.Tensor3D);
 }
 

@@ -3,8 +3,10 @@
 //             out[b, t] = wte[tokens[b·T + t]] + wpe[position + t] (position > 0 when decoding after a cache)
 //   backward: dwte by a gather over a CSR of each id's positions (deterministic, no atomics);
 //             dwpe[position + t] = Σ_b dout[b, t]
-import type { Tensor, Tensor2D, Tensor3D, TensorInfo } from '@tensorflow/tfjs-core';
-import { tensor1d, zerosLike } from '@tensorflow/tfjs-core';
+// And the token-only embedding (families without position embeddings): tfjs's gather forward, with the same
+// deterministic wte gradient in place of tfjs's (a scatter-add whose float atomics sum in any order).
+import type { GradSaveFunc, Tensor, Tensor2D, Tensor3D, TensorInfo } from '@tensorflow/tfjs-core';
+import { customGrad, gather, reshape, tensor1d, zerosLike } from '@tensorflow/tfjs-core';
 import forwardSource from '../../../../shaders/embedding.wgsl?raw';
 import wteBackwardSource from '../../../../shaders/embedding_backward_wte.wgsl?raw';
 import wpeBackwardSource from '../../../../shaders/embedding_backward_wpe.wgsl?raw';
@@ -160,6 +162,31 @@ export function embedding(
   );
   // The tape keeps its own copies of what the backward pass needs.
   tokensT.dispose();
+  offsets.dispose();
+  positions.dispose();
+  return out;
+}
+
+/** out[b,t,:] = wte[tokens[b·T+t], :]; tokens are on the CPU. Its wte gradient is the deterministic one above. */
+export function tokenEmbedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D): Tensor3D {
+  const [vocab, channels] = wte.shape;
+  if (tokens.length !== B * T) throw new Error(`embedding: ${tokens.length} tokens for B·T = ${B}·${T}`);
+  const csr = tokenPositions(tokens, vocab);
+  const ids = tensor1d(tokens, 'int32');
+  const offsets = tensor1d(csr.offsets, 'int32');
+  const positions = tensor1d(csr.positions, 'int32');
+  const op = customGrad((...args: (Tensor | GradSaveFunc)[]) => {
+    const [w, save] = args as [Tensor, GradSaveFunc];
+    save([offsets, positions]);
+    return {
+      value: reshape(gather(w, ids), [B, T, channels]),
+      gradFunc: (dy: Tensor, [o, p]: Tensor[]) =>
+        runOp('HearthEmbeddingWteGrad', { dout: dy, offsets: o, positions: p }),
+    };
+  });
+  const out = op(wte) as Tensor3D;
+  // The tape keeps its own copies of what the backward pass needs.
+  ids.dispose();
   offsets.dispose();
   positions.dispose();
   return out;
