@@ -377,4 +377,26 @@ describe('GGUF tokenizer metadata from Hugging Face tokenizer.json', () => {
       /cannot export GGUF: tokenizer.json's pre_tokenizer is not one llama.cpp is known to split the same way/,
     );
   });
+
+  it('adds BOS in llama.cpp when the post-processor puts a token first, and refuses a template llama.cpp cannot follow', async () => {
+    const bpe = await trainBpe(['the cat sat on the mat. '.repeat(20)], { vocabSize: 265 });
+    const json = JSON.parse(bpe.toTokenizerJson());
+    const eot = { id: '<|endoftext|>', ids: [bpe.eosTokenId], tokens: ['<|endoftext|>'] };
+    const token = { SpecialToken: { id: '<|endoftext|>', type_id: 0 } };
+    const text = { Sequence: { id: 'A', type_id: 0 } };
+    const withTemplate = (single: unknown[]) => ({
+      'tokenizer.json': JSON.stringify({
+        ...json,
+        post_processor: { type: 'TemplateProcessing', single, pair: single, special_tokens: { '<|endoftext|>': eot } },
+      }),
+    });
+    const m = tokenizerMeta(withTemplate([token, text]), 265);
+    expect(m.get('tokenizer.ggml.add_bos_token')).toBe(true);
+    expect(m.get('tokenizer.ggml.bos_token_id')).toBe(bpe.eosTokenId);
+    expect(m.get('tokenizer.ggml.add_eos_token')).toBe(false);
+    expect(tokenizerMeta(withTemplate([text, token]), 265).get('tokenizer.ggml.add_eos_token')).toBe(true);
+    expect(() => tokenizerMeta(withTemplate([token, token, text]), 265)).toThrow(
+      /cannot export GGUF: the tokenizer wraps a text as \[\d+,\d+\] … \[\], which llama.cpp cannot/,
+    );
+  });
 });

@@ -108,17 +108,14 @@ function pipelineVocabulary(t: PipelineTokenizer, source: string): Vocabulary {
   const special = new Set(t.specialTokenIds);
   const unknown = t.summary.special.find((s) => s.role === 'unk')?.id;
   const around = template(t);
-  if (
-    around.before.length > 1 ||
-    around.after.length > 1 ||
-    (around.before.length && around.before[0] !== t.bosTokenId)
-  )
+  if (around.before.length > 1 || around.after.length > 1)
     throw refuse(
       `the tokenizer wraps a text as [${around.before}] … [${around.after}], which llama.cpp cannot (it adds at most BOS before and EOS after)`,
     );
   const common = {
     eos: t.eosTokenId,
-    bos: t.bosTokenId ?? undefined,
+    // the token the post-processor puts first is the one llama.cpp must add (the config may name none)
+    bos: around.before[0] ?? t.bosTokenId ?? undefined,
     unknown,
     padding: t.padTokenId ?? undefined,
     addBos: around.before.length === 1,
