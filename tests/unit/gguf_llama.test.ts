@@ -3,10 +3,12 @@
 // plain reshape-and-swap, Llama 3's rope_freqs against Hugging Face's scaled frequencies, and a float64 forward pass
 // run as llama.cpp runs these architectures from the file alone against Hearth's float64 reference model; then the
 // tokenizer metadata of real Llama 2, Llama 3 and Qwen tokenizers, and what is refused.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { GGUFValueType } from '@huggingface/gguf';
 import { checkpointToGguf, GGUF_DTYPES, type GgufDtype } from '../../src/core/checkpoint/gguf_export.ts';
 import { ggufTokenizerMetadata } from '../../src/core/checkpoint/gguf_tokenizer.ts';
+import { ggufPreTokenizer } from '../../src/core/checkpoint/gguf_pretokenizer.ts';
 import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
 import type { HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import type { GgufValue } from '../../src/core/checkpoint/gguf.ts';
@@ -15,7 +17,7 @@ import type { ModelConfig } from '../../src/core/model/families/index.ts';
 import { referenceLlamaLossAndGrads } from '../../src/core/model/reference/llama.ts';
 import type { RefParams } from '../../src/core/model/reference/gpt2.ts';
 import { ropeInvFreq } from '../../src/core/model/rope.ts';
-import { CharTokenizer, trainBpe } from '../../src/core/tokenizer/index.ts';
+import { CharTokenizer, loadGpt2Tokenizer, tokenizerFromHfFiles, trainBpe } from '../../src/core/tokenizer/index.ts';
 import { rng } from '../helpers.ts';
 import { randomTensors } from './checkpoint_fixtures.ts';
 import { fileBytes, ggufTensors, llamaCppGreedy, parseWithHf, TYPE_ID } from './gguf_fixtures.ts';
@@ -398,5 +400,34 @@ describe('GGUF tokenizer metadata from Hugging Face tokenizer.json', () => {
     expect(() => tokenizerMeta(withTemplate([token, token, text]), 265)).toThrow(
       /cannot export GGUF: the tokenizer wraps a text as \[\d+,\d+\] … \[\], which llama.cpp cannot/,
     );
+  });
+
+  it('names the pre-tokenizer as the converter’s hash of a fixed text does for GPT-2, Llama 3 and Qwen', async () => {
+    // get_vocab_base_pre: sha256 of str(tokenizer.encode(chktxt)), looked up in a table; these three rows of it
+    const chktxt =
+      '\n \n\n \n\n\n \t \t\t \t\n  \n   \n    \n     \n🚀 (normal) 😶\u200d🌫️ (multiple emojis concatenated) ✅ 🦙🦙 3 33 333 3333 ' +
+      '33333 333333 3333333 33333333 3.3 3..3 3...3 កាន់តែពិសេសអាច😁 ?我想在apple工作1314151天～ ------======= нещо на ' +
+      "Български ''''''```````\"\"\"\"......!!!!!!?????? I've been 'told he's there, 'RE you sure? 'M not sure I'll make it, " +
+      "'D you like some tea? We'Ve a'lL";
+    const table: Record<string, string> = {
+      '3ce83efda5659b07b1ad37ca97ca5797ea4285d9b9ab0dc679e4a720c9da7454': 'gpt-2',
+      '0ef9807a4087ebef797fc749390439009c3b9eda9ad1a097abbe738f486c01e5': 'llama-bpe',
+      e636dc30a262dcc0d8c323492e32ae2b70728f4df7dfe9737d9f920a282b8aea: 'qwen2',
+    };
+    const hashName = (ids: number[]) =>
+      table[
+        createHash('sha256')
+          .update(`[${ids.join(', ')}]`)
+          .digest('hex')
+      ];
+    const gpt2 = await loadGpt2Tokenizer();
+    expect(hashName(gpt2.encode(chktxt))).toBe(ggufPreTokenizer(JSON.parse(gpt2.toTokenizerJson())));
+    for (const name of ['llama3', 'qwen3'] as const) {
+      const f = realTokenizerFiles(name);
+      const t = tokenizerFromHfFiles({ tokenizerJson: f.tokenizerJson, tokenizerConfig: f.tokenizerConfig });
+      // Meta's own Llama 3 files put <|begin_of_text|> first; this copy's post-processor does not
+      const ids = name === 'llama3' ? [128000, ...t.encode(chktxt)] : t.encode(chktxt);
+      expect(hashName(ids), name).toBe(ggufPreTokenizer(JSON.parse(f.tokenizerJson)));
+    }
   });
 });
