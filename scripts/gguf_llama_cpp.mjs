@@ -1,6 +1,7 @@
-// Runs a Hearth checkpoint's GGUF export in llama.cpp itself and compares its greedy continuation of a prompt with
-// `hearth generate --greedy`. llama.cpp comes from node-llama-cpp's prebuilt CPU binary, which is not one of Hearth's
-// dependencies (its optional CUDA and Vulkan builds add about 680 MB to node_modules): install it elsewhere first,
+// Runs a Hearth checkpoint's GGUF export (any architecture it writes: gpt2, llama, qwen2) in llama.cpp itself and
+// compares its greedy continuation of a prompt with `hearth generate --greedy`. llama.cpp comes from node-llama-cpp's
+// prebuilt CPU binary, which is not one of Hearth's dependencies (its optional CUDA and Vulkan builds add about
+// 680 MB to node_modules): install it elsewhere first,
 //   npm i --prefix /tmp/llama -E node-llama-cpp@3.21.1
 // then
 //   node scripts/gguf_llama_cpp.mjs --llama /tmp/llama --model run1/final --prompt "the cat" \
@@ -59,7 +60,11 @@ try {
   const model = await llama.loadModel({ modelPath: file });
   const context = await model.createContext({ contextSize: 256 });
   const ids = [];
-  for await (const id of context.getSequence().evaluate(model.tokenize(values.prompt), { temperature: 0 })) {
+  // Hearth's tokenizer wraps the prompt as its post-processor says (BOS for Llama 2, say); the file's
+  // tokenizer.ggml.add_bos_token says the same, which node-llama-cpp reports but tokenize() does not apply.
+  const prompt = model.tokenize(values.prompt);
+  if (model.tokens.shouldPrependBosToken && model.tokens.bos != null) prompt.unshift(model.tokens.bos);
+  for await (const id of context.getSequence().evaluate(prompt, { temperature: 0 })) {
     ids.push(id);
     if (ids.length >= tokens) break;
   }

@@ -120,9 +120,10 @@ model.safetensors.index.json lists, as save_pretrained writes them. Training sta
 
        hearth export --model DIR|ZIP|hf:ID --out FILE.gguf [--format gguf] [--dtype f32|f16|q8_0] [--name NAME]
 
-Writes the model as one GGUF file that llama.cpp, Ollama and wllama run (llama.cpp's gpt2 architecture, the
-tokenizer included), as llama.cpp's converter writes it: --dtype f32 (default; the weights exactly), f16, or q8_0
-(8-bit blocks, about a quarter of f32); norms, biases and position embeddings stay f32. --name sets general.name.`,
+Writes the model as one GGUF file that llama.cpp, Ollama and wllama run (model_type gpt2 as llama.cpp's gpt2
+architecture, llama and mistral as its llama, qwen2 as its qwen2; the tokenizer and chat template included), as
+llama.cpp's converter writes it: --dtype f32 (default; the weights exactly), f16, or q8_0 (8-bit blocks, about a
+quarter of f32); norms, biases and position embeddings stay f32. --name sets general.name.`,
 };
 
 /** `--out` must be a folder, or a path where one can be made: a file there (or above it) is named at once. */

@@ -8,6 +8,9 @@ import { writeCheckpointFolder } from '../../src/core/checkpoint/node_folder.ts'
 import { tinyCheckpoint } from '../unit/checkpoint_fixtures.ts';
 import { parseWithHf, TYPE_ID } from '../unit/gguf_fixtures.ts';
 import { CharTokenizer } from '../../src/core/tokenizer/index.ts';
+import { presetConfig } from '../../src/core/model/presets.ts';
+import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
+import { randomTensors } from '../unit/checkpoint_fixtures.ts';
 import { hearth } from './hearth_cli.ts';
 
 describe('hearth export --format gguf', () => {
@@ -35,5 +38,33 @@ describe('hearth export --format gguf', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("hearth: --dtype for GGUF takes f32, f16, q8_0, got 'q4_k'");
     expect(existsSync(join(dir, 'x.gguf'))).toBe(false);
+  });
+
+  it('writes a llama-tiny checkpoint as llama.cpp’s llama architecture (the head tied, so no output tensor)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-export-llama-'));
+    const tokenizer = new CharTokenizer([...'abcdefghijk ']);
+    const config = presetConfig('llama-tiny', tokenizer);
+    await writeCheckpointFolder(
+      join(dir, 'model'),
+      checkpointToFiles({
+        config,
+        weights: randomTensors(modelParameterShapes(config), 5),
+        tokenizer: { 'tokenizer.json': tokenizer.toTokenizerJson() },
+      }),
+    );
+    const path = join(dir, 'tiny.gguf');
+    const r = hearth('export', '--model', join(dir, 'model'), '--dtype', 'f16', '--out', path);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^wrote .*tiny\.gguf \([\d.]+ KiB, F16\)/);
+    const parsed = await parseWithHf(new Uint8Array(readFileSync(path)));
+    const metadata = parsed.metadata as Record<string, unknown>;
+    expect(metadata['general.architecture']).toBe('llama');
+    expect(metadata['llama.attention.head_count_kv']).toBe(2);
+    expect(metadata['llama.rope.dimension_count']).toBe(32);
+    const types = new Map(parsed.tensorInfos.map((t) => [t.name, t.dtype]));
+    expect(types.get('blk.1.attn_q.weight')).toBe(TYPE_ID.F16);
+    expect(types.get('blk.1.ffn_norm.weight')).toBe(TYPE_ID.F32);
+    expect(types.has('output.weight')).toBe(false);
+    expect(parsed.tensorInfos).toHaveLength(1 + 2 * 9 + 1);
   });
 });

@@ -221,13 +221,13 @@ describe('GGUF export', () => {
     expect(types[chars.eosTokenId]).toBe(3);
   });
 
-  it('refuses what llama.cpp’s gpt2 cannot run, saying why', async () => {
+  it('refuses what llama.cpp cannot run the same way, saying why', async () => {
     const bpe = await trainBpe(['abc abd abe '.repeat(10)], { vocabSize: 262 });
     const json = JSON.parse(bpe.toTokenizerJson());
-    json.pre_tokenizer.add_prefix_space = true; // read by Hearth's general pipeline, not GPT-2's scheme
+    json.pre_tokenizer.add_prefix_space = true; // llama.cpp's byte-level tokenizer adds no prefix space
     const ckpt = checkpoint(bpe);
     expect(() => checkpointToGguf({ ...ckpt, tokenizer: { 'tokenizer.json': JSON.stringify(json) } })).toThrow(
-      /cannot export GGUF: the tokenizer .* is not GPT-2's byte-level BPE scheme/,
+      /cannot export GGUF: tokenizer.json's pre_tokenizer is not one llama.cpp is known to split the same way/,
     );
     const small = { ...ckpt, config: { ...ckpt.config, vocab_size: bpe.vocabSize - 1 } };
     small.weights = randomTensors(modelParameterShapes(small.config), 1);

@@ -128,3 +128,135 @@ export function greedy(
   }
   return { ids: ids.slice(prompt.length), logits, margins };
 }
+
+/** Every tensor of a GGUF file in float64 by its GGUF name, rows as ggml holds them, with the parsed metadata. */
+export async function ggufTensors(
+  bytes: Uint8Array,
+): Promise<{ metadata: Record<string, unknown>; tensors: Map<string, Float64Array>; dims: Map<string, number[]> }> {
+  const parsed = await parseWithHf(bytes);
+  const tensors = new Map<string, Float64Array>();
+  const dims = new Map<string, number[]>();
+  for (const info of parsed.tensorInfos) {
+    const ne = info.shape.map(Number);
+    const count = ne.reduce((a, b) => a * b, 1);
+    tensors.set(info.name, decodeTensor(bytes, Number(parsed.tensorDataOffset + info.offset), info.dtype, count));
+    dims.set(info.name, ne);
+  }
+  return { metadata: parsed.metadata as Record<string, unknown>, tensors, dims };
+}
+
+/**
+ * A forward pass as llama.cpp runs its "llama" and "qwen2" architectures, in float64, from nothing but the GGUF
+ * file's metadata and tensors: rotary embedding on adjacent pairs for llama (rope mode 0, which the q/k permutation
+ * serves) and on the two halves of a head for qwen2 (NeoX mode), each angle divided by rope_freqs when present and
+ * scaled by rope.scaling.factor; grouped-query causal attention; SwiGLU; the head from output.weight, else
+ * token_embd. Returns the greedy continuation and each step's logits.
+ */
+export function llamaCppGreedy(
+  metadata: Record<string, unknown>,
+  t: Map<string, Float64Array>,
+  prompt: number[],
+  steps: number,
+): { ids: number[]; logits: number[]; margins: number[] } {
+  const arch = metadata['general.architecture'] as string;
+  const key = (k: string) => metadata[`${arch}.${k}`] as number | undefined;
+  const C = key('embedding_length')!;
+  const L = key('block_count')!;
+  const H = key('attention.head_count')!;
+  const KV = key('attention.head_count_kv') ?? H;
+  const D = key('attention.key_length') ?? C / H;
+  const nRot = key('rope.dimension_count') ?? D;
+  const I = key('feed_forward_length')!;
+  const eps = key('attention.layer_norm_rms_epsilon')!;
+  const base = key('rope.freq_base') ?? 10000;
+  const freqScale = metadata[`${arch}.rope.scaling.type`] === 'linear' ? 1 / key('rope.scaling.factor')! : 1;
+  const factors = t.get('rope_freqs.weight');
+  const neox = arch === 'qwen2';
+  const embd = t.get('token_embd.weight')!;
+  const head = t.get('output.weight') ?? embd;
+  const V = embd.length / C;
+  const w = (name: string) => {
+    const x = t.get(name);
+    if (!x) throw new Error(`no tensor ${name}`);
+    return x;
+  };
+  /** y = W x (+ b) with W (rows, cols) row-major, as ggml's (cols, rows) */
+  const matvec = (W: Float64Array, x: Float64Array, rows: number, bias?: Float64Array) => {
+    const cols = x.length;
+    const y = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let s = bias ? bias[r] : 0;
+      for (let k = 0; k < cols; k++) s += W[r * cols + k] * x[k];
+      y[r] = s;
+    }
+    return y;
+  };
+  const rms = (x: Float64Array, g: Float64Array) => {
+    let ss = 0;
+    for (const v of x) ss += v * v;
+    const s = 1 / Math.sqrt(ss / x.length + eps);
+    return x.map((v, i) => v * s * g[i]);
+  };
+  const rope = (x: Float64Array, heads: number, pos: number) => {
+    for (let h = 0; h < heads; h++)
+      for (let i = 0; i < nRot / 2; i++) {
+        const theta = (pos * freqScale * Math.pow(base, (-2 * i) / nRot)) / (factors ? factors[i] : 1);
+        const [a, b] = neox ? [h * D + i, h * D + i + nRot / 2] : [h * D + 2 * i, h * D + 2 * i + 1];
+        const [x0, x1] = [x[a], x[b]];
+        x[a] = x0 * Math.cos(theta) - x1 * Math.sin(theta);
+        x[b] = x0 * Math.sin(theta) + x1 * Math.cos(theta);
+      }
+  };
+  const ids = [...prompt];
+  const logits: number[] = [];
+  const margins: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const T = ids.length;
+    let xs = ids.map((id) => embd.slice(id * C, (id + 1) * C));
+    for (let l = 0; l < L; l++) {
+      const b = `blk.${l}.`;
+      const q: Float64Array[] = [];
+      const k: Float64Array[] = [];
+      const v: Float64Array[] = [];
+      xs.forEach((x, pos) => {
+        const n = rms(x, w(`${b}attn_norm.weight`));
+        q.push(matvec(w(`${b}attn_q.weight`), n, H * D, t.get(`${b}attn_q.bias`)));
+        k.push(matvec(w(`${b}attn_k.weight`), n, KV * D, t.get(`${b}attn_k.bias`)));
+        v.push(matvec(w(`${b}attn_v.weight`), n, KV * D, t.get(`${b}attn_v.bias`)));
+        rope(q[pos], H, pos);
+        rope(k[pos], KV, pos);
+      });
+      xs = xs.map((x, pos) => {
+        const att = new Float64Array(H * D);
+        for (let h = 0; h < H; h++) {
+          const g = Math.floor(h / (H / KV));
+          const scores: number[] = [];
+          for (let s = 0; s <= pos; s++) {
+            let dot = 0;
+            for (let d = 0; d < D; d++) dot += q[pos][h * D + d] * k[s][g * D + d];
+            scores.push(dot / Math.sqrt(D));
+          }
+          const top = Math.max(...scores);
+          const e = scores.map((z) => Math.exp(z - top));
+          const sum = e.reduce((a, c) => a + c, 0);
+          for (let s = 0; s <= pos; s++) for (let d = 0; d < D; d++) att[h * D + d] += (e[s] / sum) * v[s][g * D + d];
+        }
+        const o = matvec(w(`${b}attn_output.weight`), att, C, t.get(`${b}attn_output.bias`));
+        const h1 = x.map((xi, i) => xi + o[i]);
+        const n = rms(h1, w(`${b}ffn_norm.weight`));
+        const gate = matvec(w(`${b}ffn_gate.weight`), n, I, t.get(`${b}ffn_gate.bias`));
+        const up = matvec(w(`${b}ffn_up.weight`), n, I, t.get(`${b}ffn_up.bias`));
+        const act = gate.map((z, i) => (z / (1 + Math.exp(-z))) * up[i]);
+        const down = matvec(w(`${b}ffn_down.weight`), act, C, t.get(`${b}ffn_down.bias`));
+        return h1.map((z, i) => z + down[i]);
+      });
+    }
+    const row = matvec(head, rms(xs[T - 1], w('output_norm.weight')), V);
+    let best = 0;
+    for (let i = 1; i < V; i++) if (row[i] > row[best]) best = i;
+    logits.push(...row);
+    margins.push(row[best] - Math.max(...row.filter((_, i) => i !== best)));
+    ids.push(best);
+  }
+  return { ids: ids.slice(prompt.length), logits, margins };
+}

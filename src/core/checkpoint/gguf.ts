@@ -32,7 +32,8 @@ export type GgufValue =
   | { type: 'bool'; value: boolean }
   | { type: 'string'; value: string }
   | { type: 'string[]'; value: readonly string[] }
-  | { type: 'i32[]'; value: ArrayLike<number> };
+  | { type: 'i32[]'; value: ArrayLike<number> }
+  | { type: 'f32[]'; value: ArrayLike<number> };
 
 export const u32 = (value: number): GgufValue => ({ type: 'u32', value });
 export const f32 = (value: number): GgufValue => ({ type: 'f32', value });
@@ -40,6 +41,7 @@ export const bool = (value: boolean): GgufValue => ({ type: 'bool', value });
 export const str = (value: string): GgufValue => ({ type: 'string', value });
 export const strings = (value: readonly string[]): GgufValue => ({ type: 'string[]', value });
 export const int32s = (value: ArrayLike<number>): GgufValue => ({ type: 'i32[]', value });
+export const f32s = (value: ArrayLike<number>): GgufValue => ({ type: 'f32[]', value });
 
 export interface GgufTensor {
   name: string;
@@ -182,6 +184,12 @@ function writeValue(w: ByteWriter, v: GgufValue): void {
       w.u32(ValueType.INT32);
       w.u64(v.value.length);
       for (let i = 0; i < v.value.length; i++) w.i32(v.value[i]);
+      return;
+    case 'f32[]':
+      w.u32(ValueType.ARRAY);
+      w.u32(ValueType.FLOAT32);
+      w.u64(v.value.length);
+      for (let i = 0; i < v.value.length; i++) w.f32(v.value[i]);
       return;
   }
 }

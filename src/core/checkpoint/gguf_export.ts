@@ -1,8 +1,20 @@
 // A Hearth checkpoint as a GGUF file that llama.cpp (and so Ollama and wllama) runs: tensor names, layouts, types and
 // metadata as llama.cpp's own converter (convert_hf_to_gguf.py) writes them. A family is a table here: its GGUF
-// architecture name, its hyperparameter keys, and its tensors by Hugging Face name.
+// architecture name, its hyperparameter keys, and its tensors by Hugging Face name. GPT-2 is llama.cpp's "gpt2";
+// Llama and Mistral are its "llama" (q and k rows permuted for its rotary layout); Qwen2 is its "qwen2".
 import { innerDim, type GPT2Config } from '../model/families/gpt2_config.ts';
 import type { ModelConfig } from '../model/families/index.ts';
+import {
+  headDim,
+  kvHeads,
+  mlpBias,
+  oBias,
+  qkvBias,
+  ropeTheta,
+  tiedHead,
+  type LlamaConfig,
+} from '../model/families/llama_config.ts';
+import { ropeType } from '../model/rope.ts';
 import { checkHearthWeights } from './weights.ts';
 import type { GgufDtype } from './gguf_dtypes.ts';
 import {
@@ -27,12 +39,20 @@ const FILE_TYPE: Record<GgufDtype, number> = { F32: 0, F16: 1, Q8_0: 7 };
 /** ggml's quantisation format version (GGML_QNT_VERSION), which the converter always writes. */
 const QUANTIZATION_VERSION = 2;
 
-/** One tensor of the file: its GGUF name, the Hearth parameter it comes from, and whether it is transposed. */
+/** One tensor of the file: its GGUF name, the Hearth parameter it comes from, and how its layout changes. */
 interface TensorSource {
   gguf: string;
   hearth: string;
   /** GPT-2's Conv1D keeps (in, out); ggml's matrices are (out, in) rows. */
   transpose?: boolean;
+  /** q or k of llama.cpp's "llama": rows permuted within each of this many heads (see permuteRotaryRows) */
+  permuteHeads?: number;
+}
+
+/** A tensor the converter computes rather than copies (Llama 3's rope_freqs): 1-D, F32. */
+interface ComputedTensor {
+  gguf: string;
+  values: Float32Array;
 }
 
 interface GgufArchitecture {
@@ -40,8 +60,12 @@ interface GgufArchitecture {
   name: string;
   hyperparameters(c: ModelConfig): [string, GgufValue][];
   tensors(c: ModelConfig): TensorSource[];
+  /** tensors the converter computes, written first as its generate_extra_tensors are */
+  computed?(c: ModelConfig): ComputedTensor[];
   /** tensors the converter keeps in F32 besides 1-D ones, norms and biases */
   keepF32: RegExp;
+  /** throws, naming what llama.cpp's architecture cannot run the way Hearth does */
+  check?(c: ModelConfig): void;
 }
 
 const GPT2_BLOCK: [hf: string, gguf: string, transpose?: boolean][] = [
@@ -85,14 +109,153 @@ const gpt2: GgufArchitecture = {
   keepF32: /^position_embd\./,
 };
 
-const ARCHITECTURES: Record<string, GgufArchitecture> = { gpt2 };
+/**
+ * llama.cpp's "llama" rotates pairs of adjacent values (its rope mode 0) where Hugging Face rotates the two halves of
+ * a head, so the converter permutes each head's rows of q and k (weights and biases): within a head of D rows, row
+ * j·D/2 + i goes to row 2i + j. permute() in convert_hf_to_gguf.py: reshape(heads, 2, D/2, …).swapaxes(1, 2).
+ */
+function permuteRotaryRows(x: Float32Array, rows: number, cols: number, heads: number): Float32Array {
+  const D = rows / heads;
+  const half = D / 2;
+  const out = new Float32Array(x.length);
+  for (let h = 0; h < heads; h++)
+    for (let j = 0; j < 2; j++)
+      for (let i = 0; i < half; i++) {
+        const from = (h * D + j * half + i) * cols;
+        out.set(x.subarray(from, from + cols), (h * D + 2 * i + j) * cols);
+      }
+  return out;
+}
+
+const llamaBlock = (c: LlamaConfig, l: number, permute: boolean): TensorSource[] => {
+  const h = `layers.${l}.`;
+  const b = `blk.${l}.`;
+  const out: TensorSource[] = [{ gguf: `${b}attn_norm.weight`, hearth: `${h}input_layernorm.weight` }];
+  const attention: [string, string, boolean, number | undefined][] = [
+    ['q_proj', 'attn_q', qkvBias(c), permute ? c.num_attention_heads : undefined],
+    ['k_proj', 'attn_k', qkvBias(c), permute ? kvHeads(c) : undefined],
+    ['v_proj', 'attn_v', qkvBias(c), undefined],
+    ['o_proj', 'attn_output', oBias(c), undefined],
+  ];
+  const mlp: [string, string, boolean, undefined][] = [
+    ['gate_proj', 'ffn_gate', mlpBias(c), undefined],
+    ['up_proj', 'ffn_up', mlpBias(c), undefined],
+    ['down_proj', 'ffn_down', mlpBias(c), undefined],
+  ];
+  const linear = ([hf, name, bias, permuteHeads]: [string, string, boolean, number | undefined], part: string) => {
+    out.push({ gguf: `${b}${name}.weight`, hearth: `${h}${part}.${hf}.weight`, permuteHeads });
+    if (bias) out.push({ gguf: `${b}${name}.bias`, hearth: `${h}${part}.${hf}.bias`, permuteHeads });
+  };
+  for (const a of attention) linear(a, 'self_attn');
+  out.push({ gguf: `${b}ffn_norm.weight`, hearth: `${h}post_attention_layernorm.weight` });
+  for (const m of mlp) linear(m, 'mlp');
+  return out;
+};
+
+function llamaTensors(c: LlamaConfig, permute: boolean): TensorSource[] {
+  const out: TensorSource[] = [{ gguf: 'token_embd.weight', hearth: 'embed_tokens.weight' }];
+  for (let l = 0; l < c.num_hidden_layers; l++) out.push(...llamaBlock(c, l, permute));
+  out.push({ gguf: 'output_norm.weight', hearth: 'norm.weight' });
+  // A tied head has no lm_head.weight: llama.cpp reads token_embd in its place.
+  if (!tiedHead(c)) out.push({ gguf: 'output.weight', hearth: 'lm_head.weight' });
+  return out;
+}
+
+/** The keys both converters write (TextModel.set_gguf_parameters), and rope scaling by factor. */
+function llamaHyperparameters(c: LlamaConfig, own: [string, GgufValue][]): [string, GgufValue][] {
+  const out: [string, GgufValue][] = [
+    ['block_count', u32(c.num_hidden_layers)],
+    ['context_length', u32(c.max_position_embeddings)],
+    ['embedding_length', u32(c.hidden_size)],
+    ['feed_forward_length', u32(c.intermediate_size)],
+    ['attention.head_count', u32(c.num_attention_heads)],
+    ['attention.head_count_kv', u32(kvHeads(c))],
+    ['rope.freq_base', f32(ropeTheta(c))],
+    ['attention.layer_norm_rms_epsilon', f32(c.rms_norm_eps)],
+    ...own,
+  ];
+  // llama.cpp takes a head as hidden_size / heads unless told: a head_dim of its own is written out.
+  if (headDim(c) * c.num_attention_heads !== c.hidden_size)
+    out.push(['attention.key_length', u32(headDim(c))], ['attention.value_length', u32(headDim(c))]);
+  if (ropeType(c.rope_scaling) === 'linear')
+    out.push(['rope.scaling.type', str('linear')], ['rope.scaling.factor', f32(c.rope_scaling!.factor!)]);
+  return out;
+}
+
+/**
+ * Llama 3's rope scaling as llama.cpp runs it: a rope_freqs tensor of one factor per rotated pair, each frequency
+ * divided by its factor (the converter's generate_extra_tensors). The converter reads original_max_position_embeddings
+ * at config.json's top level (falling back to 8192, Llama 3.1's value); Hearth takes rope_scaling's own, the one
+ * Hugging Face and Hearth compute with, so llama.cpp turns the same angles.
+ */
+function llama3RopeFactors(c: LlamaConfig): Float32Array {
+  const s = c.rope_scaling!;
+  const D = headDim(c);
+  const theta = ropeTheta(c);
+  const [factor, low, high, old] = [
+    s.factor!,
+    s.low_freq_factor!,
+    s.high_freq_factor!,
+    s.original_max_position_embeddings!,
+  ];
+  const out = new Float32Array(D / 2);
+  for (let i = 0; i < D / 2; i++) {
+    const freq = Math.fround(1 / Math.pow(theta, Math.fround((2 * i) / D)));
+    const wavelen = (2 * Math.PI) / freq;
+    if (wavelen < old / high) out[i] = 1;
+    else if (wavelen > old / low) out[i] = factor;
+    else {
+      const smooth = (old / wavelen - low) / (high - low);
+      out[i] = 1 / ((1 - smooth) / factor + smooth);
+    }
+  }
+  return out;
+}
+
+const llama: GgufArchitecture = {
+  name: 'llama',
+  hyperparameters: (c: LlamaConfig) =>
+    llamaHyperparameters(c, [
+      ['vocab_size', u32(c.vocab_size)],
+      ['rope.dimension_count', u32(headDim(c))],
+    ]),
+  tensors: (c: LlamaConfig) => llamaTensors(c, true),
+  computed: (c: LlamaConfig) =>
+    ropeType(c.rope_scaling) === 'llama3' ? [{ gguf: 'rope_freqs.weight', values: llama3RopeFactors(c) }] : [],
+  keepF32: /^rope_freqs\./,
+};
+
+const qwen2: GgufArchitecture = {
+  name: 'qwen2',
+  // The converter's Qwen2 writes no rope.dimension_count (llama.cpp then rotates the whole head), except that a
+  // head_dim of its own needs one.
+  hyperparameters: (c: LlamaConfig) =>
+    llamaHyperparameters(
+      c,
+      headDim(c) * c.num_attention_heads === c.hidden_size ? [] : [['rope.dimension_count', u32(headDim(c))]],
+    ),
+  tensors: (c: LlamaConfig) => llamaTensors(c, false),
+  keepF32: /$^/,
+  check(c: LlamaConfig) {
+    if (ropeType(c.rope_scaling) === 'llama3')
+      throw new Error(
+        `cannot export GGUF: rope_scaling type "llama3" on a qwen2 model has no form in llama.cpp's qwen2 architecture (it reads no rope_freqs)`,
+      );
+    if (oBias(c) || mlpBias(c))
+      throw new Error("cannot export GGUF: llama.cpp's qwen2 architecture has no o_proj or MLP biases");
+  },
+};
+
+/** GGUF's architecture per Hugging Face model_type: Mistral's stack is Llama's, and the converter writes it so. */
+const ARCHITECTURES: Record<string, GgufArchitecture> = { gpt2, llama, mistral: llama, qwen2 };
 
 function architectureOf(c: ModelConfig): GgufArchitecture {
   const arch = ARCHITECTURES[c.model_type];
   if (!arch)
     throw new Error(
-      `cannot export GGUF: model_type "${c.model_type}" has no GGUF layout in Hearth (it writes ${Object.keys(ARCHITECTURES).join(', ')})`,
+      `cannot export GGUF: model_type "${c.model_type}" has no GGUF layout in Hearth (GGUF export supports ${Object.keys(ARCHITECTURES).join(', ')})`,
     );
+  arch.check?.(c);
   return arch;
 }
 
@@ -132,18 +295,24 @@ export function checkpointToGguf(ckpt: HearthCheckpoint, options: GgufExportOpti
     ...arch.hyperparameters(c).map(([k, v]): [string, GgufValue] => [`${arch.name}.${k}`, v]),
     ...ggufTokenizerMetadata(ckpt.tokenizer, ckpt.generationConfig, c),
   ];
+  const computed: GgufTensor[] = (arch.computed?.(c) ?? []).map((t) => ({
+    name: t.gguf,
+    dims: [t.values.length],
+    type: 'F32',
+    values: () => t.values,
+  }));
   const tensors: GgufTensor[] = arch.tensors(c).map((s) => {
     const t = ckpt.weights.get(s.hearth)!;
     const [rows, cols] = s.transpose ? [t.shape[1], t.shape[0]] : [t.shape[0], t.shape[1]];
     const dims = t.shape.length === 1 ? [t.shape[0]] : [cols, rows];
-    return {
-      name: s.gguf,
-      dims,
-      type: ggufTensorType(s.gguf, dims, dtype, arch),
-      values: () => (s.transpose ? transposed(t.data, t.shape[0], t.shape[1]) : t.data),
+    const values = () => {
+      if (s.transpose) return transposed(t.data, t.shape[0], t.shape[1]);
+      if (s.permuteHeads) return permuteRotaryRows(t.data, t.shape[0], t.shape[1] ?? 1, s.permuteHeads);
+      return t.data;
     };
+    return { name: s.gguf, dims, type: ggufTensorType(s.gguf, dims, dtype, arch), values };
   });
-  return buildGguf(metadata, tensors);
+  return buildGguf(metadata, [...computed, ...tensors]);
 }
 
 /** (rows, cols) row-major to (cols, rows) row-major. */
