@@ -19,6 +19,16 @@ export interface ForwardOptions {
   dropoutSeed?: number;
 }
 
+/** Options of the loss: what the forward takes, and what the mean divides by. */
+export interface LossOptions extends ForwardOptions {
+  /**
+   * transformers' num_items_in_batch: the summed token loss is divided by this (the counted targets of the whole
+   * optimizer step, over every accumulated micro-batch) rather than by this batch's own count, so that
+   * accumulated micro-batches with different numbers of −100 labels make the update of one big batch.
+   */
+  numItemsInBatch?: number;
+}
+
 /** A forward over part of a sequence: the decoders' (no dropout, no gradients). */
 export interface DecodeOptions {
   ops?: Ops;
@@ -146,8 +156,8 @@ export class CausalLM {
    * Mean next-token cross-entropy over the targets that are not −100 (Hugging Face's ignore index).
    * targets are already shifted: targets[b, t] is the token that follows tokens[b, t].
    */
-  loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Scalar {
-    const count = this.countTargets(tokens, targets);
+  loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: LossOptions = {}): tf.Scalar {
+    const count = this.divisor(tokens, targets, opts);
     this.checkTokens(tokens, B, T);
     const ctx = this.context(opts.ops, opts.dropoutSeed);
     return tf.tidy(() => this.head(ctx, this.blocks(ctx, tokens, B, T), tf.tensor1d(targets, 'int32'), count));
@@ -163,7 +173,7 @@ export class CausalLM {
     targets: Int32Array,
     B: number,
     T: number,
-    opts: ForwardOptions & { checkpoint?: boolean } = {},
+    opts: LossOptions & { checkpoint?: boolean } = {},
   ): { loss: tf.Scalar; grads: Grads } {
     if (opts.checkpoint) return this.lossAndGradsRecomputed(tokens, targets, B, T, opts);
     // tfjs keys gradients by its own (globally unique) variable names, which differ from the parameters' names so
@@ -179,9 +189,9 @@ export class CausalLM {
     targets: Int32Array,
     B: number,
     T: number,
-    opts: ForwardOptions,
+    opts: LossOptions,
   ): { loss: tf.Scalar; grads: Grads } {
-    const count = this.countTargets(tokens, targets);
+    const count = this.divisor(tokens, targets, opts);
     this.checkTokens(tokens, B, T);
     const { family, dims } = this;
     const ctx = this.context(opts.ops, opts.dropoutSeed);
@@ -228,6 +238,16 @@ export class CausalLM {
     tf.dispose([dx, xs[0]]);
     collect(embedNames, e);
     return { loss: head.value as tf.Scalar, grads: new Map([...this.params.keys()].map((n) => [n, grads.get(n)!])) };
+  }
+
+  /** What the summed loss is divided by: numItemsInBatch when given, else this batch's counted targets. */
+  private divisor(tokens: Int32Array, targets: Int32Array, opts: LossOptions): number {
+    const count = this.countTargets(tokens, targets);
+    const n = opts.numItemsInBatch;
+    if (n === undefined) return count;
+    if (!(Number.isInteger(n) && n >= count))
+      throw new Error(`numItemsInBatch ${n} is fewer than this batch's ${count} counted targets`);
+    return n;
   }
 
   /** Counts the targets that are not −100 and checks the rest are in the vocabulary. */
