@@ -20,7 +20,7 @@ export interface ForwardOptions {
 }
 
 /** Options of the loss: what the forward takes, and what the mean divides by. */
-export interface LossOptions extends ForwardOptions {
+interface LossOptions extends ForwardOptions {
   /**
    * transformers' num_items_in_batch: the summed token loss is divided by this (the counted targets of the whole
    * optimizer step, over every accumulated micro-batch) rather than by this batch's own count, so that
