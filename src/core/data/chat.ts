@@ -115,3 +115,19 @@ export function withChatTemplate(tokenizer: Tokenizer, template: string): Tokeni
     tokenizerConfig: JSON.stringify({ eos_token: eos, chat_template: template }),
   });
 }
+
+/**
+ * A chat turn's prompt for generation: the conversation rendered with add_generation_prompt (the assistant's header
+ * written, its reply to come), as ids, and the ids generation stops at: the template's end-of-turn token, and the
+ * tokenizer's end-of-text ids.
+ */
+export function chatGenerationPrompt(
+  chat: ChatFormatter,
+  messages: readonly ChatMessage[],
+  eosTokenIds: readonly number[],
+): { ids: number[]; stopIds: number[] } {
+  const ids = chat.encode(chat.apply(messages, { addGenerationPrompt: true }));
+  const endOfTurn = chat.encode(chat.endOfTurnToken);
+  const stopIds = [...new Set([...(endOfTurn.length === 1 ? endOfTurn : []), ...eosTokenIds])];
+  return { ids, stopIds };
+}
