@@ -13,6 +13,7 @@ import {
   sourceFromBlob,
   withChatTemplate,
   type LoadedSftDataset,
+  type LoadSftOptions,
   type SftConfig,
   type TextSource,
   type TokenCache,
@@ -64,22 +65,30 @@ export interface SftLoad {
   cache: TokenCache;
 }
 
-/** loadSftDataset with the engine's errors: a file that gives nothing is refused with its reasons. */
+/** loadSftDataset's options for a load. */
+function optionsOf(
+  load: SftLoad,
+  more: { evalSources?: readonly TextSource[]; evalFraction?: number; onBytes?: (done: number) => void },
+): LoadSftOptions {
+  return {
+    tokenizer: load.tokenizer,
+    chat: chatFormatterOf(load.tokenizer),
+    config: load.config,
+    evalSources: more.evalSources,
+    evalFraction: more.evalFraction,
+    cache: load.cache,
+    onProgress: more.onBytes && ((p) => more.onBytes!(p.allBytesDone)),
+  };
+}
+
+/** loadSftDataset with the engine's errors. */
 export async function loadSft(
   sources: readonly TextSource[],
   load: SftLoad,
   more: { evalSources?: readonly TextSource[]; evalFraction?: number; onBytes?: (done: number) => void },
 ): Promise<LoadedSftDataset> {
   try {
-    return await loadSftDataset(sources, {
-      tokenizer: load.tokenizer,
-      chat: chatFormatterOf(load.tokenizer),
-      config: load.config,
-      evalSources: more.evalSources,
-      evalFraction: more.evalFraction,
-      cache: load.cache,
-      onProgress: more.onBytes && ((p) => more.onBytes!(p.allBytesDone)),
-    });
+    return await loadSftDataset(sources, optionsOf(load, more));
   } catch (e) {
     if (e instanceof DatasetError) throw new EngineError('no-data', e.message);
     if (e instanceof DataFileError) throw new EngineError('refused', e.message);
@@ -95,19 +104,17 @@ const PREVIEW_TOKENS = 256;
 export async function prepareSftFile(file: File, load: SftLoad, emit: (e: CountEvent) => void): Promise<SftFileReport> {
   let loaded: LoadedSftDataset;
   try {
-    loaded = await loadSft([sourceFromBlob(file)], load, {
-      evalFraction: 0,
-      onBytes: (done) => emit({ kind: 'bytes', done }),
-    });
+    loaded = await loadSftDataset(
+      [sourceFromBlob(file)],
+      optionsOf(load, { evalFraction: 0, onBytes: (done) => emit({ kind: 'bytes', done }) }),
+    );
   } catch (e) {
-    // One file: its reasons alone, without the headline about the whole dataset.
-    if (e instanceof EngineError && e.code === 'no-data') {
-      const reasons = e.message.split('\n').slice(1);
-      throw new EngineError(
-        'refused',
-        reasons.length ? reasons.map((r) => r.replace(`${file.name}: `, '')).join('; ') : 'gave no examples',
-      );
+    // A file that gives nothing to train on is refused with every reason it gave (records skipped, a break).
+    if (e instanceof DatasetError) {
+      const reasons = e.messages.map((m) => m.message).filter((m) => m !== 'gave no examples');
+      throw new EngineError('refused', `gave no examples: ${reasons.join('; ') || 'it holds no records'}`);
     }
+    if (e instanceof DataFileError) throw new EngineError('refused', e.detail);
     throw e;
   }
   const stats = loaded.files[0];
