@@ -21,13 +21,16 @@ import { CausalLM } from '../core/model/causal_lm.ts';
 import { describeTokenizer, loadGpt2Tokenizer, type Tokenizer } from '../core/tokenizer/index.ts';
 import {
   chatFormatterOf,
+  chatGenerationPrompt,
   checkEvalFraction,
+  DEFAULT_CHAT_TEMPLATE,
   DEFAULT_SFT_CONFIG,
   fileFormatOf,
   isRecordFormat,
   loadSftDataset,
   loadTextDataset,
   trainTokenizerOnSources,
+  withChatTemplate,
   type SftConfig,
   type TextSource,
 } from '../core/data/index.ts';
@@ -79,7 +82,8 @@ commands:
   Record files in --data (.jsonl, .json, .csv, .tsv, .parquet: text, prompt/completion or messages records) are
   fine-tuning examples as TRL's SFTTrainer makes them, with SFTConfig's flags: --dataset_text_field NAME,
   --max_length N (default 1024, at most the model's positions), --packing true --packing_strategy wrapped,
-  --completion_only_loss true|false, --assistant_only_loss true|false.
+  --completion_only_loss true|false, --assistant_only_loss true|false. A new model whose tokenizer has no chat
+  template gets one (ChatML's turns, each closed by end-of-text), kept in its checkpoints.
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
                        GPT-2, Llama, Mistral or Qwen2 folder or zip to fine-tune, or hf:ID to download one from the Hub
                        (HF_ENDPOINT, HF_TOKEN; cached in huggingface_hub's cache, HF_HUB_CACHE or HF_HOME)
@@ -99,11 +103,12 @@ Prints eval_loss and perplexity (mean next-token loss over every block of block_
   generate: `usage: hearth generate --model DIR|ZIP|hf:ID --prompt TEXT [--max-new-tokens N] [--max-length N] [--greedy]
                       [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R]
                       [--num-return-sequences N] [--seed S] [--no-cache] [--no-repeat-ngram-size N]
-                      [--num-beams N [--length-penalty L] [--early-stopping true|false|never]]
+                      [--num-beams N [--length-penalty L] [--early-stopping true|false|never]] [--chat]
 
 Samples by default (do_sample); --greedy takes the most likely token each step; --num-beams N > 1 runs beam search
 (no sampling) and prints each returned sequence with its score. Tokens stream to stdout as they come when one
-sequence is asked for.`,
+sequence is asked for. --chat: the prompt is a user message, rendered by the tokenizer's chat template with
+add_generation_prompt; the reply (printed alone) stops at the template's end-of-turn token.`,
   push: PUSH_HELP,
   export: `usage: hearth export --model DIR|ZIP|hf:ID --out DIR|FILE.zip [--dtype float32|bfloat16|float16]
                     [--max_shard_size SIZE]
@@ -267,7 +272,11 @@ async function train(argv: string[]): Promise<void> {
     const dropout = number(p, 'dropout') ?? DEFAULT_DROPOUT;
     if (!(dropout >= 0 && dropout < 1))
       throw new UsageError(`--dropout takes a probability from 0 up to (not including) 1, got ${dropout}`);
-    const tokenizer = await newTokenizer(one(p, 'tokenizer') ?? 'gpt2', trainSources);
+    let tokenizer = await newTokenizer(one(p, 'tokenizer') ?? 'gpt2', trainSources);
+    // A new model fine-tuned on records gets a chat template when its tokenizer has none, so that conversations
+    // train and its checkpoints chat; a character vocabulary cannot take one.
+    if (trainSources.some((s) => isRecordFormat(fileFormatOf(s.name))) && !chatFormatterOf(tokenizer))
+      tokenizer = withChatTemplate(tokenizer, DEFAULT_CHAT_TEMPLATE) ?? tokenizer;
     setup = setUpRun({ kind: 'preset', presetId: modelSpec, tokenizer, dropout });
   }
   const { config, tokenizer, resume } = setup;
@@ -459,6 +468,7 @@ async function generateCommand(argv: string[]): Promise<void> {
     seed: {},
     greedy: { boolean: true },
     no_cache: { boolean: true },
+    chat: { boolean: true },
     help: { boolean: true },
   };
   const p = parseArgs(argv, spec, false);
@@ -485,12 +495,23 @@ async function generateCommand(argv: string[]): Promise<void> {
         : earlyStoppingFlag === 'true';
   if (earlyStoppingFlag !== undefined && !['true', 'false', 'never'].includes(earlyStoppingFlag))
     throw new UsageError(`--early_stopping takes true, false or never, got '${earlyStoppingFlag}'`);
+  // --chat: the prompt is the user's message, rendered by the chat template with add_generation_prompt; the reply
+  // ends at the template's end-of-turn token.
+  const chat = p.switches.has('chat') ? chatFormatterOf(tokenizer) : null;
+  if (p.switches.has('chat') && !chat)
+    throw new UsageError(
+      "--chat needs a chat template, and this model's tokenizer has none (tokenizer_config.json or chat_template.jinja)",
+    );
+  const chatPrompt = chat
+    ? chatGenerationPrompt(chat, [{ role: 'user', content: prompt }], tokenizer.eosTokenIds)
+    : null;
+  const echo = chat ? '' : prompt;
   const stream = n === 1 && beams === 1;
-  if (stream) process.stdout.write(prompt);
+  if (stream) process.stdout.write(echo);
   const result = await generate(
     model,
     tokenizer,
-    prompt,
+    chatPrompt?.ids ?? prompt,
     {
       do_sample: !p.switches.has('greedy') && beams === 1,
       max_new_tokens: number(p, 'max_new_tokens') ?? (number(p, 'max_length') === undefined ? 50 : undefined),
@@ -506,6 +527,7 @@ async function generateCommand(argv: string[]): Promise<void> {
       no_repeat_ngram_size: number(p, 'no_repeat_ngram_size'),
       seed: number(p, 'seed'),
       use_cache: !p.switches.has('no_cache'),
+      ...(chatPrompt ? { eos_token_id: chatPrompt.stopIds } : {}),
     },
     { onToken: stream ? (e) => process.stdout.write(e.text) : undefined },
   );
@@ -513,7 +535,7 @@ async function generateCommand(argv: string[]): Promise<void> {
   else
     result.sequences.forEach((s, i) => {
       const score = s.score === undefined ? '' : ` (score ${s.score.toFixed(4)})`;
-      out(`--- ${i + 1}${score} ---\n${prompt}${s.text}`);
+      out(`--- ${i + 1}${score} ---\n${echo}${s.text}`);
     });
   const m = result.metadata;
   if (m.slidWindow) err(`(the context reached n_positions; the window slid ${m.windowSlides} time(s))`);

@@ -27,6 +27,8 @@ import { TokenizerRegistry } from './tokens.ts';
 import { loadModel, type LoadedModel } from './models.ts';
 import { RunDataStore } from './run_data.ts';
 import { runTraining, type WorkerRun } from './training.ts';
+import { isRecordFile, prepareSftFile, sftConfigOf, sftTokenizer } from './sft.ts';
+import { chatFormatterOf, chatGenerationPrompt } from '../core/data/chat.ts';
 
 type Handler<K extends keyof Requests> = (
   payload: Requests[K]['payload'],
@@ -143,6 +145,15 @@ export class Engine {
 
     countTokens: async ({ file, tokenizer }, emit) => this.tokenizers.count(file, tokenizer, emit),
 
+    prepareSft: async ({ file, tokenizer, newModel, positions, options }, emit) => {
+      const t = sftTokenizer(await this.tokenizers.get(tokenizer), newModel);
+      return prepareSftFile(
+        file,
+        { tokenizer: t, config: sftConfigOf(options, positions), cache: this.tokenizers.cache },
+        emit,
+      );
+    },
+
     loadModel: async ({ source }, emit, signal) => {
       if (this.training)
         throw new EngineError('busy', 'a training run is in progress: stop it before changing the model');
@@ -222,16 +233,32 @@ export class Engine {
       return this.trainer.evaluate();
     },
 
-    generate: async ({ prompt, options }, emit, signal) => {
+    generate: async ({ prompt, options, chat }, emit, signal) => {
       const active = this.active;
       if (!active) throw new EngineError('no-model', 'train a model, or load a saved or Hub model, to generate from');
       const status = this.trainer?.status;
       if (this.training && (status === 'running' || status === 'stopping'))
         throw new EngineError('busy', 'pause training to generate');
       if (this.generating) throw new EngineError('busy', 'a generation is already running');
+      // Chat: the prompt as the user's turn, rendered with add_generation_prompt; the reply stops at the end of turn.
+      const formatter = chat ? chatFormatterOf(active.tokenizer) : null;
+      if (chat && !formatter)
+        throw new EngineError(
+          'invalid-argument',
+          `${active.label}: its tokenizer has no chat template, so it cannot chat (turn chat off to continue text)`,
+        );
+      const turn = formatter
+        ? chatGenerationPrompt(formatter, [{ role: 'user', content: prompt }], active.tokenizer.eosTokenIds)
+        : null;
       this.generating = true;
       try {
-        const stream = streamGenerate(active.model, active.tokenizer, prompt, options, signal);
+        const stream = streamGenerate(
+          active.model,
+          active.tokenizer,
+          turn?.ids ?? prompt,
+          turn ? { ...options, eos_token_id: turn.stopIds } : options,
+          signal,
+        );
         for (;;) {
           const r = await stream.next();
           if (!r.done) {
@@ -265,7 +292,10 @@ export class Engine {
   private async runSetup(req: TrainRequest): Promise<WorkerRun> {
     const m = req.model;
     if (m.kind === 'preset') {
-      const tokenizer = await this.tokenizers.get(m.tokenizer);
+      const tokenizer = sftTokenizer(
+        await this.tokenizers.get(m.tokenizer),
+        req.data.files.some((f) => isRecordFile(f.name)),
+      );
       const setup = setUpRun({ kind: 'preset', presetId: m.presetId, tokenizer, dropout: m.dropout });
       const preset = PRESETS.find((p) => p.id === m.presetId)!;
       return { ...setup, runName: req.runName, modelLabel: `new ${preset.label}` };

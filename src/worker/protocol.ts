@@ -70,13 +70,60 @@ export type TrainModel =
   /** continue a stored checkpoint exactly (weights, AdamW moments, step, data position) */
   | { kind: 'resume'; checkpointId: string };
 
+/**
+ * TRL's SFTConfig fields the page sets, for record files (.jsonl, .json, .csv, .tsv, .parquet); the rest take TRL's
+ * defaults. dataset_text_field also picks a CSV's or Parquet file's text column.
+ */
+export interface SftOptions {
+  dataset_text_field: string;
+  /** null: TRL's 1024, at most the model's positions */
+  max_length: number | null;
+  /** TRL's packing, with its "wrapped" strategy */
+  packing: boolean;
+  assistant_only_loss: boolean;
+  /** null: TRL's default (true for prompt-completion records) */
+  completion_only_loss: boolean | null;
+}
+
+/** A row as the model sees it: runs of decoded tokens, each counting for the loss or not (label −100). */
+export interface SftPreviewRow {
+  pieces: { text: string; counts: boolean }[];
+  tokens: number;
+  /** tokens shown that count for the loss */
+  counted: number;
+  /** the row is longer than what is shown */
+  cut: boolean;
+}
+
+/** A record file prepared as a run will prepare it. */
+export interface SftFileReport {
+  records: number;
+  examples: number;
+  tokens: number;
+  /** examples cut to max_length, and the tokens cut off */
+  truncated: number;
+  truncatedTokens: number;
+  /** examples left out: nothing that counts for the loss was left after the cut */
+  dropped: number;
+  cached: boolean;
+  /** the rows' length for this file alone */
+  rowLength: number;
+  /** records skipped or noted, in words */
+  messages: string[];
+  /** the first rows */
+  preview: SftPreviewRow[];
+}
+
 export interface TrainRequest {
   /** checkpoints of this run share it, and save_total_limit rotates within it; a resumed run keeps its own */
   runName: string;
   model: TrainModel;
   args: TrainingArguments;
-  /** Dropped files. A resumed run without files trains on the tokens its run stored when it began. */
-  data: { files: File[]; evalFiles: File[]; evalFraction: number };
+  /**
+   * Dropped files. A resumed run without files trains on the tokens its run stored when it began. Record files
+   * make fine-tuning examples as TRL's SFTTrainer does, with `sft`'s options; their rows set block_size.
+   */
+  data: { files: File[]; evalFiles: File[]; evalFraction: number; sft?: SftOptions };
 }
 
 export interface RunStart {
@@ -122,6 +169,15 @@ export interface Requests {
     result: { tokens: number; cached: boolean };
     event: CountEvent;
   };
+  /**
+   * A record file made into fine-tuning examples: its counts and first rows. newModel: the run trains a new model
+   * (whose tokenizer gets a chat template when it has none); positions: the model's, which bound max_length.
+   */
+  prepareSft: {
+    payload: { file: File; tokenizer: string; newModel: boolean; positions: number; options: SftOptions };
+    result: SftFileReport;
+    event: CountEvent;
+  };
   loadModel: { payload: { source: ModelSource }; result: ModelInfo; event: HubProgress };
   /** bestModel: the checkpoint load_best_model_at_end loaded into the model when the run finished */
   train: {
@@ -131,7 +187,12 @@ export interface Requests {
   };
   control: { payload: { action: 'pause' | 'resume' | 'stop' }; result: null; event: never };
   evaluate: { payload: Record<string, never>; result: EvalResult; event: never };
-  generate: { payload: { prompt: string; options: GenerationOptions }; result: GenerateResult; event: TokenEvent };
+  /** chat: the prompt is a user message, rendered by the model's chat template; the reply ends at its end of turn */
+  generate: {
+    payload: { prompt: string; options: GenerationOptions; chat?: boolean };
+    result: GenerateResult;
+    event: TokenEvent;
+  };
   /** ends the request `target` (a download, a generation, a count) as soon as it can */
   cancel: { payload: { target: number }; result: null; event: never };
   /** destroys the device, as a driver reset would: how the tests check that a lost GPU is handled */

@@ -11,9 +11,18 @@ import { checkFits } from '../core/train/fits.ts';
 import { Trainer, type BestModel, type TrainerStatus } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import type { RunSetup } from '../core/train/run_setup.ts';
-import { EngineError, type TrainEvent, type TrainRequest } from './protocol.ts';
+import { EngineError, type SftOptions, type TrainEvent, type TrainRequest } from './protocol.ts';
+
+const DEFAULT_SFT_OPTIONS: SftOptions = {
+  dataset_text_field: 'text',
+  max_length: null,
+  packing: false,
+  assistant_only_loss: false,
+  completion_only_loss: null,
+};
 import type { RunDataStore, RunDataset } from './run_data.ts';
 import type { TokenizerRegistry } from './tokens.ts';
+import { isRecordFile, loadSft, sftConfigOf } from './sft.ts';
 
 /** A run as the page asked for it: what it starts from, and the names it goes by. */
 export interface WorkerRun extends RunSetup {
@@ -48,9 +57,15 @@ async function loadData(
   args: TrainingArguments,
   ctx: RunContext,
 ): Promise<
-  RunDataset & { stored: boolean; messages: { file: string; level: 'error' | 'warning'; message: string }[] }
+  RunDataset & {
+    stored: boolean;
+    messages: { file: string; level: 'error' | 'warning'; message: string }[];
+    /** fine-tuning records: the rows' length, which block_size becomes */
+    blockSize?: number;
+  }
 > {
   const { files, evalFiles, evalFraction } = req.data;
+  const totalBytes = [...files, ...evalFiles].reduce((n, f) => n + f.size, 0);
   // A resumed run continues on the blocks it began with, so it goes on exactly as if it had never stopped.
   const stored = setup.resume ? await ctx.runData.get(setup.runName, args.block_size) : null;
   if (stored) return { ...stored, stored: true, messages: [] };
@@ -61,6 +76,30 @@ async function loadData(
         ? 'this run kept no training data in the browser: drop the training files again to resume it'
         : 'drop one or more text files to train on',
     );
+  }
+  // Record files are fine-tuning examples, as TRL's SFTTrainer makes them; their rows set block_size.
+  if (files.some((f) => isRecordFile(f.name))) {
+    const positions = sizesOf(setup.config).max_position_embeddings;
+    const loaded = await loadSft(
+      files.map((f) => sourceFromBlob(f)),
+      {
+        tokenizer: setup.tokenizer,
+        config: sftConfigOf(req.data.sft ?? DEFAULT_SFT_OPTIONS, positions),
+        cache: ctx.tokenizers.cache,
+      },
+      {
+        evalSources: evalFiles.length ? evalFiles.map((f) => sourceFromBlob(f)) : undefined,
+        evalFraction: evalFiles.length ? undefined : evalFraction,
+        onBytes: (done) => ctx.emit({ kind: 'loading', what: 'fine-tuning records', done, total: totalBytes }),
+      },
+    );
+    return {
+      train: loaded.train,
+      eval: loaded.eval,
+      stored: false,
+      messages: loaded.messages,
+      blockSize: loaded.blockSize,
+    };
   }
   try {
     const loaded = await loadTextDataset(
@@ -88,10 +127,15 @@ export async function runTraining(
   ctx: RunContext,
   onTrainer: (trainer: Trainer, model: CausalLM) => void,
 ): Promise<{ status: TrainerStatus; step: number; bestModel?: BestModel }> {
-  const args = req.args;
+  let args = req.args;
   checkArguments(args, setup.config, ctx.limits);
   const data = await loadData(req, setup, args, ctx);
-  if (!data.stored) await ctx.runData.put(setup.runName, data);
+  if (data.blockSize !== undefined) {
+    args = { ...args, block_size: data.blockSize };
+    checkArguments(args, setup.config, ctx.limits);
+  }
+  // Fine-tuning rows carry loss masks, which the run's stored tokens do not keep: such a run resumes from its files.
+  if (!data.stored && data.blockSize === undefined) await ctx.runData.put(setup.runName, data);
   const runs = new Set((await ctx.store.list()).map((c) => c.run).filter((r): r is string => r !== null));
   await ctx.runData.sweep(runs.add(setup.runName)).catch(() => undefined);
 

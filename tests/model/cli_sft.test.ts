@@ -1,6 +1,6 @@
 // `hearth train` on record files: fine-tuning examples as TRL's SFTTrainer makes them, with its flag names.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hearth } from './hearth_cli.ts';
@@ -62,5 +62,40 @@ describe('hearth train on fine-tuning records', () => {
     const stray = hearth('train', '--data', text, '--tokenizer', 'char', '--max_length', '32', '--out', join(dir, 't'));
     expect(stray.code, stray.stderr).toBe(2);
     expect(stray.stderr).toMatch(/--max_length is for record files/);
+  });
+
+  it('gives a new GPT-2-tokenizer model a chat template, keeps it in the checkpoint, and chats with --chat', () => {
+    const chats = join(dir, 'chats.jsonl');
+    const lines = [];
+    for (let i = 0; i < 12; i++)
+      lines.push(
+        JSON.stringify({
+          messages: [
+            { role: 'user', content: `hi ${i}` },
+            { role: 'assistant', content: `hello ${i}` },
+          ],
+        }),
+      );
+    writeFileSync(chats, lines.join('\n') + '\n');
+    const out = join(dir, 'chat-run');
+    const r = hearth('train', '--data', chats, '--assistant_only_loss', 'true', '--max_steps', '2', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/chats\.jsonl: 12 of 12 records made examples/);
+    const final = join(out, 'final');
+    const template = readFileSync(join(final, 'chat_template.jinja'), 'utf8');
+    expect(JSON.parse(readFileSync(join(final, 'tokenizer_config.json'), 'utf8'))).toMatchObject({
+      chat_template: template,
+      eos_token: '<|endoftext|>',
+    });
+    expect(existsSync(join(final, 'special_tokens_map.json'))).toBe(true);
+    const g = hearth('generate', '--model', final, '--prompt', 'hi 3', '--chat', '--greedy', '--max_new_tokens', '4');
+    expect(g.code, g.stderr).toBe(0);
+    // the reply alone: the rendered prompt is not echoed
+    expect(g.stdout).not.toMatch(/im_start/);
+    // a model whose tokenizer has no template is refused
+    const plain = join(dir, 'run', 'final');
+    const refused = hearth('generate', '--model', plain, '--prompt', 'x', '--chat');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--chat needs a chat template/);
   });
 });

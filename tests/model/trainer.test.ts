@@ -8,6 +8,7 @@ import { snapshotToCheckpoint, resumePointOf } from '../../src/core/train/checkp
 import { checkpointToFiles, checkpointFromFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { charTokenizerFrom } from '../../src/core/tokenizer/index.ts';
 import type { BlockDataset } from '../../src/core/data/dataset.ts';
+import { storedBlocks } from '../../src/core/data/blocks.ts';
 import { TRAINER_DIMS } from './models.ts';
 
 const dims = TRAINER_DIMS;
@@ -63,6 +64,40 @@ describe('Trainer', () => {
     expect(relError(wa.get('h.0.mlp.c_fc.weight')!, w0.get('h.0.mlp.c_fc.weight')!)).toBeGreaterThan(1e-3);
     [ta, tb].forEach((t) => t.dispose());
     [a, b].forEach((m) => m.dispose());
+  });
+
+  it('accumulation over rows with different numbers of −100 labels makes the update of one big batch', async () => {
+    // Fine-tuning rows: right-padded to different lengths, and with loss masks that count different numbers of
+    // tokens, so the two micro-batches of a step count unequal numbers of targets.
+    const r = rng(17);
+    const lengths = [12, 5, 9, 3, 12, 7, 4, 10];
+    const rows = lengths.map((n, i) => ({
+      ids: Uint16Array.from(r.ints(n, dims.vocab_size)),
+      lossMask: i % 3 === 0 ? null : Uint8Array.from({ length: n }, (_, t) => (t >= (i * 2) % n ? 1 : 0)),
+      sequenceStarts: null,
+    }));
+    const data = storedBlocks(T, rows.length, 0, async (i) => rows[i]);
+    const common = { max_steps: 1, learning_rate: 0.1, adam_epsilon: 1, max_grad_norm: 0, weight_decay: 0 };
+    const run = async (batch: number, accum: number) => {
+      const model = CausalLM.init(dims, 9);
+      const logs: LogEntry[] = [];
+      const t = new Trainer({
+        model,
+        train: data,
+        args: args({ ...common, per_device_train_batch_size: batch, gradient_accumulation_steps: accum }),
+        callbacks: { onLog: (e) => logs.push(e) },
+      });
+      await t.trainLoop();
+      const w = await weightsOf(model);
+      t.dispose();
+      model.dispose();
+      return { log: logs[0], w };
+    };
+    const accumulated = await run(2, 4);
+    const whole = await run(8, 1);
+    expect(Math.abs(accumulated.log.loss - whole.log.loss) / whole.log.loss).toBeLessThan(1e-5);
+    expect(Math.abs(accumulated.log.grad_norm - whole.log.grad_norm) / whole.log.grad_norm).toBeLessThan(1e-5);
+    for (const [n, x] of accumulated.w) expect(relError(x, whole.w.get(n)!), n).toBeLessThan(1e-5);
   });
 
   it('resumes exactly: N steps + save + load + N steps gives the losses of 2N uninterrupted steps', async () => {

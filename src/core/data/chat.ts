@@ -3,6 +3,7 @@
 // ChatFormatter interface below says.
 import { PipelineTokenizer } from '../tokenizer/pipeline_tokenizer.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
+import { tokenizerFromHfFiles } from '../tokenizer/index.ts';
 
 /** One message of a conversation, as in a dataset's "messages" column (further keys pass to the template). */
 export interface ChatMessage {
@@ -91,4 +92,42 @@ export function chatFormatterOf(tokenizer: Tokenizer): ChatFormatter | null {
     template: chatTemplate,
     endOfTurnToken: eosToken ?? tokenizer.decode([tokenizer.eosTokenId]),
   };
+}
+
+/**
+ * The chat template given to a new model whose tokenizer has none (GPT-2's): ChatML's turns, each closed by the
+ * end-of-text token, which is then the end-of-turn token chat generation stops at. Like TRL's clone_chat_template
+ * it gives the model a format to learn; unlike ChatML it needs no new tokens, so the vocabulary stays as it is.
+ */
+export const DEFAULT_CHAT_TEMPLATE =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + eos_token }}" +
+  "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/**
+ * The tokenizer with this chat template (and its end-of-text token named as eos_token), as a tokenizer_config.json
+ * would give it; null for a character vocabulary, whose tokenizer.json has no room for one.
+ */
+export function withChatTemplate(tokenizer: Tokenizer, template: string): Tokenizer | null {
+  if (tokenizer.kind === 'char') return null;
+  const eos = tokenizer.decode([tokenizer.eosTokenId]);
+  return tokenizerFromHfFiles({
+    tokenizerJson: tokenizer.toTokenizerJson(),
+    tokenizerConfig: JSON.stringify({ eos_token: eos, chat_template: template }),
+  });
+}
+
+/**
+ * A chat turn's prompt for generation: the conversation rendered with add_generation_prompt (the assistant's header
+ * written, its reply to come), as ids, and the ids generation stops at: the template's end-of-turn token, and the
+ * tokenizer's end-of-text ids.
+ */
+export function chatGenerationPrompt(
+  chat: ChatFormatter,
+  messages: readonly ChatMessage[],
+  eosTokenIds: readonly number[],
+): { ids: number[]; stopIds: number[] } {
+  const ids = chat.encode(chat.apply(messages, { addGenerationPrompt: true }));
+  const endOfTurn = chat.encode(chat.endOfTurnToken);
+  const stopIds = [...new Set([...(endOfTurn.length === 1 ? endOfTurn : []), ...eosTokenIds])];
+  return { ids, stopIds };
 }

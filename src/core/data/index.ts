@@ -36,7 +36,14 @@ export {
   type LoadDatasetOptions,
   type LoadProgress,
 } from './dataset.ts';
-export { chatFormatterOf, type ChatFormatter, type ChatMessage } from './chat.ts';
+export {
+  chatFormatterOf,
+  chatGenerationPrompt,
+  DEFAULT_CHAT_TEMPLATE,
+  withChatTemplate,
+  type ChatFormatter,
+  type ChatMessage,
+} from './chat.ts';
 export { DEFAULT_SFT_CONFIG, type SftConfig } from './sft.ts';
 export { bestFitDecreasing } from './packing.ts';
 export { loadSftDataset, type LoadSftOptions, type LoadedSftDataset, type SftFileStats } from './sft_dataset.ts';

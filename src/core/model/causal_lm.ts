@@ -20,6 +20,16 @@ export interface ForwardOptions {
   dropoutSeed?: number;
 }
 
+/** Options of the loss: what the forward takes, and what the mean divides by. */
+interface LossOptions extends ForwardOptions {
+  /**
+   * transformers' num_items_in_batch: the summed token loss is divided by this (the counted targets of the whole
+   * optimizer step, over every accumulated micro-batch) rather than by this batch's own count, so that
+   * accumulated micro-batches with different numbers of −100 labels make the update of one big batch.
+   */
+  numItemsInBatch?: number;
+}
+
 /** A forward over part of a sequence: the decoders' (no dropout, no gradients). */
 export interface DecodeOptions {
   ops?: Ops;
@@ -31,7 +41,7 @@ export interface DecodeOptions {
 
 type Grads = Map<string, tf.Tensor>;
 
-export interface GradientOptions extends ForwardOptions {
+export interface GradientOptions extends LossOptions {
   /** gradient checkpointing: recompute each block's activations in the backward instead of keeping them */
   checkpoint?: boolean;
   /**
@@ -157,8 +167,8 @@ export class CausalLM {
    * Mean next-token cross-entropy over the targets that are not −100 (Hugging Face's ignore index).
    * targets are already shifted: targets[b, t] is the token that follows tokens[b, t].
    */
-  loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Scalar {
-    const count = this.countTargets(tokens, targets);
+  loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: LossOptions = {}): tf.Scalar {
+    const count = this.divisor(tokens, targets, opts);
     this.checkTokens(tokens, B, T);
     const ctx = this.context(opts.ops, opts.dropoutSeed);
     return tf.tidy(() => this.head(ctx, this.blocks(ctx, tokens, B, T), tf.tensor1d(targets, 'int32'), count));
@@ -198,7 +208,7 @@ export class CausalLM {
     opts: GradientOptions,
   ): { loss: tf.Scalar; grads: Grads } {
     const backward = opts.backward ?? 'freeing';
-    const count = this.countTargets(tokens, targets);
+    const count = this.divisor(tokens, targets, opts);
     this.checkTokens(tokens, B, T);
     const { family, dims } = this;
     const ctx = this.context(opts.ops, opts.dropoutSeed);
@@ -253,6 +263,16 @@ export class CausalLM {
     tf.dispose([e.value, dx, xs[0]]);
     collect(embedNames, e.grads);
     return { loss: head.value as tf.Scalar, grads: new Map([...this.params.keys()].map((n) => [n, grads.get(n)!])) };
+  }
+
+  /** What the summed loss is divided by: numItemsInBatch when given, else this batch's counted targets. */
+  private divisor(tokens: Int32Array, targets: Int32Array, opts: LossOptions): number {
+    const count = this.countTargets(tokens, targets);
+    const n = opts.numItemsInBatch;
+    if (n === undefined) return count;
+    if (!(Number.isInteger(n) && n >= count))
+      throw new Error(`numItemsInBatch ${n} is fewer than this batch's ${count} counted targets`);
+    return n;
   }
 
   /** Counts the targets that are not −100 and checks the rest are in the vocabulary. */

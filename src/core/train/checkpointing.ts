@@ -6,6 +6,7 @@ import type { NamedTensors } from '../model/host_tensors.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { batchPositionProblem, type BatchPosition } from '../data/batches.ts';
 import { invalid } from '../checkpoint/errors.ts';
+import { tokenizerFiles } from '../checkpoint/tokenizer_files.ts';
 import { STATE_FILE } from '../checkpoint/training_state.ts';
 import { resolveArguments, type TrainingArguments } from './args.ts';
 import type { EvalResult, LogEntry, TrainerSnapshot, TrainerState } from './trainer.ts';
@@ -21,7 +22,7 @@ export function snapshotToCheckpoint(
   return {
     config,
     weights: snap.weights,
-    tokenizer: { 'tokenizer.json': tokenizer.toTokenizerJson() },
+    tokenizer: tokenizerFiles(tokenizer),
     training: {
       step: snap.state.step,
       epoch: snap.state.epoch,

@@ -16,6 +16,7 @@ import type { TrainingArguments } from './args.ts';
 import { evaluate, type EvalMetrics } from './evaluate.ts';
 import { checkFits, type AdapterLimits } from './fits.ts';
 import { stepSeed } from '../kernels/dropout/seeds.ts';
+import { countTargets } from '../util/targets.ts';
 
 export interface LogEntry {
   step: number;
@@ -251,19 +252,29 @@ export class Trainer {
   }
 
   /**
-   * One optimizer update over gradient_accumulation_steps micro-batches. Returns the mean loss and the gradient
-   * norm as GPU scalars (not read here: reading inside a step would stall the GPU queue).
+   * One optimizer update over gradient_accumulation_steps micro-batches. Returns the step's loss (its summed token
+   * loss over its counted targets) and the gradient norm as GPU scalars (not read here: reading inside a step would
+   * stall the GPU queue).
    */
   trainStep(): { loss: tf.Scalar; gradNorm: tf.Scalar } {
     const accum = this.args.gradient_accumulation_steps;
     const B = this.args.per_device_train_batch_size;
     const T = this.args.block_size;
+    // transformers' num_items_in_batch: every micro-batch's summed token loss is divided by the counted targets
+    // of the whole step, so the accumulated gradients are those of one batch of all of them, however the −100
+    // labels (padding, prompts) fall among the micro-batches. Summing the micro-batches then needs no further
+    // division; with equal counts it is the mean of the micro-batch means.
+    const batches = Array.from({ length: accum }, () => this.sampler.next());
+    const numItemsInBatch = Math.max(
+      1,
+      batches.reduce((n, b) => n + countTargets(b.targets), 0),
+    );
     let sum: Map<string, tf.Tensor> | null = null;
     let lossSum: tf.Scalar | null = null;
-    for (let k = 0; k < accum; k++) {
-      const batch = this.sampler.next();
+    for (const [k, batch] of batches.entries()) {
       const { loss, grads } = this.model.lossAndGrads(batch.inputs, batch.targets, B, T, {
         checkpoint: this.args.gradient_checkpointing,
+        numItemsInBatch,
         // Dropout (at the model's rates) in training steps only; its masks follow from the seed, the step and the
         // micro-batch, so a resumed run draws the masks the uninterrupted run would have.
         dropoutSeed: stepSeed(this.args.seed, this.state.step, k),
@@ -282,16 +293,6 @@ export class Trainer {
         tf.dispose([lossSum!, loss]);
         lossSum = l;
       }
-    }
-    // Hugging Face divides each micro-batch's loss by the accumulation count: the update follows the mean.
-    if (accum > 1) {
-      for (const [n, g] of sum!) {
-        sum!.set(n, tf.mul(g, 1 / accum));
-        g.dispose();
-      }
-      const l = tf.mul(lossSum!, 1 / accum) as tf.Scalar;
-      lossSum!.dispose();
-      lossSum = l;
     }
     // With fp16 the gradients carry the loss scale: the optimizer unscales them, or skips the update on overflow.
     // Its rate then comes from the schedule at the count of applied updates, so a skipped one does not advance it.

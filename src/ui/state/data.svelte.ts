@@ -3,6 +3,17 @@
 // cache, where loading the dataset for training finds them again; the page keeps only the counts. When the
 // tokenizer changes, every file is counted again with the new one.
 import { RequestError, type EngineClient } from '../../worker/client.ts';
+import type { SftFileReport, SftOptions } from '../../worker/protocol.ts';
+import { fileFormatOf, isRecordFormat } from '../../core/data/documents.ts';
+
+/** What record files are prepared with: the options, and the model they are for. */
+export interface SftContext {
+  options: SftOptions;
+  /** a new model (its tokenizer gets a chat template when it has none) */
+  newModel: boolean;
+  /** the model's positions, which bound max_length */
+  positions: number;
+}
 
 export type FileStatus = 'waiting' | 'reading' | 'ready' | 'refused';
 
@@ -22,12 +33,17 @@ export class DataFile {
   /** why the file cannot be used */
   refusal = $state<string | null>(null);
   warnings = $state<string[]>([]);
+  /** a record file (JSON Lines, JSON, CSV, TSV, Parquet): fine-tuning examples, prepared as a run prepares them */
+  readonly records: boolean;
+  /** a record file's examples: counts and first rows */
+  sft = $state.raw<SftFileReport | null>(null);
   removed = false;
 
   constructor(file: File) {
     this.file = file;
     this.name = file.name;
     this.bytes = file.size;
+    this.records = isRecordFormat(fileFormatOf(file.name));
   }
 
   reset(): void {
@@ -37,6 +53,7 @@ export class DataFile {
     this.cached = false;
     this.refusal = null;
     this.warnings = [];
+    this.sft = null;
   }
 }
 
@@ -68,6 +85,10 @@ export class DataFiles {
   busy = $derived(this.files.some((f) => f.status === 'waiting' || f.status === 'reading'));
   /** the key of the tokenizer the counts are made with; null while there is none yet */
   tokenizer = $state<string | null>(null);
+  /** any record files: the run fine-tunes on examples (TRL's SFTTrainer) */
+  hasRecords = $derived(this.files.some((f) => f.records));
+  /** what record files are prepared with; null until the page says */
+  #sft: SftContext | null = null;
 
   /** the files listed before the last reload and not given again since */
   earlier = $state.raw<EarlierFile[]>([]);
@@ -133,6 +154,19 @@ export class DataFiles {
     this.#enqueue(this.files);
   }
 
+  /** Prepares the record files again when the fine-tuning options or the model change. */
+  useSft(context: SftContext): void {
+    if (JSON.stringify(context) === JSON.stringify(this.#sft)) return;
+    const first = this.#sft === null;
+    this.#sft = context;
+    const records = this.files.filter((f) => f.records);
+    if (first && !records.length) return;
+    // Every file again, since a new round drops what the old one had in flight (text files come from the cache).
+    this.#round++;
+    for (const f of this.files) f.reset();
+    this.#enqueue(this.files);
+  }
+
   #enqueue(files: DataFile[]): void {
     const round = this.#round;
     for (const f of files) this.#queue = this.#queue.then(() => this.#count(f, round));
@@ -141,30 +175,35 @@ export class DataFiles {
   async #count(f: DataFile, round: number): Promise<void> {
     const tokenizer = this.tokenizer;
     if (f.removed || round !== this.#round || tokenizer === null) return;
+    const sft = this.#sft;
+    if (f.records && sft === null) return; // prepared once the page gives the options
     f.status = 'reading';
     const current = () => round === this.#round;
+    const onEvent = (e: { kind: 'bytes'; done: number } | { kind: 'warning'; message: string }) => {
+      if (!current()) return;
+      if (e.kind === 'bytes') f.bytesDone = e.done;
+      else f.warnings = [...f.warnings, e.message];
+    };
     try {
-      const result = await this.#client.call(
-        'countTokens',
-        { file: f.file, tokenizer },
-        {
-          onEvent: (e) => {
-            if (!current()) return;
-            if (e.kind === 'bytes') f.bytesDone = e.done;
-            else f.warnings = [...f.warnings, e.message];
-          },
-        },
-      );
+      const report =
+        f.records && sft
+          ? await this.#client.call('prepareSft', { file: f.file, tokenizer, ...$state.snapshot(sft) }, { onEvent })
+          : null;
+      const result = report ?? (await this.#client.call('countTokens', { file: f.file, tokenizer }, { onEvent }));
       if (!current()) return;
       f.bytesDone = f.bytes;
       f.tokens = result.tokens;
       f.cached = result.cached;
+      if (report) {
+        f.sft = report;
+        f.warnings = report.messages;
+      }
       f.status = 'ready';
     } catch (e) {
       if (!current()) return;
       f.status = 'refused';
       f.refusal =
-        e instanceof RequestError && e.code === 'refused'
+        e instanceof RequestError && (e.code === 'refused' || e.code === 'invalid-argument')
           ? e.message
           : `could not be read (${e instanceof Error ? e.message : String(e)})`;
     }

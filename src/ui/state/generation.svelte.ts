@@ -7,11 +7,15 @@ export class GenerationSession {
   prompt = $state('');
   text = $state<GenText>(defaultGenText());
   doSample = $state(true);
+  /** the prompt is a user message, rendered by the model's chat template; the reply stops at its end of turn */
+  chat = $state(false);
   parsed = $derived(parseGeneration(this.text, this.doSample));
 
   status = $state<GenerationStatus>('idle');
-  /** the prompt the current samples continue */
+  /** the prompt the current samples continue (or, in chat, answer) */
   shownPrompt = $state('');
+  /** whether the current samples are chat replies */
+  shownChat = $state(false);
   samples = $state<string[]>([]);
   /** beam search: each sequence's score (summed log-probability / length ** length_penalty), once known */
   scores = $state<number[]>([]);
@@ -23,6 +27,7 @@ export class GenerationSession {
 
   begin(count: number): void {
     this.shownPrompt = this.prompt;
+    this.shownChat = this.chat;
     this.samples = Array.from({ length: count }, () => '');
     this.scores = [];
     this.status = 'generating';

@@ -13,6 +13,7 @@ import { TrainingArgsForm } from './training_args.svelte.ts';
 import { CheckpointList } from './checkpoints.svelte.ts';
 import { TrainRun } from './training.svelte.ts';
 import { GenerationSession } from './generation.svelte.ts';
+import { SftSettings } from './sft.svelte.ts';
 import { takePendingDownload } from '../hub_mirror.ts';
 
 const RUN_KEY = 'hearth.runInFlight';
@@ -35,6 +36,8 @@ export class Workbench {
   readonly checkpoints = new CheckpointList(new CheckpointStore());
   readonly run = new TrainRun();
   readonly generation = new GenerationSession();
+  /** TRL's SFTConfig options for record files */
+  readonly sft = new SftSettings();
 
   /** evaluate on the last share of the training blocks, or on files of their own */
   evalMode = $state<'split' | 'files'>('split');
@@ -107,6 +110,7 @@ export class Workbench {
       else if (this.data.usable.length === 0) out.push('Drop one or more text files to train on.');
       if (this.evalMode === 'split' && this.evalFraction === null)
         out.push('The evaluation share must be a percentage from 0 to 99.');
+      if (this.data.hasRecords && this.sft.maxLengthProblem) out.push(`Fine-tuning: ${this.sft.maxLengthProblem}.`);
       if (this.evalMode === 'files' && this.evalData.usable.length === 0)
         out.push('Add evaluation files, or hold out a share of the training text.');
     }
@@ -139,6 +143,7 @@ export class Workbench {
             files: usableFiles(this.data, m.resuming),
             evalFiles: this.evalMode === 'files' ? usableFiles(this.evalData, m.resuming) : [],
             evalFraction: this.evalMode === 'split' ? (this.evalFraction ?? 0.1) : 0,
+            sft: $state.snapshot(this.sft.options),
           },
         },
         { onEvent: (e) => this.#onTrainEvent(e) },
@@ -322,6 +327,7 @@ export class Workbench {
         'generate',
         {
           prompt: g.prompt,
+          chat: g.chat,
           options: {
             max_new_tokens: o.max_new_tokens,
             do_sample: o.do_sample,
