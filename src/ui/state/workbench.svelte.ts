@@ -293,6 +293,19 @@ export class Workbench {
     if (this.model.loaded) this.generationModel = this.model.loaded.label;
   }
 
+  /** Makes a stored checkpoint the current model: the one to train and generate from. */
+  async useCheckpoint(id: string): Promise<void> {
+    if (this.run.active) return;
+    this.model.source = 'checkpoint';
+    await this.chooseCheckpoint(id);
+  }
+
+  /** Imports a zip or a folder's files and, unless a run holds the model, makes the checkpoint the current model. */
+  async importCheckpoint(files: File[], from: 'model' | 'checkpoints'): Promise<void> {
+    const id = await this.checkpoints.importFiles(files, from);
+    if (id !== null) await this.useCheckpoint(id);
+  }
+
   async downloadFromHub(): Promise<void> {
     await this.model.downloadFromHub();
     if (this.model.loaded) this.generationModel = this.model.loaded.label;
