@@ -129,7 +129,8 @@ export interface Requests {
     result: { status: TrainerStatus; step: number; bestModel?: BestModel };
     event: TrainEvent;
   };
-  control: { payload: { action: 'pause' | 'resume' | 'stop' }; result: null; event: never };
+  /** save: a checkpoint of the run's model as it is now (after the step in flight), unless it has one */
+  control: { payload: { action: 'pause' | 'resume' | 'stop' | 'save' }; result: null; event: never };
   evaluate: { payload: Record<string, never>; result: EvalResult; event: never };
   generate: { payload: { prompt: string; options: GenerationOptions }; result: GenerateResult; event: TokenEvent };
   /** ends the request `target` (a download, a generation, a count) as soon as it can */

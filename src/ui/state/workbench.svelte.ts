@@ -42,6 +42,12 @@ export class Workbench {
   interrupted = $state.raw<InterruptedRun | null>(null);
   /** the model the worker would generate from, in words */
   generationModel = $state<string | null>(null);
+  /** the model trained in this tab has steps no checkpoint holds (save_strategy "no"); a reload would lose them */
+  trainedUnsaved = $state(false);
+  /** closing or reloading the tab would lose work: the browser asks first */
+  unsavedWork = $derived(this.run.active || this.trainedUnsaved);
+  /** the last step of the current run a checkpoint holds */
+  #savedStep = 0;
 
   evalFraction = $derived.by(() => {
     const v = Number(this.evalPercentText);
@@ -76,7 +82,10 @@ export class Workbench {
   #generation: AbortController | null = null;
 
   constructor() {
-    this.client.onDeviceLost(() => (this.generationModel = null));
+    this.client.onDeviceLost(() => {
+      this.generationModel = null;
+      this.trainedUnsaved = false;
+    });
   }
 
   #trainBlockers(): string[] {
@@ -144,6 +153,7 @@ export class Workbench {
         { onEvent: (e) => this.#onTrainEvent(e) },
       );
       forgetRun();
+      this.trainedUnsaved = result.step > this.#savedStep;
       this.run.end(
         result.status === 'finished' ? 'finished' : 'stopped',
         result.status === 'finished' ? bestModelMessage(result.bestModel) : `Stopped at step ${result.step}.`,
@@ -185,6 +195,8 @@ export class Workbench {
         break;
       case 'started':
         run.begin(e.run);
+        this.#savedStep = e.run.startStep;
+        this.trainedUnsaved = false;
         rememberRun(e.run.runName);
         this.generationModel = `the model being trained (${e.run.modelLabel})`;
         break;
@@ -201,6 +213,7 @@ export class Workbench {
         if (e.status === 'running' || e.status === 'paused' || e.status === 'stopping') run.status = e.status;
         break;
       case 'saved':
+        this.#savedStep = Math.max(this.#savedStep, e.checkpoint.step ?? 0);
         run.checkpointsSaved++;
         void this.checkpoints.refresh();
         break;
@@ -241,6 +254,16 @@ export class Workbench {
     }
   }
 
+  /**
+   * The tab is going (closed, reloaded, navigated away): a run in progress saves a checkpoint of its model as it is
+   * now, after the step in flight, through its usual save. Best effort: the browser may end the worker first, and a
+   * save cut short is swept as any interrupted save is.
+   */
+  saveBeforeLeaving(): void {
+    if (this.run.status !== 'running' && this.run.status !== 'paused') return;
+    this.client.call('control', { action: 'save' }).catch(() => undefined);
+  }
+
   /** Continues a run from one of its checkpoints, on a fresh worker when the GPU was lost. */
   async resumeFrom(checkpointId: string): Promise<void> {
     if (this.run.active) return;
@@ -260,6 +283,7 @@ export class Workbench {
   async restartGpu(): Promise<void> {
     this.client.restart();
     this.generationModel = null;
+    this.trainedUnsaved = false;
     await this.gpu.check();
     void this.tokenizer.update(this.data.files.map((f) => f.file));
     if (this.model.source === 'checkpoint' && this.model.checkpointId)
