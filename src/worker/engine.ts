@@ -54,6 +54,8 @@ export class Engine {
   private loaded: LoadedModel | null = null;
   private active: ActiveModel | null = null;
   private trainer: Trainer | null = null;
+  /** asks the run in progress for a checkpoint of the model as it is now */
+  private saveSoon: (() => void) | null = null;
   private training = false;
   private generating = false;
   private readonly inFlight = new Map<number, AbortController>();
@@ -205,13 +207,15 @@ export class Engine {
             gpuIdle: () => this.gpuIdle(),
             emit,
           },
-          (trainer, model) => {
+          (trainer, model, saveSoon) => {
             this.trainer = trainer;
+            this.saveSoon = saveSoon;
             this.setActive({ model, tokenizer: setup.tokenizer, label: setup.modelLabel });
           },
         );
       } finally {
         this.training = false;
+        this.saveSoon = null;
       }
     },
 
@@ -223,7 +227,8 @@ export class Engine {
         if (this.generating)
           throw new EngineError('busy', 'generation is running: stop it, or wait for it, before resuming');
         t.resume();
-      } else t.stop();
+      } else if (action === 'save') this.saveSoon?.();
+      else t.stop();
       return null;
     },
 

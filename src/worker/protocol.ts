@@ -185,7 +185,8 @@ export interface Requests {
     result: { status: TrainerStatus; step: number; bestModel?: BestModel };
     event: TrainEvent;
   };
-  control: { payload: { action: 'pause' | 'resume' | 'stop' }; result: null; event: never };
+  /** save: a checkpoint of the run's model as it is now (after the step in flight), unless it has one */
+  control: { payload: { action: 'pause' | 'resume' | 'stop' | 'save' }; result: null; event: never };
   evaluate: { payload: Record<string, never>; result: EvalResult; event: never };
   /** chat: the prompt is a user message, rendered by the model's chat template; the reply ends at its end of turn */
   generate: {

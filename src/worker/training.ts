@@ -125,7 +125,8 @@ export async function runTraining(
   req: TrainRequest,
   setup: WorkerRun,
   ctx: RunContext,
-  onTrainer: (trainer: Trainer, model: CausalLM) => void,
+  /** saveSoon: a checkpoint of the model as it is now, after the step in flight (the page is going away) */
+  onTrainer: (trainer: Trainer, model: CausalLM, saveSoon: () => void) => void,
 ): Promise<{ status: TrainerStatus; step: number; bestModel?: BestModel }> {
   let args = req.args;
   checkArguments(args, setup.config, ctx.limits);
@@ -142,6 +143,19 @@ export async function runTraining(
   const model = setup.makeModel(args.seed);
   let lastSaved = setup.resume?.state.step ?? -1;
   let lastStepEvent = 0;
+  /** a save asked for between scheduled ones; saved where a step has ended, as scheduled saves are */
+  let saveWanted = false;
+  /** paused with no step in flight: the loop waits at the pause, so a save can run at once */
+  let atRest = false;
+  let saving: Promise<void> | null = null;
+  const saveIfNew = (): Promise<void> => {
+    saveWanted = false;
+    // As a stop does: steps no checkpoint holds yet, unless the arguments say never to save.
+    if (saving) return saving;
+    if (args.save_strategy === 'no' || trainer.step <= lastSaved) return Promise.resolve();
+    saving = trainer.save().finally(() => (saving = null));
+    return saving;
+  };
   const trainer = new Trainer({
     model,
     args,
@@ -152,7 +166,10 @@ export async function runTraining(
     callbacks: {
       onLog: (entry) => ctx.emit({ kind: 'log', entry }),
       onEval: (result) => ctx.emit({ kind: 'eval', result }),
-      onStatus: (status) => ctx.emit({ kind: 'status', status }),
+      onStatus: (status) => {
+        if (status !== 'paused') atRest = false;
+        ctx.emit({ kind: 'status', status });
+      },
       onSave: async (snap) => {
         const checkpoint = await ctx.store.save(snapshotToCheckpoint(snap, setup.config, setup.tokenizer), {
           name: `${setup.runName} step ${snap.state.step}`,
@@ -164,6 +181,7 @@ export async function runTraining(
         ctx.emit({ kind: 'saved', checkpoint });
       },
       onStep: async (step) => {
+        if (saveWanted) await saveIfNew();
         // Waiting for the GPU keeps the step shown honest, bounds the queued work, and lets pause and stop in.
         await ctx.gpuIdle();
         const now = performance.now();
@@ -171,10 +189,15 @@ export async function runTraining(
           lastStepEvent = now;
           ctx.emit({ kind: 'step', step });
         }
+        // Paused during this step: the loop goes to the pause next, with nothing in flight.
+        atRest = trainer.status === 'paused';
       },
     },
   });
-  onTrainer(trainer, model);
+  onTrainer(trainer, model, () => {
+    if (atRest) void saveIfNew().catch(() => undefined);
+    else saveWanted = true;
+  });
   ctx.emit({
     kind: 'started',
     run: {
@@ -193,7 +216,7 @@ export async function runTraining(
   try {
     const status = await trainer.trainLoop();
     // A stopped run keeps what it learned since its last save (Hugging Face saves only on schedule).
-    if (status === 'stopped' && args.save_strategy !== 'no' && trainer.step > lastSaved) await trainer.save();
+    if (status === 'stopped') await saveIfNew();
     // With load_best_model_at_end the model now holds the best checkpoint's weights (evaluate, generate and export
     // use them); the page says which.
     return { status, step: trainer.step, ...(trainer.bestModel ? { bestModel: trainer.bestModel } : {}) };

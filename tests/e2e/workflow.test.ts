@@ -417,4 +417,79 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await page.getByRole('button', { name: 'Stop' }).click();
     await status(page).filter({ hasText: 'Stopped' }).waitFor({ timeout: 120_000 });
   });
+
+  it('saves a run when the page goes (paused or mid-step), and asks before dropping a model no checkpoint holds', async () => {
+    const { page } = browser;
+    await page.reload();
+    await prepareToyRun(page, { max_steps: '300', logging_steps: '1', save_steps: '1000', eval_strategy: 'no' });
+    await page.getByTestId('start-training').click();
+    await waitForStep(page, 2);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await status(page).filter({ hasText: 'Paused' }).waitFor({ timeout: 60_000 });
+    // The page going (pagehide, as when the tab closes) saves the paused model at once, its step in the name.
+    await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide')));
+    await waitForSaves(page, 1);
+    const saved = page.getByTestId('checkpoint-row').getByTestId('checkpoint-name');
+    await saved.first().waitFor({ timeout: 60_000 });
+    expect(await saved.count()).toBe(1);
+    const pausedAt = Number(/ step (\d+)$/.exec(await saved.innerText())?.[1]);
+    expect(pausedAt).toBeGreaterThanOrEqual(2);
+
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await waitForStep(page, pausedAt + 2);
+    // A reload mid-step: while the browser asks, the run saves after the step in flight; the person confirms once
+    // the checkpoint is in storage (read from the engine worker, which runs on while the page waits).
+    const worker = await engineWorker(page);
+    const storedSteps = () =>
+      worker.evaluate(
+        () =>
+          new Promise<number[]>((ok, fail) => {
+            const open = indexedDB.open('hearth-checkpoints');
+            open.onerror = () => fail(open.error);
+            open.onsuccess = () => {
+              const db = open.result;
+              const get = db.transaction('files').objectStore('files').get('manifest');
+              get.onerror = () => fail(get.error);
+              get.onsuccess = () => {
+                db.close();
+                ok(((get.result ?? []) as { step: number | null }[]).map((c) => c.step ?? 0));
+              };
+            };
+          }),
+      );
+    const asked = new Promise<number>((resolve) =>
+      page.once('dialog', (dialog) => {
+        void (async () => {
+          let steps = await storedSteps();
+          for (let tries = 0; tries < 600 && !steps.some((s) => s > pausedAt); tries++) {
+            await new Promise((r) => setTimeout(r, 200));
+            steps = await storedSteps();
+          }
+          await dialog.accept();
+          resolve(Math.max(...steps));
+        })();
+      }),
+    );
+    await page.reload();
+    const savedAt = await asked;
+    expect(savedAt).toBeGreaterThan(pausedAt);
+    const notice = page.getByTestId('resume-notice');
+    await notice.waitFor({ timeout: 60_000 });
+    expect(await notice.innerText()).toContain(`step ${savedAt}`);
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+
+    // A run that never saves (save_strategy "no") leaves its model in the tab alone: leaving asks first.
+    await prepareToyRun(page, { max_steps: '2', logging_steps: '1', save_strategy: 'no', eval_strategy: 'no' });
+    await page.getByTestId('start-training').click();
+    await status(page).filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
+    const dialog = new Promise<string>((resolve) =>
+      page.once('dialog', (d) => {
+        resolve(d.type());
+        void d.accept();
+      }),
+    );
+    await page.reload();
+    expect(await dialog).toBe('beforeunload');
+    expect(browser.errors).toEqual([]);
+  });
 });

@@ -1,10 +1,13 @@
 // The IndexedDB store (fake-indexeddb in Node): atomic saves, rotation, quota, and a table of
 // malformed imports that must each be refused with its message and leave the store as it was.
 import 'fake-indexeddb/auto';
+import { createHash } from 'node:crypto';
 import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
+import { checkpointContentHash } from '../../src/core/checkpoint/content_hash.ts';
+import { familyLabel } from '../../src/core/model/families/index.ts';
 import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import {
@@ -465,5 +468,49 @@ describe('malformed imports are refused and leave the store unchanged', () => {
     expect(error).toBeInstanceOf(CheckpointError);
     expect(error.message).toMatch(message);
     expect(await snapshot(backend)).toBe(before);
+  });
+});
+
+describe('importing the same files twice', () => {
+  it('stores them once, and says so the second time, whatever order the files come in', async () => {
+    const backend = freshBackend();
+    const store = new CheckpointStore(backend, { storage: null });
+    const files = goodFiles();
+    const first = await store.importOnce(files, { name: 'first' });
+    expect(first.duplicate).toBe(false);
+    expect(first.entry.contentHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.entry.model.model_type).toBe('gpt2');
+    const before = await snapshot(backend);
+    const again = await store.importOnce(new Map([...files].reverse()), { name: 'second' });
+    expect(again).toEqual({ entry: first.entry, duplicate: true });
+    expect(await snapshot(backend)).toBe(before);
+    // One byte different is another checkpoint.
+    const changed = new Map(files);
+    const config = files.get('config.json')!;
+    changed.set('config.json', concatBytes([config, new TextEncoder().encode(' ')]));
+    const other = await store.importOnce(changed, { name: 'other' });
+    expect(other.duplicate).toBe(false);
+    expect(other.entry.contentHash).not.toBe(first.entry.contentHash);
+    expect((await store.list()).map((c) => c.name).sort()).toEqual(['first', 'other']);
+  });
+
+  it('hashes each file with SHA-256, then the sorted list of names and digests', async () => {
+    const files: CheckpointFiles = new Map([
+      ['config.json', new TextEncoder().encode('{}')],
+      ['model.safetensors', new Uint8Array([1, 2, 3])],
+    ]);
+    const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+    const lines = [...files].map(([name, bytes]) => `${name}\0${sha(bytes)}\n`).sort();
+    expect(await checkpointContentHash(files)).toBe(sha(lines.join('')));
+  });
+});
+
+describe('the family of a model, for people', () => {
+  it('names each family by its model_type, GPT-2 when there is none', () => {
+    expect(familyLabel(undefined)).toBe('GPT-2');
+    expect(familyLabel('gpt2')).toBe('GPT-2');
+    expect(familyLabel('llama')).toBe('Llama');
+    expect(familyLabel('qwen2')).toBe('Qwen2');
+    expect(familyLabel('gpt_neox')).toBe('gpt_neox');
   });
 });

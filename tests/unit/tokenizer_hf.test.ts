@@ -95,6 +95,27 @@ describe.each(REAL_TOKENIZERS)('%s tokenizer.json', (name) => {
     expect(() => stream.flush()).not.toThrow();
   });
 
+  it('streams what generated ids add after a prompt, a leading space included', () => {
+    for (const [prompt, rest] of [
+      ['The weather', ' is fine today'],
+      ['今天', ' 天气很好'],
+      ['Hello', ', world 😀'],
+    ]) {
+      const context = ours.encode(prompt);
+      const all = ours.encode(prompt + rest);
+      // Ids of the whole text past the prompt's own (where the two agree), as a model would generate them.
+      let same = 0;
+      while (same < context.length && all[same] === context[same]) same++;
+      const generated = all.slice(same);
+      const stream = ours.createStreamDecoder(all.slice(0, same));
+      let streamed = '';
+      for (const id of generated) streamed += stream.push(id);
+      streamed += stream.flush();
+      const decode = (ids: number[]) => ours.decode(ids, { cleanUpTokenizationSpaces: false });
+      expect(streamed).toBe(decode(all).slice(decode(all.slice(0, same)).length));
+    }
+  });
+
   it('encodes text streamed in chunks to the ids of the whole text, however it is chunked', () => {
     const text = texts.map(([, t]) => t).join('\n') + randomAwkwardText(5, 3000, specials);
     const whole = ours.encode(text, { addSpecialTokens: false });

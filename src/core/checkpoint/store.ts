@@ -10,6 +10,7 @@
 import { createStore, delMany, get, getMany, keys, promisifyRequest, set, update, type UseStore } from 'idb-keyval';
 import { parameterCount, sizesOf } from '../model/families/index.ts';
 import { checkpointFilesFromZip, safeFolderName } from './archive.ts';
+import { checkpointContentHash } from './content_hash.ts';
 import { CheckpointError } from './errors.ts';
 import {
   checkpointFromFiles,
@@ -93,8 +94,12 @@ export interface CheckpointSummary {
   evalLoss: number | null;
   bytes: number;
   resumable: boolean;
+  /** SHA-256 of the files an import was read from (checkpointContentHash); absent for saves and older imports */
+  contentHash?: string;
   /** the model's sizes (under GPT-2's names, whatever the family, as summaries have always been stored) */
   model: {
+    /** config.json's model_type; absent in summaries stored before it was kept (those are all GPT-2) */
+    model_type?: string;
     n_layer: number;
     n_head: number;
     n_embd: number;
@@ -113,6 +118,8 @@ export interface SaveOptions extends ToFilesOptions {
   saveTotalLimit?: number | null;
   /** Also keep the run's best checkpoint by eval loss (HF's load_best_model_at_end). */
   keepBest?: boolean;
+  /** recorded in the summary: what importOnce recognises a second import of the same files by */
+  contentHash?: string | null;
 }
 
 const MANIFEST = 'manifest';
@@ -206,6 +213,20 @@ export class CheckpointStore {
   async importFiles(files: CheckpointFiles, options: SaveOptions): Promise<CheckpointSummary> {
     const ckpt = checkpointFromFiles(files);
     return this.save(ckpt, options);
+  }
+
+  /**
+   * Imports files unless a checkpoint imported from the very same files (by SHA-256 of their content) is already
+   * listed: then nothing is written and that checkpoint comes back with `duplicate` set.
+   */
+  async importOnce(
+    files: CheckpointFiles,
+    options: SaveOptions,
+  ): Promise<{ entry: CheckpointSummary; duplicate: boolean }> {
+    const contentHash = await checkpointContentHash(files);
+    const same = contentHash === null ? undefined : (await this.list()).find((c) => c.contentHash === contentHash);
+    if (same) return { entry: same, duplicate: true };
+    return { entry: await this.importFiles(files, { ...options, contentHash }), duplicate: false };
   }
 
   async loadFiles(id: string): Promise<CheckpointFiles> {
@@ -357,7 +378,9 @@ export class CheckpointStore {
       evalLoss: options.evalLoss ?? ckpt.training?.evalLoss ?? null,
       bytes,
       resumable: ckpt.training !== undefined,
+      ...(options.contentHash ? { contentHash: options.contentHash } : {}),
       model: {
+        model_type: ckpt.config.model_type,
         n_layer: sizes.num_hidden_layers,
         n_head: sizes.num_attention_heads,
         n_embd: sizes.hidden_size,

@@ -155,7 +155,7 @@ export async function* generateWith(
   const padToken = o.eosTokenIds[0] ?? 0;
 
   const histories = Array.from({ length: B }, () => ids.slice());
-  const streamers = Array.from({ length: B }, () => new SequenceStreamer(tokenizer));
+  const streamers = Array.from({ length: B }, () => new SequenceStreamer(tokenizer, ids));
   const generated: number[][] = Array.from({ length: B }, () => []);
   const finished: (FinishReason | null)[] = new Array(B).fill(null);
   const meta: GenerationMetadata = {

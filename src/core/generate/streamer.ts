@@ -34,9 +34,10 @@ export class SequenceStreamer {
   private readonly decoder: StreamDecoder;
   text = '';
 
-  constructor(tokenizer: GenerationTokenizer) {
+  /** `context`: the prompt's ids, which the streamed text follows (see Tokenizer.createStreamDecoder) */
+  constructor(tokenizer: GenerationTokenizer, context: readonly number[] = []) {
     this.decoder = tokenizer.createStreamDecoder
-      ? tokenizer.createStreamDecoder()
+      ? tokenizer.createStreamDecoder(context)
       : decodeBasedStreamDecoder((ids) => tokenizer.decode(ids));
   }
 

@@ -38,9 +38,11 @@ export function cuttingChunkEncoder(
  * A stream decoder for any decoder chain: the text of the ids since the last emitted boundary is decoded whole
  * and what it adds beyond the text already shown comes out, unless it ends in U+FFFD (a character whose bytes
  * have not all arrived). Decoding from the same first id each time keeps decoders that treat the first token
- * specially (a leading space stripped) consistent. Never throws.
+ * specially (a leading space stripped) consistent. The first ids are decoded after `context` (the prompt, whole
+ * characters), so that what the first token adds is read where it stands: " the" after "<s> cat", not "the".
+ * Never throws.
  */
-export function windowStreamDecoder(decode: (ids: number[]) => string): StreamDecoder {
+export function windowStreamDecoder(decode: (ids: number[]) => string, context: readonly number[] = []): StreamDecoder {
   let ids: number[] = [];
   const safeDecode = (x: number[]) => {
     try {
@@ -51,7 +53,7 @@ export function windowStreamDecoder(decode: (ids: number[]) => string): StreamDe
   };
   // The ids last emitted, decoded again as context for the next ones. They start where a character starts (the
   // text before them was complete), so a run of byte tokens read from there is what the whole text holds.
-  let prefix: number[] = [];
+  let prefix: number[] = [...context];
   return {
     push(id) {
       ids.push(id);

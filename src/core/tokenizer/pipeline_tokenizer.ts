@@ -256,9 +256,9 @@ export class PipelineTokenizer implements Tokenizer {
     return text;
   }
 
-  createStreamDecoder(): StreamDecoder {
+  createStreamDecoder(context: readonly number[] = []): StreamDecoder {
     // Streamed text is never cleaned up: that could take back a space already shown.
-    return windowStreamDecoder((ids) => this.decode(ids, { cleanUpTokenizationSpaces: false }));
+    return windowStreamDecoder((ids) => this.decode(ids, { cleanUpTokenizationSpaces: false }), context);
   }
 
   createChunkEncoder(): ChunkEncoder {

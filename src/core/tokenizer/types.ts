@@ -63,7 +63,11 @@ export interface Tokenizer {
   encode(text: string, options?: EncodeOptions): number[];
   /** Never throws: bytes that do not form UTF-8 become U+FFFD; ids outside the vocabulary are skipped. */
   decode(ids: ArrayLike<number>, options?: DecodeOptions): string;
-  createStreamDecoder(): StreamDecoder;
+  /**
+   * `context`: ids already shown before the streamed ones (a prompt), decoded with them where the decoder treats the
+   * first token specially (SentencePiece's leading space, stripped at the start of a text but not after a prompt).
+   */
+  createStreamDecoder(context?: readonly number[]): StreamDecoder;
   /** For training data: encodes a text streamed in chunks without the template's special tokens. */
   createChunkEncoder(): ChunkEncoder;
   /** The tokenizer as a Hugging Face tokenizer.json. */

@@ -38,6 +38,10 @@ export class CheckpointList {
   error = $state<string | null>(null);
   /** the last push that completed: where to see it */
   pushed = $state<{ repoUrl: string; commitUrl: string; files: number } | null>(null);
+  /** what the last action did that is worth saying ("already imported as …"), in words */
+  notice = $state<string | null>(null);
+  /** the panel the import in progress (or the last one) was started from, so that it alone reports on it */
+  importedFrom = $state<'model' | 'checkpoints' | null>(null);
 
   readonly #store: CheckpointStore;
 
@@ -56,17 +60,26 @@ export class CheckpointList {
     this.storage = estimate?.quota ? { usage: estimate.usage ?? 0, quota: estimate.quota } : null;
   }
 
-  /** A checkpoint zip, or the files of a Hugging Face GPT-2 folder, chosen or dropped together. */
-  async importFiles(files: File[]): Promise<void> {
+  /**
+   * A checkpoint zip, or the files of a Hugging Face folder, chosen or dropped together; files imported before are
+   * not stored again. Returns the id of the checkpoint they hold (new or already there); null when they were refused.
+   */
+  async importFiles(files: File[], from: 'model' | 'checkpoints' = 'checkpoints'): Promise<string | null> {
     const name = importName(files);
+    const shown = files.length === 1 ? files[0].name : name;
+    let id: string | null = null;
     await this.#run(
       `Importing ${name}…`,
       async () => {
-        await this.#store.importFiles(await checkpointFilesFromDrop(files), { name });
+        const { entry, duplicate } = await this.#store.importOnce(await checkpointFilesFromDrop(files), { name });
+        id = entry.id;
+        if (duplicate) this.notice = `${shown} was imported before, as “${entry.name}”: it is not stored twice.`;
       },
-      `${files.length === 1 ? files[0].name : name} was not imported`,
+      `${shown} was not imported`,
+      from,
     );
     await this.refresh();
+    return id;
   }
 
   async rename(id: string, name: string): Promise<void> {
@@ -136,9 +149,16 @@ export class CheckpointList {
     return ok;
   }
 
-  async #run(busy: string | null, work: () => Promise<void>, failure?: string): Promise<void> {
+  async #run(
+    busy: string | null,
+    work: () => Promise<void>,
+    failure?: string,
+    from: CheckpointList['importedFrom'] = null,
+  ): Promise<void> {
     this.busy = busy;
     this.error = null;
+    this.notice = null;
+    this.importedFrom = from;
     try {
       await work();
     } catch (e) {

@@ -45,6 +45,12 @@ export class Workbench {
   interrupted = $state.raw<InterruptedRun | null>(null);
   /** the model the worker would generate from, in words */
   generationModel = $state<string | null>(null);
+  /** the model trained in this tab has steps no checkpoint holds (save_strategy "no"); a reload would lose them */
+  trainedUnsaved = $state(false);
+  /** closing or reloading the tab would lose work: the browser asks first */
+  unsavedWork = $derived(this.run.active || this.trainedUnsaved);
+  /** the last step of the current run a checkpoint holds */
+  #savedStep = 0;
 
   evalFraction = $derived.by(() => {
     const v = Number(this.evalPercentText);
@@ -79,7 +85,10 @@ export class Workbench {
   #generation: AbortController | null = null;
 
   constructor() {
-    this.client.onDeviceLost(() => (this.generationModel = null));
+    this.client.onDeviceLost(() => {
+      this.generationModel = null;
+      this.trainedUnsaved = false;
+    });
   }
 
   #trainBlockers(): string[] {
@@ -149,6 +158,7 @@ export class Workbench {
         { onEvent: (e) => this.#onTrainEvent(e) },
       );
       forgetRun();
+      this.trainedUnsaved = result.step > this.#savedStep;
       this.run.end(
         result.status === 'finished' ? 'finished' : 'stopped',
         result.status === 'finished' ? bestModelMessage(result.bestModel) : `Stopped at step ${result.step}.`,
@@ -190,6 +200,8 @@ export class Workbench {
         break;
       case 'started':
         run.begin(e.run);
+        this.#savedStep = e.run.startStep;
+        this.trainedUnsaved = false;
         rememberRun(e.run.runName);
         this.generationModel = `the model being trained (${e.run.modelLabel})`;
         break;
@@ -206,6 +218,7 @@ export class Workbench {
         if (e.status === 'running' || e.status === 'paused' || e.status === 'stopping') run.status = e.status;
         break;
       case 'saved':
+        this.#savedStep = Math.max(this.#savedStep, e.checkpoint.step ?? 0);
         run.checkpointsSaved++;
         void this.checkpoints.refresh();
         break;
@@ -246,6 +259,16 @@ export class Workbench {
     }
   }
 
+  /**
+   * The tab is going (closed, reloaded, navigated away): a run in progress saves a checkpoint of its model as it is
+   * now, after the step in flight, through its usual save. Best effort: the browser may end the worker first, and a
+   * save cut short is swept as any interrupted save is.
+   */
+  saveBeforeLeaving(): void {
+    if (this.run.status !== 'running' && this.run.status !== 'paused') return;
+    this.client.call('control', { action: 'save' }).catch(() => undefined);
+  }
+
   /** Continues a run from one of its checkpoints, on a fresh worker when the GPU was lost. */
   async resumeFrom(checkpointId: string): Promise<void> {
     if (this.run.active) return;
@@ -265,6 +288,7 @@ export class Workbench {
   async restartGpu(): Promise<void> {
     this.client.restart();
     this.generationModel = null;
+    this.trainedUnsaved = false;
     await this.gpu.check();
     void this.tokenizer.update(this.data.files.map((f) => f.file));
     if (this.model.source === 'checkpoint' && this.model.checkpointId)
@@ -296,6 +320,19 @@ export class Workbench {
   async chooseCheckpoint(id: string | null): Promise<void> {
     await this.model.chooseCheckpoint(id);
     if (this.model.loaded) this.generationModel = this.model.loaded.label;
+  }
+
+  /** Makes a stored checkpoint the current model: the one to train and generate from. */
+  async useCheckpoint(id: string): Promise<void> {
+    if (this.run.active) return;
+    this.model.source = 'checkpoint';
+    await this.chooseCheckpoint(id);
+  }
+
+  /** Imports a zip or a folder's files and, unless a run holds the model, makes the checkpoint the current model. */
+  async importCheckpoint(files: File[], from: 'model' | 'checkpoints'): Promise<void> {
+    const id = await this.checkpoints.importFiles(files, from);
+    if (id !== null) await this.useCheckpoint(id);
   }
 
   async downloadFromHub(): Promise<void> {

@@ -28,6 +28,12 @@ export function familyOf(d: { model_type?: unknown }): ModelFamily<ModelDims, Mo
   return family;
 }
 
+/** The family's name for people ("GPT-2", "Llama", …) from config.json's model_type (GPT-2's when absent). */
+export function familyLabel(modelType: string | undefined): string {
+  const type = modelType ?? 'gpt2';
+  return FAMILIES.find((f) => f.modelType === type)?.label ?? type;
+}
+
 /** The model's sizes under its family's own config.json names, for people: "n_layer 2 · n_embd 128 · …". */
 export function describeDims(d: ModelDims): string {
   if (isLlamaModelType(d.model_type)) {
