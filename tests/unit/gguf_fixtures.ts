@@ -260,3 +260,68 @@ export function llamaCppGreedy(
   }
   return { ids: ids.slice(prompt.length), logits, margins };
 }
+
+/**
+ * llama.cpp's SentencePiece tokenizer (llm_tokenizer_spm) on GGUF vocabulary metadata, for text without special
+ * tokens: spaces as "▁" (one prefixed when add_space_prefix), UTF-8 characters as symbols, then repeatedly the
+ * adjacent pair whose joined text is a token with the highest score (leftmost on ties) joined; each final symbol is
+ * its token, else split back into the two it was joined from, else its bytes as <0xXX> tokens.
+ */
+export function llamaCppSpmEncode(
+  tokens: readonly string[],
+  scores: readonly number[],
+  text: string,
+  addSpacePrefix: boolean,
+) {
+  if (text === '') return []; // llama.cpp tokenizes no fragment, so adds no space
+  const idOf = new Map<string, number>();
+  tokens.forEach((t, id) => {
+    if (!idOf.has(t)) idOf.set(t, id);
+  });
+  const s = ((addSpacePrefix ? ' ' : '') + text).replaceAll(' ', '▁');
+  const symbols = [...s].map((text, i, all) => ({
+    text,
+    prev: i - 1,
+    next: i + 1 < all.length ? i + 1 : -1,
+    alive: true,
+  }));
+  const joinedFrom = new Map<string, [string, string]>();
+  type Bigram = { left: number; right: number; text: string; score: number };
+  const queue: Bigram[] = [];
+  const tryAdd = (left: number, right: number) => {
+    if (left < 0 || right < 0) return;
+    const joined = symbols[left].text + symbols[right].text;
+    const id = idOf.get(joined);
+    if (id === undefined) return;
+    queue.push({ left, right, text: joined, score: scores[id] });
+    joinedFrom.set(joined, [symbols[left].text, symbols[right].text]);
+  };
+  for (let i = 1; i < symbols.length; i++) tryAdd(i - 1, i);
+  while (queue.length) {
+    let best = 0;
+    for (let i = 1; i < queue.length; i++) {
+      const [a, b] = [queue[i], queue[best]];
+      if (a.score > b.score || (a.score === b.score && a.left < b.left)) best = i;
+    }
+    const { left, right, text } = queue.splice(best, 1)[0];
+    const [l, r] = [symbols[left], symbols[right]];
+    if (!l.alive || !r.alive || l.text + r.text !== text) continue;
+    l.text = text;
+    r.alive = false;
+    l.next = r.next;
+    if (r.next >= 0) symbols[r.next].prev = left;
+    tryAdd(l.prev, left);
+    tryAdd(left, l.next);
+  }
+  const out: number[] = [];
+  const resegment = (t: string) => {
+    const id = idOf.get(t);
+    if (id !== undefined) return void out.push(id);
+    const parts = joinedFrom.get(t);
+    if (parts) return parts.forEach(resegment);
+    for (const byte of new TextEncoder().encode(t))
+      out.push(idOf.get(`<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`)!);
+  };
+  for (let i = symbols.length ? 0 : -1; i >= 0; i = symbols[i].next) resegment(symbols[i].text);
+  return out;
+}

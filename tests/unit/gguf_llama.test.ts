@@ -20,8 +20,8 @@ import { ropeInvFreq } from '../../src/core/model/rope.ts';
 import { CharTokenizer, loadGpt2Tokenizer, tokenizerFromHfFiles, trainBpe } from '../../src/core/tokenizer/index.ts';
 import { rng } from '../helpers.ts';
 import { randomTensors } from './checkpoint_fixtures.ts';
-import { fileBytes, ggufTensors, llamaCppGreedy, parseWithHf, TYPE_ID } from './gguf_fixtures.ts';
-import { realTokenizerFiles } from './tokenizer_fixtures.ts';
+import { fileBytes, ggufTensors, llamaCppGreedy, llamaCppSpmEncode, parseWithHf, TYPE_ID } from './gguf_fixtures.ts';
+import { realTokenizerFiles, TEXT_KINDS } from './tokenizer_fixtures.ts';
 
 const chars = new CharTokenizer([...' \nabcdefghijklmnopqrstuvwxyz.,é']);
 const ids = { vocab_size: chars.vocabSize + 2, bos_token_id: chars.eosTokenId, eos_token_id: chars.eosTokenId };
@@ -428,6 +428,21 @@ describe('GGUF tokenizer metadata from Hugging Face tokenizer.json', () => {
       // Meta's own Llama 3 files put <|begin_of_text|> first; this copy's post-processor does not
       const ids = name === 'llama3' ? [128000, ...t.encode(chktxt)] : t.encode(chktxt);
       expect(hashName(ids), name).toBe(ggufPreTokenizer(JSON.parse(f.tokenizerJson)));
+    }
+  });
+
+  it('Llama 2: llama.cpp’s SentencePiece tokenizer on the written scores encodes text as Hearth does', () => {
+    const files = real('llama2');
+    const m = tokenizerMeta(files, 32000, 1);
+    const tokens = m.get('tokenizer.ggml.tokens') as string[];
+    const scores = m.get('tokenizer.ggml.scores') as number[];
+    const t = tokenizerFromHfFiles({
+      tokenizerJson: files['tokenizer.json'],
+      tokenizerConfig: files['tokenizer_config.json'],
+    });
+    for (const [kind, text] of Object.entries(TEXT_KINDS)) {
+      const want = t.encode(text, { addSpecialTokens: false });
+      expect(llamaCppSpmEncode(tokens, scores, text, true), kind).toEqual(want);
     }
   });
 });
