@@ -10,6 +10,7 @@ import {
 } from '../../src/core/model/families/index.ts';
 import { rotaryDims, type NeoXConfig } from '../../src/core/model/families/gpt_neox_config.ts';
 import { neoxInvFreq } from '../../src/core/model/families/gpt_neox.ts';
+import { presetConfig, presetDims } from '../../src/core/model/presets.ts';
 
 /** EleutherAI/pythia-70m's config.json */
 const PYTHIA_70M = {
@@ -58,6 +59,25 @@ describe('GPT-NeoX config.json', () => {
     );
     expect(parameterCount(c)).toBe(70_426_624);
     expect(describeDims(c)).toMatch(/hidden_size 512 .* rotary dims 16 of 64/);
+    // the preset of the same shape has the same parameters, whatever the tokenizer (its vocabulary is Pythia's)
+    expect(parameterCount(presetDims('pythia-70m', 300))).toBe(70_426_624);
+    expect(presetConfig('pythia-70m', { vocabSize: 50277, eosTokenId: 0 })).toMatchObject({
+      vocab_size: 50304,
+      tie_word_embeddings: false,
+    });
+  });
+
+  it('makes neox-tiny from a tokenizer: its vocabulary and end-of-text id', () => {
+    const c = presetConfig('neox-tiny', { vocabSize: 300, eosTokenId: 299 }) as NeoXConfig;
+    expect(c).toMatchObject({
+      model_type: 'gpt_neox',
+      num_hidden_layers: 2,
+      hidden_size: 128,
+      vocab_size: 300,
+      bos_token_id: 299,
+      eos_token_id: 299,
+    });
+    expect(rotaryDims(c)).toBe(8);
   });
 
   it("fills HF's defaults: untied head, attention biases, parallel residual, exact GELU, rotary_pct 0.25", () => {
