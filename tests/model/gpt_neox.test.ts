@@ -4,7 +4,13 @@
 // are not multiples of any tile.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { expectCheckpointingAgrees, randomModel, NEOX_PARALLEL_DIMS, NEOX_SEQUENTIAL_DIMS } from './models.ts';
+import {
+  expectCheckpointingAgrees,
+  randomModel,
+  NEOX_PARALLEL_DIMS,
+  NEOX_SEQUENTIAL_DIMS,
+  NEOX_NO_ROTARY_DIMS,
+} from './models.ts';
 import type { NeoXDims } from '../../src/core/model/families/gpt_neox_config.ts';
 import { referenceNeoXLossAndGrads } from '../../src/core/model/reference/gpt_neox.ts';
 import type { RefParams } from '../../src/core/model/reference/gpt2.ts';
@@ -28,6 +34,7 @@ function batch(d: NeoXDims, seed: number) {
 const CASES: [string, NeoXDims][] = [
   ['parallel residual, exact GELU, 4 of 8 dims rotated, untied head', NEOX_PARALLEL_DIMS],
   ['sequential residual, gelu_new, 4 of 12 dims rotated, no attention biases, tied head', NEOX_SEQUENTIAL_DIMS],
+  ['no rotary (rotary_pct 0), one layer', NEOX_NO_ROTARY_DIMS],
 ];
 
 describe('GPT-NeoX model', () => {

@@ -138,7 +138,8 @@ export async function expectCheckpointingAgrees(
 
 /**
  * Small GPT-NeoX models: parallel residual with an untied head, the exact GELU and half of each 8-dim head rotated;
- * and the sequential residual with no attention biases, a tied head, gelu_new and 4 of 12 dims rotated.
+ * the sequential residual with no attention biases, a tied head, gelu_new and 4 of 12 dims rotated; and one layer
+ * without rotary (rotary_pct 0).
  */
 export const NEOX_PARALLEL_DIMS: NeoXDims = {
   model_type: 'gpt_neox',
@@ -167,4 +168,16 @@ export const NEOX_SEQUENTIAL_DIMS: NeoXDims = {
   attention_bias: false,
   tie_word_embeddings: true,
   hidden_act: 'gelu_new',
+};
+
+export const NEOX_NO_ROTARY_DIMS: NeoXDims = {
+  model_type: 'gpt_neox',
+  vocab_size: 23,
+  max_position_embeddings: 16,
+  hidden_size: 20,
+  intermediate_size: 30,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  layer_norm_eps: 1e-5,
+  rotary_pct: 0,
 };
