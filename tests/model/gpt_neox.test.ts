@@ -16,6 +16,7 @@ import { referenceNeoXLossAndGrads } from '../../src/core/model/reference/gpt_ne
 import type { RefParams } from '../../src/core/model/reference/gpt2.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
+import { HalfWeightCache, mixedPrecisionOps } from '../../src/core/model/mixed_ops.ts';
 import { KVCacheDecoder } from '../../src/core/generate/kv_cache.ts';
 import { FullPrefixDecoder, type CausalDecoder } from '../../src/core/generate/decoder.ts';
 import { argmax } from '../../src/core/generate/samplers.ts';
@@ -73,6 +74,25 @@ describe('GPT-NeoX model', () => {
       await expectCheckpointingAgrees(model, { ...batch(dims, seed + 3), B, T }, seed);
     });
   }
+
+  it('with f16 matmul and attention operands (fp16 training), the loss and gradients follow the f32 ones', async () => {
+    const seed = rng().seed;
+    const dims = NEOX_PARALLEL_DIMS;
+    const model = randomModel(dims, seed);
+    const { tokens, targets } = batch(dims, seed + 5);
+    const cache = new HalfWeightCache();
+    const half = model.lossAndGrads(tokens, targets, B, T, { ops: mixedPrecisionOps(cache) });
+    const full = model.lossAndGrads(tokens, targets, B, T);
+    const [lh, lf] = [(await half.loss.data())[0], (await full.loss.data())[0]];
+    expect(Math.abs(lh - lf) / lf, `seed ${seed}: loss ${lh} vs ${lf}`).toBeLessThan(1e-2);
+    for (const [name, g] of full.grads) {
+      const e = relError(await half.grads.get(name)!.data(), await g.data());
+      expect(e, `seed ${seed}: gradient of ${name}`).toBeLessThan(3e-2);
+    }
+    tf.dispose([half.loss, full.loss, ...half.grads.values(), ...full.grads.values()]);
+    cache.clear();
+    model.dispose();
+  });
 
   async function greedy(decoder: CausalDecoder, rows: number[][], steps: number): Promise<number[][]> {
     const out = rows.map((r) => r.slice());
