@@ -60,7 +60,8 @@ export function shareOfPeak(gflops: number, peak: Peak | null): string {
  */
 export function trainingFlopsPerToken(d: ModelDims, T: number): number {
   const shapes = new Map(parameterShapes(d));
-  const lookups = shapes.has('lm_head.weight') ? ['wpe.weight', 'embed_tokens.weight'] : ['wpe.weight'];
+  const untied = ['lm_head.weight', 'embed_out.weight'].some((name) => shapes.has(name));
+  const lookups = untied ? ['wpe.weight', 'embed_tokens.weight', 'embed_in.weight'] : ['wpe.weight'];
   const lookup = lookups.reduce((n, name) => n + (shapes.get(name)?.reduce((a, b) => a * b, 1) ?? 0), 0);
   const s = sizesOf(d);
   return 6 * (parameterCount(d) - lookup) + 12 * s.num_hidden_layers * s.num_attention_heads * s.head_dim * T;

@@ -65,9 +65,11 @@ describe('hearth CLI with a Llama model', () => {
 
     const foreign = join(dir, 'foreign');
     cpSync(exported, foreign, { recursive: true });
-    writeFileSync(join(foreign, 'config.json'), JSON.stringify({ ...config, model_type: 'gpt_neox' }));
+    writeFileSync(join(foreign, 'config.json'), JSON.stringify({ ...config, model_type: 'falcon' }));
     const refused = hearth('generate', '--model', foreign, '--prompt', 'to');
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toMatch(/model_type "gpt_neox"; Hearth runs GPT-2 models .*Llama models .*Qwen2 models/);
+    expect(refused.stderr).toMatch(
+      /model_type "falcon"; Hearth runs GPT-2 models .*Llama models .*Qwen2 models .*GPT-NeoX models/,
+    );
   });
 });

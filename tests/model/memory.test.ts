@@ -7,6 +7,7 @@ import { useGpu } from '../helpers.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
 import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
+import type { NeoXDims } from '../../src/core/model/families/gpt_neox_config.ts';
 import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { measureTrainingStep, type StepMemoryOptions } from '../../bench/memory_probe.ts';
 
@@ -57,6 +58,31 @@ const QWEN2_WIDE_VOCAB: LlamaDims = {
   tie_word_embeddings: true,
 };
 
+// GPT-NeoX toys: parallel residual with an untied head; sequential residual with a tied head and a wide vocabulary
+const NEOX_TOY: NeoXDims = {
+  model_type: 'gpt_neox',
+  vocab_size: 96,
+  max_position_embeddings: 32,
+  hidden_size: 32,
+  intermediate_size: 128,
+  num_hidden_layers: 1,
+  num_attention_heads: 4,
+  layer_norm_eps: 1e-5,
+};
+const NEOX_SEQUENTIAL_WIDE_VOCAB: NeoXDims = {
+  model_type: 'gpt_neox',
+  vocab_size: 700,
+  max_position_embeddings: 48,
+  hidden_size: 48,
+  intermediate_size: 100,
+  num_hidden_layers: 2,
+  num_attention_heads: 3,
+  layer_norm_eps: 1e-5,
+  rotary_pct: 0.5,
+  use_parallel_residual: false,
+  tie_word_embeddings: true,
+};
+
 const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepMemoryOptions }[] = [
   { label: 'toy', dims: TOY, B: 3, T: 17, opts: {} },
   { label: 'toy, gradient checkpointing', dims: TOY, B: 3, T: 17, opts: { checkpoint: true } },
@@ -84,6 +110,15 @@ const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepM
   { label: 'llama toy, grouped-query attention, untied head', dims: LLAMA_TOY, B: 3, T: 17, opts: {} },
   { label: 'llama toy, gradient checkpointing', dims: LLAMA_TOY, B: 3, T: 17, opts: { checkpoint: true } },
   { label: 'qwen2 wide vocab, tied head', dims: QWEN2_WIDE_VOCAB, B: 2, T: 33, opts: {} },
+  { label: 'gpt_neox toy, parallel residual, untied head', dims: NEOX_TOY, B: 3, T: 17, opts: {} },
+  { label: 'gpt_neox toy, gradient checkpointing', dims: NEOX_TOY, B: 3, T: 17, opts: { checkpoint: true } },
+  {
+    label: 'gpt_neox wide vocab, sequential residual, tied head',
+    dims: NEOX_SEQUENTIAL_WIDE_VOCAB,
+    B: 2,
+    T: 33,
+    opts: {},
+  },
   {
     label: 'wide vocab, dropout',
     dims: { ...WIDE_VOCAB, resid_pdrop: 0.1, embd_pdrop: 0.1, attn_pdrop: 0.1 },

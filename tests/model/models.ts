@@ -6,6 +6,7 @@ import { CausalLM, type ForwardOptions } from '../../src/core/model/causal_lm.ts
 import { parameterShapes, type ModelDims } from '../../src/core/model/families/index.ts';
 import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
+import type { NeoXDims } from '../../src/core/model/families/gpt_neox_config.ts';
 
 /**
  * A model with random parameters spread wider than GPT-2's initialisation (norm weights 1 ± 0.2, the rest
@@ -134,3 +135,49 @@ export async function expectCheckpointingAgrees(
   tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
   model.dispose();
 }
+
+/**
+ * Small GPT-NeoX models: parallel residual with an untied head, the exact GELU and half of each 8-dim head rotated;
+ * the sequential residual with no attention biases, a tied head, gelu_new and 4 of 12 dims rotated; and one layer
+ * without rotary (rotary_pct 0).
+ */
+export const NEOX_PARALLEL_DIMS: NeoXDims = {
+  model_type: 'gpt_neox',
+  vocab_size: 37,
+  max_position_embeddings: 16,
+  hidden_size: 24,
+  intermediate_size: 41,
+  num_hidden_layers: 2,
+  num_attention_heads: 3,
+  layer_norm_eps: 1e-5,
+  rotary_pct: 0.5,
+  rotary_emb_base: 500,
+};
+
+export const NEOX_SEQUENTIAL_DIMS: NeoXDims = {
+  model_type: 'gpt_neox',
+  vocab_size: 29,
+  max_position_embeddings: 16,
+  hidden_size: 24,
+  intermediate_size: 33,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  layer_norm_eps: 1e-5,
+  rotary_pct: 0.34,
+  use_parallel_residual: false,
+  attention_bias: false,
+  tie_word_embeddings: true,
+  hidden_act: 'gelu_new',
+};
+
+export const NEOX_NO_ROTARY_DIMS: NeoXDims = {
+  model_type: 'gpt_neox',
+  vocab_size: 23,
+  max_position_embeddings: 16,
+  hidden_size: 20,
+  intermediate_size: 30,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  layer_norm_eps: 1e-5,
+  rotary_pct: 0,
+};

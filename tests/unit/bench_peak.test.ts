@@ -33,4 +33,9 @@ describe('bench peak', () => {
     // 6 · (124,439,808 − 1024·768) + 12 · 12 · 768 · 1024
     expect(trainingFlopsPerToken(presetDims('gpt2', 50257), 1024)).toBe(855_166_464);
   });
+
+  it("counts Pythia-70M's without its untied token embedding (a lookup)", () => {
+    // 6 · (70,426,624 − 50304·512) + 12 · 6 · 512 · 2048
+    expect(trainingFlopsPerToken(presetDims('pythia-70m', 50304), 2048)).toBe(343_523_328);
+  });
 });

@@ -109,7 +109,7 @@ describe('config.json', () => {
   });
 
   it.each([
-    [{ model_type: 'gpt_neox' }, /model_type "gpt_neox"; Hearth runs GPT-2 models .*Llama models/],
+    [{ model_type: 'falcon' }, /model_type "falcon"; Hearth runs GPT-2 models .*Llama models .*GPT-NeoX models/],
     [
       { architectures: ['GPT2ForSequenceClassification'] },
       /architecture GPT2ForSequenceClassification; Hearth runs GPT2LMHeadModel/,

@@ -382,10 +382,10 @@ const MALFORMED: [string, () => Uint8Array, RegExp][] = [
       zipOf(
         new Map([
           ...goodFiles(),
-          ['config.json', enc.encode('{"model_type": "gpt_neox", "architectures": ["GPTNeoXForCausalLM"]}')],
+          ['config.json', enc.encode('{"model_type": "falcon", "architectures": ["FalconForCausalLM"]}')],
         ]),
       ),
-    /model_type "gpt_neox"; Hearth runs GPT-2 models \(model_type "gpt2"\), Llama models \(model_type "llama"\), Mistral models \(model_type "mistral"\), Qwen2 models \(model_type "qwen2"\)/,
+    /model_type "falcon"; Hearth runs GPT-2 models \(model_type "gpt2"\), Llama models \(model_type "llama"\), Mistral models \(model_type "mistral"\), Qwen2 models \(model_type "qwen2"\), GPT-NeoX models \(model_type "gpt_neox"\)/,
   ],
   [
     'untied lm_head',

@@ -121,12 +121,12 @@ beforeAll(async () => {
   noWeights.delete('model.safetensors');
   noWeights.set('pytorch_model.bin', new Uint8Array(10));
   repos.set('old/pickle', { files: noWeights });
-  const pythia = hubFiles(6);
-  pythia.set(
+  const falcon = hubFiles(6);
+  falcon.set(
     'config.json',
-    new TextEncoder().encode('{"model_type": "gpt_neox", "architectures": ["GPTNeoXForCausalLM"]}'),
+    new TextEncoder().encode('{"model_type": "falcon", "architectures": ["FalconForCausalLM"]}'),
   );
-  repos.set('EleutherAI/pythia-tiny', { files: pythia });
+  repos.set('tiiuae/falcon-tiny', { files: falcon });
   repos.set('flaky/connection', { files: hubFiles(7), dropsWeights: true });
   repos.set('sharded/tiny', { files: shardedHubFiles(8) });
   const hugeConfig = hubFiles(10);
@@ -403,10 +403,10 @@ describe('Hub downloads', () => {
     ],
     [
       'a model Hearth cannot run',
-      'EleutherAI/pythia-tiny',
+      'tiiuae/falcon-tiny',
       {},
       'unsupported-model',
-      /model_type "gpt_neox"; Hearth runs GPT-2 models \(model_type "gpt2"\), Llama models \(model_type "llama"\), Mistral models \(model_type "mistral"\), Qwen2 models \(model_type "qwen2"\)/,
+      /model_type "falcon"; Hearth runs GPT-2 models \(model_type "gpt2"\), Llama models \(model_type "llama"\), Mistral models \(model_type "mistral"\), Qwen2 models \(model_type "qwen2"\), GPT-NeoX models \(model_type "gpt_neox"\)/,
     ],
     ['a name that is not a repo id', '../../etc/passwd', {}, 'not-found', /is not a Hub model id/],
   ])('refuses %s with a clear message', async (_label, repo, extra, code, message) => {
@@ -415,7 +415,7 @@ describe('Hub downloads', () => {
     expect(error).toBeInstanceOf(CheckpointError);
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
-    expect(requests.filter((r) => r.endsWith('model.safetensors') && repo === 'EleutherAI/pythia-tiny')).toEqual([]); // refused before the weights
+    expect(requests.filter((r) => r.endsWith('model.safetensors') && repo === 'tiiuae/falcon-tiny')).toEqual([]); // refused before the weights
   });
 
   it('refuses a download cut short, and caches none of it', async () => {

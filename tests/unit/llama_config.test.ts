@@ -92,7 +92,10 @@ describe('Llama-family config.json', () => {
       { model_type: 'qwen2', use_sliding_window: true, sliding_window: 4, max_window_layers: 0 },
       /sliding_window 4 is smaller/,
     ],
-    [{ model_type: 'gpt_neox' }, /model_type "gpt_neox"; Hearth runs GPT-2 models .*Llama models .*Qwen2 models/],
+    [
+      { model_type: 'falcon' },
+      /model_type "falcon"; Hearth runs GPT-2 models .*Llama models .*Qwen2 models .*GPT-NeoX/,
+    ],
     [{ rms_norm_eps: 0 }, /rms_norm_eps must be a positive number/],
   ])('refuses %j with a reason', (overrides, message) => {
     expect(() => parseModelConfig(tiny(overrides))).toThrow(message);

@@ -1,6 +1,7 @@
 // What a training step costs in GPU memory, term by term, and the AdamW update the trainer runs for a model's size.
 import { innerDim, type GPT2Dims } from './families/gpt2_config.ts';
 import { headDim, isLlamaModelType, kvHeads, tiedHead, type LlamaDims } from './families/llama_config.ts';
+import { isNeoXModelType, neoxTiedHead, type NeoXDims } from './families/gpt_neox_config.ts';
 import { parameterCount, parameterShapes, sizesOf, type ModelDims } from './families/index.ts';
 import type { BackwardKind } from './backward.ts';
 
@@ -110,6 +111,43 @@ function llamaBlock(d: LlamaDims, M: number): BlockTerms {
   };
 }
 
+/**
+ * A GPT-NeoX block on Hearth's kernels (I = MLP width, nh heads): per block the two LayerNorms' outputs 2·M·C, the
+ * fused query_key_value's output, its regrouping to [q | k | v], the q and k slice with v, q and k after RoPE and their
+ * concatenation with v 14·M·C, the attention's output and log-sum-exp M·(C + nh), dense's and the MLP's outputs and
+ * the residual sums 4·M·C, the MLP's pre- and post-GELU 2·M·I, and the norms' row statistics. The backward keeps a
+ * gradient of each.
+ */
+function neoxBlock(d: NeoXDims, M: number): BlockTerms {
+  const C = d.hidden_size;
+  const nh = d.num_attention_heads;
+  const I = d.intermediate_size;
+  const activations = 21 * M * C + 2 * M * I;
+  const params = blockParameterCount(d);
+  return {
+    saved: activations + nh * M + 4 * M,
+    grads: activations,
+    params,
+    matmulWeights: params - 4 * C,
+    matmulOutputs: 3 * C + C + I + C,
+    embdDropoutGrad: 0,
+  };
+}
+
+/** The block's terms of the model's family. */
+function blockTerms(d: ModelDims, M: number): BlockTerms {
+  if (isLlamaModelType(d.model_type)) return llamaBlock(d as LlamaDims, M);
+  if (isNeoXModelType(d.model_type)) return neoxBlock(d as NeoXDims, M);
+  return gpt2Block(d as GPT2Dims, M);
+}
+
+/** Whether the head reads the token embedding (GPT-2, tied Llama and GPT-NeoX). */
+function headTied(d: ModelDims): boolean {
+  if (isLlamaModelType(d.model_type)) return tiedHead(d as LlamaDims);
+  if (isNeoXModelType(d.model_type)) return neoxTiedHead(d as NeoXDims);
+  return true;
+}
+
 function blockParameterCount(d: ModelDims): number {
   const first = parameterShapes(d).filter(([n]) => /^(h|layers)\.0\./.test(n));
   return first.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
@@ -133,7 +171,8 @@ function blockParameterCount(d: ModelDims): number {
  * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed),
  *   with the freeing backward the first block's too, and the embedding's, over the kept block inputs;
  * - or the AdamW update's, when larger (per-tensor, three new copies of wte beside everything persistent).
- * A Llama-family block's terms are llamaBlock's; an untied head has no second embedding gradient.
+ * A Llama-family block's terms are llamaBlock's, a GPT-NeoX block's neoxBlock's; an untied head has no second
+ * embedding gradient.
  * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
  * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
  */
@@ -147,9 +186,9 @@ export function estimateTrainingMemory(
   const M = batchSize * blockSize;
   const s = sizesOf(d);
   const { hidden_size: C, num_hidden_layers: L, vocab_size: V } = s;
-  const block = isLlamaModelType(d.model_type) ? llamaBlock(d as LlamaDims, M) : gpt2Block(d as GPT2Dims, M);
-  // the head reads the token embedding (GPT-2, tied Llama): its two gradients (head and embedding) beside their sum
-  const tied = !isLlamaModelType(d.model_type) || tiedHead(d as LlamaDims);
+  const block = blockTerms(d, M);
+  // the head reads the token embedding: its two gradients (head and embedding) beside their sum
+  const tied = headTied(d);
   const fp16 = !!opts.fp16;
   const optimizerKind = opts.optimizer ?? adamwKindFor(d, fp16);
   const f32 = 4;

@@ -11,7 +11,8 @@ export interface MatmulOptions {
   transposeA?: boolean;
   transposeB?: boolean;
   bias?: Tensor1D;
-  activation?: 'none' | 'gelu';
+  /** 'gelu': GPT-2's gelu_new (tanh approximation); 'gelu_exact': the exact erf GELU (GPT-NeoX) */
+  activation?: 'none' | 'gelu' | 'gelu_exact';
 }
 
 /** A block's attention heads: qkv packs H query heads, then K key heads, then K value heads, each headDim wide. */
@@ -26,7 +27,7 @@ export type { RopeSpec };
 
 export interface Ops {
   name: string;
-  /** op(a)·op(b) [+ bias] [then gelu_new] */
+  /** op(a)·op(b) [+ bias] [then gelu_new or the exact GELU] */
   matmul(a: Tensor2D, b: Tensor2D, opts?: MatmulOptions): Tensor2D;
   /** over the last dim of x (M, C) */
   layerNorm(x: Tensor2D, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor2D;

@@ -1,7 +1,9 @@
 // The models the page and the CLI offer to make from scratch, from a toy that trains in seconds on a CPU emulation
-// up to GPT-2 124M, Llama-style ones beside them, and a new model's whole config from a preset and its tokenizer.
+// up to GPT-2 124M, Llama-style and GPT-NeoX ones beside them, and a new model's whole config from a preset and its
+// tokenizer.
 import { DEFAULT_DROPOUT, GPT2_VOCAB_SIZE, makeGpt2Config, type GPT2Dims } from './families/gpt2_config.ts';
 import { isLlamaModelType, makeLlamaConfig, type LlamaDims } from './families/llama_config.ts';
+import { isNeoXModelType, makeNeoXConfig, type NeoXDims } from './families/gpt_neox_config.ts';
 import type { ModelConfig, ModelDims } from './families/index.ts';
 
 type WithoutVocab<D> = Omit<D, 'vocab_size'> & { vocab_size?: number };
@@ -9,7 +11,7 @@ type WithoutVocab<D> = Omit<D, 'vocab_size'> & { vocab_size?: number };
 export interface Preset {
   id: string;
   label: string;
-  dims: WithoutVocab<GPT2Dims> | WithoutVocab<LlamaDims>;
+  dims: WithoutVocab<GPT2Dims> | WithoutVocab<LlamaDims> | WithoutVocab<NeoXDims>;
 }
 
 /** vocab_size comes from the tokenizer unless the preset fixes it (GPT-2's own sizes use GPT-2's vocabulary). */
@@ -79,6 +81,40 @@ export const PRESETS: Preset[] = [
       tie_word_embeddings: true,
     },
   },
+  {
+    id: 'neox-tiny',
+    label: 'GPT-NeoX tiny (2 layers, 128 wide, 8 of 32 dims a head rotated)',
+    dims: {
+      model_type: 'gpt_neox',
+      max_position_embeddings: 128,
+      hidden_size: 128,
+      intermediate_size: 512,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      layer_norm_eps: 1e-5,
+      rotary_pct: 0.25,
+      rotary_emb_base: 10000,
+      use_parallel_residual: true,
+    },
+  },
+  {
+    // EleutherAI/pythia-70m's shape, its padded vocabulary included (70,426,624 parameters)
+    id: 'pythia-70m',
+    label: 'Pythia-70M shape (GPT-NeoX, 6 layers, 512 wide, 8 heads, untied head)',
+    dims: {
+      model_type: 'gpt_neox',
+      vocab_size: 50304,
+      max_position_embeddings: 2048,
+      hidden_size: 512,
+      intermediate_size: 2048,
+      num_hidden_layers: 6,
+      num_attention_heads: 8,
+      layer_norm_eps: 1e-5,
+      rotary_pct: 0.25,
+      rotary_emb_base: 10000,
+      use_parallel_residual: true,
+    },
+  },
 ];
 
 export function presetDims(id: string, vocabSize: number): ModelDims {
@@ -89,8 +125,8 @@ export function presetDims(id: string, vocabSize: number): ModelDims {
 
 /**
  * A new model's config: the preset's shape, the tokenizer's vocabulary and end-of-text id, and for GPT-2 `dropout` as
- * its embd_pdrop, attn_pdrop and resid_pdrop (Hugging Face's GPT2Config default, 0.1, unless given; Llama-family
- * models train without dropout, as their configs' attention_dropout 0).
+ * its embd_pdrop, attn_pdrop and resid_pdrop (Hugging Face's GPT2Config default, 0.1, unless given; Llama-family and
+ * GPT-NeoX models train without dropout, as their configs' attention_dropout 0).
  */
 export function presetConfig(
   presetId: string,
@@ -106,6 +142,13 @@ export function presetConfig(
   if (isLlamaModelType(d.model_type)) {
     return makeLlamaConfig(d.model_type, {
       ...(d as LlamaDims),
+      bos_token_id: tokenizer.eosTokenId,
+      eos_token_id: tokenizer.eosTokenId,
+    });
+  }
+  if (isNeoXModelType(d.model_type)) {
+    return makeNeoXConfig({
+      ...(d as NeoXDims),
       bos_token_id: tokenizer.eosTokenId,
       eos_token_id: tokenizer.eosTokenId,
     });

@@ -19,6 +19,11 @@ export function stockGelu(x: tf.Tensor): tf.Tensor {
   });
 }
 
+/** The exact GELU, x·Φ(x) = 0.5·x·(1 + erf(x/√2)), as PyTorch's nn.GELU(). */
+export function stockGeluExact(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+}
+
 /** wte[tokens[b·T + t]] → (B, T, C): the embedding of families without position embeddings. */
 function stockTokenEmbedding(tokens: Int32Array, B: number, T: number, wte: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => tf.reshape(tf.gather(wte, tf.tensor1d(tokens, 'int32')), [B, T, -1]) as tf.Tensor3D);
@@ -31,6 +36,7 @@ export const stockOps: Ops = {
       let y: tf.Tensor2D = tf.matMul(a, b, opts.transposeA, opts.transposeB);
       if (opts.bias) y = tf.add(y, opts.bias);
       if (opts.activation === 'gelu') y = stockGelu(y) as tf.Tensor2D;
+      if (opts.activation === 'gelu_exact') y = stockGeluExact(y) as tf.Tensor2D;
       return y;
     });
   },

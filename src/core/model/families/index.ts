@@ -3,17 +3,19 @@
 import { ModelConfigError } from '../config_error.ts';
 import type { ModelFamily, ModelSizes } from '../family.ts';
 import { gpt2 } from './gpt2.ts';
+import { gptNeoX } from './gpt_neox.ts';
+import { isNeoXModelType, neoxHeadDim, rotaryDims, type NeoXConfig, type NeoXDims } from './gpt_neox_config.ts';
 import type { GPT2Config, GPT2Dims } from './gpt2_config.ts';
 import { llama, mistral, qwen2 } from './llama.ts';
 import { isLlamaModelType, type LlamaConfig, type LlamaDims } from './llama_config.ts';
 
 /** A model's config as config.json holds it, under its family's Hugging Face names. */
-export type ModelConfig = GPT2Config | LlamaConfig;
+export type ModelConfig = GPT2Config | LlamaConfig | NeoXConfig;
 
 /** What a model is built from: a whole ModelConfig, or (presets, tests) its sizes and rates alone. */
-export type ModelDims = GPT2Dims | LlamaDims;
+export type ModelDims = GPT2Dims | LlamaDims | NeoXDims;
 
-const FAMILIES = [gpt2, llama, mistral, qwen2] as ModelFamily<ModelDims, ModelConfig>[];
+const FAMILIES = [gpt2, llama, mistral, qwen2, gptNeoX] as ModelFamily<ModelDims, ModelConfig>[];
 
 function unknownModelType(modelType: string): ModelConfigError {
   const known = FAMILIES.map((f) => `${f.label} models (model_type "${f.modelType}")`).join(', ');
@@ -42,6 +44,13 @@ export function describeDims(d: ModelDims): string {
     return (
       `num_hidden_layers ${s.num_hidden_layers} · hidden_size ${s.hidden_size} · num_attention_heads ` +
       `${s.num_attention_heads} · num_key_value_heads ${s.num_key_value_heads} · max_position_embeddings ${s.max_position_embeddings}`
+    );
+  }
+  if (isNeoXModelType(d.model_type)) {
+    const x = d as NeoXDims;
+    return (
+      `num_hidden_layers ${x.num_hidden_layers} · hidden_size ${x.hidden_size} · num_attention_heads ` +
+      `${x.num_attention_heads} · rotary dims ${rotaryDims(x)} of ${neoxHeadDim(x)} · max_position_embeddings ${x.max_position_embeddings}`
     );
   }
   const g = d as GPT2Dims;
