@@ -72,6 +72,21 @@ export const QWEN2_TIED_DIMS: LlamaDims = {
   tie_word_embeddings: true,
 };
 
+/** A Mistral whose sliding window (4) is shorter than the test blocks, so whole key ranges fall outside it. */
+export const MISTRAL_WINDOW_DIMS: LlamaDims = {
+  model_type: 'mistral',
+  vocab_size: 31,
+  max_position_embeddings: 16,
+  hidden_size: 16,
+  intermediate_size: 27,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  sliding_window: 4,
+};
+
 /** The trainer tests' model: one layer, 16 wide, 19 tokens. */
 export const TRAINER_DIMS: GPT2Dims = {
   vocab_size: 19,
