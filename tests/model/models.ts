@@ -6,6 +6,7 @@ import { CausalLM, type ForwardOptions } from '../../src/core/model/causal_lm.ts
 import { parameterShapes, type ModelDims } from '../../src/core/model/families/index.ts';
 import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
+import type { GptNeoDims } from '../../src/core/model/families/gpt_neo_config.ts';
 
 /**
  * A model with random parameters spread wider than GPT-2's initialisation (norm weights 1 ± 0.2, the rest
@@ -85,6 +86,23 @@ export const MISTRAL_WINDOW_DIMS: LlamaDims = {
   rms_norm_eps: 1e-5,
   rope_theta: 10000,
   sliding_window: 4,
+};
+
+/**
+ * A small GPT-Neo: a global and a local layer, the local one's window (3) shorter than the test blocks and the
+ * generated sequences; the MLP's width not 4·hidden; the head tied to wte.
+ */
+export const GPT_NEO_DIMS: GptNeoDims = {
+  model_type: 'gpt_neo',
+  vocab_size: 37,
+  max_position_embeddings: 16,
+  hidden_size: 12,
+  num_layers: 2,
+  num_heads: 2,
+  attention_types: [[['global', 'local'], 1]],
+  window_size: 3,
+  intermediate_size: 23,
+  layer_norm_epsilon: 1e-5,
 };
 
 /** The trainer tests' model: one layer, 16 wide, 19 tokens. */

@@ -6,14 +6,16 @@ import { gpt2 } from './gpt2.ts';
 import type { GPT2Config, GPT2Dims } from './gpt2_config.ts';
 import { llama, mistral, qwen2 } from './llama.ts';
 import { isLlamaModelType, type LlamaConfig, type LlamaDims } from './llama_config.ts';
+import { gptNeo } from './gpt_neo.ts';
+import { isGptNeoModelType, type GptNeoConfig, type GptNeoDims } from './gpt_neo_config.ts';
 
 /** A model's config as config.json holds it, under its family's Hugging Face names. */
-export type ModelConfig = GPT2Config | LlamaConfig;
+export type ModelConfig = GPT2Config | LlamaConfig | GptNeoConfig;
 
 /** What a model is built from: a whole ModelConfig, or (presets, tests) its sizes and rates alone. */
-export type ModelDims = GPT2Dims | LlamaDims;
+export type ModelDims = GPT2Dims | LlamaDims | GptNeoDims;
 
-const FAMILIES = [gpt2, llama, mistral, qwen2] as ModelFamily<ModelDims, ModelConfig>[];
+const FAMILIES = [gpt2, llama, mistral, qwen2, gptNeo] as ModelFamily<ModelDims, ModelConfig>[];
 
 function unknownModelType(modelType: string): ModelConfigError {
   const known = FAMILIES.map((f) => `${f.label} models (model_type "${f.modelType}")`).join(', ');
@@ -36,6 +38,13 @@ export function describeDims(d: ModelDims): string {
     return (
       `num_hidden_layers ${s.num_hidden_layers} · hidden_size ${s.hidden_size} · num_attention_heads ` +
       `${s.num_attention_heads} · num_key_value_heads ${s.num_key_value_heads} · max_position_embeddings ${s.max_position_embeddings}`
+    );
+  }
+  if (isGptNeoModelType(d.model_type)) {
+    const n = d as GptNeoDims;
+    return (
+      `num_layers ${n.num_layers} · hidden_size ${n.hidden_size} · num_heads ${n.num_heads} · window_size ` +
+      `${n.window_size} · max_position_embeddings ${n.max_position_embeddings}`
     );
   }
   const g = d as GPT2Dims;

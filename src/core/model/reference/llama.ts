@@ -17,7 +17,7 @@ import { crossEntropy, type RefParams, type RefResult } from './gpt2.ts';
 import { attentionForward, attentionBackward, type AttentionShape } from '../../kernels/attention/reference.ts';
 
 /** y (M,N) = x (M,K) · wᵀ (w (N,K), a Linear's [out, in]) + b (N) */
-function linear(x: Float64Array, w: Float64Array, b: Float64Array | null, M: number, K: number, N: number) {
+export function linear(x: Float64Array, w: Float64Array, b: Float64Array | null, M: number, K: number, N: number) {
   const y = new Float64Array(M * N);
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
@@ -30,7 +30,7 @@ function linear(x: Float64Array, w: Float64Array, b: Float64Array | null, M: num
 }
 
 /** accumulates dx += dy·w, dw += dyᵀ·x, db += Σ_m dy */
-function linearBackward(
+export function linearBackward(
   dy: Float64Array,
   x: Float64Array,
   w: Float64Array,
