@@ -8,6 +8,7 @@ import {
   parseModelConfig,
   sizesOf,
 } from '../../src/core/model/families/index.ts';
+import { presetConfig, presetDims } from '../../src/core/model/presets.ts';
 import { gptNeoWindow, type GptNeoConfig } from '../../src/core/model/families/gpt_neo_config.ts';
 
 // roneneldan/TinyStories-33M's config.json, as transformers wrote it
@@ -92,6 +93,20 @@ describe('GPT-Neo config', () => {
       attention_dropout: 0,
       bos_token_id: 9,
       eos_token_id: 9,
+    });
+  });
+
+  it("has presets: gpt-neo-tiny, and TinyStories-33M's shape with its 68,514,048 parameters", () => {
+    expect(parameterCount(presetDims('tinystories-33m', 100))).toBe(68_514_048); // GPT-2's vocabulary, fixed
+    const c = presetConfig('gpt-neo-tiny', { vocabSize: 300, eosTokenId: 299 }, 0.2) as GptNeoConfig;
+    expect(c).toMatchObject({
+      model_type: 'gpt_neo',
+      vocab_size: 300,
+      attention_layers: ['global', 'local'],
+      resid_dropout: 0.2,
+      embed_dropout: 0.2,
+      attention_dropout: 0.2,
+      eos_token_id: 299,
     });
   });
 

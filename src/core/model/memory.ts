@@ -1,6 +1,7 @@
 // What a training step costs in GPU memory, term by term, and the AdamW update the trainer runs for a model's size.
 import { innerDim, type GPT2Dims } from './families/gpt2_config.ts';
 import { headDim, isLlamaModelType, kvHeads, tiedHead, type LlamaDims } from './families/llama_config.ts';
+import { gptNeoInnerDim, gptNeoTiedHead, isGptNeoModelType, type GptNeoDims } from './families/gpt_neo_config.ts';
 import { parameterCount, parameterShapes, sizesOf, type ModelDims } from './families/index.ts';
 
 /** Above this many parameters the trainer's AdamW updates tensor by tensor instead of packed (see trainer.ts). */
@@ -98,6 +99,29 @@ function llamaBlock(d: LlamaDims, M: number): BlockTerms {
   };
 }
 
+/**
+ * GPT-Neo's block: GPT-2's terms, plus q, k and v as their three matmuls give them before they are packed for the
+ * attention (3·M·C) and their gradients; no q, k, v biases.
+ */
+function gptNeoBlock(d: GptNeoDims, M: number): BlockTerms {
+  const C = d.hidden_size;
+  const g = gpt2Block(
+    {
+      vocab_size: d.vocab_size,
+      n_positions: d.max_position_embeddings,
+      n_embd: C,
+      n_layer: d.num_layers,
+      n_head: d.num_heads,
+      n_inner: gptNeoInnerDim(d),
+      layer_norm_epsilon: d.layer_norm_epsilon,
+      resid_pdrop: d.resid_dropout,
+      embd_pdrop: d.embed_dropout,
+    },
+    M,
+  );
+  return { ...g, saved: g.saved + 3 * M * C, grads: g.grads + 3 * M * C, params: blockParameterCount(d) };
+}
+
 function blockParameterCount(d: ModelDims): number {
   const first = parameterShapes(d).filter(([n]) => /^(h|layers)\.0\./.test(n));
   return first.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
@@ -117,7 +141,8 @@ function blockParameterCount(d: ModelDims): number {
  * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed) and
  *   the embedding's, over n_layer + 1 kept block inputs;
  * - or the AdamW update's, when larger (per-tensor, three new copies of wte beside everything persistent).
- * A Llama-family block's terms are llamaBlock's; an untied head has no second embedding gradient.
+ * A Llama-family block's terms are llamaBlock's, GPT-Neo's gptNeoBlock's; an untied head has no second embedding
+ * gradient.
  * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
  * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
  */
@@ -131,9 +156,15 @@ export function estimateTrainingMemory(
   const M = batchSize * blockSize;
   const s = sizesOf(d);
   const { hidden_size: C, num_hidden_layers: L, vocab_size: V } = s;
-  const block = isLlamaModelType(d.model_type) ? llamaBlock(d as LlamaDims, M) : gpt2Block(d as GPT2Dims, M);
-  // the head reads the token embedding (GPT-2, tied Llama): its two gradients (head and embedding) beside their sum
-  const tied = !isLlamaModelType(d.model_type) || tiedHead(d as LlamaDims);
+  const neo = isGptNeoModelType(d.model_type);
+  const block = isLlamaModelType(d.model_type)
+    ? llamaBlock(d as LlamaDims, M)
+    : neo
+      ? gptNeoBlock(d as GptNeoDims, M)
+      : gpt2Block(d as GPT2Dims, M);
+  // the head reads the token embedding (GPT-2, tied Llama and GPT-Neo): its two gradients (head and embedding) beside
+  // their sum
+  const tied = isLlamaModelType(d.model_type) ? tiedHead(d as LlamaDims) : !neo || gptNeoTiedHead(d as GptNeoDims);
   const fp16 = !!opts.fp16;
   const optimizerKind = opts.optimizer ?? adamwKindFor(d, fp16);
   const f32 = 4;
