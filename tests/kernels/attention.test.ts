@@ -42,19 +42,23 @@ describe('causal self-attention (flash-style)', () => {
     qkv.dispose();
   });
 
-  it('the stock-ops attention (the benchmark baseline) matches the reference too', async () => {
-    const [B, T, nHead, hd] = [2, 9, 3, 4];
-    const C = nHead * hd;
-    const shape = { B, T, C, nHead };
-    const r = rng();
-    const qkvValues = r.normals(B * T * 3 * C);
-    const doutValues = r.normals(B * T * C);
-    const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
-    const dout = tf.tensor3d(doutValues, [B, T, C]);
-    const out = stockCausalSelfAttention(qkv, nHead);
-    const dqkv = tf.grad((x: tf.Tensor) => stockCausalSelfAttention(x as tf.Tensor3D, nHead))(qkv, dout);
-    expectClose(await out.data(), attentionForward(qkvValues, shape).out, 1e-4, `seed ${r.seed} out`);
-    expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape), 1e-4, `seed ${r.seed} dqkv`);
-    tf.dispose([qkv, dout, out, dqkv]);
-  });
+  for (const scores of [{}, { scaled: false, window: 4 }]) {
+    const label = 'window' in scores ? ', unscaled, window 4' : '';
+    it(`the stock-ops attention (the benchmark baseline) matches the reference too${label}`, async () => {
+      const [B, T, nHead, hd] = [2, 9, 3, 4];
+      const C = nHead * hd;
+      const shape = { B, T, C, nHead, ...scores };
+      const r = rng();
+      const qkvValues = r.normals(B * T * 3 * C);
+      const doutValues = r.normals(B * T * C);
+      const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
+      const dout = tf.tensor3d(doutValues, [B, T, C]);
+      const out = stockCausalSelfAttention(qkv, nHead, undefined, scores);
+      const attend = (x: tf.Tensor) => stockCausalSelfAttention(x as tf.Tensor3D, nHead, undefined, scores);
+      const dqkv = tf.grad(attend)(qkv, dout);
+      expectClose(await out.data(), attentionForward(qkvValues, shape).out, 1e-4, `seed ${r.seed} out`);
+      expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape), 1e-4, `seed ${r.seed} dqkv`);
+      tf.dispose([qkv, dout, out, dqkv]);
+    });
+  }
 });

@@ -1,9 +1,16 @@
 // The Llama family (llama, mistral, qwen2) on the GPU against the float64 reference: logits, loss and every
 // parameter's gradient, with Hearth's kernels and with stock tfjs ops, with gradient checkpointing, and the KV cache's
-// greedy decoding against full forward passes. Sizes are not multiples of any tile.
+// greedy decoding against full forward passes (a Mistral's sliding window among them). Sizes are not multiples of any
+// tile.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { expectCheckpointingAgrees, randomModel, LLAMA_GQA_DIMS, QWEN2_TIED_DIMS } from './models.ts';
+import {
+  expectCheckpointingAgrees,
+  randomModel,
+  LLAMA_GQA_DIMS,
+  MISTRAL_WINDOW_DIMS,
+  QWEN2_TIED_DIMS,
+} from './models.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
 import { referenceLlamaLossAndGrads } from '../../src/core/model/reference/llama.ts';
 import type { RefParams } from '../../src/core/model/reference/gpt2.ts';
@@ -27,6 +34,7 @@ function batch(d: LlamaDims, seed: number) {
 const CASES: [string, LlamaDims][] = [
   ['llama, 4 query heads on 2 key/value heads, untied head, llama3 rope scaling', LLAMA_GQA_DIMS],
   ['qwen2, q/k/v biases, 1 key/value head, tied head', QWEN2_TIED_DIMS],
+  ['mistral, sliding_window 4 within a block of 9', MISTRAL_WINDOW_DIMS],
 ];
 
 describe('Llama-family model', () => {
@@ -80,7 +88,7 @@ describe('Llama-family model', () => {
   }
 
   it('KV-cache greedy decoding equals greedy by full forward passes, to the last position', async () => {
-    for (const dims of [LLAMA_GQA_DIMS, QWEN2_TIED_DIMS]) {
+    for (const dims of [LLAMA_GQA_DIMS, QWEN2_TIED_DIMS, MISTRAL_WINDOW_DIMS]) {
       const seed = rng().seed;
       const model = randomModel(dims, seed);
       const prompt = Array.from({ length: B }, (_, b) => Array.from(rng(seed + b).ints(4, dims.vocab_size)));

@@ -8,6 +8,7 @@ import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
 import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
 import type { NeoXDims } from '../../src/core/model/families/gpt_neox_config.ts';
+import type { GptNeoDims } from '../../src/core/model/families/gpt_neo_config.ts';
 import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { measureTrainingStep, type StepMemoryOptions } from '../../bench/memory_probe.ts';
 
@@ -82,6 +83,18 @@ const NEOX_SEQUENTIAL_WIDE_VOCAB: NeoXDims = {
   use_parallel_residual: false,
   tie_word_embeddings: true,
 };
+// GPT-Neo: a global and a local layer, the head tied; and one with dropout
+const GPT_NEO_TOY: GptNeoDims = {
+  model_type: 'gpt_neo',
+  vocab_size: 300,
+  max_position_embeddings: 48,
+  hidden_size: 48,
+  num_layers: 2,
+  num_heads: 3,
+  attention_types: [[['global', 'local'], 1]],
+  window_size: 8,
+  layer_norm_epsilon: 1e-5,
+};
 
 const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepMemoryOptions }[] = [
   { label: 'toy', dims: TOY, B: 3, T: 17, opts: {} },
@@ -115,6 +128,15 @@ const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepM
   {
     label: 'gpt_neox wide vocab, sequential residual, tied head',
     dims: NEOX_SEQUENTIAL_WIDE_VOCAB,
+    B: 2,
+    T: 33,
+    opts: {},
+  },
+  { label: 'gpt-neo toy, global and local layers', dims: GPT_NEO_TOY, B: 2, T: 33, opts: {} },
+  { label: 'gpt-neo toy, gradient checkpointing', dims: GPT_NEO_TOY, B: 2, T: 33, opts: { checkpoint: true } },
+  {
+    label: 'gpt-neo toy, dropout',
+    dims: { ...GPT_NEO_TOY, resid_dropout: 0.1, embed_dropout: 0.1, attention_dropout: 0.1 },
     B: 2,
     T: 33,
     opts: {},

@@ -7,6 +7,7 @@ import { parameterShapes, type ModelDims } from '../../src/core/model/families/i
 import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
 import type { NeoXDims } from '../../src/core/model/families/gpt_neox_config.ts';
+import type { GptNeoDims } from '../../src/core/model/families/gpt_neo_config.ts';
 
 /**
  * A model with random parameters spread wider than GPT-2's initialisation (norm weights 1 ± 0.2, the rest
@@ -71,6 +72,38 @@ export const QWEN2_TIED_DIMS: LlamaDims = {
   rms_norm_eps: 1e-6,
   rope_theta: 10000,
   tie_word_embeddings: true,
+};
+
+/** A Mistral whose sliding window (4) is shorter than the test blocks, so whole key ranges fall outside it. */
+export const MISTRAL_WINDOW_DIMS: LlamaDims = {
+  model_type: 'mistral',
+  vocab_size: 31,
+  max_position_embeddings: 16,
+  hidden_size: 16,
+  intermediate_size: 27,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  sliding_window: 4,
+};
+
+/**
+ * A small GPT-Neo: a global and a local layer, the local one's window (3) shorter than the test blocks and the
+ * generated sequences; the MLP's width not 4·hidden; the head tied to wte.
+ */
+export const GPT_NEO_DIMS: GptNeoDims = {
+  model_type: 'gpt_neo',
+  vocab_size: 37,
+  max_position_embeddings: 16,
+  hidden_size: 12,
+  num_layers: 2,
+  num_heads: 2,
+  attention_types: [[['global', 'local'], 1]],
+  window_size: 3,
+  intermediate_size: 23,
+  layer_norm_epsilon: 1e-5,
 };
 
 /** The trainer tests' model: one layer, 16 wide, 19 tokens. */

@@ -2,7 +2,7 @@
 // and RoPE's inverse frequencies with and without Llama 3's scaling.
 import { describe, it, expect } from 'vitest';
 import { parseModelConfig, parameterCount, sizesOf } from '../../src/core/model/families/index.ts';
-import type { LlamaConfig } from '../../src/core/model/families/llama_config.ts';
+import { slidingWindow, type LlamaConfig } from '../../src/core/model/families/llama_config.ts';
 import { ropeInvFreq } from '../../src/core/model/rope.ts';
 import { presetConfig, presetDims } from '../../src/core/model/presets.ts';
 
@@ -84,28 +84,33 @@ describe('Llama-family config.json', () => {
     [{ hidden_act: 'gelu' }, /hidden_act "gelu" is not supported/],
     [{ rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling type "yarn" is not supported/],
     [{ architectures: ['LlamaForSequenceClassification'] }, /architecture LlamaForSequenceClassification/],
-    [
-      { model_type: 'mistral', num_key_value_heads: 1, sliding_window: 8 },
-      /sliding_window 8 is smaller than max_position_embeddings 16/,
-    ],
-    [
-      { model_type: 'qwen2', use_sliding_window: true, sliding_window: 4, max_window_layers: 0 },
-      /sliding_window 4 is smaller/,
-    ],
+    [{ model_type: 'mistral', num_key_value_heads: 1, sliding_window: 0 }, /sliding_window must be a positive integer/],
+    [{ model_type: 'qwen2', max_window_layers: -1 }, /max_window_layers must be a whole number of layers/],
     [
       { model_type: 'falcon' },
-      /model_type "falcon"; Hearth runs GPT-2 models .*Llama models .*Qwen2 models .*GPT-NeoX/,
+      /model_type "falcon"; Hearth runs GPT-2 models .*Llama models .*Qwen2 models .*GPT-NeoX.*GPT-Neo/,
     ],
     [{ rms_norm_eps: 0 }, /rms_norm_eps must be a positive number/],
   ])('refuses %j with a reason', (overrides, message) => {
     expect(() => parseModelConfig(tiny(overrides))).toThrow(message);
   });
 
-  it('accepts a sliding window that never binds (Qwen2 with use_sliding_window false, a window ≥ the context)', () => {
-    expect(() => parseModelConfig(tiny({ model_type: 'qwen2', sliding_window: 4 }))).not.toThrow();
-    expect(() =>
-      parseModelConfig(tiny({ model_type: 'mistral', num_key_value_heads: 1, sliding_window: 16 })),
-    ).not.toThrow();
+  it('windows the layers transformers windows: every Mistral layer, Qwen2 from max_window_layers on', () => {
+    const windows = (o: Record<string, unknown>) => {
+      const c = parseModelConfig(tiny({ num_hidden_layers: 3, ...o })) as LlamaConfig;
+      return [0, 1, 2].map((l) => slidingWindow(c, l));
+    };
+    expect(windows({ model_type: 'mistral', num_key_value_heads: 1, sliding_window: 8 })).toEqual([8, 8, 8]);
+    expect(windows({ model_type: 'mistral', num_key_value_heads: 1 })).toEqual([4096, 4096, 4096]); // HF's default
+    expect(windows({ model_type: 'mistral', num_key_value_heads: 1, sliding_window: null })).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    const qwen2 = { model_type: 'qwen2', sliding_window: 4, max_window_layers: 1 };
+    expect(windows({ ...qwen2, use_sliding_window: true })).toEqual([undefined, 4, 4]);
+    expect(windows(qwen2)).toEqual([undefined, undefined, undefined]); // use_sliding_window defaults to false
+    expect(windows({ model_type: 'llama', sliding_window: 4 })).toEqual([undefined, undefined, undefined]);
   });
 });
 

@@ -84,7 +84,8 @@ export class KVCacheDecoder extends ModelDecoder {
     const attend: Attend = (layer, qkv, heads) => {
       const { k, v } = this.caches[layer];
       kvCacheWrite(qkv, k, v, past, heads.nHead, heads.nKvHead);
-      return decodeAttention(qkv, k, v, past, heads.nHead, { nKvHead: heads.nKvHead }); // (B, Tq, H·D)
+      const { nHead, nKvHead, scaled, window } = heads;
+      return decodeAttention(qkv, k, v, past, nHead, { nKvHead, scaled, window }); // (B, Tq, H·D)
     };
     const logits = this.model.lastLogits(tokens, this.batch, Tq, { ops: this.ops, position: past, attend });
     this.filled += Tq;

@@ -3,8 +3,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionDropout, AttentionHeads } from './ops.ts';
 
+/** How scores are formed beyond the heads: AttentionHeads' scaled and window. */
+export type AttentionScores = Pick<AttentionHeads, 'scaled' | 'window'>;
+
 /** Multi-head attention over qkv (B, T, 3·H·D) packed [q | k | v], as the attention kernels take it. */
-export type MultiHeadAttention = (qkv: tf.Tensor3D, nHead: number, dropout?: AttentionDropout) => tf.Tensor3D;
+export type MultiHeadAttention = (
+  qkv: tf.Tensor3D,
+  nHead: number,
+  dropout?: AttentionDropout,
+  scores?: AttentionScores,
+) => tf.Tensor3D;
 
 /** Throws unless qkv's last dimension is (H + 2K)·D and K divides H. */
 function checkHeads(qkv: tf.Tensor3D, { nHead, nKvHead, headDim }: AttentionHeads): void {
@@ -42,9 +50,10 @@ function repeatKv(qkv: tf.Tensor3D, heads: AttentionHeads): tf.Tensor3D {
 export const groupedAttention =
   (mha: MultiHeadAttention) =>
   (qkv: tf.Tensor3D, heads: AttentionHeads, dropout?: AttentionDropout): tf.Tensor3D => {
+    const scores = { scaled: heads.scaled, window: heads.window };
     if (heads.nKvHead === heads.nHead) {
       checkHeads(qkv, heads);
-      return mha(qkv, heads.nHead, dropout);
+      return mha(qkv, heads.nHead, dropout, scores);
     }
-    return tf.tidy(() => mha(repeatKv(qkv, heads), heads.nHead, dropout));
+    return tf.tidy(() => mha(repeatKv(qkv, heads), heads.nHead, dropout, scores));
   };

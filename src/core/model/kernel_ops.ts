@@ -21,7 +21,8 @@ export const kernelOps: Ops = {
   addRmsNorm: (x, residual, weight, eps) => addRmsNorm(x, residual, weight, eps),
   rope,
   swiglu,
-  attention: (qkv, heads, dropout) => causalSelfAttention(qkv, heads.nHead, dropout, { nKvHead: heads.nKvHead }),
+  attention: (qkv, { nHead, nKvHead, scaled, window }, dropout) =>
+    causalSelfAttention(qkv, nHead, dropout, { nKvHead, scaled, window }),
   crossEntropy: softmaxCrossEntropy,
   crossEntropyMean,
   embedding: (tokens, B, T, wte, wpe, position) =>

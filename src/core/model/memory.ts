@@ -2,6 +2,7 @@
 import { innerDim, type GPT2Dims } from './families/gpt2_config.ts';
 import { headDim, isLlamaModelType, kvHeads, tiedHead, type LlamaDims } from './families/llama_config.ts';
 import { isNeoXModelType, neoxTiedHead, type NeoXDims } from './families/gpt_neox_config.ts';
+import { gptNeoInnerDim, gptNeoTiedHead, isGptNeoModelType, type GptNeoDims } from './families/gpt_neo_config.ts';
 import { parameterCount, parameterShapes, sizesOf, type ModelDims } from './families/index.ts';
 import type { BackwardKind } from './backward.ts';
 
@@ -134,17 +135,42 @@ function neoxBlock(d: NeoXDims, M: number): BlockTerms {
   };
 }
 
+/**
+ * GPT-Neo's block: GPT-2's terms, plus q, k and v as their three matmuls give them before they are packed for the
+ * attention (3·M·C) and their gradients; no q, k, v biases.
+ */
+function gptNeoBlock(d: GptNeoDims, M: number): BlockTerms {
+  const C = d.hidden_size;
+  const g = gpt2Block(
+    {
+      vocab_size: d.vocab_size,
+      n_positions: d.max_position_embeddings,
+      n_embd: C,
+      n_layer: d.num_layers,
+      n_head: d.num_heads,
+      n_inner: gptNeoInnerDim(d),
+      layer_norm_epsilon: d.layer_norm_epsilon,
+      resid_pdrop: d.resid_dropout,
+      embd_pdrop: d.embed_dropout,
+    },
+    M,
+  );
+  return { ...g, saved: g.saved + 3 * M * C, grads: g.grads + 3 * M * C, params: blockParameterCount(d) };
+}
+
 /** The block's terms of the model's family. */
 function blockTerms(d: ModelDims, M: number): BlockTerms {
   if (isLlamaModelType(d.model_type)) return llamaBlock(d as LlamaDims, M);
   if (isNeoXModelType(d.model_type)) return neoxBlock(d as NeoXDims, M);
+  if (isGptNeoModelType(d.model_type)) return gptNeoBlock(d as GptNeoDims, M);
   return gpt2Block(d as GPT2Dims, M);
 }
 
-/** Whether the head reads the token embedding (GPT-2, tied Llama and GPT-NeoX). */
+/** Whether the head reads the token embedding (GPT-2, tied Llama, GPT-NeoX and GPT-Neo). */
 function headTied(d: ModelDims): boolean {
   if (isLlamaModelType(d.model_type)) return tiedHead(d as LlamaDims);
   if (isNeoXModelType(d.model_type)) return neoxTiedHead(d as NeoXDims);
+  if (isGptNeoModelType(d.model_type)) return gptNeoTiedHead(d as GptNeoDims);
   return true;
 }
 
@@ -171,8 +197,8 @@ function blockParameterCount(d: ModelDims): number {
  * - with checkpointing, the largest of: the head's backward, the last block's backward (its forward recomputed),
  *   with the freeing backward the first block's too, and the embedding's, over the kept block inputs;
  * - or the AdamW update's, when larger (per-tensor, three new copies of wte beside everything persistent).
- * A Llama-family block's terms are llamaBlock's, a GPT-NeoX block's neoxBlock's; an untied head has no second
- * embedding gradient.
+ * A Llama-family block's terms are llamaBlock's, a GPT-NeoX block's neoxBlock's, GPT-Neo's gptNeoBlock's; an untied
+ * head has no second embedding gradient.
  * This counts buffers, as the GPU holds them; tf.profile's peakBytes counts tensors, so it counts a buffer shared
  * by a reshape or by tfjs's saved clone twice and runs higher. `npm run bench -- memory` prints both.
  */

@@ -21,6 +21,14 @@ export interface AttentionHeads {
   /** K, dividing nHead: nHead / nKvHead query heads share each key and value head (grouped-query attention) */
   nKvHead: number;
   headDim: number;
+  /** false: scores q·k without the 1/√headDim (GPT-Neo); scaled when absent */
+  scaled?: boolean;
+  /**
+   * A local window: query i sees keys j with i − window < j ≤ i only, its own position and the window − 1 before it
+   * (GPT-Neo's local layers' window_size; Mistral's and Qwen2's sliding_window, as transformers' masking_utils
+   * sliding_window_overlay, kv_idx > q_idx − sliding_window); the whole causal row when absent.
+   */
+  window?: number;
 }
 
 export type { RopeSpec };
@@ -41,9 +49,10 @@ export interface Ops {
   rope(x: Tensor2D, r: RopeSpec): Tensor2D;
   /** silu(gate)·up, elementwise */
   swiglu(gate: Tensor2D, up: Tensor2D): Tensor2D;
-  /** qkv (B, T, (H + 2K)·D) packed [q | k | v] (GPT-2's c_attn packs just so, K = H) → (B, T, H·D), causal, scaled
-   * by 1/√D; with `dropout`, attn_pdrop on the probabilities (mask of score (i, j) of head (b, h) hashed from
-   * (seed, b·nHead + h, i·T + j), as kernels/dropout/seeds.ts) */
+  /** qkv (B, T, (H + 2K)·D) packed [q | k | v] (GPT-2's c_attn packs just so, K = H) → (B, T, H·D), causal (within
+   * heads.window when given), scaled by 1/√D unless heads.scaled is false; with `dropout`, attn_pdrop on the
+   * probabilities (mask of score (i, j) of head (b, h) hashed from (seed, b·nHead + h, i·T + j), as
+   * kernels/dropout/seeds.ts) */
   attention(qkv: Tensor3D, heads: AttentionHeads, dropout?: AttentionDropout): Tensor3D;
   /** inverted dropout of x (M, C): element (m, c) kept, times 1/(1 − p), when the hash of (seed, m, c) says so */
   dropout(x: Tensor2D, p: number, seed: number): Tensor2D;

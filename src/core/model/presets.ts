@@ -4,6 +4,7 @@
 import { DEFAULT_DROPOUT, GPT2_VOCAB_SIZE, makeGpt2Config, type GPT2Dims } from './families/gpt2_config.ts';
 import { isLlamaModelType, makeLlamaConfig, type LlamaDims } from './families/llama_config.ts';
 import { isNeoXModelType, makeNeoXConfig, type NeoXDims } from './families/gpt_neox_config.ts';
+import { isGptNeoModelType, makeGptNeoConfig, type GptNeoDims } from './families/gpt_neo_config.ts';
 import type { ModelConfig, ModelDims } from './families/index.ts';
 
 type WithoutVocab<D> = Omit<D, 'vocab_size'> & { vocab_size?: number };
@@ -11,7 +12,7 @@ type WithoutVocab<D> = Omit<D, 'vocab_size'> & { vocab_size?: number };
 export interface Preset {
   id: string;
   label: string;
-  dims: WithoutVocab<GPT2Dims> | WithoutVocab<LlamaDims> | WithoutVocab<NeoXDims>;
+  dims: WithoutVocab<GPT2Dims> | WithoutVocab<LlamaDims> | WithoutVocab<NeoXDims> | WithoutVocab<GptNeoDims>;
 }
 
 /** vocab_size comes from the tokenizer unless the preset fixes it (GPT-2's own sizes use GPT-2's vocabulary). */
@@ -115,6 +116,36 @@ export const PRESETS: Preset[] = [
       use_parallel_residual: true,
     },
   },
+  {
+    id: 'gpt-neo-tiny',
+    label: 'GPT-Neo tiny (2 layers, 128 wide, a global and a local layer of window 64)',
+    dims: {
+      model_type: 'gpt_neo',
+      max_position_embeddings: 128,
+      hidden_size: 128,
+      num_layers: 2,
+      num_heads: 4,
+      attention_types: [[['global', 'local'], 1]],
+      window_size: 64,
+      layer_norm_epsilon: 1e-5,
+    },
+  },
+  {
+    // roneneldan/TinyStories-33M's shape, GPT-2's vocabulary included
+    id: 'tinystories-33m',
+    label: 'TinyStories-33M shape (GPT-Neo, 4 layers, 768 wide, global and local layers of window 256)',
+    dims: {
+      model_type: 'gpt_neo',
+      vocab_size: GPT2_VOCAB_SIZE,
+      max_position_embeddings: 2048,
+      hidden_size: 768,
+      num_layers: 4,
+      num_heads: 16,
+      attention_types: [[['global', 'local'], 2]],
+      window_size: 256,
+      layer_norm_epsilon: 1e-5,
+    },
+  },
 ];
 
 export function presetDims(id: string, vocabSize: number): ModelDims {
@@ -125,8 +156,9 @@ export function presetDims(id: string, vocabSize: number): ModelDims {
 
 /**
  * A new model's config: the preset's shape, the tokenizer's vocabulary and end-of-text id, and for GPT-2 `dropout` as
- * its embd_pdrop, attn_pdrop and resid_pdrop (Hugging Face's GPT2Config default, 0.1, unless given; Llama-family and
- * GPT-NeoX models train without dropout, as their configs' attention_dropout 0).
+ * its embd_pdrop, attn_pdrop and resid_pdrop (Hugging Face's GPT2Config default, 0.1, unless given), for GPT-Neo as
+ * its embed_dropout, attention_dropout and resid_dropout; Llama-family and GPT-NeoX models train without dropout, as
+ * their configs' attention_dropout 0.
  */
 export function presetConfig(
   presetId: string,
@@ -144,6 +176,15 @@ export function presetConfig(
       ...(d as LlamaDims),
       bos_token_id: tokenizer.eosTokenId,
       eos_token_id: tokenizer.eosTokenId,
+    });
+  }
+  if (isGptNeoModelType(d.model_type)) {
+    // GPT-Neo's three dropouts are GPT-2's under other names
+    return makeGptNeoConfig({
+      ...(d as GptNeoDims),
+      resid_dropout: dropout,
+      embed_dropout: dropout,
+      attention_dropout: dropout,
     });
   }
   if (isNeoXModelType(d.model_type)) {

@@ -6,10 +6,16 @@
 // (on ones, so it is the very mask the flash kernels hash) and applied with a stock multiply.
 import * as tf from '@tensorflow/tfjs-core';
 import { dropout as dropoutOp } from '../dropout/index.ts';
-import type { AttentionDropout } from './index.ts';
+import type { AttentionDropout, AttentionOptions } from './index.ts';
 
-/** qkv (B, T, 3C) packed [q | k | v] → (B, T, C), causal, heads merged as HF's _merge_heads does. */
-export function stockCausalSelfAttention(qkv: tf.Tensor3D, nHead: number, dropout?: AttentionDropout): tf.Tensor3D {
+/** qkv (B, T, 3C) packed [q | k | v] → (B, T, C), causal, heads merged as HF's _merge_heads does; `scaled` and `window`
+ * as the kernels' AttentionOptions (false: no 1/√hd; query i sees keys j with i − window < j ≤ i only). */
+export function stockCausalSelfAttention(
+  qkv: tf.Tensor3D,
+  nHead: number,
+  dropout?: AttentionDropout,
+  { scaled = true, window }: Pick<AttentionOptions, 'scaled' | 'window'> = {},
+): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, C3] = qkv.shape;
     const C = C3 / 3;
@@ -17,8 +23,11 @@ export function stockCausalSelfAttention(qkv: tf.Tensor3D, nHead: number, dropou
     const [q, k, v] = tf.split(qkv, 3, 2); // 3 × (B, T, C)
     const toHeads = (x: tf.Tensor) =>
       tf.reshape(tf.transpose(tf.reshape(x, [B, T, nHead, hd]), [0, 2, 1, 3]), [B * nHead, T, hd]);
-    const scores = tf.mul(tf.matMul(toHeads(q), toHeads(k), false, true), 1 / Math.sqrt(hd)); // (B·nh, T, T)
-    const causal = tf.cast(tf.linalg.bandPart(tf.ones([T, T]), -1, 0), 'bool'); // lower triangle: key ≤ query
+    const scale = scaled ? 1 / Math.sqrt(hd) : 1;
+    const scores = tf.mul(tf.matMul(toHeads(q), toHeads(k), false, true), scale); // (B·nh, T, T)
+    // lower triangle, key ≤ query; with a window, the band query − window < key ≤ query
+    const below = window === undefined ? -1 : Math.min(window, T) - 1;
+    const causal = tf.cast(tf.linalg.bandPart(tf.ones([T, T]), below, 0), 'bool');
     const masked = tf.where(causal, scores, tf.fill([T, T], -1e9));
     let probs = tf.softmax(masked); // (B·nh, T, T)
     // Rows of T·T elements: the mask of (b, h, i, j) is keyed by (b·nh + h, i·T + j), as in the kernels.

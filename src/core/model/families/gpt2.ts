@@ -1,9 +1,10 @@
 // GPT-2 as Hugging Face's GPT2LMHeadModel runs it: parameters under GPT-2's names in Hugging Face's layouts (Conv1D
 // weights [in, out]), GPT-2's initialisation, and the forward pieces: token + position embedding, the pre-LayerNorm
-// block (attention, then a gelu_new MLP, each added to the residual stream), ln_f and the head tied to wte.
+// block (attention, then a gelu_new MLP, each added to the residual stream), ln_f and the head tied to wte. The block
+// and the embedding are shared with GPT-Neo, the same stack with other projections and attention.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attend, ForwardContext, ModelFamily } from '../family.ts';
-import type { Ops } from '../ops.ts';
+import type { AttentionHeads, Ops } from '../ops.ts';
 import { siteSeed, type DropoutSite } from '../../kernels/dropout/seeds.ts';
 import {
   gpt2ConfigFromJson,
@@ -47,11 +48,17 @@ function blockShapes(l: number, C: number, H: number): [string, number[]][] {
   ];
 }
 
-const w1 = (ctx: Context, name: string) => ctx.p(name) as tf.Tensor1D;
-const w2 = (ctx: Context, name: string) => ctx.p(name) as tf.Tensor2D;
+const w1 = <D>(ctx: ForwardContext<D>, name: string) => ctx.p(name) as tf.Tensor1D;
+const w2 = <D>(ctx: ForwardContext<D>, name: string) => ctx.p(name) as tf.Tensor2D;
 
 /** x with dropout at rate p when training (a seed given) and p > 0; x itself otherwise. */
-function drop(ctx: Context, x: tf.Tensor2D, p: number | undefined, layer: number, site: DropoutSite): tf.Tensor2D {
+function drop<D>(
+  ctx: ForwardContext<D>,
+  x: tf.Tensor2D,
+  p: number | undefined,
+  layer: number,
+  site: DropoutSite,
+): tf.Tensor2D {
   const seed = ctx.dropoutSeed;
   return seed !== undefined && p ? ctx.ops.dropout(x, p, siteSeed(seed, layer, site)) : x;
 }
@@ -68,6 +75,76 @@ function addLayerNorm(
   if (ops.addLayerNorm) return ops.addLayerNorm(x, proj, w, b, eps);
   const sum = tf.add(x, proj) as tf.Tensor2D;
   return [sum, ops.layerNorm(sum, w, b, eps)];
+}
+
+/**
+ * What a block shaped as GPT-2's reads from its family (GPT-2's own; GPT-Neo's, families/gpt_neo.ts): the names of
+ * its LayerNorms (ln1, ln2) and of its biased projections (attnOut, fc, proj; '.weight' and '.bias' appended), whether
+ * those are nn.Linear [out, in] weights rather than GPT-2's Conv1D [in, out], its attention heads (and how their scores
+ * are formed), and ln_1's output → the packed qkv (B·T, 3C).
+ */
+export interface Gpt2StyleBlock {
+  ln1: string;
+  ln2: string;
+  attnOut: string;
+  fc: string;
+  proj: string;
+  linear: boolean;
+  heads: AttentionHeads;
+  eps: number;
+  /** dropout rates, applied in training steps only */
+  residPdrop?: number;
+  attnPdrop?: number;
+  qkv(a: tf.Tensor2D): tf.Tensor2D;
+}
+
+/** Token + position embeddings (B·T, C) for positions position .. position+T−1, then embdPdrop when training. */
+export function positionalEmbed<D>(
+  ctx: ForwardContext<D>,
+  tokens: Int32Array,
+  B: number,
+  T: number,
+  position: number,
+  C: number,
+  embdPdrop: number | undefined,
+): tf.Tensor2D {
+  const e = ctx.ops.embedding(tokens, B, T, w2(ctx, 'wte.weight'), w2(ctx, 'wpe.weight'), position);
+  return drop(ctx, tf.reshape(e, [B * T, C]) as tf.Tensor2D, embdPdrop, -1, 'embedding');
+}
+
+/** Block l: x + attn(ln_1(x)), then + mlp(ln_2(·)), a gelu_new MLP. x: (B·T, C). When training, HF's three
+ * dropouts (the attention probabilities', and one on each projection added to the residual stream). */
+export function gpt2StyleBlock<D>(
+  ctx: ForwardContext<D>,
+  l: number,
+  x: tf.Tensor2D,
+  B: number,
+  T: number,
+  attend: Attend,
+  b: Gpt2StyleBlock,
+): tf.Tensor2D {
+  const { ops, dropoutSeed: seed } = ctx;
+  const { heads, eps } = b;
+  const C = heads.nHead * heads.headDim;
+  const project = (x: tf.Tensor2D, name: string, activation?: 'gelu') =>
+    ops.matmul(x, w2(ctx, `${name}.weight`), { bias: w1(ctx, `${name}.bias`), transposeB: b.linear, activation });
+  const a = ops.layerNorm(x, w1(ctx, `${b.ln1}.weight`), w1(ctx, `${b.ln1}.bias`), eps);
+  const qkv = b.qkv(a); // (B·T, 3C)
+  const attnP = seed !== undefined ? (b.attnPdrop ?? 0) : 0;
+  const attnDropout = attnP > 0 ? { p: attnP, seed: siteSeed(seed!, l, 'attention') } : undefined;
+  const att = attend(l, tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, heads, attnDropout); // (B, T, C)
+  const proj = project(tf.reshape(att, [B * T, C]) as tf.Tensor2D, b.attnOut);
+  const [mid, m] = addLayerNorm(
+    ops,
+    x,
+    drop(ctx, proj, b.residPdrop, l, 'attentionResidual'),
+    w1(ctx, `${b.ln2}.weight`),
+    w1(ctx, `${b.ln2}.bias`),
+    eps,
+  );
+  const h = project(m, b.fc, 'gelu'); // (B·T, 4C)
+  const mlp = project(h, b.proj);
+  return tf.add(mid, drop(ctx, mlp, b.residPdrop, l, 'mlpResidual'));
 }
 
 export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
@@ -112,37 +189,26 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
   headParameters: () => ['ln_f.weight', 'ln_f.bias', 'wte.weight'],
 
   /** Token + position embeddings, (B·T, C), then embd_pdrop when training. */
-  embed(ctx, tokens, B, T, position) {
-    const e = ctx.ops.embedding(tokens, B, T, w2(ctx, 'wte.weight'), w2(ctx, 'wpe.weight'), position);
-    const x = tf.reshape(e, [B * T, ctx.dims.n_embd]) as tf.Tensor2D;
-    return drop(ctx, x, ctx.dims.embd_pdrop, -1, 'embedding');
-  },
+  embed: (ctx, tokens, B, T, position) =>
+    positionalEmbed(ctx, tokens, B, T, position, ctx.dims.n_embd, ctx.dims.embd_pdrop),
 
   /** Block l: x + attn(ln_1(x)), then + mlp(ln_2(·)). x: (B·T, C). When training, HF's three dropouts. */
   block(ctx: Context, l: number, x: tf.Tensor2D, B: number, T: number, attend: Attend): tf.Tensor2D {
-    const { dims: d, ops, dropoutSeed: seed } = ctx;
-    const { n_embd: C, layer_norm_epsilon: eps } = d;
+    const d = ctx.dims;
     const n = (s: string) => `h.${l}.${s}`;
-    const a = ops.layerNorm(x, w1(ctx, n('ln_1.weight')), w1(ctx, n('ln_1.bias')), eps);
-    const qkv = ops.matmul(a, w2(ctx, n('attn.c_attn.weight')), { bias: w1(ctx, n('attn.c_attn.bias')) }); // (B·T, 3C)
-    const attnP = seed !== undefined ? (d.attn_pdrop ?? 0) : 0;
-    const attnDropout = attnP > 0 ? { p: attnP, seed: siteSeed(seed!, l, 'attention') } : undefined;
-    const heads = { nHead: d.n_head, nKvHead: d.n_head, headDim: C / d.n_head };
-    const att = attend(l, tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, heads, attnDropout); // (B, T, C)
-    const proj = ops.matmul(tf.reshape(att, [B * T, C]) as tf.Tensor2D, w2(ctx, n('attn.c_proj.weight')), {
-      bias: w1(ctx, n('attn.c_proj.bias')),
+    return gpt2StyleBlock(ctx, l, x, B, T, attend, {
+      ln1: n('ln_1'),
+      ln2: n('ln_2'),
+      attnOut: n('attn.c_proj'),
+      fc: n('mlp.c_fc'),
+      proj: n('mlp.c_proj'),
+      linear: false,
+      heads: { nHead: d.n_head, nKvHead: d.n_head, headDim: d.n_embd / d.n_head },
+      eps: d.layer_norm_epsilon,
+      residPdrop: d.resid_pdrop,
+      attnPdrop: d.attn_pdrop,
+      qkv: (a) => ctx.ops.matmul(a, w2(ctx, n('attn.c_attn.weight')), { bias: w1(ctx, n('attn.c_attn.bias')) }),
     });
-    const [mid, m] = addLayerNorm(
-      ops,
-      x,
-      drop(ctx, proj, d.resid_pdrop, l, 'attentionResidual'),
-      w1(ctx, n('ln_2.weight')),
-      w1(ctx, n('ln_2.bias')),
-      eps,
-    );
-    const h = ops.matmul(m, w2(ctx, n('mlp.c_fc.weight')), { bias: w1(ctx, n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·T, 4C)
-    const mlp = ops.matmul(h, w2(ctx, n('mlp.c_proj.weight')), { bias: w1(ctx, n('mlp.c_proj.bias')) });
-    return tf.add(mid, drop(ctx, mlp, d.resid_pdrop, l, 'mlpResidual'));
   },
 
   finalNorm: (ctx, x) =>

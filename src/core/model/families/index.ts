@@ -8,14 +8,16 @@ import { isNeoXModelType, neoxHeadDim, rotaryDims, type NeoXConfig, type NeoXDim
 import type { GPT2Config, GPT2Dims } from './gpt2_config.ts';
 import { llama, mistral, qwen2 } from './llama.ts';
 import { isLlamaModelType, type LlamaConfig, type LlamaDims } from './llama_config.ts';
+import { gptNeo } from './gpt_neo.ts';
+import { isGptNeoModelType, type GptNeoConfig, type GptNeoDims } from './gpt_neo_config.ts';
 
 /** A model's config as config.json holds it, under its family's Hugging Face names. */
-export type ModelConfig = GPT2Config | LlamaConfig | NeoXConfig;
+export type ModelConfig = GPT2Config | LlamaConfig | NeoXConfig | GptNeoConfig;
 
 /** What a model is built from: a whole ModelConfig, or (presets, tests) its sizes and rates alone. */
-export type ModelDims = GPT2Dims | LlamaDims | NeoXDims;
+export type ModelDims = GPT2Dims | LlamaDims | NeoXDims | GptNeoDims;
 
-const FAMILIES = [gpt2, llama, mistral, qwen2, gptNeoX] as ModelFamily<ModelDims, ModelConfig>[];
+const FAMILIES = [gpt2, llama, mistral, qwen2, gptNeoX, gptNeo] as ModelFamily<ModelDims, ModelConfig>[];
 
 function unknownModelType(modelType: string): ModelConfigError {
   const known = FAMILIES.map((f) => `${f.label} models (model_type "${f.modelType}")`).join(', ');
@@ -51,6 +53,13 @@ export function describeDims(d: ModelDims): string {
     return (
       `num_hidden_layers ${x.num_hidden_layers} · hidden_size ${x.hidden_size} · num_attention_heads ` +
       `${x.num_attention_heads} · rotary dims ${rotaryDims(x)} of ${neoxHeadDim(x)} · max_position_embeddings ${x.max_position_embeddings}`
+    );
+  }
+  if (isGptNeoModelType(d.model_type)) {
+    const n = d as GptNeoDims;
+    return (
+      `num_layers ${n.num_layers} · hidden_size ${n.hidden_size} · num_heads ${n.num_heads} · window_size ` +
+      `${n.window_size} · max_position_embeddings ${n.max_position_embeddings}`
     );
   }
   const g = d as GPT2Dims;

@@ -16,6 +16,7 @@ import {
   oBias,
   qkvBias,
   ropeTheta,
+  slidingWindow,
   tiedHead,
   validateLlamaDims,
   type LlamaConfig,
@@ -131,14 +132,14 @@ function llamaFamily(modelType: LlamaModelType, label: string): ModelFamily<Llam
       return tf.reshape(e, [B * T, ctx.dims.hidden_size]) as tf.Tensor2D;
     },
 
-    /** Block l: x + o_proj(attn(rope(q), rope(k), v)) on input_layernorm(x), then + down(silu(gate)·up) on the sum's
-     * post_attention_layernorm. x: (B·T, hidden). */
+    /** Block l: x + o_proj(attn(rope(q), rope(k), v)) on input_layernorm(x) (within the layer's slidingWindow), then
+     * + down(silu(gate)·up) on the sum's post_attention_layernorm. x: (B·T, hidden). */
     block(ctx: Context, l: number, x: tf.Tensor2D, B: number, T: number, attend: Attend): tf.Tensor2D {
       const { dims: d, ops } = ctx;
       const eps = d.rms_norm_eps;
       const n = (s: string) => `layers.${l}.${s}`;
       const D = headDim(d);
-      const heads = { nHead: d.num_attention_heads, nKvHead: kvHeads(d), headDim: D };
+      const heads = { nHead: d.num_attention_heads, nKvHead: kvHeads(d), headDim: D, window: slidingWindow(d, l) };
       const h = ops.rmsNorm(x, w1(ctx, n('input_layernorm.weight')), eps);
       const rope = (t: tf.Tensor2D, nHeads: number) =>
         ops.rope(t, { B, T, nHeads, headDim: D, rotaryDim: D, invFreq: llamaInvFreq(d), position: ctx.position ?? 0 });

@@ -36,7 +36,8 @@ export interface LlamaConfig {
   eos_token_id: number | number[] | null;
   pad_token_id?: number | null;
   use_cache: boolean;
-  /** Mistral's and Qwen2's local attention: refused when it would bind (see validateLlamaConfig) */
+  /** Mistral's and Qwen2's local attention (slidingWindow): a query sees its own position and the sliding_window − 1
+   * before it; null for none */
   sliding_window?: number | null;
   use_sliding_window?: boolean;
   max_window_layers?: number;
@@ -67,6 +68,9 @@ export type LlamaDims = Pick<
       | 'mlp_bias'
       | 'tie_word_embeddings'
       | 'initializer_range'
+      | 'sliding_window'
+      | 'use_sliding_window'
+      | 'max_window_layers'
     >
   >;
 
@@ -87,6 +91,20 @@ export const qkvBias = (d: LlamaDims): boolean => d.model_type === 'qwen2' || (d
 /** o_proj carries a bias: Llama with attention_bias */
 export const oBias = (d: LlamaDims): boolean => d.model_type !== 'qwen2' && (d.attention_bias ?? false);
 export const mlpBias = (d: LlamaDims): boolean => d.mlp_bias ?? false;
+
+/**
+ * Layer l's local window, as transformers runs it: query i sees keys j with i − sliding_window < j ≤ i
+ * (masking_utils' sliding_window_overlay, kv_idx > q_idx − sliding_window). Mistral windows every layer when
+ * sliding_window is set; Qwen2 only with use_sliding_window, and then the layers from max_window_layers on
+ * (Qwen2Config's layer_types). Undefined: the whole causal row.
+ */
+export function slidingWindow(d: LlamaDims, l: number): number | undefined {
+  const w = d.sliding_window;
+  if (typeof w !== 'number') return undefined;
+  if (d.model_type === 'mistral') return w;
+  if (d.model_type === 'qwen2' && d.use_sliding_window === true && l >= (d.max_window_layers ?? 0)) return w;
+  return undefined;
+}
 
 /** Hugging Face's defaults per model_type (the __init__ defaults of LlamaConfig, MistralConfig, Qwen2Config). */
 function defaults(t: LlamaModelType): LlamaConfig {
@@ -299,13 +317,11 @@ function validateLlamaConfig(c: LlamaConfig): void {
     throw unsupported(`attention_dropout ${c.attention_dropout} is not supported; Hearth runs Llama without dropout`);
   checkPositiveNumber('initializer_range', c.initializer_range);
   const window = c.sliding_window;
-  const windowed =
-    c.model_type === 'mistral' ||
-    (c.model_type === 'qwen2' && c.use_sliding_window === true && (c.max_window_layers ?? 0) < c.num_hidden_layers);
-  if (windowed && typeof window === 'number' && window < c.max_position_embeddings) {
-    throw unsupported(
-      `sliding_window ${window} is smaller than max_position_embeddings ${c.max_position_embeddings}: Hearth has no sliding-window attention yet`,
-    );
+  if (window !== undefined && window !== null) checkPositiveInteger('sliding_window', window);
+  if (c.max_window_layers !== undefined && c.max_window_layers !== null) {
+    const m = c.max_window_layers;
+    if (typeof m !== 'number' || !Number.isSafeInteger(m) || m < 0)
+      throw bad(`max_window_layers must be a whole number of layers, got ${JSON.stringify(m)}`);
   }
   const ids = [c.bos_token_id, ...(Array.isArray(c.eos_token_id) ? c.eos_token_id : [c.eos_token_id])];
   for (const id of ids) {

@@ -10,6 +10,17 @@ export type RefParams = Map<string, Float64Array>;
 
 const GELU_K = Math.sqrt(2 / Math.PI);
 
+/** gelu_new, the tanh approximation: 0.5·v·(1 + tanh(√(2/π)·(v + 0.044715·v³))) */
+export function geluNew(v: number): number {
+  return 0.5 * v * (1 + Math.tanh(GELU_K * (v + 0.044715 * v * v * v)));
+}
+
+/** gelu_new's derivative at v */
+export function geluNewGrad(v: number): number {
+  const t = Math.tanh(GELU_K * (v + 0.044715 * v * v * v));
+  return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * 0.044715 * v * v);
+}
+
 /** y (M,N) = x (M,K) · w (K,N) + b (N) */
 function linear(
   x: Float64Array,
@@ -60,12 +71,12 @@ function linearBackward(
   }
 }
 
-interface LNCache {
+export interface LNCache {
   xhat: Float64Array;
   rstd: Float64Array;
 }
 
-function layerNorm(
+export function layerNorm(
   x: Float64Array,
   g: Float64Array,
   b: Float64Array,
@@ -93,7 +104,7 @@ function layerNorm(
   return [y, { xhat, rstd }];
 }
 
-function layerNormBackward(
+export function layerNormBackward(
   dy: Float64Array,
   cache: LNCache,
   g: Float64Array,
@@ -325,10 +336,7 @@ export function referenceLossAndGrads(
     const [ln2, ln2c] = layerNorm(xMid, p(n('ln_2.weight')), p(n('ln_2.bias')), M, C, eps);
     const pre = linear(ln2, p(n('mlp.c_fc.weight')), p(n('mlp.c_fc.bias')), M, C, H);
     const act = new Float64Array(pre.length);
-    for (let i = 0; i < pre.length; i++) {
-      const v = pre[i];
-      act[i] = 0.5 * v * (1 + Math.tanh(GELU_K * (v + 0.044715 * v * v * v)));
-    }
+    for (let i = 0; i < pre.length; i++) act[i] = geluNew(pre[i]);
     const mlp = drop(
       linear(act, p(n('mlp.c_proj.weight')), p(n('mlp.c_proj.bias')), M, H, C),
       residP,
@@ -382,11 +390,7 @@ export function referenceLossAndGrads(
       g(n('mlp.c_proj.bias')),
     );
     const dpre = new Float64Array(M * H);
-    for (let i = 0; i < dpre.length; i++) {
-      const v = L.pre[i];
-      const t = Math.tanh(GELU_K * (v + 0.044715 * v * v * v));
-      dpre[i] = dact[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_K * (1 + 3 * 0.044715 * v * v));
-    }
+    for (let i = 0; i < dpre.length; i++) dpre[i] = dact[i] * geluNewGrad(L.pre[i]);
     const dln2 = new Float64Array(M * C);
     linearBackward(dpre, L.ln2, p(n('mlp.c_fc.weight')), M, C, H, dln2, g(n('mlp.c_fc.weight')), g(n('mlp.c_fc.bias')));
     const dxMid = dx.slice();

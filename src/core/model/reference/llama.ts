@@ -1,10 +1,20 @@
 // The Llama family (LlamaForCausalLM, and Mistral's and Qwen2's same stack) in plain float64 TypeScript, forward and
 // hand-written backward: the golden model the GPU model is checked against. Slow and obvious on purpose.
 // Shapes are in the comments: M = B·T rows, C hidden, A = H·D query width, G = K·D key/value width, I MLP width.
-import { headDim, kvHeads, mlpBias, oBias, qkvBias, tiedHead, type LlamaDims } from '../families/llama_config.ts';
+import {
+  headDim,
+  kvHeads,
+  mlpBias,
+  oBias,
+  qkvBias,
+  slidingWindow,
+  tiedHead,
+  type LlamaDims,
+} from '../families/llama_config.ts';
 import { llamaInvFreq } from '../families/llama.ts';
 import { parameterShapes } from '../families/index.ts';
-import { attention, attentionBackward, crossEntropy, type RefParams, type RefResult } from './gpt2.ts';
+import { crossEntropy, type RefParams, type RefResult } from './gpt2.ts';
+import { attentionForward, attentionBackward, type AttentionShape } from '../../kernels/attention/reference.ts';
 
 /** y (M,N) = x (M,K) · wᵀ (w (N,K), a Linear's [out, in]) + b (N) */
 export function linear(x: Float64Array, w: Float64Array, b: Float64Array | null, M: number, K: number, N: number) {
@@ -148,7 +158,8 @@ export function referenceLlamaLossAndGrads(
     has: boolean,
   ) => linearBackward(dy, x, p(`${name}.weight`), M, K, N, dx, g(`${name}.weight`), gbias(`${name}.bias`, has));
   const head = tiedHead(d) ? 'embed_tokens.weight' : 'lm_head.weight';
-  const ones = new Float64Array(B * H * T * T).fill(1); // no attention dropout
+  /** layer l's attention: H heads of D over (M, 3A), within its sliding window */
+  const attnShape = (l: number): AttentionShape => ({ B, T, C: A, nHead: H, window: slidingWindow(d, l) });
 
   // forward ------------------------------------------------------------------------------------
   const emb = p('embed_tokens.weight');
@@ -176,7 +187,7 @@ export function referenceLlamaLossAndGrads(
         }
       }
     }
-    const [att, P] = attention(qkv, B, T, A, H, ones);
+    const att = attentionForward(qkv, attnShape(l)).out;
     const o = lin(n('self_attn.o_proj'), att, A, C, oBias(d));
     const xMid = xIn.map((a, i) => a + o[i]);
     const [h2, r2] = rmsNorm(xMid, p(n('post_attention_layernorm.weight')), M, C, eps);
@@ -185,7 +196,7 @@ export function referenceLlamaLossAndGrads(
     const act = gate.map((z, i) => z * sigmoid(z) * up[i]);
     const down = lin(n('mlp.down_proj'), act, I, C, mlpBias(d));
     x = xMid.map((a, i) => a + down[i]);
-    layers.push({ xIn, h1, r1, qkv, P, att, xMid, h2, r2, gate, up, act });
+    layers.push({ xIn, h1, r1, qkv, att, xMid, h2, r2, gate, up, act });
   }
   const [hf, rf] = rmsNorm(x, p('norm.weight'), M, C, eps);
   const logits = linear(hf, p(head), null, M, C, V);
@@ -220,7 +231,7 @@ export function referenceLlamaLossAndGrads(
     // xMid = xIn + o_proj(attn(rope(q), rope(k), v))
     const datt = new Float64Array(M * A);
     linBack(n('self_attn.o_proj'), dxMid, L.att, A, C, datt, oBias(d));
-    const dqkv = attentionBackward(datt, L.qkv, L.P, ones, B, T, A, H);
+    const dqkv = attentionBackward(L.qkv, datt, attnShape(l));
     const dq = new Float64Array(M * A);
     const dk = new Float64Array(M * G);
     const dv = new Float64Array(M * G);
