@@ -89,7 +89,8 @@ commands:
                        (HF_ENDPOINT, HF_TOKEN; cached in huggingface_hub's cache, HF_HUB_CACHE or HF_HOME)
   --tokenizer T        for a new model: gpt2 (default), bpe:N (train a byte-level BPE of N tokens on --data), char
   --dropout P          for a new model: its embd_pdrop, attn_pdrop and resid_pdrop (default ${DEFAULT_DROPOUT}, as Hugging Face's
-                       GPT2Config), applied in training steps only; a checkpoint keeps the rates in its config.json
+                       GPT2Config; a GPT-Neo's embed_, attention_ and resid_dropout), applied in training steps only; a
+                       checkpoint keeps the rates in its config.json
   --out DIR            where checkpoints go (default hearth-output): DIR/checkpoint-STEP/ every save_steps, and the
                        final model in DIR/final/, each a Hugging Face folder plus Hearth's training state (with
                        --load_best_model_at_end true, final/ is the best checkpoint's weights alone)
@@ -328,7 +329,9 @@ async function train(argv: string[]): Promise<void> {
     `model: ${familyOf(config).label}, ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${describeDims(config)}; ` +
       ('attn_pdrop' in config
         ? `dropout embd ${config.embd_pdrop}, attn ${config.attn_pdrop}, resid ${config.resid_pdrop} (training only)`
-        : 'no dropout'),
+        : 'embed_dropout' in config
+          ? `dropout embed ${config.embed_dropout}, attention ${config.attention_dropout}, resid ${config.resid_dropout} (training only)`
+          : 'no dropout'),
   );
   err(`tokenizer: ${describeTokenizer(tokenizer.summary)}`);
   err(

@@ -24,6 +24,7 @@ describe('hearth CLI with a GPT-Neo model', () => {
     );
     expect(t.code, t.stderr).toBe(0);
     expect(t.stderr).toMatch(/model: GPT-Neo, .* num_layers 2 · hidden_size 128 · num_heads 4 · window_size 64/);
+    expect(t.stderr).toMatch(/dropout embed 0, attention 0, resid 0 \(training only\)/);
     const losses = [...t.stdout.matchAll(/^step \d+\/12 .* loss ([\d.]+)/gm)].map((m) => Number(m[1]));
     expect(losses.length).toBe(3);
     expect(losses[2]).toBeLessThan(losses[0]);

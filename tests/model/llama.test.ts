@@ -35,6 +35,10 @@ const CASES: [string, LlamaDims][] = [
   ['llama, 4 query heads on 2 key/value heads, untied head, llama3 rope scaling', LLAMA_GQA_DIMS],
   ['qwen2, q/k/v biases, 1 key/value head, tied head', QWEN2_TIED_DIMS],
   ['mistral, sliding_window 4 within a block of 9', MISTRAL_WINDOW_DIMS],
+  [
+    'qwen2, use_sliding_window: layer 0 full, layer 1 within 3 positions',
+    { ...QWEN2_TIED_DIMS, use_sliding_window: true, sliding_window: 3, max_window_layers: 1 },
+  ],
 ];
 
 describe('Llama-family model', () => {
