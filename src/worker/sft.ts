@@ -25,6 +25,15 @@ import { EngineError, type CountEvent, type SftFileReport, type SftOptions, type
 /** Whether a file is read as records (fine-tuning examples): JSON Lines, JSON, CSV, TSV, Parquet. */
 export const isRecordFile = (name: string): boolean => isRecordFormat(fileFormatOf(name));
 
+/** TRL's defaults, for a request that names no options. */
+export const DEFAULT_SFT_OPTIONS: SftOptions = {
+  dataset_text_field: DEFAULT_SFT_CONFIG.dataset_text_field,
+  max_length: null,
+  packing: DEFAULT_SFT_CONFIG.packing,
+  assistant_only_loss: DEFAULT_SFT_CONFIG.assistant_only_loss,
+  completion_only_loss: DEFAULT_SFT_CONFIG.completion_only_loss,
+};
+
 /**
  * SFTConfig from the page's choices. max_length null: TRL's 1024, at most the model's positions; packing is TRL's
  * "wrapped" strategy, since "bfd" needs attention that restarts at each packed example.

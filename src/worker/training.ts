@@ -11,18 +11,10 @@ import { checkFits } from '../core/train/fits.ts';
 import { Trainer, type BestModel, type TrainerStatus } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import type { RunSetup } from '../core/train/run_setup.ts';
-import { EngineError, type SftOptions, type TrainEvent, type TrainRequest } from './protocol.ts';
-
-const DEFAULT_SFT_OPTIONS: SftOptions = {
-  dataset_text_field: 'text',
-  max_length: null,
-  packing: false,
-  assistant_only_loss: false,
-  completion_only_loss: null,
-};
+import { EngineError, type TrainEvent, type TrainRequest } from './protocol.ts';
 import type { RunDataStore, RunDataset } from './run_data.ts';
 import type { TokenizerRegistry } from './tokens.ts';
-import { isRecordFile, loadSft, sftConfigOf } from './sft.ts';
+import { DEFAULT_SFT_OPTIONS, isRecordFile, loadSft, sftConfigOf } from './sft.ts';
 
 /** A run as the page asked for it: what it starts from, and the names it goes by. */
 export interface WorkerRun extends RunSetup {

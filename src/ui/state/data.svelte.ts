@@ -157,10 +157,9 @@ export class DataFiles {
   /** Prepares the record files again when the fine-tuning options or the model change. */
   useSft(context: SftContext): void {
     if (JSON.stringify(context) === JSON.stringify(this.#sft)) return;
-    const first = this.#sft === null;
     this.#sft = context;
-    const records = this.files.filter((f) => f.records);
-    if (first && !records.length) return;
+    // Text files do not depend on these: a list of them alone stays as counted.
+    if (!this.files.some((f) => f.records)) return;
     // Every file again, since a new round drops what the old one had in flight (text files come from the cache).
     this.#round++;
     for (const f of this.files) f.reset();
