@@ -511,6 +511,8 @@ describe('the family of a model, for people', () => {
     expect(familyLabel('gpt2')).toBe('GPT-2');
     expect(familyLabel('llama')).toBe('Llama');
     expect(familyLabel('qwen2')).toBe('Qwen2');
-    expect(familyLabel('gpt_neox')).toBe('gpt_neox');
+    expect(familyLabel('gpt_neox')).toBe('GPT-NeoX');
+    expect(familyLabel('gpt_neo')).toBe('GPT-Neo');
+    expect(familyLabel('falcon')).toBe('falcon');
   });
 });

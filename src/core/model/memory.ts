@@ -132,6 +132,8 @@ function neoxBlock(d: NeoXDims, M: number): BlockTerms {
     matmulWeights: params - 4 * C,
     matmulOutputs: 3 * C + C + I + C,
     embdDropoutGrad: 0,
+    // the MLP's: dense_h_to_4h's output gradient and GELU's input gradient, beside the residual stream's two
+    freedGrads: 2 * M * I + 2 * M * C,
   };
 }
 
