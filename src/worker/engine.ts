@@ -55,7 +55,9 @@ export class Engine {
   private active: ActiveModel | null = null;
   private trainer: Trainer | null = null;
   /** asks the run in progress for a checkpoint of the model as it is now */
-  private saveSoon: (() => void) | null = null;
+  private saveSoon: (() => Promise<void>) | null = null;
+  /** that save, while a paused run writes it: resuming waits for it, so no step changes the model mid-snapshot */
+  private pausedSave: Promise<void> | null = null;
   private training = false;
   private generating = false;
   private readonly inFlight = new Map<number, AbortController>();
@@ -216,6 +218,7 @@ export class Engine {
       } finally {
         this.training = false;
         this.saveSoon = null;
+        this.pausedSave = null;
       }
     },
 
@@ -224,10 +227,12 @@ export class Engine {
       if (!t || !this.training) throw new EngineError('no-model', 'no training run is in progress');
       if (action === 'pause') t.pause();
       else if (action === 'resume') {
+        await this.pausedSave;
+        this.pausedSave = null;
         if (this.generating)
           throw new EngineError('busy', 'generation is running: stop it, or wait for it, before resuming');
         t.resume();
-      } else if (action === 'save') this.saveSoon?.();
+      } else if (action === 'save') this.pausedSave = this.saveSoon?.() ?? null;
       else t.stop();
       return null;
     },

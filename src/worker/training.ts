@@ -117,8 +117,11 @@ export async function runTraining(
   req: TrainRequest,
   setup: WorkerRun,
   ctx: RunContext,
-  /** saveSoon: a checkpoint of the model as it is now, after the step in flight (the page is going away) */
-  onTrainer: (trainer: Trainer, model: CausalLM, saveSoon: () => void) => void,
+  /**
+   * saveSoon: a checkpoint of the model as it is now, after the step in flight (the page is going away); it resolves
+   * once a paused run's save is written (a running one saves in its loop), so that resuming waits for it
+   */
+  onTrainer: (trainer: Trainer, model: CausalLM, saveSoon: () => Promise<void>) => void,
 ): Promise<{ status: TrainerStatus; step: number; bestModel?: BestModel }> {
   let args = req.args;
   checkArguments(args, setup.config, ctx.limits);
@@ -186,8 +189,8 @@ export async function runTraining(
       },
     },
   });
-  onTrainer(trainer, model, () => {
-    if (atRest) void saveIfNew().catch(() => undefined);
+  onTrainer(trainer, model, async () => {
+    if (atRest) await saveIfNew().catch(() => undefined);
     else saveWanted = true;
   });
   ctx.emit({

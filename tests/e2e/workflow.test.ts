@@ -426,13 +426,18 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await waitForStep(page, 2);
     await page.getByRole('button', { name: 'Pause' }).click();
     await status(page).filter({ hasText: 'Paused' }).waitFor({ timeout: 60_000 });
+    const names = page.getByTestId('checkpoint-row').getByTestId('checkpoint-name');
+    const before = await names.count();
     // The page going (pagehide, as when the tab closes) saves the paused model at once, its step in the name.
     await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide')));
     await waitForSaves(page, 1);
-    const saved = page.getByTestId('checkpoint-row').getByTestId('checkpoint-name');
-    await saved.first().waitFor({ timeout: 60_000 });
-    expect(await saved.count()).toBe(1);
-    const pausedAt = Number(/ step (\d+)$/.exec(await saved.innerText())?.[1]);
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="checkpoint-name"]').length > n, before, {
+      timeout: 60_000,
+    });
+    expect(await names.count()).toBe(before + 1);
+    // Newest first: this run's save, named "<run> step <n>".
+    const [, runName, step] = /^(.*) step (\d+)$/.exec(await names.first().innerText())!;
+    const pausedAt = Number(step);
     expect(pausedAt).toBeGreaterThanOrEqual(2);
 
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
@@ -442,7 +447,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     const worker = await engineWorker(page);
     const storedSteps = () =>
       worker.evaluate(
-        () =>
+        (run) =>
           new Promise<number[]>((ok, fail) => {
             const open = indexedDB.open('hearth-checkpoints');
             open.onerror = () => fail(open.error);
@@ -452,10 +457,12 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
               get.onerror = () => fail(get.error);
               get.onsuccess = () => {
                 db.close();
-                ok(((get.result ?? []) as { step: number | null }[]).map((c) => c.step ?? 0));
+                const list = (get.result ?? []) as { run: string | null; step: number | null }[];
+                ok(list.filter((c) => c.run === run).map((c) => c.step ?? 0));
               };
             };
           }),
+        runName,
       );
     const asked = new Promise<number>((resolve) =>
       page.once('dialog', (dialog) => {
