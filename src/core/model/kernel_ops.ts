@@ -1,6 +1,7 @@
 // The model's operations on Hearth's own WGSL kernels. Grouped-query attention runs in the attention kernels
 // themselves (each query head reads its group's key and value head); a token-only embedding (families without
 // position embeddings) is a stock gather.
+import type { Tensor2D } from '@tensorflow/tfjs-core';
 import type { Ops } from './ops.ts';
 import { stockTokenEmbedding } from './stock_ops.ts';
 import { matmul } from '../kernels/matmul/index.ts';
@@ -12,6 +13,7 @@ import { causalSelfAttention } from '../kernels/attention/index.ts';
 import { softmaxCrossEntropy, crossEntropyMean } from '../kernels/crossentropy/index.ts';
 import { embedding } from '../kernels/embedding/index.ts';
 import { dropout } from '../kernels/dropout/index.ts';
+import { gelu } from '../kernels/gelu/index.ts';
 
 export const kernelOps: Ops = {
   name: 'hearth kernels',
@@ -22,6 +24,7 @@ export const kernelOps: Ops = {
   addRmsNorm: (x, residual, weight, eps) => addRmsNorm(x, residual, weight, eps),
   rope,
   swiglu,
+  gelu: (x) => gelu(x) as Tensor2D,
   attention: (qkv, heads, dropout) => causalSelfAttention(qkv, heads.nHead, dropout, { nKvHead: heads.nKvHead }),
   crossEntropy: softmaxCrossEntropy,
   crossEntropyMean,

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attend, ForwardContext, ModelFamily } from '../family.ts';
 import type { Ops } from '../ops.ts';
+import { linear, type LinearLayer } from '../linear.ts';
 import { siteSeed, type DropoutSite } from '../../kernels/dropout/seeds.ts';
 import {
   gpt2ConfigFromJson,
@@ -45,6 +46,30 @@ function blockShapes(l: number, C: number, H: number): [string, number[]][] {
     [`${p}mlp.c_proj.weight`, [H, C]],
     [`${p}mlp.c_proj.bias`, [C]],
   ];
+}
+
+/** GPT-2's linear layers are Conv1D: weights [in, out], with a bias. */
+const CONV1D = { fanInFanOut: true, bias: true };
+
+/** Block l's Conv1D layers by module name, sizes and layout. */
+function linearLayers(d: GPT2Dims): LinearLayer[] {
+  const C = d.n_embd;
+  const H = innerDim(d);
+  const sizes: [string, number, number][] = [
+    ['attn.c_attn', C, 3 * C],
+    ['attn.c_proj', C, C],
+    ['mlp.c_fc', C, H],
+    ['mlp.c_proj', H, C],
+  ];
+  return Array.from({ length: d.n_layer }, (_, l) =>
+    sizes.map(([m, inFeatures, outFeatures]) => ({
+      module: `h.${l}.${m}`,
+      layer: l,
+      inFeatures,
+      outFeatures,
+      ...CONV1D,
+    })),
+  ).flat();
 }
 
 const w1 = (ctx: Context, name: string) => ctx.p(name) as tf.Tensor1D;
@@ -94,6 +119,7 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
 
   validate: validateGpt2Dims,
   parameterShapes,
+  linearLayers,
 
   /**
    * GPT-2's initialisation: weights and embeddings N(0, 0.02), biases 0, LayerNorm 1/0, and the residual projections
@@ -124,14 +150,12 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
     const { n_embd: C, layer_norm_epsilon: eps } = d;
     const n = (s: string) => `h.${l}.${s}`;
     const a = ops.layerNorm(x, w1(ctx, n('ln_1.weight')), w1(ctx, n('ln_1.bias')), eps);
-    const qkv = ops.matmul(a, w2(ctx, n('attn.c_attn.weight')), { bias: w1(ctx, n('attn.c_attn.bias')) }); // (B·T, 3C)
+    const qkv = linear(ctx, a, n('attn.c_attn'), CONV1D); // (B·T, 3C)
     const attnP = seed !== undefined ? (d.attn_pdrop ?? 0) : 0;
     const attnDropout = attnP > 0 ? { p: attnP, seed: siteSeed(seed!, l, 'attention') } : undefined;
     const heads = { nHead: d.n_head, nKvHead: d.n_head, headDim: C / d.n_head };
     const att = attend(l, tf.reshape(qkv, [B, T, 3 * C]) as tf.Tensor3D, heads, attnDropout); // (B, T, C)
-    const proj = ops.matmul(tf.reshape(att, [B * T, C]) as tf.Tensor2D, w2(ctx, n('attn.c_proj.weight')), {
-      bias: w1(ctx, n('attn.c_proj.bias')),
-    });
+    const proj = linear(ctx, tf.reshape(att, [B * T, C]) as tf.Tensor2D, n('attn.c_proj'), CONV1D);
     const [mid, m] = addLayerNorm(
       ops,
       x,
@@ -140,8 +164,8 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
       w1(ctx, n('ln_2.bias')),
       eps,
     );
-    const h = ops.matmul(m, w2(ctx, n('mlp.c_fc.weight')), { bias: w1(ctx, n('mlp.c_fc.bias')), activation: 'gelu' }); // (B·T, 4C)
-    const mlp = ops.matmul(h, w2(ctx, n('mlp.c_proj.weight')), { bias: w1(ctx, n('mlp.c_proj.bias')) });
+    const h = linear(ctx, m, n('mlp.c_fc'), { ...CONV1D, activation: 'gelu' }); // (B·T, 4C)
+    const mlp = linear(ctx, h, n('mlp.c_proj'), CONV1D);
     return tf.add(mid, drop(ctx, mlp, d.resid_pdrop, l, 'mlpResidual'));
   },
 
