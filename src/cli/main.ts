@@ -51,6 +51,7 @@ import { generate } from '../core/generate/index.ts';
 import { parseArgs, one, number, boolean, UsageError, type FlagSpec, type Parsed } from './args.ts';
 import { loadCheckpoint } from './checkpoint_source.ts';
 import { exportGguf } from './export_gguf.ts';
+import { adapterFolderFiles, attachLora, LORA_FLAGS, LORA_HELP, loraConfigFromFlags, mergeCommand } from './lora.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -66,9 +67,11 @@ commands:
   eval       eval_loss and perplexity of a model on text files
   generate   sample text from a model
   export     write a model as a Hugging Face folder or zip (float32, bfloat16 or float16, sharded above a size), or
-             as one GGUF file for llama.cpp, Ollama and wllama (f32, f16 or q8_0)`,
+             as one GGUF file for llama.cpp, Ollama and wllama (f32, f16 or q8_0)
+  merge      fold a LoRA adapter (PEFT's format) into its base model and write the full model`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
+                   [--lora_r R [--lora_alpha A] [--lora_dropout P] [--lora_target_modules M,M...]]
 
   --data FILE...       training text files (UTF-8); regular files, since they are read more than once (a pipe
                        such as <(cat a.txt) is refused: save it to a file)
@@ -87,6 +90,7 @@ commands:
                        final model in DIR/final/, each a Hugging Face folder plus Hearth's training state (with
                        --load_best_model_at_end true, final/ is the best checkpoint's weights alone)
   --resume DIR         continue exactly from a checkpoint folder written by hearth train
+${LORA_HELP}
   --<arg> VALUE        any Hugging Face TrainingArguments field: ${Object.keys(DEFAULT_TRAINING_ARGUMENTS).join(', ')}
 
 Prints one line per logged step (a progress bar on a terminal).`,
@@ -220,6 +224,7 @@ async function train(argv: string[]): Promise<void> {
     packing_strategy: {},
     completion_only_loss: {},
     assistant_only_loss: {},
+    ...LORA_FLAGS,
     help: { boolean: true },
   };
   const p = parseArgs(argv, spec, true);
@@ -227,6 +232,9 @@ async function train(argv: string[]): Promise<void> {
     out(HELP.train);
     return;
   }
+  const loraConfig = loraConfigFromFlags(p);
+  if (loraConfig && one(p, 'resume'))
+    throw new UsageError('--resume with --lora_r: resuming a LoRA run is not supported yet; start it again');
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
@@ -268,6 +276,9 @@ async function train(argv: string[]): Promise<void> {
   const { config, tokenizer, resume } = setup;
   const args = runArguments(p.training, setup);
   const model = setup.makeModel(args.seed);
+  if (loraConfig) err(attachLora(model, loraConfig, args.seed));
+  const baseName = modelSpec.startsWith('hf:') ? modelSpec.slice(3) : modelSpec;
+  const adapterFiles = () => adapterFolderFiles(model, config, baseName, tokenizer.toTokenizerJson());
 
   const evalPaths = p.flags.get('eval');
   const evalSources = evalPaths ? await sources(evalPaths) : undefined;
@@ -342,6 +353,12 @@ async function train(argv: string[]): Promise<void> {
         out(tty ? `\n${line}` : line);
       },
       async onSave(snap) {
+        if (loraConfig) {
+          const at = join(outDir, `checkpoint-${snap.state.step}`);
+          await writeCheckpointFolder(at, await adapterFiles());
+          out(tty ? `\nsaved ${at} (the LoRA adapter)` : `saved ${at} (the LoRA adapter)`);
+          return;
+        }
         const dir = await saveCheckpointFolder(outDir, snapshotToCheckpoint(snap, config, tokenizer), {
           saveTotalLimit: args.save_total_limit,
           keepBest: args.load_best_model_at_end,
@@ -368,6 +385,15 @@ async function train(argv: string[]): Promise<void> {
   const status = await trainer.trainLoop();
   if (tty) out('');
   const final = join(outDir, 'final');
+  if (loraConfig) {
+    await writeCheckpointFolder(final, await adapterFiles());
+    out(
+      `${status} at step ${trainer.step}; LoRA adapter saved in ${final} (hearth merge --base ${modelSpec} --adapter ${final} --out DIR)`,
+    );
+    trainer.dispose();
+    model.dispose();
+    return;
+  }
   const last = snapshotToCheckpoint(await trainer.snapshot(), config, tokenizer);
   const best = trainer.bestModel;
   if (best) {
@@ -603,6 +629,9 @@ export async function main(argv: string[]): Promise<number> {
         break;
       case 'export':
         await exportCommand(rest);
+        break;
+      case 'merge':
+        await mergeCommand(rest, out, err);
         break;
       case undefined:
       case '--help':
