@@ -15,6 +15,7 @@ import {
 } from '../core/checkpoint/peft_adapter.ts';
 import { checkpointToFiles, totalBytes, type CheckpointFiles } from '../core/checkpoint/hf_folder.ts';
 import { writeCheckpointFolder } from '../core/checkpoint/node_folder.ts';
+import { OPTIMIZER_FILE, STATE_FILE } from '../core/checkpoint/training_state.ts';
 import { parseArgs, number, one, UsageError, type FlagSpec, type Parsed } from './args.ts';
 import { loadCheckpoint } from './checkpoint_source.ts';
 
@@ -28,7 +29,8 @@ export const LORA_FLAGS: Record<string, FlagSpec> = {
 
 export const LORA_HELP = `  --lora_r R           train a LoRA adapter of rank R (PEFT's) on the frozen model instead of the model itself; the
                        adapter is saved as PEFT saves one (adapter_config.json, adapter_model.safetensors) in
-                       checkpoint-STEP/ and final/ (hearth merge folds it into its base)
+                       checkpoint-STEP/ (with the training state: --resume DIR --model BASE continues exactly; the
+                       base defaults to the adapter's base_model_name_or_path) and final/ (hearth merge folds it in)
   --lora_alpha A       the adapter's scale is A/R (default 8, as PEFT)
   --lora_dropout P     dropout on the adapter's input in training steps (default 0)
   --lora_target_modules M,M...  module names to adapt (q_proj,v_proj; c_attn; all-linear for every linear layer but
@@ -60,6 +62,29 @@ export function loraConfigFromFlags(p: Parsed): LoraConfig | null {
     target_modules:
       list === undefined ? null : list.length === 1 && list[0].toLowerCase() === 'all-linear' ? 'all-linear' : list,
   };
+}
+
+/**
+ * A LoRA run's checkpoint folder (written by hearth train --lora_r): the adapter, its training state and the names
+ * of the base it was trained on; null when `dir` holds no adapter_config.json (a full model's checkpoint).
+ */
+export async function readLoraCheckpoint(
+  dir: string,
+): Promise<{ files: CheckpointFiles; baseModel: string | null } | null> {
+  if (!existsSync(join(dir, ADAPTER_CONFIG_FILE))) return null;
+  const files: CheckpointFiles = new Map();
+  for (const name of [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, STATE_FILE, OPTIMIZER_FILE]) {
+    const path = join(dir, name);
+    if (existsSync(path)) files.set(name, new Uint8Array(await readFile(path)));
+  }
+  let baseModel: string | null = null;
+  try {
+    const json = JSON.parse(new TextDecoder().decode(files.get(ADAPTER_CONFIG_FILE)));
+    if (typeof json.base_model_name_or_path === 'string') baseModel = json.base_model_name_or_path;
+  } catch {
+    // adapterFromFiles names what is wrong with it
+  }
+  return { files, baseModel };
 }
 
 /** Attaches a new adapter (A drawn from `seed`); a config that does not fit the model is a usage error. */

@@ -47,11 +47,23 @@ import { withPytorchFiles } from '../core/train/pytorch_script.ts';
 import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
+import { loraSnapshotToFiles } from '../core/train/lora_checkpoint.ts';
 import { generate } from '../core/generate/index.ts';
 import { parseArgs, one, number, boolean, UsageError, type FlagSpec, type Parsed } from './args.ts';
 import { loadCheckpoint } from './checkpoint_source.ts';
 import { exportGguf } from './export_gguf.ts';
-import { adapterFolderFiles, attachLora, LORA_FLAGS, LORA_HELP, loraConfigFromFlags, mergeCommand } from './lora.ts';
+import { loraMemoryTerms } from '../core/model/lora/config.ts';
+import {
+  adapterFolderFiles,
+  attachLora,
+  LORA_FLAGS,
+  LORA_HELP,
+  loraConfigFromFlags,
+  mergeCommand,
+  readLoraCheckpoint,
+} from './lora.ts';
+import { loraResumeFromFiles } from '../core/train/lora_checkpoint.ts';
+import type { PeftAdapter } from '../core/checkpoint/peft_adapter.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -234,7 +246,7 @@ async function train(argv: string[]): Promise<void> {
   }
   const loraConfig = loraConfigFromFlags(p);
   if (loraConfig && one(p, 'resume'))
-    throw new UsageError('--resume with --lora_r: resuming a LoRA run is not supported yet; start it again');
+    throw new UsageError('--resume continues a LoRA run with its own adapter settings: leave out the --lora_ flags');
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
@@ -251,7 +263,13 @@ async function train(argv: string[]): Promise<void> {
   err(`device: ${describeGpu(ctx)}`);
 
   const resumeDir = one(p, 'resume');
-  const modelSpec = resumeDir ?? one(p, 'model') ?? 'toy';
+  // A LoRA run's checkpoint holds the adapter alone: its base comes from --model, or the adapter's own record.
+  const loraCheckpoint = resumeDir ? await readLoraCheckpoint(resumeDir) : null;
+  const loraBase = loraCheckpoint ? (one(p, 'model') ?? loraCheckpoint.baseModel) : null;
+  if (loraCheckpoint && !loraBase)
+    throw new UsageError(`${resumeDir} holds a LoRA adapter: give its base model with --model`);
+  const modelSpec = loraBase ?? resumeDir ?? one(p, 'model') ?? 'toy';
+  let resumedAdapter: PeftAdapter | null = null;
   const trainSources = await sources(dataPaths);
   let setup: RunSetup;
   if (resumeDir || !PRESETS.some((x) => x.id === modelSpec)) {
@@ -261,7 +279,16 @@ async function train(argv: string[]): Promise<void> {
       throw new UsageError('--dropout is for new models; a checkpoint keeps the dropout rates of its config.json');
     const checkpoint = await loadCheckpoint(modelSpec);
     try {
-      setup = setUpRun(resumeDir ? { kind: 'resume', checkpoint, name: resumeDir } : { kind: 'fine-tune', checkpoint });
+      setup = setUpRun(
+        resumeDir && !loraCheckpoint
+          ? { kind: 'resume', checkpoint, name: resumeDir }
+          : { kind: 'fine-tune', checkpoint },
+      );
+      if (loraCheckpoint) {
+        const lora = loraResumeFromFiles(loraCheckpoint.files, setup.config);
+        setup = { ...setup, resume: lora.resume };
+        resumedAdapter = lora.adapter;
+      }
     } catch (e) {
       if (e instanceof NoTrainingStateError) throw new UsageError(`${e.message} with --model`);
       throw e;
@@ -276,6 +303,11 @@ async function train(argv: string[]): Promise<void> {
   const { config, tokenizer, resume } = setup;
   const args = runArguments(p.training, setup);
   const model = setup.makeModel(args.seed);
+  if (resumedAdapter) {
+    model.attachLora(resumedAdapter.config, { values: resumedAdapter.tensors });
+    err(`LoRA: continuing the adapter of ${resumeDir} (r ${resumedAdapter.config.r}) on ${modelSpec}`);
+  }
+  const lora = resumedAdapter?.config ?? loraConfig;
   if (loraConfig) err(attachLora(model, loraConfig, args.seed));
   const baseName = modelSpec.startsWith('hf:') ? modelSpec.slice(3) : modelSpec;
   const adapterFiles = () => adapterFolderFiles(model, config, baseName, tokenizer.toTokenizerJson());
@@ -320,7 +352,11 @@ async function train(argv: string[]): Promise<void> {
       err(`${f.name}: ${f.examples} of ${f.records} records made examples, ${f.tokens} tokens${cut}${left}`);
     }
   }
-  const mem = estimateRunMemory(config, args);
+  const mem = estimateRunMemory(
+    config,
+    args,
+    model.lora ? loraMemoryTerms(familyOf(config), config, model.lora.config) : undefined,
+  );
   err(
     `model: ${familyOf(config).label}, ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${describeDims(config)}; ` +
       ('attn_pdrop' in config
@@ -353,10 +389,14 @@ async function train(argv: string[]): Promise<void> {
         out(tty ? `\n${line}` : line);
       },
       async onSave(snap) {
-        if (loraConfig) {
+        if (lora) {
           const at = join(outDir, `checkpoint-${snap.state.step}`);
-          await writeCheckpointFolder(at, await adapterFiles());
-          out(tty ? `\nsaved ${at} (the LoRA adapter)` : `saved ${at} (the LoRA adapter)`);
+          await writeCheckpointFolder(at, loraSnapshotToFiles(snap, config, lora, baseName, tokenizer));
+          out(
+            tty
+              ? `\nsaved ${at} (the LoRA adapter and its training state)`
+              : `saved ${at} (the LoRA adapter and its training state)`,
+          );
           return;
         }
         const dir = await saveCheckpointFolder(outDir, snapshotToCheckpoint(snap, config, tokenizer), {
@@ -385,7 +425,7 @@ async function train(argv: string[]): Promise<void> {
   const status = await trainer.trainLoop();
   if (tty) out('');
   const final = join(outDir, 'final');
-  if (loraConfig) {
+  if (lora) {
     await writeCheckpointFolder(final, await adapterFiles());
     out(
       `${status} at step ${trainer.step}; LoRA adapter saved in ${final} (hearth merge --base ${modelSpec} --adapter ${final} --out DIR)`,

@@ -49,6 +49,23 @@ describe('hearth CLI with LoRA', () => {
       expect(existsSync(join(d, 'adapter_model.safetensors')), d).toBe(true);
       expect(existsSync(join(d, 'model.safetensors')), d).toBe(false);
     }
+    expect(existsSync(join(out, 'checkpoint-6', 'optimizer.safetensors'))).toBe(true); // AdamW's moments of the adapter
+    // Resumed from checkpoint-6 (its base from adapter_config.json), step 12 logs what the uninterrupted run logged.
+    const resumed = hearth(
+      'train',
+      '--data',
+      corpus,
+      '--resume',
+      join(out, 'checkpoint-6'),
+      '--out',
+      join(dir, 'again'),
+    );
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(
+      `LoRA: continuing the adapter of ${join(out, 'checkpoint-6')} (r 4) on ${baseFinal}`,
+    );
+    const step12 = (s: string) => s.match(/^step 12\/12 .*$/m)![0].replace(/ tokens\/s.*/, '');
+    expect(step12(resumed.stdout)).toBe(step12(t.stdout));
     const config = JSON.parse(readFileSync(join(final, 'adapter_config.json'), 'utf8'));
     expect(config).toMatchObject({
       peft_type: 'LORA',

@@ -22,6 +22,17 @@ export interface MemoryOptions {
   optimizer?: AdamWKind;
   /** gradient_accumulation_steps: above 1 the running sum of gradients lives through every later micro-batch */
   accumulation?: number;
+  /** a LoRA adapter on the frozen model (loraMemoryTerms): only it has gradients and AdamW state */
+  lora?: LoraMemoryTerms;
+}
+
+/** What a LoRA adapter adds to a step and keeps of it. */
+export interface LoraMemoryTerms {
+  /** the adapter's parameters (and modules_to_save's), the only ones trained */
+  parameters: number;
+  /** floats per row one block's adapted layers add, saved and again as gradients: each (M, r) product and the
+   * (M, out) adapter output beside the sum */
+  perRow: number;
 }
 
 /** Bytes of the GPU buffers alive at a training step's peak, by what holds them. */
@@ -150,47 +161,56 @@ export function estimateTrainingMemory(
   const savedHead = f32 * (M * C + 3 * M + M * V);
   const gradsHead = f32 * (M * V + 2 * M * C) + halfGradsHead; // dlogits, d(final norm output), d(last block output)
   const tiedExtra = tied ? f32 * 2 * V * C : 0;
-  const accumulated = (opts.accumulation ?? 1) > 1 ? f32 * P : 0;
+  // With LoRA only the adapter has gradients and moments; the frozen embedding none (no tied pair either).
+  const lora = opts.lora;
+  const trained = lora ? lora.parameters : P;
+  const loraRows = lora ? f32 * L * M * lora.perRow : 0;
+  const accumulated = (opts.accumulation ?? 1) > 1 ? f32 * trained : 0;
   const largestParameter = Math.max(...parameterShapes(d).map(([, s]) => s.reduce((a, b) => a * b, 1)));
 
   type Phase = { activations: number; workspace: number; gradients: number };
   const phases: Phase[] = [
     // the update, once the activations are gone: the per-tensor kernels make a parameter's new value and moments
     // before they replace the old; the packed update copies each new value out of its packed buffer
-    { activations: 0, workspace: f32 * (optimizerKind === 'packed' ? 1 : 3) * largestParameter, gradients: f32 * P },
+    {
+      activations: 0,
+      workspace: f32 * (optimizerKind === 'packed' ? 1 : 3) * largestParameter,
+      gradients: f32 * trained,
+    },
   ];
   if (!opts.checkpoint) {
     // the end of the backward
     phases.push({
-      activations: L * savedPerBlock + f32 * M * C + savedHead,
-      workspace: L * gradsPerBlock + gradsHead + tiedExtra + embdDropoutGrad,
-      gradients: f32 * P + accumulated,
+      activations: L * savedPerBlock + f32 * M * C + savedHead + loraRows,
+      workspace: L * gradsPerBlock + gradsHead + (lora ? 0 : tiedExtra) + embdDropoutGrad + loraRows,
+      gradients: f32 * trained + accumulated,
     });
   } else {
     const kept = f32 * (L + 1) * M * C;
-    const blockParams = block.params;
-    const headGrads = f32 * (V * C + 2 * C);
+    const blockParams = lora ? lora.parameters / L : block.params;
+    const headGrads = lora ? 0 : f32 * (V * C + 2 * C);
+    const loraBlock = loraRows / L;
     phases.push(
       // the head's backward: its saved tensors and gradients
       { activations: kept + savedHead, workspace: gradsHead, gradients: headGrads + accumulated },
       // the last block's backward: its recomputed forward (with c_proj's output and the block's, unsaved), dx
       {
-        activations: kept + savedPerBlock + f32 * 2 * M * C,
-        workspace: gradsPerBlock + f32 * M * C,
+        activations: kept + savedPerBlock + f32 * 2 * M * C + loraBlock,
+        workspace: gradsPerBlock + f32 * M * C + loraBlock,
         gradients: headGrads + f32 * blockParams + accumulated,
       },
       // the embedding's backward: every parameter's gradient and wte's two
       {
         activations: f32 * M * C,
-        workspace: f32 * M * C + tiedExtra + embdDropoutGrad,
-        gradients: f32 * P + accumulated,
+        workspace: f32 * M * C + (lora ? 0 : tiedExtra) + embdDropoutGrad,
+        gradients: f32 * trained + accumulated,
       },
     );
   }
   const sum = (p: Phase) => p.activations + p.workspace + p.gradients;
   const { activations, workspace, gradients } = phases.reduce((a, b) => (sum(b) > sum(a) ? b : a));
-  const weights = f32 * P + halfWeights;
-  const optimizer = f32 * (optimizerKind === 'packed' ? 4 : 2) * P;
+  const weights = f32 * (P + (lora?.parameters ?? 0)) + halfWeights;
+  const optimizer = f32 * (optimizerKind === 'packed' ? 4 : 2) * trained;
   return {
     parameters: P,
     weights,

@@ -142,6 +142,25 @@ export function resolveTargets<D>(family: ModelFamily<D>, d: D, c: LoraConfig): 
   return targets;
 }
 
+/** What an adapter of this config adds to a training step of the model (memory.ts's LoRA terms). */
+export function loraMemoryTerms<D>(
+  family: ModelFamily<D>,
+  d: D,
+  c: LoraConfig,
+): { parameters: number; perRow: number } {
+  const targets = resolveTargets(family, d, c);
+  const saved = resolveModulesToSave(family, d, c, targets);
+  const shapes = new Map(family.parameterShapes(d));
+  const blocks = family.sizes(d).num_hidden_layers;
+  return {
+    parameters:
+      targets.reduce((n, l) => n + c.r * (l.inFeatures + l.outFeatures), 0) +
+      saved.reduce((n, name) => n + shapes.get(name)!.reduce((a, b) => a * b, 1), 0),
+    // per block, averaged over all of them
+    perRow: targets.reduce((n, l) => n + c.r + l.outFeatures, 0) / blocks,
+  };
+}
+
 /** The parameters modules_to_save trains in full (every parameter of each module it matches); none is refused. */
 export function resolveModulesToSave<D>(family: ModelFamily<D>, d: D, c: LoraConfig, targets: LinearLayer[]): string[] {
   const modules = c.modules_to_save;
