@@ -141,6 +141,35 @@ describe('LoRA', () => {
     });
   }
 
+  it("lora_dropout drops the adapter's input in training steps only, the same mask for both ops", async () => {
+    const seed = rng().seed;
+    const config = lora({ r: 2, lora_alpha: 4, lora_dropout: 0.3, target_modules: ['q_proj', 'down_proj'] });
+    const model = randomModel(LLAMA_GQA_DIMS, seed);
+    model.attachLora(config, { values: randomAdapter(model, config, seed + 2) });
+    const { tokens, targets } = batch(LLAMA_GQA_DIMS, seed + 1);
+    const lossOf = async (o: { dropoutSeed?: number; ops?: typeof kernelOps }) => {
+      const l = model.loss(tokens, targets, B, T, o);
+      const v = (await l.data())[0];
+      l.dispose();
+      return v;
+    };
+    const evaluation = await lossOf({});
+    const trainingStep = await lossOf({ dropoutSeed: 99 });
+    expect(Math.abs(trainingStep - evaluation), `seed ${seed}`).toBeGreaterThan(1e-4);
+    expect(await lossOf({ dropoutSeed: 99 })).toBe(trainingStep);
+    const stock = await lossOf({ dropoutSeed: 99, ops: stockOps });
+    expect(Math.abs(stock - trainingStep) / trainingStep, `seed ${seed}`).toBeLessThan(1e-4);
+    // Without an adapter's contribution (B = 0) the dropout changes nothing: it acts on the adapter's input alone.
+    const fresh = randomModel(LLAMA_GQA_DIMS, seed);
+    fresh.attachLora(config, { seed: 4 });
+    const a = fresh.loss(tokens, targets, B, T, { dropoutSeed: 99 });
+    const b = fresh.loss(tokens, targets, B, T);
+    expect((await a.data())[0]).toBe((await b.data())[0]);
+    tf.dispose([a, b]);
+    fresh.dispose();
+    model.dispose();
+  });
+
   it('trains the adapter alone: the base is frozen through an AdamW step', async () => {
     const dims = SMALL_DIMS;
     const model = randomModel(dims, 5);
