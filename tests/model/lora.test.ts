@@ -10,6 +10,7 @@ import type { RefParams } from '../../src/core/model/reference/gpt2.ts';
 import { referenceLoraLossAndGrads } from '../../src/core/model/reference/lora.ts';
 import { kernelOps } from '../../src/core/model/kernel_ops.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
+import { HalfWeightCache, mixedPrecisionOps } from '../../src/core/model/mixed_ops.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { DEFAULT_LORA_CONFIG, type LoraConfig } from '../../src/core/model/lora/config.ts';
 import { initialLoraValues, loraShapes } from '../../src/core/model/lora/adapter.ts';
@@ -167,6 +168,25 @@ describe('LoRA', () => {
     expect((await a.data())[0]).toBe((await b.data())[0]);
     tf.dispose([a, b]);
     fresh.dispose();
+    model.dispose();
+  });
+
+  it("with f16 operands (fp16), the adapters' gradients stay near float32's", async () => {
+    const seed = rng().seed;
+    const config = lora({ r: 3, lora_alpha: 6, target_modules: 'all-linear' });
+    const model = randomModel(SMALL_DIMS, seed);
+    model.attachLora(config, { values: randomAdapter(model, config, seed + 2) });
+    const { tokens, targets } = batch(SMALL_DIMS, seed + 1);
+    const cache = new HalfWeightCache();
+    const f32 = model.lossAndGrads(tokens, targets, B, T);
+    const f16 = model.lossAndGrads(tokens, targets, B, T, { ops: mixedPrecisionOps(cache) });
+    expect(cache.size).toBeGreaterThan(0);
+    for (const [name, g] of f32.grads) {
+      const e = relError(await f16.grads.get(name)!.data(), await g.data());
+      expect(e, `seed ${seed}: ${name}`).toBeLessThan(5e-2);
+    }
+    tf.dispose([f32.loss, f16.loss, ...f32.grads.values(), ...f16.grads.values()]);
+    cache.clear();
     model.dispose();
   });
 
