@@ -50,11 +50,24 @@ import { withPytorchFiles } from '../core/train/pytorch_script.ts';
 import { DEFAULT_TRAINING_ARGUMENTS } from '../core/train/args.ts';
 import { Trainer, type LogEntry, type EvalResult } from '../core/train/trainer.ts';
 import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
+import { loraSnapshotToFiles } from '../core/train/lora_checkpoint.ts';
 import { generate } from '../core/generate/index.ts';
 import { parseArgs, one, number, boolean, UsageError, DTYPE_NAMES, type FlagSpec, type Parsed } from './args.ts';
 import { pushCommand, PUSH_HELP } from './push.ts';
 import { loadCheckpoint } from './checkpoint_source.ts';
 import { exportGguf } from './export_gguf.ts';
+import { loraMemoryTerms } from '../core/model/lora/config.ts';
+import {
+  adapterFolderFiles,
+  attachLora,
+  LORA_FLAGS,
+  LORA_HELP,
+  loraConfigFromFlags,
+  mergeCommand,
+  readLoraCheckpoint,
+} from './lora.ts';
+import { loraResumeFromFiles } from '../core/train/lora_checkpoint.ts';
+import type { PeftAdapter } from '../core/checkpoint/peft_adapter.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -71,9 +84,11 @@ commands:
   generate   sample text from a model
   export     write a model as a Hugging Face folder or zip (float32, bfloat16 or float16, sharded above a size), or
              as one GGUF file for llama.cpp, Ollama and wllama (f32, f16 or q8_0)
-  push       upload a model to the Hugging Face Hub with a model card and its loss curve`,
+  push       upload a model to the Hugging Face Hub with a model card and its loss curve
+  merge      fold a LoRA adapter (PEFT's format) into its base model and write the full model`,
   train: `usage: hearth train --data FILE... [--eval FILE...] [--model PRESET|DIR|ZIP|hf:ID] [--tokenizer gpt2|bpe:N|char]
                    [--dropout P] [--out DIR] [--resume DIR] [--<training argument> VALUE]...
+                   [--lora_r R [--lora_alpha A] [--lora_dropout P] [--lora_target_modules M,M...]]
 
   --data FILE...       training text files (UTF-8); regular files, since they are read more than once (a pipe
                        such as <(cat a.txt) is refused: save it to a file)
@@ -95,6 +110,7 @@ commands:
                        final model in DIR/final/, each a Hugging Face folder plus Hearth's training state (with
                        --load_best_model_at_end true, final/ is the best checkpoint's weights alone)
   --resume DIR         continue exactly from a checkpoint folder written by hearth train
+${LORA_HELP}
   --<arg> VALUE        any Hugging Face TrainingArguments field: ${Object.keys(DEFAULT_TRAINING_ARGUMENTS).join(', ')}
 
 Prints one line per logged step (a progress bar on a terminal).`,
@@ -231,6 +247,7 @@ async function train(argv: string[]): Promise<void> {
     packing_strategy: {},
     completion_only_loss: {},
     assistant_only_loss: {},
+    ...LORA_FLAGS,
     help: { boolean: true },
   };
   const p = parseArgs(argv, spec, true);
@@ -238,6 +255,9 @@ async function train(argv: string[]): Promise<void> {
     out(HELP.train);
     return;
   }
+  const loraConfig = loraConfigFromFlags(p);
+  if (loraConfig && one(p, 'resume'))
+    throw new UsageError('--resume continues a LoRA run with its own adapter settings: leave out the --lora_ flags');
   const dataPaths = p.flags.get('data');
   if (!dataPaths?.length) throw new UsageError('--data needs at least one text file (see hearth train --help)');
   const outDir = one(p, 'out') ?? 'hearth-output';
@@ -254,7 +274,13 @@ async function train(argv: string[]): Promise<void> {
   err(`device: ${describeGpu(ctx)}`);
 
   const resumeDir = one(p, 'resume');
-  const modelSpec = resumeDir ?? one(p, 'model') ?? 'toy';
+  // A LoRA run's checkpoint holds the adapter alone: its base comes from --model, or the adapter's own record.
+  const loraCheckpoint = resumeDir ? await readLoraCheckpoint(resumeDir) : null;
+  const loraBase = loraCheckpoint ? (one(p, 'model') ?? loraCheckpoint.baseModel) : null;
+  if (loraCheckpoint && !loraBase)
+    throw new UsageError(`${resumeDir} holds a LoRA adapter: give its base model with --model`);
+  const modelSpec = loraBase ?? resumeDir ?? one(p, 'model') ?? 'toy';
+  let resumedAdapter: PeftAdapter | null = null;
   const trainSources = await sources(dataPaths);
   let setup: RunSetup;
   if (resumeDir || !PRESETS.some((x) => x.id === modelSpec)) {
@@ -264,7 +290,16 @@ async function train(argv: string[]): Promise<void> {
       throw new UsageError('--dropout is for new models; a checkpoint keeps the dropout rates of its config.json');
     const checkpoint = await loadCheckpoint(modelSpec);
     try {
-      setup = setUpRun(resumeDir ? { kind: 'resume', checkpoint, name: resumeDir } : { kind: 'fine-tune', checkpoint });
+      setup = setUpRun(
+        resumeDir && !loraCheckpoint
+          ? { kind: 'resume', checkpoint, name: resumeDir }
+          : { kind: 'fine-tune', checkpoint },
+      );
+      if (loraCheckpoint) {
+        const lora = loraResumeFromFiles(loraCheckpoint.files, setup.config);
+        setup = { ...setup, resume: lora.resume };
+        resumedAdapter = lora.adapter;
+      }
     } catch (e) {
       if (e instanceof NoTrainingStateError) throw new UsageError(`${e.message} with --model`);
       throw e;
@@ -283,6 +318,14 @@ async function train(argv: string[]): Promise<void> {
   const { config, tokenizer, resume } = setup;
   const args = runArguments(p.training, setup);
   const model = setup.makeModel(args.seed);
+  if (resumedAdapter) {
+    model.attachLora(resumedAdapter.config, { values: resumedAdapter.tensors });
+    err(`LoRA: continuing the adapter of ${resumeDir} (r ${resumedAdapter.config.r}) on ${modelSpec}`);
+  }
+  const lora = resumedAdapter?.config ?? loraConfig;
+  if (loraConfig) err(attachLora(model, loraConfig, args.seed));
+  const baseName = modelSpec.startsWith('hf:') ? modelSpec.slice(3) : modelSpec;
+  const adapterFiles = () => adapterFolderFiles(model, config, baseName, tokenizer.toTokenizerJson());
 
   const evalPaths = p.flags.get('eval');
   const evalSources = evalPaths ? await sources(evalPaths) : undefined;
@@ -324,7 +367,11 @@ async function train(argv: string[]): Promise<void> {
       err(`${f.name}: ${f.examples} of ${f.records} records made examples, ${f.tokens} tokens${cut}${left}`);
     }
   }
-  const mem = estimateRunMemory(config, args);
+  const mem = estimateRunMemory(
+    config,
+    args,
+    model.lora ? loraMemoryTerms(familyOf(config), config, model.lora.config) : undefined,
+  );
   err(
     `model: ${familyOf(config).label}, ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${describeDims(config)}; ` +
       ('attn_pdrop' in config
@@ -359,6 +406,16 @@ async function train(argv: string[]): Promise<void> {
         out(tty ? `\n${line}` : line);
       },
       async onSave(snap) {
+        if (lora) {
+          const at = join(outDir, `checkpoint-${snap.state.step}`);
+          await writeCheckpointFolder(at, loraSnapshotToFiles(snap, config, lora, baseName, tokenizer));
+          out(
+            tty
+              ? `\nsaved ${at} (the LoRA adapter and its training state)`
+              : `saved ${at} (the LoRA adapter and its training state)`,
+          );
+          return;
+        }
         const dir = await saveCheckpointFolder(outDir, snapshotToCheckpoint(snap, config, tokenizer), {
           saveTotalLimit: args.save_total_limit,
           keepBest: args.load_best_model_at_end,
@@ -385,6 +442,15 @@ async function train(argv: string[]): Promise<void> {
   const status = await trainer.trainLoop();
   if (tty) out('');
   const final = join(outDir, 'final');
+  if (lora) {
+    await writeCheckpointFolder(final, await adapterFiles());
+    out(
+      `${status} at step ${trainer.step}; LoRA adapter saved in ${final} (hearth merge --base ${modelSpec} --adapter ${final} --out DIR)`,
+    );
+    trainer.dispose();
+    model.dispose();
+    return;
+  }
   const last = snapshotToCheckpoint(await trainer.snapshot(), config, tokenizer);
   const best = trainer.bestModel;
   if (best) {
@@ -625,6 +691,9 @@ export async function main(argv: string[]): Promise<number> {
         break;
       case 'push':
         await pushCommand(rest, out, err);
+        break;
+      case 'merge':
+        await mergeCommand(rest, out, err);
         break;
       case undefined:
       case '--help':

@@ -10,6 +10,8 @@ import { kernelOps } from './kernel_ops.ts';
 import { gradients, type BackwardKind } from './backward.ts';
 import { Random } from '../util/random.ts';
 import { countTargets } from '../util/targets.ts';
+import { LoraAdapter, initialLoraValues, mergeLora } from './lora/adapter.ts';
+import { resolveModulesToSave, resolveTargets, type LoraConfig } from './lora/config.ts';
 
 export interface ForwardOptions {
   ops?: Ops;
@@ -63,8 +65,11 @@ export class CausalLM {
   readonly family: ModelFamily<ModelDims, ModelConfig>;
   /** the sizes under Hugging Face's common names, whatever the family */
   readonly sizes: ModelSizes;
-  /** every trainable parameter, by its Hugging Face name (a tied head has none of its own) */
+  /** every parameter of the model, by its Hugging Face name (a tied head has none of its own) */
   readonly params: Map<string, tf.Variable>;
+  /** the LoRA adapter attached (attachLora), if any: then only it and its modules_to_save train */
+  lora: LoraAdapter | null = null;
+  private savedModules: string[] = [];
 
   private constructor(dims: ModelDims, params: Map<string, tf.Variable>) {
     this.dims = dims;
@@ -102,22 +107,79 @@ export class CausalLM {
     return new CausalLM(dims, params);
   }
 
-  /** Copies every parameter back to the CPU. */
+  /**
+   * Attaches a LoRA adapter (PEFT's get_peft_model): new (A Kaiming-uniform from `seed`, B zeros) or from `values`
+   * (an import, every tensor checked before any is loaded, modules_to_save's parameters among them). The base
+   * parameters stop training; the adapter and modules_to_save's parameters are what `trainable` holds.
+   */
+  attachLora(config: LoraConfig, o: { seed?: number; values?: NamedTensors } = {}): void {
+    if (this.lora) throw new Error('the model has a LoRA adapter already');
+    const targets = resolveTargets(this.family, this.dims, config);
+    const saved = resolveModulesToSave(this.family, this.dims, config, targets);
+    const values = o.values ?? initialLoraValues(targets, config.r, o.seed ?? 1337);
+    for (const name of o.values ? saved : []) {
+      const a = values.get(name);
+      const want = this.p(name).shape;
+      if (!a) throw new Error(`LoRA adapter: missing tensor '${name}' (modules_to_save)`);
+      if (a.shape.join(',') !== want.join(','))
+        throw new Error(`LoRA adapter: tensor '${name}' has shape [${a.shape}], this model needs [${want}]`);
+    }
+    const adapter = new LoraAdapter(config, targets, values);
+    for (const name of o.values ? saved : []) {
+      const t = tf.tensor(values.get(name)!.data, this.p(name).shape);
+      this.p(name).assign(t);
+      t.dispose();
+    }
+    for (const [name, v] of this.params) v.trainable = saved.includes(name);
+    this.lora = adapter;
+    this.savedModules = saved;
+  }
+
+  /** What training updates: every parameter, or with a LoRA adapter its tensors and modules_to_save's parameters. */
+  get trainable(): Map<string, tf.Variable> {
+    if (!this.lora) return this.params;
+    return new Map([...this.lora.params, ...this.savedModules.map((n): [string, tf.Variable] => [n, this.p(n)])]);
+  }
+
+  /** Copies every parameter back to the CPU, with a LoRA adapter's tensors after the base's. */
   async toArrays(): Promise<NamedTensors> {
     const out: NamedTensors = new Map();
-    for (const [name, v] of this.params)
+    for (const [name, v] of [...this.params, ...(this.lora?.params ?? [])])
       out.set(name, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
     return out;
   }
 
+  /** What PEFT saves of an adapter: its tensors and modules_to_save's parameters. */
+  async adapterArrays(): Promise<NamedTensors> {
+    const out: NamedTensors = new Map();
+    for (const [name, v] of this.trainable)
+      out.set(name, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
+    return out;
+  }
+
+  /** The base parameters with the LoRA adapter merged in (PEFT's merge_and_unload); the parameters without one. */
+  async mergedArrays(): Promise<NamedTensors> {
+    const all = await this.toArrays();
+    if (!this.lora) return all;
+    const base: NamedTensors = new Map([...all].filter(([n]) => this.params.has(n)));
+    return mergeLora(base, all, this.lora.targets, this.lora.config);
+  }
+
   p(name: string): tf.Variable {
-    const v = this.params.get(name);
+    const v = this.params.get(name) ?? this.lora?.params.get(name);
     if (!v) throw new Error(`no parameter '${name}'`);
     return v;
   }
 
   private context(ops: Ops = kernelOps, dropoutSeed?: number): ForwardContext<ModelDims> {
-    return { dims: this.dims, p: (name) => this.p(name), ops, dropoutSeed };
+    const lora = this.lora;
+    return {
+      dims: this.dims,
+      p: (name) => this.p(name),
+      ops,
+      dropoutSeed,
+      lora: lora ? (m) => lora.weights(m) : undefined,
+    };
   }
 
   private checkTokens(tokens: Int32Array, B: number, T: number, position = 0): void {
@@ -187,8 +249,9 @@ export class CausalLM {
     opts: GradientOptions = {},
   ): { loss: tf.Scalar; grads: Grads } {
     if (opts.checkpoint) return this.lossAndGradsRecomputed(tokens, targets, B, T, opts);
-    const names = [...this.params.keys()];
-    const vars = names.map((n) => this.params.get(n)!);
+    const trainable = this.trainable;
+    const names = [...trainable.keys()];
+    const vars = names.map((n) => trainable.get(n)!);
     const f = () => this.loss(tokens, targets, B, T, opts);
     if (opts.backward === 'tfjs') {
       // tfjs keys gradients by its own (globally unique) variable names, which differ from the parameters' names so
@@ -215,6 +278,12 @@ export class CausalLM {
     const L = this.sizes.num_hidden_layers;
     const attend = fullCausalAttention(ctx.ops);
     const grads: Grads = new Map();
+    // Each part's trained parameters: all of its own, or with LoRA its adapter tensors and modules_to_save's.
+    const trainable = this.trainable;
+    const trained = (names: string[], layer: number) => [
+      ...names.filter((n) => trainable.has(n)),
+      ...(this.lora?.layerParameters(layer) ?? []),
+    ];
     // A parameter read by two parts (a head tied to the embedding) gets the sum of their gradients.
     const collect = (names: string[], g: (tf.Tensor | null)[]) =>
       names.forEach((n, i) => {
@@ -230,7 +299,7 @@ export class CausalLM {
     for (let l = 0; l < L; l++) xs.push(tf.tidy(() => family.block(ctx, l, xs[l], B, T, attend)));
     // Head: loss and gradients for the last block's output and the head's parameters.
     const targetT = tf.tensor1d(targets, 'int32');
-    const headNames = family.headParameters(dims);
+    const headNames = trained(family.headParameters(dims), -1);
     const head = gradients(
       () => this.head(ctx, xs[L], targetT, count),
       [xs[L], ...headNames.map((n) => this.p(n))],
@@ -242,7 +311,7 @@ export class CausalLM {
     let dx = head.grads[0] as tf.Tensor2D;
     // Blocks backwards: recompute block l from its input, then its gradients given dx.
     for (let l = L - 1; l >= 0; l--) {
-      const names = family.blockParameters(dims, l);
+      const names = trained(family.blockParameters(dims, l), l);
       const g = gradients(
         () => family.block(ctx, l, xs[l], B, T, attend),
         [xs[l], ...names.map((n) => this.p(n))],
@@ -253,16 +322,19 @@ export class CausalLM {
       collect(names, g.grads.slice(1));
       dx = g.grads[0] as tf.Tensor2D;
     }
-    const embedNames = family.embeddingParameters(dims);
-    const e = gradients(
-      () => family.embed(ctx, tokens, B, T, 0),
-      embedNames.map((n) => this.p(n)),
-      dx,
-      backward,
-    );
-    tf.dispose([e.value, dx, xs[0]]);
-    collect(embedNames, e.grads);
-    return { loss: head.value as tf.Scalar, grads: new Map([...this.params.keys()].map((n) => [n, grads.get(n)!])) };
+    const embedNames = family.embeddingParameters(dims).filter((n) => trainable.has(n));
+    if (embedNames.length > 0) {
+      const e = gradients(
+        () => family.embed(ctx, tokens, B, T, 0),
+        embedNames.map((n) => this.p(n)),
+        dx,
+        backward,
+      );
+      tf.dispose(e.value);
+      collect(embedNames, e.grads);
+    }
+    tf.dispose([dx, xs[0]]);
+    return { loss: head.value as tf.Scalar, grads: new Map([...trainable.keys()].map((n) => [n, grads.get(n)!])) };
   }
 
   /** What the summed loss is divided by: numItemsInBatch when given, else this batch's counted targets. */
@@ -285,6 +357,7 @@ export class CausalLM {
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
+    this.lora?.dispose();
   }
 }
 

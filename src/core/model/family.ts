@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { AttentionDropout, AttentionHeads, Ops } from './ops.ts';
 import type { Random } from '../util/random.ts';
+import type { LinearLayer, LoraWeights } from './linear.ts';
 
 /** A model's sizes under Hugging Face's family-independent names (PretrainedConfig's attribute_map). */
 export interface ModelSizes {
@@ -49,6 +50,8 @@ export interface ForwardContext<D> {
   dropoutSeed?: number;
   /** the position of the first token (the KV cache's length when decoding); 0 when absent */
   position?: number;
+  /** a LoRA adapter's weights on the linear layer `module`, when one is attached there (linear.ts) */
+  lora?(module: string): LoraWeights | undefined;
 }
 
 /** How Hugging Face files name a family's parameters, beyond the names themselves. */
@@ -88,6 +91,9 @@ export interface ModelFamily<D, C extends D = D> {
   parameterShapes(d: D): [string, number[]][];
   /** a new model's values of one parameter (the family's initialisation), drawn from rng */
   initialValues(d: D, name: string, size: number, rng: Random): Float32Array;
+  /** every linear layer the forward runs through linear.ts, by Hugging Face module name (what LoRA can target);
+   * the output head is left out, as PEFT's "all-linear" leaves it */
+  linearLayers?(d: D): LinearLayer[];
   /** the parameters embed reads (gradient checkpointing differentiates the parts one by one) */
   embeddingParameters(d: D): string[];
   /** the parameters block `layer` reads */

@@ -1,6 +1,7 @@
 // The model's operations on Hearth's own WGSL kernels. Grouped-query attention runs in the attention kernels
 // themselves (each query head reads its group's key and value head); a token-only embedding (families without
 // position embeddings) is a stock gather with the deterministic gradient of GPT-2's embedding.
+import type { Tensor2D } from '@tensorflow/tfjs-core';
 import type { Ops } from './ops.ts';
 import { matmul } from '../kernels/matmul/index.ts';
 import { layerNorm, addLayerNorm } from '../kernels/layernorm/index.ts';
@@ -11,6 +12,7 @@ import { causalSelfAttention } from '../kernels/attention/index.ts';
 import { softmaxCrossEntropy, crossEntropyMean } from '../kernels/crossentropy/index.ts';
 import { embedding, tokenEmbedding } from '../kernels/embedding/index.ts';
 import { dropout } from '../kernels/dropout/index.ts';
+import { gelu } from '../kernels/gelu/index.ts';
 
 export const kernelOps: Ops = {
   name: 'hearth kernels',
@@ -21,6 +23,7 @@ export const kernelOps: Ops = {
   addRmsNorm: (x, residual, weight, eps) => addRmsNorm(x, residual, weight, eps),
   rope,
   swiglu,
+  gelu: (x) => gelu(x) as Tensor2D,
   attention: (qkv, { nHead, nKvHead, scaled, window }, dropout) =>
     causalSelfAttention(qkv, nHead, dropout, { nKvHead, scaled, window }),
   crossEntropy: softmaxCrossEntropy,

@@ -27,6 +27,17 @@ export interface MemoryOptions {
   accumulation?: number;
   /** the backward (backward.ts): the freeing one by default, as the trainer runs it */
   backward?: BackwardKind;
+  /** a LoRA adapter on the frozen model (loraMemoryTerms): only it has gradients and AdamW state */
+  lora?: LoraMemoryTerms;
+}
+
+/** What a LoRA adapter adds to a step and keeps of it. */
+export interface LoraMemoryTerms {
+  /** the adapter's parameters (and modules_to_save's), the only ones trained */
+  parameters: number;
+  /** floats per row one block's adapted layers add, saved and again as gradients: each (M, r) product and the
+   * (M, out) adapter output beside the sum */
+  perRow: number;
 }
 
 /** Bytes of the GPU buffers alive at a training step's peak, by what holds them. */
@@ -233,31 +244,44 @@ export function estimateTrainingMemory(
   const savedHead = f32 * (M * C + 3 * M + M * V);
   const gradsHead = f32 * (M * V + 2 * M * C) + halfGradsHead; // dlogits, d(final norm output), d(last block output)
   const tiedExtra = tied ? f32 * 2 * V * C : 0;
-  const accumulated = (opts.accumulation ?? 1) > 1 ? f32 * P : 0;
+  // With LoRA only the adapter has gradients and moments; the frozen embedding none (no tied pair either).
+  const lora = opts.lora;
+  const trained = lora ? lora.parameters : P;
+  const loraRows = lora ? f32 * L * M * lora.perRow : 0;
+  const accumulated = (opts.accumulation ?? 1) > 1 ? f32 * trained : 0;
   const largestParameter = Math.max(...parameterShapes(d).map(([, s]) => s.reduce((a, b) => a * b, 1)));
 
   type Phase = { activations: number; workspace: number; gradients: number };
   const phases: Phase[] = [
     // the update, once the activations are gone: the per-tensor kernels make a parameter's new value and moments
     // before they replace the old; the packed update copies each new value out of its packed buffer
-    { activations: 0, workspace: f32 * (optimizerKind === 'packed' ? 1 : 3) * largestParameter, gradients: f32 * P },
+    {
+      activations: 0,
+      workspace: f32 * (optimizerKind === 'packed' ? 1 : 3) * largestParameter,
+      gradients: f32 * trained,
+    },
   ];
-  const headGrads = f32 * (V * C + 2 * C);
-  const blockParams = f32 * block.params;
-  const savedAll = L * savedPerBlock + f32 * M * C + savedHead;
+  // the head's and a block's parameters' gradients (with LoRA, none for the frozen head; a block's adapter's)
+  const headGrads = lora ? 0 : f32 * (V * C + 2 * C);
+  const blockParams = f32 * (lora ? lora.parameters / L : block.params);
+  const loraBlock = loraRows / L;
+  const savedAll = L * savedPerBlock + f32 * M * C + savedHead + loraRows;
   const freeing = (opts.backward ?? 'freeing') === 'freeing';
   // the freeing backward: a block's widest gradients at once (f16 casts live inside one matmul's gradient)
-  const freedPerBlock = f32 * (block.freedGrads ?? block.grads);
+  const freedPerBlock = f32 * (block.freedGrads ?? block.grads) + loraBlock;
   // its head: the logits' gradient (and its f16 cast) beside every saved tensor, the logits' included
   const freeingHead = f32 * M * V + halfGradsHead;
   // the end of either backward: wte's two gradients (head and embedding) beside their sum, and dx
-  const embeddingEnd = { workspace: f32 * M * C + tiedExtra + embdDropoutGrad, gradients: f32 * P + accumulated };
+  const embeddingEnd = {
+    workspace: f32 * M * C + (lora ? 0 : tiedExtra) + embdDropoutGrad,
+    gradients: f32 * trained + accumulated,
+  };
   if (!opts.checkpoint && !freeing) {
     // the end of the backward
     phases.push({
       activations: savedAll,
-      workspace: L * gradsPerBlock + gradsHead + tiedExtra + embdDropoutGrad,
-      gradients: f32 * P + accumulated,
+      workspace: L * gradsPerBlock + gradsHead + (lora ? 0 : tiedExtra) + embdDropoutGrad + loraRows,
+      gradients: f32 * trained + accumulated,
     });
   } else if (!opts.checkpoint) {
     // The head's backward, the last block's and the first's (the saved activations fall block by block while the
@@ -279,7 +303,7 @@ export function estimateTrainingMemory(
   } else {
     const kept = f32 * (L + 1) * M * C;
     // a block's recomputed forward, with c_proj's output and the block's, unsaved
-    const recomputed = savedPerBlock + f32 * 2 * M * C;
+    const recomputed = savedPerBlock + f32 * 2 * M * C + loraBlock;
     if (freeing) {
       phases.push(
         { activations: kept + savedHead, workspace: freeingHead, gradients: accumulated },
@@ -298,7 +322,7 @@ export function estimateTrainingMemory(
         // the last block's backward: its recomputed forward, dx
         {
           activations: kept + recomputed,
-          workspace: gradsPerBlock + f32 * M * C,
+          workspace: gradsPerBlock + f32 * M * C + loraBlock,
           gradients: headGrads + blockParams + accumulated,
         },
       );
@@ -308,8 +332,8 @@ export function estimateTrainingMemory(
   }
   const sum = (p: Phase) => p.activations + p.workspace + p.gradients;
   const { activations, workspace, gradients } = phases.reduce((a, b) => (sum(b) > sum(a) ? b : a));
-  const weights = f32 * P + halfWeights;
-  const optimizer = f32 * (optimizerKind === 'packed' ? 4 : 2) * P;
+  const weights = f32 * (P + (lora?.parameters ?? 0)) + halfWeights;
+  const optimizer = f32 * (optimizerKind === 'packed' ? 4 : 2) * trained;
   return {
     parameters: P,
     weights,

@@ -1,7 +1,7 @@
 // Whether a run's buffers can exist on the adapter at all: a pure check (no tfjs), so the page can show the
 // refusal while the arguments are typed and the trainer makes the same check before it starts.
 import type { ModelDims } from '../model/families/index.ts';
-import { estimateTrainingMemory, type MemoryEstimate } from '../model/memory.ts';
+import { estimateTrainingMemory, type LoraMemoryTerms, type MemoryEstimate } from '../model/memory.ts';
 import type { TrainingArguments } from './args.ts';
 
 export interface AdapterLimits {
@@ -10,11 +10,12 @@ export interface AdapterLimits {
 }
 
 /** The training memory of a run with these arguments, as the trainer will run it (its AdamW, fp16, accumulation). */
-export function estimateRunMemory(dims: ModelDims, args: TrainingArguments): MemoryEstimate {
+export function estimateRunMemory(dims: ModelDims, args: TrainingArguments, lora?: LoraMemoryTerms): MemoryEstimate {
   return estimateTrainingMemory(dims, args.per_device_train_batch_size, args.block_size, {
     checkpoint: args.gradient_checkpointing,
     fp16: args.fp16,
     accumulation: args.gradient_accumulation_steps,
+    lora,
   });
 }
 

@@ -164,7 +164,7 @@ export class Trainer {
     this.stepsPerEpoch = Math.max(1, Math.floor(batchesPerEpoch / a.gradient_accumulation_steps));
     this.totalSteps = a.max_steps > 0 ? a.max_steps : Math.ceil(a.num_train_epochs * this.stepsPerEpoch);
     this.warmupSteps = warmupStepsFor(this.totalSteps, a.warmup_steps, a.warmup_ratio);
-    this.optimizer = new AdamW(o.model.params, {
+    this.optimizer = new AdamW(o.model.trainable, {
       beta1: a.adam_beta1,
       beta2: a.adam_beta2,
       eps: a.adam_epsilon,
@@ -462,7 +462,7 @@ export class Trainer {
     if (!best) return;
     const changed = best.step !== this.state.step;
     if (changed) {
-      for (const [name, v] of this.model.params) {
+      for (const [name, v] of this.model.trainable) {
         const t = tf.tensor(best.weights.get(name)!.data, v.shape);
         v.assign(t);
         t.dispose();

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attend, ForwardContext, ModelFamily } from '../family.ts';
 import type { AttentionHeads, Ops } from '../ops.ts';
+import { linear, type LinearLayer } from '../linear.ts';
 import { siteSeed, type DropoutSite } from '../../kernels/dropout/seeds.ts';
 import {
   gpt2ConfigFromJson,
@@ -46,6 +47,30 @@ function blockShapes(l: number, C: number, H: number): [string, number[]][] {
     [`${p}mlp.c_proj.weight`, [H, C]],
     [`${p}mlp.c_proj.bias`, [C]],
   ];
+}
+
+/** GPT-2's linear layers are Conv1D: weights [in, out], with a bias. */
+const CONV1D = { fanInFanOut: true, bias: true };
+
+/** Block l's Conv1D layers by module name, sizes and layout. */
+function linearLayers(d: GPT2Dims): LinearLayer[] {
+  const C = d.n_embd;
+  const H = innerDim(d);
+  const sizes: [string, number, number][] = [
+    ['attn.c_attn', C, 3 * C],
+    ['attn.c_proj', C, C],
+    ['mlp.c_fc', C, H],
+    ['mlp.c_proj', H, C],
+  ];
+  return Array.from({ length: d.n_layer }, (_, l) =>
+    sizes.map(([m, inFeatures, outFeatures]) => ({
+      module: `h.${l}.${m}`,
+      layer: l,
+      inFeatures,
+      outFeatures,
+      ...CONV1D,
+    })),
+  ).flat();
 }
 
 const w1 = <D>(ctx: ForwardContext<D>, name: string) => ctx.p(name) as tf.Tensor1D;
@@ -127,7 +152,7 @@ export function gpt2StyleBlock<D>(
   const { heads, eps } = b;
   const C = heads.nHead * heads.headDim;
   const project = (x: tf.Tensor2D, name: string, activation?: 'gelu') =>
-    ops.matmul(x, w2(ctx, `${name}.weight`), { bias: w1(ctx, `${name}.bias`), transposeB: b.linear, activation });
+    linear(ctx, x, name, { fanInFanOut: !b.linear, bias: true, activation });
   const a = ops.layerNorm(x, w1(ctx, `${b.ln1}.weight`), w1(ctx, `${b.ln1}.bias`), eps);
   const qkv = b.qkv(a); // (B·T, 3C)
   const attnP = seed !== undefined ? (b.attnPdrop ?? 0) : 0;
@@ -171,6 +196,7 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
 
   validate: validateGpt2Dims,
   parameterShapes,
+  linearLayers,
 
   /**
    * GPT-2's initialisation: weights and embeddings N(0, 0.02), biases 0, LayerNorm 1/0, and the residual projections
@@ -207,7 +233,7 @@ export const gpt2: ModelFamily<GPT2Dims, GPT2Config> = {
       eps: d.layer_norm_epsilon,
       residPdrop: d.resid_pdrop,
       attnPdrop: d.attn_pdrop,
-      qkv: (a) => ctx.ops.matmul(a, w2(ctx, n('attn.c_attn.weight')), { bias: w1(ctx, n('attn.c_attn.bias')) }),
+      qkv: (a) => linear(ctx, a, n('attn.c_attn'), CONV1D),
     });
   },
 

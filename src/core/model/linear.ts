@@ -1,0 +1,69 @@
+// The families' linear layers in one place: x·W (+ b), and, when a LoRA adapter is attached to the layer (PEFT's
+// lora.Linear), + s·dropout(x)·Aᵀ·Bᵀ with A [r, in] and B [out, r] as PEFT holds them. Families declare their
+// linear layers (Hugging Face module names, sizes, layout) so that adapters find their targets without knowing the
+// family, and run every one of them through `linear`.
+import * as tf from '@tensorflow/tfjs-core';
+import type { ForwardContext } from './family.ts';
+import { stockGelu } from './stock_ops.ts';
+import { dropoutRowKey } from '../kernels/dropout/seeds.ts';
+
+/** A linear layer as a family declares it. */
+export interface LinearLayer {
+  /** the module's name under the family's parameter names (no base-model prefix): 'h.0.attn.c_attn' */
+  module: string;
+  /** the block it belongs to; −1 outside the blocks */
+  layer: number;
+  inFeatures: number;
+  outFeatures: number;
+  /** the weight is [in, out] (GPT-2's Conv1D, PEFT's fan_in_fan_out); [out, in] (nn.Linear) otherwise */
+  fanInFanOut: boolean;
+  bias: boolean;
+}
+
+/** An adapter's weights on one layer, as the forward pass reads them. */
+export interface LoraWeights {
+  /** [r, in] */
+  A: tf.Tensor2D;
+  /** [out, r] */
+  B: tf.Tensor2D;
+  /** lora_alpha / r, or lora_alpha / √r with use_rslora */
+  scale: number;
+  /** lora_dropout, on the adapter's input in training steps only */
+  dropout: number;
+  /** the layer's index among the adapter's targets: its dropout mask's key */
+  index: number;
+}
+
+/** The dropout key of the adapters' inputs, apart from the families' own dropout sites. */
+const LORA_DROPOUT_KEY = 0x4c6f5241;
+
+/** The seed of the dropout mask on the input of the adapter's `index`th target, from a training step's seed. */
+export function loraDropoutSeed(stepSeed: number, index: number): number {
+  return dropoutRowKey(dropoutRowKey(stepSeed, LORA_DROPOUT_KEY), index >>> 0);
+}
+
+/**
+ * The linear layer `module` (its `.weight`, and `.bias` when it has one) on x (M, in) → (M, out), then gelu_new when
+ * asked; with the adapter's weights on that layer, the base output plus the adapter's, before the activation.
+ */
+export function linear(
+  ctx: ForwardContext<unknown>,
+  x: tf.Tensor2D,
+  module: string,
+  o: { fanInFanOut: boolean; bias: boolean; activation?: 'gelu' },
+): tf.Tensor2D {
+  const { ops } = ctx;
+  const w = ctx.p(`${module}.weight`) as tf.Tensor2D;
+  const bias = o.bias ? (ctx.p(`${module}.bias`) as tf.Tensor1D) : undefined;
+  const lora = ctx.lora?.(module);
+  if (!lora) return ops.matmul(x, w, { transposeB: !o.fanInFanOut, bias, activation: o.activation });
+  const base = ops.matmul(x, w, { transposeB: !o.fanInFanOut, bias });
+  const seed = ctx.dropoutSeed;
+  const input =
+    seed !== undefined && lora.dropout > 0 ? ops.dropout(x, lora.dropout, loraDropoutSeed(seed, lora.index)) : x;
+  // The scale on the (M, r) product, the narrowest place for it.
+  const down = tf.mul(ops.matmul(input, lora.A, { transposeB: true }), lora.scale) as tf.Tensor2D; // (M, r)
+  const y = tf.add(base, ops.matmul(down, lora.B, { transposeB: true })) as tf.Tensor2D;
+  if (!o.activation) return y;
+  return (ops.gelu ?? stockGelu)(y) as tf.Tensor2D;
+}

@@ -1,0 +1,27 @@
+// The training-memory estimate with a LoRA adapter: the frozen model keeps its weights, while gradients and AdamW's
+// state shrink to the adapter's; the adapted layers' extra activations are counted.
+import { describe, expect, it } from 'vitest';
+import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
+import { familyOf } from '../../src/core/model/families/index.ts';
+import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
+import { DEFAULT_LORA_CONFIG, loraMemoryTerms, loraScale } from '../../src/core/model/lora/config.ts';
+
+describe('LoRA training memory', () => {
+  it("counts the adapter's gradients and moments instead of the model's", () => {
+    const d = makeGpt2Config({ vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
+    const config = { ...DEFAULT_LORA_CONFIG, r: 8, lora_alpha: 16, target_modules: ['c_attn'] };
+    const terms = loraMemoryTerms(familyOf(d), d, config);
+    expect(terms.parameters).toBe(12 * 8 * (768 + 3 * 768)); // 294912, as PEFT's print_trainable_parameters
+    expect(terms.perRow).toBe(8 + 3 * 768);
+    for (const checkpoint of [false, true]) {
+      const full = estimateTrainingMemory(d, 4, 256, { checkpoint });
+      const lora = estimateTrainingMemory(d, 4, 256, { checkpoint, lora: terms });
+      expect(lora.weights).toBe(full.weights + 4 * terms.parameters);
+      expect(lora.optimizer).toBe(full.optimizer * (terms.parameters / full.parameters));
+      expect(lora.gradients).toBeLessThan(full.gradients / 100);
+      expect(lora.total).toBeLessThan(full.total);
+    }
+    expect(loraScale(config)).toBe(2);
+    expect(loraScale({ ...config, use_rslora: true })).toBeCloseTo(16 / Math.sqrt(8), 12);
+  });
+});
