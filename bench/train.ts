@@ -1,8 +1,9 @@
-// Train-step benchmark: the same GPT-2 step (forward, backward, AdamW) with Hearth's kernels, with Hearth's kernels
-// but without the step-level fusions (residual add + LayerNorm, the fused mean loss, the one-dispatch AdamW), and
-// with stock tfjs ops, on the same device in one run. The small config (2 layers, 128 wide, 4 heads, block 64, batch
-// 8, a character-level vocabulary) runs everywhere, SwiftShader included; on a real GPU also GPT-2 124M at batch 4 ×
-// block 128, where the kernels' share of the card's peak means something.
+// Train-step benchmark: the same step (forward, backward, AdamW) with Hearth's kernels, with Hearth's kernels but
+// without the step-level fusions (residual add + LayerNorm, the fused mean loss, the one-dispatch AdamW), and with
+// stock tfjs ops, on the same device in one run. The small configs (2 layers, 128 wide, 4 heads, block 64, batch 8, a
+// character-level vocabulary; GPT-2's block, and a Llama block of the same size: RMSNorm, RoPE, SwiGLU, grouped-query
+// attention) run everywhere, SwiftShader included; on a real GPU also GPT-2 124M and SmolLM2-135M's shape at batch 4
+// × block 128, where the kernels' share of the card's peak means something.
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
 import { CausalLM } from '../src/core/model/causal_lm.ts';
@@ -27,6 +28,26 @@ export interface BenchCase {
 export const SMALL_CONFIG: BenchCase = {
   label: '2 layers × 128 wide, 4 heads, block 64, batch 8, vocab 96 (char)',
   dims: { vocab_size: 96, n_positions: 64, n_embd: 128, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5 },
+  B: 8,
+  T: 64,
+};
+
+/** SMALL_CONFIG's size as a Llama: 2 of the 4 heads' keys and values (GQA), SwiGLU at 2/3 of 4·128 (rounded up). */
+const SMALL_LLAMA_CONFIG: BenchCase = {
+  label: 'Llama-style: 2 layers × 128 wide, 4 heads (2 kv), block 64, batch 8, vocab 96 (char)',
+  dims: {
+    model_type: 'llama',
+    vocab_size: 96,
+    max_position_embeddings: 64,
+    hidden_size: 128,
+    intermediate_size: 344,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+  },
   B: 8,
   T: 64,
 };
@@ -101,9 +122,12 @@ export async function benchTrainStep(report: Report): Promise<void> {
   report(
     `  model FLOPs = 6·(params − wpe) + 12·n_layer·n_embd·T per token (PaLM, nanoGPT); MFU against the ${describePeak(peak)}`,
   );
-  const cases: BenchCase[] = [SMALL_CONFIG];
+  const cases: BenchCase[] = [SMALL_CONFIG, SMALL_LLAMA_CONFIG];
   if (!ctx.info.software)
-    cases.push({ label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 });
+    cases.push(
+      { label: 'GPT-2 124M, batch 4 × block 128', dims: presetDims('gpt2', GPT2_VOCAB_SIZE), B: 4, T: 128 },
+      { label: 'SmolLM2-135M shape, batch 4 × block 128', dims: presetDims('smollm2-135m', 49152), B: 4, T: 128 },
+    );
   for (const c of cases) {
     const steps = ctx.info.software ? 3 : 20;
     const warmup = ctx.info.software ? 1 : 3;

@@ -18,7 +18,8 @@ describe('LoRA training memory', () => {
       const lora = estimateTrainingMemory(d, 4, 256, { checkpoint, lora: terms });
       expect(lora.weights).toBe(full.weights + 4 * terms.parameters);
       expect(lora.optimizer).toBe(full.optimizer * (terms.parameters / full.parameters));
-      expect(lora.gradients).toBeLessThan(full.gradients / 100);
+      // at the peak, at most the adapter's own gradients (the freeing backward's peak may come before any)
+      expect(lora.gradients).toBeLessThanOrEqual(4 * terms.parameters);
       expect(lora.total).toBeLessThan(full.total);
     }
     expect(loraScale(config)).toBe(2);
