@@ -140,8 +140,6 @@ export async function runTraining(
   let lastStepEvent = 0;
   /** a save asked for between scheduled ones; saved where a step has ended, as scheduled saves are */
   let saveWanted = false;
-  /** paused with no step in flight: the loop waits at the pause, so a save can run at once */
-  let atRest = false;
   let saving: Promise<void> | null = null;
   const saveIfNew = (): Promise<void> => {
     saveWanted = false;
@@ -161,10 +159,7 @@ export async function runTraining(
     callbacks: {
       onLog: (entry) => ctx.emit({ kind: 'log', entry }),
       onEval: (result) => ctx.emit({ kind: 'eval', result }),
-      onStatus: (status) => {
-        if (status !== 'paused') atRest = false;
-        ctx.emit({ kind: 'status', status });
-      },
+      onStatus: (status) => ctx.emit({ kind: 'status', status }),
       onSave: async (snap) => {
         const checkpoint = await ctx.store.save(snapshotToCheckpoint(snap, setup.config, setup.tokenizer), {
           name: `${setup.runName} step ${snap.state.step}`,
@@ -184,14 +179,18 @@ export async function runTraining(
           lastStepEvent = now;
           ctx.emit({ kind: 'step', step });
         }
-        // Paused during this step: the loop goes to the pause next, with nothing in flight.
-        atRest = trainer.status === 'paused';
       },
     },
   });
   onTrainer(trainer, model, async () => {
-    if (atRest) await saveIfNew().catch(() => undefined);
-    else saveWanted = true;
+    // Waiting at the pause, nothing in flight: save now. Otherwise where the step in flight ends; a paused run may
+    // reach the pause without another step ending (the ask came after its last one), so it saves there.
+    if (!trainer.atRest) {
+      saveWanted = true;
+      while (saveWanted && trainer.status === 'paused' && !trainer.atRest) await new Promise((r) => setTimeout(r, 20));
+      if (!saveWanted || !trainer.atRest) return;
+    }
+    await saveIfNew().catch(() => undefined);
   });
   ctx.emit({
     kind: 'started',

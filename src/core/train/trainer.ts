@@ -129,6 +129,8 @@ export class Trainer {
   private state: TrainerState;
   private statusValue: TrainerStatus = 'idle';
   private pauseGate: { promise: Promise<void>; release: () => void } | null = null;
+  /** the loop waits at the pause, no step in flight */
+  private waitingAtPause = false;
   private stopRequested = false;
   /**
    * With load_best_model_at_end, the weights of the best checkpoint saved so far (as Hugging Face, a checkpoint
@@ -230,6 +232,11 @@ export class Trainer {
     const promise = new Promise<void>((r) => (release = r));
     this.pauseGate = { promise, release };
     this.setStatus('paused');
+  }
+
+  /** Paused, and the loop is waiting at the pause with no step in flight: the model can be read and saved now. */
+  get atRest(): boolean {
+    return this.waitingAtPause;
   }
 
   resume(): void {
@@ -342,7 +349,12 @@ export class Trainer {
     try {
       while (this.state.step < this.totalSteps && !this.stopRequested) {
         if (this.pauseGate) {
-          await this.pauseGate.promise;
+          this.waitingAtPause = true;
+          try {
+            await this.pauseGate.promise;
+          } finally {
+            this.waitingAtPause = false;
+          }
           if (this.stopRequested) break;
           windowStart = this.now();
         }
