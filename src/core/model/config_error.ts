@@ -20,3 +20,22 @@ export class ModelConfigError extends Error {
     return new ModelConfigError('unsupported-model', message);
   }
 }
+
+const invalid = (m: string) => ModelConfigError.invalid(`config: ${m}`);
+
+/** The config's checks every family shares: each names the key and the value it got. */
+export function checkPositiveInteger(key: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw invalid(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
+}
+
+export function checkPositiveNumber(key: string, value: unknown): void {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw invalid(`${key} must be a positive number, got ${JSON.stringify(value)}`);
+}
+
+/** Absent, or true or false. */
+export function checkBoolean(key: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean')
+    throw invalid(`${key} must be true or false, got ${JSON.stringify(value)}`);
+}

@@ -1,6 +1,6 @@
 // GPT-2's configuration under Hugging Face's GPT2Config key names, so config.json is read and written as it is and
 // the model uses the same record; the checks that refuse, with a reason, what Hearth cannot run.
-import { ModelConfigError } from '../config_error.ts';
+import { checkPositiveInteger, ModelConfigError } from '../config_error.ts';
 
 export interface GPT2Config {
   model_type: 'gpt2';
@@ -151,12 +151,6 @@ export function gpt2ConfigToJson(c: GPT2Config): Record<string, unknown> {
 }
 
 const bad = (m: string) => ModelConfigError.invalid(`config: ${m}`);
-
-function checkPositiveInteger(key: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw bad(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-}
 
 /** The checks on what a model is built from: sizes, epsilon and (where given) n_inner and the dropout rates. */
 export function validateGpt2Dims(d: GPT2Dims): void {

@@ -1,7 +1,7 @@
 // GPT-Neo's configuration under Hugging Face's GPTNeoConfig key names (EleutherAI's GPT-Neo, roneneldan's
 // TinyStories models), so config.json is read and written as it is; and the checks that refuse, with a reason, what
 // Hearth cannot run.
-import { ModelConfigError } from '../config_error.ts';
+import { checkPositiveInteger, ModelConfigError } from '../config_error.ts';
 
 /** A layer's attention: the whole causal row, or the last window_size positions (its own included). */
 export type GptNeoAttentionType = 'global' | 'local';
@@ -194,11 +194,6 @@ export function gptNeoConfigToJson(c: GptNeoConfig): Record<string, unknown> {
   for (const [k, v] of Object.entries(out)) if (v === undefined) delete out[k];
   out.torch_dtype ??= 'float32';
   return out;
-}
-
-function checkPositiveInteger(key: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    throw bad(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
 }
 
 /** The checks on what a model is built from: sizes, the layer pattern, epsilon and (where given) the dropout rates. */

@@ -2,7 +2,7 @@
 // config.json is read and written as it is; and the checks that refuse, with a reason, what Hearth cannot run.
 // Partial rotary is rotary_pct (newer files also write it as partial_rotary_factor), the rotary base rotary_emb_base
 // (also rope_theta); either spelling is read, and both are written, as transformers writes them.
-import { ModelConfigError } from '../config_error.ts';
+import { checkPositiveInteger, checkPositiveNumber, checkBoolean, ModelConfigError } from '../config_error.ts';
 
 export type NeoXActivation = 'gelu' | 'gelu_new' | 'gelu_fast';
 /** "gelu": the exact erf GELU; "gelu_new" and "gelu_fast": the tanh approximation (two spellings of one formula) */
@@ -192,21 +192,6 @@ export function neoxConfigToJson(c: NeoXConfig): Record<string, unknown> {
   out.classifier_dropout = 0.1;
   out.torch_dtype ??= 'float32';
   return out;
-}
-
-function checkPositiveInteger(key: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    throw bad(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
-}
-
-function checkPositiveNumber(key: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
-    throw bad(`${key} must be a positive number, got ${JSON.stringify(value)}`);
-}
-
-function checkBoolean(key: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'boolean')
-    throw bad(`${key} must be true or false, got ${JSON.stringify(value)}`);
 }
 
 /** The checks on what a model is built from: sizes, heads, epsilon, rotary. */

@@ -1,7 +1,7 @@
 // The Llama family's configuration under Hugging Face's key names (LlamaConfig, MistralConfig, Qwen2Config: one
 // architecture, three model_types with their own defaults), so config.json is read and written as it is; and the
 // checks that refuse, with a reason, what Hearth cannot run.
-import { ModelConfigError } from '../config_error.ts';
+import { checkPositiveInteger, checkPositiveNumber, ModelConfigError } from '../config_error.ts';
 import { ROPE_TYPES, ropeType, type RopeScaling } from '../rope.ts';
 
 export type LlamaModelType = 'llama' | 'mistral' | 'qwen2';
@@ -248,16 +248,6 @@ export function llamaConfigToJson(c: LlamaConfig): Record<string, unknown> {
   if (c.model_type === 'llama') out.pretraining_tp = 1;
   out.torch_dtype ??= 'float32';
   return out;
-}
-
-function checkPositiveInteger(key: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    throw bad(`${key} must be a positive integer, got ${JSON.stringify(value)}`);
-}
-
-function checkPositiveNumber(key: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
-    throw bad(`${key} must be a positive number, got ${JSON.stringify(value)}`);
 }
 
 /** The checks on what a model is built from: sizes, heads, epsilon, RoPE. */
