@@ -1,7 +1,7 @@
 // Shared by the kernel and model tests: a real WebGPU device (Dawn; SwiftShader without a GPU),
 // fresh random inputs (reproducible with HEARTH_TEST_SEED), poisoned outputs, and a comparison against float64
 // references.
-import { afterEach, beforeAll, beforeEach, expect, type TestContext } from 'vitest';
+import { afterEach, beforeAll, expect, type TestContext } from 'vitest';
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import type { GpuContext } from '../src/core/gpu/device.ts';
 import { Random } from '../src/core/util/random.ts';
@@ -56,23 +56,14 @@ const draws = new Map<string, number>();
 
 /** A seed for the current test's next rng(). */
 function testSeed(): number {
-  const name = expect.getState().currentTestName ?? '(collecting)';
-  const k = draws.get(name) ?? 0;
-  draws.set(name, k + 1);
+  const state = expect.getState();
+  const name = state.currentTestName ?? '(collecting)';
+  // Test files share one process, and two files may name a test alike: the count is kept per file.
+  const key = `${state.testPath ?? ''}|${name}`;
+  const k = draws.get(key) ?? 0;
+  draws.set(key, k + 1);
   return seedFor(RUN_SEED, name, k);
 }
-
-// Registered in each test file that imports this module: a failure says how to draw its inputs again.
-beforeEach(({ onTestFailed, task }) => {
-  onTestFailed(() => {
-    // -t takes a regular expression, and the shell a single-quoted word.
-    const pattern = task.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/'/g, `'\\''`);
-    console.error(
-      `[hearth] inputs drawn from run seed ${RUN_SEED}; to draw them again: ` +
-        `HEARTH_TEST_SEED=${RUN_SEED} npx vitest run ${task.file.name} -t '${pattern}'`,
-    );
-  });
-});
 
 /** A seeded generator (mulberry32, util/random.ts); by default seeded for the current test from RUN_SEED. */
 export function rng(seed = testSeed()) {

@@ -244,7 +244,8 @@ describe('Hub downloads', () => {
 
   it("reads HF_ENDPOINT, HF_TOKEN and HF_HOME in the CLI's hf:ID, caching where Python's huggingface_hub would", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hearth-hub-'));
-    const saved = { ...process.env };
+    const names = ['HF_ENDPOINT', 'HF_HOME', 'HF_HUB_CACHE', 'HF_TOKEN'];
+    const saved = names.map((name) => process.env[name]);
     try {
       process.env.HF_ENDPOINT = `${baseUrl}/`;
       process.env.HF_HOME = join(dir, 'hf');
@@ -269,7 +270,12 @@ describe('Hub downloads', () => {
       const wrong = await loadCheckpoint('hf:someone/private-model').catch((e) => e);
       expect(wrong.message).toMatch(/no model "someone\/private-model" that this token can read/);
     } finally {
-      process.env = saved;
+      // Put back only what the test set: process.env must stay the real environment (Dawn reads it later in this
+      // process, test files sharing one).
+      names.forEach((name, i) => {
+        if (saved[i] === undefined) delete process.env[name];
+        else process.env[name] = saved[i];
+      });
       await rm(dir, { recursive: true, force: true });
     }
   });
