@@ -234,9 +234,8 @@ export class BpeModel {
       return;
     }
     const first = out.length;
-    const piece = text.slice(start, end);
-    this.mergeWord(piece, out);
-    this.cache.set(piece, hash, out.length - first === 1 ? out[first] : out.slice(first));
+    this.mergeWord(text.slice(start, end), out);
+    this.cache.set(text, start, end, hash, out.length - first === 1 ? out[first] : out.slice(first));
   }
 
   private ensure(n: number): void {

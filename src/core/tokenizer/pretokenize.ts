@@ -94,7 +94,7 @@ export class PieceCache {
 
   /** Starts small (a tokenizer may encode only a prompt) and doubles up to 2^maxLog2 slots. */
   constructor(private readonly maxLog2 = 18) {
-    this.resize(1 << 12);
+    this.resize(1 << Math.min(12, maxLog2));
   }
 
   private resize(capacity: number): void {
@@ -104,7 +104,7 @@ export class PieceCache {
     this.values = new Array(capacity).fill(0);
     this.mask = capacity - 1;
     this.size = 0;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== undefined) this.set(keys[i]!, hashes[i], values[i]);
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== undefined) this.insert(keys[i]!, hashes[i], values[i]);
   }
 
   static hash(text: string, start: number, end: number): number {
@@ -123,12 +123,26 @@ export class PieceCache {
     }
   }
 
-  set(piece: string, hash: number, value: number | number[]): void {
+  /**
+   * Caches the ids of text[start, end). The key is a copy: a substring may share the memory of the whole text it
+   * was cut from (V8's sliced strings), and a key must not keep each chunk of a streamed file alive.
+   */
+  set(text: string, start: number, end: number, hash: number, value: number | number[]): void {
+    this.insert(ownCopy(text, start, end), hash, value);
+  }
+
+  /** Number of pieces cached. */
+  get count(): number {
+    return this.size;
+  }
+
+  private insert(piece: string, hash: number, value: number | number[]): void {
     if (this.size * 2 >= this.keys.length) {
       if (this.keys.length < 1 << this.maxLog2) this.resize(this.keys.length * 2);
       else {
         // Full: start over rather than evict, bounding memory on text with endless new words.
         this.keys.fill(undefined);
+        this.values.fill(0);
         this.size = 0;
       }
     }
@@ -139,6 +153,17 @@ export class PieceCache {
     this.values[slot] = value;
     this.size++;
   }
+}
+
+/** Code units gathered for a copy, grown as needed. */
+let copyBuffer = new Uint16Array(256);
+
+/** text[start, end) as a new string that shares no memory with text. */
+function ownCopy(text: string, start: number, end: number): string {
+  const n = end - start;
+  if (copyBuffer.length < n) copyBuffer = new Uint16Array(n * 2);
+  for (let i = 0; i < n; i++) copyBuffer[i] = text.charCodeAt(start + i);
+  return String.fromCharCode.apply(null, copyBuffer.subarray(0, n) as unknown as number[]);
 }
 
 function sameText(key: string, text: string, start: number): boolean {
