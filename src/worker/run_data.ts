@@ -1,20 +1,21 @@
 // What a training run trains and evaluates on, kept in IndexedDB under the run's name. A File does not survive a
 // reload, so resuming a run after one (or after a lost GPU) reads its blocks from here: the same blocks in the
-// same order, so the resumed run continues exactly. Blocks read from the token cache are kept as a manifest of
-// its entries (the tokens stay where they are); blocks held in memory are kept as a copy of their tokens. Runs
-// with no checkpoint left are swept.
+// same order, so the resumed run continues exactly. Blocks read from the token cache (plain text, and fine-tuning
+// rows with their loss masks) are kept as a manifest of its entries (the tokens stay where they are); text blocks
+// held in memory are kept as a copy of their tokens. Runs with no checkpoint left are swept.
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
 import {
   isTokenBlocks,
   openTextBlocks,
   residentBlocks,
   type BlockDataset,
-  type TextBlocksManifest,
+  type BlocksManifest,
 } from '../core/data/blocks.ts';
 import type { TokenCache } from '../core/data/cache.ts';
+import { openSftBlocks } from '../core/data/sft_dataset.ts';
 import type { TokenArray } from '../core/data/tokenize.ts';
 
-type StoredBlocks = { tokens: TokenArray } | { manifest: TextBlocksManifest };
+type StoredBlocks = { tokens: TokenArray } | { manifest: BlocksManifest };
 
 interface StoredRun {
   blockSize: number;
@@ -48,18 +49,24 @@ export class RunDataStore {
     await set(run, value, this.open());
   }
 
-  /** The run's blocks, or null when it stored none (or stored them at another block size, or the cache lost them). */
-  async get(run: string, blockSize: number): Promise<RunDataset | null> {
+  /**
+   * The run's blocks, or null when it stored none (or stored text blocks at another block size, or the cache lost
+   * them). Fine-tuning rows have the length their examples gave them (`fineTuning`), which block_size follows.
+   */
+  async get(run: string, blockSize: number): Promise<(RunDataset & { fineTuning: boolean }) | null> {
     const v = await get<StoredRun>(run, this.open());
-    if (!v || v.blockSize !== blockSize) return null;
+    const fineTuning = v !== undefined && 'manifest' in v.train && 'sft' in v.train.manifest;
+    if (!v || (v.blockSize !== blockSize && !fineTuning)) return null;
     const reopen = async (s: StoredBlocks): Promise<BlockDataset | null> =>
       'manifest' in s
-        ? openTextBlocks(s.manifest, this.cache)
+        ? 'sft' in s.manifest
+          ? openSftBlocks(s.manifest, this.cache)
+          : openTextBlocks(s.manifest, this.cache)
         : { blockSize, numBlocks: s.tokens.length / blockSize, tokens: s.tokens };
     const train = await reopen(v.train);
     const evalData = v.eval ? await reopen(v.eval) : null;
     if (!train || (v.eval && !evalData)) return null;
-    return { train, eval: evalData };
+    return { train, eval: evalData, fineTuning };
   }
 
   /** Deletes every run's tokens except those of `keep`. */

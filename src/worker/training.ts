@@ -13,6 +13,7 @@ import { snapshotToCheckpoint } from '../core/train/checkpointing.ts';
 import type { RunSetup } from '../core/train/run_setup.ts';
 import { EngineError, type TrainEvent, type TrainRequest } from './protocol.ts';
 import type { RunDataStore, RunDataset } from './run_data.ts';
+import { isTokenBlocks, type BlockDataset } from '../core/data/blocks.ts';
 import type { TokenizerRegistry } from './tokens.ts';
 import { DEFAULT_SFT_OPTIONS, isRecordFile, loadSft, sftConfigOf } from './sft.ts';
 
@@ -60,7 +61,14 @@ async function loadData(
   const totalBytes = [...files, ...evalFiles].reduce((n, f) => n + f.size, 0);
   // A resumed run continues on the blocks it began with, so it goes on exactly as if it had never stopped.
   const stored = setup.resume ? await ctx.runData.get(setup.runName, args.block_size) : null;
-  if (stored) return { ...stored, stored: true, messages: [] };
+  if (stored)
+    return {
+      train: stored.train,
+      eval: stored.eval,
+      stored: true,
+      messages: [],
+      ...(stored.fineTuning ? { blockSize: stored.train.blockSize } : {}),
+    };
   if (files.length === 0) {
     throw new EngineError(
       'no-data',
@@ -112,6 +120,12 @@ async function loadData(
   }
 }
 
+/** Whether every block of the data is read from the token cache, and so can be stored as a manifest. */
+function keptInCache(data: RunDataset): boolean {
+  const cached = (d: BlockDataset) => !isTokenBlocks(d) && d.manifest !== undefined;
+  return cached(data.train) && (data.eval === null || cached(data.eval));
+}
+
 /** A training run from its setup to its end; the trainer is handed out as soon as it exists (for pause and stop). */
 export async function runTraining(
   req: TrainRequest,
@@ -130,8 +144,9 @@ export async function runTraining(
     args = { ...args, block_size: data.blockSize };
     checkArguments(args, setup.config, ctx.limits);
   }
-  // Fine-tuning rows carry loss masks, which the run's stored tokens do not keep: such a run resumes from its files.
-  if (!data.stored && data.blockSize === undefined) await ctx.runData.put(setup.runName, data);
+  // Fine-tuning rows carry loss masks, which a copy of plain tokens cannot keep: they are stored as their manifest
+  // (the worker reads them from the token cache, so they have one).
+  if (!data.stored && (data.blockSize === undefined || keptInCache(data))) await ctx.runData.put(setup.runName, data);
   const runs = new Set((await ctx.store.list()).map((c) => c.run).filter((r): r is string => r !== null));
   await ctx.runData.sweep(runs.add(setup.runName)).catch(() => undefined);
 

@@ -1,10 +1,16 @@
 // The worker's preparation of a dropped record file: the counts the page lists, the first rows with the tokens that
-// count for the loss, refusals with their reasons, and the options under TRL's names.
+// count for the loss, refusals with their reasons, and the options under TRL's names; and a run on records kept so
+// that it resumes after a reload without its files.
+import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { memoryTokenCache } from '../../src/core/data/cache.ts';
+import { BatchSampler } from '../../src/core/data/batches.ts';
+import { readBlocks, type BlockDataset } from '../../src/core/data/blocks.ts';
+import { indexedDbTokenCache, memoryTokenCache } from '../../src/core/data/cache.ts';
+import { sourceFromBlob } from '../../src/core/data/index.ts';
 import { charTokenizerFrom, loadGpt2Tokenizer } from '../../src/core/tokenizer/index.ts';
 import { EngineError, type CountEvent, type SftOptions } from '../../src/worker/protocol.ts';
-import { prepareSftFile, sftConfigOf, sftTokenizer } from '../../src/worker/sft.ts';
+import { RunDataStore } from '../../src/worker/run_data.ts';
+import { loadSft, prepareSftFile, sftConfigOf, sftTokenizer } from '../../src/worker/sft.ts';
 
 const OPTIONS: SftOptions = {
   dataset_text_field: 'text',
@@ -70,5 +76,46 @@ describe('record files in the worker', () => {
     expect(sftTokenizer(gpt2, true)).toBe(sftTokenizer(gpt2, true));
     const chars = charTokenizerFrom('abc');
     expect(sftTokenizer(chars, true)).toBe(chars);
+  });
+
+  it('keeps a run on records as its cache entries, and reopens the same rows after a reload', async () => {
+    const tokenizer = await loadGpt2Tokenizer();
+    const db = `hearth-sft-resume-${Math.random()}`;
+    const pairs = Array.from({ length: 9 }, (_, i) =>
+      JSON.stringify({ prompt: `Q: ${i} plus ${i}?`, completion: ` A: ${2 * i}` }),
+    ).join('\n');
+    const texts = Array.from({ length: 5 }, (_, i) => JSON.stringify({ text: `line ${i} `.repeat(i + 1) })).join('\n');
+    const all = (d: BlockDataset) =>
+      readBlocks(
+        d,
+        Array.from({ length: d.numBlocks }, (_, i) => i),
+      );
+    for (const packing of [false, true]) {
+      const run = `records, packing ${packing}`;
+      const loaded = await loadSft(
+        [sourceFromBlob(file('pairs.jsonl', pairs)), sourceFromBlob(file('texts.jsonl', texts))],
+        { tokenizer, config: sftConfigOf({ ...OPTIONS, packing, max_length: 16 }, 64), cache: indexedDbTokenCache(db) },
+        { evalFraction: 0.25 },
+      );
+      await new RunDataStore(indexedDbTokenCache(db)).put(run, loaded);
+      // A reload: fresh objects over the same databases, no files, and the page's block_size left as it was.
+      const again = (await new RunDataStore(indexedDbTokenCache(db)).get(run, 1024))!;
+      expect(again.fineTuning).toBe(true);
+      expect(again.train.blockSize).toBe(loaded.blockSize);
+      for (const [before, after] of [
+        [loaded.train, again.train],
+        [loaded.eval!, again.eval!],
+      ]) {
+        expect(after.numBlocks).toBe(before.numBlocks);
+        expect(await all(after)).toEqual(await all(before));
+      }
+      // The batch a saved position points at, with its loss masks.
+      const position = { seed: 5, epoch: 1, index: 3 };
+      const [a, b] = [new BatchSampler(loaded.train, 2, position), new BatchSampler(again.train, 2, position)];
+      await Promise.all([a.prefetch(1), b.prefetch(1)]);
+      expect(b.next()).toEqual(a.next());
+      // A cache that lost the entries gives nothing to resume on (the page then asks for the files).
+      expect(await new RunDataStore(memoryTokenCache()).get(run, 1024)).toBeNull();
+    }
   });
 });

@@ -3,6 +3,7 @@
 // count for the loss marked. Either kind is held in memory or read from the token cache a block at a time, so a
 // corpus larger than memory trains with memory flat in its size.
 import type { ArrayReader, StoredArray, TokenCache } from './cache.ts';
+import type { PackingOptions } from './packing.ts';
 import { tokenArrayFor, type TokenArray } from './tokenize.ts';
 
 /** One block as the collator needs it. */
@@ -35,7 +36,7 @@ export interface StoredBlocks {
   readonly padTokenId: number;
   readBlocks(indices: ArrayLike<number>): Promise<Block[]>;
   /** how to open these blocks again from the token cache, when they are read from one */
-  readonly manifest?: TextBlocksManifest;
+  readonly manifest?: BlocksManifest;
 }
 
 /** Text blocks as the token cache holds them: plain JSON, kept with a run so that it resumes on the same blocks. */
@@ -48,6 +49,25 @@ export interface TextBlocksManifest {
   /** the joined sequence: cache entries by key, and the <|endoftext|> between them */
   parts: ({ key: string } | { value: number; length: number })[];
 }
+
+/**
+ * Fine-tuning rows as the token cache holds them: plain JSON, like TextBlocksManifest. The rows are planned again
+ * from the cached examples' lengths with the same options, which gives the same rows.
+ */
+export interface SftBlocksManifest {
+  sft: 1;
+  blockSize: number;
+  first: number;
+  count: number;
+  padTokenId: number;
+  vocabSize: number;
+  /** the options that plan the rows */
+  packing: PackingOptions;
+  /** each file's examples, by the key of their cache entries, in order */
+  files: string[];
+}
+
+export type BlocksManifest = TextBlocksManifest | SftBlocksManifest;
 
 export type BlockDataset = TokenBlocks | StoredBlocks;
 

@@ -94,7 +94,7 @@ export function folderTokenCache(dir: string): TokenCache {
         async append(values) {
           for (let at = 0; at < values.length;) {
             const n = Math.min(values.length - at, WRITE_BUFFER - filled);
-            pending.set(slicePart(values, at, at + n), filled);
+            pending.set(n === values.length ? values : slicePart(values, at, at + n), filled);
             filled += n;
             at += n;
             if (filled === WRITE_BUFFER) await flush();

@@ -3,7 +3,7 @@
 // rows planned from the lengths alone (packing.ts), and read from the cache a batch at a time. Document files
 // (text, Markdown, HTML, PDF, Word) are one text record each.
 import type { Tokenizer } from '../tokenizer/types.ts';
-import { JoinedArray, storedBlocks, type JoinedPart, type StoredBlocks } from './blocks.ts';
+import { JoinedArray, storedBlocks, type JoinedPart, type SftBlocksManifest, type StoredBlocks } from './blocks.ts';
 import {
   contentHash,
   GrowingArray,
@@ -17,7 +17,7 @@ import {
 import type { ChatFormatter } from './chat.ts';
 import { checkEvalFraction, DatasetError, heldOut, ProgressReporter, type LoadProgress } from './dataset.ts';
 import { documentTextChunks, fileFormatOf, isRecordFormat } from './documents.ts';
-import { planRows, type RowPlan } from './packing.ts';
+import { planRows, type PackingOptions, type RowPlan } from './packing.ts';
 import { DataFileError, type FileMessage } from './read_text.ts';
 import { RecordProblems } from './record_problems.ts';
 import { readRecords } from './records.ts';
@@ -80,6 +80,8 @@ export interface LoadedSftDataset {
 /** A file's examples as cached. */
 interface PreparedFile {
   name: string;
+  /** the key its cache entries share */
+  key: string;
   ids: ArrayReader;
   /** null: every token counts */
   mask: ArrayReader | null;
@@ -130,9 +132,27 @@ export async function loadSftDataset(
   const evalRows = evalFiles ? rowsOf(evalFiles, config, files) : null;
   const blockSize = Math.min(config.max_length, Math.max(train.plan.longest, evalRows?.plan.longest ?? 0));
   const padTokenId = options.padTokenId ?? tokenizer.eosTokenId;
-  const makeIds = (n: number) => tokenArrayFor(tokenizer.vocabSize, n);
+  const packing: PackingOptions = {
+    max_length: config.max_length,
+    packing: config.packing,
+    packing_strategy: config.packing_strategy,
+  };
+  // Rows read from a cache that outlives this load can be opened again from their manifest (a resumed run's).
   const blocks = (r: PlannedRows, first: number, count: number) =>
-    sftBlocks(r, first, count, blockSize, padTokenId, makeIds);
+    sftBlocks(
+      r,
+      {
+        sft: 1,
+        blockSize,
+        first,
+        count,
+        padTokenId,
+        vocabSize: tokenizer.vocabSize,
+        packing,
+        files: r.keys,
+      },
+      options.cache !== undefined,
+    );
 
   if (evalRows) {
     if (evalRows.rows === 0)
@@ -193,7 +213,7 @@ async function openPrepared(
   if (!ids || !examples || (report.hasMask && !mask)) return null;
   const pairs = await examples.read(0, examples.length);
   return {
-    file: { name, ids, mask: mask ?? null, ...unpair(pairs), records: report.records, cached: true },
+    file: { name, key, ids, mask: mask ?? null, ...unpair(pairs), records: report.records, cached: true },
     messages: report.messages,
   };
 }
@@ -255,7 +275,7 @@ class ExampleWriter {
     await writeArray(this.cache, `${this.key}:examples`, 4, pairs);
     const report: FileReport = { records, messages, hasMask: mask !== null };
     await writeArray(this.cache, `${this.key}:report`, 1, new TextEncoder().encode(JSON.stringify(report)));
-    return { name, ids, mask, ...unpair(pairs), records, cached: false };
+    return { name, key: this.key, ids, mask, ...unpair(pairs), records, cached: false };
   }
 }
 
@@ -383,6 +403,8 @@ async function documentExample(
 
 interface PlannedRows {
   plan: RowPlan;
+  /** the files' cache keys, in order */
+  keys: string[];
   rows: number;
   ids: JoinedArray;
   mask: JoinedArray | null;
@@ -391,7 +413,7 @@ interface PlannedRows {
 }
 
 /** Rows of these files' examples, with each file's counts appended to `stats`. */
-function rowsOf(files: PreparedFile[], config: SftConfig, stats: SftFileStats[]): PlannedRows {
+function rowsOf(files: PreparedFile[], config: PackingOptions, stats: SftFileStats[]): PlannedRows {
   const count = files.reduce((n, f) => n + f.lengths.length, 0);
   const lengths = new Uint32Array(count);
   const firstCounted = new Uint32Array(count);
@@ -427,6 +449,7 @@ function rowsOf(files: PreparedFile[], config: SftConfig, stats: SftFileStats[])
   const maskParts: JoinedPart[] = files.map((f) => (f.mask ? { reader: f.mask } : { value: 1, length: f.ids.length }));
   return {
     plan,
+    keys: files.map((f) => f.key),
     rows: plan.rowStart.length - 1,
     ids: new JoinedArray(files.map((f) => ({ reader: f.ids }))),
     mask: anyMask ? new JoinedArray(maskParts) : null,
@@ -434,17 +457,15 @@ function rowsOf(files: PreparedFile[], config: SftConfig, stats: SftFileStats[])
   };
 }
 
-/** Rows [first, first + count) of a plan as blocks of at most blockSize tokens. */
-function sftBlocks(
-  r: PlannedRows,
-  first: number,
-  count: number,
-  blockSize: number,
-  padTokenId: number,
-  makeIds: (n: number) => TokenArray,
-): StoredBlocks {
+/**
+ * Rows [first, first + count) of a plan as blocks of at most blockSize tokens, with their manifest when `keep`
+ * (the cache they are read from outlives the load).
+ */
+function sftBlocks(r: PlannedRows, manifest: SftBlocksManifest, keep: boolean): StoredBlocks {
   const { plan } = r;
-  return storedBlocks(blockSize, count, padTokenId, async (i) => {
+  const { first, count, blockSize, padTokenId, vocabSize } = manifest;
+  const makeIds = (n: number): TokenArray => tokenArrayFor(vocabSize, n);
+  const blocks = storedBlocks(blockSize, count, padTokenId, async (i) => {
     const row = first + i;
     const p0 = plan.rowStart[row];
     const p1 = plan.rowStart[row + 1];
@@ -462,4 +483,18 @@ function sftBlocks(
     }
     return { ids, lossMask, sequenceStarts: plan.piecesAreSequences ? starts : null };
   });
+  return keep ? { ...blocks, manifest } : blocks;
+}
+
+/** The rows a manifest describes, read from the cache; null when the cache no longer holds all of them. */
+export async function openSftBlocks(manifest: SftBlocksManifest, cache: TokenCache): Promise<StoredBlocks | null> {
+  const files: PreparedFile[] = [];
+  for (const key of manifest.files) {
+    const opened = await openPrepared(key, key, cache);
+    if (!opened) return null;
+    files.push(opened.file);
+  }
+  const rows = rowsOf(files, manifest.packing, []);
+  if (manifest.first + manifest.count > rows.rows) return null;
+  return sftBlocks(rows, manifest, true);
 }

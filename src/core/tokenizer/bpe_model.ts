@@ -227,16 +227,10 @@ export class BpeModel {
       return;
     }
     const hash = PieceCache.hash(text, start, end);
-    const hit = this.cache.get(text, start, end, hash);
-    if (hit !== undefined) {
-      if (typeof hit === 'number') out.push(hit);
-      else for (let i = 0; i < hit.length; i++) out.push(hit[i]);
-      return;
-    }
+    if (this.cache.lookup(text, start, end, hash, out)) return;
     const first = out.length;
-    const piece = text.slice(start, end);
-    this.mergeWord(piece, out);
-    this.cache.set(piece, hash, out.length - first === 1 ? out[first] : out.slice(first));
+    this.mergeWord(text.slice(start, end), out);
+    this.cache.set(text, start, end, hash, out, first);
   }
 
   private ensure(n: number): void {

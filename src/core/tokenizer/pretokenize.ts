@@ -84,27 +84,33 @@ export function gpt2PieceEnd(text: string, i: number): number {
   return last > i ? last : end;
 }
 
-/** Encoded pieces keyed by their text, found from (text, start, end) without slicing. */
+/**
+ * Encoded pieces keyed by their text, found from (text, start, end) without slicing. Keys and ids are copied into
+ * flat typed arrays, with an open-addressed table of where each entry lies in them, so an entry is no object of
+ * its own: text with endless new pieces (a large corpus) makes no garbage here, and no key keeps alive the text it
+ * was cut from. Pieces are shorter than 65,536 code units, and their ids fewer.
+ */
 export class PieceCache {
-  private keys: (string | undefined)[] = [];
+  /** per slot: the key's hash, where its code units and its ids start (keyAt −1: empty), and how many */
   private hashes = new Int32Array(0);
-  private values: (number | number[])[] = [];
+  private keyAt = new Int32Array(0);
+  private keyLength = new Uint16Array(0);
+  private idsAt = new Int32Array(0);
+  private idsLength = new Uint16Array(0);
+  /** the keys' code units and the ids, entry after entry */
+  private keyUnits = new Uint16Array(0);
+  private ids = new Int32Array(0);
+  private unitsUsed = 0;
+  private idsUsed = 0;
   private size = 0;
   private mask = 0;
 
-  /** Starts small (a tokenizer may encode only a prompt) and doubles up to 2^maxLog2 slots. */
+  /**
+   * Starts small (a tokenizer may encode only a prompt) and doubles up to 2^maxLog2 slots, with room for 8 code
+   * units and 4 ids a slot (16 and 8 an entry at the most entries, half the slots); full, it starts over.
+   */
   constructor(private readonly maxLog2 = 18) {
-    this.resize(1 << 12);
-  }
-
-  private resize(capacity: number): void {
-    const { keys, hashes, values } = this;
-    this.keys = new Array(capacity).fill(undefined);
-    this.hashes = new Int32Array(capacity);
-    this.values = new Array(capacity).fill(0);
-    this.mask = capacity - 1;
-    this.size = 0;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== undefined) this.set(keys[i]!, hashes[i], values[i]);
+    this.resize(1 << Math.min(12, maxLog2));
   }
 
   static hash(text: string, start: number, end: number): number {
@@ -113,35 +119,106 @@ export class PieceCache {
     return h;
   }
 
-  /** The cached ids (one id as a number), or undefined; `hash` is PieceCache.hash of the range. */
-  get(text: string, start: number, end: number, hash: number): number | number[] | undefined {
-    const len = end - start;
-    for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
-      const key = this.keys[slot];
-      if (key === undefined) return undefined;
-      if (this.hashes[slot] === hash && key.length === len && sameText(key, text, start)) return this.values[slot];
-    }
+  /** Number of pieces cached. */
+  get count(): number {
+    return this.size;
   }
 
-  set(piece: string, hash: number, value: number | number[]): void {
-    if (this.size * 2 >= this.keys.length) {
-      if (this.keys.length < 1 << this.maxLog2) this.resize(this.keys.length * 2);
-      else {
-        // Full: start over rather than evict, bounding memory on text with endless new words.
-        this.keys.fill(undefined);
-        this.size = 0;
-      }
+  /**
+   * Pushes the cached ids of text[start, end) onto `out` and returns true, or returns false when it is not cached;
+   * `hash` is PieceCache.hash of the range.
+   */
+  lookup(text: string, start: number, end: number, hash: number, out: number[]): boolean {
+    const slot = this.find(text, start, end, hash);
+    if (slot < 0) return false;
+    const at = this.idsAt[slot];
+    for (let i = at, stop = at + this.idsLength[slot]; i < stop; i++) out.push(this.ids[i]);
+    return true;
+  }
+
+  /** Caches ids[from..] as the ids of text[start, end). */
+  set(text: string, start: number, end: number, hash: number, ids: ArrayLike<number>, from = 0): void {
+    const units = end - start;
+    const n = ids.length - from;
+    if (units > 0xffff || n > 0xffff) return;
+    if (
+      this.size * 2 >= this.keyAt.length ||
+      this.unitsUsed + units > this.keyUnits.length ||
+      this.idsUsed + n > this.ids.length
+    ) {
+      if (this.keyAt.length < 1 << this.maxLog2) this.resize(this.keyAt.length * 2);
+      else this.clear(); // full: start over rather than evict, bounding memory on text with endless new words
+      if (this.unitsUsed + units > this.keyUnits.length || this.idsUsed + n > this.ids.length) return;
     }
     let slot = hash & this.mask;
-    while (this.keys[slot] !== undefined) slot = (slot + 1) & this.mask;
-    this.keys[slot] = piece;
+    while (this.keyAt[slot] >= 0) slot = (slot + 1) & this.mask;
     this.hashes[slot] = hash;
-    this.values[slot] = value;
+    this.keyAt[slot] = this.unitsUsed;
+    this.keyLength[slot] = units;
+    for (let i = 0; i < units; i++) this.keyUnits[this.unitsUsed++] = text.charCodeAt(start + i);
+    this.idsAt[slot] = this.idsUsed;
+    this.idsLength[slot] = n;
+    for (let i = from; i < ids.length; i++) this.ids[this.idsUsed++] = ids[i];
     this.size++;
   }
-}
 
-function sameText(key: string, text: string, start: number): boolean {
-  for (let k = 0; k < key.length; k++) if (key.charCodeAt(k) !== text.charCodeAt(start + k)) return false;
-  return true;
+  /** The slot holding text[start, end), or −1. */
+  private find(text: string, start: number, end: number, hash: number): number {
+    const len = end - start;
+    for (let slot = hash & this.mask; this.keyAt[slot] >= 0; slot = (slot + 1) & this.mask) {
+      if (this.hashes[slot] !== hash || this.keyLength[slot] !== len) continue;
+      const at = this.keyAt[slot];
+      let k = 0;
+      while (k < len && this.keyUnits[at + k] === text.charCodeAt(start + k)) k++;
+      if (k === len) return slot;
+    }
+    return -1;
+  }
+
+  private clear(): void {
+    this.keyAt.fill(-1);
+    this.size = 0;
+    this.unitsUsed = 0;
+    this.idsUsed = 0;
+  }
+
+  /** A table of `capacity` slots with the entries moved into it. */
+  private resize(capacity: number): void {
+    const old = {
+      hashes: this.hashes,
+      keyAt: this.keyAt,
+      keyLength: this.keyLength,
+      idsAt: this.idsAt,
+      idsLength: this.idsLength,
+      keyUnits: this.keyUnits,
+      ids: this.ids,
+    };
+    this.hashes = new Int32Array(capacity);
+    this.keyAt = new Int32Array(capacity).fill(-1);
+    this.keyLength = new Uint16Array(capacity);
+    this.idsAt = new Int32Array(capacity);
+    this.idsLength = new Uint16Array(capacity);
+    this.keyUnits = new Uint16Array(capacity * 8);
+    this.ids = new Int32Array(capacity * 4);
+    this.mask = capacity - 1;
+    this.size = 0;
+    this.unitsUsed = 0;
+    this.idsUsed = 0;
+    for (let s = 0; s < old.keyAt.length; s++) {
+      const at = old.keyAt[s];
+      if (at < 0) continue;
+      let slot = old.hashes[s] & this.mask;
+      while (this.keyAt[slot] >= 0) slot = (slot + 1) & this.mask;
+      this.hashes[slot] = old.hashes[s];
+      this.keyAt[slot] = this.unitsUsed;
+      this.keyLength[slot] = old.keyLength[s];
+      this.keyUnits.set(old.keyUnits.subarray(at, at + old.keyLength[s]), this.unitsUsed);
+      this.unitsUsed += old.keyLength[s];
+      this.idsAt[slot] = this.idsUsed;
+      this.idsLength[slot] = old.idsLength[s];
+      this.ids.set(old.ids.subarray(old.idsAt[s], old.idsAt[s] + old.idsLength[s]), this.idsUsed);
+      this.idsUsed += old.idsLength[s];
+      this.size++;
+    }
+  }
 }
