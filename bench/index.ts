@@ -1,8 +1,8 @@
 // `npm run bench [-- section...]`: speed of Hearth's kernels, model step, tokenizer and generation, each against
 // a baseline measured in the same run on the same device.
-// Sections: matmul, attention, llama (RMSNorm, RoPE, SwiGLU), train, generate, tokenizer, memory, fp16 (all of them
-// when none is named); adapter (what the device is, its features and limits) and corpus-memory (peak memory training
-// on 100 MB and 1 GB of text: minutes of tokenizing) only when named.
+// Sections: matmul, attention, llama (RMSNorm, RoPE, SwiGLU), train, lora (a LoRA step against a full one), generate,
+// tokenizer, memory, fp16 (all of them when none is named); adapter (what the device is, its features and limits) and
+// corpus-memory (peak memory training on 100 MB and 1 GB of text: minutes of tokenizing) only when named.
 // Flags: --profile (the per-kernel profile of one train step, alone or after the sections named), --peak-tflops=N,
 // --quick (matmul at one small shape: a check that a setup runs, not a figure), and --json FILE (every line and its
 // figures also as JSON, rewritten after each line; the device kit reads it).
@@ -11,6 +11,7 @@ import { benchMatmul } from './matmul.ts';
 import { benchAttention } from './attention.ts';
 import { benchLlamaKernels } from './llama_kernels.ts';
 import { benchTrainStep } from './train.ts';
+import { benchLora } from './lora.ts';
 import { benchGenerate } from './generate.ts';
 import { benchTokenizer } from './tokenizer.ts';
 import { benchProfile } from './profile.ts';
@@ -25,6 +26,7 @@ const sections: Record<string, Section> = {
   attention: benchAttention,
   llama: benchLlamaKernels,
   train: benchTrainStep,
+  lora: benchLora,
   generate: benchGenerate,
   tokenizer: benchTokenizer,
   memory: benchMemory,

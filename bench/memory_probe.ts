@@ -13,6 +13,7 @@ import type { BackwardKind } from '../src/core/model/backward.ts';
 import { Random } from '../src/core/util/random.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
+import type { LoraConfig } from '../src/core/model/lora/config.ts';
 
 interface BufferPool {
   numBytesUsed: number;
@@ -50,6 +51,8 @@ export interface StepMemoryOptions {
   optimizer?: AdamWKind;
   /** by default the freeing backward, the trainer's */
   backward?: BackwardKind;
+  /** a new LoRA adapter on the frozen model: AdamW over the adapter alone, as the trainer runs it */
+  lora?: LoraConfig;
 }
 
 /**
@@ -65,7 +68,8 @@ export async function measureTrainingStep(
 ): Promise<{ buffers: number; tensors: number }> {
   const before = buffersInUse();
   const model = CausalLM.init(dims, 1);
-  const optimizer = new AdamW(model.params, {
+  if (opts.lora) model.attachLora(opts.lora, { seed: 2 });
+  const optimizer = new AdamW(model.trainable, {
     multiTensor: (opts.optimizer ?? adamwKindFor(dims, opts.fp16)) === 'packed',
   });
   const mixed = opts.fp16 ? new MixedPrecision() : null;

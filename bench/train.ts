@@ -17,6 +17,7 @@ import { AdamW } from '../src/core/train/optimizer.ts';
 import { Random } from '../src/core/util/random.ts';
 import { describePeak, peakOf, shareOfPeak, trainingFlopsPerToken } from './peak.ts';
 import type { Report } from './report.ts';
+import type { LoraConfig } from '../src/core/model/lora/config.ts';
 
 export interface BenchCase {
   label: string;
@@ -52,10 +53,12 @@ const SMALL_LLAMA_CONFIG: BenchCase = {
   T: 64,
 };
 
-interface Contender {
+export interface Contender {
   label: string;
   ops: Ops;
   multiTensor: boolean;
+  /** a new LoRA adapter on the frozen model: AdamW over the adapter alone, as the trainer runs it */
+  lora?: LoraConfig;
 }
 
 /** Hearth's kernels with the step-level fusions taken out, so the bench shows what the fusions are worth. */
@@ -86,13 +89,19 @@ interface Timing {
  * change in machine load hits all of them; the best rather than the mean because other load only ever adds time.
  * Each step ends with a read of its loss.
  */
-async function stepTimes(c: BenchCase, contenders: Contender[], warmup: number, steps: number): Promise<Timing[]> {
+export async function stepTimes(
+  c: BenchCase,
+  contenders: Contender[],
+  warmup: number,
+  steps: number,
+): Promise<Timing[]> {
   const rng = new Random(2);
   const tokens = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
   const targets = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
   const runs = contenders.map((k) => {
     const model = CausalLM.init(c.dims, 1);
-    const opt = new AdamW(model.params, { weightDecay: 0.01, multiTensor: k.multiTensor });
+    if (k.lora) model.attachLora(k.lora, { seed: 3 });
+    const opt = new AdamW(model.trainable, { weightDecay: 0.01, multiTensor: k.multiTensor });
     return { model, opt, ops: k.ops, best: { ms: Infinity, recordMs: 0, loss: NaN } as Timing };
   });
   for (let i = 0; i < warmup + steps; i++) {

@@ -34,7 +34,8 @@ export const LORA_HELP = `  --lora_r R           train a LoRA adapter of rank R 
   --lora_alpha A       the adapter's scale is A/R (default 8, as PEFT)
   --lora_dropout P     dropout on the adapter's input in training steps (default 0)
   --lora_target_modules M,M...  module names to adapt (q_proj,v_proj; c_attn; all-linear for every linear layer but
-                       the head); default PEFT's for the model type (GPT-2: c_attn, Llama: q_proj,v_proj)`;
+                       the head); default PEFT's for the model type (GPT-2: c_attn, Llama: q_proj,v_proj,
+                       GPT-NeoX: query_key_value, GPT-Neo: q_proj,v_proj)`;
 
 export const MERGE_HELP = `usage: hearth merge --base DIR|ZIP|hf:ID --adapter DIR --out DIR
 

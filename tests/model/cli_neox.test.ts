@@ -1,6 +1,7 @@
 // The CLI end to end with a GPT-NeoX model, as a user runs it: train the neox-tiny preset on a text file (the loss
 // falls), evaluate it, generate from it with and without the KV cache, export its Hugging Face folder (gpt_neox.
-// names, embed_out outside them) and generate from that folder the same tokens.
+// names, embed_out outside them) and generate from that folder the same tokens; then train a LoRA adapter on it (PEFT's
+// default target, query_key_value).
 import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ describe('hearth CLI with a GPT-NeoX model', () => {
     writeFileSync(join(dir, 'corpus.txt'), 'to be or not to be, that is the question.\n'.repeat(100));
   });
 
-  it('trains neox-tiny, evaluates, generates with and without the cache, exports and generates from the export', () => {
+  it('trains neox-tiny, evaluates, generates with and without the cache, exports, generates from the export, trains LoRA', () => {
     const out = join(dir, 'out');
     const t = hearth(
       'train',
@@ -58,5 +59,20 @@ describe('hearth CLI with a GPT-NeoX model', () => {
     expect(names).toContain('embed_out.weight');
     const again = hearth('generate', '--model', exported, ...prompt);
     expect(again.stdout).toBe(g.stdout);
+
+    // A LoRA adapter on the trained model: PEFT's default target for GPT-NeoX, the fused query_key_value.
+    const adapterOut = join(dir, 'lora');
+    const l = hearth(
+      'train',
+      ...['--data', join(dir, 'corpus.txt'), '--model', final, '--out', adapterOut, '--lora_r', '4'],
+      ...['--max_steps', '2', '--per_device_train_batch_size', '4', '--block_size', '16', '--eval_strategy', 'no'],
+    );
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.stderr).toMatch(/LoRA: r 4, .* on 2 layers \(query_key_value\)/);
+    expect(JSON.parse(readFileSync(join(adapterOut, 'final', 'adapter_config.json'), 'utf8'))).toMatchObject({
+      target_modules: ['query_key_value'],
+      fan_in_fan_out: false,
+    });
+    expect(existsSync(join(adapterOut, 'final', 'adapter_model.safetensors'))).toBe(true);
   });
 });

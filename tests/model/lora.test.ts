@@ -1,10 +1,17 @@
-// LoRA adapters (PEFT's) on GPT-2 and Llama-family models on the GPU: the loss and the adapters' gradients against the
-// float64 reference at odd sizes, with Hearth's kernels, stock tfjs ops and gradient checkpointing; a new adapter
-// (B = 0) leaves the logits exactly the base's; the merged weights give the adapter's logits; the base stays frozen
-// through an optimizer step; bad configs are refused with what the model has.
+// LoRA adapters (PEFT's) on GPT-2, Llama-family, GPT-NeoX and GPT-Neo models on the GPU: the loss and the adapters'
+// gradients against the float64 reference at odd sizes, with Hearth's kernels, stock tfjs ops and gradient
+// checkpointing; a new adapter (B = 0) leaves the logits exactly the base's; the merged weights give the adapter's
+// logits; the base stays frozen through an optimizer step; bad configs are refused with what the model has.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
-import { expectCheckpointingAgrees, randomModel, LLAMA_GQA_DIMS, SMALL_DIMS } from './models.ts';
+import {
+  expectCheckpointingAgrees,
+  randomModel,
+  GPT_NEO_DIMS,
+  LLAMA_GQA_DIMS,
+  NEOX_PARALLEL_DIMS,
+  SMALL_DIMS,
+} from './models.ts';
 import type { ModelDims } from '../../src/core/model/families/index.ts';
 import type { RefParams } from '../../src/core/model/reference/gpt2.ts';
 import { referenceLoraLossAndGrads } from '../../src/core/model/reference/lora.ts';
@@ -42,6 +49,14 @@ const CASES: [string, ModelDims, LoraConfig][] = [
     'Llama GQA, q_proj v_proj down_proj, r 5',
     LLAMA_GQA_DIMS,
     lora({ r: 5, lora_alpha: 7, target_modules: ['q_proj', 'v_proj', 'down_proj'] }),
+  ],
+  // the fused per-head query_key_value, and the exact GELU after dense_h_to_4h's sum
+  ['GPT-NeoX, all-linear, r 3', NEOX_PARALLEL_DIMS, lora({ r: 3, lora_alpha: 5, target_modules: 'all-linear' })],
+  // the bias-free q, k and v projections beside the biased out_proj and c_fc (gelu_new after the sum)
+  [
+    'GPT-Neo, k_proj q_proj out_proj c_fc, r 2',
+    GPT_NEO_DIMS,
+    lora({ r: 2, lora_alpha: 3, target_modules: ['k_proj', 'q_proj', 'out_proj', 'c_fc'] }),
   ],
 ];
 
@@ -248,6 +263,23 @@ describe('LoRA', () => {
       'layers.1.self_attn.v_proj',
     ]);
     llama.dispose();
+    // PEFT's defaults for GPT-NeoX (the fused query_key_value) and GPT-Neo (q_proj, v_proj)
+    const neox = CausalLM.init(NEOX_PARALLEL_DIMS, 1);
+    neox.attachLora(lora({ target_modules: null }));
+    expect(neox.lora!.targets.map((l) => l.module)).toEqual([
+      'layers.0.attention.query_key_value',
+      'layers.1.attention.query_key_value',
+    ]);
+    neox.dispose();
+    const neo = CausalLM.init(GPT_NEO_DIMS, 1);
+    neo.attachLora(lora({ r: 2, target_modules: null }));
+    expect(neo.lora!.targets.map((l) => l.module)).toEqual([
+      'h.0.attn.attention.v_proj',
+      'h.0.attn.attention.q_proj',
+      'h.1.attn.attention.v_proj',
+      'h.1.attn.attention.q_proj',
+    ]);
+    neo.dispose();
     const regex = CausalLM.init(LLAMA_GQA_DIMS, 1);
     regex.attachLora(lora({ target_modules: 'model\\.layers\\.1\\..*_proj', modules_to_save: ['lm_head'] }));
     expect(regex.lora!.targets.map((l) => l.module.split('.').pop())).toEqual([

@@ -1,7 +1,7 @@
 // The training-memory estimate (what the page, the CLI and the fit check tell users) against the GPU buffers a real
-// training step holds at its peak, for a few small GPT-2 and Llama-family models, with and without gradient
-// checkpointing, fp16, both AdamW updates and both backwards. The estimate that only summed weights, gradients,
-// moments and the saved activations said about half of what was measured.
+// training step holds at its peak, for a few small GPT-2, Llama-family, GPT-NeoX and GPT-Neo models, with and without
+// gradient checkpointing, fp16, both AdamW updates, both backwards and LoRA. The estimate that only summed weights,
+// gradients, moments and the saved activations said about half of what was measured.
 import { describe, it, expect } from 'vitest';
 import { useGpu } from '../helpers.ts';
 import { estimateTrainingMemory } from '../../src/core/model/memory.ts';
@@ -9,7 +9,8 @@ import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
 import type { NeoXDims } from '../../src/core/model/families/gpt_neox_config.ts';
 import type { GptNeoDims } from '../../src/core/model/families/gpt_neo_config.ts';
-import type { ModelDims } from '../../src/core/model/families/index.ts';
+import { familyOf, type ModelDims } from '../../src/core/model/families/index.ts';
+import { DEFAULT_LORA_CONFIG, loraMemoryTerms, type LoraConfig } from '../../src/core/model/lora/config.ts';
 import { measureTrainingStep, type StepMemoryOptions } from '../../bench/memory_probe.ts';
 
 useGpu();
@@ -148,13 +149,32 @@ const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepM
     T: 33,
     opts: {},
   },
+  // LoRA: the frozen model's weights, the adapter's gradients and moments, the adapted layers' extra rows
+  { label: 'gpt_neox toy, LoRA all-linear r 8', dims: NEOX_TOY, B: 3, T: 17, opts: { lora: lora(8, 'all-linear') } },
+  {
+    label: 'gpt-neo toy, LoRA q_proj v_proj r 4, checkpointing',
+    dims: GPT_NEO_TOY,
+    B: 2,
+    T: 33,
+    opts: { lora: lora(4, null), checkpoint: true },
+  },
 ];
+
+function lora(r: number, target_modules: LoraConfig['target_modules']): LoraConfig {
+  return { ...DEFAULT_LORA_CONFIG, r, lora_alpha: 2 * r, target_modules };
+}
+
+/** The estimate's options for a measured step's: a LoRA config as its memory terms. */
+const estimateOptions = (dims: ModelDims, o: StepMemoryOptions) => ({
+  ...o,
+  lora: o.lora && loraMemoryTerms(familyOf(dims), dims, o.lora),
+});
 
 describe('training memory estimate', () => {
   for (const c of CASES) {
     it(`is within 0.8–1.3× of the measured peak of GPU buffers: ${c.label}`, async () => {
       const measured = await measureTrainingStep(c.dims, c.B, c.T, c.opts);
-      const estimate = estimateTrainingMemory(c.dims, c.B, c.T, c.opts);
+      const estimate = estimateTrainingMemory(c.dims, c.B, c.T, estimateOptions(c.dims, c.opts));
       const ratio = estimate.total / measured.buffers;
       expect(ratio, `estimate ${estimate.total} B, measured ${measured.buffers} B`).toBeGreaterThan(0.8);
       expect(ratio, `estimate ${estimate.total} B, measured ${measured.buffers} B`).toBeLessThan(1.3);

@@ -146,6 +146,42 @@ describe('PEFT adapter folders', () => {
     for (const [n, t] of tensors) expect(bitwiseEqual(back.tensors.get(n)!.data, t.data), n).toBe(true);
   });
 
+  it("export → import is bit-exact on GPT-NeoX (PEFT's default query_key_value, nn.Linear, 'gpt_neox.' names)", () => {
+    const c = parseModelConfig({
+      model_type: 'gpt_neox',
+      vocab_size: 23,
+      hidden_size: 8,
+      intermediate_size: 13,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      max_position_embeddings: 16,
+      rotary_pct: 0.5,
+    });
+    const config = lora({ r: 2, lora_alpha: 4, target_modules: null });
+    const shapes = new Map<string, number[]>();
+    for (let l = 0; l < 2; l++) {
+      shapes.set(`layers.${l}.attention.query_key_value.lora_A.weight`, [2, 8]);
+      shapes.set(`layers.${l}.attention.query_key_value.lora_B.weight`, [24, 2]);
+    }
+    const tensors = randomTensors(shapes, 13);
+    const files = adapterToFiles(c, config, tensors, 'EleutherAI/pythia-14m');
+    expect(decodeJson(files.get(ADAPTER_CONFIG_FILE)!)).toMatchObject({
+      target_modules: ['query_key_value'],
+      fan_in_fan_out: false,
+    });
+    const header = new TextDecoder().decode(files.get(ADAPTER_WEIGHTS_FILE)!.subarray(8, 400));
+    expect(header).toContain(
+      '"base_model.model.gpt_neox.layers.0.attention.query_key_value.lora_B.weight":{"dtype":"F32","shape":[24,2]',
+    );
+    const back = adapterFromFiles(files, c);
+    expect(back.targets.map((l) => l.module)).toEqual([
+      'layers.0.attention.query_key_value',
+      'layers.1.attention.query_key_value',
+    ]);
+    expect([...back.tensors.keys()].sort()).toEqual([...tensors.keys()].sort());
+    for (const [n, t] of tensors) expect(bitwiseEqual(back.tensors.get(n)!.data, t.data), n).toBe(true);
+  });
+
   it('reads a folder PEFT wrote for a Llama base, and merges it as merge_and_unload', () => {
     const { files, values } = peftFolder(LLAMA, 4, ['q_proj', 'v_proj'], 5);
     const adapter = adapterFromFiles(files, LLAMA);

@@ -23,7 +23,7 @@ export const kernelOps: Ops = {
   addRmsNorm: (x, residual, weight, eps) => addRmsNorm(x, residual, weight, eps),
   rope,
   swiglu,
-  gelu: (x) => gelu(x) as Tensor2D,
+  gelu: (x, exact) => gelu(x, exact) as Tensor2D,
   attention: (qkv, { nHead, nKvHead, scaled, window }, dropout) =>
     causalSelfAttention(qkv, nHead, dropout, { nKvHead, scaled, window }),
   crossEntropy: softmaxCrossEntropy,

@@ -4,7 +4,7 @@
 // family, and run every one of them through `linear`.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardContext } from './family.ts';
-import { stockGelu } from './stock_ops.ts';
+import { stockGelu, stockGeluExact } from './stock_ops.ts';
 import { dropoutRowKey } from '../kernels/dropout/seeds.ts';
 
 /** A linear layer as a family declares it. */
@@ -18,6 +18,24 @@ export interface LinearLayer {
   /** the weight is [in, out] (GPT-2's Conv1D, PEFT's fan_in_fan_out); [out, in] (nn.Linear) otherwise */
   fanInFanOut: boolean;
   bias: boolean;
+}
+
+/**
+ * The nn.Linear layers ([out, in] weights) of blocks 0 .. n−1, from each block's parameters by name and shape: every
+ * 2-D `.weight`, with a bias when the block has its `.bias`.
+ */
+export function nnLinearLayers(n: number, blockShapes: (layer: number) => [string, number[]][]): LinearLayer[] {
+  const out: LinearLayer[] = [];
+  for (let l = 0; l < n; l++) {
+    const shapes = new Map(blockShapes(l));
+    for (const [name, shape] of shapes) {
+      if (shape.length !== 2 || !name.endsWith('.weight')) continue;
+      const module = name.slice(0, -'.weight'.length);
+      const [outFeatures, inFeatures] = shape;
+      out.push({ module, layer: l, inFeatures, outFeatures, fanInFanOut: false, bias: shapes.has(`${module}.bias`) });
+    }
+  }
+  return out;
 }
 
 /** An adapter's weights on one layer, as the forward pass reads them. */
@@ -43,14 +61,15 @@ export function loraDropoutSeed(stepSeed: number, index: number): number {
 }
 
 /**
- * The linear layer `module` (its `.weight`, and `.bias` when it has one) on x (M, in) → (M, out), then gelu_new when
- * asked; with the adapter's weights on that layer, the base output plus the adapter's, before the activation.
+ * The linear layer `module` (its `.weight`, and `.bias` when it has one) on x (M, in) → (M, out), then gelu_new
+ * ('gelu') or the exact GELU ('gelu_exact') when asked; with the adapter's weights on that layer, the base output plus
+ * the adapter's, before the activation.
  */
 export function linear(
   ctx: ForwardContext<unknown>,
   x: tf.Tensor2D,
   module: string,
-  o: { fanInFanOut: boolean; bias: boolean; activation?: 'gelu' },
+  o: { fanInFanOut: boolean; bias: boolean; activation?: 'gelu' | 'gelu_exact' },
 ): tf.Tensor2D {
   const { ops } = ctx;
   const w = ctx.p(`${module}.weight`) as tf.Tensor2D;
@@ -65,5 +84,7 @@ export function linear(
   const down = tf.mul(ops.matmul(input, lora.A, { transposeB: true }), lora.scale) as tf.Tensor2D; // (M, r)
   const y = tf.add(base, ops.matmul(down, lora.B, { transposeB: true })) as tf.Tensor2D;
   if (!o.activation) return y;
-  return (ops.gelu ?? stockGelu)(y) as tf.Tensor2D;
+  const exact = o.activation === 'gelu_exact';
+  if (ops.gelu) return ops.gelu(y, exact);
+  return (exact ? stockGeluExact(y) : stockGelu(y)) as tf.Tensor2D;
 }

@@ -47,9 +47,9 @@ export interface Ops {
   addRmsNorm?(x: Tensor2D, residual: Tensor2D, weight: Tensor1D, eps: number): [Tensor2D, Tensor2D];
   /** x (B·T, nHeads·headDim) with rotary position embedding applied (RopeSpec) */
   rope(x: Tensor2D, r: RopeSpec): Tensor2D;
-  /** gelu_new(x) elementwise: after a linear layer whose output is a sum (a LoRA adapter's), where the matmul
-   * cannot fuse it; without it the model uses stock tfjs ops */
-  gelu?(x: Tensor2D): Tensor2D;
+  /** gelu_new(x) elementwise, or with `exact` the exact GELU: after a linear layer whose output is a sum (a LoRA
+   * adapter's), where the matmul cannot fuse it; without it the model uses stock tfjs ops */
+  gelu?(x: Tensor2D, exact?: boolean): Tensor2D;
   /** silu(gate)·up, elementwise */
   swiglu(gate: Tensor2D, up: Tensor2D): Tensor2D;
   /** qkv (B, T, (H + 2K)·D) packed [q | k | v] (GPT-2's c_attn packs just so, K = H) → (B, T, H·D), causal (within

@@ -50,7 +50,7 @@ export const stockOps: Ops = {
   rmsNorm: stockRmsNorm,
   rope: stockRope,
   swiglu: stockSwiglu,
-  gelu: (x) => stockGelu(x) as tf.Tensor2D,
+  gelu: (x, exact) => (exact ? stockGeluExact(x) : stockGelu(x)) as tf.Tensor2D,
   attention: groupedAttention(stockCausalSelfAttention),
   crossEntropy(logits, targets) {
     return tf.tidy(() => {

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelFamily } from '../family.ts';
 import { gpt2StyleBlock, positionalEmbed } from './gpt2.ts';
+import { linear, nnLinearLayers } from '../linear.ts';
 import {
   gptNeoConfigFromJson,
   gptNeoConfigToJson,
@@ -79,6 +80,7 @@ export const gptNeo: ModelFamily<GptNeoDims, GptNeoConfig> = {
 
   validate: validateGptNeoDims,
   parameterShapes,
+  linearLayers: (d) => nnLinearLayers(d.num_layers, (l) => blockShapes(d, l)),
 
   /** HF's _init_weights: Linear and Embedding weights N(0, 0.02) (initializer_range), biases 0, LayerNorm 1/0. */
   initialValues(d, name, size, rng) {
@@ -97,11 +99,11 @@ export const gptNeo: ModelFamily<GptNeoDims, GptNeoConfig> = {
 
   /** Block l: GPT-2's, with q, k, v = ln_1(x)·Wᵀ (no biases), unscaled scores, and a local layer's window. */
   block(ctx, l, x, B, T, attend) {
-    const { dims: d, ops } = ctx;
+    const d = ctx.dims;
     const n = (s: string) => `h.${l}.${s}`;
     const qkv = (a: tf.Tensor2D) => {
       const [k, v, q] = QKV.map((name) =>
-        ops.matmul(a, ctx.p(n(`attn.attention.${name}.weight`)) as tf.Tensor2D, { transposeB: true }),
+        linear(ctx, a, n(`attn.attention.${name}`), { fanInFanOut: false, bias: false }),
       );
       return tf.concat([q, k, v], 1);
     };

@@ -5,11 +5,13 @@
 // the other), the final LayerNorm and the head (embed_out, or embed_in when tied).
 //
 // query_key_value is kept as HF stores it, its output rows per head [q_h | k_h | v_h], so files are read and written
-// as they are; the forward regroups its output into the packed [q | k | v] the attention ops take.
+// as they are; the forward regroups its output into the packed [q | k | v] the attention ops take. A LoRA adapter on it
+// sees the same fused rows (its B's rows per head [q_h | k_h | v_h]), as PEFT does.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Attend, ForwardContext, ModelFamily } from '../family.ts';
 import type { Ops } from '../ops.ts';
 import { ropeInvFreq } from '../rope.ts';
+import { linear as linearLayer, nnLinearLayers } from '../linear.ts';
 import {
   attentionBias,
   neoxActivation,
@@ -67,20 +69,14 @@ export function neoxInvFreq(d: NeoXDims): Float32Array {
 
 const w1 = (ctx: Context, name: string) => ctx.p(name) as tf.Tensor1D;
 
-/** x · Wᵀ (+ b) (then the activation): a Linear layer with its [out, in] weight. */
-function linear(
+/** x · Wᵀ (+ b) (then the activation): a Linear layer with its [out, in] weight, and its adapter when it has one. */
+const linear = (
   ctx: Context,
   x: tf.Tensor2D,
   name: string,
   bias: boolean,
   activation?: 'gelu' | 'gelu_exact',
-): tf.Tensor2D {
-  return ctx.ops.matmul(x, ctx.p(`${name}.weight`) as tf.Tensor2D, {
-    transposeB: true,
-    bias: bias ? w1(ctx, `${name}.bias`) : undefined,
-    activation,
-  });
-}
+): tf.Tensor2D => linearLayer(ctx, x, name, { fanInFanOut: false, bias, activation });
 
 /** x + residual, then LayerNorm of the sum: fused in one kernel when the ops have it. */
 function addLayerNorm(ops: Ops, x: tf.Tensor2D, residual: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D, eps: number) {
@@ -116,6 +112,7 @@ export const gptNeoX: ModelFamily<NeoXDims, NeoXConfig> = {
 
   validate: validateNeoXDims,
   parameterShapes,
+  linearLayers: (d) => nnLinearLayers(d.num_hidden_layers, (l) => blockShapes(d, l)),
 
   /** HF's _init_weights: Linear and Embedding weights N(0, initializer_range), biases 0, LayerNorm weights 1. */
   initialValues(d, name, size, rng) {

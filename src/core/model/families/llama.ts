@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Attend, ForwardContext, ModelFamily } from '../family.ts';
 import type { Ops } from '../ops.ts';
 import { ropeInvFreq } from '../rope.ts';
-import { linear as linearLayer, type LinearLayer } from '../linear.ts';
+import { linear as linearLayer, nnLinearLayers } from '../linear.ts';
 import {
   headDim,
   kvHeads,
@@ -78,21 +78,6 @@ const w1 = (ctx: Context, name: string) => ctx.p(name) as tf.Tensor1D;
 const linear = (ctx: Context, x: tf.Tensor2D, name: string, bias: boolean) =>
   linearLayer(ctx, x, name, { fanInFanOut: false, bias });
 
-/** Every block's Linear layers by module name and sizes, from the parameters' shapes ([out, in]). */
-function linearLayers(d: LlamaDims): LinearLayer[] {
-  const out: LinearLayer[] = [];
-  for (let l = 0; l < d.num_hidden_layers; l++) {
-    const shapes = new Map(blockShapes(d, l));
-    for (const [name, shape] of shapes) {
-      if (shape.length !== 2) continue;
-      const module = name.slice(0, -'.weight'.length);
-      const [outFeatures, inFeatures] = shape;
-      out.push({ module, layer: l, inFeatures, outFeatures, fanInFanOut: false, bias: shapes.has(`${module}.bias`) });
-    }
-  }
-  return out;
-}
-
 /** x + residual, then RMSNorm of the sum: fused in one kernel when the ops have it. */
 function addRmsNorm(ops: Ops, x: tf.Tensor2D, residual: tf.Tensor2D, w: tf.Tensor1D, eps: number) {
   if (ops.addRmsNorm) return ops.addRmsNorm(x, residual, w, eps);
@@ -127,7 +112,7 @@ function llamaFamily(modelType: LlamaModelType, label: string): ModelFamily<Llam
 
     validate: validateLlamaDims,
     parameterShapes,
-    linearLayers,
+    linearLayers: (d) => nnLinearLayers(d.num_hidden_layers, (l) => blockShapes(d, l)),
 
     /** HF's _init_weights: Linear and Embedding weights N(0, initializer_range), biases 0, RMSNorm weights 1. */
     initialValues(d, name, size, rng) {

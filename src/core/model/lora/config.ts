@@ -38,6 +38,8 @@ export const DEFAULT_LORA_CONFIG: LoraConfig = {
 /** PEFT's target_modules when a config names none (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING). */
 const DEFAULT_TARGETS: Record<string, string[]> = {
   gpt2: ['c_attn'],
+  gpt_neox: ['query_key_value'],
+  gpt_neo: ['q_proj', 'v_proj'],
   llama: ['q_proj', 'v_proj'],
   mistral: ['q_proj', 'v_proj'],
   qwen2: ['q_proj', 'v_proj'],

@@ -8,6 +8,10 @@ import type { GPT2Dims } from '../families/gpt2_config.ts';
 import type { LinearLayer } from '../linear.ts';
 import { referenceLossAndGrads, type RefParams, type RefResult } from './gpt2.ts';
 import { referenceLlamaLossAndGrads } from './llama.ts';
+import { referenceNeoXLossAndGrads } from './gpt_neox.ts';
+import { referenceGptNeoLossAndGrads } from './gpt_neo.ts';
+import type { NeoXDims } from '../families/gpt_neox_config.ts';
+import type { GptNeoDims } from '../families/gpt_neo_config.ts';
 
 /** The loss, the logits and the gradient of every adapter tensor ('<module>.lora_A.weight', '….lora_B.weight'). */
 export function referenceLoraLossAndGrads(
@@ -39,7 +43,11 @@ export function referenceLoraLossAndGrads(
   }
   const run = isLlamaModelType(d.model_type)
     ? referenceLlamaLossAndGrads(d as LlamaDims, effective, tokens, labels, B, T)
-    : referenceLossAndGrads(d as GPT2Dims, effective, tokens, labels, B, T);
+    : d.model_type === 'gpt_neox'
+      ? referenceNeoXLossAndGrads(d as NeoXDims, effective, tokens, labels, B, T)
+      : d.model_type === 'gpt_neo'
+        ? referenceGptNeoLossAndGrads(d as GptNeoDims, effective, tokens, labels, B, T)
+        : referenceLossAndGrads(d as GPT2Dims, effective, tokens, labels, B, T);
   const grads: RefParams = new Map();
   for (const l of targets) {
     const G = run.grads.get(`${l.module}.weight`)!;
