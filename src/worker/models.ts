@@ -91,7 +91,7 @@ export async function loadModel(
     parameters: parameterCount(checkpoint.config),
     tokenizer: tokenizerInfo,
     resumable: resume !== null,
-    step: checkpoint.training?.step ?? null,
+    step: adapter ? (adapter.resume?.state.step ?? null) : (checkpoint.training?.step ?? null),
     run,
     trainingArgs: resume?.args ?? null,
     ...(adapter ? { lora: { config: adapter.peft.config, base: adapter.base.name } } : {}),
