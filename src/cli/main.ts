@@ -42,6 +42,7 @@ import { DEFAULT_MAX_SHARD_BYTES, parseShardSize } from '../core/checkpoint/shar
 import { zipFolder } from '../core/checkpoint/zip.ts';
 import {
   recoverInterruptedWrites,
+  saveCheckpointFiles,
   saveCheckpointFolder,
   writeCheckpointFolder,
 } from '../core/checkpoint/node_folder.ts';
@@ -407,8 +408,12 @@ async function train(argv: string[]): Promise<void> {
       },
       async onSave(snap) {
         if (lora) {
-          const at = join(outDir, `checkpoint-${snap.state.step}`);
-          await writeCheckpointFolder(at, loraSnapshotToFiles(snap, config, lora, baseName, tokenizer));
+          const at = await saveCheckpointFiles(
+            outDir,
+            snap.state.step,
+            loraSnapshotToFiles(snap, config, lora, baseName, tokenizer),
+            { saveTotalLimit: args.save_total_limit, keepBest: args.load_best_model_at_end },
+          );
           out(
             tty
               ? `\nsaved ${at} (the LoRA adapter and its training state)`

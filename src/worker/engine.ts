@@ -24,7 +24,8 @@ import {
   type TrainRequest,
 } from './protocol.ts';
 import { TokenizerRegistry } from './tokens.ts';
-import { loadModel, type LoadedModel } from './models.ts';
+import { loadModel, sourceKey, type LoadedModel } from './models.ts';
+import type { AdapterBase } from '../core/checkpoint/store.ts';
 import { RunDataStore } from './run_data.ts';
 import { runTraining, type WorkerRun } from './training.ts';
 import { isRecordFile, prepareSftFile, sftConfigOf, sftTokenizer } from './sft.ts';
@@ -172,12 +173,10 @@ export class Engine {
       const loaded = await loadModel(source, this.store, this.tokenizers, progress, signal);
       if (this.generating) throw new EngineError('busy', 'a generation is running: stop it before changing the model');
       await this.gpu();
-      // On the GPU at once, so that generation can start from it.
-      this.setActive({
-        model: CausalLM.fromArrays(loaded.checkpoint.config, loaded.checkpoint.weights),
-        tokenizer: loaded.tokenizer,
-        label: loaded.info.label,
-      });
+      // On the GPU at once, so that generation can start from it: an adapter runs on its base, unmerged.
+      const model = CausalLM.fromArrays(loaded.checkpoint.config, loaded.checkpoint.weights);
+      if (loaded.adapter) model.attachLora(loaded.adapter.peft.config, { values: loaded.adapter.peft.tensors });
+      this.setActive({ model, tokenizer: loaded.tokenizer, label: loaded.info.label });
       this.trainer = null;
       this.loaded = loaded;
       return loaded.info;
@@ -301,6 +300,13 @@ export class Engine {
   /** Where the run's model, tokenizer and (when resuming) training state come from. */
   private async runSetup(req: TrainRequest): Promise<WorkerRun> {
     const m = req.model;
+    if (req.lora && m.kind !== 'loaded')
+      throw new EngineError(
+        'invalid-argument',
+        m.kind === 'preset'
+          ? 'LoRA adapts a trained model: load a saved checkpoint or a Hub model to train an adapter on'
+          : 'a resumed run keeps its own LoRA settings: turn LoRA off to resume',
+      );
     if (m.kind === 'preset') {
       const tokenizer = sftTokenizer(
         await this.tokenizers.get(m.tokenizer),
@@ -315,9 +321,44 @@ export class Engine {
       if (!loaded || loaded.info.key !== m.key)
         throw new EngineError('no-model', 'the chosen model is no longer loaded: choose it again');
       const setup = setUpRun({ kind: 'fine-tune', checkpoint: loaded.checkpoint, tokenizer: loaded.tokenizer });
-      return { ...setup, runName: req.runName, modelLabel: loaded.info.label };
+      const run = { ...setup, runName: req.runName, modelLabel: loaded.info.label };
+      // A loaded adapter trains on with a fresh optimizer; a new adapter goes on a whole model.
+      if (loaded.adapter) {
+        if (req.lora)
+          throw new EngineError(
+            'invalid-argument',
+            `${loaded.info.label} is a LoRA adapter already: choose its base (${loaded.adapter.base.name}) to train a new one`,
+          );
+        const { peft, base } = loaded.adapter;
+        return { ...run, lora: { config: peft.config, base, values: peft.tensors } };
+      }
+      if (!req.lora) return run;
+      const src = loaded.source;
+      const base: AdapterBase =
+        src.kind === 'checkpoint'
+          ? { kind: 'checkpoint', id: src.id, name: loaded.info.label }
+          : { kind: 'hub', repo: src.repo, ...(src.endpoint ? { endpoint: src.endpoint } : {}), name: src.repo };
+      return { ...run, lora: { config: req.lora, base } };
     }
     const summary = await this.store.summary(m.checkpointId);
+    if (summary.adapter) {
+      // A LoRA run continues on its base: the adapter, its AdamW moments, step and data position.
+      const source = { kind: 'checkpoint', id: m.checkpointId } as const;
+      const loaded =
+        this.loaded?.info.key === sourceKey(source)
+          ? this.loaded
+          : await loadModel(source, this.store, this.tokenizers, () => undefined, new AbortController().signal);
+      const adapter = loaded.adapter!;
+      if (!adapter.resume) throw new NoTrainingStateError(summary.name);
+      const setup = setUpRun({ kind: 'fine-tune', checkpoint: loaded.checkpoint, tokenizer: loaded.tokenizer });
+      return {
+        ...setup,
+        resume: adapter.resume,
+        runName: summary.run ?? req.runName,
+        modelLabel: summary.name,
+        lora: { config: adapter.peft.config, base: summary.adapter.base, values: adapter.peft.tensors },
+      };
+    }
     const checkpoint = await this.store.load(m.checkpointId);
     const loaded = this.loaded?.info.key === `checkpoint:${m.checkpointId}` ? this.loaded : null;
     const setup = setUpRun({ kind: 'resume', checkpoint, name: summary.name, tokenizer: loaded?.tokenizer });

@@ -6,6 +6,7 @@ import type { MemoryEstimate } from '../core/model/memory.ts';
 import type { CheckpointSummary } from '../core/checkpoint/store.ts';
 import type { HubProgress } from '../core/checkpoint/hub.ts';
 import type { TrainingArguments } from '../core/train/args.ts';
+import type { LoraConfig } from '../core/model/lora/config.ts';
 import type { BestModel, EvalResult, LogEntry, TrainerStatus } from '../core/train/trainer.ts';
 
 /** What a training run reports to the page, as the trainer makes it. */
@@ -60,6 +61,8 @@ export interface ModelInfo {
   run: string | null;
   /** the arguments it was trained with, when it can resume */
   trainingArgs: TrainingArguments | null;
+  /** a LoRA adapter's checkpoint: its config and its base's name (generation runs base and adapter) */
+  lora?: { config: LoraConfig; base: string };
 }
 
 export type TrainModel =
@@ -119,6 +122,11 @@ export interface TrainRequest {
   runName: string;
   model: TrainModel;
   args: TrainingArguments;
+  /**
+   * train a LoRA adapter (PEFT's LoraConfig) on the frozen model instead of the model itself: for a loaded model
+   * only (a resumed or loaded adapter keeps its own config)
+   */
+  lora?: LoraConfig | null;
   /**
    * Dropped files. A resumed run without files trains on the tokens its run stored when it began. Record files
    * make fine-tuning examples as TRL's SFTTrainer does, with `sft`'s options; their rows set block_size.

@@ -3,7 +3,11 @@
 // save_total_limit. Progress goes to the page as events.
 import { estimateRunMemory } from '../core/train/fits.ts';
 import { loadTextDataset, sourceFromBlob, DatasetError } from '../core/data/index.ts';
-import type { CheckpointStore } from '../core/checkpoint/store.ts';
+import type { AdapterBase, CheckpointStore } from '../core/checkpoint/store.ts';
+import { familyOf } from '../core/model/families/index.ts';
+import type { NamedTensors } from '../core/model/host_tensors.ts';
+import { loraMemoryTerms, LoraConfigError, type LoraConfig } from '../core/model/lora/config.ts';
+import { loraSnapshotToFiles } from '../core/train/lora_checkpoint.ts';
 import type { CausalLM } from '../core/model/causal_lm.ts';
 import { sizesOf, type ModelConfig } from '../core/model/families/index.ts';
 import { argumentProblems, type TrainingArguments } from '../core/train/args.ts';
@@ -21,6 +25,8 @@ import { DEFAULT_SFT_OPTIONS, isRecordFile, loadSft, sftConfigOf } from './sft.t
 export interface WorkerRun extends RunSetup {
   runName: string;
   modelLabel: string;
+  /** a LoRA run: the adapter's config, its base, and its values when it continues one (else new, from the seed) */
+  lora?: { config: LoraConfig; base: AdapterBase; values?: NamedTensors };
 }
 
 export interface RunContext {
@@ -33,10 +39,21 @@ export interface RunContext {
   emit: (e: TrainEvent) => void;
 }
 
-/** Every check before anything is put on the GPU: arguments, the adapter's limits. */
-export function checkArguments(args: TrainingArguments, config: ModelConfig, limits: Record<string, number>): void {
+/** Every check before anything is put on the GPU: arguments, the LoRA config against the model, the GPU's limits. */
+export function checkArguments(
+  args: TrainingArguments,
+  config: ModelConfig,
+  limits: Record<string, number>,
+  lora?: LoraConfig,
+): void {
   const problems = argumentProblems(args, sizesOf(config).max_position_embeddings);
   for (const [name, message] of problems) throw new EngineError('invalid-argument', `${name}: ${message}`);
+  try {
+    if (lora) loraMemoryTerms(familyOf(config), config, lora);
+  } catch (e) {
+    if (e instanceof LoraConfigError) throw new EngineError('invalid-argument', e.message);
+    throw e;
+  }
   try {
     checkFits({ dims: config }, args, limits);
   } catch (e) {
@@ -138,11 +155,12 @@ export async function runTraining(
   onTrainer: (trainer: Trainer, model: CausalLM, saveSoon: () => Promise<void>) => void,
 ): Promise<{ status: TrainerStatus; step: number; bestModel?: BestModel }> {
   let args = req.args;
-  checkArguments(args, setup.config, ctx.limits);
+  const lora = setup.lora;
+  checkArguments(args, setup.config, ctx.limits, lora?.config);
   const data = await loadData(req, setup, args, ctx);
   if (data.blockSize !== undefined) {
     args = { ...args, block_size: data.blockSize };
-    checkArguments(args, setup.config, ctx.limits);
+    checkArguments(args, setup.config, ctx.limits, lora?.config);
   }
   // Fine-tuning rows carry loss masks, which a copy of plain tokens cannot keep: they are stored as their manifest
   // (the worker reads them from the token cache, so they have one).
@@ -151,6 +169,8 @@ export async function runTraining(
   await ctx.runData.sweep(runs.add(setup.runName)).catch(() => undefined);
 
   const model = setup.makeModel(args.seed);
+  // LoRA as the CLI trains it: the base frozen, the adapter (new from the seed, or the one continued) trained.
+  if (lora) model.attachLora(lora.config, lora.values ? { values: lora.values } : { seed: args.seed });
   let lastSaved = setup.resume?.state.step ?? -1;
   let lastStepEvent = 0;
   /** a save asked for between scheduled ones; saved where a step has ended, as scheduled saves are */
@@ -176,12 +196,25 @@ export async function runTraining(
       onEval: (result) => ctx.emit({ kind: 'eval', result }),
       onStatus: (status) => ctx.emit({ kind: 'status', status }),
       onSave: async (snap) => {
-        const checkpoint = await ctx.store.save(snapshotToCheckpoint(snap, setup.config, setup.tokenizer), {
+        const options = {
           name: `${setup.runName} step ${snap.state.step}`,
           run: setup.runName,
           saveTotalLimit: args.save_total_limit,
           keepBest: args.load_best_model_at_end,
-        });
+        };
+        const checkpoint = lora
+          ? await ctx.store.saveAdapter(
+              loraSnapshotToFiles(snap, setup.config, lora.config, lora.base.name, setup.tokenizer),
+              {
+                config: setup.config,
+                step: snap.state.step,
+                evalLoss: snap.state.lastEvalLoss,
+                r: lora.config.r,
+                base: lora.base,
+              },
+              options,
+            )
+          : await ctx.store.save(snapshotToCheckpoint(snap, setup.config, setup.tokenizer), options);
         lastSaved = snap.state.step;
         ctx.emit({ kind: 'saved', checkpoint });
       },
@@ -217,7 +250,11 @@ export async function runTraining(
       startStep: trainer.step,
       trainBlocks: data.train.numBlocks,
       evalBlocks: data.eval?.numBlocks ?? 0,
-      memory: estimateRunMemory(model.dims, args),
+      memory: estimateRunMemory(
+        model.dims,
+        args,
+        lora ? loraMemoryTerms(familyOf(setup.config), setup.config, lora.config) : undefined,
+      ),
       history: [...trainer.history],
       messages: data.messages,
     },

@@ -59,8 +59,12 @@ describe('hearth CLI with LoRA', () => {
       join(out, 'checkpoint-6'),
       '--out',
       join(dir, 'again'),
+      ...['--save_steps', '3', '--save_total_limit', '1'],
     );
     expect(resumed.code, resumed.stderr).toBe(0);
+    // save_total_limit rotates adapter checkpoints as it does full ones: step 9's went once step 12's was written.
+    expect(existsSync(join(dir, 'again', 'checkpoint-9'))).toBe(false);
+    expect(existsSync(join(dir, 'again', 'checkpoint-12', 'adapter_model.safetensors'))).toBe(true);
     expect(resumed.stderr).toContain(
       `LoRA: continuing the adapter of ${join(out, 'checkpoint-6')} (r 4) on ${baseFinal}`,
     );

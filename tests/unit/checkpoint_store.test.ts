@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { checkpointFromZip } from '../../src/core/checkpoint/archive.ts';
 import { CheckpointError } from '../../src/core/checkpoint/errors.ts';
 import { checkpointContentHash } from '../../src/core/checkpoint/content_hash.ts';
-import { familyLabel } from '../../src/core/model/families/index.ts';
 import { checkpointToFiles, type CheckpointFiles } from '../../src/core/checkpoint/hf_folder.ts';
 import { writeSafetensors } from '../../src/core/checkpoint/safetensors.ts';
 import {
@@ -23,6 +22,10 @@ import { concatBytes } from '../../src/core/util/bytes.ts';
 import { withPytorchFiles } from '../../src/core/train/pytorch_script.ts';
 import { bf16Bits, bf16Value } from './hf_fixtures.ts';
 import { tinyCheckpoint } from './checkpoint_fixtures.ts';
+import { adapterToFiles } from '../../src/core/checkpoint/peft_adapter.ts';
+import { familyLabel, familyOf } from '../../src/core/model/families/index.ts';
+import { initialLoraValues } from '../../src/core/model/lora/adapter.ts';
+import { DEFAULT_LORA_CONFIG, resolveTargets, type LoraConfig } from '../../src/core/model/lora/config.ts';
 
 let dbCount = 0;
 const freshBackend = () => idbBackend(`hearth-test-${dbCount++}`);
@@ -109,6 +112,52 @@ describe('checkpoint store', () => {
       /saveTotalLimit needs a run name/,
     );
     expect(await store.list()).toHaveLength(3);
+  });
+
+  it('stores LoRA adapters with their base, rotates them by save_total_limit, exports PEFT files or the merged model', async () => {
+    let now = 1000;
+    const store = new CheckpointStore(freshBackend(), { storage: null, now: () => now++ });
+    const baseCkpt = tinyCheckpoint({ seed: 5 });
+    const base = await store.save(baseCkpt, { name: 'the base' });
+    const lora: LoraConfig = { ...DEFAULT_LORA_CONFIG, r: 2, lora_alpha: 4, target_modules: ['c_attn'] };
+    const targets = resolveTargets(familyOf(baseCkpt.config), baseCkpt.config, lora);
+    const values = initialLoraValues(targets, lora.r, 9);
+    // lora_B as training leaves it (not zero), so that merging changes c_attn.
+    for (const [name, t] of values) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = 0.01 * (i % 7)));
+    const ids: string[] = [];
+    for (let step = 1; step <= 3; step++) {
+      const files = adapterToFiles(baseCkpt.config, lora, values, 'the base');
+      const o = { config: baseCkpt.config, step, evalLoss: null, r: 2 };
+      const saved = await store.saveAdapter(
+        files,
+        { ...o, base: { kind: 'checkpoint', id: base.id, name: 'the base' } },
+        {
+          name: `lora step ${step}`,
+          run: 'lora',
+          saveTotalLimit: 2,
+        },
+      );
+      expect(saved).toMatchObject({
+        step,
+        resumable: true,
+        adapter: { r: 2, base: { kind: 'checkpoint', id: base.id } },
+      });
+      ids.push(saved.id);
+    }
+    expect((await store.list()).map((c) => c.id)).toEqual([ids[2], ids[1], base.id]);
+    await expect(store.load(ids[2])).rejects.toThrow(
+      '"lora step 3" is a LoRA adapter (r=2) of the base, not a whole model: use it with its base',
+    );
+    const zip = await store.exportZip(ids[2]);
+    expect(zip.fileName).toBe('lora-step-3.zip');
+    const inZip = Object.keys(unzipSync(concatBytes(zip.chunks))).sort();
+    expect(inZip).toEqual(['lora-step-3/adapter_config.json', 'lora-step-3/adapter_model.safetensors']);
+    const merged = await store.exportMergedZip(ids[2], await store.load(base.id));
+    const full = checkpointFromZip(concatBytes(merged.chunks));
+    for (const [name, w] of baseCkpt.weights) {
+      const same = bitwiseEqual(w, full.weights.get(name)!);
+      expect(same, name).toBe(!name.endsWith('c_attn.weight'));
+    }
   });
 
   it('keeps the best by eval loss when asked, as HF does (limit 1 keeps two)', async () => {

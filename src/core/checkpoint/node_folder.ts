@@ -187,9 +187,21 @@ export async function saveCheckpointFolder(
   ckpt: HearthCheckpoint,
   options: FolderSaveOptions = {},
 ): Promise<string> {
-  const step = ckpt.training?.step ?? 0;
+  return saveCheckpointFiles(outDir, ckpt.training?.step ?? 0, checkpointToFiles(ckpt, options), options);
+}
+
+/**
+ * Saves files as `outDir/checkpoint-{step}` (a full model's, or a LoRA adapter's with its training state) and rotates
+ * the run's checkpoint folders by save_total_limit, the new one complete before any old one goes.
+ */
+export async function saveCheckpointFiles(
+  outDir: string,
+  step: number,
+  files: CheckpointFiles,
+  options: Pick<FolderSaveOptions, 'saveTotalLimit' | 'keepBest'> = {},
+): Promise<string> {
   const dir = join(outDir, `checkpoint-${step}`);
-  await writeCheckpointFolder(dir, checkpointToFiles(ckpt, options));
+  await writeCheckpointFolder(dir, files);
   if (options.saveTotalLimit) {
     const candidates = await listCheckpointFolders(outDir);
     for (const id of checkpointsToDelete(candidates, options.saveTotalLimit, options.keepBest ?? false)) {

@@ -8,7 +8,7 @@
 // one transaction, and a save whose mark is gone is never listed, so a sweep that misjudged a save
 // (a tab asleep for an hour, where there are no Web Locks) costs that save, never a listed checkpoint.
 import { createStore, delMany, get, getMany, keys, promisifyRequest, set, update, type UseStore } from 'idb-keyval';
-import { parameterCount, sizesOf } from '../model/families/index.ts';
+import { parameterCount, sizesOf, type ModelConfig } from '../model/families/index.ts';
 import { checkpointFilesFromZip, safeFolderName } from './archive.ts';
 import { checkpointContentHash } from './content_hash.ts';
 import { CheckpointError } from './errors.ts';
@@ -20,6 +20,7 @@ import {
   type HearthCheckpoint,
   type ToFilesOptions,
 } from './hf_folder.ts';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, adapterFromFiles, mergeAdapter } from './peft_adapter.ts';
 import { checkpointsToDelete } from './rotation.ts';
 import { TORCH_DTYPES } from './safetensors.ts';
 import { copyBytes } from './tensors.ts';
@@ -84,6 +85,10 @@ export interface StorageLike {
   persisted?(): Promise<boolean>;
 }
 
+/** The model a LoRA adapter was trained on: a stored checkpoint, or a Hub model (name: how the page shows it). */
+export type AdapterBase =
+  { kind: 'checkpoint'; id: string; name: string } | { kind: 'hub'; repo: string; endpoint?: string; name: string };
+
 export interface CheckpointSummary {
   id: string;
   name: string;
@@ -108,6 +113,8 @@ export interface CheckpointSummary {
     parameters: number;
   };
   files: { name: string; bytes: number; chunks: number }[];
+  /** a LoRA adapter's checkpoint (PEFT's files and its training state): its rank and its base; `model` is the base's */
+  adapter?: { r: number; base: AdapterBase };
 }
 
 export interface SaveOptions extends ToFilesOptions {
@@ -198,7 +205,26 @@ export class CheckpointStore {
   }
 
   async save(ckpt: HearthCheckpoint, options: SaveOptions): Promise<CheckpointSummary> {
-    return this.saveFiles(checkpointToFiles(ckpt, options), ckpt, options);
+    const facts = {
+      config: ckpt.config,
+      step: ckpt.training?.step ?? null,
+      evalLoss: ckpt.training?.evalLoss ?? null,
+      resumable: ckpt.training !== undefined,
+    };
+    return this.saveFiles(checkpointToFiles(ckpt, options), facts, options);
+  }
+
+  /**
+   * Stores a LoRA run's checkpoint: its files (loraSnapshotToFiles: PEFT's two, the training state, the tokenizer)
+   * and its base, rotated by saveTotalLimit within its run as full checkpoints are. `config` is the base's.
+   */
+  async saveAdapter(
+    files: CheckpointFiles,
+    o: { config: ModelConfig; step: number; evalLoss: number | null; r: number; base: AdapterBase },
+    options: SaveOptions,
+  ): Promise<CheckpointSummary> {
+    const facts = { config: o.config, step: o.step, evalLoss: o.evalLoss, resumable: true };
+    return this.saveFiles(files, facts, options, { r: o.r, base: o.base });
   }
 
   /** Reads, checks and stores a checkpoint zip; a bad archive is refused before anything is written. */
@@ -257,6 +283,12 @@ export class CheckpointStore {
   }
 
   async load(id: string): Promise<HearthCheckpoint> {
+    const entry = await this.summary(id);
+    if (entry.adapter)
+      throw new CheckpointError(
+        'unsupported-model',
+        `"${entry.name}" is a LoRA adapter (r=${entry.adapter.r}) of ${entry.adapter.base.name}, not a whole model: use it with its base`,
+      );
     return checkpointFromFiles(await this.loadFiles(id));
   }
 
@@ -285,6 +317,13 @@ export class CheckpointStore {
     const entry = await this.summary(id);
     const folder = safeFolderName(entry.name);
     const stored = await this.loadFiles(id);
+    // An adapter goes as PEFT's save_pretrained writes one: adapter_config.json and adapter_model.safetensors.
+    if (entry.adapter) {
+      const peft: CheckpointFiles = new Map(
+        [ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE].map((n) => [n, stored.get(n)!]),
+      );
+      return { fileName: `${folder}.zip`, chunks: zipFolder(peft, folder) };
+    }
     const dtype = options.weightsDtype ?? 'F32';
     if (dtype === 'F32' && options.maxShardBytes === undefined)
       return { fileName: `${folder}.zip`, chunks: zipFolder(extend(stored), folder) };
@@ -293,6 +332,25 @@ export class CheckpointStore {
     for (const [name, bytes] of extend(stored)) if (!stored.has(name)) files.set(name, bytes);
     const suffix = dtype === 'F32' ? '' : `-${TORCH_DTYPES[dtype]}`;
     return { fileName: `${folder}${suffix}.zip`, chunks: zipFolder(files, folder) };
+  }
+
+  /**
+   * An adapter checkpoint merged into its base (PEFT's merge_and_unload) as a zip of the full model in the family's
+   * Hugging Face layout, with the base's tokenizer; `base` is the adapter's base, loaded by the caller.
+   */
+  async exportMergedZip(
+    id: string,
+    base: HearthCheckpoint,
+    options: ToFilesOptions = {},
+  ): Promise<{ fileName: string; chunks: Uint8Array[] }> {
+    const entry = await this.summary(id);
+    if (!entry.adapter) throw new CheckpointError('unsupported-model', `"${entry.name}" is not a LoRA adapter`);
+    const adapter = adapterFromFiles(await this.loadFiles(id), base.config);
+    const folder = `${safeFolderName(entry.name)}-merged`;
+    return {
+      fileName: `${folder}.zip`,
+      chunks: zipFolder(checkpointToFiles(mergeAdapter(base, adapter), options), folder),
+    };
   }
 
   /**
@@ -355,8 +413,9 @@ export class CheckpointStore {
 
   private async saveFiles(
     files: CheckpointFiles,
-    ckpt: HearthCheckpoint,
+    facts: { config: ModelConfig; step: number | null; evalLoss: number | null; resumable: boolean },
     options: SaveOptions,
+    adapter?: CheckpointSummary['adapter'],
   ): Promise<CheckpointSummary> {
     if (options.saveTotalLimit && !options.run) {
       throw new Error(
@@ -368,27 +427,28 @@ export class CheckpointStore {
     await this.checkQuota(bytes);
 
     const id = newId();
-    const sizes = sizesOf(ckpt.config);
+    const sizes = sizesOf(facts.config);
     const entry: CheckpointSummary = {
       id,
       name: options.name,
       run: options.run ?? null,
       createdAt: this.now(),
-      step: ckpt.training?.step ?? null,
-      evalLoss: options.evalLoss ?? ckpt.training?.evalLoss ?? null,
+      step: facts.step,
+      evalLoss: options.evalLoss ?? facts.evalLoss,
       bytes,
-      resumable: ckpt.training !== undefined,
+      resumable: facts.resumable,
       ...(options.contentHash ? { contentHash: options.contentHash } : {}),
       model: {
-        model_type: ckpt.config.model_type,
+        model_type: facts.config.model_type,
         n_layer: sizes.num_hidden_layers,
         n_head: sizes.num_attention_heads,
         n_embd: sizes.hidden_size,
         vocab_size: sizes.vocab_size,
         n_positions: sizes.max_position_embeddings,
-        parameters: parameterCount(ckpt.config),
+        parameters: parameterCount(facts.config),
       },
       files: [],
+      ...(adapter ? { adapter } : {}),
     };
     const written: string[] = [];
     const lock = `${SAVE_LOCK}${id}`;

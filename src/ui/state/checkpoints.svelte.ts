@@ -103,6 +103,30 @@ export class CheckpointList {
     });
   }
 
+  /**
+   * Hands the browser a LoRA adapter merged into its base (PEFT's merge_and_unload) as a zip of the full model in its
+   * family's Hugging Face layout, its weights in `dtype`.
+   */
+  async exportMerged(id: string, dtype: WeightsDtype = 'F32'): Promise<void> {
+    await this.#run('Merging the adapter into its base…', async () => {
+      const { adapter, name } = await this.#store.summary(id);
+      if (!adapter) throw new Error(`${name} is not a LoRA adapter`);
+      const b = adapter.base;
+      let base;
+      if (b.kind === 'checkpoint') {
+        if (!this.entries.some((c) => c.id === b.id))
+          throw new Error(`its base checkpoint "${b.name}" is no longer stored: the adapter cannot be merged`);
+        base = await this.#store.load(b.id);
+      } else {
+        // Loaded on first use: the Hub reader, from the browser's cache of the base's download.
+        const { browserHubCache, loadFromHub } = await import('../../core/checkpoint/hub.ts');
+        base = await loadFromHub(b.repo, { baseUrl: b.endpoint, cache: await browserHubCache() });
+      }
+      const { fileName, chunks } = await this.#store.exportMergedZip(id, base, { weightsDtype: dtype });
+      download(new Blob(chunks as BlobPart[], { type: 'application/zip' }), fileName);
+    });
+  }
+
   /** Hands the browser the checkpoint as one GGUF file (llama.cpp, Ollama, wllama), as a download. */
   async exportGguf(id: string, dtype: GgufDtype): Promise<void> {
     await this.#run(`Writing the ${dtype} GGUF file…`, async () => {

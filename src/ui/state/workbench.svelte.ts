@@ -14,6 +14,7 @@ import { CheckpointList } from './checkpoints.svelte.ts';
 import { TrainRun } from './training.svelte.ts';
 import { GenerationSession } from './generation.svelte.ts';
 import { SftSettings } from './sft.svelte.ts';
+import { LoraSettings } from './lora.svelte.ts';
 import { takePendingDownload } from '../hub_mirror.ts';
 
 const RUN_KEY = 'hearth.runInFlight';
@@ -38,6 +39,22 @@ export class Workbench {
   readonly generation = new GenerationSession();
   /** TRL's SFTConfig options for record files */
   readonly sft = new SftSettings();
+  /** PEFT's LoraConfig: train an adapter on the frozen model */
+  readonly lora = new LoraSettings(() => this.model.dims);
+
+  /** why the LoRA switch does not apply to the chosen model, in words; null when it does */
+  loraNote = $derived.by(() => {
+    const m = this.model;
+    const adapter = m.loaded?.lora;
+    if (adapter)
+      return `${m.loaded!.label} is a LoRA adapter (r=${adapter.config.r}) of ${adapter.base}: training ${m.resuming ? 'continues its run' : 'goes on with its settings'}.`;
+    if (m.source === 'preset') return 'LoRA adapts a trained model: load a saved checkpoint or a Hub model first.';
+    if (m.resuming)
+      return 'A resumed run keeps its own settings: choose “Fine-tune its weights” to train an adapter on it.';
+    return null;
+  });
+  /** the LoRA switch is on and applies to the chosen model */
+  loraActive = $derived(this.lora.enabled && this.loraNote === null);
 
   /** evaluate on the last share of the training blocks, or on files of their own */
   evalMode = $state<'split' | 'files'>('split');
@@ -125,6 +142,11 @@ export class Workbench {
     }
     const problems = this.args.parsed.problems.size;
     if (problems) out.push(`${problems} training ${problems === 1 ? 'argument needs' : 'arguments need'} fixing.`);
+    if (this.loraActive) {
+      const l = this.lora.parsed;
+      for (const [name, message] of l.problems) out.push(`LoRA ${name} ${message}.`);
+      if (l.modelProblem) out.push(l.modelProblem);
+    }
     if (this.fitProblem) out.push(this.fitProblem);
     return out;
   }
@@ -148,6 +170,7 @@ export class Workbench {
           runName,
           model,
           args: $state.snapshot(this.args.parsed.args),
+          lora: this.loraActive ? $state.snapshot(this.lora.parsed.config) : null,
           data: {
             files: usableFiles(this.data, m.resuming),
             evalFiles: this.evalMode === 'files' ? usableFiles(this.evalData, m.resuming) : [],
