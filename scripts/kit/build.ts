@@ -5,6 +5,7 @@
 // Vulkan driver links against (for images that lack them), and run.sh. Large files are gzipped (gzip is Essential
 // on Debian and Ubuntu); run.sh unpacks them into a temporary folder. See README, "The device kit".
 import { build, type Plugin } from 'esbuild';
+import { noSourceLoader, rawText, REQUIRE_BANNER } from '../esbuild_plugins.ts';
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -34,24 +35,6 @@ const MAX_KIT_BYTES = 60 * 2 ** 20;
  * or libEGL_nvidia) links against: libGLdispatch (glvnd), and for the GLX one the X client libraries.
  */
 const DEBS = ['libvulkan1', 'libglvnd0', 'libx11-6', 'libxext6', 'libxcb1', 'libxau6', 'libxdmcp6', 'libbsd0', 'libmd0'];
-
-/** `import text from './x.wgsl?raw'` gives the file's text, as Vite does. */
-const rawText: Plugin = {
-  name: 'raw-text',
-  setup(b) {
-    b.onResolve({ filter: /\?raw$/ }, (a) => ({ path: join(a.resolveDir, a.path.slice(0, -4)), namespace: 'raw' }));
-    b.onLoad({ filter: /.*/, namespace: 'raw' }, (a) => ({ contents: readFileSync(a.path, 'utf8'), loader: 'text' }));
-  },
-};
-
-/** bin/hearth.js registers tsx for the TypeScript sources; the bundle is JavaScript already and needs no loader. */
-const noSourceLoader: Plugin = {
-  name: 'no-source-loader',
-  setup(b) {
-    b.onResolve({ filter: /node_register\.mjs$/ }, () => ({ path: 'node_register', namespace: 'empty' }));
-    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: '', loader: 'js' }));
-  },
-};
 
 /**
  * The bench and the CLI, each behind an entry that first registers tfjs's gradients from tfjs-core's ESM module (plain
@@ -135,8 +118,7 @@ async function bundle(kit: string): Promise<void> {
       // Dawn is loaded from the folder run.sh unpacks it into, never bundled.
       external: ['webgpu'],
       plugins: [withGradients, rawText, noSourceLoader],
-      // CommonJS dependencies call require() for Node's own modules; an ES module bundle has none of its own.
-      banner: { js: "import { createRequire as hearthRequire } from 'node:module'; const require = hearthRequire(import.meta.url);" },
+      banner: { js: REQUIRE_BANNER },
       logLevel: 'warning',
     });
     mkdirSync(join(kit, 'js'));

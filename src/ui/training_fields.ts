@@ -9,7 +9,9 @@ export type FieldKind =
   | { type: 'integer'; optional?: boolean }
   | { type: 'number' }
   | { type: 'choice'; choices: readonly string[] }
-  | { type: 'boolean' };
+  | { type: 'boolean' }
+  /** free text (a list of names), with what an empty field means as its placeholder */
+  | { type: 'text'; placeholder?: string };
 
 export interface FieldSpec {
   name: ArgName;

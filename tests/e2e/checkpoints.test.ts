@@ -2,7 +2,7 @@
 // holds a Hugging Face GPT-2 folder with the right shapes, export it in bfloat16 and as GGUF, rename it, delete it;
 // a broken zip is refused.
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkpointFromZip, checkpointToZip } from '../../src/core/checkpoint/archive.ts';
 import { makeGpt2Config } from '../../src/core/model/families/gpt2_config.ts';
 import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
@@ -14,7 +14,7 @@ import { elementCount } from '../../src/core/checkpoint/tensors.ts';
 import { unzip } from '../../src/core/checkpoint/zip.ts';
 import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { formatCount } from '../../src/ui/format.ts';
-import { launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+import { screenshot, usePage } from './page.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
 import { parseWithHf, TYPE_ID } from '../unit/gguf_fixtures.ts';
 import { bf16Bits, bf16Value } from '../unit/hf_fixtures.ts';
@@ -38,22 +38,11 @@ function tinyCheckpoint(): HearthCheckpoint {
 }
 
 describe('checkpoints in the page', () => {
-  let server: StaticServer;
-  let browser: Browser;
+  const ui = usePage();
   const ckpt = tinyCheckpoint();
 
-  beforeAll(async () => {
-    server = await serveDist();
-    browser = await launchBrowser();
-    await browser.page.goto(server.url);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
   it('imports a zip and lists it, still there after a reload', async () => {
-    const { page } = browser;
+    const { page } = ui;
     const zip = concatBytes(checkpointToZip(ckpt, 'tiny-model'));
     await page
       .getByTestId('checkpoint-zip-input')
@@ -69,7 +58,7 @@ describe('checkpoints in the page', () => {
   });
 
   it('exports a zip holding config.json, model.safetensors and tokenizer.json with the right shapes', async () => {
-    const { page } = browser;
+    const { page } = ui;
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: 60_000 }),
       page.getByRole('button', { name: 'Export tiny-model as a zip' }).click(),
@@ -99,7 +88,7 @@ describe('checkpoints in the page', () => {
   });
 
   it('exports in bfloat16 when asked: the model alone, each weight rounded to the nearest bfloat16', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByLabel('Export weights as').selectOption('BF16');
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: 60_000 }),
@@ -114,7 +103,7 @@ describe('checkpoints in the page', () => {
   });
 
   it('exports a GGUF file for llama.cpp, in the type chosen', async () => {
-    const { page } = browser;
+    const { page } = ui;
     const [download] = await Promise.all([
       page.waitForEvent('download', { timeout: 60_000 }),
       page.getByRole('combobox', { name: 'Export tiny-model as GGUF' }).selectOption('Q8_0'),
@@ -133,7 +122,7 @@ describe('checkpoints in the page', () => {
   });
 
   it('renames and deletes, asking before it deletes', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByRole('button', { name: 'Rename tiny-model' }).click();
     const input = page.getByRole('textbox', { name: 'New name for tiny-model' });
     await input.fill('天气 model');
@@ -149,7 +138,7 @@ describe('checkpoints in the page', () => {
   });
 
   it('refuses a zip that holds no checkpoint, and says why', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page
       .getByTestId('checkpoint-zip-input')
       .setInputFiles({ name: 'notes.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') });
@@ -159,6 +148,6 @@ describe('checkpoints in the page', () => {
     expect(await page.getByTestId('checkpoint-row').count()).toBe(0);
     await error.scrollIntoViewIfNeeded();
     await screenshot(page, 'checkpoints-03-refused');
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
 // and still nothing else.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, serveDist, serveLocal, waitForGpu, type Browser, type StaticServer } from './page.ts';
+import { serveLocal, usePage, type StaticServer } from './page.ts';
 
 /** A server that counts what reaches it and answers everyone (CORS included), so only the policy can stop a request. */
 async function countingServer(): Promise<StaticServer & { hits: string[] }> {
@@ -34,35 +34,29 @@ function policyOf(page: Page): Promise<string | null> {
 }
 
 describe('the Content-Security-Policy', () => {
-  let server: StaticServer;
+  const ui = usePage({ gpu: true });
   let elsewhere: Awaited<ReturnType<typeof countingServer>>;
   let mirror: Awaited<ReturnType<typeof countingServer>>;
-  let browser: Browser;
 
   beforeAll(async () => {
-    server = await serveDist();
     elsewhere = await countingServer();
     mirror = await countingServer();
-    browser = await launchBrowser();
-    await browser.page.goto(server.url);
-    await waitForGpu(browser.page);
   });
   afterAll(async () => {
-    await browser?.close();
-    for (const s of [server, elsewhere, mirror]) await s?.close();
+    for (const s of [elsewhere, mirror]) await s?.close();
   });
 
   it('is in force from the start, allowing connections to the page itself and to the Hub only', async () => {
-    const policy = await policyOf(browser.page);
+    const policy = await policyOf(ui.page);
     expect(policy).toMatch(/^default-src 'none'; script-src 'self';/);
     expect(policy).toContain("connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co;");
     expect(policy).toContain("worker-src 'self' blob:");
     // The page's own files still load (the policy is not in the way of the page).
-    expect(await tryFetch(browser.page, `${server.url}favicon.svg`)).toEqual({ page: 'sent', worker: 'sent' });
+    expect(await tryFetch(ui.page, `${ui.url}favicon.svg`)).toEqual({ page: 'sent', worker: 'sent' });
   });
 
   it('refuses a request to another origin from the page and from its workers, before it leaves', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.evaluate(() => {
       const w = window as unknown as { violations: string[] };
       w.violations = [];
@@ -93,7 +87,7 @@ describe('the Content-Security-Policy', () => {
   });
 
   it('allows a mirror the user chooses once the page has reloaded with it, and still nothing else', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByRole('radio', { name: 'Hugging Face Hub' }).check();
     await page.getByTestId('model-panel').getByText('Mirror').click();
     await page.getByLabel('Hub address').fill(mirror.url);

@@ -12,12 +12,12 @@ import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { formatCount } from '../../src/ui/format.ts';
 import {
   dropFiles,
-  launchBrowser,
   screenshot,
-  serveDist,
   serveLocal,
-  waitForGpu,
-  type Browser,
+  setArguments,
+  trainToTheEnd,
+  usePage,
+  waitForFileTokens,
   type StaticServer,
 } from './page.ts';
 
@@ -64,31 +64,24 @@ function serveHub(files: Map<string, Uint8Array>): Promise<StaticServer> {
 }
 
 describe('models from the Hugging Face Hub (a local mirror)', () => {
-  let server: StaticServer;
+  const ui = usePage({ gpu: true });
   let hub: StaticServer;
-  let browser: Browser;
   const ckpt = tinyGpt2();
 
   beforeAll(async () => {
-    server = await serveDist();
     hub = await serveHub(checkpointToFiles(ckpt));
-    browser = await launchBrowser();
-    await browser.page.goto(server.url);
-    await waitForGpu(browser.page);
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
     await hub?.close();
   });
 
   const dropLetters = () =>
-    dropFiles(browser.page, '[data-testid="dropzone"]', [
+    dropFiles(ui.page, '[data-testid="dropzone"]', [
       { name: 'letters.txt', content: 'the cat sat on the mat. the dog ate the log.\n'.repeat(80) },
     ]);
 
   it('trains a BPE tokenizer on the dropped files and sizes a new model by it', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await dropLetters();
     await page.getByRole('radio', { name: /^BPE trained on these files/ }).check();
     await page.getByRole('textbox', { name: 'BPE vocabulary size' }).fill('300');
@@ -100,15 +93,12 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
     expect(vocab).toBeGreaterThan(257);
     expect(vocab).toBeLessThanOrEqual(300);
     expect(await page.getByTestId('model-panel').innerText()).toContain(`Vocabulary: ${vocab} tokens`);
-    await page
-      .getByTestId('file-tokens')
-      .filter({ hasText: /^[1-9][\d,]*$/ })
-      .waitFor({ timeout: 60_000 });
+    await waitForFileTokens(page);
     await screenshot(page, 'hub-01-bpe-tokenizer');
   });
 
   it('cancels a download in progress (from a mirror, which the page allows after a reload)', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByRole('radio', { name: 'Hugging Face Hub' }).check();
     await page.getByTestId('model-panel').getByText('Mirror').click();
     await page.getByLabel('Hub address').fill(hub.url);
@@ -127,7 +117,7 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
   });
 
   it('says so when the Hub has no such model', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByLabel('Model id on the Hub').fill('nobody/nothing');
     await page.getByRole('button', { name: 'Download' }).click();
     const error = page.getByTestId('hub-error');
@@ -136,7 +126,7 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
   });
 
   it('downloads a model, generates from it, and fine-tunes it', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByLabel('Model id on the Hub').fill('tiny/gpt2');
     await page.getByRole('button', { name: 'Download' }).click();
     const summary = page.getByTestId('model-summary');
@@ -151,18 +141,16 @@ describe('models from the Hugging Face Hub (a local mirror)', () => {
     expect((await page.getByTestId('sample').first().innerText()).startsWith('the ')).toBe(true);
 
     // The dropped file is counted again with the model's own tokenizer, then trained on.
-    await page
-      .getByTestId('file-tokens')
-      .filter({ hasText: /^[1-9][\d,]*$/ })
-      .waitFor({ timeout: 60_000 });
-    await page.locator('#arg-max_steps').fill('3');
-    await page.locator('#arg-per_device_train_batch_size').fill('2');
-    await page.locator('#arg-block_size').fill('16');
-    await page.locator('#arg-learning_rate').fill('0.01');
-    await page.getByTestId('start-training').click();
-    await page.getByTestId('run-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
+    await waitForFileTokens(page);
+    await setArguments(page, {
+      max_steps: '3',
+      per_device_train_batch_size: '2',
+      block_size: '16',
+      learning_rate: '0.01',
+    });
+    await trainToTheEnd(page);
     await page.getByTestId('checkpoint-row').filter({ hasText: 'tiny/gpt2' }).first().waitFor({ timeout: 60_000 });
     await screenshot(page, 'hub-03-fine-tuned');
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

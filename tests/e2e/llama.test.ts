@@ -4,7 +4,7 @@
 // few steps, generates (the first generated word keeps its leading space), is exported, imported back, and generates
 // the same text.
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { makeLlamaConfig } from '../../src/core/model/families/llama_config.ts';
 import { parameterCount, parameterShapes, parseModelConfig } from '../../src/core/model/families/index.ts';
@@ -12,15 +12,7 @@ import { unzip, zipFolder } from '../../src/core/checkpoint/zip.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
 import { formatCount } from '../../src/ui/format.ts';
 import { hfSafetensors, rawTensor, type RawTensor } from '../unit/hf_fixtures.ts';
-import {
-  dropFiles,
-  launchBrowser,
-  screenshot,
-  serveDist,
-  waitForGpu,
-  type Browser,
-  type StaticServer,
-} from './page.ts';
+import { dropFiles, screenshot, setArguments, trainToTheEnd, usePage, waitForFileTokens } from './page.ts';
 
 const SPECIALS = ['<unk>', '<s>', '</s>'];
 const BYTES = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
@@ -193,17 +185,6 @@ function tinyLlamaFolder(seed = 1): Map<string, Uint8Array> {
 
 const TEXT = 'the cat sat on the mat. '.repeat(80);
 
-async function setArguments(page: Page, values: Record<string, string>): Promise<void> {
-  const closed = page.getByTestId('args-panel').locator('details:not([open]) > summary');
-  while ((await closed.count()) > 0) await closed.first().click();
-  for (const [name, value] of Object.entries(values)) {
-    const field = page.locator(`#arg-${name}`);
-    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
-    else await field.fill(value);
-  }
-  expect(await page.getByTestId('args-panel').getByTestId('problem').count()).toBe(0);
-}
-
 /** Greedy generation from the current model: the first sample's text, prompt included. */
 async function generateGreedy(page: Page, prompt: string): Promise<string> {
   await page.getByTestId('prompt').fill(prompt);
@@ -216,22 +197,10 @@ async function generateGreedy(page: Page, prompt: string): Promise<string> {
 }
 
 describe('a Llama model in the page', () => {
-  let server: StaticServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveDist();
-    browser = await launchBrowser();
-    await browser.page.goto(server.url);
-    await waitForGpu(browser.page);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ui = usePage({ gpu: true });
 
   it('imports a Llama zip, trains it, generates, exports it and generates the same text from the export', async () => {
-    const { page } = browser;
+    const { page } = ui;
     const folder = tinyLlamaFolder();
     const zip = concatBytes(zipFolder(folder, 'tiny-llama'));
     await page.getByRole('radio', { name: 'Saved checkpoint' }).check();
@@ -246,10 +215,7 @@ describe('a Llama model in the page', () => {
     expect(await row.getByTestId('checkpoint-family').innerText()).toBe('Llama');
 
     await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'cats.txt', content: TEXT }]);
-    await page
-      .getByTestId('file-tokens')
-      .filter({ hasText: /^[1-9][\d,]*$/ })
-      .waitFor({ timeout: 60_000 });
+    await waitForFileTokens(page);
     await setArguments(page, {
       per_device_train_batch_size: '4',
       block_size: '32',
@@ -260,8 +226,7 @@ describe('a Llama model in the page', () => {
       save_steps: '30',
       eval_strategy: 'no',
     });
-    await page.getByTestId('start-training').click();
-    await page.getByTestId('run-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
+    await trainToTheEnd(page);
     const trained = page
       .getByTestId('checkpoint-row')
       .filter({ has: page.getByTestId('checkpoint-name').filter({ hasText: /step 30$/ }) });
@@ -296,6 +261,6 @@ describe('a Llama model in the page', () => {
     await page.getByTestId('model-summary').filter({ hasText: 'llama-again' }).waitFor({ timeout: 60_000 });
     expect(await generateGreedy(page, 'the cat')).toBe(first);
     await screenshot(page, 'llama-02-imported-again');
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

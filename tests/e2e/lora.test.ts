@@ -3,61 +3,22 @@
 // Train), both memory estimates read side by side, an adapter trained two steps, listed as an adapter of its base,
 // generated from, and exported as PEFT's two files.
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { unzip } from '../../src/core/checkpoint/zip.ts';
-import {
-  dropFiles,
-  launchBrowser,
-  screenshot,
-  serveDist,
-  waitForGpu,
-  type Browser,
-  type StaticServer,
-} from './page.ts';
+import { dropFiles, screenshot, setArguments, trainToTheEnd, usePage, waitForFileTokens } from './page.ts';
 
 const TEXT = 'the cat sat on the mat. '.repeat(40);
 
-async function setArguments(page: Page, values: Record<string, string>): Promise<void> {
-  const closed = page.getByTestId('args-panel').locator('details:not([open]) > summary');
-  while ((await closed.count()) > 0) await closed.first().click();
-  for (const [name, value] of Object.entries(values)) {
-    const field = page.locator(`#arg-${name}`);
-    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
-    else await field.fill(value);
-  }
-}
-
-async function train(page: Page): Promise<void> {
-  await page.getByTestId('start-training').click();
-  await page.getByTestId('run-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
-}
-
 describe('LoRA in the page', () => {
-  let server: StaticServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveDist();
-    browser = await launchBrowser();
-    await browser.page.goto(server.url);
-    await waitForGpu(browser.page);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ui = usePage({ gpu: true });
 
   it('trains an adapter on a stored model, lists it as an adapter of its base, generates and exports it', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await dropFiles(page, '[data-testid="dropzone"]', [{ name: 'cats.txt', content: TEXT }]);
     await page.getByTestId('preset-toy').click();
     await page.getByRole('radio', { name: 'Characters of these files' }).check();
     await page.getByTestId('tokenizer-status').filter({ hasText: 'Ready: characters' }).waitFor({ timeout: 60_000 });
-    await page
-      .getByTestId('file-tokens')
-      .filter({ hasText: /^[1-9][\d,]*$/ })
-      .waitFor({ timeout: 60_000 });
+    await waitForFileTokens(page);
     await setArguments(page, {
       per_device_train_batch_size: '2',
       block_size: '16',
@@ -68,7 +29,7 @@ describe('LoRA in the page', () => {
     });
     // A new model has no base to adapt: the switch says so.
     expect(await page.getByTestId('lora-note').textContent()).toContain('LoRA adapts a trained model');
-    await train(page);
+    await trainToTheEnd(page);
     const base = page.getByTestId('checkpoint-row').first();
     const baseName = await base.getByTestId('checkpoint-name').innerText();
     await page.getByRole('button', { name: `Use ${baseName} as the model` }).click();
@@ -89,7 +50,7 @@ describe('LoRA in the page', () => {
     await page.getByTestId('args-panel').scrollIntoViewIfNeeded();
     await screenshot(page, 'lora-01-settings');
 
-    await train(page);
+    await trainToTheEnd(page);
     const adapter = page
       .getByTestId('checkpoint-row')
       .filter({ has: page.getByTestId('checkpoint-adapter') })
@@ -114,6 +75,6 @@ describe('LoRA in the page', () => {
     const files = unzip(new Uint8Array(await readFile(await download.path()))).files.map(([p]) => p.split('/').at(-1));
     expect(files.sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
     await screenshot(page, 'lora-02-adapter');
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // parameters and tokenizer shown; Generate ready), the same zip imported again is recognised and not stored twice, a
 // checkpoint row's Use makes it the model, and at a phone's width each checkpoint is a card with its figures and
 // buttons in view.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkpointToZip } from '../../src/core/checkpoint/archive.ts';
 import type { HearthCheckpoint } from '../../src/core/checkpoint/hf_folder.ts';
 import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
@@ -13,7 +13,7 @@ import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
 import { charLevelJson } from '../../src/core/tokenizer/tokenizer_json.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
 import { formatCount } from '../../src/ui/format.ts';
-import { launchBrowser, screenshot, serveDist, waitForGpu, type Browser, type StaticServer } from './page.ts';
+import { screenshot, usePage } from './page.ts';
 
 /** A one-layer GPT-2 over the letters a–h; `seed` varies its weights, so that two of them are two checkpoints. */
 function letterModel(seed: number): HearthCheckpoint {
@@ -37,22 +37,10 @@ const zipFile = (name: string, ckpt: HearthCheckpoint) => ({
 });
 
 describe('importing a model in the page', () => {
-  let server: StaticServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveDist();
-    browser = await launchBrowser();
-    await browser.page.goto(server.url);
-    await waitForGpu(browser.page);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ui = usePage({ gpu: true });
 
   it('imports a zip in the Model panel and makes it the model, its family, size and tokenizer shown', async () => {
-    const { page } = browser;
+    const { page } = ui;
     const generate = page.getByTestId('generate-panel');
     expect(await generate.innerText()).toMatch(/Train a model first/);
     await page.getByRole('radio', { name: 'Saved checkpoint' }).check();
@@ -80,7 +68,7 @@ describe('importing a model in the page', () => {
   });
 
   it('says so when the same zip is imported again, and stores it once', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByTestId('checkpoint-zip-input').setInputFiles(zipFile('letters-a', letterModel(1)));
     const notice = page.getByTestId('checkpoints-notice');
     await notice.waitFor({ timeout: 60_000 });
@@ -94,7 +82,7 @@ describe('importing a model in the page', () => {
   });
 
   it('makes a listed checkpoint the model with its Use button', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByTestId('checkpoint-zip-input').setInputFiles(zipFile('letters-b', letterModel(2)));
     const summary = page.getByTestId('model-summary');
     await summary.filter({ hasText: 'letters-b' }).waitFor({ timeout: 60_000 });
@@ -104,11 +92,11 @@ describe('importing a model in the page', () => {
     await summary.filter({ hasText: 'letters-a' }).waitFor({ timeout: 60_000 });
     const current = page.getByTestId('checkpoint-row').filter({ hasText: 'current model' });
     expect(await current.getByTestId('checkpoint-name').innerText()).toBe('letters-a');
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   it('shows each checkpoint as a card at 390 px: step, eval loss, size, saved and its buttons in view', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.setViewportSize({ width: 390, height: 844 });
     const row = page.getByTestId('checkpoint-row').filter({ hasText: 'letters-b' });
     await row.scrollIntoViewIfNeeded();

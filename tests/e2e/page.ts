@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -189,4 +190,79 @@ export async function dropFiles(page: Page, selector: string, files: FileToDrop[
       target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
     }
   }, payload);
+}
+
+/** The page of a describe block, open for its tests (usePage). */
+export interface OpenPage {
+  /** the served build's address */
+  url: string;
+  page: Page;
+  context: BrowserContext;
+  /** uncaught exceptions and console errors seen so far, in order */
+  errors: string[];
+}
+
+export interface UsePageOptions extends BrowserOptions {
+  /** wait until the page has found its GPU before the tests start */
+  gpu?: boolean;
+  /** runs once the browser is up, before the page is opened (e.g. to watch its requests) */
+  beforeOpen?(context: BrowserContext): void;
+}
+
+/**
+ * For a describe block: before its tests, serves dist/, launches Chromium and opens the page (waiting for its GPU with
+ * `gpu`); after them, closes both. The returned object is filled in when the tests run.
+ */
+export function usePage(options: UsePageOptions = {}): OpenPage {
+  let server: StaticServer | undefined;
+  let browser: Browser | undefined;
+  const open = {} as OpenPage;
+  beforeAll(async () => {
+    server = await serveDist();
+    browser = await launchBrowser(options);
+    options.beforeOpen?.(browser.context);
+    Object.assign(open, { url: server.url, page: browser.page, context: browser.context, errors: browser.errors });
+    await browser.page.goto(server.url);
+    if (options.gpu) await waitForGpu(browser.page);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return open;
+}
+
+/**
+ * Sets training arguments by their names (the fields #arg-NAME), opening closed groups first; throws with the panel's
+ * problems when the values leave any, unless `problemsExpected`.
+ */
+export async function setArguments(
+  page: Page,
+  values: Record<string, string>,
+  problemsExpected = false,
+): Promise<void> {
+  const closed = page.getByTestId('args-panel').locator('details:not([open]) > summary');
+  while ((await closed.count()) > 0) await closed.first().click();
+  for (const [name, value] of Object.entries(values)) {
+    const field = page.locator(`#arg-${name}`);
+    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
+    else await field.fill(value);
+  }
+  if (problemsExpected) return;
+  const problems = await page.getByTestId('args-panel').getByTestId('problem').allInnerTexts();
+  if (problems.length > 0) throw new Error(`training arguments refused: ${problems.join('; ')}`);
+}
+
+/** Waits until the dropped file (one) shows its token count. */
+export async function waitForFileTokens(page: Page): Promise<void> {
+  await page
+    .getByTestId('file-tokens')
+    .filter({ hasText: /^[1-9][\d,]*$/ })
+    .waitFor({ timeout: 60_000 });
+}
+
+/** Starts training and waits until the run has finished. */
+export async function trainToTheEnd(page: Page): Promise<void> {
+  await page.getByTestId('start-training').click();
+  await page.getByTestId('run-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
 }

@@ -8,30 +8,25 @@ import { HUB_TOKEN_KEY } from '../../src/ui/hub_mirror.ts';
 import { concatBytes } from '../../src/core/util/bytes.ts';
 import { tinyCheckpoint } from '../unit/checkpoint_fixtures.ts';
 import { startUploadHub, type UploadHub } from '../unit/hub_upload_server.ts';
-import { launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+import { screenshot, usePage } from './page.ts';
 
 describe('pushing a checkpoint to the Hub from the page', () => {
-  let server: StaticServer;
+  const ui = usePage();
   let hub: UploadHub;
-  let browser: Browser;
   const ckpt = tinyCheckpoint({ seed: 3 });
 
+  // The mirror setting takes effect at the next load, as in the page.
   beforeAll(async () => {
-    server = await serveDist();
     hub = await startUploadHub();
-    browser = await launchBrowser();
-    await browser.page.goto(server.url);
-    await browser.page.evaluate(([key, url]) => localStorage.setItem(key, url), [HUB_MIRROR_KEY, hub.url]);
-    await browser.page.reload();
+    await ui.page.evaluate(([key, url]) => localStorage.setItem(key, url), [HUB_MIRROR_KEY, hub.url]);
+    await ui.page.reload();
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
     await hub?.close();
   });
 
   it('names a wrong token, then pushes with a right one; the token is kept only when asked', async () => {
-    const { page } = browser;
+    const { page } = ui;
     const zip = concatBytes(checkpointToZip(ckpt, 'poems'));
     await page
       .getByTestId('checkpoint-zip-input')

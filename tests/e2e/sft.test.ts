@@ -2,16 +2,8 @@
 // file of conversations and a broken one, read the per-file counts and the refusal, see the first rows with the
 // assistant's tokens marked, train the toy preset (GPT-2's tokenizer, which gets the default chat template) a few
 // steps, and chat with it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  dropFiles,
-  launchBrowser,
-  screenshot,
-  serveDist,
-  waitForGpu,
-  type Browser,
-  type StaticServer,
-} from './page.ts';
+import { describe, expect, it } from 'vitest';
+import { dropFiles, screenshot, setArguments, trainToTheEnd, usePage } from './page.ts';
 
 const CHATS = Array.from({ length: 8 }, (_, i) =>
   JSON.stringify({
@@ -23,22 +15,10 @@ const CHATS = Array.from({ length: 8 }, (_, i) =>
 ).join('\n');
 
 describe('fine-tuning on chat records in Chromium', () => {
-  let server: StaticServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await serveDist();
-    browser = await launchBrowser();
-    await browser.page.goto(server.url);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ui = usePage({ gpu: true });
 
   it('prepares the records with counts and a preview, trains a few steps, and chats', async () => {
-    const { page } = browser;
-    await waitForGpu(page);
+    const { page } = ui;
     await page.getByTestId('preset-toy').click();
     await dropFiles(page, '[data-testid="dropzone"]', [
       { name: 'chats.jsonl', content: CHATS + '\n' },
@@ -62,13 +42,8 @@ describe('fine-tuning on chat records in Chromium', () => {
     expect(await first.getByTestId('loss-tokens').allInnerTexts()).toEqual(['hello 0<|endoftext|>']);
     await screenshot(page, 'sft-preview');
 
-    const closed = page.getByTestId('args-panel').locator('details:not([open]) > summary');
-    while ((await closed.count()) > 0) await closed.first().click();
-    await page.locator('#arg-max_steps').fill('3');
-    await page.locator('#arg-per_device_train_batch_size').fill('2');
-    await page.locator('#arg-learning_rate').fill('0.01');
-    await page.getByTestId('start-training').click();
-    await page.getByTestId('run-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
+    await setArguments(page, { max_steps: '3', per_device_train_batch_size: '2', learning_rate: '0.01' });
+    await trainToTheEnd(page);
 
     await page.getByTestId('chat-mode').check();
     await page
@@ -85,6 +60,6 @@ describe('fine-tuning on chat records in Chromium', () => {
     expect(await page.getByTestId('chat-reply').first().innerText()).not.toContain('<|im_start|>');
     expect(await page.getByTestId('generation-message').innerText()).toMatch(/\d+ tokens/);
     await screenshot(page, 'sft-chat');
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

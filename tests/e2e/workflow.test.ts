@@ -5,13 +5,13 @@
 // resumed, paused for a generation, and stopped; a run whose loss becomes NaN; and a lost GPU, restarted from the
 // last checkpoint.
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { modelParameterShapes } from '../../src/core/checkpoint/weights.ts';
 import { parseModelConfig } from '../../src/core/model/families/index.ts';
 import { parseSafetensorsHeader } from '../../src/core/checkpoint/safetensors.ts';
 import { unzip } from '../../src/core/checkpoint/zip.ts';
-import { dropFiles, launchBrowser, screenshot, serveDist, type Browser, type StaticServer } from './page.ts';
+import { dropFiles, screenshot, setArguments, trainToTheEnd, usePage, waitForFileTokens, waitForGpu } from './page.ts';
 
 const TEXT = 'The quick brown fox jumps over the lazy dog. 今天天气很好,我们可以去公园散步。\n'.repeat(60);
 /** Distinct characters of TEXT, plus <|unk|> and <|endoftext|>: the character tokenizer's vocabulary. */
@@ -25,24 +25,9 @@ const SMALL_RUN = {
   learning_rate: '0.01',
 };
 
-async function setArguments(page: Page, values: Record<string, string>): Promise<void> {
-  // Closed groups hide their fields; open them all.
-  const closed = page.getByTestId('args-panel').locator('details:not([open]) > summary');
-  while ((await closed.count()) > 0) await closed.first().click();
-  for (const [name, value] of Object.entries(values)) {
-    const field = page.locator(`#arg-${name}`);
-    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value);
-    else await field.fill(value);
-  }
-  expect(await page.getByTestId('args-panel').getByTestId('problem').count()).toBe(0);
-}
-
 /** Drops the text, picks the toy preset and the character tokenizer, and waits until the file is counted. */
 async function prepareToyRun(page: Page, args: Record<string, string>): Promise<void> {
-  await page
-    .getByTestId('gpu-status')
-    .filter({ hasText: /swiftshader/i })
-    .waitFor({ timeout: 120_000 });
+  await waitForGpu(page);
   await dropFiles(page, '[data-testid="dropzone"]', [
     { name: 'fox-天气.txt', content: TEXT, lastModified: 1_700_000_000_000 },
   ]);
@@ -53,10 +38,7 @@ async function prepareToyRun(page: Page, args: Record<string, string>): Promise<
     .getByTestId('tokenizer-status')
     .filter({ hasText: `Ready: characters of your files (${CHAR_VOCAB} tokens)` })
     .waitFor({ timeout: 60_000 });
-  await page
-    .getByTestId('file-tokens')
-    .filter({ hasText: /^[1-9][\d,]*$/ })
-    .waitFor({ timeout: 60_000 });
+  await waitForFileTokens(page);
   await setArguments(page, { ...SMALL_RUN, ...args });
 }
 
@@ -86,24 +68,12 @@ async function engineWorker(page: Page) {
 }
 
 describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
-  let server: StaticServer;
-  let browser: Browser;
   /** every request the page, its workers and its service worker made, as Chromium saw it */
   const requests: string[] = [];
-
-  beforeAll(async () => {
-    server = await serveDist();
-    browser = await launchBrowser();
-    browser.context.on('request', (r) => requests.push(r.url()));
-    await browser.page.goto(server.url);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const ui = usePage({ beforeOpen: (context) => context.on('request', (r) => requests.push(r.url())) });
 
   it('refuses, with the numbers, a run whose buffers the adapter cannot hold', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page
       .getByTestId('gpu-status')
       .filter({ hasText: /swiftshader/i })
@@ -122,7 +92,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   });
 
   it('trains a toy model on a dropped file, with progress, a moving loss chart and checkpoints', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await prepareToyRun(page, {
       max_steps: '10',
       logging_steps: '2',
@@ -175,11 +145,11 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await screenshot(page, 'workflow-03-trained-narrow');
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await page.setViewportSize({ width: 1280, height: 900 });
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   it('generates several samples side by side, the text appearing as it comes', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.getByTestId('prompt').fill('今天');
     await page.locator('#gen-max_new_tokens').fill('24');
     await page.locator('#gen-num_return_sequences').fill('2');
@@ -230,7 +200,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   });
 
   it('finds the checkpoints after a reload, exports one as a Hugging Face folder, and imports it back', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.reload();
     // The training files are gone with the reload (a browser keeps no file across one), and the page says which.
     const earlier = page.getByTestId('earlier-files');
@@ -299,11 +269,11 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     expect((await page.getByTestId('sample').first().innerText()).length).toBeGreaterThan(3);
     await page.getByTestId('checkpoints-panel').scrollIntoViewIfNeeded();
     await screenshot(page, 'workflow-05-imported');
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   it('sent nothing off its own origin from the drop to the export and the import', () => {
-    const origin = new URL(server.url).origin;
+    const origin = new URL(ui.url).origin;
     const elsewhere = requests.filter((url) => !url.startsWith('blob:') && !url.startsWith('data:'));
     expect(elsewhere.filter((url) => new URL(url).origin !== origin)).toEqual([]);
     // The record holds the workers' requests too: the engine worker's module, loaded from inside its blob.
@@ -312,7 +282,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   });
 
   it('offers to resume a run interrupted by a reload; the resumed run pauses for a generation and stops', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.reload();
     await prepareToyRun(page, {
       max_steps: '60',
@@ -368,11 +338,11 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     await runRows.filter({ hasText: `${runName} step ${stoppedAt}` }).waitFor({ timeout: 60_000 });
     expect(await runRows.count()).toBe(2);
     expect(await page.getByTestId('resume-notice').count()).toBe(0);
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   it('stops a run whose loss is no longer a number, and says so', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.reload();
     await prepareToyRun(page, {
       max_steps: '8',
@@ -391,7 +361,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   });
 
   it('reports a lost GPU and restarts training from the last checkpoint on a fresh device', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.reload();
     await prepareToyRun(page, { max_steps: '60', logging_steps: '1', save_steps: '2', eval_strategy: 'no' });
     await page.getByTestId('start-training').click();
@@ -419,7 +389,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
   });
 
   it('saves a run when the page goes (paused or mid-step), and asks before dropping a model no checkpoint holds', async () => {
-    const { page } = browser;
+    const { page } = ui;
     await page.reload();
     await prepareToyRun(page, { max_steps: '300', logging_steps: '1', save_steps: '1000', eval_strategy: 'no' });
     await page.getByTestId('start-training').click();
@@ -487,8 +457,7 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
 
     // A run that never saves (save_strategy "no") leaves its model in the tab alone: leaving asks first.
     await prepareToyRun(page, { max_steps: '2', logging_steps: '1', save_strategy: 'no', eval_strategy: 'no' });
-    await page.getByTestId('start-training').click();
-    await status(page).filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
+    await trainToTheEnd(page);
     const dialog = new Promise<string>((resolve) =>
       page.once('dialog', (d) => {
         resolve(d.type());
@@ -497,6 +466,6 @@ describe('the workflow in Chromium with WebGPU on SwiftShader', () => {
     );
     await page.reload();
     expect(await dialog).toBe('beforeunload');
-    expect(browser.errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
-// Checkpoint folders under SIGKILL: a writer process (checkpoint_writer.ts) saves and rotates a toy model's checkpoint
-// and is killed at random instants, hundreds of saves in all; and once exactly in the middle of rotation's delete.
+// Checkpoint folders under SIGKILL: a writer process (checkpoint_writer.ts, bundled) saves and rotates a toy model's
+// checkpoint and is killed at random instants, hundreds of saves in all; and once exactly in the middle of rotation's
+// delete.
 // After every kill no folder under a checkpoint's name is half-written; once the leftovers are resolved (as the next
 // run does at start), every listed checkpoint loads and resumes training.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +24,7 @@ import { resolveArguments } from '../../src/core/train/args.ts';
 import { resumePointOf, snapshotToCheckpoint } from '../../src/core/train/checkpointing.ts';
 import { Trainer } from '../../src/core/train/trainer.ts';
 import { rng, tf, useGpu } from '../helpers.ts';
+import { bundledScript } from '../bundles.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const dims: ModelDims = {
@@ -49,13 +51,11 @@ interface Writer {
 
 /** Starts checkpoint_writer.ts saving checkpoint-{first}, checkpoint-{first+1}, ... into `out`. */
 function startWriter(out: string, first: number, limit: number, count = 1_000_000): Writer {
-  const child = spawn(
-    process.execPath,
-    ['--import', join(root, 'scripts/node_register.mjs'), join(root, 'tests/model/checkpoint_writer.ts')].concat(
-      [template, out, first, limit, count].map(String),
-    ),
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const args = [template, out, first, limit, count].map(String);
+  const child = spawn(process.execPath, [bundledScript('checkpoint_writer'), ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const saved: number[] = [];
   let buffered = '';
   const ready = new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hearth } from './hearth_cli.ts';
+import { hearth, hearthFromSources } from './hearth_cli.ts';
 
 describe('hearth CLI', () => {
   let dir = '';
@@ -14,7 +14,8 @@ describe('hearth CLI', () => {
 
   it('trains, evaluates and generates from a tiny model', () => {
     const out = join(dir, 'out');
-    const t = hearth(
+    // bin/hearth.js on the TypeScript sources, as npx runs it; the other runs take the bundle (hearth_cli.ts).
+    const t = hearthFromSources(
       'train',
       '--data',
       join(dir, 'corpus.txt'),
