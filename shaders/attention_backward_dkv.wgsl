@@ -16,6 +16,7 @@ var<workgroup> qTile: array<vec4<f32>, TILE * HD4>;
 var<workgroup> dOTile: array<vec4<f32>, TILE * HD4>;
 var<workgroup> lseTile: array<f32, TILE>;
 var<workgroup> deltaTile: array<f32, TILE>;
+var<workgroup> firstTile: array<u32, TILE>;
 
 @compute @workgroup_size(ROWS)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -61,6 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let query = min(query0 + i, T - 1u);
         lseTile[i] = lse[hb.bh * T + query];
         deltaTile[i] = delta[hb.bh * T + query];
+        firstTile[i] = firstKey(hb, query);
       }
       workgroupBarrier();
 
@@ -76,7 +78,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           dp += dot(dOTile[i * HD4 + c], v[c]);
         }
         let query = query0 + i;
-        let pi = select(0.0, exp(s - lseTile[i]), visible(query, key) && query < T);
+        let pi = select(0.0, exp(s - lseTile[i]), visible(query, firstTile[i], key) && query < T);
         // With dropout: dv uses the dropped p·z, and ds = p·(z·dp − delta) (z = m/(1 − p)).
         var z = 1.0;
         if (DROPOUT) {
