@@ -3,8 +3,8 @@
 //   dv_j = Σ_h Σ_i p_ij·dO_i,   dk_j = Σ_h Σ_i ds_ij·q_i/√hd,   over the queries i ≥ j that see key j
 // and the query heads h that read this kv head (one head, h = g, without grouped-query attention).
 // One workgroup owns ROWS consecutive keys of one (b, g), one thread per key; for each query head of the group in
-// turn it walks the query tiles from the one holding its first key to the end (tiles wholly above the diagonal are
-// skipped), with the q, dO, lse and delta of a tile in workgroup memory. No atomics; a fixed summation order, heads
+// turn it walks the query tiles from the one holding its first key to the one holding the last query that sees its
+// last key (tiles wholly above the diagonal, past a window or past a packed sequence's end are skipped), with the q, dO, lse and delta of a tile in workgroup memory. No atomics; a fixed summation order, heads
 // then tiles (deterministic). Head dims four at a time, as in the other passes. dk and dv go to the kv head's
 // columns of the packed dqkv.
 // bindings: qkv, dout (B·T·C), lse, delta (B·nh·T), dqkv (qkv's shape); uniform (common/attention_backward.wgsl).
@@ -38,10 +38,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     v[c] = loadQkv4(kBase + kvb.v_off, c);
   }
 
-  // The query tiles that see the block's keys: from the one holding its first key, to the end, or with a window to
-  // the one holding the last query that sees its last key.
-  var tileEnd = (params.T - 1u) / TILE + 1u;
-  if (WINDOWED) { tileEnd = min(tileEnd, (wg.x * ROWS + ROWS - 1u + params.window - 1u) / TILE + 1u); }
+  // The query tiles that see the block's keys: from the one holding its first key to the one holding the last query
+  // that sees its last key (the end, unless a window or the end of a packed sequence comes first).
+  let tileEnd = lastQuery(b * params.T, min(wg.x * ROWS + ROWS, params.T) - 1u) / TILE + 1u;
   for (var h = h0; h < h0 + group; h++) {
     let hb = headBlockOf(b, h, wg.x, lid);
     for (var tile = wg.x * ROWS / TILE; tile < tileEnd; tile++) {
@@ -62,7 +61,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let query = min(query0 + i, T - 1u);
         lseTile[i] = lse[hb.bh * T + query];
         deltaTile[i] = delta[hb.bh * T + query];
-        firstTile[i] = firstKey(hb, query);
+        firstTile[i] = firstKey(hb.pos0, query);
       }
       workgroupBarrier();
 

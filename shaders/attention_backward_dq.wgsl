@@ -26,7 +26,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   let rowLse = lse[hb.bh * hb.T + hb.safe_row];
   let rowDelta = delta[hb.bh * hb.T + hb.safe_row];
-  let first = firstKey(hb, hb.safe_row);
+  let first = firstKey(hb.pos0, hb.safe_row);
 
   let tiles = keyTiles(wg);
   for (var tile = tiles.x; tile < tiles.y; tile++) {

@@ -38,7 +38,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var acc: array<vec4<f32>, HD4>;
   let qBase = qkvBase(hb, hb.safe_row);
   for (var c = 0u; c < HD4; c++) { q[c] = loadQkv4(qBase, c) * hb.scale; }
-  let first = firstKey(hb, hb.safe_row);
+  let first = firstKey(hb.pos0, hb.safe_row);
 
   var m = NEG_BIG;
   var l = 0.0;

@@ -25,12 +25,26 @@ const SCALED: bool = true;
 // only. Constants, so the plain kernel is the one GPT-2 always had.
 const WINDOWED: bool = false;
 
-// The first key query row `query` sees: 0, or with a window its window's first, and never one before its own
-// sequence's first (sequenceStart, which packed rows set).
-fn firstKey(hb: HeadBlock, query: u32) -> u32 {
-  var first = sequenceStart(hb, query);
+// The first key query row `query` of the batch row whose positions start at pos0 (HeadBlock's pos0) sees: 0, or with
+// a window its window's first, and never one before its own sequence's first (sequenceStart, which packed rows set).
+// Never decreasing with query (packed sequences are runs of consecutive tokens), so a block of rows sees no key before
+// its first row's first key.
+fn firstKey(pos0: u32, query: u32) -> u32 {
+  var first = sequenceStart(pos0, query);
   if (WINDOWED && query + 1u > params.window) { first = max(first, query + 1u - params.window); }
   return first;
+}
+
+// The last query row that sees key `key` (of the batch row whose positions start at pos0): since firstKey never
+// decreases, the queries that see it are key .. that one, found by bisection (T − 1 with neither window nor packing).
+fn lastQuery(pos0: u32, key: u32) -> u32 {
+  var lo = key;
+  var hi = params.T - 1u;
+  while (lo < hi) {
+    let mid = (lo + hi + 1u) / 2u;
+    if (firstKey(pos0, mid) <= key) { lo = mid; } else { hi = mid - 1u; }
+  }
+  return lo;
 }
 
 // Whether query row `query`, whose first key is `first` (firstKey), sees key `key`: causal, and from `first` on.
@@ -38,7 +52,7 @@ fn visible(query: u32, first: u32, key: u32) -> bool { return first <= key && ke
 
 // #region sequence_start: one sequence per row; common/attention_sequence_start.wgsl replaces this for packed rows
 // The first position of query row `query`'s sequence: the row's start.
-fn sequenceStart(hb: HeadBlock, query: u32) -> u32 { return 0u; }
+fn sequenceStart(pos0: u32, query: u32) -> u32 { return 0u; }
 // #endregion sequence_start
 
 // #region qkv: f32 qkv; common/attention_qkv_f16.wgsl replaces this region for packed f16

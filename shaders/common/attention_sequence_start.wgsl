@@ -5,9 +5,9 @@
 // counting from 0 at the sequence's first token; the kernel binds it after its other buffers
 // (common/attention_positions_forward.wgsl, attention_positions_backward.wgsl).
 
-// The first position of query row `query`'s sequence: query − its position (a position past query reads as the row's
-// start, a negative one as query itself).
-fn sequenceStart(hb: HeadBlock, query: u32) -> u32 {
-  let p = u32(max(positions[hb.pos0 + query], 0i));
+// The first position of query row `query`'s sequence (positions of its batch row from pos0): query − its position (a
+// position past query reads as the row's start, a negative one as query itself).
+fn sequenceStart(pos0: u32, query: u32) -> u32 {
+  let p = u32(max(positions[pos0 + query], 0i));
   return query - min(p, query);
 }

@@ -50,9 +50,12 @@ describe('causal self-attention (flash-style)', () => {
     qkv.dispose();
   });
 
-  it('refuses packed positions that are not one per token', () => {
+  it('refuses packed positions that are not one per token, or not runs counting up from 0', () => {
     const qkv = tf.zeros([2, 3, 3 * 4]) as tf.Tensor3D;
-    expect(() => causalSelfAttention(qkv, 1, undefined, {}, new Int32Array(5))).toThrow(/5 positions for B·T = 2·3/);
+    const attend = (positions: Int32Array) => causalSelfAttention(qkv, 1, undefined, {}, positions);
+    expect(() => attend(new Int32Array(5))).toThrow(/expected 6 position ids for 2 rows of 3 tokens, got 5/);
+    expect(() => attend(Int32Array.of(0, 1, 2, 1, 2, 3))).toThrow(/position id 1 of token 0 in row 1/);
+    expect(() => attend(Int32Array.of(0, 2, 0, 0, 1, 2))).toThrow(/position id 2 of token 1 in row 0/);
     qkv.dispose();
   });
 

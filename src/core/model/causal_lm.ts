@@ -8,6 +8,7 @@ import type { NamedTensors } from './host_tensors.ts';
 import type { Ops } from './ops.ts';
 import { kernelOps } from './kernel_ops.ts';
 import { gradients, type BackwardKind } from './backward.ts';
+import { checkPositionIds } from '../kernels/attention/index.ts';
 import { Random } from '../util/random.ts';
 import { countTargets } from '../util/targets.ts';
 import { LoraAdapter, initialLoraValues, mergeLora } from './lora/adapter.ts';
@@ -189,22 +190,6 @@ export class CausalLM {
     };
   }
 
-  /** Packed rows' position ids: one per token, each row's starting at 0, then each 0 (a new sequence) or one more than
-   * the one before it (so a sequence is a run of consecutive tokens, as flash-attention's varlen takes them). */
-  private checkPositionIds(positionIds: Int32Array | undefined, B: number, T: number): void {
-    if (!positionIds) return;
-    if (positionIds.length !== B * T)
-      throw new Error(`expected ${B * T} position ids for batch ${B} × block ${T}, got ${positionIds.length}`);
-    for (let k = 0; k < B * T; k++) {
-      const p = positionIds[k];
-      const ok = p === 0 || (k % T > 0 && p === positionIds[k - 1] + 1);
-      if (!ok)
-        throw new Error(
-          `position id ${p} of token ${k % T} in row ${Math.floor(k / T)}: packed sequences count 0, 1, 2, … from each one's first token`,
-        );
-    }
-  }
-
   private checkTokens(tokens: Int32Array, B: number, T: number, position = 0): void {
     const P = this.sizes.max_position_embeddings;
     if (tokens.length !== B * T)
@@ -232,7 +217,7 @@ export class CausalLM {
   forward(tokens: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Tensor2D {
     const ctx = this.context(opts.ops, opts.dropoutSeed, opts.positionIds);
     this.checkTokens(tokens, B, T);
-    this.checkPositionIds(opts.positionIds, B, T);
+    if (opts.positionIds) checkPositionIds(opts.positionIds, B, T);
     return tf.tidy(() => this.family.logits(ctx, this.family.finalNorm(ctx, this.blocks(ctx, tokens, B, T))));
   }
 
@@ -256,7 +241,7 @@ export class CausalLM {
   loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: LossOptions = {}): tf.Scalar {
     const count = this.divisor(tokens, targets, opts);
     this.checkTokens(tokens, B, T);
-    this.checkPositionIds(opts.positionIds, B, T);
+    if (opts.positionIds) checkPositionIds(opts.positionIds, B, T);
     const ctx = this.context(opts.ops, opts.dropoutSeed, opts.positionIds);
     return tf.tidy(() => this.head(ctx, this.blocks(ctx, tokens, B, T), tf.tensor1d(targets, 'int32'), count));
   }
@@ -298,7 +283,7 @@ export class CausalLM {
     const backward = opts.backward ?? 'freeing';
     const count = this.divisor(tokens, targets, opts);
     this.checkTokens(tokens, B, T);
-    this.checkPositionIds(opts.positionIds, B, T);
+    if (opts.positionIds) checkPositionIds(opts.positionIds, B, T);
     const { family, dims } = this;
     const ctx = this.context(opts.ops, opts.dropoutSeed, opts.positionIds);
     const L = this.sizes.num_hidden_layers;

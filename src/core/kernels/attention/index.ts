@@ -357,8 +357,25 @@ for (const half of [false, true]) {
   }
 }
 
+/**
+ * Throws unless `positionIds` are packed rows' position ids for B rows of T tokens: each row's starting at 0, then each
+ * 0 (a new sequence) or one more than the one before it, so that a sequence is a run of consecutive tokens (as
+ * flash-attention's varlen takes them, and as the kernels' key-tile skipping assumes).
+ */
+export function checkPositionIds(positionIds: Int32Array, B: number, T: number): void {
+  if (positionIds.length !== B * T)
+    throw new Error(`expected ${B * T} position ids for ${B} rows of ${T} tokens, got ${positionIds.length}`);
+  for (let k = 0; k < B * T; k++) {
+    const p = positionIds[k];
+    if (!(p === 0 || (k % T > 0 && p === positionIds[k - 1] + 1)))
+      throw new Error(
+        `position id ${p} of token ${k % T} in row ${Math.floor(k / T)}: packed sequences count 0, 1, 2, … from each one's first token`,
+      );
+  }
+}
+
 /** The op with both outputs (out and the logsumexp). With `positions` (B·T, each token's position within its
- * sequence), packed rows: query t sees keys t − positions[t] .. t only. */
+ * sequence, checkPositionIds), packed rows: query t sees keys t − positions[t] .. t only. */
 export function causalSelfAttentionWithLse(
   qkv: Tensor3D,
   nHead: number,
@@ -367,8 +384,7 @@ export function causalSelfAttentionWithLse(
 ): { out: Tensor3D; lse: Tensor3D } {
   const attrs = attentionAttrs(nHead, o);
   const [B, T] = qkv.shape;
-  if (positions && positions.length !== B * T)
-    throw new Error(`attention: ${positions.length} positions for B·T = ${B}·${T} tokens`);
+  if (positions) checkPositionIds(positions, B, T);
   const pos = positions && tensor2d(positions, [B, T], 'int32');
   const inputs = { qkv, ...(pos ? { positions: pos } : {}) };
   const [out, lse] = runOp<Tensor[]>(opName(o.half === true, pos !== undefined), inputs, attrs);
