@@ -3,8 +3,8 @@
 //   dv_j = Σ_h Σ_i p_ij·dO_i,   dk_j = Σ_h Σ_i ds_ij·q_i/√hd,   over the queries i ≥ j that see key j
 // and the query heads h that read this kv head (one head, h = g, without grouped-query attention).
 // One workgroup owns ROWS consecutive keys of one (b, g), one thread per key; for each query head of the group in
-// turn it walks the query tiles from the one holding its first key to the end (tiles wholly above the diagonal are
-// skipped), with the q, dO, lse and delta of a tile in workgroup memory. No atomics; a fixed summation order, heads
+// turn it walks the query tiles from the one holding its first key to the one holding the last query that sees its
+// last key (tiles wholly above the diagonal, past a window or past a packed sequence's end are skipped), with the q, dO, lse and delta of a tile in workgroup memory. No atomics; a fixed summation order, heads
 // then tiles (deterministic). Head dims four at a time, as in the other passes. dk and dv go to the kv head's
 // columns of the packed dqkv.
 // bindings: qkv, dout (B·T·C), lse, delta (B·nh·T), dqkv (qkv's shape); uniform (common/attention_backward.wgsl).
@@ -16,6 +16,7 @@ var<workgroup> qTile: array<vec4<f32>, TILE * HD4>;
 var<workgroup> dOTile: array<vec4<f32>, TILE * HD4>;
 var<workgroup> lseTile: array<f32, TILE>;
 var<workgroup> deltaTile: array<f32, TILE>;
+var<workgroup> firstTile: array<u32, TILE>;
 
 @compute @workgroup_size(ROWS)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -37,10 +38,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     v[c] = loadQkv4(kBase + kvb.v_off, c);
   }
 
-  // The query tiles that see the block's keys: from the one holding its first key, to the end, or with a window to
-  // the one holding the last query that sees its last key.
-  var tileEnd = (params.T - 1u) / TILE + 1u;
-  if (WINDOWED) { tileEnd = min(tileEnd, (wg.x * ROWS + ROWS - 1u + params.window - 1u) / TILE + 1u); }
+  // The query tiles that see the block's keys: from the one holding its first key to the one holding the last query
+  // that sees its last key (the end, unless a window or the end of a packed sequence comes first).
+  let tileEnd = lastQuery(b * params.T, min(wg.x * ROWS + ROWS, params.T) - 1u) / TILE + 1u;
   for (var h = h0; h < h0 + group; h++) {
     let hb = headBlockOf(b, h, wg.x, lid);
     for (var tile = wg.x * ROWS / TILE; tile < tileEnd; tile++) {
@@ -61,6 +61,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         let query = min(query0 + i, T - 1u);
         lseTile[i] = lse[hb.bh * T + query];
         deltaTile[i] = delta[hb.bh * T + query];
+        firstTile[i] = firstKey(hb.pos0, query);
       }
       workgroupBarrier();
 
@@ -76,7 +77,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           dp += dot(dOTile[i * HD4 + c], v[c]);
         }
         let query = query0 + i;
-        let pi = select(0.0, exp(s - lseTile[i]), visible(query, key) && query < T);
+        let pi = select(0.0, exp(s - lseTile[i]), visible(query, firstTile[i], key) && query < T);
         // With dropout: dv uses the dropped p·z, and ds = p·(z·dp − delta) (z = m/(1 − p)).
         var z = 1.0;
         if (DROPOUT) {

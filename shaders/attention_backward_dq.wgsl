@@ -26,6 +26,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   let rowLse = lse[hb.bh * hb.T + hb.safe_row];
   let rowDelta = delta[hb.bh * hb.T + hb.safe_row];
+  let first = firstKey(hb.pos0, hb.safe_row);
 
   let tiles = keyTiles(wg);
   for (var tile = tiles.x; tile < tiles.y; tile++) {
@@ -41,7 +42,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         s += dot(q[c], kTile[j * HD4 + c]);
         dp += dot(dO[c], vTile[j * HD4 + c]);
       }
-      let p = select(0.0, exp(s - rowLse), visible(row, key0 + j));
+      let p = select(0.0, exp(s - rowLse), visible(row, first, key0 + j));
       // With dropout, out used p·z (z = m/(1 − p)): the gradient reaching p is z·dp, and delta = rowsum(dO ∘ O)
       // is still Σ_j p_ij·z_ij·dp_ij.
       var dpz = dp;

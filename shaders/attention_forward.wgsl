@@ -22,7 +22,9 @@
 // qkv (binding 0) is declared with its load, in attention_head's qkv region.
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
+// #region params: the uniform; common/attention_positions_forward.wgsl replaces this for packed rows
 @group(0) @binding(3) var<uniform> params: Params;
+// #endregion params
 
 // Stands in for -inf: exp(NEG_BIG - m) is 0 for any real m, and it stays finite in arithmetic.
 const NEG_BIG: f32 = -1.0e30;
@@ -36,6 +38,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var acc: array<vec4<f32>, HD4>;
   let qBase = qkvBase(hb, hb.safe_row);
   for (var c = 0u; c < HD4; c++) { q[c] = loadQkv4(qBase, c) * hb.scale; }
+  let first = firstKey(hb.pos0, hb.safe_row);
 
   var m = NEG_BIG;
   var l = 0.0;
@@ -49,7 +52,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var j = 0u; j < TILE; j++) {
       var s = 0.0;
       for (var c = 0u; c < HD4; c++) { s += dot(q[c], kTile[j * HD4 + c]); }
-      s = select(NEG_BIG, s, visible(row, key0 + j));
+      s = select(NEG_BIG, s, visible(row, first, key0 + j));
       p[j] = s;
       tileMax = max(tileMax, s);
     }
@@ -58,7 +61,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var pSum = 0.0;
     for (var j = 0u; j < TILE; j++) {
       // A row whose keys in this tile are all masked keeps p = 0 even while m is still NEG_BIG.
-      let e = select(0.0, exp(p[j] - mNew), visible(row, key0 + j));
+      let e = select(0.0, exp(p[j] - mNew), visible(row, first, key0 + j));
       p[j] = e;
       pSum += e;
     }

@@ -1,5 +1,6 @@
 // Rotary position embedding (RoPE) in Hugging Face's rotate_half convention, forward and backward in one kernel.
-// Per head, for i < R/2 (R = rotary_dim, HALF = R/2), with a = (position + t)·inv_freq[i] in f32:
+// Per head, for i < R/2 (R = rotary_dim, HALF = R/2), with a = pos·inv_freq[i] in f32, pos = position + t (or, packed
+// rows, the token's own position, common/rope_positions.wgsl):
 //   y[i]        = x[i]·cos a − x[i + HALF]·sin a
 //   y[i + HALF] = x[i + HALF]·cos a + x[i]·sin a
 // and dims ≥ R pass through (GPT-NeoX's partial rotary). The backward is the rotation by −a: direction = −1.
@@ -21,7 +22,12 @@ struct Params {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+// #region positions: row t of each sequence at position + t; common/rope_positions.wgsl replaces this for packed rows
 @group(0) @binding(3) var<uniform> params: Params;
+
+// The position of row `row` (b·T + t).
+fn positionOf(row: u32) -> u32 { return params.position + row % params.seq_len; }
+// #endregion positions
 
 const WG: u32 = 256u;
 
@@ -63,8 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     y[k] = x[k];
     return;
   }
-  let t = (row_head / params.heads) % params.seq_len;
-  let cs = cosSin(f32(params.position + t) * inv_freq[j]);
+  let cs = cosSin(f32(positionOf(row_head / params.heads)) * inv_freq[j]);
   let s = cs.y * params.direction;
   let x1 = x[base + j];
   let x2 = x[base + j + half];

@@ -8,7 +8,9 @@
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
 @group(0) @binding(3) var<storage, read> delta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dqkv: array<f32>;
+// #region params: the uniform; common/attention_positions_backward.wgsl replaces this for packed rows
 @group(0) @binding(5) var<uniform> params: Params;
+// #endregion params
 
 // #region dout: f32 dout; common/attention_dout_f16.wgsl replaces this region for packed f16
 @group(0) @binding(1) var<storage, read> dout: array<f32>;

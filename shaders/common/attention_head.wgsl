@@ -25,10 +25,35 @@ const SCALED: bool = true;
 // only. Constants, so the plain kernel is the one GPT-2 always had.
 const WINDOWED: bool = false;
 
-// Whether query row `query` sees key `key`: causal, and within the window when there is one.
-fn visible(query: u32, key: u32) -> bool {
-  return key <= query && (!WINDOWED || query - key < params.window);
+// The first key query row `query` of the batch row whose positions start at pos0 (HeadBlock's pos0) sees: 0, or with
+// a window its window's first, and never one before its own sequence's first (sequenceStart, which packed rows set).
+// Never decreasing with query (packed sequences are runs of consecutive tokens), so a block of rows sees no key before
+// its first row's first key.
+fn firstKey(pos0: u32, query: u32) -> u32 {
+  var first = sequenceStart(pos0, query);
+  if (WINDOWED && query + 1u > params.window) { first = max(first, query + 1u - params.window); }
+  return first;
 }
+
+// The last query row that sees key `key` (of the batch row whose positions start at pos0): since firstKey never
+// decreases, the queries that see it are key .. that one, found by bisection (T − 1 with neither window nor packing).
+fn lastQuery(pos0: u32, key: u32) -> u32 {
+  var lo = key;
+  var hi = params.T - 1u;
+  while (lo < hi) {
+    let mid = (lo + hi + 1u) / 2u;
+    if (firstKey(pos0, mid) <= key) { lo = mid; } else { hi = mid - 1u; }
+  }
+  return lo;
+}
+
+// Whether query row `query`, whose first key is `first` (firstKey), sees key `key`: causal, and from `first` on.
+fn visible(query: u32, first: u32, key: u32) -> bool { return first <= key && key <= query; }
+
+// #region sequence_start: one sequence per row; common/attention_sequence_start.wgsl replaces this for packed rows
+// The first position of query row `query`'s sequence: the row's start.
+fn sequenceStart(pos0: u32, query: u32) -> u32 { return 0u; }
+// #endregion sequence_start
 
 // #region qkv: f32 qkv; common/attention_qkv_f16.wgsl replaces this region for packed f16
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
@@ -61,6 +86,7 @@ struct HeadBlock {
   k_off: u32,    // from a position's q of the head to the k of its kv head (C for GPT-2)
   v_off: u32,    // … to the v of its kv head (2C for GPT-2)
   out0: u32,     // where the head's dims of position 0 start in a (B, T, C) tensor (out, dout)
+  pos0: u32,     // b·T: where the row's position 0 sits in a (B, T) tensor (the packed rows' positions)
 }
 
 // Query head h of batch row b, rows block·ROWS + lid.
@@ -76,7 +102,7 @@ fn headBlockOf(b: u32, h: u32, block: u32, lid: u32) -> HeadBlock {
   let scale = select(1.0, 1.0 / sqrt(f32(HD)), SCALED);
   let k_off = (nHead - h + g) * HD;
   return HeadBlock(T, C, width, bh, row, min(row, T - 1u), scale, dropoutRowKey(params.seed, bh),
-                   b * T * width + h * HD, k_off, k_off + nKv * HD, b * T * C + h * HD);
+                   b * T * width + h * HD, k_off, k_off + nKv * HD, b * T * C + h * HD, b * T);
 }
 
 // The (b, h) of a workgroup of the forward and dQ passes, wg.y = b·nHead + h.

@@ -24,12 +24,12 @@ fn stageKeyTile(hb: HeadBlock, lid: u32, key0: u32) {
   workgroupBarrier();
 }
 
-// The key tiles the queries of workgroup wg see, [first, end): up to the one holding its last row (the causal mask
-// skips the rest whole), and with a window from the one holding the first key its first row sees.
+// The key tiles the queries of workgroup wg (wg.y = b·nHead + h) see, [first, end): up to the one holding its last row
+// (the causal mask skips the rest whole), from the one holding the first key its first row sees (with a window, or
+// packed sequences: firstKey never decreases from row to row).
 fn keyTiles(wg: vec3<u32>) -> vec2<u32> {
   let firstRow = wg.x * ROWS;
   let lastRow = min(firstRow + ROWS, params.T) - 1u;
-  var first = 0u;
-  if (WINDOWED && firstRow + 1u > params.window) { first = (firstRow + 1u - params.window) / TILE; }
+  let first = firstKey((wg.y / params.nHead) * params.T, firstRow) / TILE;
   return vec2(first, lastRow / TILE + 1u);
 }

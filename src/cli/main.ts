@@ -97,7 +97,8 @@ commands:
   --eval_split_fraction F  share held out when there are no eval files, from 0 (none) up to, not including, 1 (default 0.1)
   Record files in --data (.jsonl, .json, .csv, .tsv, .parquet: text, prompt/completion or messages records) are
   fine-tuning examples as TRL's SFTTrainer makes them, with SFTConfig's flags: --dataset_text_field NAME,
-  --max_length N (default 1024, at most the model's positions), --packing true --packing_strategy wrapped,
+  --max_length N (default 1024, at most the model's positions), --packing true [--packing_strategy bfd|bfd_split|wrapped]
+  (TRL's default bfd: whole examples packed into rows, each at its own positions and attending within itself),
   --completion_only_loss true|false, --assistant_only_loss true|false. A new model whose tokenizer has no chat
   template gets one (ChatML's turns, each closed by end-of-text), kept in its checkpoints.
   --model M            a preset for a new model (${PRESETS.map((p) => p.id).join(', ')}; default toy), a Hugging Face
@@ -203,19 +204,14 @@ async function newTokenizer(spec: string, trainSources: TextSource[]): Promise<T
 
 /**
  * SFTConfig from the flags, TRL's defaults for the rest (max_length at most the model's positions). Packing by
- * best-fit decreasing needs attention that restarts at each packed sequence, which Hearth's causal attention over
- * the whole row does not do: it is refused rather than trained differently from TRL.
+ * best-fit decreasing (bfd, bfd_split) trains as TRL's padding-free packing does: each packed example at its own
+ * positions, attending within itself (the batch's position ids).
  */
 function sftConfig(p: Parsed, positions: number): Partial<SftConfig> {
   const strategy = one(p, 'packing_strategy') ?? 'bfd';
   if (!['bfd', 'bfd_split', 'wrapped'].includes(strategy))
     throw new UsageError(`--packing_strategy takes bfd, bfd_split or wrapped, got '${strategy}'`);
   const packing = boolean(p, 'packing') ?? false;
-  if (packing && strategy !== 'wrapped') {
-    throw new UsageError(
-      `--packing true with packing_strategy ${strategy} (TRL's default is bfd) needs attention that restarts at each packed example; Hearth's attends across the whole row, so use --packing_strategy wrapped`,
-    );
-  }
   const maxLength = number(p, 'max_length') ?? Math.min(DEFAULT_SFT_CONFIG.max_length, positions);
   if (!(Number.isInteger(maxLength) && maxLength >= 2 && maxLength <= positions))
     throw new UsageError(

@@ -81,7 +81,7 @@ export interface SftOptions {
   dataset_text_field: string;
   /** null: TRL's 1024, at most the model's positions */
   max_length: number | null;
-  /** TRL's packing, with its "wrapped" strategy */
+  /** TRL's packing, with its default "bfd" strategy (padding-free: each example attends within itself) */
   packing: boolean;
   assistant_only_loss: boolean;
   /** null: TRL's default (true for prompt-completion records) */

@@ -36,7 +36,7 @@ export const DEFAULT_SFT_OPTIONS: SftOptions = {
 
 /**
  * SFTConfig from the page's choices. max_length null: TRL's 1024, at most the model's positions; packing is TRL's
- * "wrapped" strategy, since "bfd" needs attention that restarts at each packed example.
+ * default "bfd" strategy (whole examples packed into rows, each at its own positions and attending within itself).
  */
 export function sftConfigOf(o: SftOptions, positions: number): Partial<SftConfig> {
   const maxLength = o.max_length ?? Math.min(DEFAULT_SFT_CONFIG.max_length, positions);
@@ -49,7 +49,7 @@ export function sftConfigOf(o: SftOptions, positions: number): Partial<SftConfig
     dataset_text_field: o.dataset_text_field.trim() || DEFAULT_SFT_CONFIG.dataset_text_field,
     max_length: maxLength,
     packing: o.packing,
-    packing_strategy: 'wrapped',
+    packing_strategy: 'bfd',
     assistant_only_loss: o.assistant_only_loss,
     completion_only_loss: o.completion_only_loss,
   };

@@ -3,12 +3,20 @@ import { useGpu, rng, expectClose, tf } from '../helpers.ts';
 import { causalSelfAttention, defaultBlocks } from '../../src/core/kernels/attention/index.ts';
 import { attentionForward, attentionBackward } from '../../src/core/kernels/attention/reference.ts';
 import { stockCausalSelfAttention } from '../../src/core/kernels/attention/stock.ts';
-import { ATTENTION_CASES, MASK_CASES, caseLabel, checkAttention, checkLogsumexpGradient } from './attention_cases.ts';
+import {
+  ATTENTION_CASES,
+  MASK_CASES,
+  PACKED_CASES,
+  caseLabel,
+  checkAttention,
+  checkLogsumexpGradient,
+  packedPositions,
+} from './attention_cases.ts';
 
 describe('causal self-attention (flash-style)', () => {
   useGpu();
 
-  for (const c of [...ATTENTION_CASES, ...MASK_CASES]) {
+  for (const c of [...ATTENTION_CASES, ...MASK_CASES, ...PACKED_CASES]) {
     it(`output, logsumexp and dqkv match the float64 reference, ${caseLabel(c)}`, () => checkAttention(c, 'f32'));
   }
 
@@ -42,19 +50,35 @@ describe('causal self-attention (flash-style)', () => {
     qkv.dispose();
   });
 
-  for (const scores of [{}, { scaled: false, window: 4 }]) {
-    const label = 'window' in scores ? ', unscaled, window 4' : '';
+  it('refuses packed positions that are not one per token, or not runs counting up from 0', () => {
+    const qkv = tf.zeros([2, 3, 3 * 4]) as tf.Tensor3D;
+    const attend = (positions: Int32Array) => causalSelfAttention(qkv, 1, undefined, {}, positions);
+    expect(() => attend(new Int32Array(5))).toThrow(/expected 6 position ids for 2 rows of 3 tokens, got 5/);
+    expect(() => attend(Int32Array.of(0, 1, 2, 1, 2, 3))).toThrow(/position id 1 of token 0 in row 1/);
+    expect(() => attend(Int32Array.of(0, 2, 0, 0, 1, 2))).toThrow(/position id 2 of token 1 in row 0/);
+    qkv.dispose();
+  });
+
+  // Packed rows: [4, 1, 4] and [9] (two layouts), with the window a sequence of 4 reaches past.
+  for (const [scores, positions] of [
+    [{}, undefined],
+    [{ scaled: false, window: 4 }, undefined],
+    [{ window: 3 }, packedPositions([[4, 1, 4], [9]])],
+  ] as const) {
+    const label =
+      ('window' in scores ? `${'scaled' in scores ? ', unscaled' : ''}, window ${scores.window}` : '') +
+      (positions ? ', packed rows' : '');
     it(`the stock-ops attention (the benchmark baseline) matches the reference too${label}`, async () => {
       const [B, T, nHead, hd] = [2, 9, 3, 4];
       const C = nHead * hd;
-      const shape = { B, T, C, nHead, ...scores };
+      const shape = { B, T, C, nHead, ...scores, positions };
       const r = rng();
       const qkvValues = r.normals(B * T * 3 * C);
       const doutValues = r.normals(B * T * C);
       const qkv = tf.tensor3d(qkvValues, [B, T, 3 * C]);
       const dout = tf.tensor3d(doutValues, [B, T, C]);
-      const out = stockCausalSelfAttention(qkv, nHead, undefined, scores);
-      const attend = (x: tf.Tensor) => stockCausalSelfAttention(x as tf.Tensor3D, nHead, undefined, scores);
+      const out = stockCausalSelfAttention(qkv, nHead, undefined, scores, positions);
+      const attend = (x: tf.Tensor) => stockCausalSelfAttention(x as tf.Tensor3D, nHead, undefined, scores, positions);
       const dqkv = tf.grad(attend)(qkv, dout);
       expectClose(await out.data(), attentionForward(qkvValues, shape).out, 1e-4, `seed ${r.seed} out`);
       expectClose(await dqkv.data(), attentionBackward(qkvValues, doutValues, shape), 1e-4, `seed ${r.seed} dqkv`);

@@ -22,6 +22,13 @@ export interface AttentionCase {
   scaled?: boolean;
   /** a local window (GPT-Neo's local layers, Mistral's sliding_window) */
   window?: number;
+  /** packed rows (TRL's padding-free packing): the lengths of each row's sequences, summing to T */
+  sequences?: number[][];
+}
+
+/** Each token's position within its sequence (B·T), for rows packed with sequences of these lengths. */
+export function packedPositions(sequences: number[][]): Int32Array {
+  return Int32Array.from(sequences.flatMap((row) => row.flatMap((n) => Array.from({ length: n }, (_, k) => k))));
 }
 
 // Grouped-query attention: groups of 2 and 3, and one kv head for all (multi-query), on odd sizes and cuts.
@@ -55,13 +62,46 @@ export const MASK_CASES: AttentionCase[] = [
   { B: 2, T: 13, nHead: 3, nKvHead: 1, hd: 7, blocks: { rows: 4, tile: 3 }, window: 1 },
 ];
 
-export const caseLabel = ({ B, T, nHead, nKvHead, hd, blocks, scaled, window }: AttentionCase) =>
+// Packed rows (several sequences per row, each attending within itself): rows with different layouts, sequences of
+// one token, sequences across key tiles and row blocks, T not a multiple of the tile; with GQA, a window, unscaled.
+export const PACKED_CASES: AttentionCase[] = [
+  { B: 2, T: 33, nHead: 2, hd: 16, sequences: [[10, 1, 22], [33]] },
+  {
+    B: 2,
+    T: 13,
+    nHead: 2,
+    hd: 7,
+    blocks: { rows: 4, tile: 3 },
+    sequences: [
+      [1, 5, 7],
+      [6, 6, 1],
+    ],
+  },
+  { B: 1, T: 70, nHead: 2, hd: 64, sequences: [[3, 40, 1, 26]] },
+  { B: 1, T: 37, nHead: 3, hd: 9, blocks: { rows: 8, tile: 16 }, scaled: false, sequences: [[17, 1, 19]] },
+  {
+    B: 2,
+    T: 13,
+    nHead: 3,
+    nKvHead: 1,
+    hd: 7,
+    blocks: { rows: 4, tile: 3 },
+    window: 4,
+    sequences: [
+      [2, 11],
+      [7, 1, 5],
+    ],
+  },
+];
+
+export const caseLabel = ({ B, T, nHead, nKvHead, hd, blocks, scaled, window, sequences }: AttentionCase) =>
   `B=${B} T=${T} nHead=${nHead}` +
   (nKvHead ? ` nKvHead=${nKvHead}` : '') +
   ` hd=${hd}` +
   (blocks ? ` rows=${blocks.rows} tile=${blocks.tile}` : '') +
   (scaled === false ? ' unscaled' : '') +
-  (window ? ` window=${window}` : '');
+  (window ? ` window=${window}` : '') +
+  (sequences ? ` packed ${sequences.map((r) => r.join('+')).join(', ')}` : '');
 
 /**
  * One case through our kernels (f32 or f16 operands, with or without dropout) against the float64 reference. With
@@ -72,7 +112,8 @@ export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', d
   const { B, T, nHead, nKvHead = nHead, hd } = c;
   const C = nHead * hd;
   const width = (nHead + 2 * nKvHead) * hd;
-  const shape = { B, T, C, nHead, nKvHead, scaled: c.scaled, window: c.window };
+  const positions = c.sequences && packedPositions(c.sequences);
+  const shape = { B, T, C, nHead, nKvHead, scaled: c.scaled, window: c.window, positions };
   const r = rng();
   const dropout: AttentionDropout | undefined =
     dropoutRate === undefined ? undefined : { p: dropoutRate, seed: r.ints(1, 0x7fffffff)[0] };
@@ -89,8 +130,11 @@ export async function checkAttention(c: AttentionCase, variant: 'f32' | 'f16', d
     scaled: c.scaled,
     window: c.window,
   };
-  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, options);
-  const dqkv = tf.grad((x: tf.Tensor) => causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, options).out)(qkv, dout);
+  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, options, positions);
+  const dqkv = tf.grad((x: tf.Tensor) => causalSelfAttentionWithLse(x as tf.Tensor3D, nHead, options, positions).out)(
+    qkv,
+    dout,
+  );
   const ref = attentionForward(qkvValues, shape, dropout);
   const what = `seed ${r.seed}` + (dropout ? ` mask seed ${dropout.seed}` : '');
   expectClose(await out.data(), ref.out, 1e-4, `${what} out`);

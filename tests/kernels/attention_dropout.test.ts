@@ -9,14 +9,22 @@ import {
   ATTENTION_CASES,
   GQA_CASES,
   MASK_CASES,
+  PACKED_CASES,
   caseLabel,
   checkAttention,
   checkLogsumexpGradient,
 } from './attention_cases.ts';
 
 // Every case but hd = 128 (the same dropout code at every hd) and the last non-default cut, to keep the file short,
-// one grouped-query case (a kv head's gradient summing its group's dropped probabilities) and one unscaled windowed.
-const CASES = [...ATTENTION_CASES.filter((c) => c.hd !== 128).slice(0, 5), GQA_CASES[1], MASK_CASES[3]];
+// one grouped-query case (a kv head's gradient summing its group's dropped probabilities), one unscaled windowed, and
+// two of packed rows (the mask hashed by the score's place in the row, whatever the sequences).
+const CASES = [
+  ...ATTENTION_CASES.filter((c) => c.hd !== 128).slice(0, 5),
+  GQA_CASES[1],
+  MASK_CASES[3],
+  PACKED_CASES[0],
+  PACKED_CASES[4],
+];
 
 describe('causal self-attention with attention dropout', () => {
   useGpu();
@@ -28,7 +36,7 @@ describe('causal self-attention with attention dropout', () => {
     }
   }
   for (const p of [0.1, 0.5]) {
-    for (const c of [CASES[1], CASES[3], CASES[4]]) {
+    for (const c of [CASES[1], CASES[3], CASES[4], PACKED_CASES[1]]) {
       it(`f16 operands: out, logsumexp and dqkv match the float64 reference, p=${p} ${caseLabel(c)}`, () =>
         checkAttention(c, 'f16', p));
     }

@@ -6,13 +6,20 @@ import { useGpu, rng, expectClose, tf } from '../helpers.ts';
 import { causalSelfAttention } from '../../src/core/kernels/attention/index.ts';
 import { attentionForward } from '../../src/core/kernels/attention/reference.ts';
 import { roundArrayToHalf } from '../../src/core/kernels/half/reference.ts';
-import { ATTENTION_CASES, MASK_CASES, caseLabel, checkAttention, checkLogsumexpGradient } from './attention_cases.ts';
+import {
+  ATTENTION_CASES,
+  MASK_CASES,
+  PACKED_CASES,
+  caseLabel,
+  checkAttention,
+  checkLogsumexpGradient,
+} from './attention_cases.ts';
 
 describe('causal self-attention with f16 operands', () => {
   useGpu();
 
   // hd = 128 is left to the f32 file: the f16 loads are the same code at every hd.
-  for (const c of [...ATTENTION_CASES, MASK_CASES[3]].filter((x) => x.hd !== 128)) {
+  for (const c of [...ATTENTION_CASES, MASK_CASES[3], ...PACKED_CASES].filter((x) => x.hd !== 128)) {
     it(`output, logsumexp and dqkv match the float64 reference, ${caseLabel(c)}`, () => checkAttention(c, 'f16'));
   }
 

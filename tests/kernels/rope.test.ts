@@ -46,12 +46,51 @@ describe('rope', () => {
     });
   }
 
+  // Packed rows (TRL's padding-free packing): each token at its own position. Rows with different layouts, sequences
+  // of one token, T not a multiple of the workgroup; full and partial rotary, and positions from position + t alone
+  // would differ from.
+  const PACKED: [(typeof CASES)[number], number[][]][] = [
+    [
+      [2, 7, 3, 8, 8, 0],
+      [[3, 1, 3], [7]],
+    ],
+    [
+      [3, 33, 5, 20, 8, 0],
+      [[10, 1, 22], [33], [1, 1, 31]],
+    ],
+    [[1, 130, 2, 6, 2, 0], [[64, 1, 65]]],
+  ];
+  for (const [c, sequences] of PACKED) {
+    it(`packed rows: each token at its own position, forward and backward, [B, T, heads, headDim, rotaryDim] = [${c.slice(0, 5)}], sequences ${sequences.map((r) => r.join('+')).join(', ')}`, async () => {
+      const positions = Int32Array.from(sequences.flat().flatMap((n) => Array.from({ length: n }, (_, k) => k)));
+      const r = { ...spec(c), positions };
+      const g = rng();
+      const rows = r.B * r.T;
+      const cols = r.nHeads * r.headDim;
+      const xv = g.normals(rows * cols);
+      const dyv = g.normals(rows * cols);
+      const x = tf.tensor2d(xv, [rows, cols]);
+      const dy = tf.tensor2d(dyv, [rows, cols]);
+      const y = rope(x, r);
+      const dx = tf.grad((t: tf.Tensor) => rope(t as tf.Tensor2D, r))(x, dy);
+      const want = ropeReference(xv, r);
+      expectClose(await y.data(), want, 1e-4, `seed ${g.seed} y`);
+      expectClose(await dx.data(), ropeReference(dyv, r, -1), 1e-4, `seed ${g.seed} dx`);
+      const sy = stockRope(x, r);
+      const sdx = tf.grad((t: tf.Tensor) => stockRope(t as tf.Tensor2D, r))(x, dy);
+      expectClose(await sy.data(), want, 1e-4, `seed ${g.seed} stock y`);
+      expectClose(await dx.data(), await sdx.data(), 1e-3, `seed ${g.seed} dx vs tfjs autodiff`);
+      tf.dispose([x, dy, y, dx, sy, sdx]);
+    });
+  }
+
   it('refuses a shape or a rotary size that does not fit, by name', () => {
     const x = tf.zeros([6, 8]) as tf.Tensor2D;
     const r = spec([2, 3, 2, 4, 4, 0]);
     expect(() => rope(x, { ...r, T: 4 })).toThrow(/x must be \(B·T, nHeads·headDim\)/);
     expect(() => rope(x, { ...r, rotaryDim: 3 })).toThrow(/rotaryDim 3 must be even/);
     expect(() => rope(x, { ...r, invFreq: new Float32Array(1) })).toThrow(/invFreq has 1 values/);
+    expect(() => rope(x, { ...r, positions: new Int32Array(5) })).toThrow(/positions must be B·T = 6 positions/);
     x.dispose();
   });
 

@@ -45,20 +45,34 @@ describe('hearth train on fine-tuning records', () => {
     expect(existsSync(join(out, 'final', 'model.safetensors'))).toBe(true);
   });
 
-  it('refuses bfd packing, which needs attention that restarts per example, and SFT flags on text files', () => {
-    const packed = hearth(
-      'train',
-      '--data',
-      records,
-      '--tokenizer',
-      'char',
-      '--packing',
-      'true',
-      '--out',
-      join(dir, 'p'),
-    );
-    expect(packed.code, packed.stderr).toBe(2);
-    expect(packed.stderr).toMatch(/--packing true with packing_strategy bfd .* use --packing_strategy wrapped/);
+  it("packs with TRL's default bfd (padding-free) and with bfd_split, and refuses SFT flags on text files", () => {
+    for (const strategy of [null, 'bfd_split']) {
+      const out = join(dir, `packed-${strategy ?? 'bfd'}`);
+      const packed = hearth(
+        'train',
+        '--data',
+        records,
+        '--tokenizer',
+        'char',
+        '--packing',
+        'true',
+        ...(strategy ? ['--packing_strategy', strategy] : []),
+        '--max_length',
+        '64',
+        '--max_steps',
+        '2',
+        '--per_device_train_batch_size',
+        '2',
+        '--out',
+        out,
+      );
+      expect(packed.code, packed.stderr).toBe(0);
+      // 24 examples of about 30 tokens, two to a row of at most 64 (a tenth held out for evaluation)
+      const blocks = Number(/data: (\d+) training blocks of \d+ tokens/.exec(packed.stderr)?.[1]);
+      expect(blocks, packed.stderr).toBeGreaterThan(0);
+      expect(blocks, packed.stderr).toBeLessThan(18);
+      expect(existsSync(join(out, 'final', 'model.safetensors'))).toBe(true);
+    }
     const stray = hearth('train', '--data', text, '--tokenizer', 'char', '--max_length', '32', '--out', join(dir, 't'));
     expect(stray.code, stray.stderr).toBe(2);
     expect(stray.stderr).toMatch(/--max_length is for record files/);

@@ -67,7 +67,7 @@ describe('record files in the worker', () => {
   });
 
   it("takes max_length up to the model's positions, and templates a new model's tokenizer", async () => {
-    expect(sftConfigOf(OPTIONS, 64)).toMatchObject({ max_length: 64, packing_strategy: 'wrapped' });
+    expect(sftConfigOf(OPTIONS, 64)).toMatchObject({ max_length: 64, packing_strategy: 'bfd' });
     expect(sftConfigOf(OPTIONS, 4096).max_length).toBe(1024);
     expect(() => sftConfigOf({ ...OPTIONS, max_length: 65 }, 64)).toThrow(/from 2 to the model's 64 positions/);
     const gpt2 = await loadGpt2Tokenizer();

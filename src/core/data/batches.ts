@@ -22,7 +22,8 @@ export interface Batch {
   targets: Int32Array;
   /**
    * Present when packed sequences restart their positions (TRL's padding-free packing): each sequence counts from
-   * 0, so the model's position embedding sees every sequence as if alone. Absent: 0 .. blockSize−1 in every row.
+   * 0, and the model (CausalLM's positionIds) runs every sequence as if alone: its own positions, attention within
+   * it only. Absent: 0 .. blockSize−1 in every row.
    */
   positionIds?: Int32Array;
 }

@@ -6,7 +6,10 @@ import attentionBackward from '../../../shaders/common/attention_backward.wgsl?r
 import attentionDoutF16 from '../../../shaders/common/attention_dout_f16.wgsl?raw';
 import attentionHead from '../../../shaders/common/attention_head.wgsl?raw';
 import attentionKeyTiles from '../../../shaders/common/attention_key_tiles.wgsl?raw';
+import attentionPositionsBackward from '../../../shaders/common/attention_positions_backward.wgsl?raw';
+import attentionPositionsForward from '../../../shaders/common/attention_positions_forward.wgsl?raw';
 import attentionQkvF16 from '../../../shaders/common/attention_qkv_f16.wgsl?raw';
+import attentionSequenceStart from '../../../shaders/common/attention_sequence_start.wgsl?raw';
 import columnLanesSum from '../../../shaders/common/column_lanes_sum.wgsl?raw';
 import crossentropyMergeSubgroup from '../../../shaders/common/crossentropy_merge_subgroup.wgsl?raw';
 import dropoutHash from '../../../shaders/common/dropout_hash.wgsl?raw';
@@ -21,6 +24,7 @@ import matmulEpilogueNone from '../../../shaders/common/matmul_epilogue_none.wgs
 import matmulOperandsF16 from '../../../shaders/common/matmul_operands_f16.wgsl?raw';
 import rmsnormBackwardResidualAdd from '../../../shaders/common/rmsnorm_backward_residual_add.wgsl?raw';
 import rmsnormResidualAdd from '../../../shaders/common/rmsnorm_residual_add.wgsl?raw';
+import ropePositions from '../../../shaders/common/rope_positions.wgsl?raw';
 import rowInputResidualAdd from '../../../shaders/common/row_input_residual_add.wgsl?raw';
 import silu from '../../../shaders/common/silu.wgsl?raw';
 import rowInputX from '../../../shaders/common/row_input_x.wgsl?raw';
@@ -34,7 +38,10 @@ export const SHADER_LIBRARY: Record<string, string> = {
   attention_dout_f16: attentionDoutF16,
   attention_head: attentionHead,
   attention_key_tiles: attentionKeyTiles,
+  attention_positions_backward: attentionPositionsBackward,
+  attention_positions_forward: attentionPositionsForward,
   attention_qkv_f16: attentionQkvF16,
+  attention_sequence_start: attentionSequenceStart,
   column_lanes_sum: columnLanesSum,
   crossentropy_merge_subgroup: crossentropyMergeSubgroup,
   dropout_hash: dropoutHash,
@@ -49,6 +56,7 @@ export const SHADER_LIBRARY: Record<string, string> = {
   matmul_operands_f16: matmulOperandsF16,
   rmsnorm_backward_residual_add: rmsnormBackwardResidualAdd,
   rmsnorm_residual_add: rmsnormResidualAdd,
+  rope_positions: ropePositions,
   row_input_residual_add: rowInputResidualAdd,
   row_input_x: rowInputX,
   row_layout: rowLayout,

@@ -12,6 +12,8 @@ export type MultiHeadAttention = (
   nHead: number,
   dropout?: AttentionDropout,
   scores?: AttentionScores,
+  /** packed rows (B·T): each token's position within its sequence, which it attends within */
+  positionIds?: Int32Array,
 ) => tf.Tensor3D;
 
 /** Throws unless qkv's last dimension is (H + 2K)·D and K divides H. */
@@ -49,11 +51,11 @@ function repeatKv(qkv: tf.Tensor3D, heads: AttentionHeads): tf.Tensor3D {
 /** An Ops.attention over any AttentionHeads from a multi-head one; K = H runs it on qkv as it is. */
 export const groupedAttention =
   (mha: MultiHeadAttention) =>
-  (qkv: tf.Tensor3D, heads: AttentionHeads, dropout?: AttentionDropout): tf.Tensor3D => {
+  (qkv: tf.Tensor3D, heads: AttentionHeads, dropout?: AttentionDropout, positionIds?: Int32Array): tf.Tensor3D => {
     const scores = { scaled: heads.scaled, window: heads.window };
     if (heads.nKvHead === heads.nHead) {
       checkHeads(qkv, heads);
-      return mha(qkv, heads.nHead, dropout, scores);
+      return mha(qkv, heads.nHead, dropout, scores, positionIds);
     }
-    return tf.tidy(() => mha(repeatKv(qkv, heads), heads.nHead, dropout, scores));
+    return tf.tidy(() => mha(repeatKv(qkv, heads), heads.nHead, dropout, scores, positionIds));
   };

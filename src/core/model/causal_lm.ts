@@ -8,6 +8,7 @@ import type { NamedTensors } from './host_tensors.ts';
 import type { Ops } from './ops.ts';
 import { kernelOps } from './kernel_ops.ts';
 import { gradients, type BackwardKind } from './backward.ts';
+import { checkPositionIds } from '../kernels/attention/index.ts';
 import { Random } from '../util/random.ts';
 import { countTargets } from '../util/targets.ts';
 import { LoraAdapter, initialLoraValues, mergeLora } from './lora/adapter.ts';
@@ -20,6 +21,12 @@ export interface ForwardOptions {
    * recomputed for gradient checkpointing draws its forward's masks. Absent (evaluation, generation): no dropout.
    */
   dropoutSeed?: number;
+  /**
+   * Packed rows (TRL's padding-free packing, a Batch's positionIds, B·T): each token's position within its own
+   * sequence, counting from 0 at its first token, as transformers' position_ids. Each sequence then runs as if alone:
+   * its own positions, and attention within it only (flash-attention's varlen). Absent: one sequence per row.
+   */
+  positionIds?: Int32Array;
 }
 
 /** Options of the loss: what the forward takes, and what the mean divides by. */
@@ -171,13 +178,14 @@ export class CausalLM {
     return v;
   }
 
-  private context(ops: Ops = kernelOps, dropoutSeed?: number): ForwardContext<ModelDims> {
+  private context(ops: Ops = kernelOps, dropoutSeed?: number, positionIds?: Int32Array): ForwardContext<ModelDims> {
     const lora = this.lora;
     return {
       dims: this.dims,
       p: (name) => this.p(name),
       ops,
       dropoutSeed,
+      ...(positionIds ? { positionIds } : {}),
       lora: lora ? (m) => lora.weights(m) : undefined,
     };
   }
@@ -192,7 +200,7 @@ export class CausalLM {
 
   /** The last block's output, (B·T, hidden). */
   private blocks(ctx: ForwardContext<ModelDims>, tokens: Int32Array, B: number, T: number, o: DecodeOptions = {}) {
-    const attend = o.attend ?? fullCausalAttention(ctx.ops);
+    const attend = o.attend ?? fullCausalAttention(ctx.ops, ctx.positionIds);
     let x = this.family.embed(ctx, tokens, B, T, o.position ?? 0);
     for (let l = 0; l < this.sizes.num_hidden_layers; l++) x = this.family.block(ctx, l, x, B, T, attend);
     return x;
@@ -207,8 +215,9 @@ export class CausalLM {
 
   /** Logits (B·T, V) of every position. tokens: (B, T) row-major. */
   forward(tokens: Int32Array, B: number, T: number, opts: ForwardOptions = {}): tf.Tensor2D {
-    const ctx = this.context(opts.ops, opts.dropoutSeed);
+    const ctx = this.context(opts.ops, opts.dropoutSeed, opts.positionIds);
     this.checkTokens(tokens, B, T);
+    if (opts.positionIds) checkPositionIds(opts.positionIds, B, T);
     return tf.tidy(() => this.family.logits(ctx, this.family.finalNorm(ctx, this.blocks(ctx, tokens, B, T))));
   }
 
@@ -232,7 +241,8 @@ export class CausalLM {
   loss(tokens: Int32Array, targets: Int32Array, B: number, T: number, opts: LossOptions = {}): tf.Scalar {
     const count = this.divisor(tokens, targets, opts);
     this.checkTokens(tokens, B, T);
-    const ctx = this.context(opts.ops, opts.dropoutSeed);
+    if (opts.positionIds) checkPositionIds(opts.positionIds, B, T);
+    const ctx = this.context(opts.ops, opts.dropoutSeed, opts.positionIds);
     return tf.tidy(() => this.head(ctx, this.blocks(ctx, tokens, B, T), tf.tensor1d(targets, 'int32'), count));
   }
 
@@ -273,10 +283,11 @@ export class CausalLM {
     const backward = opts.backward ?? 'freeing';
     const count = this.divisor(tokens, targets, opts);
     this.checkTokens(tokens, B, T);
+    if (opts.positionIds) checkPositionIds(opts.positionIds, B, T);
     const { family, dims } = this;
-    const ctx = this.context(opts.ops, opts.dropoutSeed);
+    const ctx = this.context(opts.ops, opts.dropoutSeed, opts.positionIds);
     const L = this.sizes.num_hidden_layers;
-    const attend = fullCausalAttention(ctx.ops);
+    const attend = fullCausalAttention(ctx.ops, ctx.positionIds);
     const grads: Grads = new Map();
     // Each part's trained parameters: all of its own, or with LoRA its adapter tensors and modules_to_save's.
     const trainable = this.trainable;

@@ -31,11 +31,12 @@ export type Attend = (
   dropout?: AttentionDropout,
 ) => tf.Tensor3D;
 
-/** Training, evaluation and the full-prefix decoder: causal attention over the whole block, as `ops` computes it. */
+/** Training, evaluation and the full-prefix decoder: causal attention over the whole block, as `ops` computes it;
+ * with `positionIds` (packed rows), within each token's own sequence. */
 export const fullCausalAttention =
-  (ops: Ops): Attend =>
+  (ops: Ops, positionIds?: Int32Array): Attend =>
   (_layer, qkv, heads, dropout) =>
-    ops.attention(qkv, heads, dropout);
+    ops.attention(qkv, heads, dropout, positionIds);
 
 /** What a family's forward pieces run with. */
 export interface ForwardContext<D> {
@@ -50,6 +51,12 @@ export interface ForwardContext<D> {
   dropoutSeed?: number;
   /** the position of the first token (the KV cache's length when decoding); 0 when absent */
   position?: number;
+  /**
+   * Packed rows (TRL's padding-free packing, B·T): each token's position within its own sequence, counting from 0 at
+   * the sequence's first token. Position embeddings and RoPE read it in place of position + t, and attention stays
+   * within each sequence (fullCausalAttention). Absent: one sequence per row.
+   */
+  positionIds?: Int32Array;
   /** a LoRA adapter's weights on the linear layer `module`, when one is attached there (linear.ts) */
   lora?(module: string): LoraWeights | undefined;
 }

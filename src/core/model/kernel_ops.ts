@@ -24,11 +24,11 @@ export const kernelOps: Ops = {
   rope,
   swiglu,
   gelu: (x, exact) => gelu(x, exact) as Tensor2D,
-  attention: (qkv, { nHead, nKvHead, scaled, window }, dropout) =>
-    causalSelfAttention(qkv, nHead, dropout, { nKvHead, scaled, window }),
+  attention: (qkv, { nHead, nKvHead, scaled, window }, dropout, positionIds) =>
+    causalSelfAttention(qkv, nHead, dropout, { nKvHead, scaled, window }, positionIds),
   crossEntropy: softmaxCrossEntropy,
   crossEntropyMean,
-  embedding: (tokens, B, T, wte, wpe, position) =>
-    wpe ? embedding(tokens, B, T, wte, wpe, position) : tokenEmbedding(tokens, B, T, wte),
+  embedding: (tokens, B, T, wte, wpe, position, positionIds) =>
+    wpe ? embedding(tokens, B, T, wte, wpe, position, positionIds) : tokenEmbedding(tokens, B, T, wte),
   dropout,
 };

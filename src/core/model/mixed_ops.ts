@@ -62,8 +62,8 @@ export function mixedPrecisionOps(weights: HalfWeightCache, scaler?: GradientSca
     ...kernelOps,
     name: 'hearth kernels, f16 operands',
     matmul: (a, b, opts = {}) => matmul(a, b, { ...opts, half: true, bHalf: weights.get(b) }),
-    attention: groupedAttention((qkv, nHead, dropout, scores) =>
-      causalSelfAttention(qkv, nHead, dropout, { ...scores, half: true }),
+    attention: groupedAttention((qkv, nHead, dropout, scores, positionIds) =>
+      causalSelfAttention(qkv, nHead, dropout, { ...scores, half: true }, positionIds),
     ),
     crossEntropy: (logits, targets) => scaled(kernelOps.crossEntropy(logits, targets)),
     crossEntropyMean: mean && ((logits, targets, count) => scaled(mean(logits, targets, count))),

@@ -55,8 +55,9 @@ export interface Ops {
   /** qkv (B, T, (H + 2K)·D) packed [q | k | v] (GPT-2's c_attn packs just so, K = H) → (B, T, H·D), causal (within
    * heads.window when given), scaled by 1/√D unless heads.scaled is false; with `dropout`, attn_pdrop on the
    * probabilities (mask of score (i, j) of head (b, h) hashed from (seed, b·nHead + h, i·T + j), as
-   * kernels/dropout/seeds.ts) */
-  attention(qkv: Tensor3D, heads: AttentionHeads, dropout?: AttentionDropout): Tensor3D;
+   * kernels/dropout/seeds.ts); with `positionIds` (B·T), packed rows: query t sees keys from t − positionIds[t] on
+   * only, its own sequence (flash-attention's varlen) */
+  attention(qkv: Tensor3D, heads: AttentionHeads, dropout?: AttentionDropout, positionIds?: Int32Array): Tensor3D;
   /** inverted dropout of x (M, C): element (m, c) kept, times 1/(1 − p), when the hash of (seed, m, c) says so */
   dropout(x: Tensor2D, p: number, seed: number): Tensor2D;
   /** per-row −log softmax(logits)[target], 0 where target is IGNORE_INDEX (−100); logits (M, V), targets int32 (M) */
@@ -64,6 +65,14 @@ export interface Ops {
   /** Σ crossEntropy / count, fused; without it the model sums and divides */
   crossEntropyMean?(logits: Tensor2D, targets: Tensor1D, count: number): Scalar;
   /** wte[tokens[b·T + t]] (+ wpe[position + t] when given) → (B, T, C); position is the first token's (0 unless
-   * decoding) */
-  embedding(tokens: Int32Array, B: number, T: number, wte: Tensor2D, wpe?: Tensor2D, position?: number): Tensor3D;
+   * decoding); with `positionIds` (B·T, packed rows), wpe[positionIds[b·T + t]] instead */
+  embedding(
+    tokens: Int32Array,
+    B: number,
+    T: number,
+    wte: Tensor2D,
+    wpe?: Tensor2D,
+    position?: number,
+    positionIds?: Int32Array,
+  ): Tensor3D;
 }

@@ -66,11 +66,12 @@ export const stockOps: Ops = {
   dropout(x, p, seed) {
     return tf.tidy(() => tf.mul(x, dropoutOp(tf.onesLike(x), p, seed)) as tf.Tensor2D);
   },
-  embedding(tokens, B, T, wte, wpe, position = 0) {
+  embedding(tokens, B, T, wte, wpe, position = 0, positionIds) {
     if (!wpe) return stockTokenEmbedding(tokens, B, T, wte);
     return tf.tidy(() => {
       const tok = stockTokenEmbedding(tokens, B, T, wte);
-      const pos = tf.slice(wpe, [position, 0], [T, -1]); // (T, C), broadcast over the batch
+      // (T, C), broadcast over the batch; packed rows: each token's own, (B, T, C)
+      const pos = positionIds ? stockTokenEmbedding(positionIds, B, T, wpe) : tf.slice(wpe, [position, 0], [T, -1]);
       return tf.add(tok, pos) as tf.Tensor3D;
     });
   },

@@ -286,6 +286,8 @@ export class Trainer {
         // micro-batch, so a resumed run draws the masks the uninterrupted run would have.
         dropoutSeed: stepSeed(this.args.seed, this.state.step, k),
         ...(this.mixed ? { ops: this.mixed.ops } : {}),
+        // packed rows (bfd): each sequence at its own positions, attending within itself
+        ...(batch.positionIds ? { positionIds: batch.positionIds } : {}),
       });
       if (!sum) {
         sum = grads;

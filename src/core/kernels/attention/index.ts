@@ -19,12 +19,19 @@
 // kernels are recorded. The kernels read every K/V row once per block of query rows (ceil(T / 32) times), so
 // halving those bytes outweighs the one cast pass. The backward's first pass, delta = rowsum(dO ∘ O) − dlse, reads
 // f32 O and dO once each.
+//
+// Packed rows (TRL's padding-free packing, `positions`): several sequences share a row, each token's position counting
+// from 0 at its sequence's first token, and query t sees only keys from t − positions[t] to t, its own sequence's
+// earlier tokens (flash-attention's varlen kernels). The same shaders with their sequence_start and params regions
+// replaced (common/attention_sequence_start.wgsl, attention_positions_*.wgsl) bind the positions (B, T) int32 after
+// their other buffers; the delta pass needs no mask.
 import type { Tensor, Tensor3D, TensorInfo, NamedAttrMap } from '@tensorflow/tfjs-core';
+import { tensor2d, zerosLike } from '@tensorflow/tfjs-core';
 import forwardSource from '../../../../shaders/attention_forward.wgsl?raw';
 import deltaSource from '../../../../shaders/attention_backward_delta.wgsl?raw';
 import dqSource from '../../../../shaders/attention_backward_dq.wgsl?raw';
 import dkvSource from '../../../../shaders/attention_backward_dkv.wgsl?raw';
-import { allocate, release, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
+import { allocate, release, dispatch, grid1d, ceilDiv, defineKernel, type KernelSpec } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 import { castToHalfKernel } from '../half/index.ts';
 import { dropoutThreshold } from '../dropout/seeds.ts';
@@ -135,6 +142,17 @@ const DELTA = defineKernel({
   uniforms: { T: 'u32', nHead: 'u32', rowCount: 'u32' },
 });
 const BACKWARD_BUFFERS = { qkv: 'read', dout: 'read', lse: 'read', delta: 'read', dqkv: 'read_write' } as const;
+/** Packed rows: each kernel's buffers, then the tokens' positions (B, T), bound by the params region's replacement. */
+const PACKED = {
+  forward: {
+    buffers: { ...FORWARD.buffers, positions: 'read' },
+    regions: { params: include('attention_positions_forward'), sequence_start: include('attention_sequence_start') },
+  },
+  backward: {
+    buffers: { ...BACKWARD_BUFFERS, positions: 'read' },
+    regions: { params: include('attention_positions_backward'), sequence_start: include('attention_sequence_start') },
+  },
+} as const;
 /** The dQ pass (a workgroup per query head) and the dK/dV pass (per kv head, summing over its group). */
 const BACKWARD = [
   {
@@ -179,10 +197,30 @@ export interface AttentionOptions {
  * scratch; scores, softmax, sums and outputs stay f32.
  */
 const halfRegions = { qkv: include('attention_qkv_f16'), dout: include('attention_dout_f16') };
-const kernelName = (name: string, half: boolean) => (half ? `${name}_f16` : name);
 
-/** out (B, T, C) and lse (B, nh, T) from the packed qkv. lse never sees dropout. */
-export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: AttentionOptions = {}): TensorInfo[] {
+/** A kernel as one call runs it: f16 operands (`half`), packed rows (`packed`: positions bound last). */
+function variant(
+  kernel: KernelSpec,
+  o: { half: boolean; packed: boolean; halfRegions: Record<string, string> },
+  packed: (typeof PACKED)['forward' | 'backward'],
+): KernelSpec {
+  const regions = { ...(o.half ? o.halfRegions : {}), ...(o.packed ? packed.regions : {}) };
+  return {
+    ...kernel,
+    name: `${kernel.name}${o.half ? '_f16' : ''}${o.packed ? '_packed' : ''}`,
+    ...(o.packed ? { buffers: packed.buffers } : {}),
+    regions: Object.keys(regions).length ? regions : undefined,
+  };
+}
+
+/** out (B, T, C) and lse (B, nh, T) from the packed qkv. lse never sees dropout. With `positions` (B, T) int32,
+ * packed rows: each token attends within its own sequence only. */
+export function attentionForwardKernel(
+  qkv: TensorInfo,
+  nHead: number,
+  o: AttentionOptions = {},
+  positions?: TensorInfo,
+): TensorInfo[] {
   const { half = false } = o;
   const dims = dimsOf(qkv, nHead, o.nKvHead);
   const { B, T, C } = dims;
@@ -192,12 +230,14 @@ export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: Attent
   const q = half ? castToHalfKernel(qkv) : qkv;
   dispatch({
     kernel: {
-      ...FORWARD,
-      name: kernelName(FORWARD.name, half),
-      regions: half ? { qkv: halfRegions.qkv } : undefined,
+      ...variant(
+        FORWARD,
+        { half, packed: positions !== undefined, halfRegions: { qkv: halfRegions.qkv } },
+        PACKED.forward,
+      ),
       consts: consts(dims, bl, o),
     },
-    buffers: { qkv: q, out, lse },
+    buffers: { qkv: q, out, lse, ...(positions ? { positions } : {}) },
     uniforms: uniformsOf(dims, o),
     workgroups: [ceilDiv(T, bl.rows), B * nHead],
   });
@@ -207,12 +247,14 @@ export function attentionForwardKernel(qkv: TensorInfo, nHead: number, o: Attent
 
 /**
  * dqkv (qkv's shape) from the forward's inputs and outputs and the upstream gradients dout, dlse. `half` reads qkv and
- * dout in f16 in the dQ and dK/dV passes; the delta pass reads f32 O and dO once each either way.
+ * dout in f16 in the dQ and dK/dV passes; the delta pass reads f32 O and dO once each either way. `positions`: the
+ * forward's packed rows.
  */
 export function attentionBackwardKernel(
   { qkv, out, lse, dout, dlse }: Record<'qkv' | 'out' | 'lse' | 'dout' | 'dlse', TensorInfo>,
   nHead: number,
   o: AttentionOptions = {},
+  positions?: TensorInfo,
 ): TensorInfo {
   const { half = false } = o;
   const dims = dimsOf(qkv, nHead, o.nKvHead);
@@ -232,12 +274,10 @@ export function attentionBackwardKernel(
   for (const { kernel, heads } of BACKWARD) {
     dispatch({
       kernel: {
-        ...kernel,
-        name: kernelName(kernel.name, half),
-        regions: half ? halfRegions : undefined,
+        ...variant(kernel, { half, packed: positions !== undefined, halfRegions }, PACKED.backward),
         consts: consts(dims, bl, o),
       },
-      buffers: { qkv: q, dout: dO, lse, delta, dqkv },
+      buffers: { qkv: q, dout: dO, lse, delta, dqkv, ...(positions ? { positions } : {}) },
       uniforms: uniformsOf(dims, o),
       workgroups: [ceilDiv(T, bl.rows), B * heads(dims)],
     });
@@ -274,44 +314,81 @@ const optionsOf = (attrs: NamedAttrMap): AttentionOptions => ({
   window: attrs.window as number | undefined,
 });
 
-// One op, registered under a second name for f16 operands so that profiles tell the two apart.
-const opName = (half: boolean) => (half ? 'HearthCausalSelfAttentionHalf' : 'HearthCausalSelfAttention');
+// One op, registered under other names for f16 operands and for packed rows (an int32 positions input) so that
+// profiles tell them apart.
+const opName = (half: boolean, packed: boolean) =>
+  `HearthCausalSelfAttention${half ? 'Half' : ''}${packed ? 'Packed' : ''}`;
+
+type BackwardInputs = Record<'qkv' | 'out' | 'lse' | 'dout' | 'dlse', TensorInfo> & { positions?: TensorInfo };
 
 for (const half of [false, true]) {
-  const name = opName(half);
-  registerOp({
-    name: `${name}Backward`,
-    inputs: ['qkv', 'out', 'lse', 'dout', 'dlse'],
-    forward: (inputs, attrs) =>
-      attentionBackwardKernel(
-        inputs as Record<'qkv' | 'out' | 'lse' | 'dout' | 'dlse', TensorInfo>,
-        attrs.nHead as number,
-        optionsOf(attrs),
-      ),
-  });
-  registerOp({
-    name,
-    inputs: ['qkv'],
-    forward: ({ qkv }, attrs) => attentionForwardKernel(qkv, attrs.nHead as number, optionsOf(attrs)),
-    gradient: {
-      inputsToSave: ['qkv'],
-      outputsToSave: [true, true],
-      grad: (dys, [qkv, out, lse], attrs) => {
-        // tfjs passes zeros for an output nobody differentiated (usually lse).
-        const [dout, dlse] = dys as Tensor[];
-        return { qkv: () => runOp(`${name}Backward`, { qkv, out, lse, dout, dlse }, attrs) };
+  for (const packed of [false, true]) {
+    const name = opName(half, packed);
+    registerOp({
+      name: `${name}Backward`,
+      inputs: ['qkv', 'out', 'lse', 'dout', 'dlse', ...(packed ? ['positions'] : [])],
+      forward: (inputs, attrs) => {
+        const { positions, ...rest } = inputs as BackwardInputs;
+        return attentionBackwardKernel(rest, attrs.nHead as number, optionsOf(attrs), positions);
       },
-    },
-  });
+    });
+    registerOp({
+      name,
+      inputs: ['qkv', ...(packed ? ['positions'] : [])],
+      forward: ({ qkv, positions }, attrs) =>
+        attentionForwardKernel(qkv, attrs.nHead as number, optionsOf(attrs), positions),
+      gradient: {
+        inputsToSave: ['qkv', ...(packed ? ['positions'] : [])],
+        outputsToSave: [true, true],
+        grad: (dys, saved, attrs) => {
+          // tfjs passes zeros for an output nobody differentiated (usually lse).
+          const [dout, dlse] = dys as Tensor[];
+          const [qkv, ...rest] = saved;
+          const positions = packed ? rest.shift()! : undefined;
+          const [out, lse] = rest;
+          const inputs = { qkv, out, lse, dout, dlse, ...(positions ? { positions } : {}) };
+          return {
+            qkv: () => runOp(`${name}Backward`, inputs, attrs),
+            ...(positions ? { positions: () => zerosLike(positions) } : {}), // token positions, never trained
+          };
+        },
+      },
+    });
+  }
 }
 
-/** The op with both outputs (out and the logsumexp). */
+/**
+ * Throws unless `positionIds` are packed rows' position ids for B rows of T tokens: each row's starting at 0, then each
+ * 0 (a new sequence) or one more than the one before it, so that a sequence is a run of consecutive tokens (as
+ * flash-attention's varlen takes them, and as the kernels' key-tile skipping assumes).
+ */
+export function checkPositionIds(positionIds: Int32Array, B: number, T: number): void {
+  if (positionIds.length !== B * T)
+    throw new Error(`expected ${B * T} position ids for ${B} rows of ${T} tokens, got ${positionIds.length}`);
+  for (let k = 0; k < B * T; k++) {
+    const p = positionIds[k];
+    if (!(p === 0 || (k % T > 0 && p === positionIds[k - 1] + 1)))
+      throw new Error(
+        `position id ${p} of token ${k % T} in row ${Math.floor(k / T)}: packed sequences count 0, 1, 2, … from each one's first token`,
+      );
+  }
+}
+
+/** The op with both outputs (out and the logsumexp). With `positions` (B·T, each token's position within its
+ * sequence, checkPositionIds), packed rows: query t sees keys t − positions[t] .. t only. */
 export function causalSelfAttentionWithLse(
   qkv: Tensor3D,
   nHead: number,
   o: AttentionOptions = {},
+  positions?: Int32Array,
 ): { out: Tensor3D; lse: Tensor3D } {
-  const [out, lse] = runOp<Tensor[]>(opName(o.half === true), { qkv }, attentionAttrs(nHead, o));
+  const attrs = attentionAttrs(nHead, o);
+  const [B, T] = qkv.shape;
+  if (positions) checkPositionIds(positions, B, T);
+  const pos = positions && tensor2d(positions, [B, T], 'int32');
+  const inputs = { qkv, ...(pos ? { positions: pos } : {}) };
+  const [out, lse] = runOp<Tensor[]>(opName(o.half === true, pos !== undefined), inputs, attrs);
+  pos?.dispose(); // the tape keeps its own copy for the backward
   return { out: out as Tensor3D, lse: lse as Tensor3D };
 }
 
@@ -320,14 +397,16 @@ export function causalSelfAttentionWithLse(
  * nHead q heads, then nKvHead k heads, then nKvHead v heads, query head h reading kv head
  * floor(h / (nHead / nKvHead)). Returns (B, T, C = nHead·hd) with heads merged the same way (what HF's _merge_heads
  * gives), i.e. softmax(q·kᵀ/√hd + causal mask)·v per (b, h). Options: `half` (f16 operands), `nKvHead`, `scaled`
- * (false: no 1/√hd) and `window` (a local window). */
+ * (false: no 1/√hd) and `window` (a local window); `positions` (B·T): packed rows, each token attending within its
+ * own sequence (causalSelfAttentionWithLse). */
 export function causalSelfAttention(
   qkv: Tensor3D,
   nHead: number,
   dropout?: AttentionDropout,
   options: Omit<AttentionOptions, 'dropout' | 'blocks'> = {},
+  positions?: Int32Array,
 ): Tensor3D {
-  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, { ...options, dropout });
+  const { out, lse } = causalSelfAttentionWithLse(qkv, nHead, { ...options, dropout }, positions);
   // The tape keeps its own reference to lse for the backward; the caller only wants out.
   lse.dispose();
   return out;

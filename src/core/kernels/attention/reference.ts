@@ -17,10 +17,16 @@ export interface AttentionShape {
   scaled?: boolean;
   /** query i sees keys j with 0 ≤ i − j < window only */
   window?: number;
+  /** packed rows (B·T): each token's position within its sequence; query i of row b sees keys from
+   * i − positions[b·T + i] on (its own sequence) only */
+  positions?: ArrayLike<number>;
 }
 
-/** The first key query i sees. */
-const firstKey = ({ window }: AttentionShape, i: number) => (window === undefined ? 0 : Math.max(0, i - window + 1));
+/** The first key query i of row b sees. */
+function firstKey({ window, positions, T }: AttentionShape, b: number, i: number): number {
+  const sequenceStart = positions ? i - positions[b * T + i] : 0;
+  return Math.max(sequenceStart, window === undefined ? 0 : i - window + 1);
+}
 
 /** Where element d of head h's q, k and v at position t of batch row b sits in the packed qkv. */
 function qkvLayout({ T, C, nHead, nKvHead = nHead }: AttentionShape, b: number, h: number) {
@@ -63,15 +69,16 @@ function probabilities(qkv: ArrayLike<number>, shape: AttentionShape, b: number,
   const lse = new Float64Array(T);
   for (let i = 0; i < T; i++) {
     let max = -Infinity;
-    for (let j = firstKey(shape, i); j <= i; j++) {
+    const first = firstKey(shape, b, i);
+    for (let j = first; j <= i; j++) {
       let s = 0;
       for (let d = 0; d < hd; d++) s += q(i, d) * k(j, d);
       p[i * T + j] = s * scale;
       max = Math.max(max, s * scale);
     }
     let sum = 0;
-    for (let j = firstKey(shape, i); j <= i; j++) sum += Math.exp(p[i * T + j] - max);
-    for (let j = firstKey(shape, i); j <= i; j++) p[i * T + j] = Math.exp(p[i * T + j] - max) / sum;
+    for (let j = first; j <= i; j++) sum += Math.exp(p[i * T + j] - max);
+    for (let j = first; j <= i; j++) p[i * T + j] = Math.exp(p[i * T + j] - max) / sum;
     lse[i] = max + Math.log(sum);
   }
   return { p, lse };

@@ -8,13 +8,28 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dropout as dropoutOp } from '../dropout/index.ts';
 import type { AttentionDropout, AttentionOptions } from './index.ts';
 
+/** Which keys each query sees, (B, 1, T, T) for packed rows: key j of row b for query i when
+ * i − positions[b·T + i] ≤ j ≤ i (its own sequence), and within the window when there is one. */
+function packedMask(positions: Int32Array, B: number, T: number, window?: number): tf.Tensor4D {
+  const mask = new Uint8Array(B * T * T);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < T; i++) {
+      const first = Math.max(i - positions[b * T + i], window === undefined ? 0 : i - window + 1);
+      for (let j = Math.max(first, 0); j <= i; j++) mask[(b * T + i) * T + j] = 1;
+    }
+  }
+  return tf.tensor4d(mask, [B, 1, T, T], 'bool');
+}
+
 /** qkv (B, T, 3C) packed [q | k | v] → (B, T, C), causal, heads merged as HF's _merge_heads does; `scaled` and `window`
- * as the kernels' AttentionOptions (false: no 1/√hd; query i sees keys j with i − window < j ≤ i only). */
+ * as the kernels' AttentionOptions (false: no 1/√hd; query i sees keys j with i − window < j ≤ i only); `positions`
+ * (B·T) as the kernels' packed rows (query i sees keys from i − positions[i] on only). */
 export function stockCausalSelfAttention(
   qkv: tf.Tensor3D,
   nHead: number,
   dropout?: AttentionDropout,
   { scaled = true, window }: Pick<AttentionOptions, 'scaled' | 'window'> = {},
+  positions?: Int32Array,
 ): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, C3] = qkv.shape;
@@ -27,8 +42,16 @@ export function stockCausalSelfAttention(
     const scores = tf.mul(tf.matMul(toHeads(q), toHeads(k), false, true), scale); // (B·nh, T, T)
     // lower triangle, key ≤ query; with a window, the band query − window < key ≤ query
     const below = window === undefined ? -1 : Math.min(window, T) - 1;
-    const causal = tf.cast(tf.linalg.bandPart(tf.ones([T, T]), below, 0), 'bool');
-    const masked = tf.where(causal, scores, tf.fill([T, T], -1e9));
+    let masked: tf.Tensor;
+    if (positions) {
+      // (B, nh, T, T) against each row's own mask
+      const perRow = tf.reshape(scores, [B, nHead, T, T]);
+      const mask = packedMask(positions, B, T, window);
+      masked = tf.reshape(tf.where(mask, perRow, tf.fill([B, 1, T, T], -1e9)), [B * nHead, T, T]);
+    } else {
+      const causal = tf.cast(tf.linalg.bandPart(tf.ones([T, T]), below, 0), 'bool');
+      masked = tf.where(causal, scores, tf.fill([T, T], -1e9));
+    }
     let probs = tf.softmax(masked); // (B·nh, T, T)
     // Rows of T·T elements: the mask of (b, h, i, j) is keyed by (b·nh + h, i·T + j), as in the kernels.
     if (dropout && dropout.p > 0)

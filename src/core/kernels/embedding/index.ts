@@ -5,8 +5,10 @@
 //             dwpe[position + t] = Σ_b dout[b, t]
 // And the token-only embedding (families without position embeddings): tfjs's gather forward, with the same
 // deterministic wte gradient in place of tfjs's (a scatter-add whose float atomics sum in any order).
+// Packed rows (TRL's padding-free packing) give each token its own position: wte[tokens] + wpe[positionIds], the
+// token-only embedding of each table, so wpe's gradient is the same deterministic gather over positions by id.
 import type { GradSaveFunc, Tensor, Tensor2D, Tensor3D, TensorInfo } from '@tensorflow/tfjs-core';
-import { customGrad, gather, reshape, tensor1d, zerosLike } from '@tensorflow/tfjs-core';
+import { add, customGrad, gather, reshape, tensor1d, tidy, zerosLike } from '@tensorflow/tfjs-core';
 import forwardSource from '../../../../shaders/embedding.wgsl?raw';
 import wteBackwardSource from '../../../../shaders/embedding_backward_wte.wgsl?raw';
 import wpeBackwardSource from '../../../../shaders/embedding_backward_wpe.wgsl?raw';
@@ -135,8 +137,9 @@ registerOp({
   },
 });
 
-/** out[b,t,:] = wte[tokens[b·T+t], :] + wpe[position + t, :]; tokens are on the CPU (they come from the dataset).
- * Gradients for wte (deterministic scatter-add) and wpe (sum over the batch). */
+/** out[b,t,:] = wte[tokens[b·T+t], :] + wpe[position + t, :], or with `positionIds` (packed rows, B·T)
+ * wpe[positionIds[b·T+t], :]; tokens and position ids are on the CPU (they come from the dataset).
+ * Gradients for wte (deterministic scatter-add) and wpe (sum over the batch, or by position). */
 export function embedding(
   tokens: Int32Array,
   B: number,
@@ -144,6 +147,7 @@ export function embedding(
   wte: Tensor2D,
   wpe: Tensor2D,
   position = 0,
+  positionIds?: Int32Array,
 ): Tensor3D {
   const [vocab, channels] = wte.shape;
   const [nPositions, wpeChannels] = wpe.shape;
@@ -151,6 +155,7 @@ export function embedding(
   if (!Number.isInteger(position) || position < 0 || position + T > nPositions)
     throw new Error(`embedding: positions ${position}..${position + T - 1} exceed n_positions ${nPositions}`);
   if (wpeChannels !== channels) throw new Error(`embedding: wte has ${channels} channels, wpe ${wpeChannels}`);
+  if (positionIds) return packedEmbedding(tokens, positionIds, B, T, wte, wpe);
   const csr = tokenPositions(tokens, vocab);
   const tokensT = tensor1d(tokens, 'int32');
   const offsets = tensor1d(csr.offsets, 'int32');
@@ -165,6 +170,24 @@ export function embedding(
   offsets.dispose();
   positions.dispose();
   return out;
+}
+
+/** Packed rows: wte[tokens] + wpe[positionIds], each a token-only embedding (deterministic gradients for both). */
+function packedEmbedding(
+  tokens: Int32Array,
+  positionIds: Int32Array,
+  B: number,
+  T: number,
+  wte: Tensor2D,
+  wpe: Tensor2D,
+): Tensor3D {
+  const nPositions = wpe.shape[0];
+  if (positionIds.length !== B * T)
+    throw new Error(`embedding: ${positionIds.length} position ids for B·T = ${B}·${T}`);
+  const bad = positionIds.findIndex((p) => !(p >= 0 && p < nPositions));
+  if (bad >= 0)
+    throw new Error(`embedding: position ${positionIds[bad]} of token ${bad} is outside n_positions ${nPositions}`);
+  return tidy(() => add(tokenEmbedding(tokens, B, T, wte), tokenEmbedding(positionIds, B, T, wpe)));
 }
 
 /** out[b,t,:] = wte[tokens[b·T+t], :]; tokens are on the CPU. Its wte gradient is the deterministic one above. */

@@ -1,10 +1,12 @@
 // Rotary position embedding as a tfjs op with its gradient (Llama, Mistral, Qwen2: the whole head; GPT-NeoX: the
 // first rotaryDim dims of each head), Hugging Face's rotate_half convention (shaders/rope.wgsl). The backward is the
-// same kernel rotating by −a.
+// same kernel rotating by −a. Packed rows (TRL's padding-free packing) give each token its own position (`positions`):
+// the same shader with its positions region replaced (common/rope_positions.wgsl) reads them from a buffer.
 import type { NamedAttrMap, Tensor, Tensor2D, TensorInfo } from '@tensorflow/tfjs-core';
 import { tensor1d, util, zerosLike } from '@tensorflow/tfjs-core';
+import { include } from '../shader_source.ts';
 import ropeSource from '../../../../shaders/rope.wgsl?raw';
-import { allocate, dispatch, grid1d, ceilDiv, defineKernel } from '../runtime.ts';
+import { allocate, dispatch, grid1d, ceilDiv, defineKernel, type KernelSpec } from '../runtime.ts';
 import { registerOp, runOp } from '../op.ts';
 
 /** Where and how a (B·T, nHeads·headDim) query or key tensor is rotated. */
@@ -19,6 +21,8 @@ export interface RopeSpec {
   invFreq: Float32Array;
   /** the position of row t = 0 (the KV cache's length when decoding) */
   position: number;
+  /** packed rows: each token's own position (B·T, its place within its sequence), in place of position + t */
+  positions?: Int32Array;
 }
 
 const WG = 256;
@@ -37,40 +41,62 @@ const ROPE = defineKernel({
   },
 });
 
-/** x rotated by +a (direction 1) or −a (−1, the backward); attrs as RopeSpec's, less B and invFreq. */
-export function ropeKernel(x: TensorInfo, invFreq: TensorInfo, attrs: NamedAttrMap, direction: 1 | -1): TensorInfo {
+/** Packed rows: rope.wgsl reading each token's position from a buffer bound after its others. */
+const ROPE_PACKED = {
+  ...ROPE,
+  name: 'rope_packed',
+  buffers: { ...ROPE.buffers, positions: 'read' },
+  regions: { positions: include('rope_positions') },
+} as const;
+
+/** x rotated by +a (direction 1) or −a (−1, the backward); attrs as RopeSpec's, less B and invFreq; with `positions`
+ * (B·T int32), each row at its own position. */
+export function ropeKernel(
+  x: TensorInfo,
+  invFreq: TensorInfo,
+  attrs: NamedAttrMap,
+  direction: 1 | -1,
+  positions?: TensorInfo,
+): TensorInfo {
   const [T, heads, headDim, rotaryDim, position] = ['T', 'nHeads', 'headDim', 'rotaryDim', 'position'].map(
     (k) => attrs[k] as number,
   );
   const rows = x.shape[0];
   const n = rows * heads * (headDim - rotaryDim / 2);
   const y = allocate(x.shape);
+  const buffers: Record<string, TensorInfo> = { x, inv_freq: invFreq, y, ...(positions ? { positions } : {}) };
   dispatch({
-    kernel: { ...ROPE, consts: { WG } },
-    buffers: { x, inv_freq: invFreq, y },
+    kernel: { ...((positions ? ROPE_PACKED : ROPE) as KernelSpec), consts: { WG } },
+    buffers,
     uniforms: { n, seq_len: T, heads, head_dim: headDim, rotary_dim: rotaryDim, position, direction },
     workgroups: grid1d(ceilDiv(n, WG)),
   });
   return y;
 }
 
-registerOp({
-  name: 'HearthRopeBackward',
-  inputs: ['dy', 'invFreq'],
-  forward: ({ dy, invFreq }, attrs) => ropeKernel(dy, invFreq, attrs, -1),
-});
-registerOp({
-  name: 'HearthRope',
-  inputs: ['x', 'invFreq'],
-  forward: ({ x, invFreq }, attrs) => ropeKernel(x, invFreq, attrs, 1),
-  gradient: {
-    inputsToSave: ['invFreq'],
-    grad: (dy, [invFreq], attrs) => ({
-      x: () => runOp('HearthRopeBackward', { dy: dy as Tensor, invFreq }, attrs),
-      invFreq: () => zerosLike(invFreq), // constants of the model, never trained
-    }),
-  },
-});
+// Packed rows run under their own op names (an int32 positions input), so that profiles tell them apart.
+for (const packed of [false, true]) {
+  const name = packed ? 'HearthRopePacked' : 'HearthRope';
+  const extra = packed ? ['positions'] : [];
+  registerOp({
+    name: `${name}Backward`,
+    inputs: ['dy', 'invFreq', ...extra],
+    forward: ({ dy, invFreq, positions }, attrs) => ropeKernel(dy, invFreq, attrs, -1, positions),
+  });
+  registerOp({
+    name,
+    inputs: ['x', 'invFreq', ...extra],
+    forward: ({ x, invFreq, positions }, attrs) => ropeKernel(x, invFreq, attrs, 1, positions),
+    gradient: {
+      inputsToSave: ['invFreq', ...extra],
+      grad: (dy, [invFreq, positions], attrs) => ({
+        x: () => runOp(`${name}Backward`, { dy: dy as Tensor, invFreq, ...(positions ? { positions } : {}) }, attrs),
+        invFreq: () => zerosLike(invFreq), // constants of the model, never trained
+        ...(positions ? { positions: () => zerosLike(positions) } : {}), // token positions, never trained
+      }),
+    },
+  });
+}
 
 function checkSpec(x: Tensor2D, r: RopeSpec): void {
   const { B, T, nHeads, headDim, rotaryDim, invFreq, position } = r;
@@ -85,15 +111,24 @@ function checkSpec(x: Tensor2D, r: RopeSpec): void {
     throw new Error(`${where}: invFreq has ${invFreq.length} values; rotaryDim ${rotaryDim} needs ${rotaryDim / 2}`);
   }
   if (!util.isInt(position) || position < 0) throw new Error(`${where}: position ${position} is not a whole number`);
+  if (r.positions && (r.positions.length !== B * T || r.positions.some((p) => p < 0)))
+    throw new Error(`${where}: positions must be B·T = ${B * T} positions, none negative`);
 }
 
-/** x (B·T, nHeads·headDim) with each head's first rotaryDim dims rotated by (position + t)·invFreq (rotate_half
- * convention). Gradient for x. */
+/** x (B·T, nHeads·headDim) with each head's first rotaryDim dims rotated by (position + t)·invFreq, or with
+ * `positions` by positions[b·T + t]·invFreq (rotate_half convention). Gradient for x. */
 export function rope(x: Tensor2D, r: RopeSpec): Tensor2D {
   checkSpec(x, r);
   const invFreq = tensor1d(r.invFreq);
+  const positions = r.positions && tensor1d(r.positions, 'int32');
   const { T, nHeads, headDim, rotaryDim, position } = r;
-  const y = runOp<Tensor2D>('HearthRope', { x, invFreq }, { T, nHeads, headDim, rotaryDim, position });
-  invFreq.dispose(); // a gradient keeps its own saved copy
+  const y = runOp<Tensor2D>(
+    positions ? 'HearthRopePacked' : 'HearthRope',
+    { x, invFreq, ...(positions ? { positions } : {}) },
+    { T, nHeads, headDim, rotaryDim, position },
+  );
+  // a gradient keeps its own saved copies
+  invFreq.dispose();
+  positions?.dispose();
   return y;
 }

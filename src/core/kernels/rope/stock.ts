@@ -6,23 +6,25 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RopeSpec } from './index.ts';
 
 export function stockRope(x: tf.Tensor2D, r: RopeSpec): tf.Tensor2D {
-  const { B, T, nHeads, headDim, rotaryDim, invFreq, position } = r;
+  const { B, T, nHeads, headDim, rotaryDim, invFreq, position, positions } = r;
   const half = rotaryDim / 2;
   if (x.shape[0] !== B * T || x.shape[1] !== nHeads * headDim || invFreq.length !== half || rotaryDim > headDim) {
     throw new Error(`rope: x [${x.shape}] is not (${B}·${T}, ${nHeads}·${headDim}) with ${half} frequencies`);
   }
-  const cosTable = new Float32Array(T * rotaryDim);
-  const sinTable = new Float32Array(T * rotaryDim);
-  for (let t = 0; t < T; t++) {
+  // One table row per position of the block, or per token with packed rows (each token its own position).
+  const rows = positions ? B * T : T;
+  const cosTable = new Float32Array(rows * rotaryDim);
+  const sinTable = new Float32Array(rows * rotaryDim);
+  for (let t = 0; t < rows; t++) {
     for (let i = 0; i < half; i++) {
-      const angle = Math.fround((position + t) * invFreq[i]);
+      const angle = Math.fround((positions ? positions[t] : position + t) * invFreq[i]);
       cosTable[t * rotaryDim + i] = cosTable[t * rotaryDim + half + i] = Math.cos(angle);
       sinTable[t * rotaryDim + i] = sinTable[t * rotaryDim + half + i] = Math.sin(angle);
     }
   }
   return tf.tidy(() => {
-    const cos = tf.tensor4d(cosTable, [1, T, 1, rotaryDim]);
-    const sin = tf.tensor4d(sinTable, [1, T, 1, rotaryDim]);
+    const cos = tf.tensor4d(cosTable, [rows / T, T, 1, rotaryDim]);
+    const sin = tf.tensor4d(sinTable, [rows / T, T, 1, rotaryDim]);
     const xs = tf.reshape(x, [B, T, nHeads, headDim]);
     const rot = tf.slice(xs, [0, 0, 0, 0], [-1, -1, -1, rotaryDim]);
     const x1 = tf.slice(rot, [0, 0, 0, 0], [-1, -1, -1, half]);

@@ -123,7 +123,8 @@ export interface Gpt2StyleBlock {
   qkv(a: tf.Tensor2D): tf.Tensor2D;
 }
 
-/** Token + position embeddings (B·T, C) for positions position .. position+T−1, then embdPdrop when training. */
+/** Token + position embeddings (B·T, C) for positions position .. position+T−1 (packed rows: ctx.positionIds), then
+ * embdPdrop when training. */
 export function positionalEmbed<D>(
   ctx: ForwardContext<D>,
   tokens: Int32Array,
@@ -133,7 +134,7 @@ export function positionalEmbed<D>(
   C: number,
   embdPdrop: number | undefined,
 ): tf.Tensor2D {
-  const e = ctx.ops.embedding(tokens, B, T, w2(ctx, 'wte.weight'), w2(ctx, 'wpe.weight'), position);
+  const e = ctx.ops.embedding(tokens, B, T, w2(ctx, 'wte.weight'), w2(ctx, 'wpe.weight'), position, ctx.positionIds);
   return drop(ctx, tf.reshape(e, [B * T, C]) as tf.Tensor2D, embdPdrop, -1, 'embedding');
 }
 

@@ -162,6 +162,7 @@ export const gptNeoX: ModelFamily<NeoXDims, NeoXConfig> = {
         rotaryDim: R,
         invFreq: neoxInvFreq(d),
         position: ctx.position ?? 0,
+        positions: ctx.positionIds,
       };
       qkv = tf.concat([ops.rope(qk, spec), v], 1);
     }

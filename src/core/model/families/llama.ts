@@ -140,7 +140,16 @@ function llamaFamily(modelType: LlamaModelType, label: string): ModelFamily<Llam
       const heads = { nHead: d.num_attention_heads, nKvHead: kvHeads(d), headDim: D, window: slidingWindow(d, l) };
       const h = ops.rmsNorm(x, w1(ctx, n('input_layernorm.weight')), eps);
       const rope = (t: tf.Tensor2D, nHeads: number) =>
-        ops.rope(t, { B, T, nHeads, headDim: D, rotaryDim: D, invFreq: llamaInvFreq(d), position: ctx.position ?? 0 });
+        ops.rope(t, {
+          B,
+          T,
+          nHeads,
+          headDim: D,
+          rotaryDim: D,
+          invFreq: llamaInvFreq(d),
+          position: ctx.position ?? 0,
+          positions: ctx.positionIds,
+        });
       const q = rope(linear(ctx, h, n('self_attn.q_proj'), qkvBias(d)), heads.nHead);
       const k = rope(linear(ctx, h, n('self_attn.k_proj'), qkvBias(d)), heads.nKvHead);
       const v = linear(ctx, h, n('self_attn.v_proj'), qkvBias(d));
