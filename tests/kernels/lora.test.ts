@@ -96,20 +96,17 @@ describe('LoRA linear: fused forward and gradients against float64', () => {
     });
   }
 
-  it('with B = 0 the output is the base layer bit for bit (bias + GELU epilogue), and the base weight has no gradient', async () => {
+  it('with B = 0 the output is the base layer bit for bit (bias + GELU epilogue)', async () => {
     const g = rng();
     const [M, I, O, r] = [33, 65, 130, 3];
     const x = tf.tensor2d(g.normals(M * I), [M, I]);
-    const w = tf.variable(tf.tensor2d(g.normals(O * I, 0.1), [O, I]));
+    const w = tf.tensor2d(g.normals(O * I, 0.1), [O, I]);
     const bias = tf.tensor1d(g.normals(O));
     const A = tf.tensor2d(g.normals(r * I), [r, I]);
     const B = tf.zeros([O, r]) as tf.Tensor2D;
     const base = matmul(x, w, { transposeB: true, bias, activation: 'gelu' });
     const fused = linear(x, w, { transposeB: true, bias, activation: 'gelu', lora: { A, B, scale: 2 } });
     expect(await fused.data()).toEqual(await base.data());
-    expect(() =>
-      tf.variableGrads(() => tf.sum(linear(x, w, { transposeB: true, lora: { A, B, scale: 2 } })), [w]),
-    ).toThrow(/frozen/);
     tf.dispose([x, w, bias, A, B, base, fused]);
   });
 });
