@@ -5,7 +5,8 @@
 //                                                                   (common/matmul_epilogue_lora.wgsl)
 //   backward  dZ = dy, or GELU'(Z)·dy
 //             g = s·dZ·B                                            (M, r)
-//             dx = dZ·op(W)ᵀ + dropout'(g·A)   (the dropout's input gradient: the same mask)
+//             dx = dZ·op(W)ᵀ + dropout'(g·A)   (the dropout's input gradient: the same mask; without dropout one
+//                                              kernel, g·A in the LoRA epilogue of dZ·op(W)ᵀ)
 //             dA = gᵀ·dropout(x),  dB = s·dZᵀ·down,  dbias = Σ_m dZ;  no dW: the base is frozen
 // x (M, in); W [out, in] (transposeB, nn.Linear) or [in, out] (Conv1D); A [r, in]; B [out, r].
 //
@@ -86,12 +87,27 @@ function forward(inputs: Record<string, TensorInfo>, attrs: NamedAttrMap, half: 
   return pre ? [y, down, pre] : [y, down];
 }
 
-/** dZ·op(W)ᵀ, with W in f32 or (half) packed f16 of shape attrs.wShape. */
-function inputGradient(dz: Tensor, w: Tensor, attrs: NamedAttrMap, half: boolean): Tensor {
+/**
+ * dZ·op(W)ᵀ, with W in f32 or (half) packed f16 of shape attrs.wShape; with `adapter` (no dropout) + g·A in the same
+ * kernel, the LoRA epilogue with g (M, r) for down and Aᵀ (in, r) for its B.
+ */
+function inputGradient(
+  dz: Tensor,
+  w: Tensor,
+  attrs: NamedAttrMap,
+  half: boolean,
+  adapter?: { g: Tensor; A: Tensor },
+): Tensor {
   const transposeB = !(attrs.transposeB === true);
-  if (!half) return runOp('HearthMatmul', { a: dz, b: w }, { transposeA: false, transposeB });
-  const [dx] = matmulKernel(dz, w, { transposeA: false, transposeB, half: halfOf(attrs, w) });
-  return tf.engine().makeTensorFromTensorInfo(dx);
+  if (!half && !adapter) return runOp('HearthMatmul', { a: dz, b: w }, { transposeA: false, transposeB });
+  const product: Product = { transposeA: false, transposeB, half: half ? halfOf(attrs, w) : undefined };
+  if (!adapter) return tf.engine().makeTensorFromTensorInfo(matmulKernel(dz, w, product)[0]);
+  return tf.tidy(() => {
+    const [, inFeatures] = adapter.A.shape as [number, number];
+    const lora = { down: adapter.g, loraB: tf.transpose(adapter.A), scale: 1 };
+    const [dx] = matmulKernel(dz, w, { ...product, epilogue: 'lora', bias: tf.zeros([inFeatures]), lora });
+    return tf.engine().makeTensorFromTensorInfo(dx);
+  });
 }
 
 const frozen = (): Tensor => {
@@ -107,12 +123,15 @@ function registerLinearOp(half: boolean, lora: boolean): void {
     inputs: ['x', w, 'bias', ...adapter],
     forward: ({ x, bias, ...rest }, attrs) => forward({ x, w: rest[w], bias, ...rest }, attrs, half, lora),
     gradient: {
-      inputsToSave: ['x', w, ...adapter],
+      // Without an adapter dx needs the weight alone: x is not kept alive for it.
+      inputsToSave: lora ? ['x', w, ...adapter] : [w],
       // [y, down, Z] with LoRA, [y, Z] without: keep every output but y.
       outputsToSave: [false, true, true],
       grad: (dy, saved, attrs) => {
-        const [x, weight, A, B] = saved;
-        const outs = saved.slice(2 + adapter.length);
+        // with an adapter x, w, A, B; without, w alone
+        const [x, , A, B] = saved;
+        const weight = saved[lora ? 1 : 0];
+        const outs = saved.slice(lora ? 4 : 1);
         const down = lora ? outs[0] : undefined;
         const pre = outs[lora ? 1 : 0];
         const dc = Array.isArray(dy) ? dy[0] : dy;
@@ -130,9 +149,11 @@ function registerLinearOp(half: boolean, lora: boolean): void {
         const dropped = () => (p > 0 ? dropout(x, p, seed) : x);
         return {
           ...grads,
+          // dZ·op(W)ᵀ + g·A in one kernel; with dropout, g·A goes through the mask first, so it is its own product
           x: () => {
+            if (!(p > 0)) return inputGradient(dz, weight, attrs, half, { g, A });
             const adapted = runOp<Tensor>('HearthMatmul', { a: g, b: A }); // (M, in)
-            return tf.add(inputGradient(dz, weight, attrs, half), p > 0 ? dropout(adapted, p, seed) : adapted);
+            return tf.add(inputGradient(dz, weight, attrs, half), dropout(adapted, p, seed));
           },
           A: () => runOp('HearthMatmul', { a: g, b: dropped() }, { transposeA: true, transposeB: false }),
           B: () =>
