@@ -170,7 +170,7 @@ export class CausalLM {
     }
   }
 
-  /** Whether the frozen base's linear weights are held in f16 (attachLora's halfBase). */
+  /** How many of the frozen base's linear weights are held in f16 (attachLora's halfBase); 0 without. */
   get halfBaseWeights(): number {
     return this.halfBase.size;
   }
