@@ -6,6 +6,9 @@
 import { initTf, tf } from '../src/core/gpu/tf.ts';
 import { describeGpu } from '../src/core/gpu/device.ts';
 import { estimateTrainingMemory } from '../src/core/model/memory.ts';
+import { familyOf } from '../src/core/model/families/index.ts';
+import type { LlamaDims } from '../src/core/model/families/llama_config.ts';
+import { DEFAULT_LORA_CONFIG, loraMemoryTerms } from '../src/core/model/lora/config.ts';
 import { presetDims } from '../src/core/model/presets.ts';
 import { GPT2_VOCAB_SIZE } from '../src/core/model/families/gpt2_config.ts';
 import type { ModelDims } from '../src/core/model/families/index.ts';
@@ -18,6 +21,42 @@ import { measureTrainingStep } from './memory_probe.ts';
 import type { Report } from './report.ts';
 
 const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/** Qwen/Qwen2.5-0.5B's shape (config.json): Qwen2, q, k and v biases, grouped-query attention, tied embeddings. */
+export const QWEN2_5_0_5B: LlamaDims = {
+  model_type: 'qwen2',
+  vocab_size: 151936,
+  max_position_embeddings: 32768,
+  hidden_size: 896,
+  intermediate_size: 4864,
+  num_hidden_layers: 24,
+  num_attention_heads: 14,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000,
+  tie_word_embeddings: true,
+};
+
+/**
+ * The estimate for Qwen2.5-0.5B at batch 4 × block 256 with gradient checkpointing: LoRA r 8 (alpha 16) on the
+ * attention projections with the base in f16, as the CLI and the page train it, and full fine-tuning beside it.
+ */
+export function qwenLoraEstimates() {
+  const config = {
+    ...DEFAULT_LORA_CONFIG,
+    r: 8,
+    lora_alpha: 16,
+    target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+  };
+  const terms = loraMemoryTerms(familyOf(QWEN2_5_0_5B), QWEN2_5_0_5B, config, { halfBase: true });
+  const opts = { checkpoint: true };
+  return {
+    terms,
+    lora: estimateTrainingMemory(QWEN2_5_0_5B, 4, 256, { ...opts, lora: terms }),
+    full: estimateTrainingMemory(QWEN2_5_0_5B, 4, 256, opts),
+  };
+}
 
 export async function benchMemory(report: Report): Promise<void> {
   const ctx = await initTf();
@@ -61,6 +100,24 @@ export async function benchMemory(report: Report): Promise<void> {
       );
     }
   }
+  const q = qwenLoraEstimates();
+  report(
+    `  Qwen2.5-0.5B, batch 4 × block 256, gradient checkpointing (estimate only): LoRA r 8 on q, k, v, o_proj with ` +
+      `the base in f16 ${(q.lora.total / GiB).toFixed(2)} GiB (weights ${(q.lora.weights / GiB).toFixed(2)} GiB, ` +
+      `${q.terms.parameters} trained); full fine-tuning ${(q.full.total / GiB).toFixed(2)} GiB ` +
+      `(${(q.full.total / q.lora.total).toFixed(1)}× LoRA's)`,
+    {
+      case: 'Qwen2.5-0.5B LoRA vs full (estimate)',
+      B: 4,
+      T: 256,
+      checkpointing: true,
+      lora_estimate_bytes: q.lora.total,
+      lora_weights_bytes: q.lora.weights,
+      lora_trained_parameters: q.terms.parameters,
+      full_estimate_bytes: q.full.total,
+      full_over_lora: q.full.total / q.lora.total,
+    },
+  );
   await benchBackwards(report, !ctx.info.software);
 }
 

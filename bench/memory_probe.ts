@@ -53,6 +53,8 @@ export interface StepMemoryOptions {
   backward?: BackwardKind;
   /** a new LoRA adapter on the frozen model: AdamW over the adapter alone, as the trainer runs it */
   lora?: LoraConfig;
+  /** with lora: the frozen linear weights held in f16 (attachLora's halfBase), as the CLI and the page train */
+  halfBase?: boolean;
 }
 
 /**
@@ -68,7 +70,9 @@ export async function measureTrainingStep(
 ): Promise<{ buffers: number; tensors: number }> {
   const before = buffersInUse();
   const model = CausalLM.init(dims, 1);
-  if (opts.lora) model.attachLora(opts.lora, { seed: 2 });
+  if (opts.lora) model.attachLora(opts.lora, { seed: 2, halfBase: opts.halfBase });
+  // with halfBase the float32 copies go once read back to the CPU
+  if (opts.halfBase) await model.toArrays();
   const optimizer = new AdamW(model.trainable, {
     multiTensor: (opts.optimizer ?? adamwKindFor(dims, opts.fp16)) === 'packed',
   });

@@ -59,6 +59,8 @@ export interface Contender {
   multiTensor: boolean;
   /** a new LoRA adapter on the frozen model: AdamW over the adapter alone, as the trainer runs it */
   lora?: LoraConfig;
+  /** with lora: the frozen linear weights held in f16 (attachLora's halfBase) */
+  halfBase?: boolean;
 }
 
 /** Hearth's kernels with the step-level fusions taken out, so the bench shows what the fusions are worth. */
@@ -100,7 +102,7 @@ export async function stepTimes(
   const targets = Int32Array.from({ length: c.B * c.T }, () => rng.int(c.dims.vocab_size));
   const runs = contenders.map((k) => {
     const model = CausalLM.init(c.dims, 1);
-    if (k.lora) model.attachLora(k.lora, { seed: 3 });
+    if (k.lora) model.attachLora(k.lora, { seed: 3, halfBase: k.halfBase });
     const opt = new AdamW(model.trainable, { weightDecay: 0.01, multiTensor: k.multiTensor });
     return { model, opt, ops: k.ops, best: { ms: Infinity, recordMs: 0, loss: NaN } as Timing };
   });

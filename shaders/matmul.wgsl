@@ -3,7 +3,8 @@
 //   op(B) is (K, N): B is (K, N), or (N, K) when TRANSPOSE_B
 // The backward products (dX = dY·Wᵀ, dW = Xᵀ·dY) are this same kernel with the flags set, so no
 // transpose is ever materialised. The mixed-precision matmul (f16 operands, f32 accumulation) is this file with
-// its operands region replaced (common/matmul_operands_f16.wgsl), so the tiling exists once.
+// one or both operand regions replaced (common/matmul_load_a_f16.wgsl, common/matmul_load_b_f16.wgsl), so the
+// tiling exists once.
 //
 // The epilogue region writes the result: here C alone (bindings a, b, c; uniform at 3); the bias and bias + GELU
 // epilogues replace it (common/matmul_epilogue_bias.wgsl, common/matmul_epilogue_bias_gelu.wgsl), shared with
@@ -32,7 +33,7 @@ const STRIDE: u32 = TILE_VEC4S + 1u;
 // vec4s each thread stages into each tile per K-slice
 const STAGED_PER_THREAD: u32 = KT * TILE_VEC4S / (THREADS * THREADS);
 
-// a and b (bindings 0 and 1) are declared with their loads, in the operands region below.
+// a and b (bindings 0 and 1) are declared with their loads, in the operand regions below.
 
 // #region epilogue: C alone; common/matmul_epilogue_bias.wgsl and _bias_gelu.wgsl replace it
 // #include matmul_epilogue_none
@@ -42,22 +43,14 @@ const STAGED_PER_THREAD: u32 = KT * TILE_VEC4S / (THREADS * THREADS);
 var<workgroup> tileA: array<vec4<f32>, KT * STRIDE>;
 var<workgroup> tileB: array<vec4<f32>, KT * STRIDE>;
 
-// #region operands: the f32 operands; common/matmul_operands_f16.wgsl replaces this region for f16 ones
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-
-fn loadA(p: Params, m: u32, k: u32) -> f32 {
-  if (m >= p.M || k >= p.K) { return 0.0; }
-  if (TRANSPOSE_A) { return a[k * p.M + m]; }
-  return a[m * p.K + k];
-}
-
-fn loadB(p: Params, k: u32, n: u32) -> f32 {
-  if (k >= p.K || n >= p.N) { return 0.0; }
-  if (TRANSPOSE_B) { return b[n * p.K + k]; }
-  return b[k * p.N + n];
-}
-// #endregion operands
+// Each operand's binding and load, in its own region: f32 here; common/matmul_load_a_f16.wgsl and
+// matmul_load_b_f16.wgsl replace them for f16 operands, one or both (a frozen f16 weight beside an f32 activation).
+// #region operand_a: A in f32
+// #include matmul_load_a_f32
+// #endregion operand_a
+// #region operand_b: B in f32
+// #include matmul_load_b_f32
+// #endregion operand_b
 
 // Stages op(A)[m0.., k0..] and op(B)[k0.., n0..], whole vec4s at a time. Between neighbouring threads
 // the index that varies fastest is the one contiguous in memory, so each scalar load coalesces.

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalLM } from '../core/model/causal_lm.ts';
-import type { ModelConfig } from '../core/model/families/index.ts';
+import { parameterCount, type ModelConfig } from '../core/model/families/index.ts';
 import { DEFAULT_LORA_CONFIG, LoraConfigError, loraScale, type LoraConfig } from '../core/model/lora/config.ts';
 import {
   ADAPTER_CONFIG_FILE,
@@ -88,10 +88,13 @@ export async function readLoraCheckpoint(
   return { files, baseModel };
 }
 
-/** Attaches a new adapter (A drawn from `seed`); a config that does not fit the model is a usage error. */
+/**
+ * Attaches a new adapter (A drawn from `seed`), the frozen base's linear weights held in f16; a config that does not
+ * fit the model is a usage error.
+ */
 export function attachLora(model: CausalLM, config: LoraConfig, seed: number): string {
   try {
-    model.attachLora(config, { seed });
+    model.attachLora(config, { seed, halfBase: true });
   } catch (e) {
     if (e instanceof LoraConfigError) throw new UsageError(e.message);
     throw e;
@@ -99,12 +102,12 @@ export function attachLora(model: CausalLM, config: LoraConfig, seed: number): s
   const lora = model.lora!;
   let trained = 0;
   for (const v of model.trainable.values()) trained += v.size;
-  let total = 0;
-  for (const v of model.params.values()) total += v.size;
+  const total = parameterCount(model.dims);
   const names = [...new Set(lora.targets.map((l) => l.module.split('.').pop()))].join(', ');
   return (
     `LoRA: r ${config.r}, lora_alpha ${config.lora_alpha} (scale ${loraScale(config)}), lora_dropout ${config.lora_dropout}, ` +
-    `on ${lora.targets.length} layers (${names}); ${trained} trainable parameters, ${((100 * trained) / total).toFixed(3)}% of the base's ${total}`
+    `on ${lora.targets.length} layers (${names}); ${trained} trainable parameters, ${((100 * trained) / total).toFixed(3)}% of the base's ${total}; ` +
+    `the base's ${model.halfBaseWeights} linear weights held in f16`
   );
 }
 

@@ -316,7 +316,7 @@ async function train(argv: string[]): Promise<void> {
   const args = runArguments(p.training, setup);
   const model = setup.makeModel(args.seed);
   if (resumedAdapter) {
-    model.attachLora(resumedAdapter.config, { values: resumedAdapter.tensors });
+    model.attachLora(resumedAdapter.config, { values: resumedAdapter.tensors, halfBase: true });
     err(`LoRA: continuing the adapter of ${resumeDir} (r ${resumedAdapter.config.r}) on ${modelSpec}`);
   }
   const lora = resumedAdapter?.config ?? loraConfig;
@@ -367,7 +367,7 @@ async function train(argv: string[]): Promise<void> {
   const mem = estimateRunMemory(
     config,
     args,
-    model.lora ? loraMemoryTerms(familyOf(config), config, model.lora.config) : undefined,
+    model.lora ? loraMemoryTerms(familyOf(config), config, model.lora.config, { halfBase: true }) : undefined,
   );
   err(
     `model: ${familyOf(config).label}, ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${describeDims(config)}; ` +

@@ -76,7 +76,9 @@ export function parseLora(text: LoraText, dims: ModelDims | null): ParsedLora {
     use_rslora: text.use_rslora,
   };
   try {
-    return { config, terms: loraMemoryTerms(familyOf(dims), dims, config), problems, modelProblem: null };
+    // the base's linear weights in f16, as the worker trains it
+    const terms = loraMemoryTerms(familyOf(dims), dims, config, { halfBase: true });
+    return { config, terms, problems, modelProblem: null };
   } catch (e) {
     if (!(e instanceof LoraConfigError)) throw e;
     return { config: null, terms: null, problems, modelProblem: e.message };

@@ -169,8 +169,10 @@ export async function runTraining(
   await ctx.runData.sweep(runs.add(setup.runName)).catch(() => undefined);
 
   const model = setup.makeModel(args.seed);
-  // LoRA as the CLI trains it: the base frozen, the adapter (new from the seed, or the one continued) trained.
-  if (lora) model.attachLora(lora.config, lora.values ? { values: lora.values } : { seed: args.seed });
+  // LoRA as the CLI trains it: the base frozen (its linear weights in f16), the adapter (new from the seed, or the
+  // one continued) trained.
+  if (lora)
+    model.attachLora(lora.config, { ...(lora.values ? { values: lora.values } : { seed: args.seed }), halfBase: true });
   let lastSaved = setup.resume?.state.step ?? -1;
   let lastStepEvent = 0;
   /** a save asked for between scheduled ones; saved where a step has ended, as scheduled saves are */
@@ -253,7 +255,7 @@ export async function runTraining(
       memory: estimateRunMemory(
         model.dims,
         args,
-        lora ? loraMemoryTerms(familyOf(setup.config), setup.config, lora.config) : undefined,
+        lora ? loraMemoryTerms(familyOf(setup.config), setup.config, lora.config, { halfBase: true }) : undefined,
       ),
       history: [...trainer.history],
       messages: data.messages,

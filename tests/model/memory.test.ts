@@ -158,6 +158,21 @@ const CASES: { label: string; dims: ModelDims; B: number; T: number; opts: StepM
     T: 33,
     opts: { lora: lora(4, null), checkpoint: true },
   },
+  // LoRA with the frozen linear weights in f16, as the CLI and the page train
+  {
+    label: 'llama toy, LoRA q_proj k_proj v_proj o_proj r 4, f16 base',
+    dims: LLAMA_TOY,
+    B: 3,
+    T: 17,
+    opts: { lora: lora(4, ['q_proj', 'k_proj', 'v_proj', 'o_proj']), halfBase: true },
+  },
+  {
+    label: 'qwen2 wide vocab, LoRA all-linear r 8, f16 base, checkpointing',
+    dims: QWEN2_WIDE_VOCAB,
+    B: 2,
+    T: 33,
+    opts: { lora: lora(8, 'all-linear'), halfBase: true, checkpoint: true },
+  },
 ];
 
 function lora(r: number, target_modules: LoraConfig['target_modules']): LoraConfig {
@@ -167,7 +182,7 @@ function lora(r: number, target_modules: LoraConfig['target_modules']): LoraConf
 /** The estimate's options for a measured step's: a LoRA config as its memory terms. */
 const estimateOptions = (dims: ModelDims, o: StepMemoryOptions) => ({
   ...o,
-  lora: o.lora && loraMemoryTerms(familyOf(dims), dims, o.lora),
+  lora: o.lora && loraMemoryTerms(familyOf(dims), dims, o.lora, { halfBase: o.halfBase }),
 });
 
 describe('training memory estimate', () => {

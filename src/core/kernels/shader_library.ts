@@ -21,7 +21,12 @@ import lossScaleState from '../../../shaders/common/loss_scale_state.wgsl?raw';
 import matmulEpilogueBias from '../../../shaders/common/matmul_epilogue_bias.wgsl?raw';
 import matmulEpilogueBiasGelu from '../../../shaders/common/matmul_epilogue_bias_gelu.wgsl?raw';
 import matmulEpilogueNone from '../../../shaders/common/matmul_epilogue_none.wgsl?raw';
-import matmulOperandsF16 from '../../../shaders/common/matmul_operands_f16.wgsl?raw';
+import matmulEpilogueLora from '../../../shaders/common/matmul_epilogue_lora.wgsl?raw';
+import matmulEpilogueLoraGelu from '../../../shaders/common/matmul_epilogue_lora_gelu.wgsl?raw';
+import matmulLoadAF16 from '../../../shaders/common/matmul_load_a_f16.wgsl?raw';
+import matmulLoadAF32 from '../../../shaders/common/matmul_load_a_f32.wgsl?raw';
+import matmulLoadBF16 from '../../../shaders/common/matmul_load_b_f16.wgsl?raw';
+import matmulLoadBF32 from '../../../shaders/common/matmul_load_b_f32.wgsl?raw';
 import rmsnormBackwardResidualAdd from '../../../shaders/common/rmsnorm_backward_residual_add.wgsl?raw';
 import rmsnormResidualAdd from '../../../shaders/common/rmsnorm_residual_add.wgsl?raw';
 import ropePositions from '../../../shaders/common/rope_positions.wgsl?raw';
@@ -53,7 +58,12 @@ export const SHADER_LIBRARY: Record<string, string> = {
   matmul_epilogue_bias: matmulEpilogueBias,
   matmul_epilogue_bias_gelu: matmulEpilogueBiasGelu,
   matmul_epilogue_none: matmulEpilogueNone,
-  matmul_operands_f16: matmulOperandsF16,
+  matmul_epilogue_lora: matmulEpilogueLora,
+  matmul_epilogue_lora_gelu: matmulEpilogueLoraGelu,
+  matmul_load_a_f16: matmulLoadAF16,
+  matmul_load_a_f32: matmulLoadAF32,
+  matmul_load_b_f16: matmulLoadBF16,
+  matmul_load_b_f32: matmulLoadBF32,
   rmsnorm_backward_residual_add: rmsnormBackwardResidualAdd,
   rmsnorm_residual_add: rmsnormResidualAdd,
   rope_positions: ropePositions,

@@ -13,6 +13,18 @@ import { Random } from '../util/random.ts';
 import { countTargets } from '../util/targets.ts';
 import { LoraAdapter, initialLoraValues, mergeLora } from './lora/adapter.ts';
 import { resolveModulesToSave, resolveTargets, type LoraConfig } from './lora/config.ts';
+import { castToHalfUntracked } from '../kernels/half/index.ts';
+import type { HalfWeight } from '../kernels/lora/index.ts';
+
+/**
+ * A frozen base weight held in f16 on the GPU (attachLora's halfBase), and its exact float32 values on the CPU, read
+ * back once when it was cast: the f16 copy is what the forward reads; the host values are what the model saves,
+ * exports and merges, so a checkpoint of the base is never rounded to f16.
+ */
+interface HalfBaseWeight {
+  half: HalfWeight;
+  host: Promise<Float32Array>;
+}
 
 export interface ForwardOptions {
   ops?: Ops;
@@ -77,6 +89,8 @@ export class CausalLM {
   /** the LoRA adapter attached (attachLora), if any: then only it and its modules_to_save train */
   lora: LoraAdapter | null = null;
   private savedModules: string[] = [];
+  /** with a LoRA adapter attached with halfBase: the frozen linear weights, in f16 (and no longer in `params`) */
+  private readonly halfBase = new Map<string, HalfBaseWeight>();
 
   private constructor(dims: ModelDims, params: Map<string, tf.Variable>) {
     this.dims = dims;
@@ -118,8 +132,14 @@ export class CausalLM {
    * Attaches a LoRA adapter (PEFT's get_peft_model): new (A Kaiming-uniform from `seed`, B zeros) or from `values`
    * (an import, every tensor checked before any is loaded, modules_to_save's parameters among them). The base
    * parameters stop training; the adapter and modules_to_save's parameters are what `trainable` holds.
+   *
+   * With `halfBase`, every linear layer's weight that the blocks multiply (targeted or not; not modules_to_save's,
+   * which train) is cast once to f16 on the GPU and its float32 variable released: 2 bytes per frozen weight instead
+   * of 4 (a 0.5B base in about 1 GB). The forward then reads the f16 values (kernelOps' linear only); the exact
+   * float32 values are read back to the CPU first, and toArrays/mergedArrays give them. Embeddings, the head, norms
+   * and biases stay float32.
    */
-  attachLora(config: LoraConfig, o: { seed?: number; values?: NamedTensors } = {}): void {
+  attachLora(config: LoraConfig, o: { seed?: number; values?: NamedTensors; halfBase?: boolean } = {}): void {
     if (this.lora) throw new Error('the model has a LoRA adapter already');
     const targets = resolveTargets(this.family, this.dims, config);
     const saved = resolveModulesToSave(this.family, this.dims, config, targets);
@@ -140,6 +160,26 @@ export class CausalLM {
     for (const [name, v] of this.params) v.trainable = saved.includes(name);
     this.lora = adapter;
     this.savedModules = saved;
+    if (o.halfBase) this.holdBaseInHalf(saved);
+  }
+
+  /** Casts the frozen linear weights to f16 and releases their float32 variables once read back (attachLora). */
+  private holdBaseInHalf(saved: string[]): void {
+    for (const l of this.family.linearLayers?.(this.dims) ?? []) {
+      const name = `${l.module}.weight`;
+      const v = this.params.get(name);
+      if (!v || saved.includes(name)) continue;
+      const half: HalfWeight = { packed: tf.keep(castToHalfUntracked(v)), shape: v.shape as [number, number] };
+      // The variable lives until its values are on the CPU; nothing reads it on the GPU after the cast.
+      const host = (v.data() as Promise<Float32Array>).finally(() => v.dispose());
+      this.params.delete(name);
+      this.halfBase.set(name, { half, host });
+    }
+  }
+
+  /** How many of the frozen base's linear weights are held in f16 (attachLora's halfBase); 0 without. */
+  get halfBaseWeights(): number {
+    return this.halfBase.size;
   }
 
   /** What training updates: every parameter, or with a LoRA adapter its tensors and modules_to_save's parameters. */
@@ -151,7 +191,13 @@ export class CausalLM {
   /** Copies every parameter back to the CPU, with a LoRA adapter's tensors after the base's. */
   async toArrays(): Promise<NamedTensors> {
     const out: NamedTensors = new Map();
-    for (const [name, v] of [...this.params, ...(this.lora?.params ?? [])])
+    for (const [name, shape] of this.family.parameterShapes(this.dims)) {
+      const v = this.params.get(name);
+      const half = this.halfBase.get(name);
+      if (v) out.set(name, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
+      else if (half) out.set(name, { shape: shape.slice(), data: await half.host });
+    }
+    for (const [name, v] of this.lora?.params ?? [])
       out.set(name, { shape: v.shape.slice(), data: (await v.data()) as Float32Array });
     return out;
   }
@@ -168,12 +214,13 @@ export class CausalLM {
   async mergedArrays(): Promise<NamedTensors> {
     const all = await this.toArrays();
     if (!this.lora) return all;
-    const base: NamedTensors = new Map([...all].filter(([n]) => this.params.has(n)));
+    const base: NamedTensors = new Map([...all].filter(([n]) => this.params.has(n) || this.halfBase.has(n)));
     return mergeLora(base, all, this.lora.targets, this.lora.config);
   }
 
   p(name: string): tf.Variable {
     const v = this.params.get(name) ?? this.lora?.params.get(name);
+    if (!v && this.halfBase.has(name)) throw new Error(`parameter '${name}' is held in f16 (LoRA's halfBase)`);
     if (!v) throw new Error(`no parameter '${name}'`);
     return v;
   }
@@ -187,6 +234,7 @@ export class CausalLM {
       dropoutSeed,
       ...(positionIds ? { positionIds } : {}),
       lora: lora ? (m) => lora.weights(m) : undefined,
+      halfWeight: this.halfBase.size > 0 ? (name) => this.halfBase.get(name)?.half : undefined,
     };
   }
 
@@ -369,6 +417,8 @@ export class CausalLM {
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
     this.lora?.dispose();
+    for (const w of this.halfBase.values()) w.half.packed.dispose();
+    this.halfBase.clear();
   }
 }
 

@@ -6,6 +6,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { AttentionDropout, AttentionHeads, Ops } from './ops.ts';
 import type { Random } from '../util/random.ts';
 import type { LinearLayer, LoraWeights } from './linear.ts';
+import type { HalfWeight } from '../kernels/lora/index.ts';
 
 /** A model's sizes under Hugging Face's family-independent names (PretrainedConfig's attribute_map). */
 export interface ModelSizes {
@@ -59,6 +60,8 @@ export interface ForwardContext<D> {
   positionIds?: Int32Array;
   /** a LoRA adapter's weights on the linear layer `module`, when one is attached there (linear.ts) */
   lora?(module: string): LoraWeights | undefined;
+  /** a frozen weight held in f16 (LoRA's halfBase) by its parameter name, instead of p's f32 one */
+  halfWeight?(name: string): HalfWeight | undefined;
 }
 
 /** How Hugging Face files name a family's parameters, beyond the names themselves. */

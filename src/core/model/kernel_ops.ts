@@ -13,6 +13,7 @@ import { softmaxCrossEntropy, crossEntropyMean } from '../kernels/crossentropy/i
 import { embedding, tokenEmbedding } from '../kernels/embedding/index.ts';
 import { dropout } from '../kernels/dropout/index.ts';
 import { gelu } from '../kernels/gelu/index.ts';
+import { linear } from '../kernels/lora/index.ts';
 
 export const kernelOps: Ops = {
   name: 'hearth kernels',
@@ -23,6 +24,7 @@ export const kernelOps: Ops = {
   addRmsNorm: (x, residual, weight, eps) => addRmsNorm(x, residual, weight, eps),
   rope,
   swiglu,
+  linear,
   gelu: (x, exact) => gelu(x, exact) as Tensor2D,
   attention: (qkv, { nHead, nKvHead, scaled, window }, dropout, positionIds) =>
     causalSelfAttention(qkv, nHead, dropout, { nKvHead, scaled, window }, positionIds),

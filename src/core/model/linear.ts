@@ -63,7 +63,8 @@ export function loraDropoutSeed(stepSeed: number, index: number): number {
 /**
  * The linear layer `module` (its `.weight`, and `.bias` when it has one) on x (M, in) → (M, out), then gelu_new
  * ('gelu') or the exact GELU ('gelu_exact') when asked; with the adapter's weights on that layer, the base output plus
- * the adapter's, before the activation.
+ * the adapter's, before the activation. With ops that have `linear` (Hearth's kernels) an adapted layer is one fused
+ * op; otherwise (stock tfjs) the adapter is its own products and an add.
  */
 export function linear(
   ctx: ForwardContext<unknown>,
@@ -72,14 +73,25 @@ export function linear(
   o: { fanInFanOut: boolean; bias: boolean; activation?: 'gelu' | 'gelu_exact' },
 ): tf.Tensor2D {
   const { ops } = ctx;
-  const w = ctx.p(`${module}.weight`) as tf.Tensor2D;
+  const half = ctx.halfWeight?.(`${module}.weight`);
   const bias = o.bias ? (ctx.p(`${module}.bias`) as tf.Tensor1D) : undefined;
   const lora = ctx.lora?.(module);
+  const seed = ctx.dropoutSeed;
+  const dropout =
+    lora && seed !== undefined && lora.dropout > 0
+      ? { p: lora.dropout, seed: loraDropoutSeed(seed, lora.index) }
+      : undefined;
+  // One op when the ops have it: the adapter in the base product's epilogue, or a frozen f16 weight.
+  if (ops.linear && (half || lora)) {
+    const adapter = lora && { A: lora.A, B: lora.B, scale: lora.scale, dropout };
+    const w = half ?? (ctx.p(`${module}.weight`) as tf.Tensor2D);
+    return ops.linear(x, w, { transposeB: !o.fanInFanOut, bias, activation: o.activation, lora: adapter });
+  }
+  if (half) throw new Error(`${ops.name} cannot read ${module}.weight, held in f16 (LoRA's halfBase)`);
+  const w = ctx.p(`${module}.weight`) as tf.Tensor2D;
   if (!lora) return ops.matmul(x, w, { transposeB: !o.fanInFanOut, bias, activation: o.activation });
   const base = ops.matmul(x, w, { transposeB: !o.fanInFanOut, bias });
-  const seed = ctx.dropoutSeed;
-  const input =
-    seed !== undefined && lora.dropout > 0 ? ops.dropout(x, lora.dropout, loraDropoutSeed(seed, lora.index)) : x;
+  const input = dropout ? ops.dropout(x, dropout.p, dropout.seed) : x;
   // The scale on the (M, r) product, the narrowest place for it.
   const down = tf.mul(ops.matmul(input, lora.A, { transposeB: true }), lora.scale) as tf.Tensor2D; // (M, r)
   const y = tf.add(base, ops.matmul(down, lora.B, { transposeB: true })) as tf.Tensor2D;

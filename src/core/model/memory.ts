@@ -31,13 +31,17 @@ export interface MemoryOptions {
   lora?: LoraMemoryTerms;
 }
 
-/** What a LoRA adapter adds to a step and keeps of it. */
+/** What a LoRA adapter adds to a step and keeps of it (loraMemoryTerms). */
 export interface LoraMemoryTerms {
   /** the adapter's parameters (and modules_to_save's), the only ones trained */
   parameters: number;
-  /** floats per row one block's adapted layers add, saved and again as gradients: each (M, r) product and the
-   * (M, out) adapter output beside the sum */
+  /** floats per row one block's adapted layers add, saved and again as gradients: each (M, r) down product (the
+   * fused op adds the adapter's output in the base product's epilogue, so there is no (M, out) term) */
   perRow: number;
+  /** the largest trained tensor: what the AdamW update's workspace is sized by */
+  largest: number;
+  /** frozen weight values held in f16 (2 bytes instead of 4): every linear weight with halfBase, else none */
+  halfBase: number;
 }
 
 /** Bytes of the GPU buffers alive at a training step's peak, by what holds them. */
@@ -232,7 +236,8 @@ export function estimateTrainingMemory(
   const optimizerKind = opts.optimizer ?? adamwKindFor(d, fp16);
   const f32 = 4;
   // f16 copies of every matmul weight (the head and each block's), kept for the step
-  const halfWeights = fp16 ? 2 * (V * C + L * block.matmulWeights) : 0;
+  // (with LoRA's halfBase the frozen linear weights are f16 already: no copy)
+  const halfWeights = fp16 ? 2 * (V * C + L * block.matmulWeights - (opts.lora?.halfBase ?? 0)) : 0;
   // with fp16, each matmul's backward keeps an f16 cast of its output gradient until the backward ends
   const halfGradsPerBlock = fp16 ? 2 * M * block.matmulOutputs : 0;
   const halfGradsHead = fp16 ? 2 * M * V : 0;
@@ -257,7 +262,7 @@ export function estimateTrainingMemory(
     // before they replace the old; the packed update copies each new value out of its packed buffer
     {
       activations: 0,
-      workspace: f32 * (optimizerKind === 'packed' ? 1 : 3) * largestParameter,
+      workspace: f32 * (optimizerKind === 'packed' ? 1 : 3) * (lora ? lora.largest : largestParameter),
       gradients: f32 * trained,
     },
   ];
@@ -332,7 +337,9 @@ export function estimateTrainingMemory(
   }
   const sum = (p: Phase) => p.activations + p.workspace + p.gradients;
   const { activations, workspace, gradients } = phases.reduce((a, b) => (sum(b) > sum(a) ? b : a));
-  const weights = f32 * (P + (lora?.parameters ?? 0)) + halfWeights;
+  // with LoRA's halfBase, the frozen linear weights in f16 (packed two per word)
+  const halfBase = lora?.halfBase ?? 0;
+  const weights = f32 * (P - halfBase + (lora?.parameters ?? 0)) + 2 * halfBase + halfWeights;
   const optimizer = f32 * (optimizerKind === 'packed' ? 4 : 2) * trained;
   return {
     parameters: P,

@@ -4,6 +4,7 @@
 import type { Scalar, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import type { AttentionDropout } from '../kernels/attention/index.ts';
 import type { RopeSpec } from '../kernels/rope/index.ts';
+import type { HalfWeight, LinearOptions } from '../kernels/lora/index.ts';
 
 export type { AttentionDropout };
 
@@ -50,6 +51,12 @@ export interface Ops {
   /** gelu_new(x) elementwise, or with `exact` the exact GELU: after a linear layer whose output is a sum (a LoRA
    * adapter's), where the matmul cannot fuse it; without it the model uses stock tfjs ops */
   gelu?(x: Tensor2D, exact?: boolean): Tensor2D;
+  /**
+   * A linear layer in one op (kernels/lora): x·op(W) (+ bias) (+ s·dropout(x)·Aᵀ·Bᵀ, its LoRA adapter, fused into the
+   * product's epilogue) (then GELU), W f32 or a frozen weight held in f16 (LoRA's halfBase). Without it the model
+   * runs an adapter as separate products and an add, and cannot read an f16 base.
+   */
+  linear?(x: Tensor2D, w: Tensor2D | HalfWeight, o: LinearOptions): Tensor2D;
   /** silu(gate)·up, elementwise */
   swiglu(gate: Tensor2D, up: Tensor2D): Tensor2D;
   /** qkv (B, T, (H + 2K)·D) packed [q | k | v] (GPT-2's c_attn packs just so, K = H) → (B, T, H·D), causal (within

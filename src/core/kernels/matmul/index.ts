@@ -12,7 +12,7 @@
 // uploaded, since we ignore it.
 //
 // Mixed precision (`half`): the same ops reading A and B in f16 (packed two per u32, shaders/half_cast.wgsl) and
-// accumulating in f32, on matmul.wgsl with its operands region replaced (common/matmul_operands_f16.wgsl). tfjs
+// accumulating in f32, on matmul.wgsl with both operand regions replaced (common/matmul_load_{a,b}_f16.wgsl). tfjs
 // tensors stay float32 at every op boundary: tfjs autograd wants float32 gradients shaped like each input, and sums
 // the gradients of a tensor with several users, which packed data cannot take. So the op casts its operands itself,
 // just before its kernels:
@@ -64,7 +64,15 @@ const ROWS_WG = 64;
 /** The variant for a product with M rows: 'rows' up to one pass of it, 'tiled' beyond. */
 export const matmulVariantFor = (M: number): MatmulVariant => (M <= ROWS_PER_PASS ? 'rows' : 'tiled');
 
-export type Epilogue = 'none' | 'bias' | 'bias_gelu' | 'bias_gelu_exact';
+export type Epilogue =
+  | 'none'
+  | 'bias'
+  | 'bias_gelu'
+  | 'bias_gelu_exact'
+  // LoRA's fused output (common/matmul_epilogue_lora.wgsl, tiled only): + bias + s·down·loraBᵀ [then GELU]
+  | 'lora'
+  | 'lora_gelu'
+  | 'lora_gelu_exact';
 
 /** Output tile edge of one workgroup of the tiled kernel (matmul.wgsl's TILE). */
 const TILE = 64;
@@ -85,9 +93,30 @@ const EPILOGUES = {
     buffers: { a: 'read', b: 'read', bias: 'read', c: 'read_write', pre: 'read_write' },
     uniforms: MATMUL_UNIFORMS,
   },
+  lora: {
+    buffers: { a: 'read', b: 'read', bias: 'read', down: 'read', loraB: 'read', c: 'read_write' },
+    uniforms: MATMUL_UNIFORMS,
+  },
+  lora_gelu: {
+    buffers: { a: 'read', b: 'read', bias: 'read', down: 'read', loraB: 'read', c: 'read_write', pre: 'read_write' },
+    uniforms: MATMUL_UNIFORMS,
+  },
+  lora_gelu_exact: {
+    buffers: { a: 'read', b: 'read', bias: 'read', down: 'read', loraB: 'read', c: 'read_write', pre: 'read_write' },
+    uniforms: MATMUL_UNIFORMS,
+  },
 } as const satisfies Record<Epilogue, KernelContract>;
 
-const hasGelu = (e: Epilogue) => e === 'bias_gelu' || e === 'bias_gelu_exact';
+const hasGelu = (e: Epilogue) =>
+  e === 'bias_gelu' || e === 'bias_gelu_exact' || e === 'lora_gelu' || e === 'lora_gelu_exact';
+const isLora = (e: Epilogue) => e === 'lora' || e === 'lora_gelu' || e === 'lora_gelu_exact';
+
+/** The adapter's part of a LoRA epilogue: down = dropout(x)·Aᵀ (M, r), loraB (N, r), and the scale s. */
+export interface LoraEpilogue {
+  down: TensorInfo;
+  loraB: TensorInfo;
+  scale: number;
+}
 
 /** The epilogue's buffers by name: a, b, [bias,] then the outputs. */
 function epilogueBuffers(
@@ -96,22 +125,29 @@ function epilogueBuffers(
   b: TensorInfo,
   bias: TensorInfo | undefined,
   outputs: TensorInfo[],
+  lora?: LoraEpilogue,
 ): Record<string, TensorInfo> {
   if (epilogue === 'none') return { a, b, c: outputs[0] };
-  return { a, b, bias: bias!, c: outputs[0], ...(hasGelu(epilogue) ? { pre: outputs[1] } : {}) };
+  const adapter: Record<string, TensorInfo> = isLora(epilogue) ? { down: lora!.down, loraB: lora!.loraB } : {};
+  return { a, b, bias: bias!, ...adapter, c: outputs[0], ...(hasGelu(epilogue) ? { pre: outputs[1] } : {}) };
 }
 
 /** The kernel spec of one epilogue on a matmul shader (matmul.wgsl or matmul_rows.wgsl); the exact GELU is the
- * bias + GELU epilogue with its `gelu` region replaced. */
+ * GELU epilogue with its `gelu` region replaced, LoRA's GELU the LoRA epilogue with its `lora_store` replaced. */
 const epilogueKernel = (name: string, source: string, epilogue: Epilogue): KernelSpec => {
-  const exact = epilogue === 'bias_gelu_exact';
+  const exact = epilogue === 'bias_gelu_exact' || epilogue === 'lora_gelu_exact';
   const { regions = {}, ...named } = geluVariant(exact, name);
+  const lora = isLora(epilogue);
+  const store: Record<string, string> =
+    lora && hasGelu(epilogue) ? { lora_store: include('matmul_epilogue_lora_gelu') } : {};
+  const fragment = lora ? 'lora' : exact ? 'bias_gelu' : epilogue;
   return {
-    name,
+    name: lora ? `${name}_${epilogue.replace('_exact', '')}` : name,
     ...named,
     source,
     ...(EPILOGUES[epilogue] as KernelContract),
-    regions: { epilogue: include(`matmul_epilogue_${exact ? 'bias_gelu' : epilogue}`), ...regions },
+    // In this order: the gelu and lora_store regions sit in the epilogue's text.
+    regions: { epilogue: include(`matmul_epilogue_${fragment}`), ...store, ...regions },
   };
 };
 
@@ -143,6 +179,17 @@ function matmulOutputs(M: number, N: number, epilogue: Epilogue, bias?: TensorIn
   return hasGelu(epilogue) ? [c, allocate([M, N])] : [c];
 }
 
+function checkLoraEpilogue(M: number, N: number, lora: LoraEpilogue | undefined): void {
+  if (!lora) throw new Error('matmul: the LoRA epilogue needs down and loraB');
+  const [dm, r] = lora.down.shape;
+  const [bn, br] = lora.loraB.shape;
+  if (lora.down.shape.length !== 2 || dm !== M || !(r > 0) || lora.loraB.shape.length !== 2 || bn !== N || br !== r)
+    throw new Error(
+      `matmul: LoRA down [${lora.down.shape}] and loraB [${lora.loraB.shape}] do not fit a [${M},${N}] output`,
+    );
+  if (!Number.isFinite(lora.scale)) throw new Error(`matmul: LoRA scale must be finite, got ${lora.scale}`);
+}
+
 export function matmulShape(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): MatmulShape {
   if (aShape.length !== 2 || bShape.length !== 2) {
     throw new Error(`matmul: a and b must be 2-D, got [${aShape}] and [${bShape}]`);
@@ -159,29 +206,31 @@ export function matmulShape(aShape: number[], bShape: number[], transposeA: bool
 }
 
 /** One product: the transposes, the epilogue (its bias), the variant, and for f16 operands the shapes they hold. */
-interface Product {
+export interface Product {
   transposeA: boolean;
   transposeB: boolean;
   epilogue?: Epilogue;
   bias?: TensorInfo;
+  /** the LoRA epilogues' adapter part */
+  lora?: LoraEpilogue;
   variant?: MatmulVariant;
-  /** a and b are packed f16 holding tensors of these shapes */
-  half?: { aShape: number[]; bShape: number[] };
+  /** the operands that are packed f16, each by the shape of the tensor it holds (the other is f32) */
+  half?: { aShape?: number[]; bShape?: number[] };
 }
 
 /** Records the matmul kernel; returns [C] or, for 'bias_gelu', [C, Z] with Z the pre-activation (all f32). */
 export function matmulKernel(a: TensorInfo, b: TensorInfo, p: Product): TensorInfo[] {
   const { transposeA, transposeB, epilogue = 'none', half } = p;
   const { M, K, N } = matmulShape(half?.aShape ?? a.shape, half?.bShape ?? b.shape, transposeA, transposeB);
-  if (half) {
-    checkHalfOperand('matmul (f16) a', a, half.aShape);
-    checkHalfOperand('matmul (f16) b', b, half.bShape);
-    if (p.variant === 'rows') throw new Error("matmul: f16 operands have the 'tiled' variant only");
-  }
+  if (half?.aShape) checkHalfOperand('matmul (f16) a', a, half.aShape);
+  if (half?.bShape) checkHalfOperand('matmul (f16) b', b, half.bShape);
+  const tiledOnly = half || isLora(epilogue);
+  if (tiledOnly && p.variant === 'rows') throw new Error("matmul: f16 operands and LoRA have the 'tiled' variant only");
+  if (isLora(epilogue)) checkLoraEpilogue(M, N, p.lora);
   const outputs = matmulOutputs(M, N, epilogue, p.bias);
   if (M === 0 || N === 0) return outputs;
   const flags = { TRANSPOSE_A: transposeA, TRANSPOSE_B: transposeB };
-  const rows = !half && (p.variant ?? matmulVariantFor(M)) === 'rows';
+  const rows = !tiledOnly && (p.variant ?? matmulVariantFor(M)) === 'rows';
   let kernel: KernelSpec;
   if (rows) {
     kernel = {
@@ -189,13 +238,20 @@ export function matmulKernel(a: TensorInfo, b: TensorInfo, p: Product): TensorIn
       consts: { ...flags, WG: ROWS_WG, MAX_ROWS: ROWS_PER_PASS },
     };
   } else {
-    const tiled = epilogueKernel(half ? 'matmul_f16' : 'matmul', matmulSource, epilogue);
-    const regions = half ? { ...tiled.regions, operands: include('matmul_operands_f16') } : tiled.regions;
-    kernel = { ...tiled, regions, consts: { ...flags, TILE } };
+    const precision = half?.aShape ? (half.bShape ? '_f16' : '_a_f16') : half?.bShape ? '_b_f16' : '';
+    const tiled = epilogueKernel(`matmul${precision}`, matmulSource, epilogue);
+    const regions = {
+      ...(half?.aShape ? { operand_a: include('matmul_load_a_f16') } : {}),
+      ...(half?.bShape ? { operand_b: include('matmul_load_b_f16') } : {}),
+      ...tiled.regions,
+    };
+    const lora: Record<string, number> =
+      p.lora && isLora(epilogue) ? { R: p.lora.down.shape[1], LORA_SCALE: p.lora.scale } : {};
+    kernel = { ...tiled, regions, consts: { ...flags, TILE, ...lora } };
   }
   dispatch({
     kernel,
-    buffers: epilogueBuffers(epilogue, a, b, p.bias, outputs),
+    buffers: epilogueBuffers(epilogue, a, b, p.bias, outputs, p.lora),
     uniforms: { M, N, K },
     workgroups: rows ? grid1d(ceilDiv(N, ROWS_WG)) : [ceilDiv(N, TILE), ceilDiv(M, TILE)],
   });

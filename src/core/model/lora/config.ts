@@ -144,22 +144,35 @@ export function resolveTargets<D>(family: ModelFamily<D>, d: D, c: LoraConfig): 
   return targets;
 }
 
-/** What an adapter of this config adds to a training step of the model (memory.ts's LoRA terms). */
+/**
+ * What an adapter of this config adds to a training step of the model on Hearth's kernels (memory.ts's LoRA terms);
+ * with `halfBase`, how many frozen weight values the base holds in f16 (CausalLM.attachLora's halfBase).
+ */
 export function loraMemoryTerms<D>(
   family: ModelFamily<D>,
   d: D,
   c: LoraConfig,
-): { parameters: number; perRow: number } {
+  o: { halfBase?: boolean } = {},
+): { parameters: number; perRow: number; largest: number; halfBase: number } {
   const targets = resolveTargets(family, d, c);
   const saved = resolveModulesToSave(family, d, c, targets);
   const shapes = new Map(family.parameterShapes(d));
+  const size = (name: string) => shapes.get(name)!.reduce((a, b) => a * b, 1);
   const blocks = family.sizes(d).num_hidden_layers;
+  const frozen = o.halfBase
+    ? linearsOf(family, d)
+        .map((l) => `${l.module}.weight`)
+        .filter((name) => !saved.includes(name))
+    : [];
   return {
     parameters:
       targets.reduce((n, l) => n + c.r * (l.inFeatures + l.outFeatures), 0) +
-      saved.reduce((n, name) => n + shapes.get(name)!.reduce((a, b) => a * b, 1), 0),
-    // per block, averaged over all of them
-    perRow: targets.reduce((n, l) => n + c.r + l.outFeatures, 0) / blocks,
+      saved.reduce((n, name) => n + size(name), 0),
+    // per block, averaged over all of them: the fused op keeps each adapted layer's (M, r) down product, and its
+    // backward makes one (M, r) gradient of it
+    perRow: (targets.length * c.r) / blocks,
+    largest: Math.max(...targets.map((l) => c.r * Math.max(l.inFeatures, l.outFeatures)), ...saved.map(size)),
+    halfBase: frozen.reduce((n, name) => n + size(name), 0),
   };
 }
 
