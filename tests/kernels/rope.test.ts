@@ -24,25 +24,32 @@ function spec([B, T, nHeads, headDim, rotaryDim, position]: (typeof CASES)[numbe
   return { B, T, nHeads, headDim, rotaryDim, invFreq: invFreqOf(rotaryDim, 10000), position };
 }
 
+/** rope's forward and backward against the float64 reference, and the stock op's (tfjs autodiff) against both. */
+async function checkRope(r: RopeSpec): Promise<void> {
+  const g = rng();
+  const rows = r.B * r.T;
+  const cols = r.nHeads * r.headDim;
+  const xv = g.normals(rows * cols);
+  const dyv = g.normals(rows * cols);
+  const x = tf.tensor2d(xv, [rows, cols]);
+  const dy = tf.tensor2d(dyv, [rows, cols]);
+  const y = rope(x, r);
+  const dx = tf.grad((t: tf.Tensor) => rope(t as tf.Tensor2D, r))(x, dy);
+  const want = ropeReference(xv, r);
+  expectClose(await y.data(), want, 1e-4, `seed ${g.seed} y`);
+  expectClose(await dx.data(), ropeReference(dyv, r, -1), 1e-4, `seed ${g.seed} dx`);
+  const sy = stockRope(x, r);
+  const sdx = tf.grad((t: tf.Tensor) => stockRope(t as tf.Tensor2D, r))(x, dy);
+  expectClose(await sy.data(), want, 1e-4, `seed ${g.seed} stock y`);
+  expectClose(await dx.data(), await sdx.data(), 1e-3, `seed ${g.seed} dx vs tfjs autodiff`);
+  tf.dispose([x, dy, y, dx, sy, sdx]);
+}
+
 describe('rope', () => {
   useGpu();
   for (const c of CASES) {
     it(`forward and backward match the float64 reference and tfjs autodiff, [B, T, heads, headDim, rotaryDim, position] = [${c}]`, async () => {
-      const r = spec(c);
-      const g = rng();
-      const rows = r.B * r.T;
-      const cols = r.nHeads * r.headDim;
-      const xv = g.normals(rows * cols);
-      const dyv = g.normals(rows * cols);
-      const x = tf.tensor2d(xv, [rows, cols]);
-      const dy = tf.tensor2d(dyv, [rows, cols]);
-      const y = rope(x, r);
-      const dx = tf.grad((t: tf.Tensor) => rope(t as tf.Tensor2D, r))(x, dy);
-      expectClose(await y.data(), ropeReference(xv, r), 1e-4, `seed ${g.seed} y`);
-      expectClose(await dx.data(), ropeReference(dyv, r, -1), 1e-4, `seed ${g.seed} dx`);
-      const sdx = tf.grad((t: tf.Tensor) => stockRope(t as tf.Tensor2D, r))(x, dy);
-      expectClose(await dx.data(), await sdx.data(), 1e-3, `seed ${g.seed} dx vs tfjs autodiff`);
-      tf.dispose([x, dy, y, dx, sdx]);
+      await checkRope(spec(c));
     });
   }
 
@@ -63,24 +70,7 @@ describe('rope', () => {
   for (const [c, sequences] of PACKED) {
     it(`packed rows: each token at its own position, forward and backward, [B, T, heads, headDim, rotaryDim] = [${c.slice(0, 5)}], sequences ${sequences.map((r) => r.join('+')).join(', ')}`, async () => {
       const positions = Int32Array.from(sequences.flat().flatMap((n) => Array.from({ length: n }, (_, k) => k)));
-      const r = { ...spec(c), positions };
-      const g = rng();
-      const rows = r.B * r.T;
-      const cols = r.nHeads * r.headDim;
-      const xv = g.normals(rows * cols);
-      const dyv = g.normals(rows * cols);
-      const x = tf.tensor2d(xv, [rows, cols]);
-      const dy = tf.tensor2d(dyv, [rows, cols]);
-      const y = rope(x, r);
-      const dx = tf.grad((t: tf.Tensor) => rope(t as tf.Tensor2D, r))(x, dy);
-      const want = ropeReference(xv, r);
-      expectClose(await y.data(), want, 1e-4, `seed ${g.seed} y`);
-      expectClose(await dx.data(), ropeReference(dyv, r, -1), 1e-4, `seed ${g.seed} dx`);
-      const sy = stockRope(x, r);
-      const sdx = tf.grad((t: tf.Tensor) => stockRope(t as tf.Tensor2D, r))(x, dy);
-      expectClose(await sy.data(), want, 1e-4, `seed ${g.seed} stock y`);
-      expectClose(await dx.data(), await sdx.data(), 1e-3, `seed ${g.seed} dx vs tfjs autodiff`);
-      tf.dispose([x, dy, y, dx, sy, sdx]);
+      await checkRope({ ...spec(c), positions });
     });
   }
 
