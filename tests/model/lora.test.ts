@@ -6,6 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { useGpu, rng, relError, tf } from '../helpers.ts';
 import {
   expectCheckpointingAgrees,
+  randomAdapter,
   randomModel,
   GPT_NEO_DIMS,
   LLAMA_GQA_DIMS,
@@ -20,7 +21,7 @@ import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { HalfWeightCache, mixedPrecisionOps } from '../../src/core/model/mixed_ops.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { DEFAULT_LORA_CONFIG, type LoraConfig } from '../../src/core/model/lora/config.ts';
-import { initialLoraValues, loraShapes } from '../../src/core/model/lora/adapter.ts';
+import { initialLoraValues } from '../../src/core/model/lora/adapter.ts';
 import { AdamW } from '../../src/core/train/optimizer.ts';
 import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
 
@@ -59,16 +60,6 @@ const CASES: [string, ModelDims, LoraConfig][] = [
     lora({ r: 2, lora_alpha: 3, target_modules: ['k_proj', 'q_proj', 'out_proj', 'c_fc'] }),
   ],
 ];
-
-/** An adapter with B random too (a new one has B = 0, which would leave A without gradient). */
-function randomAdapter(model: CausalLM, config: LoraConfig, seed: number): NamedTensors {
-  const probe = CausalLM.init(model.dims, 1);
-  probe.attachLora(config, { seed: 1 });
-  const shapes = loraShapes(probe.lora!.targets, config.r);
-  probe.dispose();
-  const r = rng(seed);
-  return new Map(shapes.map(([n, s]) => [n, { shape: s, data: r.normals(s[0] * s[1], 0.3) }]));
-}
 
 async function toRef(arrays: NamedTensors): Promise<RefParams> {
   return new Map([...arrays].map(([n, a]) => [n, Float64Array.from(a.data)]));

@@ -4,11 +4,10 @@
 // float32 one even when f16 would round it; stock tfjs ops refuse an f16 base.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, tf } from '../helpers.ts';
-import { randomModel, LLAMA_GQA_DIMS, QWEN2_TIED_DIMS, SMALL_DIMS } from './models.ts';
+import { randomAdapter, randomModel, LLAMA_GQA_DIMS, QWEN2_TIED_DIMS, SMALL_DIMS } from './models.ts';
 import type { ModelDims } from '../../src/core/model/families/index.ts';
 import { CausalLM } from '../../src/core/model/causal_lm.ts';
 import { DEFAULT_LORA_CONFIG, type LoraConfig } from '../../src/core/model/lora/config.ts';
-import { loraShapes } from '../../src/core/model/lora/adapter.ts';
 import { stockOps } from '../../src/core/model/stock_ops.ts';
 import { roundArrayToHalf } from '../../src/core/kernels/half/reference.ts';
 import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
@@ -27,15 +26,6 @@ const CASES: [string, ModelDims, LoraConfig][] = [
   ],
 ];
 
-function adapterValues(model: CausalLM, config: LoraConfig, seed: number): NamedTensors {
-  const probe = CausalLM.init(model.dims, 1);
-  probe.attachLora(config, { seed: 1 });
-  const shapes = loraShapes(probe.lora!.targets, config.r);
-  probe.dispose();
-  const r = rng(seed);
-  return new Map(shapes.map(([n, s]) => [n, { shape: s, data: r.normals(s[0] * s[1], 0.3) }]));
-}
-
 function batch(d: ModelDims, seed: number) {
   const r = rng(seed);
   const V = 'vocab_size' in d ? d.vocab_size : 0;
@@ -53,7 +43,7 @@ describe('LoRA with the base held in f16', () => {
         [...(await source.toArrays())].map(([n, a]) => [n, { shape: a.shape, data: roundArrayToHalf(a.data) }]),
       );
       source.dispose();
-      const values = adapterValues(CausalLM.fromArrays(dims, rounded), config, seed + 2);
+      const values = randomAdapter(CausalLM.fromArrays(dims, rounded), config, seed + 2);
       const f32 = CausalLM.fromArrays(dims, rounded);
       f32.attachLora(config, { values });
       const half = CausalLM.fromArrays(dims, rounded);
@@ -98,7 +88,7 @@ describe('LoRA with the base held in f16', () => {
     const config = lora({ r: 4, lora_alpha: 8, target_modules: null });
     const model = randomModel(dims, seed);
     const exact = await model.toArrays();
-    const values = adapterValues(model, config, seed + 2);
+    const values = randomAdapter(model, config, seed + 2);
     model.attachLora(config, { values, halfBase: true });
     const reference = randomModel(dims, seed);
     reference.attachLora(config, { values });

@@ -8,6 +8,9 @@ import type { GPT2Dims } from '../../src/core/model/families/gpt2_config.ts';
 import type { LlamaDims } from '../../src/core/model/families/llama_config.ts';
 import type { NeoXDims } from '../../src/core/model/families/gpt_neox_config.ts';
 import type { GptNeoDims } from '../../src/core/model/families/gpt_neo_config.ts';
+import { loraShapes } from '../../src/core/model/lora/adapter.ts';
+import type { LoraConfig } from '../../src/core/model/lora/config.ts';
+import type { NamedTensors } from '../../src/core/model/host_tensors.ts';
 
 /**
  * A model with random parameters spread wider than GPT-2's initialisation (norm weights 1 ± 0.2, the rest
@@ -214,3 +217,13 @@ export const NEOX_NO_ROTARY_DIMS: NeoXDims = {
   layer_norm_eps: 1e-5,
   rotary_pct: 0,
 };
+
+/** An adapter with B random too (a new one has B = 0, which would leave A without gradient). */
+export function randomAdapter(model: CausalLM, config: LoraConfig, seed: number): NamedTensors {
+  const probe = CausalLM.init(model.dims, 1);
+  probe.attachLora(config, { seed: 1 });
+  const shapes = loraShapes(probe.lora!.targets, config.r);
+  probe.dispose();
+  const r = rng(seed);
+  return new Map(shapes.map(([n, s]) => [n, { shape: s, data: r.normals(s[0] * s[1], 0.3) }]));
+}
