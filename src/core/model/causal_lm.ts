@@ -232,7 +232,7 @@ export class CausalLM {
       p: (name) => this.p(name),
       ops,
       dropoutSeed,
-      ...(positionIds ? { positionIds } : {}),
+      positionIds,
       lora: lora ? (m) => lora.weights(m) : undefined,
       halfWeight: this.halfBase.size > 0 ? (name) => this.halfBase.get(name)?.half : undefined,
     };

@@ -28,8 +28,9 @@ export async function evaluate(
   for await (const batch of evalBatches(data, args.per_device_eval_batch_size)) {
     // Each batch's mean loss, weighted by its targets: the mean over all of them.
     const n = countTargets(batch.targets);
+    // packed rows (bfd) carry their position ids
     const loss = model.loss(batch.inputs, batch.targets, batch.batchSize, batch.blockSize, {
-      ...(batch.positionIds ? { positionIds: batch.positionIds } : {}), // packed rows (bfd)
+      positionIds: batch.positionIds,
     });
     total += (await loss.data())[0] * n;
     loss.dispose();

@@ -287,7 +287,7 @@ export class Trainer {
         dropoutSeed: stepSeed(this.args.seed, this.state.step, k),
         ...(this.mixed ? { ops: this.mixed.ops } : {}),
         // packed rows (bfd): each sequence at its own positions, attending within itself
-        ...(batch.positionIds ? { positionIds: batch.positionIds } : {}),
+        positionIds: batch.positionIds,
       });
       if (!sum) {
         sum = grads;
