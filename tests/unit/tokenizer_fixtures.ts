@@ -14,7 +14,7 @@ export function realTokenizerFiles(name: RealTokenizer): { tokenizerJson: string
   };
 }
 
-/** The kinds of text the issue lists, each at least once. */
+/** Kinds of text a tokenizer must round-trip (English, Chinese, code, emoji, whitespace, ...), each at least once. */
 export const TEXT_KINDS: Record<string, string> = {
   english: 'The quick brown fox jumps over the lazy dog. It was a bright cold day in April.',
   chinese: '今天天气很好,我们可以去',

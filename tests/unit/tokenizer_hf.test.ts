@@ -1,6 +1,6 @@
 // Real tokenizers (Llama 2, Llama 3, Qwen 3, Gemma 3) read by Hearth's pipeline against Hugging Face's
 // tokenizers.js reading the same files: ids with and without the template's special tokens, decoded text,
-// streamed decoding and chunked encoding, on the kinds of text the issue lists and 2,000 random awkward strings.
+// streamed decoding and chunked encoding, on the kinds of text in TEXT_KINDS and 2,000 random awkward strings.
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineTokenizer, tokenizerFromHfFiles } from '../../src/core/tokenizer/index.ts';
