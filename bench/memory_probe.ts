@@ -14,6 +14,7 @@ import { Random } from '../src/core/util/random.ts';
 import { AdamW } from '../src/core/train/optimizer.ts';
 import { MixedPrecision } from '../src/core/train/mixed_precision.ts';
 import type { LoraConfig } from '../src/core/model/lora/config.ts';
+import { programTimes } from './profile.ts';
 
 interface BufferPool {
   numBytesUsed: number;
@@ -57,17 +58,26 @@ export interface StepMemoryOptions {
   halfBase?: boolean;
 }
 
+export interface StepMemory {
+  /** peak bytes of GPU buffers in use, the model and optimizer included */
+  buffers: number;
+  /** tfjs's peak count of tensor bytes (everything alive included) */
+  tensors: number;
+  /** every GPU dispatch of the step in order, as "operation: kernel": the work the GPU was given */
+  dispatches: string[];
+}
+
 /**
  * A fresh model's second training step (forward, backward, AdamW; the first makes the moments, as every later step
- * finds them): the peak bytes of GPU buffers it holds, the model and optimizer included but not what was in use
- * before the model was made, and tfjs's peak count of tensor bytes (everything alive included).
+ * finds them): the peak bytes of GPU buffers it holds, not counting what was in use before the model was made, and
+ * the dispatches it made.
  */
 export async function measureTrainingStep(
   dims: ModelDims,
   B: number,
   T: number,
   opts: StepMemoryOptions = {},
-): Promise<{ buffers: number; tensors: number }> {
+): Promise<StepMemory> {
   const before = buffersInUse();
   const model = CausalLM.init(dims, 1);
   if (opts.lora) model.attachLora(opts.lora, { seed: 2, halfBase: opts.halfBase });
@@ -96,7 +106,10 @@ export async function measureTrainingStep(
   try {
     await step();
     const { result: profile, peakBytes } = await measurePeakBuffers(() => tf.profile(step));
-    return { buffers: peakBytes - before, tensors: profile.peakBytes };
+    const dispatches = profile.kernels.flatMap((k) =>
+      programTimes(String(k.extraInfo ?? '')).map(({ program }) => `${k.name}: ${program}`),
+    );
+    return { buffers: peakBytes - before, tensors: profile.peakBytes, dispatches };
   } finally {
     optimizer.dispose();
     mixed?.dispose();

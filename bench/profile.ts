@@ -30,7 +30,7 @@ export interface ProfileRow {
 const NO_DISPATCH = '(no dispatch)';
 
 /** Parses tfjs-backend-webgpu's extraInfo, "name: ms, name: ms", into (program, ms) pairs. */
-function programTimes(extraInfo: string): { program: string; ms: number }[] {
+export function programTimes(extraInfo: string): { program: string; ms: number }[] {
   if (!extraInfo) return [];
   return extraInfo.split(', ').map((part) => {
     const at = part.lastIndexOf(': ');

@@ -162,33 +162,37 @@ function backpropagate(nodes: TapeNode[], xs: tf.Tensor[], y: tf.Tensor, dy: tf.
     if (!node.gradient) throw new Error(`gradients: no gradient function for ${node.kernelName}`);
     const names = Object.keys(node.inputs);
     const dys = node.outputs.map((o) => running.get(o.id) ?? null);
-    const inputGrads = tf.tidy(() => {
+    // As tfjs does: each input's gradient function runs and its result is summed in before the next input's runs.
+    const consumed: tf.Tensor[] = [];
+    tf.tidy(() => {
       const thunks = node.gradient!(dys);
-      return names.map((name) => {
+      const kept: tf.Tensor[] = [];
+      for (const name of names) {
         if (!(name in thunks))
           throw new Error(`gradients: ${node.kernelName} gives no gradient for its input '${name}'`);
-        return tf.tidy(thunks[name]);
-      });
-    });
-    names.forEach((name, k) => {
-      const x = node.inputs[name];
-      const dx = inputGrads[k];
-      if (dx.dtype !== 'float32')
-        throw new Error(`gradients: ${node.kernelName}'s gradient of '${name}' is ${dx.dtype}, not float32`);
-      if (dx.shape.join(',') !== x.shape.join(','))
-        throw new Error(
-          `gradients: ${node.kernelName}'s gradient of '${name}' has shape [${dx.shape}], the input [${x.shape}]`,
-        );
-      const before = running.get(x.id);
-      if (!before) {
-        hold(x.id, dx);
-        return;
+        const dx = tf.tidy(thunks[name]);
+        const x = node.inputs[name];
+        if (dx.dtype !== 'float32')
+          throw new Error(`gradients: ${node.kernelName}'s gradient of '${name}' is ${dx.dtype}, not float32`);
+        if (dx.shape.join(',') !== x.shape.join(','))
+          throw new Error(
+            `gradients: ${node.kernelName}'s gradient of '${name}' has shape [${dx.shape}], the input [${x.shape}]`,
+          );
+        const before = running.get(x.id);
+        const total = before ? tf.add(before, dx) : dx;
+        hold(x.id, total);
+        kept.push(total);
+        if (before) {
+          release(before);
+          consumed.push(dx);
+        }
       }
-      hold(x.id, tf.add(before, dx));
-      release(before);
+      // what is held lives on past this node; the rest made here goes with the scope
+      return kept.filter((t) => !t.isDisposed);
     });
-    // Input gradients that went into a sum (or were a passed-through dy) and are held nowhere.
-    for (const dx of inputGrads) if (!holders.has(dx) && dx !== dy) dx.dispose();
+    // Gradients that went into a sum (or were a passed-through dy) and are held nowhere; only now, since one
+    // tensor may be the gradient of two inputs.
+    for (const dx of consumed) if (!holders.has(dx) && dx !== dy) dx.dispose();
     for (const o of node.outputs) {
       const g = running.get(o.id);
       if (!g || resultIds.has(o.id)) continue;
