@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { CausalLM } from '../core/model/causal_lm.ts';
 import { parameterCount, type ModelConfig } from '../core/model/families/index.ts';
 import { DEFAULT_LORA_CONFIG, LoraConfigError, loraScale, type LoraConfig } from '../core/model/lora/config.ts';
+import { attachLoraForTraining } from '../core/train/lora_training.ts';
 import {
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
@@ -89,12 +90,12 @@ export async function readLoraCheckpoint(
 }
 
 /**
- * Attaches a new adapter (A drawn from `seed`), the frozen base's linear weights held in f16; a config that does not
- * fit the model is a usage error.
+ * Attaches a new adapter (A drawn from `seed`) as training holds it; a config that does not fit the model is a usage
+ * error.
  */
 export function attachLora(model: CausalLM, config: LoraConfig, seed: number): string {
   try {
-    model.attachLora(config, { seed, halfBase: true });
+    attachLoraForTraining(model, config, { seed });
   } catch (e) {
     if (e instanceof LoraConfigError) throw new UsageError(e.message);
     throw e;

@@ -57,7 +57,7 @@ import { parseArgs, one, number, boolean, UsageError, DTYPE_NAMES, type FlagSpec
 import { pushCommand, PUSH_HELP } from './push.ts';
 import { loadCheckpoint } from './checkpoint_source.ts';
 import { exportGguf } from './export_gguf.ts';
-import { loraMemoryTerms } from '../core/model/lora/config.ts';
+import { attachLoraForTraining, loraTrainingTerms } from '../core/train/lora_training.ts';
 import {
   adapterFolderFiles,
   attachLora,
@@ -316,7 +316,7 @@ async function train(argv: string[]): Promise<void> {
   const args = runArguments(p.training, setup);
   const model = setup.makeModel(args.seed);
   if (resumedAdapter) {
-    model.attachLora(resumedAdapter.config, { values: resumedAdapter.tensors, halfBase: true });
+    attachLoraForTraining(model, resumedAdapter.config, { values: resumedAdapter.tensors });
     err(`LoRA: continuing the adapter of ${resumeDir} (r ${resumedAdapter.config.r}) on ${modelSpec}`);
   }
   const lora = resumedAdapter?.config ?? loraConfig;
@@ -364,11 +364,7 @@ async function train(argv: string[]): Promise<void> {
       err(`${f.name}: ${f.examples} of ${f.records} records made examples, ${f.tokens} tokens${cut}${left}`);
     }
   }
-  const mem = estimateRunMemory(
-    config,
-    args,
-    model.lora ? loraMemoryTerms(familyOf(config), config, model.lora.config, { halfBase: true }) : undefined,
-  );
+  const mem = estimateRunMemory(config, args, model.lora ? loraTrainingTerms(config, model.lora.config) : undefined);
   err(
     `model: ${familyOf(config).label}, ${(parameterCount(config) / 1e6).toFixed(2)} M parameters, ${describeDims(config)}; ` +
       ('attn_pdrop' in config

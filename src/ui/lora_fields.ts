@@ -3,13 +3,8 @@
 // refused here with the same message.
 import { familyOf, type ModelDims } from '../core/model/families/index.ts';
 import type { LoraMemoryTerms } from '../core/model/memory.ts';
-import {
-  DEFAULT_LORA_CONFIG,
-  LoraConfigError,
-  loraMemoryTerms,
-  targetModulesOf,
-  type LoraConfig,
-} from '../core/model/lora/config.ts';
+import { DEFAULT_LORA_CONFIG, LoraConfigError, targetModulesOf, type LoraConfig } from '../core/model/lora/config.ts';
+import { loraTrainingTerms } from '../core/train/lora_training.ts';
 
 export interface LoraText {
   r: string;
@@ -76,8 +71,7 @@ export function parseLora(text: LoraText, dims: ModelDims | null): ParsedLora {
     use_rslora: text.use_rslora,
   };
   try {
-    // the base's linear weights in f16, as the worker trains it
-    const terms = loraMemoryTerms(familyOf(dims), dims, config, { halfBase: true });
+    const terms = loraTrainingTerms(dims, config);
     return { config, terms, problems, modelProblem: null };
   } catch (e) {
     if (!(e instanceof LoraConfigError)) throw e;

@@ -4,9 +4,9 @@
 import { estimateRunMemory } from '../core/train/fits.ts';
 import { loadTextDataset, sourceFromBlob, DatasetError } from '../core/data/index.ts';
 import type { AdapterBase, CheckpointStore } from '../core/checkpoint/store.ts';
-import { familyOf } from '../core/model/families/index.ts';
 import type { NamedTensors } from '../core/model/host_tensors.ts';
-import { loraMemoryTerms, LoraConfigError, type LoraConfig } from '../core/model/lora/config.ts';
+import { LoraConfigError, type LoraConfig } from '../core/model/lora/config.ts';
+import { attachLoraForTraining, loraTrainingTerms } from '../core/train/lora_training.ts';
 import { loraSnapshotToFiles } from '../core/train/lora_checkpoint.ts';
 import type { CausalLM } from '../core/model/causal_lm.ts';
 import { sizesOf, type ModelConfig } from '../core/model/families/index.ts';
@@ -49,7 +49,7 @@ export function checkArguments(
   const problems = argumentProblems(args, sizesOf(config).max_position_embeddings);
   for (const [name, message] of problems) throw new EngineError('invalid-argument', `${name}: ${message}`);
   try {
-    if (lora) loraMemoryTerms(familyOf(config), config, lora);
+    if (lora) loraTrainingTerms(config, lora);
   } catch (e) {
     if (e instanceof LoraConfigError) throw new EngineError('invalid-argument', e.message);
     throw e;
@@ -169,10 +169,8 @@ export async function runTraining(
   await ctx.runData.sweep(runs.add(setup.runName)).catch(() => undefined);
 
   const model = setup.makeModel(args.seed);
-  // LoRA as the CLI trains it: the base frozen (its linear weights in f16), the adapter (new from the seed, or the
-  // one continued) trained.
-  if (lora)
-    model.attachLora(lora.config, { ...(lora.values ? { values: lora.values } : { seed: args.seed }), halfBase: true });
+  // LoRA as the CLI trains it: the base frozen, the adapter (new from the seed, or the one continued) trained.
+  if (lora) attachLoraForTraining(model, lora.config, lora.values ? { values: lora.values } : { seed: args.seed });
   let lastSaved = setup.resume?.state.step ?? -1;
   let lastStepEvent = 0;
   /** a save asked for between scheduled ones; saved where a step has ended, as scheduled saves are */
@@ -252,11 +250,7 @@ export async function runTraining(
       startStep: trainer.step,
       trainBlocks: data.train.numBlocks,
       evalBlocks: data.eval?.numBlocks ?? 0,
-      memory: estimateRunMemory(
-        model.dims,
-        args,
-        lora ? loraMemoryTerms(familyOf(setup.config), setup.config, lora.config, { halfBase: true }) : undefined,
-      ),
+      memory: estimateRunMemory(model.dims, args, lora ? loraTrainingTerms(setup.config, lora.config) : undefined),
       history: [...trainer.history],
       messages: data.messages,
     },
