@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalLM } from '../core/model/causal_lm.ts';
+import type { NamedTensors } from '../core/model/host_tensors.ts';
 import { parameterCount, type ModelConfig } from '../core/model/families/index.ts';
 import { DEFAULT_LORA_CONFIG, LoraConfigError, loraScale, type LoraConfig } from '../core/model/lora/config.ts';
 import { attachLoraForTraining } from '../core/train/lora_training.ts';
@@ -90,12 +91,12 @@ export async function readLoraCheckpoint(
 }
 
 /**
- * Attaches a new adapter (A drawn from `seed`) as training holds it; a config that does not fit the model is a usage
- * error.
+ * Attaches a new adapter (A drawn from `seed`) as training holds it (`baseWeights`: attachLoraForTraining's); a config
+ * that does not fit the model is a usage error.
  */
-export function attachLora(model: CausalLM, config: LoraConfig, seed: number): string {
+export function attachLora(model: CausalLM, config: LoraConfig, seed: number, baseWeights?: NamedTensors): string {
   try {
-    attachLoraForTraining(model, config, { seed });
+    attachLoraForTraining(model, config, { seed }, baseWeights);
   } catch (e) {
     if (e instanceof LoraConfigError) throw new UsageError(e.message);
     throw e;

@@ -316,11 +316,11 @@ async function train(argv: string[]): Promise<void> {
   const args = runArguments(p.training, setup);
   const model = setup.makeModel(args.seed);
   if (resumedAdapter) {
-    attachLoraForTraining(model, resumedAdapter.config, { values: resumedAdapter.tensors });
+    attachLoraForTraining(model, resumedAdapter.config, { values: resumedAdapter.tensors }, setup.baseWeights);
     err(`LoRA: continuing the adapter of ${resumeDir} (r ${resumedAdapter.config.r}) on ${modelSpec}`);
   }
   const lora = resumedAdapter?.config ?? loraConfig;
-  if (loraConfig) err(attachLora(model, loraConfig, args.seed));
+  if (loraConfig) err(attachLora(model, loraConfig, args.seed, setup.baseWeights));
   const baseName = modelSpec.startsWith('hf:') ? modelSpec.slice(3) : modelSpec;
   const adapterFiles = () => adapterFolderFiles(model, config, baseName, tokenizer.toTokenizerJson());
 

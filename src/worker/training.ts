@@ -170,7 +170,13 @@ export async function runTraining(
 
   const model = setup.makeModel(args.seed);
   // LoRA as the CLI trains it: the base frozen, the adapter (new from the seed, or the one continued) trained.
-  if (lora) attachLoraForTraining(model, lora.config, lora.values ? { values: lora.values } : { seed: args.seed });
+  if (lora)
+    attachLoraForTraining(
+      model,
+      lora.config,
+      lora.values ? { values: lora.values } : { seed: args.seed },
+      setup.baseWeights,
+    );
   let lastSaved = setup.resume?.state.step ?? -1;
   let lastStepEvent = 0;
   /** a save asked for between scheduled ones; saved where a step has ended, as scheduled saves are */

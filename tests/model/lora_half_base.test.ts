@@ -1,7 +1,8 @@
 // LoRA with the frozen base held in f16 (attachLora's halfBase): on a base whose values are f16 already, the loss, the
 // logits and the adapters' gradients are the float32 base's bit for bit (the kernels read the same values, only in
 // half the bytes); the float32 variables are released; the base read back (toArrays, mergedArrays) is the exact
-// float32 one even when f16 would round it; stock tfjs ops refuse an f16 base.
+// float32 one even when f16 would round it, and is the caller's own arrays where it passes them (hostBase); stock
+// tfjs ops refuse an f16 base.
 import { describe, it, expect } from 'vitest';
 import { useGpu, rng, tf } from '../helpers.ts';
 import { randomAdapter, randomModel, LLAMA_GQA_DIMS, QWEN2_TIED_DIMS, SMALL_DIMS } from './models.ts';
@@ -104,5 +105,42 @@ describe('LoRA with the base held in f16', () => {
     expect(() => model.forward(tokens, B, T, { ops: stockOps })).toThrow(/held in f16/);
     model.dispose();
     reference.dispose();
+  });
+
+  it('keeps the host arrays the model was made from as the exact base (no copy read back); refuses a wrong shape', async () => {
+    const seed = rng().seed;
+    const dims = LLAMA_GQA_DIMS;
+    const config = lora({ r: 4, lora_alpha: 8, target_modules: null });
+    const source = randomModel(dims, seed);
+    const exact = await source.toArrays();
+    const values = randomAdapter(source, config, seed + 2);
+    source.dispose();
+    // what each way leaves on the GPU once the exact values are on the host: the f32 variables are gone in both
+    const held = async (hostBase?: NamedTensors) => {
+      const before = tf.memory().numTensors;
+      const m = CausalLM.fromArrays(dims, exact);
+      m.attachLora(config, { values, halfBase: true, hostBase });
+      return { m, arrays: await m.toArrays(), tensors: tf.memory().numTensors - before };
+    };
+    const readBack = await held();
+    const kept = await held(exact);
+    const name = 'layers.1.self_attn.o_proj.weight';
+    expect(kept.m.halfBaseWeights).toBeGreaterThan(0);
+    expect(kept.tensors).toBe(readBack.tensors);
+    // the very arrays, not equal copies
+    expect(kept.arrays.get(name)!.data).toBe(exact.get(name)!.data);
+    expect(readBack.arrays.get(name)!.data).not.toBe(exact.get(name)!.data);
+    expect(readBack.arrays.get(name)!.data).toEqual(exact.get(name)!.data);
+    const { tokens, targets } = batch(dims, seed + 1);
+    const [a, b] = [readBack.m, kept.m].map((m) => m.lossAndGrads(tokens, targets, B, T));
+    expect(await a.loss.data()).toEqual(await b.loss.data());
+    tf.dispose([a.loss, b.loss, ...a.grads.values(), ...b.grads.values()]);
+
+    const wrong: NamedTensors = new Map(exact);
+    wrong.set(name, { shape: [1, exact.get(name)!.data.length], data: exact.get(name)!.data });
+    const refused = CausalLM.fromArrays(dims, exact);
+    expect(() => refused.attachLora(config, { values, halfBase: true, hostBase: wrong })).toThrow(/hostBase: 'layers/);
+    expect(refused.halfBaseWeights).toBe(0);
+    for (const m of [readBack.m, kept.m, refused]) m.dispose();
   });
 });

@@ -137,9 +137,14 @@ export class CausalLM {
    * which train) is cast once to f16 on the GPU and its float32 variable released: 2 bytes per frozen weight instead
    * of 4 (a 0.5B base in about 1 GB). The forward then reads the f16 values (kernelOps' linear only); the exact
    * float32 values are read back to the CPU first, and toArrays/mergedArrays give them. Embeddings, the head, norms
-   * and biases stay float32.
+   * and biases stay float32. `hostBase`, with halfBase: the host arrays the base's parameters were made from
+   * (fromArrays) and still hold, which the caller keeps anyway (a loaded checkpoint); they serve as the exact values
+   * instead of a second copy read back.
    */
-  attachLora(config: LoraConfig, o: { seed?: number; values?: NamedTensors; halfBase?: boolean } = {}): void {
+  attachLora(
+    config: LoraConfig,
+    o: { seed?: number; values?: NamedTensors; halfBase?: boolean; hostBase?: NamedTensors } = {},
+  ): void {
     if (this.lora) throw new Error('the model has a LoRA adapter already');
     const targets = resolveTargets(this.family, this.dims, config);
     const saved = resolveModulesToSave(this.family, this.dims, config, targets);
@@ -160,18 +165,31 @@ export class CausalLM {
     for (const [name, v] of this.params) v.trainable = saved.includes(name);
     this.lora = adapter;
     this.savedModules = saved;
-    if (o.halfBase) this.holdBaseInHalf(saved);
+    if (o.halfBase) this.holdBaseInHalf(saved, o.hostBase);
   }
 
-  /** Casts the frozen linear weights to f16 and releases their float32 variables once read back (attachLora). */
-  private holdBaseInHalf(saved: string[]): void {
-    for (const l of this.family.linearLayers?.(this.dims) ?? []) {
-      const name = `${l.module}.weight`;
-      const v = this.params.get(name);
-      if (!v || saved.includes(name)) continue;
+  /**
+   * Casts the frozen linear weights to f16 and releases their float32 variables once read back, or at once where
+   * `hostBase` holds their values (attachLora).
+   */
+  private holdBaseInHalf(saved: string[], hostBase?: NamedTensors): void {
+    const names = (this.family.linearLayers?.(this.dims) ?? [])
+      .map((l) => `${l.module}.weight`)
+      .filter((name) => this.params.has(name) && !saved.includes(name));
+    for (const name of names) {
+      const known = hostBase?.get(name);
+      const want = this.p(name).shape;
+      if (known && known.shape.join(',') !== want.join(','))
+        throw new Error(`hostBase: '${name}' has shape [${known.shape}], the model's [${want}]`);
+    }
+    for (const name of names) {
+      const v = this.p(name);
+      const known = hostBase?.get(name);
       const half: HalfWeight = { packed: tf.keep(castToHalfUntracked(v)), shape: v.shape as [number, number] };
       // The variable lives until its values are on the CPU; nothing reads it on the GPU after the cast.
-      const host = (v.data() as Promise<Float32Array>).finally(() => v.dispose());
+      const host = (known ? Promise.resolve(known.data) : (v.data() as Promise<Float32Array>)).finally(() =>
+        v.dispose(),
+      );
       this.params.delete(name);
       this.halfBase.set(name, { half, host });
     }

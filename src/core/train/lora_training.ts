@@ -10,13 +10,18 @@ import type { LoraMemoryTerms } from '../model/memory.ts';
 
 const HALF_BASE = true;
 
-/** Attaches the adapter to train: a new one (A drawn from `seed`), or the one `values` holds, continued. */
+/**
+ * Attaches the adapter to train: a new one (A drawn from `seed`), or the one `values` holds, continued. `baseWeights`:
+ * the host arrays the model was just made from (RunSetup's), kept as the base's exact values instead of a copy read
+ * back from the GPU.
+ */
 export function attachLoraForTraining(
   model: CausalLM,
   config: LoraConfig,
   from: { seed: number } | { values: NamedTensors },
+  baseWeights?: NamedTensors,
 ): void {
-  model.attachLora(config, { ...from, halfBase: HALF_BASE });
+  model.attachLora(config, { ...from, halfBase: HALF_BASE, hostBase: baseWeights });
 }
 
 /**

@@ -2,6 +2,7 @@
 // preset, a checkpoint's weights to fine-tune with a fresh optimizer, or a checkpoint's run to continue exactly.
 import type { HearthCheckpoint } from '../checkpoint/hf_folder.ts';
 import { CausalLM } from '../model/causal_lm.ts';
+import type { NamedTensors } from '../model/host_tensors.ts';
 import { sizesOf, type ModelConfig } from '../model/families/index.ts';
 import { presetConfig } from '../model/presets.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
@@ -25,6 +26,8 @@ export interface RunSetup {
   resume: ResumePoint | null;
   /** puts the model on the GPU; called once every check has passed (`seed` initialises a new model) */
   makeModel(seed: number): CausalLM;
+  /** the checkpoint's weights, which makeModel puts on the GPU and the checkpoint keeps on the host; not a preset's */
+  baseWeights?: NamedTensors;
 }
 
 /** A checkpoint asked to resume holds only a model. */
@@ -64,6 +67,7 @@ export function setUpRun(start: RunSource): RunSetup {
     tokenizer: start.tokenizer ?? checkpointTokenizer(ckpt),
     resume,
     makeModel: () => CausalLM.fromArrays(ckpt.config, ckpt.weights),
+    baseWeights: ckpt.weights,
   };
 }
 
