@@ -76,31 +76,18 @@ const SMALL: MemoryCase = {
   T: 64,
   timeOnSoftware: true,
 };
-const MINI: MemoryCase = {
-  label: 'GPT-2 mini (6 × 384, GPT-2 vocab), batch 4 × block 128',
-  dims: presetDims('mini', GPT2_VOCAB_SIZE),
+/** A case at batch 4 × block 128, as the real-GPU figures are quoted. */
+const at4x128 = (label: string, dims: ModelDims, timeOnSoftware = false): MemoryCase => ({
+  label: `${label}, batch 4 × block 128`,
+  dims,
   B: 4,
   T: 128,
-};
-const LLAMA_TINY: MemoryCase = {
-  label: 'llama-tiny (vocab 49152), batch 4 × block 128',
-  dims: presetDims('llama-tiny', SMOLLM2_VOCAB),
-  B: 4,
-  T: 128,
-  timeOnSoftware: true,
-};
-const GPT2: MemoryCase = {
-  label: 'GPT-2 124M, batch 4 × block 128',
-  dims: presetDims('gpt2', GPT2_VOCAB_SIZE),
-  B: 4,
-  T: 128,
-};
-const SMOLLM2: MemoryCase = {
-  label: 'SmolLM2-135M shape, batch 4 × block 128',
-  dims: presetDims('smollm2-135m', SMOLLM2_VOCAB),
-  B: 4,
-  T: 128,
-};
+  timeOnSoftware,
+});
+const MINI = at4x128('GPT-2 mini (6 × 384, GPT-2 vocab)', presetDims('mini', GPT2_VOCAB_SIZE));
+const LLAMA_TINY = at4x128('llama-tiny (vocab 49152)', presetDims('llama-tiny', SMOLLM2_VOCAB), true);
+const GPT2 = at4x128('GPT-2 124M', presetDims('gpt2', GPT2_VOCAB_SIZE));
+const SMOLLM2 = at4x128('SmolLM2-135M shape', presetDims('smollm2-135m', SMOLLM2_VOCAB));
 
 export async function benchMemory(report: Report): Promise<void> {
   const ctx = await initTf();
