@@ -173,18 +173,15 @@ export class CausalLM {
    * `hostBase` holds their values (attachLora).
    */
   private holdBaseInHalf(saved: string[], hostBase?: NamedTensors): void {
-    const names = (this.family.linearLayers?.(this.dims) ?? [])
+    const frozen = (this.family.linearLayers?.(this.dims) ?? [])
       .map((l) => `${l.module}.weight`)
-      .filter((name) => this.params.has(name) && !saved.includes(name));
-    for (const name of names) {
-      const known = hostBase?.get(name);
-      const want = this.p(name).shape;
-      if (known && known.shape.join(',') !== want.join(','))
-        throw new Error(`hostBase: '${name}' has shape [${known.shape}], the model's [${want}]`);
-    }
-    for (const name of names) {
-      const v = this.p(name);
-      const known = hostBase?.get(name);
+      .filter((name) => this.params.has(name) && !saved.includes(name))
+      .map((name) => ({ name, v: this.p(name), known: hostBase?.get(name) }));
+    // every shape checked before any weight is cast, so a refusal leaves the base as it was
+    for (const { name, v, known } of frozen)
+      if (known && known.shape.join(',') !== v.shape.join(','))
+        throw new Error(`hostBase: '${name}' has shape [${known.shape}], the model's [${v.shape}]`);
+    for (const { name, v, known } of frozen) {
       const half: HalfWeight = { packed: tf.keep(castToHalfUntracked(v)), shape: v.shape as [number, number] };
       // The variable lives until its values are on the CPU; nothing reads it on the GPU after the cast.
       const host = (known ? Promise.resolve(known.data) : (v.data() as Promise<Float32Array>)).finally(() =>
